@@ -1,0 +1,37 @@
+namespace RunscNet.Sentry.Control;
+
+/// <summary>A process of the sandbox as `ps` shows it.</summary>
+public sealed record ProcessInfo(int Pid, int PPid, uint Uid, string Command, string State, long StartTimeTicks);
+
+/// <summary>A request to run a new process in a running sandbox (`runsc-net exec`).</summary>
+public sealed record ExecRequest(
+    List<string> Args, List<string> Env, string Cwd, uint Uid, uint Gid, List<uint> AdditionalGids,
+    bool Terminal, int[] StdioFds);
+
+/// <summary>
+/// What the control server asks of the Sentry. Implemented by the kernel; the control server
+/// (Control/ControlServer.cs) turns protocol messages into these calls.
+/// </summary>
+public interface ISandboxControl
+{
+    /// <summary>Starts the container's init process (`start`). Throws with a user-facing message on failure.</summary>
+    void Start();
+
+    /// <summary>Sends <paramref name="signal"/> to init, or to every process when <paramref name="all"/> is set.</summary>
+    void Signal(int signal, bool all);
+
+    /// <summary>Lists the sandbox's processes in its own PID namespace.</summary>
+    IReadOnlyList<ProcessInfo> Processes();
+
+    /// <summary>Starts a process from <paramref name="request"/>; returns its pid in the sandbox.</summary>
+    int Exec(ExecRequest request);
+
+    /// <summary>Blocks until process <paramref name="pid"/> exits; returns its wait status (as wait(2) encodes it).</summary>
+    int Wait(int pid);
+
+    /// <summary>Stops every task (`pause`).</summary>
+    void Pause();
+
+    /// <summary>Continues every task (`resume`).</summary>
+    void Resume();
+}

@@ -1,0 +1,9 @@
+namespace RunscNet.Sentry.Kernel;
+
+/// <summary>
+/// The Sentry's kernel: the root of every kernel object of one sandbox (tasks, PID namespace,
+/// VFS, clocks). Subsystems add their parts in partial files (Kernel.Vfs.cs, ...).
+/// </summary>
+public sealed partial class Kernel
+{
+}

@@ -1,0 +1,23 @@
+namespace RunscNet.Sentry.Syscalls;
+
+/// <summary>The list of subsystems whose handlers make up the system-call table.</summary>
+internal static class SyscallRegistrations
+{
+    /// <summary>Registers every subsystem's rows. Add a line here for a new Syscalls/*.cs file.</summary>
+    public static void RegisterAll(SyscallTable t)
+    {
+        // Execution side: processes, memory, signals, time, identity, system information.
+        ProcessSyscalls.Register(t);
+        MemorySyscalls.Register(t);
+        SignalSyscalls.Register(t);
+        TimeSyscalls.Register(t);
+        IdentitySyscalls.Register(t);
+        SystemSyscalls.Register(t);
+        // Files side: descriptors and I/O, path operations, pipes, polling, sockets.
+        FileSyscalls.Register(t);
+        PathSyscalls.Register(t);
+        PipeSyscalls.Register(t);
+        PollSyscalls.Register(t);
+        SocketSyscalls.Register(t);
+    }
+}

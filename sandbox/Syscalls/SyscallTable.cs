@@ -1,0 +1,75 @@
+using RunscNet.Sentry.Kernel;
+
+namespace RunscNet.Sentry.Syscalls;
+
+/// <summary>The six raw arguments of a system call (x86-64: rdi, rsi, rdx, r10, r8, r9).</summary>
+public readonly record struct SyscallArguments(ulong A0, ulong A1, ulong A2, ulong A3, ulong A4, ulong A5)
+{
+    /// <summary>Argument <paramref name="i"/> (0-5).</summary>
+    public ulong this[int i] => i switch { 0 => A0, 1 => A1, 2 => A2, 3 => A3, 4 => A4, 5 => A5, _ => throw new ArgumentOutOfRangeException(nameof(i)) };
+}
+
+/// <summary>
+/// Serves one system call on the calling task's thread. Returns the result, or -errno
+/// (including the kernel-internal ERESTART* codes, which the task turns into a restart or EINTR).
+/// </summary>
+public delegate long SyscallHandler(Task task, in SyscallArguments args);
+
+/// <summary>How completely the Sentry implements a system call.</summary>
+public enum SupportLevel
+{
+    Supported,
+    PartiallySupported,
+    Unimplemented,
+}
+
+/// <summary>One row of the system-call table.</summary>
+public sealed record SyscallEntry(int Number, string Name, SyscallHandler? Handler, SupportLevel Level, string? Note);
+
+/// <summary>
+/// The one table that says which x86-64 system calls the Sentry serves and how (gVisor's
+/// linux64.go). Each subsystem file in Syscalls/ registers its own rows; `runsc-net syscalls`
+/// prints the table, so documentation cannot drift from code.
+/// </summary>
+public sealed class SyscallTable
+{
+    /// <summary>Highest x86-64 system call number plus one that the table covers.</summary>
+    public const int Size = 512;
+
+    private readonly SyscallEntry?[] _entries = new SyscallEntry?[Size];
+
+    /// <summary>The table with every subsystem registered.</summary>
+    public static SyscallTable Default { get; } = Build();
+
+    private static SyscallTable Build()
+    {
+        var t = new SyscallTable();
+        SyscallRegistrations.RegisterAll(t);
+        return t;
+    }
+
+    /// <summary>Adds a fully supported call.</summary>
+    public void Supported(int nr, string name, SyscallHandler handler, string? note = null)
+        => Add(new SyscallEntry(nr, name, handler, SupportLevel.Supported, note));
+
+    /// <summary>Adds a call whose semantics are partly implemented; <paramref name="note"/> says what is missing.</summary>
+    public void Partial(int nr, string name, SyscallHandler handler, string note)
+        => Add(new SyscallEntry(nr, name, handler, SupportLevel.PartiallySupported, note));
+
+    /// <summary>Records a known call the Sentry does not implement (it returns ENOSYS, or <paramref name="note"/> says otherwise).</summary>
+    public void Unimplemented(int nr, string name, string? note = null)
+        => Add(new SyscallEntry(nr, name, null, SupportLevel.Unimplemented, note));
+
+    private void Add(SyscallEntry e)
+    {
+        if (_entries[e.Number] is { } old)
+            throw new InvalidOperationException($"system call {e.Number} registered twice ({old.Name}, {e.Name})");
+        _entries[e.Number] = e;
+    }
+
+    /// <summary>The row for <paramref name="nr"/>, or null when the number is unknown.</summary>
+    public SyscallEntry? Lookup(long nr) => nr >= 0 && nr < Size ? _entries[nr] : null;
+
+    /// <summary>Every registered row, by number.</summary>
+    public IEnumerable<SyscallEntry> Entries => _entries.Where(e => e is not null)!;
+}

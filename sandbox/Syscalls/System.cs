@@ -1,0 +1,10 @@
+namespace RunscNet.Sentry.Syscalls;
+
+/// <summary>System calls of this subsystem (each handler documents the man-page semantics it implements).</summary>
+internal static partial class SystemSyscalls
+{
+    /// <summary>Adds this subsystem's rows to the table.</summary>
+    public static void Register(SyscallTable t)
+    {
+    }
+}
