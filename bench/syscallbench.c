@@ -1,0 +1,99 @@
+// Per-system-call cost probe for bench/compare.sh: runs one operation N times inside a
+// container and prints "<name> <ns-per-op>" (or MiB/s for the *-mib modes). Built static so it needs nothing from the rootfs.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static char buf[65536];
+
+static int run(const char *name, long n) {
+    int p[2], fd = -1;
+    if (!strcmp(name, "pread64k")) {
+        fd = open("/bench/pread.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, buf, sizeof buf) != sizeof buf) { perror("setup"); return 1; }
+    }
+    if (!strcmp(name, "pipe") && pipe(p) < 0) { perror("pipe"); return 1; }
+    double start = now_ns();
+    int once = !strcmp(name, "seqread-mib") || !strcmp(name, "tmpfswrite-mib");
+    for (long i = 0; i < (once ? 1 : n); i++) {
+        if (!strcmp(name, "getpid")) {
+            syscall(SYS_getpid);
+        } else if (!strcmp(name, "stat")) {
+            struct stat st;
+            if (stat("/bin/sh", &st) < 0) { perror("stat"); return 1; }
+        } else if (!strcmp(name, "open-close")) {
+            int f = open("/bin/sh", O_RDONLY);
+            if (f < 0) { perror("open"); return 1; }
+            close(f);
+        } else if (!strcmp(name, "pipe")) {
+            if (write(p[1], buf, 64) != 64 || read(p[0], buf, 64) != 64) { perror("pipe io"); return 1; }
+        } else if (!strcmp(name, "pread64k")) {
+            if (pread(fd, buf, sizeof buf, 0) != sizeof buf) { perror("pread"); return 1; }
+        } else if (!strcmp(name, "mmap")) {
+            char *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (m == MAP_FAILED) { perror("mmap"); return 1; }
+            for (int off = 0; off < (1 << 20); off += 4096) m[off] = 1;
+            munmap(m, 1 << 20);
+        } else if (!strcmp(name, "fork")) {
+            pid_t pid = fork();
+            if (pid == 0) _exit(0);
+            if (pid < 0 || waitpid(pid, NULL, 0) != pid) { perror("fork"); return 1; }
+        } else if (!strcmp(name, "fork-exec")) {
+            pid_t pid = fork();
+            if (pid == 0) { execl("/bin/true", "true", (char *)NULL); _exit(127); }
+            int status;
+            if (pid < 0 || waitpid(pid, &status, 0) != pid || status != 0) { fprintf(stderr, "fork-exec failed\n"); return 1; }
+        } else if (!strcmp(name, "seqread-mib")) {
+            // n MiB read sequentially from /bench/big.bin in 1 MiB reads (file throughput).
+            static char big[1 << 20];
+            int f = open("/bench/big.bin", O_RDONLY);
+            if (f < 0) { perror("open big.bin"); return 1; }
+            long total = 0; ssize_t r;
+            while (total < n * (1L << 20) && (r = read(f, big, sizeof big)) > 0) total += r;
+            close(f);
+            double mibs = total / (1024.0 * 1024.0) / ((now_ns() - start) / 1e9);
+            printf("%s %.0f\n", name, mibs);
+            return 0;
+        } else if (!strcmp(name, "tmpfswrite-mib")) {
+            static char big[1 << 20];
+            int f = open("/tmp/bench.out", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (f < 0) { perror("open /tmp/bench.out"); return 1; }
+            for (long k = 0; k < n; k++)
+                if (write(f, big, sizeof big) != sizeof big) { perror("write"); return 1; }
+            close(f);
+            unlink("/tmp/bench.out");
+            double mibs = n / ((now_ns() - start) / 1e9);
+            printf("%s %.0f\n", name, mibs);
+            return 0;
+        } else {
+            fprintf(stderr, "unknown benchmark %s\n", name);
+            return 2;
+        }
+    }
+    double per = (now_ns() - start) / n;
+    printf("%s %.0f\n", name, per);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) { fprintf(stderr, "usage: %s NAME COUNT...\n", argv[0]); return 2; }
+    for (int i = 1; i + 1 < argc; i += 2) {
+        int rc = run(argv[i], atol(argv[i + 1]));
+        if (rc) return rc;
+    }
+    return 0;
+}
