@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+
+namespace RunscNet.StateFile.Interop;
+
+/// <summary>libc file-system calls the state files need (open, flock, fsync, rename).</summary>
+internal static partial class FileSystem
+{
+    public const int O_RDONLY = 0x0;
+    public const int O_WRONLY = 0x1;
+    public const int O_RDWR = 0x2;
+    public const int O_CREAT = 0x40;
+    public const int O_TRUNC = 0x200;
+    public const int O_DIRECTORY = 0x10000;
+    public const int O_NOFOLLOW = 0x20000;
+    public const int O_CLOEXEC = 0x80000;
+
+    public const int LOCK_SH = 1;
+    public const int LOCK_EX = 2;
+    public const int LOCK_NB = 4;
+    public const int LOCK_UN = 8;
+
+    public const int EINTR = 4;
+    public const int ENOENT = 2;
+    public const int EWOULDBLOCK = 11;
+    public const int EEXIST = 17;
+
+    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mkdir(string path, int mode);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    public static partial int Flock(int fd, int operation);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    public static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static unsafe partial nint Write(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Rename(string oldPath, string newPath);
+
+    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Unlink(string path);
+
+    /// <summary>The (device, inode) of an open fd, to detect a lock file replaced under us.</summary>
+    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    public static unsafe partial int Fstat(int fd, StatBuffer* buffer);
+
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial int StatPath(string path, StatBuffer* buffer);
+
+    /// <summary>struct stat of x86_64 and aarch64 glibc (144 and 128 bytes); only dev and ino are read.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 256)]
+    public struct StatBuffer
+    {
+        public ulong Device;
+        public ulong Inode;
+    }
+
+    /// <summary>Writes the whole buffer, retrying on short writes and EINTR.</summary>
+    public static unsafe void WriteAll(int fd, ReadOnlySpan<byte> data, string path)
+    {
+        fixed (byte* p = data)
+        {
+            nint done = 0;
+            while (done < data.Length)
+            {
+                nint n = Write(fd, p + done, data.Length - done);
+                if (n < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR) continue;
+                    throw new StateFileException($"writing {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+                }
+                done += n;
+            }
+        }
+    }
+}
