@@ -1,0 +1,162 @@
+using System.Runtime.InteropServices;
+
+namespace RunscNet.Gofer.Interop;
+
+/// <summary>struct statx_timestamp.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct StatxTimestamp
+{
+    public long Seconds;
+    public uint Nanoseconds;
+    public int Reserved;
+}
+
+/// <summary>struct statx (include/uapi/linux/stat.h); the same layout on every architecture.</summary>
+[StructLayout(LayoutKind.Sequential, Size = 256)]
+internal struct Statx
+{
+    public uint Mask;
+    public uint BlockSize;
+    public ulong Attributes;
+    public uint Nlink;
+    public uint Uid;
+    public uint Gid;
+    public ushort Mode;
+    public ushort Spare0;
+    public ulong Ino;
+    public ulong Size;
+    public ulong Blocks;
+    public ulong AttributesMask;
+    public StatxTimestamp Atime;
+    public StatxTimestamp Btime;
+    public StatxTimestamp Ctime;
+    public StatxTimestamp Mtime;
+    public uint RdevMajor;
+    public uint RdevMinor;
+    public uint DevMajor;
+    public uint DevMinor;
+}
+
+/// <summary>struct statfs of 64-bit Linux (every field a long or the fsid pair).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct StatFsBuffer
+{
+    public long Type;
+    public long BlockSize;
+    public ulong Blocks;
+    public ulong BlocksFree;
+    public ulong BlocksAvailable;
+    public ulong Files;
+    public ulong FilesFree;
+    public long Fsid;
+    public long NameLength;
+    public long FragmentSize;
+    public long Flags;
+    public long Spare0, Spare1, Spare2, Spare3;
+}
+
+/// <summary>struct timespec.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct TimeSpec
+{
+    public long Seconds;
+    public long Nanoseconds;
+}
+
+/// <summary>
+/// File system calls of libc used by the gofer: the <c>*at</c> family relative to held
+/// directory fds, statx/fstatfs, getdents64 and extended attributes. Every call returns the
+/// libc result; read the errno with <see cref="Marshal.GetLastPInvokeError"/> (see <see cref="Result"/>).
+/// </summary>
+internal static unsafe partial class Files
+{
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400,
+        AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000, AT_STATX_SYNC_AS_STAT = 0;
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0x40,
+        O_EXCL = 0x80, O_NOCTTY = 0x100, O_TRUNC = 0x200, O_APPEND = 0x400, O_NONBLOCK = 0x800,
+        O_DSYNC = 0x1000, O_DIRECT = 0x4000, O_LARGEFILE = 0x8000, O_DIRECTORY = 0x10000,
+        O_NOFOLLOW = 0x20000, O_NOATIME = 0x40000, O_CLOEXEC = 0x80000, O_SYNC = 0x101000,
+        O_PATH = 0x200000;
+    public const uint S_IFMT = 0xF000, S_IFSOCK = 0xC000, S_IFLNK = 0xA000, S_IFREG = 0x8000,
+        S_IFBLK = 0x6000, S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
+    public const uint STATX_BASIC_STATS = 0x7FF;
+    public const int F_GETFL = 3, F_SETFL = 4;
+    public const int SEEK_SET = 0;
+    public const long ST_RDONLY = 1;
+    public const int RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
+    public const int XATTR_CREATE = 1, XATTR_REPLACE = 2;
+    public const long UTIME_NOW = (1L << 30) - 1, UTIME_OMIT = (1L << 30) - 2;
+
+    /// <summary>Turns a libc result into the result or -errno.</summary>
+    public static int Result(int r) => r < 0 ? -Marshal.GetLastPInvokeError() : r;
+
+    /// <summary>Turns a libc ssize_t result into the result or -errno.</summary>
+    public static long Result(nint r) => r < 0 ? -Marshal.GetLastPInvokeError() : r;
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int OpenAt(int dirFd, string path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int StatxAt(int dirFd, string path, int flags, uint mask, Statx* buffer);
+
+    [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
+    public static partial int FStatFs(int fd, StatFsBuffer* buffer);
+
+    [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MkdirAt(int dirFd, string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "mknodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MknodAt(int dirFd, string path, uint mode, ulong dev);
+
+    [LibraryImport("libc", EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int SymlinkAt(string target, int dirFd, string path);
+
+    [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int LinkAt(int oldDirFd, string oldPath, int newDirFd, string newPath, int flags);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int UnlinkAt(int dirFd, string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int RenameAt2(int oldDirFd, string oldPath, int newDirFd, string newPath, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint ReadlinkAt(int dirFd, string path, byte* buffer, nuint size);
+
+    [LibraryImport("libc", EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int FChownAt(int dirFd, string path, uint uid, uint gid, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fchmodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int FChmodAt(int dirFd, string path, uint mode, int flags);
+
+    [LibraryImport("libc", EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int UtimensAt(int dirFd, string path, TimeSpec* times, int flags);
+
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    public static partial int FTruncate(int fd, long length);
+
+    [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
+    public static partial nint GetDents64(int fd, byte* buffer, nuint size);
+
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    public static partial long LSeek(int fd, long offset, int whence);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    public static partial int FSync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int FControl(int fd, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "fchdir", SetLastError = true)]
+    public static partial int FChdir(int fd);
+
+    [LibraryImport("libc", EntryPoint = "umask")]
+    public static partial uint Umask(uint mask);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, byte* buffer, nuint count);
+}

@@ -1,0 +1,42 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using ProtoBuf;
+
+namespace RunscNet.Gofer.Protocol;
+
+/// <summary>Turns contracts into packets (header + protobuf payload) and back.</summary>
+internal static class MessageCodec
+{
+    /// <summary>
+    /// Encodes <paramref name="message"/> behind a header into <paramref name="writer"/> (which is
+    /// cleared first) and returns the packet bytes.
+    /// </summary>
+    public static ReadOnlyMemory<byte> Encode<T>(ArrayBufferWriter<byte> writer, Operation op, uint tag, T message, int fdCount)
+    {
+        writer.ResetWrittenCount();
+        writer.GetSpan(PacketHeader.Size)[..PacketHeader.Size].Clear();
+        writer.Advance(PacketHeader.Size);
+        Serializer.Serialize(writer, message);
+        Memory<byte> packet = MemoryMarshal.AsMemory(writer.WrittenMemory);
+        new PacketHeader(ProtocolLimits.Version, op, tag, (uint)(packet.Length - PacketHeader.Size), (uint)fdCount)
+            .Write(packet.Span);
+        return packet;
+    }
+
+    /// <summary>Decodes a payload; false (never an exception) when it is not a valid <typeparamref name="T"/>.</summary>
+    public static bool TryDecode<T>(ReadOnlySpan<byte> payload, out T? message) where T : class
+    {
+        try
+        {
+            message = Serializer.Deserialize<T>(payload);
+            return message is not null;
+        }
+        catch (Exception e) when (e is ProtoException or EndOfStreamException or OverflowException
+                                      or InvalidOperationException or ArgumentException or IOException
+                                      or FormatException or IndexOutOfRangeException)
+        {
+            message = null;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,430 @@
+using ProtoBuf;
+
+namespace RunscNet.Gofer.Protocol;
+
+// The request and response contracts of every operation (see Operation). Field numbers are part
+// of the wire format: never renumber; only add fields. In every response, field 1 is the errno.
+
+/// <summary>A file's attributes as Linux reports them (statx with the stat fields).</summary>
+[ProtoContract]
+public sealed class WireStat
+{
+    [ProtoMember(1)] public uint Mode { get; set; }
+    [ProtoMember(2)] public uint Uid { get; set; }
+    [ProtoMember(3)] public uint Gid { get; set; }
+    [ProtoMember(4)] public ulong Nlink { get; set; }
+    [ProtoMember(5)] public long Size { get; set; }
+    [ProtoMember(6)] public long Blocks { get; set; }
+    [ProtoMember(7)] public long BlkSize { get; set; }
+    [ProtoMember(8)] public ulong Ino { get; set; }
+    [ProtoMember(9)] public ulong Dev { get; set; }
+    [ProtoMember(10)] public ulong Rdev { get; set; }
+    [ProtoMember(11)] public long AtimeSec { get; set; }
+    [ProtoMember(12)] public long AtimeNsec { get; set; }
+    [ProtoMember(13)] public long MtimeSec { get; set; }
+    [ProtoMember(14)] public long MtimeNsec { get; set; }
+    [ProtoMember(15)] public long CtimeSec { get; set; }
+    [ProtoMember(16)] public long CtimeNsec { get; set; }
+}
+
+/// <summary>A new handle the gofer now holds, with its file's attributes.</summary>
+[ProtoContract]
+public sealed class WireNode
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+    [ProtoMember(2)] public WireStat? Stat { get; set; }
+    /// <summary>True when the mount holding the file is read-only (the gofer refuses writes with EROFS).</summary>
+    [ProtoMember(3)] public bool ReadOnly { get; set; }
+}
+
+/// <summary>The answer to a message that could not be decoded (any response type reads it).</summary>
+[ProtoContract]
+public sealed class ErrorResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+}
+
+/// <summary>First request: the client's protocol version.</summary>
+[ProtoContract]
+public sealed class HandshakeRequest
+{
+    [ProtoMember(1)] public uint Version { get; set; }
+}
+
+/// <summary>The server's protocol version and limits; Errno is EPROTONOSUPPORT on a mismatch.</summary>
+[ProtoContract]
+public sealed class HandshakeResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public uint Version { get; set; }
+    [ProtoMember(3)] public uint MaxMessageSize { get; set; }
+}
+
+/// <summary>Attach to a mount point by absolute path ("/" = the container root).</summary>
+[ProtoContract]
+public sealed class AttachRequest
+{
+    [ProtoMember(1)] public string Path { get; set; } = "";
+}
+
+[ProtoContract]
+public sealed class AttachResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public WireNode? Node { get; set; }
+}
+
+/// <summary>Walk one component from a directory handle; a symlink is returned, not followed.</summary>
+[ProtoContract]
+public sealed class WalkRequest
+{
+    [ProtoMember(1)] public ulong Directory { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+}
+
+[ProtoContract]
+public sealed class WalkResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public WireNode? Node { get; set; }
+}
+
+[ProtoContract]
+public sealed class StatRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+}
+
+[ProtoContract]
+public sealed class StatResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public WireStat? Stat { get; set; }
+}
+
+/// <summary>Open the file of a handle; the host fd comes in SCM_RIGHTS.</summary>
+[ProtoContract]
+public sealed class OpenRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+    [ProtoMember(2)] public int Flags { get; set; }
+}
+
+[ProtoContract]
+public sealed class OpenResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    /// <summary>True when the packet carries the opened fd (false for directories).</summary>
+    [ProtoMember(2)] public bool HasFd { get; set; }
+}
+
+/// <summary>Create and open a regular file (O_CREAT|O_EXCL).</summary>
+[ProtoContract]
+public sealed class CreateRequest
+{
+    [ProtoMember(1)] public ulong Directory { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+    [ProtoMember(3)] public int Flags { get; set; }
+    [ProtoMember(4)] public uint Mode { get; set; }
+    [ProtoMember(5)] public uint Uid { get; set; }
+    [ProtoMember(6)] public uint Gid { get; set; }
+}
+
+[ProtoContract]
+public sealed class CreateResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public WireNode? Node { get; set; }
+    [ProtoMember(3)] public bool HasFd { get; set; }
+}
+
+[ProtoContract]
+public sealed class MkdirRequest
+{
+    [ProtoMember(1)] public ulong Directory { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+    [ProtoMember(3)] public uint Mode { get; set; }
+    [ProtoMember(4)] public uint Uid { get; set; }
+    [ProtoMember(5)] public uint Gid { get; set; }
+}
+
+[ProtoContract]
+public sealed class MkdirResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public WireNode? Node { get; set; }
+}
+
+[ProtoContract]
+public sealed class MknodRequest
+{
+    [ProtoMember(1)] public ulong Directory { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+    [ProtoMember(3)] public uint Mode { get; set; }
+    [ProtoMember(4)] public ulong Rdev { get; set; }
+    [ProtoMember(5)] public uint Uid { get; set; }
+    [ProtoMember(6)] public uint Gid { get; set; }
+}
+
+[ProtoContract]
+public sealed class MknodResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public WireNode? Node { get; set; }
+}
+
+[ProtoContract]
+public sealed class SymlinkRequest
+{
+    [ProtoMember(1)] public ulong Directory { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+    [ProtoMember(3)] public string Target { get; set; } = "";
+    [ProtoMember(4)] public uint Uid { get; set; }
+    [ProtoMember(5)] public uint Gid { get; set; }
+}
+
+[ProtoContract]
+public sealed class SymlinkResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public WireNode? Node { get; set; }
+}
+
+/// <summary>Hard-link the file of <see cref="Target"/> as <see cref="Name"/> in <see cref="Directory"/>.</summary>
+[ProtoContract]
+public sealed class LinkRequest
+{
+    [ProtoMember(1)] public ulong Directory { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+    [ProtoMember(3)] public ulong Target { get; set; }
+}
+
+[ProtoContract]
+public sealed class LinkResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public WireStat? Stat { get; set; }
+}
+
+[ProtoContract]
+public sealed class UnlinkRequest
+{
+    [ProtoMember(1)] public ulong Directory { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+    [ProtoMember(3)] public bool IsDirectory { get; set; }
+}
+
+[ProtoContract]
+public sealed class UnlinkResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+}
+
+[ProtoContract]
+public sealed class RenameRequest
+{
+    [ProtoMember(1)] public ulong OldDirectory { get; set; }
+    [ProtoMember(2)] public string OldName { get; set; } = "";
+    [ProtoMember(3)] public ulong NewDirectory { get; set; }
+    [ProtoMember(4)] public string NewName { get; set; } = "";
+    [ProtoMember(5)] public uint Flags { get; set; }
+}
+
+[ProtoContract]
+public sealed class RenameResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+}
+
+[ProtoContract]
+public sealed class ReadlinkRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+}
+
+[ProtoContract]
+public sealed class ReadlinkResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public string Target { get; set; } = "";
+}
+
+/// <summary>Change attributes; <see cref="Mask"/> uses the <see cref="GoferSetAttr"/> bits.</summary>
+[ProtoContract]
+public sealed class SetAttrRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+    [ProtoMember(2)] public uint Mask { get; set; }
+    [ProtoMember(3)] public uint Mode { get; set; }
+    [ProtoMember(4)] public uint Uid { get; set; }
+    [ProtoMember(5)] public uint Gid { get; set; }
+    [ProtoMember(6)] public long Size { get; set; }
+    [ProtoMember(7)] public long AtimeSec { get; set; }
+    [ProtoMember(8)] public long AtimeNsec { get; set; }
+    [ProtoMember(9)] public long MtimeSec { get; set; }
+    [ProtoMember(10)] public long MtimeNsec { get; set; }
+}
+
+[ProtoContract]
+public sealed class SetAttrResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+}
+
+/// <summary>Read directory entries from <see cref="Cookie"/> (0 = the start).</summary>
+[ProtoContract]
+public sealed class GetDentsRequest
+{
+    [ProtoMember(1)] public ulong Directory { get; set; }
+    [ProtoMember(2)] public long Cookie { get; set; }
+}
+
+[ProtoContract]
+public sealed class WireDirEntry
+{
+    [ProtoMember(1)] public string Name { get; set; } = "";
+    [ProtoMember(2)] public ulong Ino { get; set; }
+    [ProtoMember(3)] public uint Type { get; set; }
+}
+
+/// <summary>A batch of entries; <see cref="End"/> when the directory is exhausted, else ask again from <see cref="NextCookie"/>.</summary>
+[ProtoContract]
+public sealed class GetDentsResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public List<WireDirEntry> Entries { get; set; } = new();
+    [ProtoMember(3)] public long NextCookie { get; set; }
+    [ProtoMember(4)] public bool End { get; set; }
+}
+
+[ProtoContract]
+public sealed class StatFsRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+}
+
+[ProtoContract]
+public sealed class StatFsResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public long Type { get; set; }
+    [ProtoMember(3)] public long BlockSize { get; set; }
+    [ProtoMember(4)] public ulong Blocks { get; set; }
+    [ProtoMember(5)] public ulong BlocksFree { get; set; }
+    [ProtoMember(6)] public ulong BlocksAvailable { get; set; }
+    [ProtoMember(7)] public ulong Files { get; set; }
+    [ProtoMember(8)] public ulong FilesFree { get; set; }
+    [ProtoMember(9)] public long NameLength { get; set; }
+    [ProtoMember(10)] public long Flags { get; set; }
+    [ProtoMember(11)] public long FragmentSize { get; set; }
+}
+
+[ProtoContract]
+public sealed class GetXattrRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+}
+
+[ProtoContract]
+public sealed class GetXattrResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public byte[] Value { get; set; } = Array.Empty<byte>();
+}
+
+[ProtoContract]
+public sealed class SetXattrRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+    [ProtoMember(3)] public byte[] Value { get; set; } = Array.Empty<byte>();
+    [ProtoMember(4)] public int Flags { get; set; }
+}
+
+[ProtoContract]
+public sealed class SetXattrResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+}
+
+[ProtoContract]
+public sealed class ListXattrRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+}
+
+[ProtoContract]
+public sealed class ListXattrResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public List<string> Names { get; set; } = new();
+}
+
+[ProtoContract]
+public sealed class RemoveXattrRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+}
+
+[ProtoContract]
+public sealed class RemoveXattrResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+}
+
+[ProtoContract]
+public sealed class FsyncRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+}
+
+[ProtoContract]
+public sealed class FsyncResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+}
+
+/// <summary>Create a host unix socket of <see cref="Type"/> bound at <see cref="Name"/> in <see cref="Directory"/>.</summary>
+[ProtoContract]
+public sealed class BindSocketRequest
+{
+    [ProtoMember(1)] public ulong Directory { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+    [ProtoMember(3)] public int Type { get; set; }
+}
+
+[ProtoContract]
+public sealed class BindSocketResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public bool HasFd { get; set; }
+}
+
+/// <summary>Connect a new host unix socket of <see cref="Type"/> to the socket file of <see cref="Handle"/>.</summary>
+[ProtoContract]
+public sealed class ConnectSocketRequest
+{
+    [ProtoMember(1)] public ulong Handle { get; set; }
+    [ProtoMember(2)] public int Type { get; set; }
+}
+
+[ProtoContract]
+public sealed class ConnectSocketResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public bool HasFd { get; set; }
+}
+
+[ProtoContract]
+public sealed class ReleaseRequest
+{
+    [ProtoMember(1)] public List<ulong> Handles { get; set; } = new();
+}
+
+[ProtoContract]
+public sealed class ReleaseResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+}
