@@ -1,0 +1,298 @@
+using System.Text;
+using RunscNet.Gofer.Interop;
+using RunscNet.Gofer.Protocol;
+using RunscNet.Gofer.Server;
+
+namespace RunscNet.Gofer;
+
+// Reading and changing a file's attributes: readlink, setattr, statfs, xattrs, fsync.
+public sealed partial class GoferServer
+{
+    private const string UserXattrPrefix = "user.";
+
+    private unsafe ReadlinkResponse Readlink(ReadlinkRequest request)
+    {
+        Node? node = _handles.Find(request.Handle);
+        if (node is null)
+        {
+            return new ReadlinkResponse { Errno = Errno.EBADF };
+        }
+        if (node.FileType != Files.S_IFLNK)
+        {
+            return new ReadlinkResponse { Errno = Errno.EINVAL };
+        }
+        byte[] buffer = new byte[ProtocolLimits.MaxPathLength + 1];
+        fixed (byte* p = buffer)
+        {
+            long n = Files.Result(Files.ReadlinkAt(node.Fd, "", p, (nuint)buffer.Length));
+            if (n < 0)
+            {
+                return new ReadlinkResponse { Errno = (int)-n };
+            }
+            return new ReadlinkResponse { Target = Encoding.UTF8.GetString(buffer, 0, (int)n) };
+        }
+    }
+
+    private unsafe SetAttrResponse SetAttr(SetAttrRequest request)
+    {
+        Node? node = _handles.Find(request.Handle);
+        if (node is null)
+        {
+            return new SetAttrResponse { Errno = Errno.EBADF };
+        }
+        uint mask = request.Mask;
+        if ((mask & ~GoferSetAttr.AllBits) != 0)
+        {
+            return new SetAttrResponse { Errno = Errno.EINVAL };
+        }
+        if (mask == 0)
+        {
+            return new SetAttrResponse();
+        }
+        if (node.ReadOnly)
+        {
+            return new SetAttrResponse { Errno = Errno.EROFS };
+        }
+        if ((mask & GoferSetAttr.SetSize) != 0)
+        {
+            int r = Truncate(node, request.Size);
+            if (r < 0)
+            {
+                return new SetAttrResponse { Errno = -r };
+            }
+        }
+        if ((mask & (GoferSetAttr.SetUid | GoferSetAttr.SetGid)) != 0)
+        {
+            uint uid = (mask & GoferSetAttr.SetUid) != 0 ? request.Uid : uint.MaxValue;
+            uint gid = (mask & GoferSetAttr.SetGid) != 0 ? request.Gid : uint.MaxValue;
+            int r = Files.Result(Files.FChownAt(node.Fd, "", uid, gid, Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW));
+            if (r < 0)
+            {
+                return new SetAttrResponse { Errno = -r };
+            }
+        }
+        if ((mask & GoferSetAttr.SetMode) != 0)
+        {
+            if (node.FileType == Files.S_IFLNK)
+            {
+                return new SetAttrResponse { Errno = Errno.EOPNOTSUPP };
+            }
+            int r = Files.Result(Files.FChmodAt(_procFd, FdName(node.Fd), request.Mode & 0xFFF, 0));
+            if (r < 0)
+            {
+                return new SetAttrResponse { Errno = -r };
+            }
+        }
+        if ((mask & (GoferSetAttr.SetAtime | GoferSetAttr.SetMtime)) != 0)
+        {
+            TimeSpec* times = stackalloc TimeSpec[2];
+            times[0] = (mask & GoferSetAttr.SetAtime) != 0
+                ? new TimeSpec { Seconds = request.AtimeSec, Nanoseconds = request.AtimeNsec }
+                : new TimeSpec { Nanoseconds = Files.UTIME_OMIT };
+            times[1] = (mask & GoferSetAttr.SetMtime) != 0
+                ? new TimeSpec { Seconds = request.MtimeSec, Nanoseconds = request.MtimeNsec }
+                : new TimeSpec { Nanoseconds = Files.UTIME_OMIT };
+            int r = Files.Result(Files.UtimensAt(node.Fd, "", times, Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW));
+            if (r == -Errno.EINVAL && node.FileType != Files.S_IFLNK)
+            {
+                // Kernels without AT_EMPTY_PATH in utimensat: go through the magic link.
+                r = Files.Result(Files.UtimensAt(_procFd, FdName(node.Fd), times, 0));
+            }
+            if (r < 0)
+            {
+                return new SetAttrResponse { Errno = -r };
+            }
+        }
+        return new SetAttrResponse();
+    }
+
+    /// <summary>ftruncate of a regular file through a fresh write-only fd.</summary>
+    private int Truncate(Node node, long size)
+    {
+        if (node.FileType == Files.S_IFDIR)
+        {
+            return -Errno.EISDIR;
+        }
+        if (node.FileType != Files.S_IFREG || size < 0)
+        {
+            return -Errno.EINVAL;
+        }
+        int fd = Files.OpenAt(_procFd, FdName(node.Fd), Files.O_WRONLY | Files.O_NONBLOCK | Files.O_NOCTTY | Files.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return Files.Result(fd);
+        }
+        int r = Files.Result(Files.FTruncate(fd, size));
+        Files.Close(fd);
+        return r;
+    }
+
+    private unsafe StatFsResponse StatFs(StatFsRequest request)
+    {
+        Node? node = _handles.Find(request.Handle);
+        if (node is null)
+        {
+            return new StatFsResponse { Errno = Errno.EBADF };
+        }
+        StatFsBuffer s;
+        int r = Files.Result(Files.FStatFs(node.Fd, &s));
+        if (r < 0)
+        {
+            return new StatFsResponse { Errno = -r };
+        }
+        return new StatFsResponse
+        {
+            Type = s.Type, BlockSize = s.BlockSize, Blocks = s.Blocks, BlocksFree = s.BlocksFree,
+            BlocksAvailable = s.BlocksAvailable, Files = s.Files, FilesFree = s.FilesFree,
+            NameLength = s.NameLength, Flags = s.Flags, FragmentSize = s.FragmentSize,
+        };
+    }
+
+    private unsafe GetXattrResponse GetXattr(GetXattrRequest request)
+    {
+        int r = OpenForXattr(request.Handle, request.Name, write: false, out int fd);
+        if (r < 0 || fd < 0)
+        {
+            return new GetXattrResponse { Errno = r < 0 ? -r : Errno.ENODATA };
+        }
+        byte[] buffer = new byte[ExtendedAttributes.MaxValueSize];
+        long n;
+        fixed (byte* p = buffer)
+        {
+            n = Files.Result(ExtendedAttributes.FGetXattr(fd, request.Name, p, (nuint)buffer.Length));
+        }
+        Files.Close(fd);
+        return n < 0 ? new GetXattrResponse { Errno = (int)-n } : new GetXattrResponse { Value = buffer[..(int)n] };
+    }
+
+    private unsafe SetXattrResponse SetXattr(SetXattrRequest request)
+    {
+        byte[] value = request.Value ?? Array.Empty<byte>();
+        if (value.Length > ExtendedAttributes.MaxValueSize)
+        {
+            return new SetXattrResponse { Errno = Errno.E2BIG };
+        }
+        if ((request.Flags & ~(Files.XATTR_CREATE | Files.XATTR_REPLACE)) != 0)
+        {
+            return new SetXattrResponse { Errno = Errno.EINVAL };
+        }
+        int r = OpenForXattr(request.Handle, request.Name, write: true, out int fd);
+        if (r < 0)
+        {
+            return new SetXattrResponse { Errno = -r };
+        }
+        fixed (byte* p = value)
+        {
+            r = Files.Result(ExtendedAttributes.FSetXattr(fd, request.Name, p, (nuint)value.Length, request.Flags));
+        }
+        Files.Close(fd);
+        return new SetXattrResponse { Errno = -r };
+    }
+
+    private unsafe ListXattrResponse ListXattr(ListXattrRequest request)
+    {
+        int r = OpenForXattr(request.Handle, null, write: false, out int fd);
+        if (r < 0 || fd < 0)
+        {
+            return new ListXattrResponse { Errno = -r };
+        }
+        byte[] buffer = new byte[ExtendedAttributes.MaxListSize];
+        long n;
+        fixed (byte* p = buffer)
+        {
+            n = Files.Result(ExtendedAttributes.FListXattr(fd, p, (nuint)buffer.Length));
+        }
+        Files.Close(fd);
+        if (n < 0)
+        {
+            return new ListXattrResponse { Errno = (int)-n };
+        }
+        var response = new ListXattrResponse();
+        foreach (string name in Encoding.UTF8.GetString(buffer, 0, (int)n).Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (name.StartsWith(UserXattrPrefix, StringComparison.Ordinal))
+            {
+                response.Names.Add(name);
+            }
+        }
+        return response;
+    }
+
+    private RemoveXattrResponse RemoveXattr(RemoveXattrRequest request)
+    {
+        int r = OpenForXattr(request.Handle, request.Name, write: true, out int fd);
+        if (r < 0)
+        {
+            return new RemoveXattrResponse { Errno = -r };
+        }
+        r = Files.Result(ExtendedAttributes.FRemoveXattr(fd, request.Name));
+        Files.Close(fd);
+        return new RemoveXattrResponse { Errno = -r };
+    }
+
+    /// <summary>
+    /// Checks an xattr request and opens the file read-only for f*xattr (O_PATH fds do not
+    /// support them). Only "user." names are served (EOPNOTSUPP otherwise: no security.* or
+    /// trusted.* on host files). Files other than regular files and directories hold no user
+    /// xattrs: reads give <paramref name="fd"/> = -1 with success, writes EPERM.
+    /// </summary>
+    private int OpenForXattr(ulong handle, string? name, bool write, out int fd)
+    {
+        fd = -1;
+        Node? node = _handles.Find(handle);
+        if (node is null)
+        {
+            return -Errno.EBADF;
+        }
+        if (name is not null)
+        {
+            if (name.Length == 0 || name.Contains('\0') || Encoding.UTF8.GetByteCount(name) > ExtendedAttributes.MaxNameLength)
+            {
+                return -Errno.ERANGE;
+            }
+            if (!name.StartsWith(UserXattrPrefix, StringComparison.Ordinal) || name.Length == UserXattrPrefix.Length)
+            {
+                return -Errno.EOPNOTSUPP;
+            }
+        }
+        if (write && node.ReadOnly)
+        {
+            return -Errno.EROFS;
+        }
+        if (node.FileType != Files.S_IFREG && node.FileType != Files.S_IFDIR)
+        {
+            return write ? -Errno.EPERM : 0;
+        }
+        int flags = Files.O_RDONLY | Files.O_NONBLOCK | Files.O_NOCTTY | Files.O_CLOEXEC |
+            (node.FileType == Files.S_IFDIR ? Files.O_DIRECTORY : 0);
+        fd = Files.OpenAt(_procFd, FdName(node.Fd), flags, 0);
+        return fd < 0 ? Files.Result(fd) : 0;
+    }
+
+    private FsyncResponse Fsync(FsyncRequest request)
+    {
+        Node? node = _handles.Find(request.Handle);
+        if (node is null)
+        {
+            return new FsyncResponse { Errno = Errno.EBADF };
+        }
+        if (node.FileType == Files.S_IFLNK)
+        {
+            return new FsyncResponse();
+        }
+        if (node.FileType != Files.S_IFREG && node.FileType != Files.S_IFDIR)
+        {
+            return new FsyncResponse { Errno = Errno.EINVAL };
+        }
+        int flags = Files.O_RDONLY | Files.O_NONBLOCK | Files.O_NOCTTY | Files.O_CLOEXEC |
+            (node.FileType == Files.S_IFDIR ? Files.O_DIRECTORY : 0);
+        int fd = Files.OpenAt(_procFd, FdName(node.Fd), flags, 0);
+        if (fd < 0)
+        {
+            return new FsyncResponse { Errno = -Files.Result(fd) };
+        }
+        int r = Files.Result(Files.FSync(fd));
+        Files.Close(fd);
+        return new FsyncResponse { Errno = -r };
+    }
+}

@@ -1,0 +1,241 @@
+using RunscNet.Gofer.Interop;
+using RunscNet.Gofer.Protocol;
+using RunscNet.Gofer.Server;
+
+namespace RunscNet.Gofer;
+
+// Operations that add or remove directory entries: create, mkdir, mknod, symlink, link, unlink, rename.
+public sealed partial class GoferServer
+{
+    private const int OpenFlagsPassedThrough = Files.O_ACCMODE | Files.O_TRUNC | Files.O_APPEND | Files.O_DIRECT |
+        Files.O_SYNC | Files.O_DSYNC | Files.O_NOATIME | Files.O_NONBLOCK | Files.O_LARGEFILE;
+
+    private CreateResponse Create(CreateRequest request)
+    {
+        int r = FindDirectoryToChange(request.Directory, request.Name, out Node? dir);
+        if (r < 0)
+        {
+            return new CreateResponse { Errno = -r };
+        }
+        int flags = (request.Flags & OpenFlagsPassedThrough) | Files.O_CREAT | Files.O_EXCL | Files.O_NOFOLLOW |
+            Files.O_NOCTTY | Files.O_CLOEXEC;
+        int fd = Files.OpenAt(dir!.Fd, request.Name, flags, request.Mode & 0x1FF);
+        if (fd < 0)
+        {
+            return new CreateResponse { Errno = -Files.Result(fd) };
+        }
+        int pathFd = Files.OpenAt(_procFd, FdName(fd), Files.O_PATH | Files.O_CLOEXEC, 0);
+        r = pathFd < 0 ? Files.Result(pathFd) : SetOwnerAndMode(pathFd, request.Uid, request.Gid, request.Mode);
+        WireNode? node = null;
+        if (r >= 0)
+        {
+            r = AddNode(pathFd, out node);
+            pathFd = -1;
+        }
+        if (r < 0)
+        {
+            if (pathFd >= 0)
+            {
+                Files.Close(pathFd);
+            }
+            Files.Close(fd);
+            Files.UnlinkAt(dir.Fd, request.Name, 0);
+            return new CreateResponse { Errno = -r };
+        }
+        _donatedFd = fd;
+        return new CreateResponse { Node = node, HasFd = true };
+    }
+
+    private MkdirResponse Mkdir(MkdirRequest request)
+    {
+        int r = FindDirectoryToChange(request.Directory, request.Name, out Node? dir);
+        if (r < 0)
+        {
+            return new MkdirResponse { Errno = -r };
+        }
+        r = Files.Result(Files.MkdirAt(dir!.Fd, request.Name, request.Mode & 0xFFF));
+        if (r < 0)
+        {
+            return new MkdirResponse { Errno = -r };
+        }
+        r = OpenCreated(dir, request.Name, request.Uid, request.Gid, request.Mode, Files.AT_REMOVEDIR, out WireNode? node);
+        return new MkdirResponse { Errno = -r, Node = node };
+    }
+
+    private MknodResponse Mknod(MknodRequest request)
+    {
+        int r = FindDirectoryToChange(request.Directory, request.Name, out Node? dir);
+        if (r < 0)
+        {
+            return new MknodResponse { Errno = -r };
+        }
+        uint type = request.Mode & Files.S_IFMT;
+        if (type == 0)
+        {
+            type = Files.S_IFREG;
+        }
+        if (type == Files.S_IFCHR || type == Files.S_IFBLK)
+        {
+            return new MknodResponse { Errno = Errno.EPERM }; // device nodes never reach the host
+        }
+        if (type != Files.S_IFREG && type != Files.S_IFIFO && type != Files.S_IFSOCK)
+        {
+            return new MknodResponse { Errno = Errno.EINVAL };
+        }
+        r = Files.Result(Files.MknodAt(dir!.Fd, request.Name, type | (request.Mode & 0xFFF), 0));
+        if (r < 0)
+        {
+            return new MknodResponse { Errno = -r };
+        }
+        r = OpenCreated(dir, request.Name, request.Uid, request.Gid, request.Mode, 0, out WireNode? node);
+        return new MknodResponse { Errno = -r, Node = node };
+    }
+
+    private SymlinkResponse Symlink(SymlinkRequest request)
+    {
+        int r = FindDirectoryToChange(request.Directory, request.Name, out Node? dir);
+        if (r < 0)
+        {
+            return new SymlinkResponse { Errno = -r };
+        }
+        r = NameRules.CheckSymlinkTarget(request.Target);
+        if (r < 0)
+        {
+            return new SymlinkResponse { Errno = -r };
+        }
+        r = Files.Result(Files.SymlinkAt(request.Target, dir!.Fd, request.Name));
+        if (r < 0)
+        {
+            return new SymlinkResponse { Errno = -r };
+        }
+        r = OpenCreated(dir, request.Name, request.Uid, request.Gid, null, 0, out WireNode? node);
+        return new SymlinkResponse { Errno = -r, Node = node };
+    }
+
+    private LinkResponse Link(LinkRequest request)
+    {
+        int r = FindDirectoryToChange(request.Directory, request.Name, out Node? dir);
+        if (r < 0)
+        {
+            return new LinkResponse { Errno = -r };
+        }
+        Node? target = _handles.Find(request.Target);
+        if (target is null)
+        {
+            return new LinkResponse { Errno = Errno.EBADF };
+        }
+        if (target.FileType == Files.S_IFDIR)
+        {
+            return new LinkResponse { Errno = Errno.EPERM };
+        }
+        // linkat(fd, "", AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; without it (ENOENT) link the
+        // inode through its /proc/self/fd magic link, which names exactly this file.
+        r = Files.Result(Files.LinkAt(target.Fd, "", dir!.Fd, request.Name, Files.AT_EMPTY_PATH));
+        if (r == -Errno.ENOENT)
+        {
+            r = Files.Result(Files.LinkAt(_procFd, FdName(target.Fd), dir.Fd, request.Name, Files.AT_SYMLINK_FOLLOW));
+        }
+        if (r < 0)
+        {
+            return new LinkResponse { Errno = -r };
+        }
+        r = StatFd(target.Fd, out Statx sx);
+        return r < 0 ? new LinkResponse { Errno = -r } : new LinkResponse { Stat = ToWire(sx) };
+    }
+
+    private UnlinkResponse Unlink(UnlinkRequest request)
+    {
+        int r = FindDirectoryToChange(request.Directory, request.Name, out Node? dir);
+        if (r < 0)
+        {
+            return new UnlinkResponse { Errno = -r };
+        }
+        r = Files.Result(Files.UnlinkAt(dir!.Fd, request.Name, request.IsDirectory ? Files.AT_REMOVEDIR : 0));
+        return new UnlinkResponse { Errno = -r };
+    }
+
+    private RenameResponse Rename(RenameRequest request)
+    {
+        int r = FindDirectoryToChange(request.OldDirectory, request.OldName, out Node? oldDir);
+        if (r == 0)
+        {
+            r = FindDirectoryToChange(request.NewDirectory, request.NewName, out Node? newDir);
+            if (r == 0)
+            {
+                if ((request.Flags & ~(uint)(Files.RENAME_NOREPLACE | Files.RENAME_EXCHANGE)) != 0 ||
+                    request.Flags == (uint)(Files.RENAME_NOREPLACE | Files.RENAME_EXCHANGE))
+                {
+                    r = -Errno.EINVAL;
+                }
+                else
+                {
+                    r = Files.Result(Files.RenameAt2(oldDir!.Fd, request.OldName, newDir!.Fd, request.NewName, request.Flags));
+                }
+            }
+        }
+        return new RenameResponse { Errno = -r };
+    }
+
+    /// <summary>
+    /// The directory node of <paramref name="handle"/> if an entry <paramref name="name"/> may be
+    /// changed in it: EBADF (unknown), name errors, ENOTDIR, EROFS.
+    /// </summary>
+    private int FindDirectoryToChange(ulong handle, string name, out Node? dir)
+    {
+        dir = _handles.Find(handle);
+        if (dir is null)
+        {
+            return -Errno.EBADF;
+        }
+        int r = NameRules.CheckComponent(name);
+        if (r < 0)
+        {
+            return r;
+        }
+        if (dir.FileType != Files.S_IFDIR)
+        {
+            return -Errno.ENOTDIR;
+        }
+        return dir.ReadOnly ? -Errno.EROFS : 0;
+    }
+
+    /// <summary>
+    /// Opens the entry just created as <paramref name="name"/> (O_PATH|O_NOFOLLOW), gives it its
+    /// owner and exact mode (no umask; null leaves a symlink's mode), and registers it. On failure
+    /// the entry is removed again (<paramref name="unlinkFlags"/>).
+    /// </summary>
+    private int OpenCreated(Node dir, string name, uint uid, uint gid, uint? mode, int unlinkFlags, out WireNode? node)
+    {
+        node = null;
+        int fd = Files.OpenAt(dir.Fd, name, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+        int r = fd < 0 ? Files.Result(fd) : SetOwnerAndMode(fd, uid, gid, mode);
+        if (r >= 0)
+        {
+            r = AddNode(fd, out node);
+            fd = -1;
+        }
+        if (r < 0)
+        {
+            if (fd >= 0)
+            {
+                Files.Close(fd);
+            }
+            Files.UnlinkAt(dir.Fd, name, unlinkFlags);
+        }
+        return r;
+    }
+
+    /// <summary>
+    /// chown (lchown semantics) then chmod of O_PATH <paramref name="fd"/> — in that order, since
+    /// chown clears set-id bits. <paramref name="mode"/> null: leave the mode (symlinks).
+    /// </summary>
+    private int SetOwnerAndMode(int fd, uint uid, uint gid, uint? mode)
+    {
+        int r = Files.Result(Files.FChownAt(fd, "", uid, gid, Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW));
+        if (r < 0 || mode is null)
+        {
+            return r;
+        }
+        return Files.Result(Files.FChmodAt(_procFd, FdName(fd), mode.Value & 0xFFF, 0));
+    }
+}

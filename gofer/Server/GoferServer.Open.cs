@@ -1,0 +1,129 @@
+using System.Text;
+using RunscNet.Gofer.Interop;
+using RunscNet.Gofer.Protocol;
+using RunscNet.Gofer.Server;
+
+namespace RunscNet.Gofer;
+
+// Open (donating a host fd) and GetDents.
+public sealed partial class GoferServer
+{
+    private OpenResponse Open(OpenRequest request)
+    {
+        Node? node = _handles.Find(request.Handle);
+        if (node is null)
+        {
+            return new OpenResponse { Errno = Errno.EBADF };
+        }
+        int access = request.Flags & Files.O_ACCMODE;
+        if (access == Files.O_ACCMODE)
+        {
+            return new OpenResponse { Errno = Errno.EINVAL };
+        }
+        bool writes = access != Files.O_RDONLY || (request.Flags & Files.O_TRUNC) != 0;
+        switch (node.FileType)
+        {
+            case Files.S_IFLNK:
+                return new OpenResponse { Errno = Errno.ELOOP };
+            case Files.S_IFDIR:
+                // No directory fd ever leaves the gofer: with one, openat(fd, "..") would climb
+                // out of the container. Directories are read with GetDents.
+                return new OpenResponse { Errno = access != Files.O_RDONLY ? Errno.EISDIR : 0 };
+            case Files.S_IFCHR:
+            case Files.S_IFBLK:
+                return new OpenResponse { Errno = Errno.EACCES }; // as on a nodev mount
+            case Files.S_IFSOCK:
+                return new OpenResponse { Errno = Errno.ENXIO };
+        }
+        if (writes && node.ReadOnly)
+        {
+            return new OpenResponse { Errno = Errno.EROFS };
+        }
+        int flags = (request.Flags & OpenFlagsPassedThrough) | Files.O_NOCTTY | Files.O_CLOEXEC;
+        if (node.FileType == Files.S_IFIFO)
+        {
+            flags |= Files.O_NONBLOCK; // a FIFO without a peer must not stall the gofer
+        }
+        // Re-open through the /proc/self/fd magic link: it names exactly the held inode (no path
+        // walk, no symlink), and the type check above ruled out symlinks.
+        int fd = Files.OpenAt(_procFd, FdName(node.Fd), flags, 0);
+        if (fd < 0)
+        {
+            return new OpenResponse { Errno = -Files.Result(fd) };
+        }
+        _donatedFd = fd;
+        return new OpenResponse { HasFd = true };
+    }
+
+    private unsafe GetDentsResponse GetDents(GetDentsRequest request)
+    {
+        Node? node = _handles.Find(request.Directory);
+        if (node is null)
+        {
+            return new GetDentsResponse { Errno = Errno.EBADF };
+        }
+        if (node.FileType != Files.S_IFDIR)
+        {
+            return new GetDentsResponse { Errno = Errno.ENOTDIR };
+        }
+        int fd = Files.OpenAt(node.Fd, ".", Files.O_RDONLY | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return new GetDentsResponse { Errno = -Files.Result(fd) };
+        }
+        try
+        {
+            if (request.Cookie != 0 && Files.LSeek(fd, request.Cookie, Files.SEEK_SET) < 0)
+            {
+                return new GetDentsResponse { Errno = Errno.EINVAL };
+            }
+            var response = new GetDentsResponse { NextCookie = request.Cookie };
+            int budget = ProtocolLimits.DirentBatchBytes;
+            byte* buffer = stackalloc byte[4096];
+            while (true)
+            {
+                long n = Files.Result(Files.GetDents64(fd, buffer, 4096));
+                if (n < 0)
+                {
+                    return new GetDentsResponse { Errno = (int)-n };
+                }
+                if (n == 0)
+                {
+                    response.End = true;
+                    return response;
+                }
+                // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
+                for (long offset = 0; offset < n;)
+                {
+                    byte* d = buffer + offset;
+                    ulong ino = *(ulong*)d;
+                    long next = *(long*)(d + 8);
+                    ushort reclen = *(ushort*)(d + 16);
+                    byte type = d[18];
+                    var name = new ReadOnlySpan<byte>(d + 19, reclen - 19);
+                    int nul = name.IndexOf((byte)0);
+                    if (nul >= 0)
+                    {
+                        name = name[..nul];
+                    }
+                    offset += reclen;
+                    if (budget <= 0)
+                    {
+                        return response; // the entry is left for the next batch (NextCookie)
+                    }
+                    response.NextCookie = next;
+                    if ((name.Length == 1 && name[0] == '.') || (name.Length == 2 && name[0] == '.' && name[1] == '.'))
+                    {
+                        continue;
+                    }
+                    response.Entries.Add(new WireDirEntry { Name = Encoding.UTF8.GetString(name), Ino = ino, Type = type });
+                    budget -= name.Length + 24;
+                }
+            }
+        }
+        finally
+        {
+            Files.Close(fd);
+        }
+    }
+}

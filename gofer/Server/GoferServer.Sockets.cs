@@ -1,0 +1,108 @@
+using RunscNet.Gofer.Interop;
+using RunscNet.Gofer.Protocol;
+using RunscNet.Gofer.Server;
+
+namespace RunscNet.Gofer;
+
+// Host unix sockets in the tree: bind a new one, connect to an existing one.
+public sealed partial class GoferServer
+{
+    private unsafe BindSocketResponse BindSocket(BindSocketRequest request)
+    {
+        int r = FindDirectoryToChange(request.Directory, request.Name, out Node? dir);
+        if (r < 0)
+        {
+            return new BindSocketResponse { Errno = -r };
+        }
+        if (!IsUnixSocketType(request.Type))
+        {
+            return new BindSocketResponse { Errno = Errno.EINVAL };
+        }
+        byte* address = stackalloc byte[110];
+        int length = Sockets.MakeUnixAddress(request.Name, new Span<byte>(address, 110));
+        if (length < 0)
+        {
+            return new BindSocketResponse { Errno = -length };
+        }
+        int fd = Sockets.Socket(Sockets.AF_UNIX, request.Type | Sockets.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return new BindSocketResponse { Errno = -Files.Result(fd) };
+        }
+        // bind(2) takes no directory fd: bind the bare name with the directory as cwd.
+        r = InDirectory(dir!.Fd, () => Files.Result(Sockets.Bind(fd, address, (uint)length)));
+        if (r < 0)
+        {
+            Files.Close(fd);
+            return new BindSocketResponse { Errno = -r };
+        }
+        _donatedFd = fd;
+        return new BindSocketResponse { HasFd = true };
+    }
+
+    private unsafe ConnectSocketResponse ConnectSocket(ConnectSocketRequest request)
+    {
+        Node? node = _handles.Find(request.Handle);
+        if (node is null)
+        {
+            return new ConnectSocketResponse { Errno = Errno.EBADF };
+        }
+        if (!IsUnixSocketType(request.Type))
+        {
+            return new ConnectSocketResponse { Errno = Errno.EINVAL };
+        }
+        if (node.FileType != Files.S_IFSOCK)
+        {
+            return new ConnectSocketResponse { Errno = Errno.ECONNREFUSED };
+        }
+        byte* address = stackalloc byte[110];
+        int length = Sockets.MakeUnixAddress(FdName(node.Fd), new Span<byte>(address, 110));
+        int fd = Sockets.Socket(Sockets.AF_UNIX, request.Type | Sockets.SOCK_CLOEXEC | Sockets.SOCK_NONBLOCK, 0);
+        if (fd < 0)
+        {
+            return new ConnectSocketResponse { Errno = -Files.Result(fd) };
+        }
+        // connect(2) takes no directory fd: connect to "N" with /proc/self/fd as cwd, the magic
+        // link of the held socket inode. Non-blocking, so a full backlog gives EAGAIN, not a hang.
+        int r = InDirectory(_procFd, () => Files.Result(Sockets.Connect(fd, address, (uint)length)));
+        if (r == 0)
+        {
+            int flags = Files.FControl(fd, Files.F_GETFL, 0);
+            r = flags < 0 ? Files.Result(flags) : Files.Result(Files.FControl(fd, Files.F_SETFL, flags & ~Files.O_NONBLOCK));
+        }
+        if (r < 0)
+        {
+            Files.Close(fd);
+            return new ConnectSocketResponse { Errno = -r };
+        }
+        _donatedFd = fd;
+        return new ConnectSocketResponse { HasFd = true };
+    }
+
+    private static bool IsUnixSocketType(int type) =>
+        type == Sockets.SOCK_STREAM || type == Sockets.SOCK_DGRAM || type == Sockets.SOCK_SEQPACKET;
+
+    /// <summary>Runs <paramref name="action"/> with <paramref name="directoryFd"/> as the process's cwd, then restores it.</summary>
+    private int InDirectory(int directoryFd, Func<int> action)
+    {
+        lock (CwdLock)
+        {
+            int r = Files.Result(Files.FChdir(directoryFd));
+            if (r < 0)
+            {
+                return r;
+            }
+            try
+            {
+                return action();
+            }
+            finally
+            {
+                if (_cwdFd >= 0 && Files.FChdir(_cwdFd) < 0)
+                {
+                    _log?.Invoke("cannot restore the working directory");
+                }
+            }
+        }
+    }
+}

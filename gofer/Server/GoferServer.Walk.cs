@@ -1,0 +1,125 @@
+using RunscNet.Gofer.Interop;
+using RunscNet.Gofer.Protocol;
+using RunscNet.Gofer.Server;
+
+namespace RunscNet.Gofer;
+
+// Attach, Walk and Stat: how handles come to be, one component at a time, never following a symlink.
+public sealed partial class GoferServer
+{
+    private AttachResponse Attach(AttachRequest request)
+    {
+        int r = NameRules.SplitAttachPath(request.Path, out string[] components);
+        if (r < 0)
+        {
+            return new AttachResponse { Errno = -r };
+        }
+        int fd = Files.OpenAt(_rootFd, ".", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return new AttachResponse { Errno = -Files.Result(fd) };
+        }
+        for (int i = 0; i < components.Length; i++)
+        {
+            int child = Files.OpenAt(fd, components[i], Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+            int errno = child < 0 ? -Files.Result(child) : 0;
+            Files.Close(fd);
+            if (child < 0)
+            {
+                return new AttachResponse { Errno = errno };
+            }
+            fd = child;
+            if (i < components.Length - 1 && StatFd(fd, out Statx sx) == 0 && (sx.Mode & Files.S_IFMT) == Files.S_IFLNK)
+            {
+                Files.Close(fd);
+                return new AttachResponse { Errno = Errno.ELOOP };
+            }
+        }
+        r = AddNode(fd, out WireNode? node);
+        return new AttachResponse { Errno = -r, Node = node };
+    }
+
+    private WalkResponse Walk(WalkRequest request)
+    {
+        Node? dir = _handles.Find(request.Directory);
+        if (dir is null)
+        {
+            return new WalkResponse { Errno = Errno.EBADF };
+        }
+        int r = NameRules.CheckComponent(request.Name);
+        if (r < 0)
+        {
+            return new WalkResponse { Errno = -r };
+        }
+        if (dir.FileType != Files.S_IFDIR)
+        {
+            return new WalkResponse { Errno = Errno.ENOTDIR };
+        }
+        int fd = Files.OpenAt(dir.Fd, request.Name, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return new WalkResponse { Errno = -Files.Result(fd) };
+        }
+        r = AddNode(fd, out WireNode? node);
+        return new WalkResponse { Errno = -r, Node = node };
+    }
+
+    private StatResponse Stat(StatRequest request)
+    {
+        Node? node = _handles.Find(request.Handle);
+        if (node is null)
+        {
+            return new StatResponse { Errno = Errno.EBADF };
+        }
+        int r = StatFd(node.Fd, out Statx sx);
+        return r < 0 ? new StatResponse { Errno = -r } : new StatResponse { Stat = ToWire(sx) };
+    }
+
+    /// <summary>
+    /// Registers O_PATH <paramref name="fd"/> as a new handle (taking ownership; closed on failure)
+    /// and describes it. Returns 0 or -errno.
+    /// </summary>
+    private int AddNode(int fd, out WireNode? node)
+    {
+        node = null;
+        int r = StatFd(fd, out Statx sx);
+        if (r < 0)
+        {
+            Files.Close(fd);
+            return r;
+        }
+        bool readOnly = _readOnly || IsReadOnlyMount(fd);
+        ulong handle = _handles.Add(new Node(fd, sx.Mode & Files.S_IFMT, readOnly));
+        node = new WireNode { Handle = handle, Stat = ToWire(sx), ReadOnly = readOnly };
+        return 0;
+    }
+
+    /// <summary>statx of the file of <paramref name="fd"/> itself (AT_EMPTY_PATH, never following).</summary>
+    private static unsafe int StatFd(int fd, out Statx sx)
+    {
+        Statx buffer;
+        int r = Files.Result(Files.StatxAt(fd, "", Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW,
+            Files.STATX_BASIC_STATS, &buffer));
+        sx = buffer;
+        return r;
+    }
+
+    /// <summary>True when the mount holding <paramref name="fd"/> is mounted read-only (ST_RDONLY).</summary>
+    private static unsafe bool IsReadOnlyMount(int fd)
+    {
+        StatFsBuffer buffer;
+        return Files.FStatFs(fd, &buffer) == 0 && (buffer.Flags & Files.ST_RDONLY) != 0;
+    }
+
+    /// <summary>The wire form of a statx result.</summary>
+    private static WireStat ToWire(in Statx sx) => new()
+    {
+        Mode = sx.Mode, Uid = sx.Uid, Gid = sx.Gid, Nlink = sx.Nlink, Size = (long)sx.Size,
+        Blocks = (long)sx.Blocks, BlkSize = sx.BlockSize, Ino = sx.Ino,
+        Dev = WireConversions.MakeDev(sx.DevMajor, sx.DevMinor),
+        Rdev = WireConversions.MakeDev(sx.RdevMajor, sx.RdevMinor),
+        AtimeSec = sx.Atime.Seconds, AtimeNsec = sx.Atime.Nanoseconds,
+        MtimeSec = sx.Mtime.Seconds, MtimeNsec = sx.Mtime.Nanoseconds,
+        CtimeSec = sx.Ctime.Seconds, CtimeNsec = sx.Ctime.Nanoseconds,
+    };
+}

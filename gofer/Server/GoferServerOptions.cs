@@ -1,0 +1,18 @@
+namespace RunscNet.Gofer;
+
+/// <summary>How a <see cref="GoferServer"/> serves its tree.</summary>
+public sealed class GoferServerOptions
+{
+    /// <summary>Refuse every write with EROFS, whatever the mounts say (read-only mounts are always refused).</summary>
+    public bool ReadOnly { get; set; }
+
+    /// <summary>
+    /// An fd of the <c>/proc/self/fd</c> directory, opened before pivot_root (the gofer's final root
+    /// has no /proc); the server takes ownership. -1: the server opens <c>/proc/self/fd</c> itself.
+    /// Used to re-open O_PATH fds (<c>openat(procFd, "N")</c>) without following any symlink.
+    /// </summary>
+    public int ProcSelfFdDirectory { get; set; } = -1;
+
+    /// <summary>Where diagnostic lines go (none when null).</summary>
+    public Action<string>? Log { get; set; }
+}
