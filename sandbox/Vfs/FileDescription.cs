@@ -10,14 +10,32 @@ namespace RunscNet.Sentry.Vfs;
 /// </summary>
 public abstract class FileDescription
 {
+    private int _refs = 1;
+
     /// <summary>Access mode and status flags (O_RDONLY/O_WRONLY/O_RDWR, O_APPEND, O_NONBLOCK, ...).</summary>
     public int StatusFlags { get; set; }
 
+    /// <summary>Where the file was opened (null for anonymous files: pipes, sockets, eventfds).</summary>
+    public VfsPath? Location { get; set; }
+
+    /// <summary>The inode of the file, when it has one in a file system.</summary>
+    public virtual Inode? Inode => Location?.Inode;
+
     /// <summary>
     /// A host file descriptor holding the same file, when there is one (gofer-donated regular
-    /// files): the platform maps it into the stub for file-backed mmap. -1 when there is none.
+    /// files, memfds of tmpfs files): the platform maps it into the stub for file-backed mmap.
+    /// -1 when there is none.
     /// </summary>
     public virtual int HostFd => -1;
+
+    /// <summary>True if reads are allowed by the access mode.</summary>
+    public bool Readable => OpenFlags.CanRead(StatusFlags);
+
+    /// <summary>True if writes are allowed by the access mode.</summary>
+    public bool Writable => OpenFlags.CanWrite(StatusFlags);
+
+    /// <summary>True with O_NONBLOCK.</summary>
+    public bool NonBlocking => (StatusFlags & OpenFlags.O_NONBLOCK) != 0;
 
     /// <summary>Reads at the file offset, advancing it (read(2)). Returns bytes read or -errno.</summary>
     public virtual long Read(Task task, Span<byte> destination) => -Errno.EINVAL;
@@ -31,8 +49,80 @@ public abstract class FileDescription
     /// <summary>Writes at <paramref name="offset"/> without moving the file offset (pwrite(2)).</summary>
     public virtual long PWrite(Task task, ReadOnlySpan<byte> source, long offset) => -Errno.ESPIPE;
 
+    /// <summary>Moves the file offset (lseek(2)); returns the new offset or -errno.</summary>
+    public virtual long Seek(Task task, long offset, int whence) => -Errno.ESPIPE;
+
+    /// <summary>
+    /// Lists directory entries from the description's directory offset (getdents64). The
+    /// <paramref name="emit"/> callback returns false when the user buffer is full; the entry it
+    /// refused is returned again by the next call.
+    /// </summary>
+    public virtual int ReadDir(Task task, Func<DirEntry, long, bool> emit) => -Errno.ENOTDIR;
+
+    /// <summary>stat(2) of the open file.</summary>
+    public virtual int Stat(out InodeAttr attr)
+    {
+        if (Inode is { } inode) return inode.Stat(out attr);
+        attr = AnonymousAttr(LinuxMode.S_IFREG | 0x180);
+        return 0;
+    }
+
+    /// <summary>Changes the size (ftruncate(2)).</summary>
+    public virtual int Truncate(Task task, long length)
+    {
+        if (Inode is not { } inode || !LinuxMode.IsReg(inode.Mode)) return -Errno.EINVAL;
+        var r = new SetAttrRequest { Mask = SetAttrMask.Size, Size = length };
+        return inode.SetAttr(r);
+    }
+
+    /// <summary>fallocate(2).</summary>
+    public virtual int Allocate(Task task, int mode, long offset, long length) => -Errno.EOPNOTSUPP;
+
+    /// <summary>fsync(2)/fdatasync(2).</summary>
+    public virtual int Sync(Task task, bool dataOnly) => 0;
+
+    /// <summary>ioctl(2). Returns the result or -errno (ENOTTY when the request is unknown).</summary>
+    public virtual long Ioctl(Task task, uint request, ulong argument) => -Errno.ENOTTY;
+
+    /// <summary>
+    /// The poll events (POLLIN, POLLOUT, POLLHUP...) that are ready now, of those in
+    /// <paramref name="mask"/> (POLLERR/POLLHUP are always reported).
+    /// </summary>
+    public virtual short Readiness(short mask) => (short)(mask & (PollEvents.POLLIN | PollEvents.POLLOUT | PollEvents.POLLRDNORM | PollEvents.POLLWRNORM));
+
+    /// <summary>The queue notified when <see cref="Readiness"/> may have changed (null: never changes).</summary>
+    public virtual WaitQueue? ReadinessQueue => null;
+
+    /// <summary>The name /proc/self/fd shows for anonymous files ("pipe:[123]", "anon_inode:[eventfd]").</summary>
+    public virtual string AnonymousName => "anon_inode:[file]";
+
+    /// <summary>Called after F_SETFL changed the status flags.</summary>
+    public virtual void StatusFlagsChanged()
+    {
+    }
+
+    /// <summary>Adds a reference (an fd, a fork copy, an in-flight system call).</summary>
+    public void IncRef() => Interlocked.Increment(ref _refs);
+
+    /// <summary>Drops a reference; the last one calls <see cref="Release"/>.</summary>
+    public void DecRef()
+    {
+        if (Interlocked.Decrement(ref _refs) == 0) Release();
+    }
+
     /// <summary>Called once when the last fd referring to this description is closed.</summary>
     public virtual void Release()
     {
+    }
+
+    /// <summary>Attributes for files that live in no file system (pipes, sockets, eventfds).</summary>
+    protected InodeAttr AnonymousAttr(uint mode)
+    {
+        long now = FileSystem.NowNs();
+        return new InodeAttr
+        {
+            Mode = mode, Nlink = 1, Ino = (ulong)(GetHashCode() & 0x7fffffff), Dev = 0xa, BlockSize = 4096,
+            AtimeNs = now, MtimeNs = now, CtimeNs = now,
+        };
     }
 }

@@ -1,23 +1,139 @@
 using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Vfs.Tmpfs;
 
 namespace RunscNet.Sentry.Vfs;
 
 /// <summary>
 /// The Sentry's VFS: the mount table built from the OCI spec, path walk (symlinks followed here,
-/// never by the gofer), and opening files for system calls and for the loader.
+/// never by the gofer), and opening files for system calls and for the loader. One instance per
+/// sandbox. Partial files: PathWalk (resolution), Operations (what the path system calls do),
+/// Container (the mount table from the spec).
 /// </summary>
 public sealed partial class VirtualFileSystem
 {
+    private readonly object _mountLock = new();
+    private readonly Dictionary<(Mount, Dentry), Mount> _mountsByPoint = new();
+    private readonly List<Mount> _mounts = new();
+
+    /// <summary>Creates a VFS whose root is an empty tmpfs until <c>MountContainer</c> or <see cref="SetRoot"/>.</summary>
+    public VirtualFileSystem()
+    {
+        var fs = new TmpfsFileSystem();
+        RootMount = new Mount(fs, new Dentry("/", null, fs.Root), MountFlags.None) { Source = "none" };
+        _mounts.Add(RootMount);
+    }
+
+    /// <summary>The root mount of the sandbox.</summary>
+    public Mount RootMount { get; private set; }
+
+    /// <summary>The sandbox's root directory.</summary>
+    public VfsPath RootPath => new(RootMount, RootMount.Root);
+
+    /// <summary>Replaces the root file system (boot, before any task runs).</summary>
+    public Mount SetRoot(FileSystem fs, MountFlags flags, string source)
+    {
+        lock (_mountLock)
+        {
+            RootMount = new Mount(fs, new Dentry("/", null, fs.Root), flags) { Source = source };
+            _mounts.Clear();
+            _mountsByPoint.Clear();
+            _mounts.Add(RootMount);
+            return RootMount;
+        }
+    }
+
+    /// <summary>Mounts <paramref name="fs"/> on directory <paramref name="at"/> (stacking on an existing mount there).</summary>
+    public Mount MountAt(VfsPath at, FileSystem fs, MountFlags flags, string source)
+    {
+        var m = new Mount(fs, new Dentry("/", null, fs.Root), flags) { Source = source };
+        lock (_mountLock)
+        {
+            m.Parent = at.Mount;
+            m.MountPoint = at.Dentry;
+            _mountsByPoint[(at.Mount, at.Dentry)] = m;
+            Interlocked.Increment(ref at.Dentry.MountCount);
+            _mounts.Add(m);
+        }
+        return m;
+    }
+
+    /// <summary>Every mount, in mount order (for /proc/mounts).</summary>
+    public List<Mount> Mounts()
+    {
+        lock (_mountLock) return new List<Mount>(_mounts);
+    }
+
+    /// <summary>Follows mounts stacked on <paramref name="p"/> to the topmost mount's root.</summary>
+    internal VfsPath CrossMounts(VfsPath p)
+    {
+        while (p.Dentry.MountCount > 0)
+        {
+            Mount? m;
+            lock (_mountLock) _mountsByPoint.TryGetValue((p.Mount, p.Dentry), out m);
+            if (m == null) break;
+            p = new VfsPath(m, m.Root);
+        }
+        return p;
+    }
+
+    /// <summary>True if <paramref name="p"/> is the root of a mount (rmdir/rename give EBUSY).</summary>
+    internal bool IsMountRootOrPoint(VfsPath p)
+        => p.Dentry == p.Mount.Root || p.Dentry.MountCount > 0;
+
+    /// <summary>
+    /// The absolute path of <paramref name="p"/> as seen from <paramref name="root"/> (getcwd,
+    /// /proc/self/fd). Unreachable locations get Linux's "(unreachable)" prefix; unlinked ones
+    /// a " (deleted)" suffix.
+    /// </summary>
+    public string PathOf(VfsPath p, VfsPath root)
+    {
+        var parts = new List<string>();
+        var cur = p;
+        bool reachable = false;
+        for (int guard = 0; guard < 4096; guard++)
+        {
+            if (cur.Mount == root.Mount && cur.Dentry == root.Dentry) { reachable = true; break; }
+            if (cur.Dentry == cur.Mount.Root)
+            {
+                if (cur.Mount.Parent == null || cur.Mount.MountPoint == null) break;
+                cur = new VfsPath(cur.Mount.Parent, cur.Mount.MountPoint);
+                continue;
+            }
+            parts.Add(cur.Dentry.Name);
+            if (cur.Dentry.Parent == null) break;
+            cur = new VfsPath(cur.Mount, cur.Dentry.Parent);
+        }
+        parts.Reverse();
+        string s = "/" + string.Join('/', parts);
+        if (!reachable) s = "(unreachable)" + s;
+        if (p.Dentry.Dead) s += " (deleted)";
+        return s;
+    }
+
     /// <summary>
     /// Opens <paramref name="path"/> (relative to the task's cwd) for execve: follows symlinks,
-    /// requires a regular file with execute permission for the task (EACCES), read access, and
-    /// no write-open by anyone (ETXTBSY is not required). Returns 0 or -errno (ENOENT, ENOTDIR,
-    /// EACCES, ELOOP, ENAMETOOLONG...). <paramref name="resolvedPath"/> is the absolute path.
+    /// requires a regular file with execute permission for the task (EACCES), and an exec-allowed
+    /// mount. Returns 0 or -errno (ENOENT, ENOTDIR, EACCES, ELOOP, ENAMETOOLONG...).
+    /// <paramref name="resolvedPath"/> is the absolute path.
     /// </summary>
     public int OpenExecutable(Task task, string path, out FileDescription? file, out string resolvedPath)
     {
         file = null;
         resolvedPath = path;
-        return -Errno.ENOSYS;
+        if (path.Length == 0) return -Errno.ENOENT;
+        if (path.Length >= PathConsts.PATH_MAX) return -Errno.ENAMETOOLONG;
+        int err = Resolve(task, task.Fs.Cwd, path, followFinal: true, out var loc);
+        if (err != 0) return err;
+        var inode = loc.Inode;
+        if (inode.IsDirectory || !LinuxMode.IsReg(inode.Mode)) return -Errno.EACCES;
+        if ((loc.Mount.Flags & MountFlags.NoExec) != 0) return -Errno.EACCES;
+        err = Permissions.Check(task.Credentials, inode.Attr, Permissions.MayExec);
+        if (err != 0) return err;
+        err = inode.Open(task, OpenFlags.O_RDONLY, out file);
+        if (err != 0) return err;
+        file!.StatusFlags = OpenFlags.O_RDONLY | OpenFlags.O_LARGEFILE;
+        file.Location = loc;
+        resolvedPath = PathOf(loc, task.Fs.Root);
+        return 0;
     }
 }

@@ -1,0 +1,125 @@
+namespace RunscNet.Sentry.Vfs;
+
+/// <summary>
+/// A name in the tree: a child of a parent directory, pointing at an inode. Dentries cache
+/// lookups (for the gofer, this is the dentry cache: entries stay valid because the Sentry
+/// makes every change itself and updates the cache as it does).
+/// </summary>
+public sealed class Dentry
+{
+    private Dictionary<string, Dentry>? _children;
+
+    /// <summary>The name in the parent ("/" for a file system root).</summary>
+    public string Name { get; internal set; }
+
+    /// <summary>The parent directory; null for a file system root.</summary>
+    public Dentry? Parent { get; internal set; }
+
+    /// <summary>The file this name refers to.</summary>
+    public Inode Inode { get; internal set; }
+
+    /// <summary>True once the name was unlinked or renamed over (kept alive by open files and cwds).</summary>
+    public bool Dead { get; internal set; }
+
+    /// <summary>How many mounts sit on this dentry (fast check in the walk).</summary>
+    internal int MountCount;
+
+    /// <summary>Creates a dentry.</summary>
+    public Dentry(string name, Dentry? parent, Inode inode)
+    {
+        Name = name;
+        Parent = parent;
+        Inode = inode;
+    }
+
+    /// <summary>The cached child, if any.</summary>
+    internal Dentry? CachedChild(string name)
+    {
+        lock (this) return _children != null && _children.TryGetValue(name, out var d) ? d : null;
+    }
+
+    /// <summary>Caches (or replaces) a child.</summary>
+    internal Dentry AddChild(string name, Inode inode)
+    {
+        var d = new Dentry(name, this, inode);
+        if (inode.CachesLookups && Inode.CachesLookups)
+            lock (this) (_children ??= new())[name] = d;
+        return d;
+    }
+
+    /// <summary>Drops a child from the cache, marking it dead.</summary>
+    internal void RemoveChild(string name)
+    {
+        lock (this)
+        {
+            if (_children != null && _children.Remove(name, out var d)) d.Dead = true;
+        }
+    }
+
+    /// <summary>Moves a cached child to another parent/name (rename).</summary>
+    internal void MoveChild(string oldName, Dentry newParent, string newName)
+    {
+        Dentry? d;
+        lock (this)
+        {
+            if (_children == null || !_children.Remove(oldName, out d)) d = null;
+        }
+        newParent.RemoveChild(newName);
+        if (d == null) return;
+        d.Name = newName;
+        d.Parent = newParent;
+        lock (newParent) (newParent._children ??= new())[newName] = d;
+    }
+}
+
+/// <summary>Mount flags that matter to the VFS.</summary>
+[Flags]
+public enum MountFlags
+{
+    None = 0, ReadOnly = 1, NoSuid = 2, NoDev = 4, NoExec = 8,
+}
+
+/// <summary>One mount: a file system (or part of one) attached at a dentry of a parent mount.</summary>
+public sealed class Mount
+{
+    private static int s_nextId = 1;
+
+    /// <summary>Mount ID (/proc/self/mountinfo).</summary>
+    public int Id { get; } = Interlocked.Increment(ref s_nextId);
+
+    /// <summary>The file system mounted here.</summary>
+    public FileSystem FileSystem { get; }
+
+    /// <summary>The root dentry of this mount.</summary>
+    public Dentry Root { get; }
+
+    /// <summary>The mount this one is attached to (null for the root mount).</summary>
+    public Mount? Parent { get; internal set; }
+
+    /// <summary>The dentry in <see cref="Parent"/> this mount covers.</summary>
+    public Dentry? MountPoint { get; internal set; }
+
+    /// <summary>Flags (read-only, noexec...).</summary>
+    public MountFlags Flags { get; set; }
+
+    /// <summary>The source shown in /proc/mounts.</summary>
+    public string Source { get; set; } = "none";
+
+    /// <summary>Creates a mount of <paramref name="root"/>.</summary>
+    public Mount(FileSystem fs, Dentry root, MountFlags flags)
+    {
+        FileSystem = fs;
+        Root = root;
+        Flags = flags;
+    }
+
+    /// <summary>True for read-only mounts.</summary>
+    public bool ReadOnly => (Flags & MountFlags.ReadOnly) != 0;
+}
+
+/// <summary>A location in the tree: a dentry seen through a mount.</summary>
+public readonly record struct VfsPath(Mount Mount, Dentry Dentry)
+{
+    /// <summary>The inode at this location.</summary>
+    public Inode Inode => Dentry.Inode;
+}

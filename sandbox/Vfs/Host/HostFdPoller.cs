@@ -1,0 +1,80 @@
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+
+namespace RunscNet.Sentry.Vfs.Host;
+
+/// <summary>
+/// Turns readiness of host fds (the container's stdio, host sockets) into <see cref="WaitQueue"/>
+/// notifications: one edge-triggered epoll set watched by a dedicated thread. Tasks block with
+/// <see cref="Task.Block(Func{bool}, WaitQueue, TimeSpan?)"/> on the fd's queue, so a signal can
+/// interrupt the wait; the host fd itself stays in blocking mode (it may be shared with conmon).
+/// </summary>
+public sealed class HostFdPoller
+{
+    private static readonly Lazy<HostFdPoller> s_instance = new(() => new HostFdPoller());
+    private readonly object _lock = new();
+    private readonly Dictionary<int, WaitQueue> _queues = new();
+    private readonly int _epfd;
+
+    /// <summary>The process-wide poller.</summary>
+    public static HostFdPoller Instance => s_instance.Value;
+
+    private HostFdPoller()
+    {
+        _epfd = HostFiles.epoll_create1(0x80000);
+        var t = new Thread(Run) { IsBackground = true, Name = "host-fd-poller" };
+        t.Start();
+    }
+
+    /// <summary>
+    /// The queue notified when host fd <paramref name="fd"/> changes readiness; null when the fd
+    /// cannot be polled (regular files: always ready).
+    /// </summary>
+    public unsafe WaitQueue? QueueFor(int fd)
+    {
+        lock (_lock)
+        {
+            if (_queues.TryGetValue(fd, out var q)) return q;
+            var ev = new EpollEvent { Events = 0x1 | 0x4 | 0x2000 | 0x80000000u /* IN|OUT|RDHUP|ET */, Data = (ulong)fd };
+            if (HostFiles.epoll_ctl(_epfd, 1 /* ADD */, fd, &ev) < 0) return null;
+            q = new WaitQueue();
+            _queues[fd] = q;
+            return q;
+        }
+    }
+
+    /// <summary>Stops watching <paramref name="fd"/> (before it is closed).</summary>
+    public unsafe void Forget(int fd)
+    {
+        lock (_lock)
+        {
+            if (!_queues.Remove(fd)) return;
+            HostFiles.epoll_ctl(_epfd, 2 /* DEL */, fd, null);
+        }
+    }
+
+    private unsafe void Run()
+    {
+        var events = new EpollEvent[32];
+        while (true)
+        {
+            int n;
+            fixed (EpollEvent* p = events) n = HostFiles.epoll_wait(_epfd, p, events.Length, -1);
+            if (n < 0) continue;
+            for (int i = 0; i < n; i++)
+            {
+                WaitQueue? q;
+                lock (_lock) _queues.TryGetValue((int)events[i].Data, out q);
+                q?.Notify();
+            }
+        }
+    }
+
+    /// <summary>Host poll(2) of one fd with timeout 0: the ready events of <paramref name="mask"/> (plus ERR/HUP/NVAL).</summary>
+    public static unsafe short PollNow(int fd, short mask)
+    {
+        var p = new PollFd { Fd = fd, Events = mask };
+        int r = HostFiles.poll(&p, 1, 0);
+        return r > 0 ? p.Revents : (short)0;
+    }
+}

@@ -1,0 +1,280 @@
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Memory;
+
+namespace RunscNet.Sentry.Vfs.Host;
+
+/// <summary>
+/// A file description over a host fd the sandbox was given (the container's stdio: a pipe, a
+/// tty, /dev/null or a log file). I/O uses the host fd's own offset (read/write, as the app
+/// would see natively). Reads and writes that would block wait on the <see cref="HostFdPoller"/>
+/// queue, so signals interrupt them; termios ioctls pass through to the host tty.
+/// </summary>
+public sealed class HostFileDescription : FileDescription
+{
+    private int _fd;
+    private readonly uint _hostMode;
+    private readonly WaitQueue? _queue;
+    private readonly bool _isTty;
+
+    private HostFileDescription(int fd, uint hostMode, int flags, bool isTty)
+    {
+        _fd = fd;
+        _hostMode = hostMode;
+        StatusFlags = flags;
+        _isTty = isTty;
+        _queue = LinuxMode.IsReg(hostMode) ? null : HostFdPoller.Instance.QueueFor(fd);
+    }
+
+    /// <summary>
+    /// Wraps host fd <paramref name="fd"/> (which the description then owns and closes on
+    /// release). The access mode is taken from the host fd's flags.
+    /// </summary>
+    public static unsafe HostFileDescription FromHostFd(int fd)
+    {
+        LinuxStatBuffer st;
+        uint mode = HostFiles.fstat(fd, &st) == 0 ? st.Mode : LinuxMode.S_IFCHR | 0x1b6;
+        int fl = HostFiles.fcntl(fd, 3 /* F_GETFL */, 0);
+        if (fl < 0) fl = OpenFlags.O_RDWR;
+        byte* termios = stackalloc byte[64];
+        bool tty = HostFiles.ioctl(fd, TCGETS, termios) == 0;
+        return new HostFileDescription(fd, mode, fl & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND), tty);
+    }
+
+    /// <summary>True if the host fd is a terminal.</summary>
+    public bool IsTty => _isTty;
+
+    /// <summary>The foreground process group of the terminal (TIOCGPGRP/TIOCSPGRP), kept by the Sentry.</summary>
+    public int ForegroundProcessGroup { get; set; } = 1;
+
+    private const ulong TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404, TCSBRK = 0x5409,
+        TCXONC = 0x540A, TCFLSH = 0x540B, TIOCSCTTY = 0x540E, TIOCGPGRP = 0x540F, TIOCSPGRP = 0x5410,
+        TIOCOUTQ = 0x5411, TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414, FIONREAD = 0x541B, TIOCNOTTY = 0x5422,
+        TIOCGSID = 0x5429, TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431;
+
+    /// <inheritdoc/>
+    public override long Read(Task task, Span<byte> destination)
+    {
+        if (!Readable) return -Errno.EBADF;
+        if (destination.Length == 0) return 0;
+        while (true)
+        {
+            if (_queue == null || (HostFdPoller.PollNow(_fd, PollEvents.POLLIN) != 0))
+            {
+                long n = ReadHost(destination);
+                if (n != -Errno.EAGAIN) return n;
+            }
+            if (NonBlocking) return -Errno.EAGAIN;
+            if (task.Block(() => HostFdPoller.PollNow(_fd, PollEvents.POLLIN) != 0, _queue!) == BlockResult.Interrupted)
+                return -Errno.ERESTARTSYS;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override long Write(Task task, ReadOnlySpan<byte> source)
+    {
+        if (!Writable) return -Errno.EBADF;
+        long total = 0;
+        while (total < source.Length || source.Length == 0)
+        {
+            if (_queue != null && HostFdPoller.PollNow(_fd, PollEvents.POLLOUT) == 0)
+            {
+                if (NonBlocking) return total > 0 ? total : -Errno.EAGAIN;
+                if (task.Block(() => HostFdPoller.PollNow(_fd, PollEvents.POLLOUT) != 0, _queue) == BlockResult.Interrupted)
+                    return total > 0 ? total : -Errno.ERESTARTSYS;
+            }
+            long n = WriteHost(source[(int)total..]);
+            if (n < 0)
+            {
+                if (n == -Errno.EAGAIN) continue;
+                return total > 0 ? total : n;
+            }
+            total += n;
+            if (source.Length == 0) break;
+        }
+        return total;
+    }
+
+    /// <inheritdoc/>
+    public override unsafe long PRead(Task task, Span<byte> destination, long offset)
+    {
+        if (!LinuxMode.IsReg(_hostMode)) return -Errno.ESPIPE;
+        fixed (byte* p = destination)
+        {
+            nint n = HostFiles.pread(_fd, p, destination.Length, offset);
+            return n < 0 ? HostFiles.Neg() : n;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override unsafe long PWrite(Task task, ReadOnlySpan<byte> source, long offset)
+    {
+        if (!LinuxMode.IsReg(_hostMode)) return -Errno.ESPIPE;
+        fixed (byte* p = source)
+        {
+            nint n = HostFiles.pwrite(_fd, p, source.Length, offset);
+            return n < 0 ? HostFiles.Neg() : n;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override long Seek(Task task, long offset, int whence)
+    {
+        long r = HostFiles.lseek(_fd, offset, whence);
+        return r < 0 ? HostFiles.Neg() : r;
+    }
+
+    /// <inheritdoc/>
+    public override unsafe int Stat(out InodeAttr attr)
+    {
+        LinuxStatBuffer st;
+        if (HostFiles.fstat(_fd, &st) < 0)
+        {
+            attr = default;
+            return HostFiles.Neg();
+        }
+        attr = new InodeAttr
+        {
+            Mode = st.Mode, Uid = st.Uid, Gid = st.Gid, Nlink = st.Nlink, Ino = st.Ino, Dev = st.Dev, Rdev = st.Rdev,
+            Size = st.Size, Blocks = st.Blocks, BlockSize = (int)st.Blksize,
+            AtimeNs = st.AtimeSec * 1_000_000_000 + st.AtimeNsec,
+            MtimeNs = st.MtimeSec * 1_000_000_000 + st.MtimeNsec,
+            CtimeNs = st.CtimeSec * 1_000_000_000 + st.CtimeNsec,
+        };
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public override int Sync(Task task, bool dataOnly)
+    {
+        if (!LinuxMode.IsReg(_hostMode)) return -Errno.EINVAL;
+        return HostFiles.fsync(_fd) < 0 ? HostFiles.Neg() : 0;
+    }
+
+    /// <inheritdoc/>
+    public override int Truncate(Task task, long length)
+    {
+        if (!LinuxMode.IsReg(_hostMode) || !Writable) return -Errno.EINVAL;
+        return HostFiles.ftruncate(_fd, length) < 0 ? HostFiles.Neg() : 0;
+    }
+
+    /// <inheritdoc/>
+    public override short Readiness(short mask)
+    {
+        if (_queue == null) return base.Readiness(mask);
+        return (short)(HostFdPoller.PollNow(_fd, mask) & (mask | PollEvents.POLLERR | PollEvents.POLLHUP));
+    }
+
+    /// <inheritdoc/>
+    public override WaitQueue? ReadinessQueue => _queue;
+
+    /// <inheritdoc/>
+    public override string AnonymousName => LinuxMode.IsDir(_hostMode) ? "/" : $"host:[{_fd}]";
+
+    /// <inheritdoc/>
+    public override unsafe long Ioctl(Task task, uint request, ulong argument)
+    {
+        switch (request)
+        {
+            case (uint)FIONREAD:
+                {
+                    int avail;
+                    if (HostFiles.ioctl(_fd, FIONREAD, &avail) < 0) return HostFiles.Neg();
+                    return task.Memory.CopyOutStruct(argument, avail);
+                }
+        }
+        if (!_isTty) return -Errno.ENOTTY;
+        switch (request)
+        {
+            case (uint)TCGETS:
+                return PassOut(task, request, argument, 36);
+            case (uint)TCSETS:
+            case (uint)TCSETSW:
+            case (uint)TCSETSF:
+                return PassIn(task, request, argument, 36);
+            case (uint)TIOCGWINSZ:
+                return PassOut(task, request, argument, 8);
+            case (uint)TIOCSWINSZ:
+                return PassIn(task, request, argument, 8);
+            case (uint)TCFLSH:
+            case (uint)TCXONC:
+            case (uint)TCSBRK:
+                return HostFiles.ioctl(_fd, request, (void*)argument) < 0 ? HostFiles.Neg() : 0;
+            case (uint)TIOCOUTQ:
+                {
+                    int q;
+                    if (HostFiles.ioctl(_fd, TIOCOUTQ, &q) < 0) return HostFiles.Neg();
+                    return task.Memory.CopyOutStruct(argument, q);
+                }
+            case (uint)TIOCGPGRP:
+                return task.Memory.CopyOutStruct(argument, ForegroundProcessGroup);
+            case (uint)TIOCSPGRP:
+                {
+                    int err = task.Memory.CopyInStruct(argument, out int pgid);
+                    if (err != 0) return err;
+                    if (pgid < 0) return -Errno.EINVAL;
+                    ForegroundProcessGroup = pgid;
+                    return 0;
+                }
+            case (uint)TIOCGSID:
+                return task.Memory.CopyOutStruct(argument, 1);
+            case (uint)TIOCSCTTY:
+            case (uint)TIOCNOTTY:
+                return 0;
+            default:
+                return -Errno.ENOTTY;
+        }
+    }
+
+    private unsafe long PassOut(Task task, uint request, ulong argument, int size)
+    {
+        byte* buf = stackalloc byte[64];
+        if (HostFiles.ioctl(_fd, request, buf) < 0) return HostFiles.Neg();
+        return task.Memory.CopyOut(argument, new ReadOnlySpan<byte>(buf, size));
+    }
+
+    private unsafe long PassIn(Task task, uint request, ulong argument, int size)
+    {
+        byte* buf = stackalloc byte[64];
+        int err = task.Memory.CopyIn(argument, new Span<byte>(buf, size));
+        if (err != 0) return err;
+        return HostFiles.ioctl(_fd, request, buf) < 0 ? HostFiles.Neg() : 0;
+    }
+
+    private unsafe long ReadHost(Span<byte> destination)
+    {
+        fixed (byte* p = destination)
+        {
+            while (true)
+            {
+                nint n = HostFiles.read(_fd, p, destination.Length);
+                if (n >= 0) return n;
+                int e = HostFiles.Neg();
+                if (e != -Errno.EINTR) return e;
+            }
+        }
+    }
+
+    private unsafe long WriteHost(ReadOnlySpan<byte> source)
+    {
+        fixed (byte* p = source)
+        {
+            while (true)
+            {
+                nint n = HostFiles.write(_fd, p, source.Length);
+                if (n >= 0) return n;
+                int e = HostFiles.Neg();
+                if (e != -Errno.EINTR) return e;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Release()
+    {
+        if (_fd < 0) return;
+        if (_queue != null) HostFdPoller.Instance.Forget(_fd);
+        HostFiles.close(_fd);
+        _fd = -1;
+    }
+}

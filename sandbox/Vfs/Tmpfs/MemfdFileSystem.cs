@@ -1,0 +1,26 @@
+using RunscNet.Sentry.Kernel;
+
+namespace RunscNet.Sentry.Vfs.Tmpfs;
+
+/// <summary>
+/// The hidden tmpfs behind memfd_create(2): each memfd is an unlinked tmpfs file (its data a
+/// host memfd, so it can be mapped shared), shown as "/memfd:NAME (deleted)".
+/// </summary>
+public static class MemfdFileSystem
+{
+    private static readonly TmpfsFileSystem s_fs = new(typeName: "tmpfs");
+    private static readonly Mount s_mount = new(s_fs, new Dentry("/", null, s_fs.Root), MountFlags.None) { Source = "memfd" };
+
+    /// <summary>Creates a new memfd description (one reference, owned by the caller), open O_RDWR.</summary>
+    public static FileDescription Create(Task task, string name)
+    {
+        var inode = new TmpfsInode(s_fs, LinuxMode.S_IFREG | 0x1ff, task.Credentials.Fsuid, task.Credentials.Fsgid);
+        var dentry = new Dentry("memfd:" + name, s_mount.Root, inode) { Dead = true };
+        inode.Open(task, OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE, out var file);
+        // The inode never had a link: its data goes when the last description closes.
+        inode.MarkUnlinked();
+        file!.Location = new VfsPath(s_mount, dentry);
+        file.StatusFlags = OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE;
+        return file;
+    }
+}
