@@ -36,6 +36,7 @@ public sealed class DirectoryFile : FileDescription
             if (_entries == null)
             {
                 var loc = Location!.Value;
+                Proc.ProcFileSystem.CallerTask = task;
                 int err = loc.Inode.ReadDir(out var list);
                 if (err != 0) return err;
                 var parent = VirtualFileSystem.ParentOf(loc, task.Fs.Root);

@@ -14,6 +14,7 @@ public sealed partial class VirtualFileSystem
     public int Resolve(Task task, VfsPath start, string path, bool followFinal, out VfsPath result)
     {
         result = start;
+        Proc.ProcFileSystem.CallerTask = task;
         if (path.Length == 0) return -Errno.ENOENT;
         var root = task.Fs.Root;
         bool trailingSlash = path[^1] == '/';
@@ -76,6 +77,7 @@ public sealed partial class VirtualFileSystem
         parent = default;
         name = "";
         trailingSlash = false;
+        Proc.ProcFileSystem.CallerTask = task;
         if (path.Length == 0) return -Errno.ENOENT;
         int err = StartOf(task, dirfd, path, out var start);
         if (err != 0) return err;
@@ -108,7 +110,10 @@ public sealed partial class VirtualFileSystem
     /// permission checked), through the dentry cache, crossing mounts; symlinks are not followed.
     /// </summary>
     public int LookupChild(Task task, VfsPath dir, string name, out VfsPath child)
-        => LookupChild(task.Credentials, task.Fs.Root, dir, name, out child);
+    {
+        Proc.ProcFileSystem.CallerTask = task;
+        return LookupChild(task.Credentials, task.Fs.Root, dir, name, out child);
+    }
 
     private int LookupChild(Credentials creds, VfsPath root, VfsPath dir, string name, out VfsPath child)
     {

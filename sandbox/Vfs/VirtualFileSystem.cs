@@ -134,6 +134,12 @@ public sealed partial class VirtualFileSystem
         file!.StatusFlags = OpenFlags.O_RDONLY | OpenFlags.O_LARGEFILE;
         file.Location = loc;
         resolvedPath = PathOf(loc, task.Fs.Root);
+        _executables.AddOrUpdate(task, new System.Runtime.CompilerServices.StrongBox<VfsPath>(loc));
         return 0;
     }
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Task, System.Runtime.CompilerServices.StrongBox<VfsPath>> _executables = new();
+
+    /// <summary>The file last opened by <see cref="OpenExecutable"/> for <paramref name="task"/> (/proc/pid/exe), if any.</summary>
+    public VfsPath? ExecutableOf(Task task) => _executables.TryGetValue(task, out var b) ? b.Value : null;
 }

@@ -1,0 +1,177 @@
+using System.Text;
+using RunscNet.Sentry.Kernel;
+
+namespace RunscNet.Sentry.Vfs.Proc;
+
+/// <summary>A /proc directory whose entries are computed on every lookup and listing (never cached).</summary>
+public sealed class ProcDirectory : Inode
+{
+    private readonly Func<IEnumerable<string>> _list;
+    private readonly Func<string, Inode?> _lookup;
+    private readonly uint _mode, _uid, _gid;
+
+    /// <summary>Creates a directory listing <paramref name="list"/> and resolving names with <paramref name="lookup"/>.</summary>
+    public ProcDirectory(FileSystem fs, Func<IEnumerable<string>> list, Func<string, Inode?> lookup, uint mode = 0x16d, uint uid = 0, uint gid = 0, ulong ino = 0)
+        : base(fs, ino)
+    {
+        _list = list;
+        _lookup = lookup;
+        _mode = LinuxMode.S_IFDIR | mode;
+        _uid = uid;
+        _gid = gid;
+    }
+
+    /// <summary>A directory with a fixed set of children made on demand.</summary>
+    public static ProcDirectory Fixed(FileSystem fs, IReadOnlyDictionary<string, Func<Inode>> children, uint mode = 0x16d, uint uid = 0, uint gid = 0)
+        => new(fs, () => children.Keys, n => children.TryGetValue(n, out var make) ? make() : null, mode, uid, gid);
+
+    /// <inheritdoc/>
+    public override InodeAttr Attr => ProcFileSystem.AttrOf(this, _mode, _uid, _gid, 0);
+
+    /// <inheritdoc/>
+    public override bool CachesLookups => false;
+
+    /// <inheritdoc/>
+    public override int Lookup(string name, out Inode? child)
+    {
+        child = _lookup(name);
+        return child != null ? 0 : -Errno.ENOENT;
+    }
+
+    /// <inheritdoc/>
+    public override int ReadDir(out List<DirEntry> entries)
+    {
+        entries = new List<DirEntry>();
+        foreach (var name in _list())
+        {
+            var c = _lookup(name);
+            if (c != null) entries.Add(new DirEntry(name, c.Ino, LinuxMode.DirentType(c.Mode)));
+        }
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public override int Open(Task task, int flags, out FileDescription? file)
+    {
+        file = null;
+        return -Errno.EISDIR;
+    }
+}
+
+/// <summary>A /proc file whose text is generated when it is opened.</summary>
+public sealed class ProcFile : Inode
+{
+    private readonly Func<Task, string> _content;
+    private readonly uint _mode, _uid, _gid;
+
+    /// <summary>Creates a file generating <paramref name="content"/> for the opening task.</summary>
+    public ProcFile(FileSystem fs, Func<Task, string> content, uint mode = 0x124, uint uid = 0, uint gid = 0) : base(fs)
+    {
+        _content = content;
+        _mode = LinuxMode.S_IFREG | mode;
+        _uid = uid;
+        _gid = gid;
+    }
+
+    /// <inheritdoc/>
+    public override InodeAttr Attr => ProcFileSystem.AttrOf(this, _mode, _uid, _gid, 0);
+
+    /// <inheritdoc/>
+    public override bool CachesLookups => false;
+
+    /// <inheritdoc/>
+    public override int Open(Task task, int flags, out FileDescription? file)
+    {
+        file = new ProcFileDescription(Encoding.UTF8.GetBytes(_content(task)), flags);
+        return 0;
+    }
+}
+
+/// <summary>A /proc symlink; "magic" ones (fd/N, cwd, root, exe) jump straight to their location.</summary>
+public sealed class ProcSymlink : Inode
+{
+    private readonly Func<Task, string?> _target;
+    private readonly Func<Task, VfsPath?>? _magic;
+    private readonly uint _uid, _gid;
+
+    /// <summary>Creates a link whose text is <paramref name="target"/> (null: ENOENT) and, if given, whose walk jumps to <paramref name="magic"/>.</summary>
+    public ProcSymlink(FileSystem fs, Func<Task, string?> target, Func<Task, VfsPath?>? magic = null, uint uid = 0, uint gid = 0) : base(fs)
+    {
+        _target = target;
+        _magic = magic;
+        _uid = uid;
+        _gid = gid;
+    }
+
+    /// <inheritdoc/>
+    public override InodeAttr Attr => ProcFileSystem.AttrOf(this, LinuxMode.S_IFLNK | 0x1ff, _uid, _gid, 0);
+
+    /// <inheritdoc/>
+    public override bool CachesLookups => false;
+
+    /// <inheritdoc/>
+    public override int Readlink(Task task, out string target)
+    {
+        target = _target(task) ?? "";
+        return target.Length > 0 ? 0 : -Errno.ENOENT;
+    }
+
+    /// <inheritdoc/>
+    public override bool MagicLinkTarget(Task task, out VfsPath? location)
+    {
+        location = _magic?.Invoke(task);
+        return location != null;
+    }
+}
+
+/// <summary>An open /proc file: a snapshot of its text taken at open.</summary>
+public sealed class ProcFileDescription : FileDescription
+{
+    private readonly byte[] _data;
+    private long _offset;
+
+    /// <summary>Wraps <paramref name="data"/>.</summary>
+    public ProcFileDescription(byte[] data, int flags)
+    {
+        _data = data;
+        StatusFlags = flags;
+    }
+
+    /// <inheritdoc/>
+    public override long Read(Task task, Span<byte> destination)
+    {
+        lock (_data)
+        {
+            long n = PRead(task, destination, _offset);
+            if (n > 0) _offset += n;
+            return n;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override long PRead(Task task, Span<byte> destination, long offset)
+    {
+        if (!Readable) return -Errno.EBADF;
+        if (offset >= _data.Length) return 0;
+        int n = (int)Math.Min(destination.Length, _data.Length - offset);
+        _data.AsSpan((int)offset, n).CopyTo(destination);
+        return n;
+    }
+
+    /// <inheritdoc/>
+    public override long Write(Task task, ReadOnlySpan<byte> source) => Writable ? source.Length : -Errno.EBADF;
+
+    /// <inheritdoc/>
+    public override long PWrite(Task task, ReadOnlySpan<byte> source, long offset) => Writable ? source.Length : -Errno.EBADF;
+
+    /// <inheritdoc/>
+    public override long Seek(Task task, long offset, int whence)
+    {
+        lock (_data)
+        {
+            long n = whence switch { 0 => offset, 1 => _offset + offset, 2 => _data.Length + offset, _ => -1 };
+            if (n < 0) return -Errno.EINVAL;
+            return _offset = n;
+        }
+    }
+}

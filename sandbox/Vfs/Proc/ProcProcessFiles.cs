@@ -1,0 +1,125 @@
+using System.Text;
+using RunscNet.Sentry.Kernel;
+
+namespace RunscNet.Sentry.Vfs.Proc;
+
+public sealed partial class ProcFileSystem
+{
+    /// <summary>/proc/PID: the process's files (and task/TID for each thread).</summary>
+    private Inode ProcessDirectory(ProcProcess p)
+    {
+        uint uid = p.Leader.Credentials.Euid, gid = p.Leader.Credentials.Egid;
+        var entries = ProcessEntries(p, p.Leader, uid, gid);
+        entries["task"] = () => new ProcDirectory(this,
+            () => p.Threads.Select(t => t.Tid.ToString()),
+            name => p.Threads.FirstOrDefault(t => t.Tid.ToString() == name) is { } th
+                ? ProcDirectory.Fixed(this, ProcessEntries(p, th, uid, gid), 0x16d, uid, gid) : null,
+            0x16d, uid, gid);
+        return ProcDirectory.Fixed(this, entries, 0x16d, uid, gid);
+    }
+
+    private Dictionary<string, Func<Inode>> ProcessEntries(ProcProcess p, Task task, uint uid, uint gid)
+    {
+        Inode File(Func<Task, string> f, uint mode = 0x124) => new ProcFile(this, f, mode, uid, gid);
+        Func<Inode> Text(Func<string> f, uint mode = 0x124) => () => File(_ => f(), mode);
+        return new Dictionary<string, Func<Inode>>
+        {
+            ["stat"] = Text(() => StatLine(p, task)),
+            ["status"] = Text(() => Status(p, task)),
+            ["statm"] = Text(() => "0 0 0 0 0 0 0\n"),
+            ["cmdline"] = Text(() => p.Argv.Count == 0 ? "" : string.Join('\0', p.Argv) + "\0"),
+            ["environ"] = () => File(_ => p.Environment.Count == 0 ? "" : string.Join('\0', p.Environment) + "\0", 0x100),
+            ["comm"] = Text(() => p.Comm + "\n", 0x1a4),
+            ["cgroup"] = Text(() => "0::/\n"),
+            ["limits"] = Text(() => "Limit                     Soft Limit           Hard Limit           Units     \n"),
+            ["maps"] = Text(() => ""),
+            ["mounts"] = () => File(t => Mounts(t)),
+            ["mountinfo"] = () => File(t => MountInfo(t)),
+            ["oom_score_adj"] = Text(() => "0\n", 0x1a4),
+            ["oom_score"] = Text(() => "0\n"),
+            ["loginuid"] = Text(() => "4294967295\n", 0x1a4),
+            ["exe"] = () => new ProcSymlink(this, t => p.Exe is { } e ? Vfs.PathOf(e, t.Fs.Root) : null, _ => p.Exe, uid, gid),
+            ["cwd"] = () => new ProcSymlink(this, t => Vfs.PathOf(task.Fs.Cwd, t.Fs.Root), _ => task.Fs.Cwd, uid, gid),
+            ["root"] = () => new ProcSymlink(this, t => Vfs.PathOf(task.Fs.Root, t.Fs.Root), _ => task.Fs.Root, uid, gid),
+            ["fd"] = () => new ProcDirectory(this,
+                () => task.Fds.Snapshot().Select(e => e.Fd.ToString()),
+                name => int.TryParse(name, out int fd) && task.Fds.Get(fd) is { } f ? FdLink(f, uid, gid) : null,
+                0x140, uid, gid),
+            ["fdinfo"] = () => new ProcDirectory(this,
+                () => task.Fds.Snapshot().Select(e => e.Fd.ToString()),
+                name => int.TryParse(name, out int fd) && task.Fds.Get(fd, out bool cloexec) is { } f
+                    ? File(_ => $"pos:\t{Math.Max(0, f.Seek(task, 0, 1))}\nflags:\t0{Convert.ToString(f.StatusFlags | (cloexec ? OpenFlags.O_CLOEXEC : 0), 8)}\nmnt_id:\t{f.Location?.Mount.Id ?? 0}\n")
+                    : null,
+                0x16d, uid, gid),
+        };
+    }
+
+    private Inode FdLink(FileDescription f, uint uid, uint gid)
+        => new ProcSymlink(this,
+            t => f.Location is { } loc && loc.Mount.Parent != null | loc.Mount == Vfs.RootMount ? Vfs.PathOf(loc, t.Fs.Root) : (f.Location is { } l2 ? "/" + l2.Dentry.Name + (l2.Dentry.Dead ? " (deleted)" : "") : f.AnonymousName),
+            _ => f.Location,
+            uid, gid);
+
+    private static string StatLine(ProcProcess p, Task task)
+    {
+        long start = p.StartTimeNs / 10_000_000;
+        // pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+        // utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss ...
+        var sb = new StringBuilder();
+        sb.Append($"{task.Tid} ({p.Comm}) {p.State} {p.ParentPid} {p.ProcessGroup} {p.Session} 0 -1 4194560 0 0 0 0 ");
+        sb.Append($"0 0 0 0 20 0 {p.Threads.Count} 0 {start} 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+        return sb.ToString();
+    }
+
+    private static string Status(ProcProcess p, Task task)
+    {
+        var c = task.Credentials;
+        string state = p.State switch { 'R' => "R (running)", 'S' => "S (sleeping)", 'T' => "T (stopped)", 'Z' => "Z (zombie)", _ => p.State + "" };
+        var sb = new StringBuilder();
+        sb.Append($"Name:\t{p.Comm}\nUmask:\t{Convert.ToString(task.Fs.Umask, 8).PadLeft(4, '0')}\nState:\t{state}\n");
+        sb.Append($"Tgid:\t{p.Pid}\nNgid:\t0\nPid:\t{task.Tid}\nPPid:\t{p.ParentPid}\nTracerPid:\t0\n");
+        sb.Append($"Uid:\t{c.Uid}\t{c.Euid}\t{c.Suid}\t{c.Fsuid}\nGid:\t{c.Gid}\t{c.Egid}\t{c.Sgid}\t{c.Fsgid}\n");
+        sb.Append($"FDSize:\t64\nGroups:\t{string.Join(' ', c.Groups)}\n");
+        sb.Append($"NStgid:\t{p.Pid}\nNSpid:\t{task.Tid}\nNSpgid:\t{p.ProcessGroup}\nNSsid:\t{p.Session}\n");
+        sb.Append("VmSize:\t       0 kB\nVmRSS:\t       0 kB\n");
+        sb.Append($"Threads:\t{p.Threads.Count}\n");
+        sb.Append($"CapInh:\t{c.InheritableCaps:x16}\nCapPrm:\t{c.PermittedCaps:x16}\nCapEff:\t{c.EffectiveCaps:x16}\nCapBnd:\t{c.BoundingCaps:x16}\nCapAmb:\t0000000000000000\n");
+        sb.Append("NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-" + (Environment.ProcessorCount - 1) + "\n");
+        return sb.ToString();
+    }
+
+    private static string MountOptions(Mount m)
+    {
+        var o = new List<string> { m.ReadOnly ? "ro" : "rw" };
+        if ((m.Flags & MountFlags.NoSuid) != 0) o.Add("nosuid");
+        if ((m.Flags & MountFlags.NoDev) != 0) o.Add("nodev");
+        if ((m.Flags & MountFlags.NoExec) != 0) o.Add("noexec");
+        o.Add("relatime");
+        return string.Join(',', o);
+    }
+
+    private string Mounts(Task t)
+    {
+        var sb = new StringBuilder();
+        foreach (var m in Vfs.Mounts())
+        {
+            string path = Vfs.PathOf(new VfsPath(m, m.Root), t.Fs.Root);
+            if (path.StartsWith("(unreachable)", StringComparison.Ordinal)) continue;
+            sb.Append($"{(m == Vfs.RootMount ? "none" : m.Source)} {path} {m.FileSystem.TypeName} {MountOptions(m)} 0 0\n");
+        }
+        return sb.ToString();
+    }
+
+    private string MountInfo(Task t)
+    {
+        var sb = new StringBuilder();
+        foreach (var m in Vfs.Mounts())
+        {
+            string path = Vfs.PathOf(new VfsPath(m, m.Root), t.Fs.Root);
+            if (path.StartsWith("(unreachable)", StringComparison.Ordinal)) continue;
+            ulong dev = m.FileSystem.DeviceId;
+            sb.Append($"{m.Id} {m.Parent?.Id ?? 1} 0:{dev} / {path} {MountOptions(m)} - {m.FileSystem.TypeName} {m.Source} {(m.ReadOnly ? "ro" : "rw")}\n");
+        }
+        return sb.ToString();
+    }
+}

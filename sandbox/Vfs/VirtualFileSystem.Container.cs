@@ -1,0 +1,151 @@
+using RunscNet.Gofer;
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Vfs.Dev;
+using RunscNet.Sentry.Vfs.Gofer;
+using RunscNet.Sentry.Vfs.Proc;
+using RunscNet.Sentry.Vfs.Tmpfs;
+using RunscNet.StateFile.Oci;
+
+namespace RunscNet.Sentry.Vfs;
+
+public sealed partial class VirtualFileSystem
+{
+    /// <summary>Messages about mounts that could not be made (the boot code logs them).</summary>
+    public List<string> MountWarnings { get; } = new();
+
+    /// <summary>
+    /// Builds the sandbox's mount table from the OCI spec at boot: the gofer-served root
+    /// (read-only with root.readonly), then every spec mount in order — bind mounts attached
+    /// through the gofer by destination (the gofer mounted them inside its tree), `tmpfs` (a
+    /// devfs when mounted on /dev), `proc`, `sysfs`, `devpts`, `mqueue`; cgroup mounts are
+    /// skipped. /dev and /proc are added when the spec has none. Returns 0 or -errno of the root
+    /// attach; problems with single mounts are recorded in <see cref="MountWarnings"/>.
+    /// </summary>
+    public int MountContainer(Spec spec, GoferClient gofer)
+    {
+        int err = GoferFileSystem.Attach(gofer, "/", out var rootFs);
+        if (err != 0) return err;
+        SetRoot(rootFs!, spec.Root?.Readonly == true ? MountFlags.ReadOnly : MountFlags.None, "rootfs");
+        var mounts = spec.Mounts ?? new List<StateFile.Oci.Mount>();
+        bool haveDev = false, haveProc = false;
+        foreach (var m in mounts)
+        {
+            string dest = NormalizeDestination(m.Destination);
+            if (dest == "/dev") haveDev = true;
+            if (dest == "/proc") haveProc = true;
+        }
+        if (!haveDev) MountSpecial("/dev", DevFileSystem.Create(), MountFlags.NoSuid, "tmpfs");
+        foreach (var m in mounts) MountOne(m, gofer);
+        if (!haveProc) MountSpecial("/proc", new ProcFileSystem(this), MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, "proc");
+        return 0;
+    }
+
+    private static string NormalizeDestination(string d)
+    {
+        var parts = d.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p != ".");
+        return "/" + string.Join('/', parts);
+    }
+
+    /// <summary>Mount flags and tmpfs parameters from OCI mount options.</summary>
+    private static MountFlags ParseOptions(List<string>? options, out bool bind, out uint mode)
+    {
+        var flags = MountFlags.None;
+        bind = false;
+        mode = 0;
+        foreach (var o in options ?? new List<string>())
+        {
+            switch (o)
+            {
+                case "ro": flags |= MountFlags.ReadOnly; break;
+                case "rw": flags &= ~MountFlags.ReadOnly; break;
+                case "nosuid": flags |= MountFlags.NoSuid; break;
+                case "nodev": flags |= MountFlags.NoDev; break;
+                case "noexec": flags |= MountFlags.NoExec; break;
+                case "bind":
+                case "rbind": bind = true; break;
+                default:
+                    if (o.StartsWith("mode=", StringComparison.Ordinal))
+                    {
+                        try { mode = Convert.ToUInt32(o[5..], 8); } catch (FormatException) { } catch (OverflowException) { }
+                    }
+                    break;
+            }
+        }
+        return flags;
+    }
+
+    private void MountOne(StateFile.Oci.Mount m, GoferClient gofer)
+    {
+        string dest = NormalizeDestination(m.Destination);
+        var flags = ParseOptions(m.Options, out bool bind, out uint mode);
+        string type = m.Type ?? (bind ? "bind" : "none");
+        if (bind || type == "bind")
+        {
+            int err = GoferFileSystem.Attach(gofer, dest, out var fs);
+            if (err != 0) { MountWarnings.Add($"bind mount {dest}: attach failed ({-err})"); return; }
+            MountSpecial(dest, fs!, flags, m.Source ?? "none");
+            return;
+        }
+        switch (type)
+        {
+            case "tmpfs":
+                {
+                    FileSystem fs = dest == "/dev"
+                        ? DevFileSystem.Create()
+                        : new TmpfsFileSystem(LinuxMode.S_IFDIR | (mode != 0 ? mode & LinuxMode.PermMask : 0x3ff));
+                    MountSpecial(dest, fs, flags, m.Source ?? "tmpfs");
+                    break;
+                }
+            case "proc":
+                MountSpecial(dest, new ProcFileSystem(this), flags, "proc");
+                break;
+            case "sysfs":
+                MountSpecial(dest, SysFileSystem.Create(), flags | MountFlags.ReadOnly, "sysfs");
+                break;
+            case "devpts":
+                MountSpecial(dest, new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x1ed, typeName: "devpts"), flags, "devpts");
+                break;
+            case "mqueue":
+                MountSpecial(dest, new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x3ff, typeName: "mqueue"), flags, "mqueue");
+                break;
+            case "cgroup":
+            case "cgroup2":
+                MountSpecial(dest, new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x1ed, typeName: type), flags | MountFlags.ReadOnly, type);
+                break;
+            default:
+                MountWarnings.Add($"mount {dest}: type {type} is not supported, skipped");
+                break;
+        }
+    }
+
+    /// <summary>Mounts <paramref name="fs"/> at absolute <paramref name="dest"/>, creating the mount point directory if it is missing.</summary>
+    private void MountSpecial(string dest, FileSystem fs, MountFlags flags, string source)
+    {
+        int err = ResolveAbsolute(dest, out var at);
+        if (err == -Errno.ENOENT) err = MakeMountPoint(dest, out at);
+        if (err != 0) { MountWarnings.Add($"mount {dest}: mount point unusable ({-err})"); return; }
+        if (!at.Inode.IsDirectory && LinuxMode.IsDir(fs.Root.Mode)) { MountWarnings.Add($"mount {dest}: not a directory"); return; }
+        MountAt(at, fs, flags, source);
+    }
+
+    private int MakeMountPoint(string dest, out VfsPath at)
+    {
+        at = RootPath;
+        var cur = RootPath;
+        foreach (var part in dest.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int err = LookupChild(Kernel.Credentials.Root, RootPath, cur, part, out var next);
+            if (err == -Errno.ENOENT)
+            {
+                if (cur.Mount.ReadOnly) return -Errno.EROFS;
+                err = cur.Inode.Mkdir(null!, part, 0x1ed, out var child);
+                if (err != 0) return err;
+                next = CrossMounts(new VfsPath(cur.Mount, cur.Dentry.AddChild(part, child!)));
+            }
+            else if (err != 0) return err;
+            cur = next;
+        }
+        at = cur;
+        return 0;
+    }
+}
