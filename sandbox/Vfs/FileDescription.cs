@@ -110,6 +110,9 @@ public abstract class FileDescription
         if (Interlocked.Decrement(ref _refs) == 0) Release();
     }
 
+    /// <summary>True once the last reference was dropped (the file is closed everywhere).</summary>
+    public bool IsReleased => Volatile.Read(ref _refs) <= 0;
+
     /// <summary>Called once when the last fd referring to this description is closed.</summary>
     public virtual void Release()
     {

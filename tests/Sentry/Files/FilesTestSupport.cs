@@ -72,9 +72,10 @@ internal sealed class FilesFixture
     public readonly ArrayMemory Mem = new();
     public readonly Task Task;
 
-    public FilesFixture(Credentials? creds = null)
+    public FilesFixture(Credentials? creds = null, bool mountDefaults = true)
     {
         Task = new Task(Kernel, 1, creds ?? Credentials.Root, Mem);
+        if (!mountDefaults) return;
         var vfs = Kernel.Vfs;
         vfs.Mkdir(Task, RunscNet.Sentry.Vfs.PathConsts.AT_FDCWD, "/dev", 0x1ed);
         vfs.Mkdir(Task, RunscNet.Sentry.Vfs.PathConsts.AT_FDCWD, "/proc", 0x1ed);
