@@ -18,7 +18,7 @@ public static class Errno
         EADDRNOTAVAIL = 99, ENETDOWN = 100, ENETUNREACH = 101, ECONNABORTED = 103, ECONNRESET = 104,
         ENOBUFS = 105, EISCONN = 106, ENOTCONN = 107, ETIMEDOUT = 110, ECONNREFUSED = 111,
         EHOSTUNREACH = 113, EALREADY = 114, EINPROGRESS = 115, ESTALE = 116, EDQUOT = 122,
-        ECANCELED = 125, EOWNERDEAD = 130;
+        ECANCELED = 125, EOWNERDEAD = 130, ELIBBAD = 80;
 
     /// <summary>Restart the call after the handler if SA_RESTART is set, else EINTR.</summary>
     public const int ERESTARTSYS = 512;

@@ -1,10 +1,80 @@
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Memory;
+
 namespace RunscNet.Sentry.Syscalls;
 
-/// <summary>System calls of this subsystem (each handler documents the man-page semantics it implements).</summary>
+/// <summary>Address-space system calls: mmap, munmap, mprotect, mremap, brk, madvise, msync, mlock.</summary>
 internal static partial class MemorySyscalls
 {
     /// <summary>Adds this subsystem's rows to the table.</summary>
     public static void Register(SyscallTable t)
     {
+        t.Partial(9, "mmap", Mmap, "Private file mappings are copies of the file; shared writable file mappings return ENODEV.");
+        t.Supported(11, "munmap", (Task task, in SyscallArguments a) => Mm(task).Unmap(a.A0, a.A1));
+        t.Supported(10, "mprotect", (Task task, in SyscallArguments a) => Mm(task).Protect(a.A0, a.A1, (int)a.A2));
+        t.Partial(25, "mremap", (Task task, in SyscallArguments a) => Mm(task).Remap(a.A0, a.A1, a.A2, (int)a.A3, a.A4),
+            "Growing a private file mapping adds zero pages, not file contents.");
+        t.Supported(12, "brk", (Task task, in SyscallArguments a) => (long)Mm(task).SetBrk(a.A0));
+        t.Partial(28, "madvise", (Task task, in SyscallArguments a) => Mm(task).Advise(a.A0, a.A1, (int)a.A2), "Advice is passed to the host pages.");
+        t.Partial(26, "msync", Msync, "Private copies need no flush; validates the range only.");
+        t.Partial(27, "mincore", Mincore, "Reports every mapped page as resident.");
+        t.Partial(149, "mlock", (Task task, in SyscallArguments a) => 0, "No-op.");
+        t.Partial(150, "munlock", (Task task, in SyscallArguments a) => 0, "No-op.");
+        t.Partial(151, "mlockall", (Task task, in SyscallArguments a) => 0, "No-op.");
+        t.Partial(152, "munlockall", (Task task, in SyscallArguments a) => 0, "No-op.");
+        t.Partial(325, "mlock2", (Task task, in SyscallArguments a) => 0, "No-op.");
+        t.Partial(324, "membarrier", Membarrier, "Single-threaded processes: queries report no commands; barriers are no-ops.");
+    }
+
+    private static AddressSpace Mm(Task t) => t.AddressSpace!;
+
+    private static long Mmap(Task t, in SyscallArguments a)
+    {
+        const int MAP_ANONYMOUS = 0x20;
+        int flags = (int)a.A3;
+        int fd = (int)a.A4;
+        Vfs.FileDescription? file = null;
+        if ((flags & MAP_ANONYMOUS) == 0)
+        {
+            file = t.FileForFd(fd);
+            if (file == null) return -Errno.EBADF;
+            if (!CanRead(file)) return -Errno.EACCES;
+        }
+        return Mm(t).Map(t, a.A0, a.A1, (int)a.A2, flags, file, a.A5);
+    }
+
+    private static bool CanRead(Vfs.FileDescription f) => (f.StatusFlags & 3) != 1;   // not O_WRONLY
+
+    private static long Msync(Task t, in SyscallArguments a)
+    {
+        const int MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
+        int flags = (int)a.A2;
+        if ((a.A0 & 4095) != 0 || (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) != 0) return -Errno.EINVAL;
+        if ((flags & MS_ASYNC) != 0 && (flags & MS_SYNC) != 0) return -Errno.EINVAL;
+        ulong end = AddressSpace.PageUp(a.A0 + a.A1);
+        foreach (var v in Mm(t).Vmas)
+            if (v.End > a.A0 && v.Start < end) return 0;
+        return a.A1 == 0 ? 0 : -Errno.ENOMEM;
+    }
+
+    private static long Mincore(Task t, in SyscallArguments a)
+    {
+        if ((a.A0 & 4095) != 0) return -Errno.EINVAL;
+        ulong pages = AddressSpace.PageUp(a.A1) / 4096;
+        var vmas = Mm(t).Vmas;
+        var vec = new byte[pages];
+        for (ulong i = 0; i < pages; i++)
+        {
+            ulong addr = a.A0 + i * 4096;
+            if (!vmas.Any(v => v.Start <= addr && addr < v.End)) return -Errno.ENOMEM;
+            vec[i] = 1;
+        }
+        return t.Memory.CopyOut(a.A2, vec);
+    }
+
+    private static long Membarrier(Task t, in SyscallArguments a)
+    {
+        const int MEMBARRIER_CMD_QUERY = 0;
+        return (int)a.A0 == MEMBARRIER_CMD_QUERY ? 0 : 0;
     }
 }

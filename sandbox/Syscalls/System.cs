@@ -1,10 +1,287 @@
+using System.Buffers.Binary;
+using System.Text;
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Memory;
+
 namespace RunscNet.Sentry.Syscalls;
 
-/// <summary>System calls of this subsystem (each handler documents the man-page semantics it implements).</summary>
+/// <summary>System information and per-process controls: uname, hostname, limits, prctl, arch_prctl, futex, scheduling, randomness.</summary>
 internal static partial class SystemSyscalls
 {
+    /// <summary>The Linux release the sandbox reports.</summary>
+    public const string Release = "6.1.0";
+    /// <summary>The version string (uname -v).</summary>
+    public const string Version = "#1 SMP runsc-net";
+
     /// <summary>Adds this subsystem's rows to the table.</summary>
     public static void Register(SyscallTable t)
     {
+        t.Supported(63, "uname", Uname);
+        t.Supported(170, "sethostname", (Task task, in SyscallArguments a) => SetName(task, a, true));
+        t.Supported(171, "setdomainname", (Task task, in SyscallArguments a) => SetName(task, a, false));
+        t.Supported(318, "getrandom", GetRandom);
+        t.Partial(99, "sysinfo", SysInfo, "Memory figures are the host's.");
+        t.Partial(309, "getcpu", (Task task, in SyscallArguments a) =>
+        {
+            if (a.A0 != 0 && task.Memory.CopyOutStruct(a.A0, 0u) != 0) return -Errno.EFAULT;
+            if (a.A1 != 0 && task.Memory.CopyOutStruct(a.A1, 0u) != 0) return -Errno.EFAULT;
+            return 0;
+        }, "Always CPU 0, node 0.");
+        t.Supported(24, "sched_yield", (Task task, in SyscallArguments a) => { Thread.Yield(); return 0; });
+        t.Partial(203, "sched_setaffinity", (Task task, in SyscallArguments a) => 0, "Accepted and ignored.");
+        t.Supported(204, "sched_getaffinity", SchedGetaffinity);
+        t.Partial(142, "sched_setparam", (Task task, in SyscallArguments a) => 0, "Accepted and ignored.");
+        t.Partial(143, "sched_getparam", (Task task, in SyscallArguments a) => task.Memory.CopyOutStruct(a.A1, 0), "Priority 0.");
+        t.Partial(144, "sched_setscheduler", (Task task, in SyscallArguments a) => (int)a.A1 == 0 ? 0 : -Errno.EPERM, "SCHED_OTHER only.");
+        t.Partial(145, "sched_getscheduler", (Task task, in SyscallArguments a) => 0, "SCHED_OTHER.");
+        t.Supported(146, "sched_get_priority_max", (Task task, in SyscallArguments a) => (int)a.A0 is 1 or 2 ? 99 : 0);
+        t.Supported(147, "sched_get_priority_min", (Task task, in SyscallArguments a) => (int)a.A0 is 1 or 2 ? 1 : 0);
+        t.Partial(148, "sched_rr_get_interval", (Task task, in SyscallArguments a) =>
+        {
+            var b = new byte[16];
+            BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(8), 100_000_000);
+            return task.Memory.CopyOut(a.A1, b);
+        }, "100 ms.");
+        t.Partial(140, "getpriority", (Task task, in SyscallArguments a) => 20, "Always nice 0.");
+        t.Partial(141, "setpriority", (Task task, in SyscallArguments a) => 0, "Accepted and ignored.");
+        t.Partial(135, "personality", (Task task, in SyscallArguments a) => (uint)a.A0 == 0xffffffff || a.A0 == 0 ? 0 : -Errno.EINVAL,
+            "Only PER_LINUX.");
+        t.Supported(97, "getrlimit", (Task task, in SyscallArguments a) => Prlimit(task, 0, (int)a.A0, 0, a.A1));
+        t.Supported(160, "setrlimit", (Task task, in SyscallArguments a) => Prlimit(task, 0, (int)a.A0, a.A1, 0));
+        t.Supported(302, "prlimit64", (Task task, in SyscallArguments a) => Prlimit(task, (int)a.A0, (int)a.A1, a.A2, a.A3));
+        t.Partial(157, "prctl", Prctl, "Names, parent-death signal, no_new_privs, dumpable, subreaper, keepcaps, capability bounding-set reads.");
+        t.Partial(158, "arch_prctl", ArchPrctl, "ARCH_SET_FS/GET_FS/SET_GS/GET_GS.");
+        t.Partial(202, "futex", Futex, "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET; no PI futexes.");
+        t.Unimplemented(334, "rseq", "Returns ENOSYS; libc runs without restartable sequences.");
+    }
+
+    private static long Uname(Task t, in SyscallArguments a)
+    {
+        var b = new byte[65 * 6];
+        void F(int i, string s)
+        {
+            var bytes = Encoding.UTF8.GetBytes(s);
+            bytes.AsSpan(0, Math.Min(64, bytes.Length)).CopyTo(b.AsSpan(i * 65));
+        }
+        F(0, "Linux");
+        F(1, t.Kernel.Hostname);
+        F(2, Release);
+        F(3, Version);
+        F(4, "x86_64");
+        F(5, t.Kernel.Domainname);
+        return t.Memory.CopyOut(a.A0, b);
+    }
+
+    private static long SetName(Task t, in SyscallArguments a, bool host)
+    {
+        int len = (int)a.A1;
+        if (len < 0 || len > 64) return -Errno.EINVAL;
+        if (!t.Credentials.HasCapability(21)) return -Errno.EPERM;   // CAP_SYS_ADMIN
+        var b = new byte[len];
+        if (t.Memory.CopyIn(a.A0, b) != 0) return -Errno.EFAULT;
+        int nul = Array.IndexOf(b, (byte)0);
+        string name = Encoding.UTF8.GetString(b, 0, nul < 0 ? len : nul);
+        if (host) t.Kernel.Hostname = name;
+        else t.Kernel.Domainname = name;
+        return 0;
+    }
+
+    private static unsafe long GetRandom(Task t, in SyscallArguments a)
+    {
+        const uint GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4;
+        if (((uint)a.A2 & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) != 0) return -Errno.EINVAL;
+        int len = (int)Math.Min(a.A1, 1 << 25);
+        var b = new byte[len];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(b);
+        if (t.Memory.CopyOut(a.A0, b) != 0) return -Errno.EFAULT;
+        return len;
+    }
+
+    private static unsafe long SysInfo(Task t, in SyscallArguments a)
+    {
+        var host = new byte[112];
+        fixed (byte* p = host) HostTime.SysInfo(p);
+        var b = new byte[112];
+        long uptime = (System.Diagnostics.Stopwatch.GetTimestamp() - t.Kernel.BootTimestamp) / System.Diagnostics.Stopwatch.Frequency;
+        BinaryPrimitives.WriteInt64LittleEndian(b, uptime);
+        host.AsSpan(32, 48).CopyTo(b.AsSpan(32));          // totalram .. totalswap/freeswap
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(80), (ushort)t.Kernel.Tasks().Count);
+        host.AsSpan(88, 20).CopyTo(b.AsSpan(88));          // totalhigh, freehigh, mem_unit
+        return t.Memory.CopyOut(a.A0, b);
+    }
+
+    private static long SchedGetaffinity(Task t, in SyscallArguments a)
+    {
+        ulong size = a.A1;
+        if (size < 8 || (size & 7) != 0) return -Errno.EINVAL;
+        int cpus = Math.Min(Environment.ProcessorCount, 64);
+        ulong mask = cpus == 64 ? ulong.MaxValue : (1UL << cpus) - 1;
+        if (t.Memory.CopyOutStruct(a.A2, mask) != 0) return -Errno.EFAULT;
+        return 8;
+    }
+
+    private static long Prlimit(Task t, int pid, int resource, ulong newAddr, ulong oldAddr)
+    {
+        if (resource < 0 || resource >= Rlimits.Count) return -Errno.EINVAL;
+        ThreadGroup? g = pid == 0 ? t.ThreadGroup : t.Kernel.ThreadGroupByPid(pid);
+        if (g == null) return -Errno.ESRCH;
+        var limits = g.Limits;
+        var old = limits.Get(resource);
+        if (newAddr != 0)
+        {
+            var b = new byte[16];
+            if (t.Memory.CopyIn(newAddr, b) != 0) return -Errno.EFAULT;
+            ulong cur = BinaryPrimitives.ReadUInt64LittleEndian(b), max = BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(8));
+            if (resource == Rlimits.NOFILE && cur > 1024 * 1024) return -Errno.EPERM;
+            int err = limits.Set(resource, cur, max, t.Credentials.HasCapability(24));   // CAP_SYS_RESOURCE
+            if (err < 0) return err;
+            if (resource == Rlimits.NOFILE) t.OnFileLimitChanged((int)Math.Min(cur, int.MaxValue));
+        }
+        if (oldAddr != 0)
+        {
+            var b = new byte[16];
+            BinaryPrimitives.WriteUInt64LittleEndian(b, old.Cur);
+            BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(8), old.Max);
+            if (t.Memory.CopyOut(oldAddr, b) != 0) return -Errno.EFAULT;
+        }
+        return 0;
+    }
+
+    private static long Prctl(Task t, in SyscallArguments a)
+    {
+        const int PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
+            PR_GET_KEEPCAPS = 7, PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_GET_NAME = 16, PR_CAPBSET_READ = 23,
+            PR_CAPBSET_DROP = 24, PR_GET_SECUREBITS = 27, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37,
+            PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39, PR_CAP_AMBIENT = 47;
+        switch ((int)a.A0)
+        {
+            case PR_SET_PDEATHSIG:
+                if (a.A1 > Signal.Max) return -Errno.EINVAL;
+                t.ParentDeathSignal = (int)a.A1;
+                return 0;
+            case PR_GET_PDEATHSIG:
+                return t.Memory.CopyOutStruct(a.A1, t.ParentDeathSignal);
+            case PR_GET_DUMPABLE:
+                return 1;
+            case PR_SET_DUMPABLE:
+                return a.A1 <= 1 ? 0 : -Errno.EINVAL;
+            case PR_GET_KEEPCAPS:
+                return 0;
+            case PR_SET_KEEPCAPS:
+                return a.A1 <= 1 ? 0 : -Errno.EINVAL;
+            case PR_SET_NAME:
+            {
+                var b = new byte[16];
+                int n = t.Memory.Read(a.A1, b);
+                if (n <= 0) return -Errno.EFAULT;
+                int nul = Array.IndexOf(b, (byte)0, 0, n);
+                t.Name = Encoding.UTF8.GetString(b, 0, nul < 0 ? Math.Min(n, 15) : nul);
+                return 0;
+            }
+            case PR_GET_NAME:
+            {
+                var b = new byte[16];
+                var name = Encoding.UTF8.GetBytes(t.Name);
+                name.AsSpan(0, Math.Min(15, name.Length)).CopyTo(b);
+                return t.Memory.CopyOut(a.A1, b);
+            }
+            case PR_CAPBSET_READ:
+                if (a.A1 > 40) return -Errno.EINVAL;
+                return (t.Credentials.BoundingCaps & (1UL << (int)a.A1)) != 0 ? 1 : 0;
+            case PR_CAPBSET_DROP:
+                if (a.A1 > 40) return -Errno.EINVAL;
+                if (!t.Credentials.HasCapability(8)) return -Errno.EPERM;
+                t.Credentials = t.Credentials with { BoundingCaps = t.Credentials.BoundingCaps & ~(1UL << (int)a.A1) };
+                return 0;
+            case PR_GET_SECUREBITS:
+                return 0;
+            case PR_SET_CHILD_SUBREAPER:
+                t.ThreadGroup.IsSubreaper = a.A1 != 0;
+                return 0;
+            case PR_GET_CHILD_SUBREAPER:
+                return t.Memory.CopyOutStruct(a.A1, t.ThreadGroup.IsSubreaper ? 1 : 0);
+            case PR_SET_NO_NEW_PRIVS:
+                if (a.A1 != 1 || a.A2 != 0 || a.A3 != 0 || a.A4 != 0) return -Errno.EINVAL;
+                t.NoNewPrivileges = true;
+                return 0;
+            case PR_GET_NO_NEW_PRIVS:
+                return t.NoNewPrivileges ? 1 : 0;
+            case PR_CAP_AMBIENT:
+                return (int)a.A1 == 1 ? 0 : -Errno.EINVAL;   // IS_SET: never
+            default:
+                return -Errno.EINVAL;
+        }
+    }
+
+    private static long ArchPrctl(Task t, in SyscallArguments a)
+    {
+        const int ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
+        ref var r = ref t.Context!.Regs;
+        switch ((int)a.A0)
+        {
+            case ARCH_SET_FS:
+                if (a.A1 >= 0x0000_8000_0000_0000) return -Errno.EPERM;
+                r.FsBase = a.A1;
+                return 0;
+            case ARCH_SET_GS:
+                if (a.A1 >= 0x0000_8000_0000_0000) return -Errno.EPERM;
+                r.GsBase = a.A1;
+                return 0;
+            case ARCH_GET_FS:
+                return t.Memory.CopyOutStruct(a.A1, r.FsBase);
+            case ARCH_GET_GS:
+                return t.Memory.CopyOutStruct(a.A1, r.GsBase);
+            default:
+                return -Errno.EINVAL;
+        }
+    }
+
+    private static long Futex(Task t, in SyscallArguments a)
+    {
+        const int FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4, FUTEX_WAKE_OP = 5,
+            FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10, FUTEX_PRIVATE_FLAG = 128, FUTEX_CLOCK_REALTIME = 256;
+        int op = (int)a.A1;
+        bool priv = (op & FUTEX_PRIVATE_FLAG) != 0;
+        int cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+        ulong addr = a.A0;
+        uint val = (uint)a.A2;
+        var f = t.Kernel.Futexes;
+        switch (cmd)
+        {
+            case FUTEX_WAIT:
+            case FUTEX_WAIT_BITSET:
+            {
+                TimeSpan? timeout = null;
+                if (a.A3 != 0)
+                {
+                    int err = TimeSyscalls.ReadTimespec(t, a.A3, out long sec, out long nsec);
+                    if (err < 0) return err;
+                    long ns = sec * 1_000_000_000 + nsec;
+                    if (cmd == FUTEX_WAIT_BITSET)
+                    {
+                        // Absolute deadline on CLOCK_MONOTONIC or CLOCK_REALTIME.
+                        long now = HostTime.Nanos((op & FUTEX_CLOCK_REALTIME) != 0 ? 0 : 1);
+                        ns -= now;
+                        if (ns < 0) ns = 0;
+                    }
+                    timeout = TimeSpan.FromTicks(ns / 100);
+                }
+                uint bitset = cmd == FUTEX_WAIT_BITSET ? (uint)a.A5 : uint.MaxValue;
+                return f.Wait(t, addr, val, bitset, priv, timeout);
+            }
+            case FUTEX_WAKE:
+                return f.Wake(t, addr, (int)Math.Min(val, int.MaxValue), uint.MaxValue, priv);
+            case FUTEX_WAKE_BITSET:
+                return f.Wake(t, addr, (int)Math.Min(val, int.MaxValue), (uint)a.A5, priv);
+            case FUTEX_REQUEUE:
+                return f.Requeue(t, addr, a.A4, (int)val, (int)Math.Min(a.A3, int.MaxValue), null, priv);
+            case FUTEX_CMP_REQUEUE:
+                return f.Requeue(t, addr, a.A4, (int)val, (int)Math.Min(a.A3, int.MaxValue), (uint)a.A5, priv);
+            case FUTEX_WAKE_OP:
+                return -Errno.ENOSYS;
+            default:
+                return -Errno.ENOSYS;
+        }
     }
 }

@@ -1,0 +1,112 @@
+using RunscNet.Sentry.Memory;
+
+namespace RunscNet.Sentry.Kernel;
+
+/// <summary>
+/// Futex wait queues, keyed by (address space, address). Waiters are woken in FIFO order.
+/// Shared futexes across processes are keyed the same way (only correct for memory mapped at
+/// the same address in both, which is the common case after fork).
+/// </summary>
+public sealed class FutexTable
+{
+    private sealed class FutexWaiter
+    {
+        public required Task Task;
+        public required uint Bitset;
+        public (object, ulong) Key;
+        public volatile bool Woken;
+    }
+
+    private readonly object _lock = new();
+    private readonly Dictionary<(object, ulong), List<FutexWaiter>> _queues = new();
+
+    private static (object, ulong) KeyOf(Task t, ulong addr, bool priv) =>
+        priv ? ((object)t.AddressSpace!, addr) : ((object)t.Kernel, addr);
+
+    /// <summary>FUTEX_WAIT(_BITSET): sleeps while *addr == val. 0, -EAGAIN, -ETIMEDOUT or -ERESTARTSYS.</summary>
+    public int Wait(Task t, ulong addr, uint val, uint bitset, bool priv, TimeSpan? timeout)
+    {
+        if ((addr & 3) != 0) return -Errno.EINVAL;
+        if (bitset == 0) return -Errno.EINVAL;
+        var key = KeyOf(t, addr, priv);
+        var w = new FutexWaiter { Task = t, Bitset = bitset, Key = key };
+        lock (_lock)
+        {
+            if (t.Memory.CopyInStruct(addr, out uint cur) != 0) return -Errno.EFAULT;
+            if (cur != val) return -Errno.EAGAIN;
+            if (!_queues.TryGetValue(key, out var q)) _queues[key] = q = new List<FutexWaiter>();
+            q.Add(w);
+        }
+        var r = t.Block(() => w.Woken, ReadOnlySpan<WaitQueue>.Empty, timeout);
+        if (w.Woken) return 0;
+        lock (_lock)
+        {
+            if (_queues.TryGetValue(w.Key, out var q))
+            {
+                q.Remove(w);
+                if (q.Count == 0) _queues.Remove(w.Key);
+            }
+        }
+        if (w.Woken) return 0;
+        return r == BlockResult.TimedOut ? -Errno.ETIMEDOUT : -Errno.ERESTARTSYS;
+    }
+
+    /// <summary>FUTEX_WAKE(_BITSET): wakes up to <paramref name="count"/> waiters; returns how many.</summary>
+    public int Wake(Task t, ulong addr, int count, uint bitset, bool priv)
+    {
+        if (bitset == 0) return -Errno.EINVAL;
+        var key = KeyOf(t, addr, priv);
+        int n = 0;
+        lock (_lock)
+        {
+            if (!_queues.TryGetValue(key, out var q)) return 0;
+            for (int i = 0; i < q.Count && n < count;)
+            {
+                var w = q[i];
+                if ((w.Bitset & bitset) == 0) { i++; continue; }
+                q.RemoveAt(i);
+                w.Woken = true;
+                w.Task.Waiter.Wake();
+                n++;
+            }
+            if (q.Count == 0) _queues.Remove(key);
+        }
+        return n;
+    }
+
+    /// <summary>FUTEX_(CMP_)REQUEUE: wakes <paramref name="wake"/> waiters and moves up to <paramref name="requeue"/> to addr2.</summary>
+    public int Requeue(Task t, ulong addr, ulong addr2, int wake, int requeue, uint? expected, bool priv)
+    {
+        var key = KeyOf(t, addr, priv);
+        var key2 = KeyOf(t, addr2, priv);
+        lock (_lock)
+        {
+            if (expected is uint e)
+            {
+                if (t.Memory.CopyInStruct(addr, out uint cur) != 0) return -Errno.EFAULT;
+                if (cur != e) return -Errno.EAGAIN;
+            }
+            if (!_queues.TryGetValue(key, out var q)) return 0;
+            int n = 0, moved = 0;
+            while (q.Count > 0 && n < wake)
+            {
+                var w = q[0];
+                q.RemoveAt(0);
+                w.Woken = true;
+                w.Task.Waiter.Wake();
+                n++;
+            }
+            while (q.Count > 0 && moved < requeue)
+            {
+                var w = q[0];
+                q.RemoveAt(0);
+                w.Key = key2;
+                if (!_queues.TryGetValue(key2, out var q2)) _queues[key2] = q2 = new List<FutexWaiter>();
+                q2.Add(w);
+                moved++;
+            }
+            if (q.Count == 0) _queues.Remove(key);
+            return n + moved;
+        }
+    }
+}

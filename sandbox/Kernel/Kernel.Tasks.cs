@@ -1,0 +1,292 @@
+using RunscNet.Sentry.Platform;
+using RunscNet.Sentry.Syscalls;
+using RunscNet.Sentry.Vfs;
+
+namespace RunscNet.Sentry.Kernel;
+
+/// <summary>Opens an executable for execve; see <see cref="VirtualFileSystem.OpenExecutable"/>.</summary>
+public delegate int ExecutableOpener(Task task, string path, out FileDescription? file, out string resolvedPath);
+
+/// <summary>Who sends a signal, which decides whether PID-namespace init may receive it.</summary>
+public enum SignalSource
+{
+    /// <summary>A process of the sandbox (kill, tgkill, sigqueue...).</summary>
+    User,
+    /// <summary>The kernel on its own behalf (SIGCHLD, SIGALRM, SIGPIPE, tty signals).</summary>
+    Kernel,
+    /// <summary>A synchronous fault of the receiving task (forced, even to init).</summary>
+    Fault,
+    /// <summary>The host side (runsc-net kill): an ancestor PID namespace.</summary>
+    Outside,
+}
+
+public sealed partial class Kernel
+{
+    /// <summary>The PID space size (pid_max).</summary>
+    public const int PidMax = 4_194_304;
+
+    /// <summary>
+    /// Guards the process tree, PID tables, process groups and sessions, and all signal state
+    /// (pending queues, masks, dispositions, stop state). Never held across a block or a host wait.
+    /// </summary>
+    public object TaskLock { get; } = new();
+
+    /// <summary>The platform that runs application code.</summary>
+    public IPlatform Platform { get; set; } = null!;
+
+    /// <summary>The system-call table the task loop dispatches through.</summary>
+    public SyscallTable Syscalls { get; set; } = SyscallTable.Default;
+
+    /// <summary>How execve opens files (the VFS by default; tests substitute host files).</summary>
+    public ExecutableOpener OpenExecutable { get; set; }
+
+    /// <summary>The debug log.</summary>
+    public DebugLog Log { get; set; } = DebugLog.Null;
+
+    /// <summary>Log every system call (--strace).</summary>
+    public bool Strace { get; set; }
+
+    /// <summary>The UTS hostname.</summary>
+    public string Hostname { get; set; } = "localhost";
+
+    /// <summary>The UTS domain name.</summary>
+    public string Domainname { get; set; } = "(none)";
+
+    /// <summary>When the sandbox's kernel started (for uptime and process start times).</summary>
+    public long BootTimestamp { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    private readonly Dictionary<int, Task> _tasks = new();
+    private readonly Dictionary<int, ThreadGroup> _groups = new();
+    private readonly Dictionary<int, ProcessGroup> _processGroups = new();
+    private int _lastPid;
+
+    /// <summary>The container's init (pid 1) once started.</summary>
+    public ThreadGroup? Init { get; private set; }
+
+    /// <summary>Set when init has exited; <see cref="InitExitStatus"/> holds its wait status.</summary>
+    public ManualResetEventSlim InitExited { get; } = new(false);
+
+    /// <summary>Init's wait status after <see cref="InitExited"/>.</summary>
+    public int InitExitStatus { get; private set; }
+
+    /// <summary>A kernel with no tasks.</summary>
+    public Kernel()
+    {
+        OpenExecutable = (Task t, string p, out FileDescription? f, out string r) => Vfs.OpenExecutable(t, p, out f, out r);
+    }
+
+    /// <summary>Allocates a free PID. Caller holds <see cref="TaskLock"/>.</summary>
+    internal int AllocatePidLocked()
+    {
+        for (int n = 0; n < PidMax; n++)
+        {
+            int pid = _lastPid + 1;
+            if (pid >= PidMax) pid = 2;
+            _lastPid = pid;
+            if (!_tasks.ContainsKey(pid) && !_groups.ContainsKey(pid) && !_processGroups.ContainsKey(pid)) return pid;
+        }
+        return -Errno.EAGAIN;
+    }
+
+    /// <summary>The task with thread ID <paramref name="tid"/>, or null.</summary>
+    public Task? TaskByTid(int tid)
+    {
+        lock (TaskLock) return _tasks.TryGetValue(tid, out var t) ? t : null;
+    }
+
+    /// <summary>The process with ID <paramref name="pid"/> (zombies included), or null.</summary>
+    public ThreadGroup? ThreadGroupByPid(int pid)
+    {
+        lock (TaskLock) return _groups.TryGetValue(pid, out var g) ? g : null;
+    }
+
+    /// <summary>The process group <paramref name="pgid"/>, or null.</summary>
+    public ProcessGroup? ProcessGroupById(int pgid)
+    {
+        lock (TaskLock) return _processGroups.TryGetValue(pgid, out var g) ? g : null;
+    }
+
+    /// <summary>Every process (zombies included), by PID (/proc, ps).</summary>
+    public IReadOnlyList<ThreadGroup> ThreadGroups()
+    {
+        lock (TaskLock) return _groups.Values.OrderBy(g => g.Tgid).ToArray();
+    }
+
+    /// <summary>Every live task, by TID.</summary>
+    public IReadOnlyList<Task> Tasks()
+    {
+        lock (TaskLock) return _tasks.Values.OrderBy(t => t.Tid).ToArray();
+    }
+
+    internal void RegisterLocked(Task t) => _tasks[t.Tid] = t;
+    internal void RegisterLocked(ThreadGroup g) => _groups[g.Tgid] = g;
+    internal void UnregisterTaskLocked(Task t) => _tasks.Remove(t.Tid);
+
+    internal void UnregisterGroupLocked(ThreadGroup g)
+    {
+        _groups.Remove(g.Tgid);
+        LeaveProcessGroupLocked(g);
+    }
+
+    internal ProcessGroup JoinProcessGroupLocked(ThreadGroup g, int pgid, Session session)
+    {
+        if (!_processGroups.TryGetValue(pgid, out var pg))
+        {
+            pg = new ProcessGroup(pgid, session);
+            _processGroups[pgid] = pg;
+        }
+        pg.Members.Add(g);
+        g.ProcessGroup = pg;
+        return pg;
+    }
+
+    internal void LeaveProcessGroupLocked(ThreadGroup g)
+    {
+        var pg = g.ProcessGroup;
+        if (pg == null) return;
+        pg.Members.Remove(g);
+        if (pg.Members.Count == 0) _processGroups.Remove(pg.Id);
+    }
+
+    /// <summary>
+    /// Creates the container's init process (pid 1, its own session and process group) without
+    /// starting it. <see cref="Task.Start"/> runs it.
+    /// </summary>
+    public Task CreateInit(Credentials creds, Rlimits limits)
+    {
+        lock (TaskLock)
+        {
+            _lastPid = 0;
+            int pid = AllocatePidLocked();
+            var tg = new ThreadGroup(this, pid) { Limits = limits };
+            var t = new Task(this, pid, creds, Task.NoMemory.Instance) { ThreadGroup = tg, Name = "init" };
+            tg.Tasks.Add(t);
+            tg.SetLeader(t);
+            JoinProcessGroupLocked(tg, pid, new Session(pid));
+            RegisterLocked(tg);
+            RegisterLocked(t);
+            Init = tg;
+            return t;
+        }
+    }
+
+    /// <summary>Called when init's last task has exited.</summary>
+    internal void OnInitExited(int status)
+    {
+        InitExitStatus = status;
+        InitExited.Set();
+    }
+
+    /// <summary>Sends a process-directed signal (kill(2)).</summary>
+    public void SendSignalToGroup(ThreadGroup tg, SignalInfo info, SignalSource source)
+    {
+        lock (TaskLock) SendSignalLocked(tg, null, info, source);
+    }
+
+    /// <summary>Sends a thread-directed signal (tgkill(2), faults).</summary>
+    public void SendSignalToTask(Task t, SignalInfo info, SignalSource source)
+    {
+        lock (TaskLock) SendSignalLocked(t.ThreadGroup, t, info, source);
+    }
+
+    /// <summary>
+    /// Queues a signal for <paramref name="tg"/> (or its thread <paramref name="target"/>), applying
+    /// the side effects of SIGKILL, SIGCONT and stop signals at generation time, the PID-namespace
+    /// init protection, and discarding ignored signals. Caller holds <see cref="TaskLock"/>.
+    /// Returns false if the signal was dropped.
+    /// </summary>
+    internal bool SendSignalLocked(ThreadGroup tg, Task? target, SignalInfo info, SignalSource source)
+    {
+        int sig = info.Signo;
+        if (tg.Zombie || tg.Tasks.Count == 0) return false;
+        var action = tg.Handlers.Actions[sig];
+        if (tg.IsInit && action.Handler == SigAction.Default)
+        {
+            bool allowed = source == SignalSource.Fault ||
+                (source == SignalSource.Outside && (sig == Signal.SIGKILL || sig == Signal.SIGSTOP));
+            if (!allowed) return false;
+        }
+
+        if (sig == Signal.SIGKILL)
+        {
+            // Fatal at once: wake every task, even stopped ones.
+            tg.Stopped = false;
+            tg.StopEvents.Notify();
+        }
+        else if (sig == Signal.SIGCONT)
+        {
+            tg.Pending.Discard(Signal.StopSet);
+            foreach (var t in tg.Tasks) t.Pending.Discard(Signal.StopSet);
+            if (tg.Stopped)
+            {
+                tg.Stopped = false;
+                tg.StopReportPending = false;
+                tg.ContinueReportPending = true;
+                tg.StopEvents.Notify();
+                NotifyParentLocked(tg, SignalInfo.CLD_CONTINUED, Signal.SIGCONT);
+            }
+        }
+        else if ((Signal.StopSet & Signal.Bit(sig)) != 0)
+        {
+            tg.Pending.Discard(Signal.Bit(Signal.SIGCONT));
+            foreach (var t in tg.Tasks) t.Pending.Discard(Signal.Bit(Signal.SIGCONT));
+        }
+
+        bool blocked = target != null
+            ? (target.SignalMask & Signal.Bit(sig) & ~Signal.Unblockable) != 0
+            : tg.Tasks.TrueForAll(t => (t.SignalMask & Signal.Bit(sig) & ~Signal.Unblockable) != 0);
+        if (!blocked && tg.Handlers.IsIgnored(sig) && source != SignalSource.Fault) return false;
+
+        var queue = target != null ? target.Pending : tg.Pending;
+        if (!queue.Enqueue(info)) return true;   // merged with an identical pending standard signal
+
+        if (target != null)
+        {
+            if ((target.SignalMask & Signal.Bit(sig) & ~Signal.Unblockable) == 0 || (target.SigWaitSet & Signal.Bit(sig)) != 0)
+                target.WakeForSignal();
+        }
+        else
+        {
+            foreach (var t in tg.Tasks)
+            {
+                if ((t.SignalMask & Signal.Bit(sig) & ~Signal.Unblockable) != 0 && sig != Signal.SIGKILL &&
+                    (t.SigWaitSet & Signal.Bit(sig)) == 0) continue;
+                t.WakeForSignal();
+                if (sig != Signal.SIGKILL) break;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Tells <paramref name="child"/>'s parent about a stop or continue (CLD_STOPPED/CLD_CONTINUED):
+    /// SIGCHLD unless the parent set SA_NOCLDSTOP, and a wake-up of its waiters.
+    /// </summary>
+    internal void NotifyParentLocked(ThreadGroup child, int code, int status)
+    {
+        var parent = child.Parent;
+        if (parent == null) return;
+        if ((parent.Handlers.Actions[Signal.SIGCHLD].Flags & SigActionFlags.SA_NOCLDSTOP) == 0)
+        {
+            var info = new SignalInfo { Signo = Signal.SIGCHLD, Code = code, Pid = child.Tgid, Uid = child.Leader.Credentials.Uid, Status = status };
+            SendSignalLocked(parent, null, info, SignalSource.Kernel);
+        }
+        parent.ChildEvents.Notify();
+    }
+
+    /// <summary>Kills every process of the sandbox (init exited, or a forced stop).</summary>
+    public void KillAll()
+    {
+        lock (TaskLock)
+        {
+            foreach (var g in _groups.Values)
+                SendSignalLocked(g, null, SignalInfo.FromKernel(Signal.SIGKILL), SignalSource.Outside);
+        }
+    }
+}
+
+public sealed partial class Kernel
+{
+    /// <summary>The futex wait queues.</summary>
+    public FutexTable Futexes { get; } = new();
+}

@@ -1,0 +1,60 @@
+using RunscNet.Sentry.Loader;
+using RunscNet.Sentry.Memory;
+
+namespace RunscNet.Sentry.Kernel;
+
+public sealed partial class Task
+{
+    /// <summary>
+    /// execve(2): loads <paramref name="path"/> into a brand-new address space (a new stub) and,
+    /// only once that fully succeeded, replaces the old one, so a failed exec leaves the caller
+    /// intact. Then: caught signals reset to SIG_DFL, close-on-exec fds closed, the alternate
+    /// stack disabled, the vfork parent released, comm set from the file name. Returns 0 or -errno.
+    /// </summary>
+    public int Execve(string path, List<string> argv, List<string> envp)
+    {
+        int err = ExecLoader.Prepare(this, path, argv, envp, out var image);
+        if (err < 0) return err;
+        var ctx = Kernel.Platform.NewAddressSpace();
+        var mm = new AddressSpace(ctx);
+        try
+        {
+            err = ExecLoader.Build(this, image!, mm, out var regs);
+            if (err < 0)
+            {
+                ctx.Dispose();
+                return err;
+            }
+            ctx.Regs = regs;
+        }
+        catch
+        {
+            ctx.Dispose();
+            throw;
+        }
+
+        var old = Context;
+        Context = ctx;
+        Memory = ctx.Memory;
+        var tg = ThreadGroup;
+        tg.AddressSpace = mm;
+        old?.Dispose();
+
+        lock (Kernel.TaskLock)
+        {
+            tg.Handlers = tg.Handlers.ForExec();
+            AltStack = new SignalFrame.AltStack(0, SS_DISABLE, 0);
+            SavedSignalMask = null;
+            tg.VforkDone?.Set();
+            tg.VforkDone = null;
+        }
+        ClearChildTid = 0;
+        RobustList = 0;
+        RestartBlock = null;
+        string fn = image!.ExecFn;
+        int slash = fn.LastIndexOf('/');
+        Name = slash >= 0 ? fn[(slash + 1)..] : fn;
+        OnExecFiles();
+        return 0;
+    }
+}

@@ -1,0 +1,174 @@
+namespace RunscNet.Sentry.Kernel;
+
+/// <summary>What a wait4/waitid call found.</summary>
+public readonly record struct WaitResult(int Pid, int Status, int Code, int SigStatus, uint Uid);
+
+public sealed partial class Task
+{
+    /// <summary>wait options.</summary>
+    public const int WNOHANG = 1, WUNTRACED = 2, WSTOPPED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x01000000,
+        __WNOTHREAD = 0x20000000, __WALL = 0x40000000, __WCLONE = unchecked((int)0x80000000);
+
+    /// <summary>exit_group(2) / a fatal signal's end: ends every task of the process with <paramref name="status"/>.</summary>
+    public void ExitGroup(int status)
+    {
+        lock (Kernel.TaskLock) StartGroupExitLocked(status);
+    }
+
+    /// <summary>
+    /// Ends this task on its own thread: kills its stub, and when it is the last task of the
+    /// process, closes its files, reparents its children to init, becomes a zombie and tells the
+    /// parent (or is reaped at once when the parent ignores SIGCHLD).
+    /// </summary>
+    internal void ExitTask()
+    {
+        if (Exited) return;
+        var tg = ThreadGroup;
+        tg.CpuNanosAtExit = Syscalls.TimeSyscalls.CpuNanos(this);
+        try
+        {
+            Context?.Dispose();
+        }
+        catch (Exception e)
+        {
+            Kernel.Log.Write($"task {Tid}: disposing its stub: {e.Message}");
+        }
+        bool lastTask;
+        bool isInit = false;
+        int status = 0;
+        List<(ThreadGroup, int)> deathSignals = new();
+        lock (Kernel.TaskLock)
+        {
+            Exited = true;
+            tg.Tasks.Remove(this);
+            Kernel.UnregisterTaskLocked(this);
+            lastTask = tg.Tasks.Count == 0;
+            if (lastTask)
+            {
+                if (!tg.Exiting)
+                {
+                    tg.Exiting = true;
+                    tg.ExitStatus = WaitStatus.Exited(0);
+                }
+                status = tg.ExitStatus;
+                isInit = tg.IsInit;
+                tg.RealTimer.Cancel();
+                var reaper = Kernel.Init;
+                foreach (var child in tg.Children.ToArray())
+                {
+                    foreach (var ct in child.Tasks)
+                        if (ct.ParentDeathSignal != 0) deathSignals.Add((child, ct.ParentDeathSignal));
+                    if (reaper != null && reaper != tg && !reaper.Zombie)
+                    {
+                        child.Parent = reaper;
+                        reaper.Children.Add(child);
+                        if (child.Zombie) reaper.ChildEvents.Notify();
+                    }
+                    else
+                    {
+                        child.Parent = null;
+                        if (child.Zombie) Kernel.UnregisterGroupLocked(child);
+                    }
+                }
+                tg.Children.Clear();
+                tg.Zombie = true;
+                var parent = tg.Parent;
+                if (parent != null)
+                {
+                    var chld = parent.Handlers.Actions[Signal.SIGCHLD];
+                    bool autoReap = chld.Handler == SigAction.Ignore || (chld.Flags & SigActionFlags.SA_NOCLDWAIT) != 0;
+                    if (tg.ExitSignal != 0 && !autoReap)
+                    {
+                        var (code, st) = WaitStatus.ToChildInfo(status);
+                        var info = new SignalInfo { Signo = tg.ExitSignal, Code = code, Pid = tg.Tgid, Uid = Credentials.Uid, Status = st };
+                        Kernel.SendSignalLocked(parent, null, info, SignalSource.Kernel);
+                    }
+                    if (autoReap)
+                    {
+                        parent.Children.Remove(tg);
+                        Kernel.UnregisterGroupLocked(tg);
+                    }
+                    parent.ChildEvents.Notify();
+                }
+                tg.VforkDone?.Set();
+                foreach (var (child, sig) in deathSignals)
+                    Kernel.SendSignalLocked(child, null, SignalInfo.FromKernel(sig), SignalSource.Kernel);
+            }
+        }
+        if (lastTask)
+        {
+            OnProcessExit();
+            if (isInit)
+            {
+                Kernel.KillAll();
+                Kernel.OnInitExited(status);
+            }
+        }
+    }
+
+    /// <summary>
+    /// wait4/waitid: waits for a child selected by <paramref name="idtype"/> (P_ALL 0, P_PID 1,
+    /// P_PGID 2) and <paramref name="id"/> to change state. Returns 0 with the result, 0 with
+    /// Pid = 0 for WNOHANG without a change, or -ECHILD / -ERESTARTSYS.
+    /// </summary>
+    public int Wait(int idtype, int id, int options, out WaitResult result)
+    {
+        result = default;
+        var tg = ThreadGroup;
+        WaitResult found = default;
+        bool any = false;
+        bool Check()
+        {
+            lock (Kernel.TaskLock)
+            {
+                any = false;
+                foreach (var c in tg.Children)
+                {
+                    if (idtype == 1 && c.Tgid != id) continue;
+                    if (idtype == 2 && c.ProcessGroup.Id != id) continue;
+                    any = true;
+                    if (c.Zombie && (options & WEXITED) != 0)
+                    {
+                        var (code, st) = WaitStatus.ToChildInfo(c.ExitStatus);
+                        found = new WaitResult(c.Tgid, c.ExitStatus, code, st, c.Leader.Credentials.Uid);
+                        if ((options & WNOWAIT) == 0)
+                        {
+                            tg.Children.Remove(c);
+                            tg.ChildrenCpuNanos += c.CpuNanosAtExit + c.ChildrenCpuNanos;
+                            Kernel.UnregisterGroupLocked(c);
+                        }
+                        return true;
+                    }
+                    if (c.StopReportPending && c.Stopped && (options & WSTOPPED) != 0)
+                    {
+                        found = new WaitResult(c.Tgid, WaitStatus.Stopped(c.StopSignal), SignalInfo.CLD_STOPPED, c.StopSignal, c.Leader.Credentials.Uid);
+                        if ((options & WNOWAIT) == 0) c.StopReportPending = false;
+                        return true;
+                    }
+                    if (c.ContinueReportPending && (options & WCONTINUED) != 0)
+                    {
+                        found = new WaitResult(c.Tgid, WaitStatus.Continued, SignalInfo.CLD_CONTINUED, Signal.SIGCONT, c.Leader.Credentials.Uid);
+                        if ((options & WNOWAIT) == 0) c.ContinueReportPending = false;
+                        return true;
+                    }
+                }
+                return false;
+            }
+        }
+
+        bool done = false;
+        var br = Block(() =>
+        {
+            if (Check()) { done = true; return true; }
+            return !any || (options & WNOHANG) != 0;
+        }, tg.ChildEvents);
+        if (done)
+        {
+            result = found;
+            return 0;
+        }
+        if (br == BlockResult.Interrupted) return -Errno.ERESTARTSYS;
+        if (!any) return -Errno.ECHILD;
+        return 0;   // WNOHANG, nothing yet
+    }
+}

@@ -1,0 +1,112 @@
+using RunscNet.Sentry.Memory;
+
+namespace RunscNet.Sentry.Kernel;
+
+/// <summary>
+/// A process: the tasks sharing one PID (thread group), its place in the process tree, signal
+/// dispositions and shared pending signals, job-control state, exit status and limits. Fields
+/// that other processes touch are guarded by <see cref="Kernel.TaskLock"/>.
+/// </summary>
+public sealed class ThreadGroup
+{
+    /// <summary>The kernel.</summary>
+    public Kernel Kernel { get; }
+
+    /// <summary>Process ID (the leader's TID) in the sandbox's PID namespace.</summary>
+    public int Tgid { get; }
+
+    /// <summary>The tasks (threads) of the process.</summary>
+    public List<Task> Tasks { get; } = new();
+
+    /// <summary>The leader task (the first thread).</summary>
+    public Task Leader => Tasks.Count > 0 ? Tasks[0] : _leader!;
+    private Task? _leader;
+
+    /// <summary>The parent process; null for init.</summary>
+    public ThreadGroup? Parent { get; internal set; }
+
+    /// <summary>Children (alive and zombie, not yet reaped).</summary>
+    public List<ThreadGroup> Children { get; } = new();
+
+    /// <summary>The process group.</summary>
+    public ProcessGroup ProcessGroup { get; internal set; } = null!;
+
+    /// <summary>The session (through the process group).</summary>
+    public Session Session => ProcessGroup.Session;
+
+    /// <summary>Signal dispositions (shared with CLONE_SIGHAND).</summary>
+    public SignalHandlers Handlers { get; internal set; } = new();
+
+    /// <summary>Process-directed pending signals.</summary>
+    public SignalQueue Pending { get; } = new();
+
+    /// <summary>Resource limits.</summary>
+    public Rlimits Limits { get; internal set; } = new();
+
+    /// <summary>The address space (one per process until threads share it with CLONE_VM).</summary>
+    public AddressSpace? AddressSpace { get; internal set; }
+
+    /// <summary>Woken when a child exits, stops or continues (wait4 sleeps here).</summary>
+    public WaitQueue ChildEvents { get; } = new();
+
+    /// <summary>Woken on SIGCONT and SIGKILL (stopped tasks sleep here).</summary>
+    public WaitQueue StopEvents { get; } = new();
+
+    /// <summary>The signal sent to the parent when this process exits (SIGCHLD normally).</summary>
+    public int ExitSignal { get; internal set; } = Signal.SIGCHLD;
+
+    /// <summary>True once exit_group or a fatal signal started tearing the process down.</summary>
+    public bool Exiting { get; internal set; }
+
+    /// <summary>The wait status once the process has exited.</summary>
+    public int ExitStatus { get; internal set; }
+
+    /// <summary>True when every task has exited and the process waits to be reaped.</summary>
+    public bool Zombie { get; internal set; }
+
+    /// <summary>True while the group is stopped by a job-control signal.</summary>
+    public bool Stopped { get; internal set; }
+
+    /// <summary>The signal that stopped the group.</summary>
+    public int StopSignal { get; internal set; }
+
+    /// <summary>A stop the parent has not collected with WUNTRACED yet.</summary>
+    public bool StopReportPending { get; internal set; }
+
+    /// <summary>A continue the parent has not collected with WCONTINUED yet.</summary>
+    public bool ContinueReportPending { get; internal set; }
+
+    /// <summary>PR_SET_CHILD_SUBREAPER.</summary>
+    public bool IsSubreaper { get; set; }
+
+    /// <summary>Start time (monotonic ticks, Stopwatch units) for /proc and ps.</summary>
+    public long StartTimestamp { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>CPU time (ns) of reaped children, for times(2) and getrusage(RUSAGE_CHILDREN).</summary>
+    public long ChildrenCpuNanos { get; internal set; }
+
+    /// <summary>CPU time (ns) this process had used when it exited.</summary>
+    public long CpuNanosAtExit { get; internal set; }
+
+    /// <summary>The ITIMER_REAL/alarm timer.</summary>
+    public IntervalTimer RealTimer { get; }
+
+    /// <summary>Set while a vfork child runs; the parent waits on it.</summary>
+    internal ManualResetEventSlim? VforkDone { get; set; }
+
+    /// <summary>A new, empty process with ID <paramref name="tgid"/>.</summary>
+    public ThreadGroup(Kernel kernel, int tgid)
+    {
+        Kernel = kernel;
+        Tgid = tgid;
+        RealTimer = new IntervalTimer(() => kernel.SendSignalToGroup(this, SignalInfo.FromKernel(Signal.SIGALRM) , SignalSource.Kernel));
+    }
+
+    internal void SetLeader(Task t) => _leader = t;
+
+    /// <summary>The process ID the parent sees (0 for init, whose parent is outside the sandbox).</summary>
+    public int ParentPid => Parent?.Tgid ?? 0;
+
+    /// <summary>True if this is the init of the sandbox's PID namespace.</summary>
+    public bool IsInit => Tgid == 1;
+}

@@ -1,0 +1,256 @@
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Platform;
+using RunscNet.Sentry.Vfs;
+
+namespace RunscNet.Sentry.Memory;
+
+/// <summary>
+/// An application address space (the mm of one process): the Sentry's record of every mapping
+/// (<see cref="VmaSet"/>), the program break, and the operations mmap/munmap/mprotect/mremap/brk
+/// that change it. The host pages live in the platform context's stub; changes run there as host
+/// system calls. Private file mappings are filled by copying the file's bytes in (the stub never
+/// holds a container fd); shared writable file mappings are not supported yet.
+/// </summary>
+public sealed class AddressSpace
+{
+    /// <summary>Page size.</summary>
+    public const ulong PageSize = 4096;
+
+    private const int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_SHARED_VALIDATE = 3, MAP_FIXED = 0x10,
+        MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100, MAP_NORESERVE = 0x4000, MAP_POPULATE = 0x8000,
+        MAP_STACK = 0x20000, MAP_FIXED_NOREPLACE = 0x100000;
+    private const int HostFlagsAllowed = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS |
+        MAP_GROWSDOWN | MAP_NORESERVE | MAP_POPULATE | MAP_STACK | MAP_FIXED_NOREPLACE;
+
+    private readonly object _lock = new();
+    private VmaSet _vmas = new();
+
+    /// <summary>The platform context whose stub holds this address space's pages.</summary>
+    public IPlatformContext Context { get; set; }
+
+    /// <summary>Start of the heap (end of the program's data, page-aligned).</summary>
+    public ulong BrkStart { get; set; }
+
+    /// <summary>Current program break.</summary>
+    public ulong Brk { get; set; }
+
+    /// <summary>Range of argv and envp strings on the initial stack (for /proc/pid/cmdline and environ).</summary>
+    public (ulong ArgStart, ulong ArgEnd, ulong EnvStart, ulong EnvEnd) ArgRanges { get; set; }
+
+    /// <summary>The path of the executable this address space was built for (/proc/pid/exe).</summary>
+    public string ExecutablePath { get; set; } = "";
+
+    /// <summary>The auxiliary vector written at exec (/proc/pid/auxv).</summary>
+    public byte[] Auxv { get; set; } = Array.Empty<byte>();
+
+    /// <summary>An address space in <paramref name="context"/>'s stub (a fresh stub is empty).</summary>
+    public AddressSpace(IPlatformContext context) => Context = context;
+
+    /// <summary>A snapshot of the VMAs in address order.</summary>
+    public IReadOnlyList<Vma> Vmas
+    {
+        get { lock (_lock) return _vmas.All.ToArray(); }
+    }
+
+    /// <summary>The text of /proc/pid/maps.</summary>
+    public string MapsText()
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var v in Vmas) sb.Append(v.ToMapsLine()).Append('\n');
+        return sb.ToString();
+    }
+
+    /// <summary>Rounds up to a page multiple.</summary>
+    public static ulong PageUp(ulong v) => (v + PageSize - 1) & ~(PageSize - 1);
+
+    private bool HitsReserved(ulong start, ulong end)
+    {
+        foreach (var (s, e) in Context.Reserved)
+            if (start < e && s < end) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// mmap(2). <paramref name="file"/> is null for anonymous mappings. At most
+    /// <paramref name="fileBytes"/> bytes of the file are copied (the loader's p_filesz); the rest
+    /// of the mapping reads as zeros. Returns the address or -errno.
+    /// </summary>
+    public long Map(Task? task, ulong addr, ulong length, int prot, int flags, FileDescription? file, ulong offset,
+        string? name = null, ulong fileBytes = ulong.MaxValue)
+    {
+        if (length == 0) return -Errno.EINVAL;
+        ulong len = PageUp(length);
+        if (len < length || len > (1UL << 47)) return -Errno.ENOMEM;
+        int type = flags & MAP_SHARED_VALIDATE;
+        if (type == 0) return -Errno.EINVAL;
+        if ((offset & (PageSize - 1)) != 0) return -Errno.EINVAL;
+        bool fixedMap = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
+        if (fixedMap && (addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
+        if (fixedMap && HitsReserved(addr, addr + len)) return -Errno.ENOMEM;
+        if ((prot & ~7) != 0) return -Errno.EINVAL;
+        bool anonymous = (flags & MAP_ANONYMOUS) != 0 || file == null;
+        bool shared = type != MAP_PRIVATE;
+
+        int hostFlags = flags & HostFlagsAllowed;
+        if (type == MAP_SHARED_VALIDATE) hostFlags = (hostFlags & ~MAP_SHARED_VALIDATE) | MAP_SHARED;
+        lock (_lock)
+        {
+            if (anonymous)
+            {
+                long r = Context.HostSyscall(RawSyscall.SYS_mmap, addr, len, (ulong)prot, (ulong)hostFlags, ulong.MaxValue, 0);
+                if (r < 0) return r;
+                _vmas.Insert(new Vma((ulong)r, (ulong)r + len, prot, (shared ? Vma.MapShared : Vma.MapPrivate) | Vma.MapAnonymous, name, 0));
+                return r;
+            }
+
+            if (shared && (prot & Vma.ProtWrite) != 0) return -Errno.ENODEV;
+            // A private (or read-only shared) file mapping: anonymous pages filled with the file's bytes.
+            hostFlags = (hostFlags & ~MAP_SHARED_VALIDATE) | MAP_PRIVATE | MAP_ANONYMOUS;
+            long at = Context.HostSyscall(RawSyscall.SYS_mmap, addr, len, (ulong)(prot | Vma.ProtWrite), (ulong)hostFlags, ulong.MaxValue, 0);
+            if (at < 0) return at;
+            int err = CopyFileIn(task, (ulong)at, Math.Min(len, fileBytes), file!, offset);
+            if (err < 0)
+            {
+                Context.HostSyscall(RawSyscall.SYS_munmap, (ulong)at, len);
+                return err;
+            }
+            if ((prot & Vma.ProtWrite) == 0)
+                Context.HostSyscall(RawSyscall.SYS_mprotect, (ulong)at, len, (ulong)prot);
+            _vmas.Insert(new Vma((ulong)at, (ulong)at + len, prot, shared ? Vma.MapShared : Vma.MapPrivate, name, offset));
+            return at;
+        }
+    }
+
+    private int CopyFileIn(Task? task, ulong address, ulong count, FileDescription file, ulong offset)
+    {
+        var buf = new byte[(int)Math.Min(count, 1UL << 20)];
+        ulong done = 0;
+        while (done < count)
+        {
+            int want = (int)Math.Min((ulong)buf.Length, count - done);
+            long n = file.PRead(task!, buf.AsSpan(0, want), (long)(offset + done));
+            if (n < 0) return n == -Errno.ESPIPE ? -Errno.ENODEV : (int)n;
+            if (n == 0) break;   // end of file: the rest stays zero
+            if (Context.Memory.Write(address + done, buf.AsSpan(0, (int)n)) != n) return -Errno.EFAULT;
+            done += (ulong)n;
+        }
+        return 0;
+    }
+
+    /// <summary>munmap(2). Returns 0 or -errno.</summary>
+    public int Unmap(ulong addr, ulong length)
+    {
+        if ((addr & (PageSize - 1)) != 0 || length == 0) return -Errno.EINVAL;
+        ulong len = PageUp(length);
+        if (HitsReserved(addr, addr + len)) return -Errno.EINVAL;
+        lock (_lock)
+        {
+            long r = Context.HostSyscall(RawSyscall.SYS_munmap, addr, len);
+            if (r < 0) return (int)r;
+            _vmas.Remove(addr, addr + len);
+            return 0;
+        }
+    }
+
+    /// <summary>mprotect(2). Returns 0 or -errno.</summary>
+    public int Protect(ulong addr, ulong length, int prot)
+    {
+        if ((addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
+        const int PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
+        if ((prot & ~(7 | PROT_GROWSDOWN | PROT_GROWSUP)) != 0) return -Errno.EINVAL;
+        if (length == 0) return 0;
+        ulong len = PageUp(length);
+        lock (_lock)
+        {
+            if (!_vmas.IsFullyMapped(addr, addr + len)) return -Errno.ENOMEM;
+            long r = Context.HostSyscall(RawSyscall.SYS_mprotect, addr, len, (ulong)(prot & 7));
+            if (r < 0) return (int)r;
+            _vmas.Protect(addr, addr + len, prot & 7);
+            return 0;
+        }
+    }
+
+    /// <summary>mremap(2). Returns the new address or -errno.</summary>
+    public long Remap(ulong oldAddr, ulong oldLen, ulong newLen, int flags, ulong newAddr)
+    {
+        const int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
+        if ((oldAddr & (PageSize - 1)) != 0) return -Errno.EINVAL;
+        if ((flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0) return -Errno.EINVAL;
+        if ((flags & MREMAP_FIXED) != 0 && (flags & MREMAP_MAYMOVE) == 0) return -Errno.EINVAL;
+        if (newLen == 0) return -Errno.EINVAL;
+        oldLen = PageUp(oldLen);
+        newLen = PageUp(newLen);
+        lock (_lock)
+        {
+            var old = _vmas.Find(oldAddr);
+            if (old == null) return -Errno.EFAULT;
+            if ((flags & MREMAP_FIXED) != 0 && HitsReserved(newAddr, newAddr + newLen)) return -Errno.EINVAL;
+            long r = Context.HostSyscall(RawSyscall.SYS_mremap, oldAddr, oldLen, newLen, (ulong)flags, newAddr);
+            if (r < 0) return r;
+            if ((flags & MREMAP_DONTUNMAP) == 0) _vmas.Remove(oldAddr, oldAddr + Math.Max(oldLen, (ulong)r == oldAddr ? 0 : oldLen));
+            _vmas.Insert(old with { Start = (ulong)r, End = (ulong)r + newLen });
+            return r;
+        }
+    }
+
+    /// <summary>brk(2): moves the break; returns the new (or, on failure, the old) break.</summary>
+    public ulong SetBrk(ulong want)
+    {
+        lock (_lock)
+        {
+            if (want < BrkStart) return Brk;
+            ulong oldEnd = PageUp(Brk), newEnd = PageUp(want);
+            if (newEnd > oldEnd)
+            {
+                if (!_vmas.IsFree(oldEnd, newEnd) || HitsReserved(oldEnd, newEnd)) return Brk;
+                long r = Context.HostSyscall(RawSyscall.SYS_mmap, oldEnd, newEnd - oldEnd, 3,
+                    (ulong)(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE), ulong.MaxValue, 0);
+                if (r < 0) return Brk;
+                var heap = _vmas.Find(oldEnd - 1);
+                ulong heapStart = heap != null && heap.Name == "[heap]" ? heap.Start : oldEnd;
+                _vmas.Insert(new Vma(heapStart, newEnd, 3, Vma.MapPrivate | Vma.MapAnonymous, "[heap]", 0));
+            }
+            else if (newEnd < oldEnd)
+            {
+                Context.HostSyscall(RawSyscall.SYS_munmap, newEnd, oldEnd - newEnd);
+                _vmas.Remove(newEnd, oldEnd);
+            }
+            Brk = want;
+            return Brk;
+        }
+    }
+
+    /// <summary>madvise(2): forwarded to the host for the advice values that only concern the host pages.</summary>
+    public int Advise(ulong addr, ulong length, int advice)
+    {
+        if ((addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
+        lock (_lock)
+        {
+            long r = Context.HostSyscall(RawSyscall.SYS_madvise, addr, PageUp(length), (ulong)advice);
+            return r < 0 && r != -Errno.EINVAL ? (int)r : 0;
+        }
+    }
+
+    /// <summary>
+    /// A copy for fork: the same VMAs and break, in the forked stub <paramref name="childContext"/>
+    /// (null until the child task adopts its stub; set <see cref="Context"/> then).
+    /// </summary>
+    public AddressSpace Fork(IPlatformContext? childContext)
+    {
+        lock (_lock)
+        {
+            return new AddressSpace(childContext!)
+            {
+                _vmas = _vmas.Clone(), BrkStart = BrkStart, Brk = Brk, ArgRanges = ArgRanges,
+                ExecutablePath = ExecutablePath, Auxv = Auxv,
+            };
+        }
+    }
+
+    /// <summary>Records a mapping made outside <see cref="Map"/> (the stack the loader builds).</summary>
+    public void Record(Vma vma)
+    {
+        lock (_lock) _vmas.Insert(vma);
+    }
+}

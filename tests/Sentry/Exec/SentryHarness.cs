@@ -1,0 +1,80 @@
+using System.Text;
+using RunscNet.Sentry.Kernel;
+using Task = RunscNet.Sentry.Kernel.Task;
+using RunscNet.Sentry.Memory;
+using RunscNet.Sentry.Platform;
+using RunscNet.Sentry.Syscalls;
+
+namespace RunscNet.Tests.Sentry.Exec;
+
+/// <summary>
+/// Runs programs from a host directory on the real ptrace platform, with the execution-side
+/// system calls of the default table plus a test-only write(2)/writev(2) that captures fds 1 and 2.
+/// </summary>
+internal sealed class SentryHarness
+{
+    public static readonly string BusyboxRoot = FindBusyboxRoot();
+
+    private readonly StringBuilder _output = new();
+
+    public Kernel Kernel { get; }
+
+    public SentryHarness(string root)
+    {
+        var table = new SyscallTable();
+        foreach (var e in SyscallTable.Default.Entries)
+        {
+            if (e.Number is 1 or 20) continue;
+            if (e.Handler != null) table.Supported(e.Number, e.Name, e.Handler, e.Note);
+            else table.Unimplemented(e.Number, e.Name, e.Note);
+        }
+        table.Supported(1, "write", Write);
+        table.Supported(20, "writev", Writev);
+        Kernel = new Kernel { Platform = new PtracePlatform(), Syscalls = table, OpenExecutable = HostFile.RootedAt(root) };
+    }
+
+    public string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    private long Write(Task t, in SyscallArguments a)
+    {
+        if (a.A0 is not (1 or 2)) return -Errno.EBADF;
+        var b = new byte[(int)Math.Min(a.A2, 1 << 20)];
+        if (t.Memory.CopyIn(a.A1, b) != 0) return -Errno.EFAULT;
+        lock (_output) _output.Append(Encoding.UTF8.GetString(b));
+        return b.Length;
+    }
+
+    private long Writev(Task t, in SyscallArguments a)
+    {
+        if (a.A0 is not (1 or 2)) return -Errno.EBADF;
+        long total = 0;
+        for (ulong i = 0; i < a.A2; i++)
+        {
+            if (t.Memory.CopyInStruct(a.A1 + i * 16, out ulong b) != 0 || t.Memory.CopyInStruct(a.A1 + i * 16 + 8, out ulong n) != 0)
+                return -Errno.EFAULT;
+            long r = Write(t, new SyscallArguments(a.A0, b, n, 0, 0, 0));
+            if (r < 0) return r;
+            total += r;
+        }
+        return total;
+    }
+
+    /// <summary>Runs argv as init and returns its wait status (times out after 60 s with -1).</summary>
+    public int Run(params string[] argv)
+    {
+        var init = Kernel.CreateInit(Credentials.Root, new Rlimits());
+        int err = init.StartProcess(argv[0], argv.ToList(), new List<string> { "PATH=/bin", "HOME=/" });
+        if (err < 0) return err;
+        return Kernel.InitExited.Wait(60_000) ? Kernel.InitExitStatus : -1;
+    }
+
+    private static string FindBusyboxRoot()
+    {
+        foreach (var dir in new[] { Environment.GetEnvironmentVariable("RUNSC_TEST_BUSYBOX_ROOT"), "/tmp/sx/root" })
+            if (dir != null && File.Exists(Path.Combine(dir, "bin/busybox"))) return dir;
+        return "";
+    }
+}
