@@ -43,3 +43,40 @@ public class PlatformShellTests
         Assert.Equal(WaitStatus.Exited(42), status);
     }
 }
+
+public class PlatformProcessTests
+{
+    private readonly ITestOutputHelper _log;
+
+    public PlatformProcessTests(ITestOutputHelper log) => _log = log;
+
+    private (int, string) RunShell(string script)
+    {
+        var h = new SentryHarness(SentryHarness.BusyboxRoot);
+        var sw = new StringWriter();
+        h.Kernel.Log = new DebugLog(sw);
+        h.Kernel.Strace = Environment.GetEnvironmentVariable("SX_STRACE") == "1";
+        int status = h.Run("/bin/sh", "-c", script);
+        _log.WriteLine(h.Output);
+        _log.WriteLine(sw.ToString());
+        return (status, h.Output);
+    }
+
+    [Fact]
+    public void SignalFromAnotherProcessEndsSleep()
+    {
+        if (SentryHarness.BusyboxRoot == "") return;
+        var (status, output) = RunShell("sleep 5 & p=$!; kill -TERM $p; wait $p; echo $?");
+        Assert.Equal("Terminated\n143\n", output);
+        Assert.Equal(WaitStatus.Exited(0), status);
+    }
+
+    [Fact]
+    public void TwoHundredForkExecsComplete()
+    {
+        if (SentryHarness.BusyboxRoot == "") return;
+        var (status, output) = RunShell("i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo $i");
+        Assert.Equal("200\n", output);
+        Assert.Equal(WaitStatus.Exited(0), status);
+    }
+}
