@@ -40,6 +40,12 @@ public sealed partial class Kernel
     /// <summary>How execve opens files (the VFS by default; tests substitute host files).</summary>
     public ExecutableOpener OpenExecutable { get; set; }
 
+    /// <summary>
+    /// How execve opens a PT_INTERP dynamic linker: a plain read-only open (so /proc/pid/exe keeps
+    /// naming the program); tests substitute host files.
+    /// </summary>
+    public ExecutableOpener OpenInterpreter { get; set; }
+
     /// <summary>The debug log.</summary>
     public DebugLog Log { get; set; } = DebugLog.Null;
 
@@ -73,6 +79,12 @@ public sealed partial class Kernel
     public Kernel()
     {
         OpenExecutable = (Task t, string p, out FileDescription? f, out string r) => Vfs.OpenExecutable(t, p, out f, out r);
+        OpenInterpreter = (Task t, string p, out FileDescription? f, out string r) =>
+        {
+            r = p;
+            return Vfs.Open(t, -100, p, 0, 0, out f);
+        };
+        InstallProcHooks();
     }
 
     /// <summary>Allocates a free PID. Caller holds <see cref="TaskLock"/>.</summary>

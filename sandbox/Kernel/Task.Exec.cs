@@ -32,6 +32,11 @@ public sealed partial class Task
             ctx.Dispose();
             throw;
         }
+        finally
+        {
+            image!.File.DecRef();
+            image.InterpreterFile?.DecRef();
+        }
 
         var old = Context;
         Context = ctx;

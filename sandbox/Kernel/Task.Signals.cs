@@ -25,6 +25,9 @@ public sealed partial class Task
 
     private int _inUser;
 
+    /// <summary>True while the task's application code runs (not in a system call or blocked).</summary>
+    public bool IsRunningUserCode => Volatile.Read(ref _inUser) != 0;
+
     /// <summary>Signals rt_sigtimedwait is waiting for (they wake the task even while blocked).</summary>
     internal ulong SigWaitSet { get; set; }
 

@@ -53,9 +53,14 @@ public static class ExecLoader
             if (err < 0) return err;
             var head = new byte[256];
             long n = file!.PRead(t, head, 0);
-            if (n < 0) return (int)n;
+            if (n < 0)
+            {
+                file.DecRef();
+                return (int)n;
+            }
             if (n >= 2 && head[0] == '#' && head[1] == '!')
             {
+                file.DecRef();
                 err = ParseShebang(head.AsSpan(0, (int)n), out string interp, out string? arg);
                 if (err < 0) return err;
                 var newArgv = new List<string> { interp };
@@ -67,16 +72,27 @@ public static class ExecLoader
                 continue;
             }
             err = ElfFile.Parse((off, buf) => file.PRead(t, buf, off), out var elf);
-            if (err < 0) return err;
+            if (err < 0)
+            {
+                file.DecRef();
+                return err;
+            }
             FileDescription? interpFile = null;
             ElfFile? interpElf = null;
             if (elf!.Interpreter is { } ip)
             {
-                err = t.Kernel.OpenExecutable(t, ip, out interpFile, out _);
-                if (err < 0) return err;
-                err = ElfFile.Parse((off, buf) => interpFile!.PRead(t, buf, off), out interpElf);
-                if (err < 0) return err;
-                if (interpElf!.Interpreter != null) return -Errno.ELIBBAD;
+                err = t.Kernel.OpenInterpreter(t, ip, out interpFile, out _);
+                if (err == 0)
+                {
+                    err = ElfFile.Parse((off, buf) => interpFile!.PRead(t, buf, off), out interpElf);
+                    if (err == 0 && interpElf!.Interpreter != null) err = -Errno.ELIBBAD;
+                    if (err < 0) interpFile!.DecRef();
+                }
+                if (err < 0)
+                {
+                    file.DecRef();
+                    return err;
+                }
             }
             image = new ExecImage
             {

@@ -30,7 +30,7 @@ internal sealed class SentryHarness
         }
         table.Supported(1, "write", Write);
         table.Supported(20, "writev", Writev);
-        Kernel = new Kernel { Platform = new PtracePlatform(), Syscalls = table, OpenExecutable = HostFile.RootedAt(root) };
+        Kernel = new Kernel { Platform = new PtracePlatform(), Syscalls = table, OpenExecutable = HostFile.RootedAt(root), OpenInterpreter = HostFile.RootedAt(root) };
     }
 
     public string Output
