@@ -23,6 +23,9 @@ public sealed partial class VirtualFileSystem
         _mounts.Add(RootMount);
     }
 
+    /// <summary>AF_UNIX sockets bound to abstract names (hex of the name bytes → socket).</summary>
+    internal Dictionary<string, object> AbstractSockets { get; } = new();
+
     /// <summary>The root mount of the sandbox.</summary>
     public Mount RootMount { get; private set; }
 

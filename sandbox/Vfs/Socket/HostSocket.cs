@@ -1,0 +1,243 @@
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Vfs.Host;
+
+namespace RunscNet.Sentry.Vfs.Socket;
+
+/// <summary>
+/// An AF_INET/AF_INET6 socket the Sentry holds on the host, in the container's network
+/// namespace (the boot process lives there), for --network=sandbox/host/none alike. The host fd
+/// is non-blocking; the application's blocking calls wait on the <see cref="HostFdPoller"/>
+/// queue, so signals interrupt them. SCM_RIGHTS is not carried over host sockets.
+/// </summary>
+public sealed class HostSocket : SocketFile
+{
+    private int _fd;
+    private readonly int _family, _type, _protocol;
+    private readonly WaitQueue? _queue;
+
+    private HostSocket(int fd, int family, int type, int protocol, int flags)
+    {
+        _fd = fd;
+        _family = family;
+        _type = type;
+        _protocol = protocol;
+        StatusFlags = OpenFlags.O_RDWR | flags;
+        _queue = HostFdPoller.Instance.QueueFor(fd);
+    }
+
+    /// <summary>socket(2) on the host; returns 0 and the socket (one reference) or -errno.</summary>
+    public static int Create(int family, int type, int protocol, int flags, out HostSocket? socket)
+    {
+        socket = null;
+        int fd = HostSockets.socket(family, type | 0x800 /* SOCK_NONBLOCK */ | 0x80000 /* SOCK_CLOEXEC */, protocol);
+        if (fd < 0) return HostFiles.Neg();
+        socket = new HostSocket(fd, family, type, protocol, flags);
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public override int Family => _family;
+
+    /// <inheritdoc/>
+    public override int Type => _type;
+
+    /// <inheritdoc/>
+    public override int Protocol => _protocol;
+
+    /// <summary>Retries <paramref name="op"/> while it fails with EAGAIN, waiting for <paramref name="events"/> unless non-blocking.</summary>
+    private long Blocking(Task task, bool nonBlocking, short events, Func<long> op)
+    {
+        while (true)
+        {
+            long r = op();
+            if (r >= 0) return r;
+            int e = HostFiles.Neg();
+            if (e == -Errno.EINTR) continue;
+            if (e != -Errno.EAGAIN || nonBlocking || _queue == null) return e;
+            if (task.Block(() => (HostFdPoller.PollNow(_fd, events) & (events | PollEvents.POLLERR | PollEvents.POLLHUP)) != 0, _queue) == BlockResult.Interrupted)
+                return -Errno.ERESTARTSYS;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override unsafe int Bind(Task task, byte[] address)
+    {
+        fixed (byte* a = address) return HostSockets.bind(_fd, a, address.Length) < 0 ? HostFiles.Neg() : 0;
+    }
+
+    /// <inheritdoc/>
+    public override int Listen(Task task, int backlog) => HostSockets.listen(_fd, backlog) < 0 ? HostFiles.Neg() : 0;
+
+    /// <inheritdoc/>
+    public override unsafe int Accept(Task task, bool nonBlocking, out SocketFile? accepted, out byte[] peer)
+    {
+        accepted = null;
+        var addr = new byte[128];
+        int len = addr.Length;
+        long r = Blocking(task, nonBlocking, PollEvents.POLLIN, () =>
+        {
+            fixed (byte* a = addr)
+            {
+                int l = 128;
+                int fd = HostSockets.accept4(_fd, a, &l, 0x800 | 0x80000);
+                len = l;
+                return fd;
+            }
+        });
+        peer = addr.AsSpan(0, Math.Min(len, addr.Length)).ToArray();
+        if (r < 0) return (int)r;
+        accepted = new HostSocket((int)r, _family, _type, _protocol, 0);
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public override unsafe int Connect(Task task, byte[] address)
+    {
+        int r;
+        fixed (byte* a = address) r = HostSockets.connect(_fd, a, address.Length);
+        if (r == 0) return 0;
+        int e = HostFiles.Neg();
+        if (e != -Errno.EINPROGRESS || NonBlocking || _queue == null) return e;
+        if (task.Block(() => HostFdPoller.PollNow(_fd, PollEvents.POLLOUT) != 0, _queue) == BlockResult.Interrupted)
+            return -Errno.ERESTARTSYS;
+        int err = GetOption(task, 1, 4, out var v);
+        if (err != 0) return err;
+        int soError = BitConverter.ToInt32(v, 0);
+        return -soError;
+    }
+
+    /// <inheritdoc/>
+    public override unsafe int GetSockName(out byte[] address)
+    {
+        var b = new byte[128];
+        int len = b.Length;
+        int r;
+        fixed (byte* p = b) r = HostSockets.getsockname(_fd, p, &len);
+        address = b.AsSpan(0, Math.Min(len, b.Length)).ToArray();
+        return r < 0 ? HostFiles.Neg() : 0;
+    }
+
+    /// <inheritdoc/>
+    public override unsafe int GetPeerName(out byte[] address)
+    {
+        var b = new byte[128];
+        int len = b.Length;
+        int r;
+        fixed (byte* p = b) r = HostSockets.getpeername(_fd, p, &len);
+        address = b.AsSpan(0, Math.Min(len, b.Length)).ToArray();
+        return r < 0 ? HostFiles.Neg() : 0;
+    }
+
+    /// <inheritdoc/>
+    public override unsafe long Send(Task task, ReadOnlySpan<byte> data, SocketMessage message, int flags)
+    {
+        bool nb = NonBlocking || (flags & MSG_DONTWAIT) != 0;
+        byte[] copy = data.ToArray();
+        byte[]? addr = message.Address;
+        int hostFlags = (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) | MSG_DONTWAIT | MSG_NOSIGNAL;
+        long r = Blocking(task, nb, PollEvents.POLLOUT, () =>
+        {
+            fixed (byte* p = copy)
+            fixed (byte* a = addr)
+                return HostSockets.sendto(_fd, p, copy.Length, hostFlags, a, addr?.Length ?? 0);
+        });
+        if (r == -Errno.EPIPE && (flags & MSG_NOSIGNAL) == 0) BrokenPipe?.Invoke(task);
+        return r;
+    }
+
+    /// <inheritdoc/>
+    public override unsafe long Receive(Task task, Span<byte> buffer, SocketMessage result, int flags)
+    {
+        bool nb = NonBlocking || (flags & MSG_DONTWAIT) != 0;
+        var tmp = new byte[buffer.Length];
+        var addr = new byte[128];
+        int alen = 0;
+        int hostFlags = (flags & ~MSG_DONTWAIT) | MSG_DONTWAIT;
+        long r = Blocking(task, nb, PollEvents.POLLIN, () =>
+        {
+            fixed (byte* p = tmp)
+            fixed (byte* a = addr)
+            {
+                int l = 128;
+                nint n = HostSockets.recvfrom(_fd, p, tmp.Length, hostFlags, a, &l);
+                alen = l;
+                return n;
+            }
+        });
+        if (r < 0) return r;
+        tmp.AsSpan(0, (int)Math.Min(r, tmp.Length)).CopyTo(buffer);
+        result.Address = alen > 0 ? addr.AsSpan(0, Math.Min(alen, 128)).ToArray() : null;
+        if (r > buffer.Length) result.Flags |= MSG_TRUNC;
+        return r;
+    }
+
+    /// <inheritdoc/>
+    public override int Shutdown(Task task, int how) => HostSockets.shutdown(_fd, how) < 0 ? HostFiles.Neg() : 0;
+
+    /// <inheritdoc/>
+    public override unsafe int SetOption(Task task, int level, int name, byte[] value)
+    {
+        fixed (byte* v = value) return HostSockets.setsockopt(_fd, level, name, v, value.Length) < 0 ? HostFiles.Neg() : 0;
+    }
+
+    /// <inheritdoc/>
+    public override unsafe int GetOption(Task task, int level, int name, out byte[] value)
+    {
+        var b = new byte[256];
+        int len = b.Length;
+        int r;
+        fixed (byte* p = b) r = HostSockets.getsockopt(_fd, level, name, p, &len);
+        value = b.AsSpan(0, Math.Min(len, b.Length)).ToArray();
+        return r < 0 ? HostFiles.Neg() : 0;
+    }
+
+    /// <inheritdoc/>
+    public override short Readiness(short mask)
+        => (short)(HostFdPoller.PollNow(_fd, mask) & (mask | PollEvents.POLLERR | PollEvents.POLLHUP));
+
+    /// <inheritdoc/>
+    public override WaitQueue? ReadinessQueue => _queue;
+
+    /// <inheritdoc/>
+    public override unsafe long Ioctl(Task task, uint request, ulong argument)
+    {
+        switch (request)
+        {
+            case 0x541B: // FIONREAD
+            case 0x5411: // TIOCOUTQ
+                {
+                    int v;
+                    if (HostFiles.ioctl(_fd, request, &v) < 0) return HostFiles.Neg();
+                    return Memory.MemoryIOExtensions.CopyOutStruct(task.Memory, argument, v);
+                }
+            case 0x8912: // SIOCGIFCONF
+            case 0x8913: // SIOCGIFFLAGS
+            case 0x8915: // SIOCGIFADDR
+            case 0x8921: // SIOCGIFMTU
+            case 0x8927: // SIOCGIFHWADDR
+            case 0x8933: // SIOCGIFINDEX
+            case 0x8910: // SIOCGIFNAME
+                {
+                    // struct ifreq is 40 bytes; pass it through to the host namespace.
+                    if (request == 0x8912) return -Errno.EOPNOTSUPP;
+                    var b = new byte[40];
+                    int err = Memory.MemoryIOExtensions.CopyIn(task.Memory, argument, b);
+                    if (err != 0) return err;
+                    fixed (byte* p = b) if (HostFiles.ioctl(_fd, request, p) < 0) return HostFiles.Neg();
+                    return Memory.MemoryIOExtensions.CopyOut(task.Memory, argument, b);
+                }
+            default:
+                return -Errno.ENOTTY;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Release()
+    {
+        if (_fd < 0) return;
+        if (_queue != null) HostFdPoller.Instance.Forget(_fd);
+        HostFiles.close(_fd);
+        _fd = -1;
+    }
+}
