@@ -265,9 +265,7 @@ public sealed class GoferClient : IDisposable
         {
             _readOnly.Remove(handle);
         }
-        var request = new ReleaseRequest();
-        request.Handles.Add(handle);
-        Call(Operation.Release, request, out ReleaseResponse? _, out _);
+        Call(Operation.Release, new ReleaseRequest { Handle = handle }, out ReleaseResponse? _, out _);
     }
 
     /// <summary>True when the mount holding <paramref name="handle"/> is read-only (writes give EROFS).</summary>

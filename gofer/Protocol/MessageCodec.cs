@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using ProtoBuf;
 
@@ -11,6 +12,7 @@ internal static class MessageCodec
     /// Encodes <paramref name="message"/> behind a header into <paramref name="writer"/> (which is
     /// cleared first) and returns the packet bytes.
     /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2091", Justification = "Every contract lives in RunscNet.Gofer, which the executable roots for trimming.")]
     public static ReadOnlyMemory<byte> Encode<T>(ArrayBufferWriter<byte> writer, Operation op, uint tag, T message, int fdCount)
     {
         writer.ResetWrittenCount();
@@ -24,6 +26,7 @@ internal static class MessageCodec
     }
 
     /// <summary>Decodes a payload; false (never an exception) when it is not a valid <typeparamref name="T"/>.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2091", Justification = "Every contract lives in RunscNet.Gofer, which the executable roots for trimming.")]
     public static bool TryDecode<T>(ReadOnlySpan<byte> payload, out T? message) where T : class
     {
         try

@@ -417,10 +417,14 @@ public sealed class ConnectSocketResponse : IResponse
     [ProtoMember(2)] public bool HasFd { get; set; }
 }
 
+/// <summary>
+/// Give a handle back. One handle per request: protobuf-net cannot build serializers for
+/// repeated value-type fields (List&lt;ulong&gt;) under NativeAOT.
+/// </summary>
 [ProtoContract]
 public sealed class ReleaseRequest
 {
-    [ProtoMember(1)] public List<ulong> Handles { get; set; } = new();
+    [ProtoMember(1)] public ulong Handle { get; set; }
 }
 
 [ProtoContract]

@@ -246,10 +246,7 @@ public sealed partial class GoferServer : IDisposable
 
     private ReleaseResponse Release(ReleaseRequest request)
     {
-        foreach (ulong handle in request.Handles)
-        {
-            _handles.Release(handle);
-        }
+        _handles.Release(request.Handle);
         return new ReleaseResponse();
     }
 

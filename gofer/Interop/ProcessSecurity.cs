@@ -1,0 +1,60 @@
+using System.Runtime.InteropServices;
+
+namespace RunscNet.Gofer.Interop;
+
+/// <summary>One classic BPF instruction (struct sock_filter).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct SocketFilter
+{
+    public ushort Code;
+    public byte JumpTrue;
+    public byte JumpFalse;
+    public uint K;
+}
+
+/// <summary>struct sock_fprog.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct SocketFilterProgram
+{
+    public ushort Length;
+    public SocketFilter* Filter;
+}
+
+/// <summary>struct __user_cap_header_struct.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct CapabilityHeader
+{
+    public uint Version;
+    public int Pid;
+}
+
+/// <summary>struct __user_cap_data_struct (two of them for 64 capability bits).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct CapabilityData
+{
+    public uint Effective;
+    public uint Permitted;
+    public uint Inheritable;
+}
+
+/// <summary>Privilege calls of libc: prctl, capset, seccomp (via syscall).</summary>
+internal static unsafe partial class ProcessSecurity
+{
+    public const int PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38, PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_CLEAR_ALL = 4;
+    public const uint LinuxCapabilityVersion3 = 0x20080522;
+    public const uint SECCOMP_SET_MODE_FILTER = 1, SECCOMP_FILTER_FLAG_TSYNC = 1;
+    private const long SYS_seccomp = 317; // x86_64
+
+    [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
+
+    [LibraryImport("libc", EntryPoint = "capset", SetLastError = true)]
+    public static partial int CapSet(CapabilityHeader* header, CapabilityData* data);
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, ulong a, ulong b, void* c);
+
+    /// <summary>seccomp(SECCOMP_SET_MODE_FILTER, flags, program): 0, a thread id (TSYNC failure), or -1.</summary>
+    public static long SeccompSetFilter(uint flags, SocketFilterProgram* program) =>
+        Syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, program);
+}

@@ -1,0 +1,161 @@
+using System.Globalization;
+using RunscNet.Gofer.Interop;
+
+namespace RunscNet.Gofer.Process;
+
+/// <summary>
+/// Builds the container's file tree in the gofer's own mount namespace: the rootfs bound on
+/// itself, each bind mount of the spec on its destination (resolved inside the rootfs), the
+/// rootfs made read-only when asked, then pivot_root into it. Preconditions: the process is in a
+/// mount namespace of its own (the runtime clones the gofer with CLONE_NEWNS) with CAP_SYS_ADMIN.
+/// </summary>
+internal static class ContainerMounts
+{
+    /// <summary>Makes every mount private so nothing done here propagates to the host.</summary>
+    public static void MakePrivate()
+    {
+        Check(Mounts.Mount(null, "/", null, Mounts.MS_REC | Mounts.MS_PRIVATE, 0), "make mounts private (mount --make-rprivate /)");
+    }
+
+    /// <summary>Binds <paramref name="rootfs"/> on itself (recursively), so it is a mount point pivot_root accepts.</summary>
+    public static void BindRootfs(string rootfs)
+    {
+        Check(Mounts.Mount(rootfs, rootfs, null, Mounts.MS_BIND | Mounts.MS_REC, 0), $"bind rootfs {rootfs}");
+    }
+
+    /// <summary>Mounts one planned bind mount inside <paramref name="rootfs"/>.</summary>
+    public static void Bind(string rootfs, BindMountPlan plan, GoferLog log)
+    {
+        int sourceFd = Files.OpenAt(Files.AT_FDCWD, plan.Source, Files.O_PATH | Files.O_CLOEXEC, 0);
+        if (sourceFd < 0)
+        {
+            throw GoferSetupException.FromErrno($"bind mount source {plan.Source}", Files.Result(sourceFd));
+        }
+        bool sourceIsDirectory = FileType(sourceFd) == Files.S_IFDIR;
+        Files.Close(sourceFd);
+
+        int rootFd = Files.OpenAt(Files.AT_FDCWD, rootfs, Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        if (rootFd < 0)
+        {
+            throw GoferSetupException.FromErrno($"open rootfs {rootfs}", Files.Result(rootFd));
+        }
+        try
+        {
+            int target = InRootResolver.Open(rootFd, plan.Destination, create: sourceIsDirectory);
+            if (target < 0)
+            {
+                throw GoferSetupException.FromErrno($"mount point {plan.Destination} in {rootfs}", target);
+            }
+            try
+            {
+                if ((FileType(target) == Files.S_IFDIR) != sourceIsDirectory)
+                {
+                    throw new GoferSetupException($"bind mount {plan.Source} on {plan.Destination}: one is a directory, the other is not");
+                }
+                ulong flags = Mounts.MS_BIND | (plan.Recursive ? Mounts.MS_REC : 0);
+                Check(Mounts.Mount(plan.Source, ProcFdPath(target), null, flags, 0), $"bind mount {plan.Source} on {plan.Destination}");
+            }
+            finally
+            {
+                Files.Close(target);
+            }
+
+            // The old fd names the directory under the new mount; look the destination up again
+            // to reach the mount itself for the remount and propagation changes.
+            if (plan.Flags != 0 || plan.Propagation != 0)
+            {
+                int mounted = InRootResolver.Open(rootFd, plan.Destination, create: null);
+                if (mounted < 0)
+                {
+                    throw GoferSetupException.FromErrno($"reopen mount {plan.Destination}", mounted);
+                }
+                try
+                {
+                    if (plan.Flags != 0)
+                    {
+                        Remount(ProcFdPath(mounted), plan.Flags, plan.Destination);
+                    }
+                    if (plan.Propagation != 0)
+                    {
+                        Check(Mounts.Mount(null, ProcFdPath(mounted), null, plan.Propagation, 0), $"set propagation of {plan.Destination}");
+                    }
+                }
+                finally
+                {
+                    Files.Close(mounted);
+                }
+            }
+            log.Write($"bind {plan.Source} on {plan.Destination} (flags 0x{plan.Flags:x}{(plan.Recursive ? ", recursive" : "")})");
+        }
+        finally
+        {
+            Files.Close(rootFd);
+        }
+    }
+
+    /// <summary>
+    /// Remounts the rootfs bind nodev (the gofer never opens device nodes; the Sentry serves
+    /// /dev), and read-only when <paramref name="readOnly"/>, keeping flags the kernel locks.
+    /// </summary>
+    public static void RestrictRootfs(string rootfs, bool readOnly)
+    {
+        Remount(rootfs, Mounts.MS_NODEV | (readOnly ? Mounts.MS_RDONLY : 0), $"rootfs {rootfs}");
+    }
+
+    /// <summary>
+    /// pivot_root into <paramref name="rootfs"/> and detach the old root, leaving "/" as the
+    /// container's tree and the cwd at "/".
+    /// </summary>
+    public static void PivotInto(string rootfs)
+    {
+        Check(Mounts.Chdir(rootfs), $"chdir {rootfs}");
+        Check(Mounts.PivotRoot(".", "."), $"pivot_root {rootfs}");
+        Check(Mounts.Unmount(".", Mounts.MNT_DETACH), "detach the old root");
+        Check(Mounts.Chdir("/"), "chdir /");
+    }
+
+    /// <summary>
+    /// MS_BIND|MS_REMOUNT with <paramref name="flags"/> plus the per-mount flags already set
+    /// (nosuid, nodev, noexec, atime): a remount that would clear a locked flag fails with EPERM.
+    /// </summary>
+    private static unsafe void Remount(string target, ulong flags, string what)
+    {
+        StatFsBuffer fs;
+        int fd = Files.OpenAt(Files.AT_FDCWD, target, Files.O_PATH | Files.O_CLOEXEC, 0);
+        if (fd >= 0 && Files.FStatFs(fd, &fs) == 0)
+        {
+            if ((fs.Flags & Mounts.ST_NOSUID) != 0) flags |= Mounts.MS_NOSUID;
+            if ((fs.Flags & Mounts.ST_NODEV) != 0) flags |= Mounts.MS_NODEV;
+            if ((fs.Flags & Mounts.ST_NOEXEC) != 0) flags |= Mounts.MS_NOEXEC;
+            if ((flags & (Mounts.MS_NOATIME | Mounts.MS_RELATIME | Mounts.MS_STRICTATIME)) == 0)
+            {
+                if ((fs.Flags & Mounts.ST_NOATIME) != 0) flags |= Mounts.MS_NOATIME;
+                else if ((fs.Flags & Mounts.ST_RELATIME) != 0) flags |= Mounts.MS_RELATIME;
+            }
+            if ((fs.Flags & Mounts.ST_NODIRATIME) != 0) flags |= Mounts.MS_NODIRATIME;
+        }
+        if (fd >= 0)
+        {
+            Files.Close(fd);
+        }
+        Check(Mounts.Mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | flags, 0), $"remount {what} (flags 0x{flags:x})");
+    }
+
+    private static unsafe uint FileType(int fd)
+    {
+        Statx sx;
+        return Files.StatxAt(fd, "", Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) == 0
+            ? sx.Mode & Files.S_IFMT
+            : 0;
+    }
+
+    private static string ProcFdPath(int fd) => "/proc/self/fd/" + fd.ToString(CultureInfo.InvariantCulture);
+
+    private static void Check(int result, string what)
+    {
+        if (result < 0)
+        {
+            throw GoferSetupException.FromErrno(what, Files.Result(-1));
+        }
+    }
+}

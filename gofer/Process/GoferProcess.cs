@@ -1,0 +1,142 @@
+using System.Text.Json;
+using RunscNet.Gofer.Interop;
+using RunscNet.Gofer.Process;
+using RunscNet.StateFile.Oci;
+
+namespace RunscNet.Gofer;
+
+/// <summary>
+/// The <c>runsc-net gofer</c> process: sets up the container's files in its own mount namespace,
+/// confines itself (pivot_root, no_new_privs, capabilities, seccomp) and serves the Sentry until
+/// the socket closes.
+/// </summary>
+public static class GoferProcess
+{
+    /// <summary>
+    /// Runs the gofer. Preconditions: a mount namespace of its own (CLONE_NEWNS) and root
+    /// privileges in it. Returns the exit code: 0 after the Sentry closed the socket, 1 when setup
+    /// failed (one line on stderr names what failed).
+    /// </summary>
+    public static int Run(GoferOptions options)
+    {
+        using GoferLog log = GoferLog.Open(options.DebugLogPath, options.ContainerId);
+        try
+        {
+            GoferServer server = Setup(options, log);
+            using (server)
+            {
+                log.Write("serving");
+                server.Serve();
+            }
+            log.Write("socket closed; exiting");
+            return 0;
+        }
+        catch (GoferSetupException e)
+        {
+            log.Write("setup failed: " + e.Message);
+            Console.Error.WriteLine($"runsc-net gofer: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Everything before serving; returns the server, ready to serve.</summary>
+    private static GoferServer Setup(GoferOptions options, GoferLog log)
+    {
+        if (options.SocketFd < 0 || Files.FControl(options.SocketFd, Files.F_GETFL, 0) < 0)
+        {
+            throw new GoferSetupException($"socket fd {options.SocketFd} is not open");
+        }
+        string bundle = Path.GetFullPath(options.Bundle.Length == 0 ? "." : options.Bundle);
+        Spec spec = ReadSpec(bundle);
+        string rootfs = Path.GetFullPath(spec.Root?.Path ?? "rootfs", bundle);
+        bool memoryOverlay = options.Overlay switch
+        {
+            "none" or "" => false,
+            "memory" => true,
+            _ => throw new GoferSetupException($"unknown overlay mode \"{options.Overlay}\" (none or memory)"),
+        };
+        var skipped = new List<string>();
+        List<BindMountPlan> binds = BindMountPlan.FromSpec(spec, bundle, skipped);
+        log.Write($"bundle {bundle}, rootfs {rootfs}, {binds.Count} bind mount(s), overlay {options.Overlay}");
+        foreach (string s in skipped)
+        {
+            log.Write("not mounted by the gofer: " + s);
+        }
+
+        ContainerMounts.MakePrivate();
+        ContainerMounts.BindRootfs(rootfs);
+        foreach (BindMountPlan plan in binds)
+        {
+            ContainerMounts.Bind(rootfs, plan, log);
+        }
+        // With --overlay=memory the Sentry keeps every change in its own copy-up layer, so the
+        // gofer serves the rootfs read-only: the host rootfs is never written.
+        bool readOnlyRoot = spec.Root?.Readonly == true || memoryOverlay;
+        ContainerMounts.RestrictRootfs(rootfs, readOnlyRoot);
+        log.Write(readOnlyRoot ? "rootfs is read-only, nodev" : "rootfs is nodev");
+
+        // /proc is not part of the container's tree: keep /proc/self/fd open across pivot_root,
+        // the server re-opens O_PATH handles through it.
+        int procFd = Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        if (procFd < 0 || !IsProcFs(procFd))
+        {
+            throw new GoferSetupException("/proc/self/fd is not a procfs directory");
+        }
+        ContainerMounts.PivotInto(rootfs);
+        int rootFd = Files.OpenAt(Files.AT_FDCWD, "/", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        if (rootFd < 0)
+        {
+            throw GoferSetupException.FromErrno("open / after pivot_root", Files.Result(rootFd));
+        }
+        Files.Umask(0);
+
+        if (ProcessSecurity.Prctl(ProcessSecurity.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        {
+            throw GoferSetupException.FromErrno("set no_new_privs", Files.Result(-1));
+        }
+        int r = CapabilityDrop.DropAllButKept();
+        if (r < 0)
+        {
+            throw GoferSetupException.FromErrno("drop capabilities", r);
+        }
+        var server = new GoferServer(options.SocketFd, rootFd, new GoferServerOptions
+        {
+            ProcSelfFdDirectory = procFd,
+            Log = log.Write,
+        });
+        if (options.Seccomp)
+        {
+            r = SeccompFilter.Install(SeccompFilter.Violation.KillProcess);
+            if (r < 0)
+            {
+                throw GoferSetupException.FromErrno("install the seccomp filter", r);
+            }
+            log.Write($"seccomp allowlist installed ({SeccompFilter.Allowed.Length} calls + socket/clone/prctl checks)");
+        }
+        else
+        {
+            log.Write("seccomp disabled by option");
+        }
+        return server;
+    }
+
+    private static Spec ReadSpec(string bundle)
+    {
+        string path = Path.Combine(bundle, "config.json");
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllText(path), OciJsonContext.Default.Spec)
+                ?? throw new GoferSetupException($"{path}: empty");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            throw new GoferSetupException($"read {path}: {e.Message}");
+        }
+    }
+
+    private static unsafe bool IsProcFs(int fd)
+    {
+        StatFsBuffer fs;
+        return Files.FStatFs(fd, &fs) == 0 && fs.Type == Mounts.ProcSuperMagic;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Text;
+using RunscNet.Gofer.Interop;
+
+namespace RunscNet.Gofer.Process;
+
+/// <summary>
+/// Resolves a container path inside a rootfs held as a directory fd, the way the container would
+/// see it: symlinks are followed but resolved inside the rootfs (an absolute target restarts at
+/// the rootfs, ".." stops at it), so a planted symlink can never lead a mount outside. Missing
+/// components can be created (directories, and the last one as a directory or empty file), as
+/// runtimes do for mount points.
+/// </summary>
+internal static class InRootResolver
+{
+    private const int MaxSymlinks = 40;
+
+    /// <summary>
+    /// An O_PATH fd of <paramref name="path"/> inside <paramref name="rootFd"/>, or -errno.
+    /// <paramref name="create"/>: null (create nothing), true (create the last component as a
+    /// directory), false (as an empty regular file).
+    /// </summary>
+    public static unsafe int Open(int rootFd, string path, bool? create)
+    {
+        var remaining = new LinkedList<string>(Split(path));
+        var stack = new Stack<int>();
+        int links = 0;
+        int current = Files.OpenAt(rootFd, ".", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        if (current < 0)
+        {
+            return Files.Result(current);
+        }
+        try
+        {
+            while (remaining.Count > 0)
+            {
+                string name = remaining.First!.Value;
+                remaining.RemoveFirst();
+                if (name == ".")
+                {
+                    continue;
+                }
+                if (name == "..")
+                {
+                    if (stack.Count > 0)
+                    {
+                        Files.Close(current);
+                        current = stack.Pop();
+                    }
+                    continue;
+                }
+                int child = Files.OpenAt(current, name, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+                if (child < 0 && Files.Result(child) == -Errno.ENOENT && create is not null)
+                {
+                    bool last = remaining.Count == 0;
+                    int r = last && create == false
+                        ? CreateFile(current, name)
+                        : Files.Result(Files.MkdirAt(current, name, 0x1ED));
+                    if (r < 0 && r != -Errno.EEXIST)
+                    {
+                        return r;
+                    }
+                    child = Files.OpenAt(current, name, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+                }
+                if (child < 0)
+                {
+                    return Files.Result(child);
+                }
+                Statx sx;
+                if (Files.StatxAt(child, "", Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0)
+                {
+                    int r = Files.Result(-1);
+                    Files.Close(child);
+                    return r;
+                }
+                if ((sx.Mode & Files.S_IFMT) == Files.S_IFLNK)
+                {
+                    if (++links > MaxSymlinks)
+                    {
+                        Files.Close(child);
+                        return -Errno.ELOOP;
+                    }
+                    string target = ReadLink(child);
+                    Files.Close(child);
+                    string[] parts = Split(target);
+                    for (int i = parts.Length - 1; i >= 0; i--)
+                    {
+                        remaining.AddFirst(parts[i]);
+                    }
+                    if (target.StartsWith('/'))
+                    {
+                        while (stack.Count > 0)
+                        {
+                            Files.Close(current);
+                            current = stack.Pop();
+                        }
+                    }
+                    continue;
+                }
+                stack.Push(current);
+                current = child;
+            }
+            int result = current;
+            current = -1;
+            return result;
+        }
+        finally
+        {
+            if (current >= 0)
+            {
+                Files.Close(current);
+            }
+            while (stack.Count > 0)
+            {
+                Files.Close(stack.Pop());
+            }
+        }
+    }
+
+    private static int CreateFile(int dirFd, string name)
+    {
+        int fd = Files.OpenAt(dirFd, name, Files.O_WRONLY | Files.O_CREAT | Files.O_EXCL | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0x1A4);
+        if (fd < 0)
+        {
+            return Files.Result(fd);
+        }
+        Files.Close(fd);
+        return 0;
+    }
+
+    private static unsafe string ReadLink(int fd)
+    {
+        byte* buffer = stackalloc byte[4096];
+        long n = Files.Result(Files.ReadlinkAt(fd, "", buffer, 4096));
+        return n <= 0 ? "" : Encoding.UTF8.GetString(buffer, (int)n);
+    }
+
+    private static string[] Split(string path) => path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+}
