@@ -7,33 +7,23 @@ namespace RunscNet.Gofer;
 // Attach, Walk and Stat: how handles come to be, one component at a time, never following a symlink.
 public sealed partial class GoferServer
 {
+    /// <summary>
+    /// Attach resolves an absolute path the way the gofer resolved mount destinations at setup
+    /// (<see cref="Process.InRootResolver"/>): symlinks are followed, but only inside the tree (an
+    /// absolute target restarts at the root, ".." stops there), so the handle is the mount the
+    /// gofer made for that destination. "." and ".." in the request itself are refused.
+    /// </summary>
     private AttachResponse Attach(AttachRequest request)
     {
-        int r = NameRules.SplitAttachPath(request.Path, out string[] components);
+        int r = NameRules.SplitAttachPath(request.Path, out _);
         if (r < 0)
         {
             return new AttachResponse { Errno = -r };
         }
-        int fd = Files.OpenAt(_rootFd, ".", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int fd = Process.InRootResolver.Open(_rootFd, request.Path, create: null);
         if (fd < 0)
         {
-            return new AttachResponse { Errno = -Files.Result(fd) };
-        }
-        for (int i = 0; i < components.Length; i++)
-        {
-            int child = Files.OpenAt(fd, components[i], Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
-            int errno = child < 0 ? -Files.Result(child) : 0;
-            Files.Close(fd);
-            if (child < 0)
-            {
-                return new AttachResponse { Errno = errno };
-            }
-            fd = child;
-            if (i < components.Length - 1 && StatFd(fd, out Statx sx) == 0 && (sx.Mode & Files.S_IFMT) == Files.S_IFLNK)
-            {
-                Files.Close(fd);
-                return new AttachResponse { Errno = Errno.ELOOP };
-            }
+            return new AttachResponse { Errno = -fd };
         }
         r = AddNode(fd, out WireNode? node);
         return new AttachResponse { Errno = -r, Node = node };

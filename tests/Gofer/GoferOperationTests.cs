@@ -33,6 +33,10 @@ public sealed class GoferOperationTests
         Assert.Equal(-Errno.ENOENT, h.Client.Attach("/a/missing", out _, out _));
         Assert.Equal(-Errno.EINVAL, h.Client.Attach("a/b", out _, out _));
         Assert.Equal(-Errno.EINVAL, h.Client.Attach("/a/../..", out _, out _));
+        File.CreateSymbolicLink(Path.Combine(h.Root, "a/link"), "/a/b");
+        Assert.Equal(0, h.Client.Attach("/a/link/f", out ulong viaLink, out GoferStat linked)); // as mount destinations resolve
+        Assert.Equal(st.Ino, linked.Ino);
+        h.Client.Release(viaLink);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public sealed class GoferSymlinkEscapeTests
             Assert.Equal(-Errno.ENOTDIR, h.Client.Unlink(link, "marker", directory: false));
             Assert.Equal(-Errno.ENOTDIR, h.Client.Rename(link, "marker", h.RootHandle, "stolen", 0));
             Assert.Equal(-Errno.ENOTDIR, h.Client.BindSocket(link, "s", Sockets.SOCK_STREAM, out _));
-            Assert.Equal(-Errno.ELOOP, h.Client.Attach("/" + name + "/marker", out _, out _));
+            Assert.Equal(-Errno.ENOENT, h.Client.Attach("/" + name + "/marker", out _, out _));
         }
         Assert.False(File.Exists(Path.Combine(h.Root, "stolen")));
         h.AssertMarkerUntouched();
@@ -89,18 +89,37 @@ public sealed class GoferSymlinkEscapeTests
     }
 
     [Fact]
-    public void AttachAcrossSymlinksIsRefused()
+    public void AttachResolvesSymlinksOnlyInsideTheTree()
     {
         using var h = new GoferHarness();
         Plant(h);
         Directory.CreateDirectory(Path.Combine(h.Root, "real"));
         File.CreateSymbolicLink(Path.Combine(h.Root, "real", "up"), "..");
-        Assert.Equal(-Errno.ELOOP, h.Client.Attach("/real/up/abs-dir", out _, out _));
+        foreach (string path in new[] { "/abs-dir", "/abs-file", "/rel-dir/marker", "/real/up/abs-dir/marker", "/proc-root" })
+        {
+            Assert.Equal(-Errno.ENOENT, h.Client.Attach(path, out _, out _));
+        }
         Assert.Equal(-Errno.EINVAL, h.Client.Attach("/../outside", out _, out _));
-        Assert.Equal(0, h.Client.Attach("/abs-dir", out ulong link, out GoferStat st)); // the link itself
-        Assert.Equal(S_IFLNK, st.Mode & S_IFMT);
-        Assert.Equal(-Errno.ENOTDIR, h.Client.GetDents(link, out _));
+
+        // The same targets planted inside the tree are what attach reaches.
+        string decoyDir = Path.Combine(h.Root, h.Outside.TrimStart('/'));
+        Directory.CreateDirectory(decoyDir);
+        File.WriteAllText(Path.Combine(decoyDir, "marker"), "decoy");
+        Directory.CreateDirectory(Path.Combine(h.Root, "outside"));
+        File.WriteAllText(Path.Combine(h.Root, "outside", "marker"), "inside");
+        AssertAttachReaches(h, "/abs-file", Path.Combine(decoyDir, "marker"));
+        AssertAttachReaches(h, "/real/up/abs-dir/marker", Path.Combine(decoyDir, "marker"));
+        AssertAttachReaches(h, "/rel-file", Path.Combine(h.Root, "outside", "marker"));
+        AssertAttachReaches(h, "/deep-rel", Path.Combine(decoyDir, "marker"));
         h.AssertMarkerUntouched();
+    }
+
+    private static void AssertAttachReaches(GoferHarness h, string path, string hostPath)
+    {
+        Assert.Equal(0, h.Client.Attach(path, out ulong handle, out GoferStat st));
+        Assert.Equal(GoferHarness.HostStat(hostPath).Ino, st.Ino);
+        Assert.NotEqual(GoferHarness.HostStat(h.MarkerPath).Ino, st.Ino);
+        h.Client.Release(handle);
     }
 
     [Fact]
