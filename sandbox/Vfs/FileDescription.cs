@@ -118,6 +118,15 @@ public abstract class FileDescription
     {
     }
 
+    /// <summary>
+    /// Sends SIGPIPE to a task whose write hit a pipe or socket without readers (tasks not yet
+    /// in a thread group, as in unit tests, get only the EPIPE).
+    /// </summary>
+    protected static void RaiseBrokenPipe(Task task)
+    {
+        if ((ThreadGroup?)task.ThreadGroup is not null) task.SendSignal(Signal.SIGPIPE);
+    }
+
     /// <summary>Attributes for files that live in no file system (pipes, sockets, eventfds).</summary>
     protected InodeAttr AnonymousAttr(uint mode)
     {

@@ -21,9 +21,6 @@ public sealed class PipeFile : FileDescription
     /// <summary>The shared buffer.</summary>
     public Pipe Pipe { get; }
 
-    /// <summary>Raised with the writing task when a write fails with EPIPE (the kernel sends SIGPIPE).</summary>
-    public static Action<Task>? BrokenPipe { get; set; }
-
     /// <inheritdoc/>
     public override long Read(Task task, Span<byte> destination)
         => _read ? Pipe.Read(task, destination, NonBlocking) : -Errno.EBADF;
@@ -33,7 +30,7 @@ public sealed class PipeFile : FileDescription
     {
         if (!_write) return -Errno.EBADF;
         long n = Pipe.Write(task, source, NonBlocking);
-        if (n == -Errno.EPIPE) BrokenPipe?.Invoke(task);
+        if (n == -Errno.EPIPE) RaiseBrokenPipe(task);
         return n;
     }
 

@@ -142,7 +142,7 @@ public sealed class HostSocket : SocketFile
             fixed (byte* a = addr)
                 return HostSockets.sendto(_fd, p, copy.Length, hostFlags, a, addr?.Length ?? 0);
         });
-        if (r == -Errno.EPIPE && (flags & MSG_NOSIGNAL) == 0) BrokenPipe?.Invoke(task);
+        if (r == -Errno.EPIPE && (flags & MSG_NOSIGNAL) == 0) BrokenPipe(task);
         return r;
     }
 

@@ -68,20 +68,15 @@ public abstract class SocketFile : FileDescription
     /// <summary>getsockopt(2): the value (the caller truncates to the user's length).</summary>
     public abstract int GetOption(Task task, int level, int name, out byte[] value);
 
-    /// <summary>Raised with the writing task when a send fails with EPIPE without MSG_NOSIGNAL (the kernel sends SIGPIPE).</summary>
-    public static Action<Task>? BrokenPipe { get; set; }
+    /// <summary>Sends SIGPIPE to a task whose send failed with EPIPE without MSG_NOSIGNAL.</summary>
+    protected static void BrokenPipe(Task task) => RaiseBrokenPipe(task);
 
     /// <inheritdoc/>
     public override long Read(Task task, Span<byte> destination)
         => Receive(task, destination, new SocketMessage(), 0);
 
     /// <inheritdoc/>
-    public override long Write(Task task, ReadOnlySpan<byte> source)
-    {
-        long n = Send(task, source, new SocketMessage(), 0);
-        if (n == -Errno.EPIPE) BrokenPipe?.Invoke(task);
-        return n;
-    }
+    public override long Write(Task task, ReadOnlySpan<byte> source) => Send(task, source, new SocketMessage(), 0);
 
     /// <inheritdoc/>
     public override int Stat(out InodeAttr attr)

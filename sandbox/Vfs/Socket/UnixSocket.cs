@@ -346,7 +346,7 @@ public sealed class UnixSocket : SocketFile
 
     private long Epipe(Task task, int flags)
     {
-        if ((flags & MSG_NOSIGNAL) == 0) BrokenPipe?.Invoke(task);
+        if ((flags & MSG_NOSIGNAL) == 0) BrokenPipe(task);
         return -Errno.EPIPE;
     }
 
