@@ -23,10 +23,17 @@ public interface ISandboxControl
     /// <summary>Lists the sandbox's processes in its own PID namespace.</summary>
     IReadOnlyList<ProcessInfo> Processes();
 
-    /// <summary>Starts a process from <paramref name="request"/>; returns its pid in the sandbox.</summary>
+    /// <summary>
+    /// Starts a process from <paramref name="request"/>; returns its pid in the sandbox. The fds in
+    /// <c>request.StdioFds</c> (stdin, stdout, stderr as the caller sent them) are closed by the control
+    /// server after this returns: dup the ones the process keeps.
+    /// </summary>
     int Exec(ExecRequest request);
 
-    /// <summary>Blocks until process <paramref name="pid"/> exits; returns its wait status (as wait(2) encodes it).</summary>
+    /// <summary>
+    /// Blocks until process <paramref name="pid"/> exits (0 means the container's init); returns its
+    /// wait status (as wait(2) encodes it). Called on its own thread per request.
+    /// </summary>
     int Wait(int pid);
 
     /// <summary>Stops every task (`pause`).</summary>

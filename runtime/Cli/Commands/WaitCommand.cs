@@ -1,0 +1,21 @@
+using CommandLine;
+using RunscNet.Runtime.Lifecycle;
+
+namespace RunscNet.Runtime.Cli.Commands;
+
+/// <summary><c>wait</c>: waits for the container to exit and prints its exit status as JSON.</summary>
+[Verb("wait", HelpText = "wait for the container to exit; exits with its status")]
+public sealed class WaitCommand : ICommand
+{
+    [Value(0, MetaName = "container-id", Required = true)]
+    public string Id { get; set; } = "";
+
+    /// <inheritdoc/>
+    public int Execute(CommandContext context)
+    {
+        int status = Container.Load(context.Global.Root, Id).Wait();
+        int exit = WaitStatus.ToExitCode(status);
+        Console.Out.WriteLine($"{{\"id\":\"{Id}\",\"exitStatus\":{exit}}}");
+        return exit;
+    }
+}

@@ -1,0 +1,53 @@
+using System.Runtime.InteropServices;
+
+namespace RunscNet.Runtime.Interop;
+
+/// <summary>libc process calls of the runtime (the parent side: wait, kill, fds).</summary>
+internal static partial class Processes
+{
+    public const int EINTR = 4;
+    public const int ESRCH = 3;
+    public const int ECHILD = 10;
+    public const int WNOHANG = 1;
+    public const int __WALL = 0x40000000;
+    public const int F_DUPFD_CLOEXEC = 1030;
+    public const int O_CLOEXEC = 0x80000;
+    public const int O_RDWR = 2;
+    public const uint MFD_CLOEXEC = 1;
+
+    public const long CLONE_NEWNS = 0x00020000;
+    public const long CLONE_NEWCGROUP = 0x02000000;
+    public const long CLONE_NEWUTS = 0x04000000;
+    public const long CLONE_NEWIPC = 0x08000000;
+    public const long CLONE_NEWUSER = 0x10000000;
+    public const long CLONE_NEWPID = 0x20000000;
+    public const long CLONE_NEWNET = 0x40000000;
+    public const long SIGCHLD = 17;
+
+    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
+    public static partial int WaitPid(int pid, out int status, int options);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MemfdCreate(string name, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    public static unsafe partial nint PWrite(int fd, byte* buffer, nint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "getuid")]
+    public static partial uint GetUid();
+
+    /// <summary>The errno text of the last failed call.</summary>
+    public static string LastError() => Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
+}

@@ -1,0 +1,64 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace RunscNet.Runtime.Interop;
+
+/// <summary>libc socket calls of the runtime: the control socket and the gofer socketpair.</summary>
+internal static unsafe partial class Sockets
+{
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_SEQPACKET = 5;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SOL_SOCKET = 1;
+    public const int SO_RCVTIMEO = 20;
+    public const int SO_SNDTIMEO = 21;
+    public const int MaxPathLength = 107;
+
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "socketpair", SetLastError = true)]
+    public static partial int SocketPair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(int fd, SockAddrUnix* address, int length);
+
+    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, SockAddrUnix* address, int length);
+
+    [LibraryImport("libc", EntryPoint = "listen", SetLastError = true)]
+    public static partial int Listen(int fd, int backlog);
+
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSockOpt(int fd, int level, int name, void* value, int length);
+
+    /// <summary>struct sockaddr_un.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockAddrUnix
+    {
+        public ushort Family;
+        public fixed byte Path[108];
+    }
+
+    /// <summary>Fills a sockaddr_un for <paramref name="path"/>; returns its length.</summary>
+    public static int MakeAddress(string path, out SockAddrUnix address)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(path);
+        if (bytes.Length > MaxPathLength) throw new RuntimeError($"socket path {path} is longer than {MaxPathLength} bytes");
+        address = default;
+        address.Family = AF_UNIX;
+        fixed (byte* p = address.Path) bytes.CopyTo(new Span<byte>(p, 108));
+        return 2 + bytes.Length + 1;
+    }
+
+    /// <summary>Sets receive and send timeouts on a socket.</summary>
+    public static void SetTimeouts(int fd, TimeSpan timeout)
+    {
+        long* tv = stackalloc long[2];
+        tv[0] = (long)timeout.TotalSeconds;
+        tv[1] = timeout.Milliseconds * 1000L;
+        SetSockOpt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
+        SetSockOpt(fd, SOL_SOCKET, SO_SNDTIMEO, tv, 16);
+    }
+}

@@ -1,0 +1,324 @@
+using RunscNet.Runtime.Bundle;
+using RunscNet.Runtime.Cli;
+using RunscNet.Runtime.Control;
+using RunscNet.Runtime.Logging;
+using RunscNet.Sentry.Control;
+using RunscNet.StateFile;
+using RunscNet.StateFile.Oci;
+using SF = RunscNet.StateFile.StateFile;
+
+namespace RunscNet.Runtime.Lifecycle;
+
+/// <summary>
+/// A container and its lifecycle (create, start, state, kill, pause, resume, exec, wait, delete),
+/// as a class the CLI and tests drive. Its persistent record is a <see cref="ContainerState"/> in a
+/// locked state file; its sandbox is reached over the control socket.
+/// </summary>
+public sealed class Container
+{
+    private Container(string rootDir, FullId id, ContainerState state)
+    {
+        RootDir = Path.GetFullPath(rootDir);
+        FullId = id;
+        State = state;
+    }
+
+    /// <summary>The --root directory.</summary>
+    public string RootDir { get; }
+
+    /// <summary>Sandbox and container ID.</summary>
+    public FullId FullId { get; }
+
+    /// <summary>The container ID.</summary>
+    public string Id => FullId.ContainerId;
+
+    /// <summary>The state as last read from (or written to) the state file.</summary>
+    public ContainerState State { get; private set; }
+
+    /// <summary>
+    /// Creates the container: validates the bundle, claims the ID (two racing creates: one wins),
+    /// starts gofer and boot, writes --pid-file and records the state as created.
+    /// </summary>
+    public static Container Create(CreateOptions options, GlobalOptions global)
+    {
+        ContainerId.Validate(options.Id);
+        BundleConfig bundle = BundleConfig.Load(options.BundleDir);
+        if (options.ConsoleSocket != null) throw new NotSupportedYetError("terminals (--console-socket)");
+        if (bundle.Spec.Process!.Terminal)
+            throw new RuntimeError("process.terminal is true but no --console-socket was given (set \"terminal\": false in config.json)");
+        if (options.PreserveFds > 0) throw new NotSupportedYetError("--preserve-fds");
+
+        var id = new FullId(options.Id, options.Id);
+        using var stateFile = new SF(global.Root, id);
+        stateFile.LockForNew();
+        var state = new ContainerState
+        {
+            Id = options.Id,
+            SandboxId = options.Id,
+            Bundle = bundle.Directory,
+            Rootfs = bundle.Rootfs,
+            Status = ContainerStatus.Creating,
+            CreatedAt = DateTimeOffset.UtcNow,
+            Owner = Environment.UserName,
+            Annotations = bundle.Spec.Annotations,
+            ConsoleSocket = options.ConsoleSocket,
+            ControlSocket = ControlSocketPath.For(global.Root, options.Id),
+            Spec = bundle.Spec,
+        };
+        stateFile.SaveLocked(state);
+        SandboxProcesses? processes = null;
+        try
+        {
+            processes = Sandbox.Start(options.Id, bundle, global);
+            state.Pid = processes.BootPid;
+            state.PidStartTime = processes.BootStartTime;
+            state.GoferPid = processes.GoferPid;
+            state.GoferStartTime = processes.GoferStartTime;
+            state.ControlSocket = processes.ControlSocket;
+            state.Status = ContainerStatus.Created;
+            if (options.PidFile != null) PidFile.Write(options.PidFile, processes.BootPid);
+            stateFile.SaveLocked(state);
+        }
+        catch
+        {
+            if (processes != null)
+                Sandbox.Kill(processes.BootPid, processes.BootStartTime, processes.GoferPid, processes.GoferStartTime);
+            try { File.Delete(state.ControlSocket); } catch (IOException) { }
+            stateFile.Destroy();
+            throw;
+        }
+        RuntimeLog.Debug($"container {options.Id} created: sandbox pid {state.Pid}");
+        return new Container(global.Root, id, state);
+    }
+
+    /// <summary>Loads the container <paramref name="id"/> names (an exact ID or a unique prefix).</summary>
+    public static Container Load(string rootDir, string id)
+    {
+        FullId fullId = StateDirectory.Find(rootDir, id);
+        var stateFile = new SF(rootDir, fullId);
+        return new Container(rootDir, fullId, stateFile.Read());
+    }
+
+    /// <summary>The states of every container under <paramref name="rootDir"/> (unreadable ones are skipped with a warning).</summary>
+    public static List<OciState> List(string rootDir)
+    {
+        var result = new List<OciState>();
+        foreach (FullId id in StateDirectory.ListContainers(rootDir))
+        {
+            try
+            {
+                result.Add(new Container(rootDir, id, new SF(rootDir, id).Read()).GetOciState());
+            }
+            catch (ContainerNotFoundException)
+            {
+                // deleted while we listed
+            }
+            catch (StateFileException e)
+            {
+                RuntimeLog.Warning(e.Message);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The status now: the recorded one, except that a container whose sandbox process is gone
+    /// (or whose pid now belongs to another process) is stopped.
+    /// </summary>
+    public ContainerStatus CurrentStatus()
+    {
+        ContainerStatus recorded = State.Status;
+        if (recorded == ContainerStatus.Stopped) return recorded;
+        if (recorded == ContainerStatus.Creating && State.Pid == 0) return recorded;
+        return ProcessIdentity.IsAlive(State.Pid, State.PidStartTime) ? recorded : ContainerStatus.Stopped;
+    }
+
+    /// <summary>The OCI state (what `state` prints).</summary>
+    public OciState GetOciState()
+    {
+        ContainerStatus status = CurrentStatus();
+        return new OciState
+        {
+            OciVersion = RuntimeVersion.OciSpecVersion,
+            Id = Id,
+            Status = status.ToOciString(),
+            Pid = status is ContainerStatus.Stopped or ContainerStatus.Creating ? 0 : State.Pid,
+            Bundle = State.Bundle,
+            Annotations = State.Annotations ?? new(),
+            Rootfs = State.Rootfs,
+            Created = State.CreatedAt,
+            Owner = State.Owner,
+        };
+    }
+
+    /// <summary>Starts the container's program (created → running).</summary>
+    public void Start()
+    {
+        using var stateFile = LockAndRefresh();
+        ContainerStatus status = CurrentStatus();
+        if (status != ContainerStatus.Created)
+            throw new RuntimeError($"cannot start container {Id}: it is {status.ToOciString()}, not created");
+        Control().Call(new ControlRequest { Operation = ControlOperation.Start }, timeout: TimeSpan.FromMinutes(1));
+        State.Status = ContainerStatus.Running;
+        stateFile.SaveLocked(State);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to init, or with <paramref name="all"/> to every process; a
+    /// SIGKILL to all also waits until the sandbox is gone.
+    /// </summary>
+    public void Signal(int signal, bool all)
+    {
+        ContainerStatus status = CurrentStatus();
+        if (status == ContainerStatus.Stopped)
+        {
+            if (all) return;
+            throw new RuntimeError($"container {Id} is not running");
+        }
+        try
+        {
+            Control().Call(new ControlRequest { Operation = ControlOperation.Signal, Signal = signal, All = all },
+                timeout: TimeSpan.FromSeconds(30));
+        }
+        catch (SandboxUnreachableException) when (!ProcessIdentity.IsAlive(State.Pid, State.PidStartTime)
+            || Sandbox.WaitGone(State.Pid, State.PidStartTime, TimeSpan.FromSeconds(1)))
+        {
+            // The signal ended the sandbox before it could answer.
+        }
+        if (all && signal == 9) Sandbox.WaitGone(State.Pid, State.PidStartTime, TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>The container's processes (pids in the sandbox's PID namespace).</summary>
+    public IReadOnlyList<ProcessInfo> Processes()
+    {
+        RequireSandbox("list the processes of");
+        var response = Control().Call(new ControlRequest { Operation = ControlOperation.Processes }, timeout: TimeSpan.FromSeconds(30));
+        return response.Processes.Select(p => new ProcessInfo(p.Pid, p.PPid, p.Uid, p.Command, p.State, p.StartTimeTicks)).ToList();
+    }
+
+    /// <summary>Runs a new process in the container; returns exec's exit code (the process's, unless detached).</summary>
+    public int Exec(ExecOptions options)
+    {
+        if (options.Tty || options.ConsoleSocket != null) throw new NotSupportedYetError("exec --tty");
+        ContainerStatus status = CurrentStatus();
+        if (status != ContainerStatus.Running)
+            throw new RuntimeError($"cannot exec in container {Id}: it is {status.ToOciString()}, not running");
+        ControlRequest request = ExecRequestBuilder.Build(options, State.Spec);
+        var response = Control().Call(request, [0, 1, 2], TimeSpan.FromMinutes(1));
+        if (options.PidFile != null) PidFile.Write(options.PidFile, response.Pid);
+        if (options.Detach) return 0;
+        var waited = Control().Call(new ControlRequest { Operation = ControlOperation.Wait, Pid = response.Pid });
+        return WaitStatus.ToExitCode(waited.WaitStatus);
+    }
+
+    /// <summary>Waits for the container's init to exit; returns its wait status (and records it).</summary>
+    public int Wait()
+    {
+        if (CurrentStatus() == ContainerStatus.Stopped)
+            return State.ExitStatus ?? throw new RuntimeError($"container {Id} has stopped and its exit status is unknown");
+        int status;
+        try
+        {
+            status = Control().Call(new ControlRequest { Operation = ControlOperation.Wait, Pid = 0 }).WaitStatus;
+        }
+        catch (SandboxUnreachableException)
+        {
+            Sandbox.WaitGone(State.Pid, State.PidStartTime, TimeSpan.FromSeconds(10));
+            using var refreshed = LockAndRefresh();
+            return State.ExitStatus ?? throw new RuntimeError($"container {Id}: the sandbox ended and the exit status is unknown");
+        }
+        using (var stateFile = LockAndRefresh())
+        {
+            State.ExitStatus = status;
+            stateFile.SaveLocked(State);
+        }
+        return status;
+    }
+
+    /// <summary>Stops every task of the container (running → paused).</summary>
+    public void Pause() => Transition(ContainerStatus.Running, ControlOperation.Pause, ContainerStatus.Paused, "pause");
+
+    /// <summary>Continues a paused container (paused → running).</summary>
+    public void Resume() => Transition(ContainerStatus.Paused, ControlOperation.Resume, ContainerStatus.Running, "resume");
+
+    /// <summary>
+    /// Deletes the container <paramref name="id"/> names: kills its sandbox and gofer, removes its
+    /// control socket and state. Without <paramref name="force"/> a running or paused container is
+    /// refused. With it, works on dead processes, half-written or corrupt state, and on an ID that
+    /// no longer exists (a no-op, as in runc).
+    /// </summary>
+    public static void Delete(string rootDir, string id, bool force)
+    {
+        FullId fullId;
+        try
+        {
+            fullId = StateDirectory.Find(rootDir, id, includeOrphanLocks: force);
+        }
+        catch (ContainerNotFoundException) when (force)
+        {
+            return;
+        }
+        using var stateFile = new SF(rootDir, fullId);
+        stateFile.Lock();
+        ContainerState? state = null;
+        try
+        {
+            state = stateFile.Read();
+        }
+        catch (ContainerNotFoundException) when (force)
+        {
+        }
+        catch (StateFileException e) when (force)
+        {
+            RuntimeLog.Warning($"{e.Message}; removing it");
+        }
+        string controlSocket = ControlSocketPath.For(rootDir, fullId.ContainerId);
+        if (state != null)
+        {
+            var container = new Container(rootDir, fullId, state);
+            ContainerStatus status = container.CurrentStatus();
+            if (!force && status is ContainerStatus.Running or ContainerStatus.Paused)
+                throw new RuntimeError($"cannot delete container {fullId.ContainerId}: it is {status.ToOciString()} (stop it first or use --force)");
+            Sandbox.Kill(state.Pid, state.PidStartTime, state.GoferPid, state.GoferStartTime);
+            if (!string.IsNullOrEmpty(state.ControlSocket)) controlSocket = state.ControlSocket;
+        }
+        try { File.Delete(controlSocket); } catch (IOException) { }
+        stateFile.Destroy();
+    }
+
+    private void Transition(ContainerStatus from, ControlOperation operation, ContainerStatus to, string verb)
+    {
+        using var stateFile = LockAndRefresh();
+        ContainerStatus status = CurrentStatus();
+        if (status != from)
+            throw new RuntimeError($"cannot {verb} container {Id}: it is {status.ToOciString()}, not {from.ToOciString()}");
+        Control().Call(new ControlRequest { Operation = operation }, timeout: TimeSpan.FromSeconds(30));
+        State.Status = to;
+        stateFile.SaveLocked(State);
+    }
+
+    private void RequireSandbox(string what)
+    {
+        ContainerStatus status = CurrentStatus();
+        if (status is ContainerStatus.Stopped or ContainerStatus.Creating)
+            throw new RuntimeError($"cannot {what} container {Id}: it is {status.ToOciString()}");
+    }
+
+    private SF LockAndRefresh()
+    {
+        var stateFile = new SF(RootDir, FullId);
+        stateFile.Lock();
+        try
+        {
+            State = stateFile.Read();
+        }
+        catch
+        {
+            stateFile.Dispose();
+            throw;
+        }
+        return stateFile;
+    }
+
+    private ControlClient Control() => new(State.ControlSocket, Id);
+}

@@ -1,0 +1,66 @@
+using System.Runtime.InteropServices;
+using RunscNet.Runtime.Cli;
+using RunscNet.Runtime.Logging;
+
+namespace RunscNet.Runtime.Lifecycle;
+
+/// <summary>
+/// <c>run</c>: create + start; unless detached, forward our termination signals to the container,
+/// wait for the sandbox process (our child) and delete the container, exiting with its status
+/// (128 + signal if a signal killed it, like runc).
+/// </summary>
+public static class ContainerRun
+{
+    /// <summary>Runs the container; returns the exit code for the run command.</summary>
+    public static int Run(CreateOptions options, bool detach, bool keep, GlobalOptions global)
+    {
+        Container container = Container.Create(options, global);
+        try
+        {
+            container.Start();
+        }
+        catch
+        {
+            TryDelete(global.Root, container.Id);
+            throw;
+        }
+        if (detach) return 0;
+
+        var registrations = new List<PosixSignalRegistration>();
+        foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT })
+        {
+            registrations.Add(PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true;
+                int number = signal switch
+                {
+                    PosixSignal.SIGINT => 2, PosixSignal.SIGTERM => 15, PosixSignal.SIGHUP => 1, _ => 3,
+                };
+                try { container.Signal(number, all: false); }
+                catch (RuntimeError e) { RuntimeLog.Debug($"forwarding signal {number}: {e.Message}"); }
+            }));
+        }
+        int status;
+        try
+        {
+            int rc;
+            do { rc = Interop.Processes.WaitPid(container.State.Pid, out status, Interop.Processes.__WALL); }
+            while (rc < 0 && Marshal.GetLastPInvokeError() == Interop.Processes.EINTR);
+            if (rc < 0) throw new RuntimeError($"waiting for the sandbox of {container.Id}: {Interop.Processes.LastError()}");
+        }
+        finally
+        {
+            foreach (var r in registrations) r.Dispose();
+        }
+        RuntimeLog.Debug($"container {container.Id}: sandbox {WaitStatus.Describe(status)}");
+        if (!keep) TryDelete(global.Root, container.Id);
+        return WaitStatus.ToExitCode(status);
+    }
+
+    private static void TryDelete(string root, string id)
+    {
+        try { Container.Delete(root, id, force: true); }
+        catch (RuntimeError e) { RuntimeLog.Warning($"deleting {id}: {e.Message}"); }
+        catch (StateFile.StateFileException e) { RuntimeLog.Warning($"deleting {id}: {e.Message}"); }
+    }
+}

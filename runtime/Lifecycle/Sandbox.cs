@@ -1,0 +1,221 @@
+using System.Runtime.InteropServices;
+using RunscNet.Runtime.Bundle;
+using RunscNet.Runtime.Cli;
+using RunscNet.Runtime.Control;
+using RunscNet.Runtime.Interop;
+using RunscNet.Runtime.Logging;
+using RunscNet.Sentry.Control;
+using RunscNet.StateFile.Oci;
+
+namespace RunscNet.Runtime.Lifecycle;
+
+/// <summary>The host processes of a started sandbox.</summary>
+/// <param name="BootPid">Host pid of the boot (Sentry) process: the container pid.</param>
+/// <param name="BootStartTime">Its start time (/proc/PID/stat field 22).</param>
+/// <param name="GoferPid">Host pid of the container's gofer.</param>
+/// <param name="GoferStartTime">Its start time.</param>
+/// <param name="ControlSocket">Path of the control socket boot serves.</param>
+public sealed record SandboxProcesses(int BootPid, ulong BootStartTime, int GoferPid, ulong GoferStartTime, string ControlSocket);
+
+/// <summary>
+/// Starting and stopping the processes of one sandbox: the gofer (own mount namespace, serves the
+/// container's files on one end of a SOCK_SEQPACKET pair) and boot (the Sentry: new pid, uts,
+/// ipc, mount and network namespaces, holding the other end, the control listener and stdio).
+/// </summary>
+public static class Sandbox
+{
+    /// <summary>How long create waits for boot to answer its first control request.</summary>
+    public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
+
+    // fd numbers in the children.
+    private const int SpecFd = 3, ControlFd = 4, GoferSocketFd = 5;
+
+    /// <summary>
+    /// Starts gofer and boot for container <paramref name="containerId"/> and waits until boot
+    /// serves its control socket. On failure nothing is left running.
+    /// </summary>
+    public static unsafe SandboxProcesses Start(string containerId, BundleConfig bundle, GlobalOptions global)
+    {
+        Spec spec = bundle.Spec;
+        string controlPath = ControlSocketPath.For(global.Root, containerId);
+        var ownFds = new List<int>();
+        int goferPid = 0, bootPid = 0;
+        try
+        {
+            int specFd = WriteSpecMemfd(spec, bundle.Rootfs);
+            ownFds.Add(specFd);
+
+            int* pair = stackalloc int[2];
+            if (Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, pair) < 0)
+                throw new RuntimeError($"creating the gofer socket pair: {Processes.LastError()}");
+            ownFds.Add(pair[0]);
+            ownFds.Add(pair[1]);
+
+            int listener = Listen(controlPath);
+            ownFds.Add(listener);
+
+            int devNull = Processes.Open("/dev/null", Processes.O_RDWR | Processes.O_CLOEXEC, 0);
+            if (devNull < 0) throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
+            ownFds.Add(devNull);
+
+            string exe = RuntimeExecutable.Path;
+            var globalArgs = global.ToArguments();
+
+            var gofer = new NamespacedProcess
+            {
+                Executable = exe,
+                Arguments = ["runsc-net", .. globalArgs, "gofer", "--container-id", containerId, "--bundle", bundle.Directory,
+                    "--spec-fd", SpecFd.ToString(), "--socket-fd", "4"],
+                NamespaceFlags = Processes.CLONE_NEWNS,
+                Fds = new Dictionary<int, int> { [0] = devNull, [1] = devNull, [2] = devNull, [SpecFd] = specFd, [4] = pair[0] },
+            };
+            goferPid = gofer.Start();
+            RuntimeLog.Debug($"gofer started: pid {goferPid}");
+
+            var (flags, joins) = BootNamespaces(spec, global);
+            ownFds.AddRange(joins.Select(j => j.Fd));
+            var boot = new NamespacedProcess
+            {
+                Executable = exe,
+                Arguments = ["runsc-net", .. globalArgs, "boot", "--container-id", containerId, "--bundle", bundle.Directory,
+                    "--spec-fd", SpecFd.ToString(), "--control-fd", ControlFd.ToString(), "--gofer-fd", GoferSocketFd.ToString()],
+                NamespaceFlags = flags,
+                JoinNamespaces = joins,
+                Fds = new Dictionary<int, int> { [SpecFd] = specFd, [ControlFd] = listener, [GoferSocketFd] = pair[1] },
+            };
+            bootPid = boot.Start();
+            RuntimeLog.Debug($"boot started: pid {bootPid}, namespaces 0x{flags:x}");
+
+            // Only the children hold the listener and the socket ends now: if boot dies, the
+            // ready check below sees the connection refused or reset instead of hanging.
+            foreach (int fd in ownFds) Processes.Close(fd);
+            ownFds.Clear();
+
+            WaitUntilReady(containerId, controlPath, bootPid);
+            ulong bootStart = ProcessIdentity.StartTime(bootPid) ?? throw new RuntimeError($"sandbox process {bootPid} vanished during create");
+            ulong goferStart = ProcessIdentity.StartTime(goferPid) ?? 0;
+            return new SandboxProcesses(bootPid, bootStart, goferPid, goferStart, controlPath);
+        }
+        catch
+        {
+            foreach (int fd in ownFds) Processes.Close(fd);
+            KillAndReap(bootPid);
+            KillAndReap(goferPid);
+            try { File.Delete(controlPath); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Kills the sandbox processes of <paramref name="processes"/> (each only if it is still the
+    /// process we started) and waits until they are gone.
+    /// </summary>
+    public static void Kill(int bootPid, ulong bootStartTime, int goferPid, ulong goferStartTime)
+    {
+        foreach (var (pid, start) in new[] { (bootPid, bootStartTime), (goferPid, goferStartTime) })
+        {
+            if (ProcessIdentity.IsAlive(pid, start)) Processes.Kill(pid, 9);
+        }
+        foreach (var (pid, start) in new[] { (bootPid, bootStartTime), (goferPid, goferStartTime) })
+            WaitGone(pid, start, TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Waits until <paramref name="pid"/> is gone or a zombie (reaping it if it is our child), up to <paramref name="limit"/>.</summary>
+    public static bool WaitGone(int pid, ulong startTime, TimeSpan limit)
+    {
+        if (pid <= 0) return true;
+        var deadline = DateTime.UtcNow + limit;
+        while (true)
+        {
+            Processes.WaitPid(pid, out _, Processes.WNOHANG | Processes.__WALL); // reaps our own children
+            if (!ProcessIdentity.IsAlive(pid, startTime)) return true;
+            if (DateTime.UtcNow > deadline) return false;
+            Thread.Sleep(5);
+        }
+    }
+
+    private static (long Flags, List<(int Fd, long Type)> Joins) BootNamespaces(Spec spec, GlobalOptions global)
+    {
+        long flags = Processes.CLONE_NEWNS | Processes.CLONE_NEWPID | Processes.CLONE_NEWUTS | Processes.CLONE_NEWIPC;
+        var joins = new List<(int, long)>();
+        var network = spec.Linux?.Namespaces?.FirstOrDefault(n => n.Type == "network");
+        if (global.Network != "host" && network != null)
+        {
+            if (network.Path == null)
+            {
+                flags |= Processes.CLONE_NEWNET;
+            }
+            else
+            {
+                int fd = Processes.Open(network.Path, Processes.O_CLOEXEC, 0);
+                if (fd < 0) throw new RuntimeError($"opening network namespace {network.Path}: {Processes.LastError()}");
+                joins.Add((fd, Processes.CLONE_NEWNET));
+            }
+        }
+        return (flags, joins);
+    }
+
+    private static unsafe int WriteSpecMemfd(Spec spec, string rootfs)
+    {
+        // The children get the spec with root.path made absolute.
+        string original = spec.Root!.Path;
+        spec.Root.Path = rootfs;
+        byte[] json;
+        try { json = SpecFile.Serialize(spec); }
+        finally { spec.Root.Path = original; }
+        int fd = Processes.MemfdCreate("runsc-net-spec", Processes.MFD_CLOEXEC);
+        if (fd < 0) throw new RuntimeError($"memfd_create: {Processes.LastError()}");
+        fixed (byte* p = json)
+        {
+            long done = 0;
+            while (done < json.Length)
+            {
+                nint n = Processes.PWrite(fd, p + done, (nint)(json.Length - done), done);
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == Processes.EINTR) continue;
+                    Processes.Close(fd);
+                    throw new RuntimeError($"writing the spec for the sandbox: {Processes.LastError()}");
+                }
+                done += n;
+            }
+        }
+        return fd;
+    }
+
+    private static unsafe int Listen(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { }
+        int fd = Sockets.Socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0);
+        if (fd < 0) throw new RuntimeError($"creating the control socket: {Processes.LastError()}");
+        int length = Sockets.MakeAddress(path, out var address);
+        if (Sockets.Bind(fd, &address, length) < 0 || Sockets.Listen(fd, 64) < 0)
+        {
+            string error = Processes.LastError();
+            Processes.Close(fd);
+            throw new RuntimeError($"binding the control socket {path}: {error}");
+        }
+        return fd;
+    }
+
+    private static void WaitUntilReady(string containerId, string controlPath, int bootPid)
+    {
+        try
+        {
+            new ControlClient(controlPath, containerId).Call(new ControlRequest { Operation = ControlOperation.Ping }, timeout: ReadyTimeout);
+        }
+        catch (SandboxUnreachableException)
+        {
+            int rc = Processes.WaitPid(bootPid, out int status, Processes.WNOHANG | Processes.__WALL);
+            string how = rc == bootPid ? WaitStatus.Describe(status) : "did not answer";
+            throw new RuntimeError($"container {containerId}: the sandbox process {how} before it was ready (run with --debug-log DIR for details)");
+        }
+    }
+
+    private static void KillAndReap(int pid)
+    {
+        if (pid <= 0) return;
+        Processes.Kill(pid, 9);
+        Processes.WaitPid(pid, out _, Processes.__WALL);
+    }
+}

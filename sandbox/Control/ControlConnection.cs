@@ -1,0 +1,138 @@
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
+using ProtoBuf;
+using static RunscNet.Sentry.Control.ControlSocketInterop;
+
+namespace RunscNet.Sentry.Control;
+
+/// <summary>
+/// One connection of the control protocol over a unix stream socket: each message is a 4-byte
+/// little-endian length and a protobuf-net body; fds ride as SCM_RIGHTS on the length's bytes.
+/// Used by both ends (the runtime's client and the sandbox's <see cref="ControlServer"/>).
+/// </summary>
+public sealed unsafe class ControlConnection : IDisposable
+{
+    /// <summary>The largest message accepted (a ps listing of many processes fits easily).</summary>
+    public const int MaxMessageSize = 16 << 20;
+
+    /// <summary>The most fds one message may carry.</summary>
+    public const int MaxFds = 16;
+
+    private int _fd;
+
+    /// <summary>Wraps connected socket <paramref name="fd"/>, which this object then owns.</summary>
+    public ControlConnection(int fd) => _fd = fd;
+
+    /// <summary>The socket fd.</summary>
+    public int Fd => _fd;
+
+    /// <summary>Sends <paramref name="message"/> with <paramref name="fds"/> attached.</summary>
+    /// <exception cref="IOException">The peer is gone or the write failed.</exception>
+    public void Send<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] T>(T message, ReadOnlySpan<int> fds = default)
+    {
+        if (fds.Length > MaxFds) throw new ArgumentException($"at most {MaxFds} fds per message", nameof(fds));
+        using var body = new MemoryStream();
+        Serializer.Serialize(body, message);
+        int length = checked((int)body.Length);
+        byte[] frame = new byte[4 + length];
+        BinaryPrimitives.WriteInt32LittleEndian(frame, length);
+        body.GetBuffer().AsSpan(0, length).CopyTo(frame.AsSpan(4));
+
+        int sent = 0;
+        fixed (byte* p = frame)
+        {
+            if (fds.Length > 0)
+            {
+                int controlLength = sizeof(ControlMessageHeader) + sizeof(int) * fds.Length;
+                byte* control = stackalloc byte[Align(controlLength)];
+                new Span<byte>(control, Align(controlLength)).Clear();
+                var header = (ControlMessageHeader*)control;
+                header->Length = (nuint)controlLength;
+                header->Level = SOL_SOCKET;
+                header->Type = SCM_RIGHTS;
+                fds.CopyTo(new Span<int>(control + sizeof(ControlMessageHeader), fds.Length));
+                var iov = new IoVector { Base = p, Length = (nuint)frame.Length };
+                var msg = new MessageHeader { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)Align(controlLength) };
+                nint n;
+                do { n = SendMsg(_fd, &msg, MSG_NOSIGNAL); } while (n < 0 && Marshal.GetLastPInvokeError() == EINTR);
+                if (n < 0) throw Failure("sending on the control socket");
+                sent = (int)n;
+            }
+            while (sent < frame.Length)
+            {
+                nint n = ControlSocketInterop.Send(_fd, p + sent, frame.Length - sent, MSG_NOSIGNAL);
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == EINTR) continue;
+                    throw Failure("sending on the control socket");
+                }
+                sent += (int)n;
+            }
+        }
+    }
+
+    /// <summary>Receives one message and the fds that came with it (owned by the caller, close-on-exec).</summary>
+    /// <exception cref="EndOfStreamException">The peer closed the connection before a whole message.</exception>
+    public T Receive<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] T>(out int[] fds)
+    {
+        byte* lengthBytes = stackalloc byte[4];
+        int got = 0;
+        fds = [];
+        int controlSize = Align(sizeof(ControlMessageHeader) + sizeof(int) * MaxFds);
+        byte* control = stackalloc byte[controlSize];
+        while (got < 4)
+        {
+            var iov = new IoVector { Base = lengthBytes + got, Length = (nuint)(4 - got) };
+            var msg = new MessageHeader { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)controlSize };
+            nint n = RecvMsg(_fd, &msg, MSG_CMSG_CLOEXEC);
+            if (n < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == EINTR) continue;
+                throw Failure("reading the control socket");
+            }
+            if (n == 0) throw new EndOfStreamException("the control connection was closed");
+            if (msg.ControlLength >= (nuint)sizeof(ControlMessageHeader))
+            {
+                var header = (ControlMessageHeader*)control;
+                if (header->Level == SOL_SOCKET && header->Type == SCM_RIGHTS)
+                {
+                    int count = ((int)header->Length - sizeof(ControlMessageHeader)) / sizeof(int);
+                    fds = [.. fds, .. new Span<int>(control + sizeof(ControlMessageHeader), count).ToArray()];
+                }
+            }
+            got += (int)n;
+        }
+        int length = BinaryPrimitives.ReadInt32LittleEndian(new ReadOnlySpan<byte>(lengthBytes, 4));
+        if (length is < 0 or > MaxMessageSize) throw new IOException($"control message of {length} bytes refused");
+        byte[] body = new byte[length];
+        fixed (byte* p = body)
+        {
+            int done = 0;
+            while (done < length)
+            {
+                nint n = Read(_fd, p + done, length - done);
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == EINTR) continue;
+                    throw Failure("reading the control socket");
+                }
+                if (n == 0) throw new EndOfStreamException("the control connection was closed mid-message");
+                done += (int)n;
+            }
+        }
+        return Serializer.Deserialize<T>(new MemoryStream(body));
+    }
+
+    /// <summary>Closes the socket.</summary>
+    public void Dispose()
+    {
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0) Close(fd);
+    }
+
+    private static int Align(int n) => (n + 7) & ~7;
+
+    private static IOException Failure(string what)
+        => new($"{what}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+}

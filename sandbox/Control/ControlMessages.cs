@@ -1,0 +1,95 @@
+using ProtoBuf;
+
+namespace RunscNet.Sentry.Control;
+
+/// <summary>What a control request asks of the sandbox.</summary>
+public enum ControlOperation
+{
+    /// <summary>No operation: tells the caller the sandbox is up and serving.</summary>
+    Ping = 1,
+    /// <summary>Start the container's init (<see cref="ISandboxControl.Start"/>).</summary>
+    Start = 2,
+    /// <summary>Signal init or every process (<see cref="ISandboxControl.Signal"/>).</summary>
+    Signal = 3,
+    /// <summary>List processes (<see cref="ISandboxControl.Processes"/>).</summary>
+    Processes = 4,
+    /// <summary>Run a new process (<see cref="ISandboxControl.Exec"/>); stdio fds travel as SCM_RIGHTS.</summary>
+    Exec = 5,
+    /// <summary>Wait for a process (<see cref="ISandboxControl.Wait"/>); pid 0 means init.</summary>
+    Wait = 6,
+    /// <summary>Stop every task (<see cref="ISandboxControl.Pause"/>).</summary>
+    Pause = 7,
+    /// <summary>Continue every task (<see cref="ISandboxControl.Resume"/>).</summary>
+    Resume = 8,
+}
+
+/// <summary>One request on the control socket (runtime → sandbox).</summary>
+[ProtoContract]
+public sealed class ControlRequest
+{
+    /// <summary>The operation.</summary>
+    [ProtoMember(1)] public ControlOperation Operation { get; set; }
+
+    /// <summary>Signal number (Signal).</summary>
+    [ProtoMember(2)] public int Signal { get; set; }
+
+    /// <summary>Signal every process, not only init (Signal).</summary>
+    [ProtoMember(3)] public bool All { get; set; }
+
+    /// <summary>Process to wait for, in the sandbox's PID namespace; 0 = init (Wait).</summary>
+    [ProtoMember(4)] public int Pid { get; set; }
+
+    /// <summary>argv of the new process (Exec).</summary>
+    [ProtoMember(5)] public List<string> Args { get; set; } = new();
+
+    /// <summary>Environment of the new process, NAME=VALUE (Exec).</summary>
+    [ProtoMember(6)] public List<string> Env { get; set; } = new();
+
+    /// <summary>Working directory (Exec).</summary>
+    [ProtoMember(7), System.ComponentModel.DefaultValue("/")] public string Cwd { get; set; } = "/";
+
+    /// <summary>User id (Exec).</summary>
+    [ProtoMember(8)] public uint Uid { get; set; }
+
+    /// <summary>Group id (Exec).</summary>
+    [ProtoMember(9)] public uint Gid { get; set; }
+
+    /// <summary>
+    /// Supplementary groups as decimal text (Exec): protobuf-net under NativeAOT cannot build the
+    /// serializer of a repeated value-type field (its generic instantiation has no native code).
+    /// </summary>
+    [ProtoMember(10)] public List<string> AdditionalGids { get; set; } = new();
+
+    /// <summary>The process gets a terminal (Exec).</summary>
+    [ProtoMember(11)] public bool Terminal { get; set; }
+}
+
+/// <summary>A process as the control protocol carries it (see <see cref="ProcessInfo"/>).</summary>
+[ProtoContract]
+public sealed class ControlProcess
+{
+    [ProtoMember(1)] public int Pid { get; set; }
+    [ProtoMember(2)] public int PPid { get; set; }
+    [ProtoMember(3)] public uint Uid { get; set; }
+    [ProtoMember(4)] public string Command { get; set; } = "";
+    [ProtoMember(5)] public string State { get; set; } = "";
+    [ProtoMember(6)] public long StartTimeTicks { get; set; }
+}
+
+/// <summary>The answer to one request (sandbox → runtime).</summary>
+[ProtoContract]
+public sealed class ControlResponse
+{
+    /// <summary>A one-line error for the user; null or empty on success.</summary>
+    [ProtoMember(1)] public string? Error { get; set; }
+
+    /// <summary>Pid of the new process (Exec).</summary>
+    [ProtoMember(2)] public int Pid { get; set; }
+
+    /// <summary>Wait status as wait(2) encodes it (Wait).</summary>
+    [ProtoMember(3)] public int WaitStatus { get; set; }
+
+    /// <summary>The processes (Processes).</summary>
+    [ProtoMember(4)] public List<ControlProcess> Processes { get; set; } = new();
+}
+

@@ -1,0 +1,140 @@
+using System.Runtime.InteropServices;
+using static RunscNet.Sentry.Control.ControlSocketInterop;
+
+namespace RunscNet.Sentry.Control;
+
+/// <summary>
+/// The sandbox's end of the control socket: accepts connections on the listening socket that
+/// create handed over, reads one <see cref="ControlRequest"/> per connection, calls
+/// <see cref="ISandboxControl"/> and answers with a <see cref="ControlResponse"/>. Each connection
+/// has its own thread, so a long Wait does not hold up a Signal.
+/// </summary>
+public sealed class ControlServer
+{
+    private readonly int _listenFd;
+    private readonly ISandboxControl _control;
+    private readonly Action<string>? _log;
+    private volatile bool _stopping;
+
+    /// <summary>Serves <paramref name="control"/> on listening socket <paramref name="listenFd"/>.</summary>
+    public ControlServer(int listenFd, ISandboxControl control, Action<string>? log = null)
+    {
+        _listenFd = listenFd;
+        _control = control;
+        _log = log;
+    }
+
+    /// <summary>Starts the accept loop on a background thread and returns at once.</summary>
+    public Thread Start()
+    {
+        var thread = new Thread(Serve) { IsBackground = true, Name = "control-accept" };
+        thread.Start();
+        return thread;
+    }
+
+    /// <summary>Accepts and serves connections until <see cref="Stop"/> (blocks the calling thread).</summary>
+    public unsafe void Serve()
+    {
+        while (!_stopping)
+        {
+            int fd = Accept4(_listenFd, null, null, SOCK_CLOEXEC);
+            if (fd < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EINTR) continue;
+                if (_stopping) return;
+                _log?.Invoke($"control: accept failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+                return;
+            }
+            var connection = new ControlConnection(fd);
+            var worker = new Thread(() => Handle(connection)) { IsBackground = true, Name = "control-request" };
+            worker.Start();
+        }
+    }
+
+    /// <summary>Stops accepting connections (requests in progress finish).</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        Shutdown(_listenFd, 2);
+    }
+
+    /// <summary>Serves one request on <paramref name="connection"/> and closes it.</summary>
+    public void Handle(ControlConnection connection)
+    {
+        using (connection)
+        {
+            int[] fds = [];
+            ControlResponse response;
+            try
+            {
+                var request = connection.Receive<ControlRequest>(out fds);
+                _log?.Invoke($"control: {request.Operation}");
+                response = Dispatch(request, fds);
+            }
+            catch (EndOfStreamException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                response = new ControlResponse { Error = e.Message };
+            }
+            finally
+            {
+                // Fds donated for an exec belong to the new process now (the kernel dup'd what it keeps).
+                foreach (int fd in fds) Close(fd);
+            }
+            try
+            {
+                connection.Send(response);
+            }
+            catch (IOException e)
+            {
+                _log?.Invoke($"control: reply lost: {e.Message}");
+            }
+        }
+    }
+
+    private ControlResponse Dispatch(ControlRequest request, int[] fds)
+    {
+        var response = new ControlResponse();
+        switch (request.Operation)
+        {
+            case ControlOperation.Ping:
+                break;
+            case ControlOperation.Start:
+                _control.Start();
+                break;
+            case ControlOperation.Signal:
+                _control.Signal(request.Signal, request.All);
+                break;
+            case ControlOperation.Processes:
+                foreach (var p in _control.Processes())
+                {
+                    response.Processes.Add(new ControlProcess
+                    {
+                        Pid = p.Pid, PPid = p.PPid, Uid = p.Uid, Command = p.Command, State = p.State,
+                        StartTimeTicks = p.StartTimeTicks,
+                    });
+                }
+                break;
+            case ControlOperation.Exec:
+                response.Pid = _control.Exec(new ExecRequest(request.Args, request.Env, request.Cwd, request.Uid,
+                    request.Gid, request.AdditionalGids.Select(uint.Parse).ToList(), request.Terminal, fds));
+                break;
+            case ControlOperation.Wait:
+                response.WaitStatus = _control.Wait(request.Pid);
+                break;
+            case ControlOperation.Pause:
+                _control.Pause();
+                break;
+            case ControlOperation.Resume:
+                _control.Resume();
+                break;
+            default:
+                throw new InvalidOperationException($"unknown control operation {(int)request.Operation}");
+        }
+        return response;
+    }
+}
