@@ -67,7 +67,8 @@ public static class Sandbox
                 Arguments = ["runsc-net", .. globalArgs, "gofer", "--container-id", containerId, "--bundle", bundle.Directory,
                     "--spec-fd", SpecFd.ToString(), "--socket-fd", "4"],
                 NamespaceFlags = Processes.CLONE_NEWNS,
-                Fds = new Dictionary<int, int> { [0] = devNull, [1] = devNull, [2] = devNull, [SpecFd] = specFd, [4] = pair[0] },
+                // stderr stays the caller's, so a failed setup is seen; stdin and stdout are not the gofer's business.
+                Fds = new Dictionary<int, int> { [0] = devNull, [1] = devNull, [SpecFd] = specFd, [4] = pair[0] },
             };
             goferPid = gofer.Start();
             RuntimeLog.Debug($"gofer started: pid {goferPid}");

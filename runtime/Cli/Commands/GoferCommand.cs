@@ -14,8 +14,11 @@ public sealed class GoferCommand : ICommand
     [Option("bundle", Required = true, MetaValue = "DIR")]
     public string Bundle { get; set; } = "";
 
-    [Option("spec-fd", Required = true, MetaValue = "FD", HelpText = "fd of the validated spec JSON")]
+    [Option("spec-fd", Default = -1, MetaValue = "FD", HelpText = "fd of the validated spec JSON (the gofer reads the bundle's config.json)")]
     public int SpecFd { get; set; } = -1;
+
+    [Option("overlay", Default = "none", MetaValue = "none|memory", HelpText = "root file system overlay")]
+    public string Overlay { get; set; } = "none";
 
     [Option("socket-fd", Required = true, MetaValue = "FD", HelpText = "fd of the SOCK_SEQPACKET connection to the Sentry")]
     public int SocketFd { get; set; } = -1;
@@ -26,10 +29,10 @@ public sealed class GoferCommand : ICommand
         var options = new GoferOptions
         {
             ContainerId = ContainerId,
-            BundleDir = Bundle,
-            SpecFd = SpecFd,
+            Bundle = Bundle,
             SocketFd = SocketFd,
-            DebugLog = RuntimeLog.DebugEnabled ? RuntimeLog.Debug : null,
+            Overlay = Overlay,
+            DebugLogPath = RuntimeLog.DebugLogPath,
         };
         return GoferProcess.Run(options);
     }
