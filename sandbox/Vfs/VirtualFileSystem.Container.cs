@@ -20,12 +20,15 @@ public sealed partial class VirtualFileSystem
     /// devfs when mounted on /dev), `proc`, `sysfs`, `devpts`, `mqueue`; cgroup mounts are
     /// skipped. /dev and /proc are added when the spec has none. Returns 0 or -errno of the root
     /// attach; problems with single mounts are recorded in <see cref="MountWarnings"/>.
+    /// With <paramref name="memoryOverlay"/> (--overlay=memory) the root is a copy-up layer in
+    /// the Sentry over the gofer root, so the host rootfs is never written.
     /// </summary>
-    public int MountContainer(Spec spec, GoferClient gofer)
+    public int MountContainer(Spec spec, GoferClient gofer, bool memoryOverlay = false)
     {
-        int err = GoferFileSystem.Attach(gofer, "/", out var rootFs);
+        int err = GoferFileSystem.Attach(gofer, "/", out var goferRoot);
         if (err != 0) return err;
-        SetRoot(rootFs!, spec.Root?.Readonly == true ? MountFlags.ReadOnly : MountFlags.None, "rootfs");
+        FileSystem rootFs = memoryOverlay ? new Overlay.OverlayFileSystem(goferRoot!) : goferRoot!;
+        SetRoot(rootFs, spec.Root?.Readonly == true ? MountFlags.ReadOnly : MountFlags.None, "rootfs");
         var mounts = spec.Mounts ?? new List<StateFile.Oci.Mount>();
         bool haveDev = false, haveProc = false;
         foreach (var m in mounts)

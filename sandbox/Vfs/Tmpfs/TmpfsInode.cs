@@ -149,6 +149,9 @@ public sealed class TmpfsInode : Inode
         return AddChild(name, child);
     }
 
+    /// <summary>Sets the target of a symlink made with the constructor (overlay copy-up).</summary>
+    public void SetSymlinkTarget(string target) => _target = target;
+
     /// <summary>Creates a symlink child at boot (devfs population).</summary>
     public TmpfsInode AddSymlink(string name, string target)
     {

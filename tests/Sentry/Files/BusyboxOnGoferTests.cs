@@ -84,6 +84,15 @@ public class BusyboxOnGoferTests
     }
 
     [Fact]
+    public void Explore()
+    {
+        string? script = Environment.GetEnvironmentVariable("SX_SCRIPT");
+        if (script == null || SentryHarness.BusyboxRoot == "") return;
+        var (status, output) = Run(script);
+        _log.WriteLine($"status {status:x}\n{output}");
+    }
+
+    [Fact]
     public void ShellPipelinesFilesAndProcWork()
     {
         if (SentryHarness.BusyboxRoot == "") return;

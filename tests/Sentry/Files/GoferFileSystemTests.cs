@@ -15,14 +15,16 @@ public class GoferFileSystemTests
         public readonly GoferHarness Gofer;
         public readonly FilesFixture F;
 
-        public Sandbox(bool readOnlyRoot = false, List<RunscNet.StateFile.Oci.Mount>? mounts = null)
+        public Sandbox(bool readOnlyRoot = false, List<RunscNet.StateFile.Oci.Mount>? mounts = null, bool overlay = false)
         {
             Gofer = new GoferHarness();
             Directory.CreateDirectory(Path.Combine(Gofer.Root, "etc"));
             File.WriteAllText(Path.Combine(Gofer.Root, "etc", "hostname"), "sandboxed\n");
             F = new FilesFixture(mountDefaults: false);
             var spec = new Spec { Root = new Root { Path = Gofer.Root, Readonly = readOnlyRoot }, Mounts = mounts ?? new() };
-            Assert.Equal(0, F.Kernel.Vfs.MountContainer(spec, Gofer.Client));
+            Directory.CreateDirectory(Path.Combine(Gofer.Root, "etc", "sub"));
+            File.WriteAllText(Path.Combine(Gofer.Root, "etc", "sub", "inner"), "lower inner\n");
+            Assert.Equal(0, F.Kernel.Vfs.MountContainer(spec, Gofer.Client, overlay));
             F.Task.Fs = new FsContext(F.Kernel.Vfs.RootPath);
         }
 
@@ -103,5 +105,38 @@ public class GoferFileSystemTests
         string mountsText = f.Read(fd);
         Assert.Contains(" /tmp tmpfs rw,nosuid", mountsText);
         Assert.Contains(" /proc proc ", mountsText);
+    }
+
+    [Fact]
+    public void MemoryOverlayNeverWritesTheHostRootfs()
+    {
+        using var s = new Sandbox(overlay: true);
+        var f = s.F;
+        string Snapshot() => string.Join("\n", Directory.GetFileSystemEntries(s.Gofer.Root, "*", SearchOption.AllDirectories)
+            .OrderBy(p => p, StringComparer.Ordinal).Select(p => p + ":" + (File.Exists(p) ? File.ReadAllText(p) : "dir")));
+        string before = Snapshot();
+        // Modify a lower file (copy-up), create, delete, make directories, rename.
+        int fd = f.Open("/etc/hostname", OpenFlags.O_WRONLY | OpenFlags.O_APPEND);
+        Assert.Equal(6, f.Write(fd, "extra\n"));
+        f.Call(3, (ulong)fd);
+        Assert.Equal("sandboxed\nextra\n", f.Read(f.Open("/etc/hostname", OpenFlags.O_RDONLY)));
+        f.Task.Fds.Close(f.Open("/etc/new", OpenFlags.O_CREAT | OpenFlags.O_WRONLY));
+        Assert.Equal(0, f.Call(87, f.Mem.Str("/etc/sub/inner")));
+        Assert.Equal(-Errno.ENOENT, f.Call(21, f.Mem.Str("/etc/sub/inner"), 0));
+        Assert.Equal(0, f.Call(84, f.Mem.Str("/etc/sub")));
+        Assert.Equal(0, f.Call(83, f.Mem.Str("/etc/sub"), 0x1ed));
+        // The re-created directory is opaque: the deleted lower file does not come back.
+        Assert.Equal(-Errno.ENOENT, f.Call(21, f.Mem.Str("/etc/sub/inner"), 0));
+        Assert.Equal(0, f.Call(82, f.Mem.Str("/etc/new"), f.Mem.Str("/renamed")));
+        Assert.Equal(0, f.Call(90, f.Mem.Str("/etc"), 0x1c0));
+        Assert.Equal(before, Snapshot());
+        // The merged listing reflects the changes.
+        int dir = f.Open("/etc", OpenFlags.O_DIRECTORY);
+        ulong buf = f.Mem.Alloc(4096);
+        long n = f.Call(217, (ulong)dir, buf, 4096);
+        string listing = System.Text.Encoding.UTF8.GetString(f.Mem.Get(buf, (int)n));
+        Assert.Contains("hostname", listing);
+        Assert.Contains("sub", listing);
+        Assert.DoesNotContain("new", listing);
     }
 }
