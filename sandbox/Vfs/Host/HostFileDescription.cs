@@ -169,7 +169,20 @@ public sealed class HostFileDescription : FileDescription
     public override WaitQueue? ReadinessQueue => _queue;
 
     /// <inheritdoc/>
-    public override string AnonymousName => LinuxMode.IsDir(_hostMode) ? "/" : $"host:[{_fd}]";
+    public override string AnonymousName
+    {
+        get
+        {
+            Stat(out var st);
+            return (_hostMode & LinuxMode.S_IFMT) switch
+            {
+                LinuxMode.S_IFIFO => $"pipe:[{st.Ino}]",
+                LinuxMode.S_IFSOCK => $"socket:[{st.Ino}]",
+                LinuxMode.S_IFCHR => _isTty ? "/dev/pts/0" : "/dev/null",
+                _ => $"/host-file:[{st.Ino}]",
+            };
+        }
+    }
 
     /// <inheritdoc/>
     public override unsafe long Ioctl(Task task, uint request, ulong argument)

@@ -32,7 +32,7 @@ public sealed partial class ProcFileSystem
             ["comm"] = Text(() => p.Comm + "\n", 0x1a4),
             ["cgroup"] = Text(() => "0::/\n"),
             ["limits"] = Text(() => "Limit                     Soft Limit           Hard Limit           Units     \n"),
-            ["maps"] = Text(() => ""),
+            ["maps"] = Text(() => (Memory.AddressSpace?)task.AddressSpace is { } mm ? mm.MapsText() : ""),
             ["mounts"] = () => File(t => Mounts(t)),
             ["mountinfo"] = () => File(t => MountInfo(t)),
             ["oom_score_adj"] = Text(() => "0\n", 0x1a4),

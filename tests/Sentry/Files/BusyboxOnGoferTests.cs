@@ -55,6 +55,8 @@ public class BusyboxOnGoferTests
         CopyTree(SentryHarness.BusyboxRoot, gofer.Root);
         Directory.CreateDirectory(Path.Combine(gofer.Root, "tmp"));
         var kernel = new Kernel { Platform = new PtracePlatform() };
+        var log = new StringWriter();
+        if (Environment.GetEnvironmentVariable("SX_STRACE") == "1") { kernel.Log = new DebugLog(log); kernel.Strace = true; }
         var spec = new Spec
         {
             Root = new Root { Path = gofer.Root },
@@ -80,7 +82,7 @@ public class BusyboxOnGoferTests
         Assert.True(exited, "init did not exit");
         init.Fds.CloseAll();
         reader.Join();
-        return (kernel.InitExitStatus, Encoding.UTF8.GetString(output.ToArray()));
+        return (kernel.InitExitStatus, Encoding.UTF8.GetString(output.ToArray()) + log);
     }
 
     [Fact]
