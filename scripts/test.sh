@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test: checks the tools, publishes runsc-net (NativeAOT), builds the busybox fixture
+# and runs `dotnet test Sandbox.sln` with the published binary in RUNSC_NET for the integration
+# tests (which skip, saying why, when not run as root).
+#
+# usage: scripts/test.sh [dotnet test arguments, e.g. --filter FullyQualifiedName~Integration]
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+
+need=()
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is needed" >&2; exit 1; }
+command -v jq >/dev/null || need+=(jq)
+command -v cc >/dev/null || need+=(clang)  # the NativeAOT linker driver (gcc or clang)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+    else
+        echo "test.sh: missing ${need[*]}: apt-get install ${need[*]}" >&2
+        exit 1
+    fi
+fi
+
+echo "== publishing runsc-net (NativeAOT)"
+dotnet publish runtime/Runtime.csproj -c Release -r linux-x64 -o out -v quiet -nologo
+export RUNSC_NET="$repo/out/runsc-net"
+
+echo "== fixtures"
+if [ ! -x fixtures/busybox/rootfs/bin/busybox ]; then
+    RUNSC_NET="$RUNSC_NET" scripts/make-bundle.sh fixtures/busybox sh
+fi
+export RUNSC_NET_ROOTFS="$repo/fixtures/busybox/rootfs"
+
+echo "== dotnet test"
+dotnet test Sandbox.sln -nologo "$@"
