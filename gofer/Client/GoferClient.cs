@@ -246,10 +246,15 @@ public sealed class GoferClient : IDisposable
     /// <summary>
     /// Creates a host AF_UNIX socket of <paramref name="type"/> (SOCK_STREAM, SOCK_DGRAM,
     /// SOCK_SEQPACKET) bound at <paramref name="name"/> in <paramref name="dir"/>, and donates it
-    /// (not yet listening).
+    /// (not yet listening). The socket file belongs to root.
     /// </summary>
     public int BindSocket(ulong dir, string name, int type, out int hostFd) =>
-        Call(Operation.BindSocket, new BindSocketRequest { Directory = dir, Name = name, Type = type }, out BindSocketResponse? _, out hostFd);
+        BindSocket(dir, name, type, 0, 0, out hostFd);
+
+    /// <summary>As <see cref="BindSocket(ulong, string, int, out int)"/>, with the socket file owned by <paramref name="uid"/>:<paramref name="gid"/>.</summary>
+    public int BindSocket(ulong dir, string name, int type, uint uid, uint gid, out int hostFd) =>
+        Call(Operation.BindSocket, new BindSocketRequest { Directory = dir, Name = name, Type = type, Uid = uid, Gid = gid },
+            out BindSocketResponse? _, out hostFd);
 
     /// <summary>
     /// Connects a new host AF_UNIX socket of <paramref name="type"/> to the socket file of

@@ -40,13 +40,23 @@ internal struct CapabilityData
 /// <summary>Privilege calls of libc: prctl, capset, seccomp (via syscall).</summary>
 internal static unsafe partial class ProcessSecurity
 {
-    public const int PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38, PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_CLEAR_ALL = 4;
+    public const int PR_SET_KEEPCAPS = 8, PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38, PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_CLEAR_ALL = 4;
     public const uint LinuxCapabilityVersion3 = 0x20080522;
     public const uint SECCOMP_SET_MODE_FILTER = 1, SECCOMP_FILTER_FLAG_TSYNC = 1;
     private const long SYS_seccomp = 317; // x86_64
 
     [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     public static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
+
+    /// <summary>
+    /// setresuid(3) of glibc, which applies the change to every thread of the process (it
+    /// signals each thread to make the system call itself).
+    /// </summary>
+    [LibraryImport("libc", EntryPoint = "setresuid", SetLastError = true)]
+    public static partial int SetResUid(uint realUid, uint effectiveUid, uint savedUid);
+
+    [LibraryImport("libc", EntryPoint = "getuid")]
+    public static partial uint GetUid();
 
     [LibraryImport("libc", EntryPoint = "capset", SetLastError = true)]
     public static partial int CapSet(CapabilityHeader* header, CapabilityData* data);

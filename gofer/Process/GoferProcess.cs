@@ -94,11 +94,14 @@ public static class GoferProcess
         {
             throw GoferSetupException.FromErrno("set no_new_privs", Files.Result(-1));
         }
-        int r = CapabilityDrop.DropAllButKept();
+        int r = CapabilityDrop.DropAllButKept(out bool allThreads);
         if (r < 0)
         {
             throw GoferSetupException.FromErrno("drop capabilities", r);
         }
+        log.Write(allThreads
+            ? $"capabilities: serving thread keeps chown, dac_override, dac_read_search, fowner, fsetid; other threads none (uid {CapabilityDrop.UnprivilegedUid})"
+            : "capabilities: serving thread reduced; the uid change was refused, so other runtime threads keep theirs (seccomp still applies)");
         var server = new GoferServer(options.SocketFd, rootFd, new GoferServerOptions
         {
             ProcSelfFdDirectory = procFd,

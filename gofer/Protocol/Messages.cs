@@ -393,6 +393,8 @@ public sealed class BindSocketRequest
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
     [ProtoMember(3)] public int Type { get; set; }
+    [ProtoMember(4)] public uint Uid { get; set; }
+    [ProtoMember(5)] public uint Gid { get; set; }
 }
 
 [ProtoContract]

@@ -31,6 +31,15 @@ public sealed partial class GoferServer
         }
         // bind(2) takes no directory fd: bind the bare name with the directory as cwd.
         r = InDirectory(dir!.Fd, () => Files.Result(Sockets.Bind(fd, address, (uint)length)));
+        if (r == 0)
+        {
+            // The new socket file belongs to the gofer's own uid until given its owner.
+            r = Files.Result(Files.FChownAt(dir.Fd, request.Name, request.Uid, request.Gid, Files.AT_SYMLINK_NOFOLLOW));
+            if (r < 0)
+            {
+                Files.UnlinkAt(dir.Fd, request.Name, 0);
+            }
+        }
         if (r < 0)
         {
             Files.Close(fd);

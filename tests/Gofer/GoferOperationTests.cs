@@ -323,6 +323,10 @@ public sealed class GoferOperationTests
         Assert.Equal(0, h.Client.Walk(h.RootHandle, "run", out ulong run, out _));
         Assert.Equal(0, h.Client.BindSocket(run, "app.sock", Sockets.SOCK_STREAM, out int bound));
         Assert.Equal(-Errno.EADDRINUSE, h.Client.BindSocket(run, "app.sock", Sockets.SOCK_STREAM, out _));
+        Assert.Equal(0, h.Client.BindSocket(run, "owned.sock", Sockets.SOCK_DGRAM, 1500, 1600, out int owned));
+        Files.Close(owned);
+        Statx ownedStat = GoferHarness.HostStat(Path.Combine(h.Root, "run/owned.sock"));
+        Assert.Equal((S_IFSOCK, 1500u, 1600u), (ownedStat.Mode & S_IFMT, ownedStat.Uid, ownedStat.Gid));
         Assert.Equal(-Errno.EINVAL, h.Client.BindSocket(run, "other.sock", 99, out _));
         using var listener = new Socket(new SafeSocketHandle(bound, ownsHandle: true));
         listener.Listen();
