@@ -290,6 +290,8 @@ public sealed class GoferClient : IDisposable
             _broken = true;
             if (_fd >= 0)
             {
+                // shutdown first: the gofer must see the end even if a forked child still holds a copy of the fd.
+                Sockets.Shutdown(_fd, Sockets.SHUT_RDWR);
                 Files.Close(_fd);
                 _fd = -1;
             }

@@ -9,11 +9,12 @@ public sealed partial class GoferServer
 {
     private unsafe BindSocketResponse BindSocket(BindSocketRequest request)
     {
-        int r = FindDirectoryToChange(request.Directory, request.Name, out Node? dir);
+        int r = FindDirectoryToChange(request.Directory, request.Name, out Node? found);
         if (r < 0)
         {
             return new BindSocketResponse { Errno = -r };
         }
+        Node dir = found!;
         if (!IsUnixSocketType(request.Type))
         {
             return new BindSocketResponse { Errno = Errno.EINVAL };
@@ -29,8 +30,16 @@ public sealed partial class GoferServer
         {
             return new BindSocketResponse { Errno = -Files.Result(fd) };
         }
-        // bind(2) takes no directory fd: bind the bare name with the directory as cwd.
-        r = InDirectory(dir!.Fd, () => Files.Result(Sockets.Bind(fd, address, (uint)length)));
+        // bind(2) takes no directory fd: bind "/proc/self/fd/<dir>/<name>" when procfs is there,
+        // else the bare name with the directory as cwd.
+        int procLength = _procPaths ? Sockets.MakeUnixAddress($"/proc/self/fd/{FdName(dir.Fd)}/{request.Name}", new Span<byte>(address, 110)) : -1;
+        r = procLength > 0
+            ? Files.Result(Sockets.Bind(fd, address, (uint)procLength))
+            : InDirectory(dir.Fd, () =>
+            {
+                Sockets.MakeUnixAddress(request.Name, new Span<byte>(address, 110));
+                return Files.Result(Sockets.Bind(fd, address, (uint)length));
+            });
         if (r == 0)
         {
             // The new socket file belongs to the gofer's own uid until given its owner.
@@ -65,15 +74,18 @@ public sealed partial class GoferServer
             return new ConnectSocketResponse { Errno = Errno.ECONNREFUSED };
         }
         byte* address = stackalloc byte[110];
-        int length = Sockets.MakeUnixAddress(FdName(node.Fd), new Span<byte>(address, 110));
+        int length = Sockets.MakeUnixAddress((_procPaths ? "/proc/self/fd/" : "") + FdName(node.Fd), new Span<byte>(address, 110));
         int fd = Sockets.Socket(Sockets.AF_UNIX, request.Type | Sockets.SOCK_CLOEXEC | Sockets.SOCK_NONBLOCK, 0);
         if (fd < 0)
         {
             return new ConnectSocketResponse { Errno = -Files.Result(fd) };
         }
-        // connect(2) takes no directory fd: connect to "N" with /proc/self/fd as cwd, the magic
-        // link of the held socket inode. Non-blocking, so a full backlog gives EAGAIN, not a hang.
-        int r = InDirectory(_procFd, () => Files.Result(Sockets.Connect(fd, address, (uint)length)));
+        // connect(2) takes no directory fd: connect to the /proc/self/fd/N magic link of the held
+        // socket inode (by path, or as "N" with /proc/self/fd as cwd). Non-blocking, so a full
+        // backlog gives EAGAIN, not a hang.
+        int r = _procPaths
+            ? Files.Result(Sockets.Connect(fd, address, (uint)length))
+            : InDirectory(_procFd, () => Files.Result(Sockets.Connect(fd, address, (uint)length)));
         if (r == 0)
         {
             int flags = Files.FControl(fd, Files.F_GETFL, 0);

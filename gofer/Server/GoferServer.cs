@@ -25,6 +25,13 @@ public sealed partial class GoferServer : IDisposable
     private readonly int _procFd;
     private readonly int _cwdFd;
     private readonly bool _readOnly;
+
+    /// <summary>
+    /// True when "/proc/self/fd/N" works as a path (a real procfs is mounted at /proc, as in
+    /// tests); bind/connect then need no cwd change. False in the pivoted gofer, whose /proc (if
+    /// any) belongs to the container and must not be trusted.
+    /// </summary>
+    private readonly bool _procPaths;
     private readonly Action<string>? _log;
     private readonly HandleTable _handles = new();
     private readonly ArrayBufferWriter<byte> _writer = new(4096);
@@ -50,6 +57,7 @@ public sealed partial class GoferServer : IDisposable
             ? options.ProcSelfFdDirectory
             : Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
         _cwdFd = Files.OpenAt(Files.AT_FDCWD, ".", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        _procPaths = options.ProcSelfFdDirectory < 0 && IsProcFs("/proc/self/fd");
         if (_procFd < 0)
         {
             throw new IOException("gofer: cannot open /proc/self/fd");
@@ -248,6 +256,19 @@ public sealed partial class GoferServer : IDisposable
     {
         _handles.Release(request.Handle);
         return new ReleaseResponse();
+    }
+
+    private static unsafe bool IsProcFs(string path)
+    {
+        int fd = Files.OpenAt(Files.AT_FDCWD, path, Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return false;
+        }
+        StatFsBuffer fs;
+        bool proc = Files.FStatFs(fd, &fs) == 0 && fs.Type == Mounts.ProcSuperMagic;
+        Files.Close(fd);
+        return proc;
     }
 
     /// <summary>The name of <paramref name="fd"/> inside /proc/self/fd.</summary>

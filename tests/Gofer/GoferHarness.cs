@@ -14,7 +14,10 @@ internal sealed class GoferHarness : IDisposable
     private readonly Thread _serverThread;
     private readonly GoferServer _server;
 
-    public GoferHarness(bool readOnly = false)
+    /// <param name="readOnly">Serve read-only.</param>
+    /// <param name="procFdGiven">Hand the server a /proc/self/fd fd as the gofer process does after
+    /// pivot_root; it then binds/connects unix sockets through cwd changes instead of /proc paths.</param>
+    public GoferHarness(bool readOnly = false, bool procFdGiven = false)
     {
         Base = Directory.CreateTempSubdirectory("gofer-test-").FullName;
         Root = Path.Combine(Base, "root");
@@ -27,7 +30,8 @@ internal sealed class GoferHarness : IDisposable
 
         (int clientFd, int serverFd) = SocketPair();
         ServerSocket = serverFd;
-        _server = GoferServer.ForDirectory(serverFd, Root, new GoferServerOptions { ReadOnly = readOnly });
+        int procFd = procFdGiven ? Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0) : -1;
+        _server = GoferServer.ForDirectory(serverFd, Root, new GoferServerOptions { ReadOnly = readOnly, ProcSelfFdDirectory = procFd });
         _serverThread = new Thread(() => _server.Serve()) { IsBackground = true, Name = "gofer-test-server" };
         _serverThread.Start();
         Client = new GoferClient(clientFd);
@@ -95,7 +99,7 @@ internal sealed class GoferHarness : IDisposable
 
     public void Dispose()
     {
-        Client.Dispose();
+        Client.Dispose(); // shuts the socket down, so the server ends even if a forked child holds a copy
         Assert.True(_serverThread.Join(TimeSpan.FromSeconds(30)), "server did not exit after the client closed");
         _server.Dispose();
         Directory.Delete(Base, recursive: true);

@@ -314,10 +314,12 @@ public sealed class GoferOperationTests
         Assert.Equal(-Errno.EINVAL, h.Client.Fsync(p));
     }
 
-    [Fact]
-    public void BindAndConnectHostUnixSockets()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BindAndConnectHostUnixSockets(bool procFdGiven)
     {
-        using var h = new GoferHarness();
+        using var h = new GoferHarness(procFdGiven: procFdGiven);
         string cwd = Directory.GetCurrentDirectory();
         Directory.CreateDirectory(Path.Combine(h.Root, "run"));
         Assert.Equal(0, h.Client.Walk(h.RootHandle, "run", out ulong run, out _));
