@@ -35,8 +35,8 @@ internal static partial class FileSyscalls
         t.Supported(32, "dup", Dup);
         t.Supported(33, "dup2", Dup2);
         t.Partial(40, "sendfile", Sendfile, "Copies through a Sentry buffer.");
-        t.Partial(72, "fcntl", Fcntl, "Record locks are advisory no-ops (F_GETLK reports unlocked); leases, F_NOTIFY and seals are not supported.");
-        t.Partial(73, "flock", Flock, "Locks always succeed (single-sandbox advisory locking not enforced).");
+        t.Partial(72, "fcntl", Fcntl, "No deadlock detection (EDEADLK); leases, F_NOTIFY and seals are not supported.");
+        t.Supported(73, "flock", Flock);
         t.Supported(74, "fsync", Fsync);
         t.Supported(75, "fdatasync", Fdatasync);
         t.Supported(77, "ftruncate", Ftruncate);
@@ -350,8 +350,15 @@ internal static partial class FileSyscalls
         return DoOpen(t, (int)a.A0, a.A1, f, (uint)mode);
     }
 
-    /// <summary>close(2).</summary>
-    private static long Close(Task t, in SyscallArguments a) => t.Fds.Close((int)a.A0);
+    /// <summary>close(2); the process's record locks on the file go with any close of it, as POSIX says.</summary>
+    private static long Close(Task t, in SyscallArguments a)
+    {
+        var f = t.Fds.Get((int)a.A0);
+        var inode = f?.Inode;
+        int r = t.Fds.Close((int)a.A0);
+        if (r == 0 && inode != null) Vfs.Locks.FileLocks.ReleaseOwner(inode, Vfs.Proc.ProcFileSystem.Describe(t).Leader);
+        return r;
+    }
 
     /// <summary>close_range(2): CLOSE_RANGE_UNSHARE (2, the table is already private) and CLOSE_RANGE_CLOEXEC (4); EINVAL if first &gt; last.</summary>
     private static long CloseRange(Task t, in SyscallArguments a)
@@ -419,28 +426,8 @@ internal static partial class FileSyscalls
                 return 0;
             case 5: // F_GETLK
             case 36: // F_OFD_GETLK
-                {
-                    if (isPath) return -Errno.EBADF;
-                    var flock = new byte[32];
-                    int err = t.Memory.CopyIn(a.A2, flock);
-                    if (err != 0) return err;
-                    short type = BitConverter.ToInt16(flock, 0);
-                    if (type is < 0 or > 2) return -Errno.EINVAL;
-                    BitConverter.TryWriteBytes(flock.AsSpan(0, 2), (short)2); // F_UNLCK
-                    return t.Memory.CopyOut(a.A2, flock);
-                }
             case 6: case 7: case 37: case 38: // F_SETLK, F_SETLKW, F_OFD_SETLK(W)
-                {
-                    if (isPath) return -Errno.EBADF;
-                    var flock = new byte[32];
-                    int err = t.Memory.CopyIn(a.A2, flock);
-                    if (err != 0) return err;
-                    short type = BitConverter.ToInt16(flock, 0);
-                    if (type == 0 && !f.Readable) return -Errno.EBADF;
-                    if (type == 1 && !f.Writable) return -Errno.EBADF;
-                    if (type is < 0 or > 2) return -Errno.EINVAL;
-                    return 0;
-                }
+                return RecordLock(t, f, cmd, a.A2);
             case 8: // F_SETOWN
                 s_owners.AddOrUpdate(f, new System.Runtime.CompilerServices.StrongBox<int>((int)a.A2));
                 return 0;
@@ -462,13 +449,63 @@ internal static partial class FileSyscalls
     /// <summary>F_SETOWN values per open file description.</summary>
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<FileDescription, System.Runtime.CompilerServices.StrongBox<int>> s_owners = new();
 
-    /// <summary>flock(2): validates the operation and fd; locks are not enforced between processes.</summary>
+    /// <summary>flock(2): LOCK_SH/LOCK_EX/LOCK_UN (+LOCK_NB: EWOULDBLOCK), owned by the open file description.</summary>
     private static long Flock(Task t, in SyscallArguments a)
     {
         var f = File(t, a.A0);
-        if (f == null) return -Errno.EBADF;
-        int op = (int)a.A1 & ~4; // LOCK_NB
-        return op is 1 or 2 or 8 ? 0 : -Errno.EINVAL;
+        if (f == null || (f.StatusFlags & OpenFlags.O_PATH) != 0) return -Errno.EBADF;
+        return Vfs.Locks.FileLocks.Flock(t, f, (int)a.A1);
+    }
+
+    /// <summary>
+    /// fcntl record locks (struct flock: l_type, l_whence, l_start, l_len, l_pid): process-owned
+    /// for F_GETLK/F_SETLK(W), description-owned for the F_OFD_* commands (l_pid must be 0).
+    /// EBADF when the access mode does not allow the lock type; EAGAIN (or a wait) on conflict.
+    /// </summary>
+    private static long RecordLock(Task t, FileDescription f, int cmd, ulong addr)
+    {
+        if ((f.StatusFlags & OpenFlags.O_PATH) != 0) return -Errno.EBADF;
+        var flock = new byte[32];
+        int err = t.Memory.CopyIn(addr, flock);
+        if (err != 0) return err;
+        short type = BitConverter.ToInt16(flock, 0);
+        short whence = BitConverter.ToInt16(flock, 2);
+        long start = BitConverter.ToInt64(flock, 8), len = BitConverter.ToInt64(flock, 16);
+        if (type is < 0 or > 2) return -Errno.EINVAL;
+        bool ofd = cmd >= 36 && cmd <= 38;
+        if (ofd && BitConverter.ToInt32(flock, 24) != 0) return -Errno.EINVAL;
+        if (f.Inode is not { } inode) return -Errno.EINVAL;
+        long basis = whence switch { 0 => 0, 1 => f.Seek(t, 0, 1), 2 => f.Stat(out var st) == 0 ? st.Size : -1, _ => -2 };
+        if (basis == -2) return -Errno.EINVAL;
+        if (basis < 0) basis = 0;
+        long s0 = basis + start, end;
+        if (len > 0) end = s0 + len;
+        else if (len == 0) end = long.MaxValue;
+        else { end = s0; s0 += len; }
+        if (s0 < 0) return -Errno.EINVAL;
+        var describe = Vfs.Proc.ProcFileSystem.Describe(t);
+        object owner = ofd ? f : (object)describe.Leader;
+        int pid = ofd ? -1 : describe.Pid;
+        if (cmd == 5 || cmd == 36)
+        {
+            var c = Vfs.Locks.FileLocks.Test(inode, owner, type == 0 ? 0 : 1, s0, end);
+            if (c is not { } k)
+            {
+                BitConverter.TryWriteBytes(flock.AsSpan(0), (short)2);
+            }
+            else
+            {
+                BitConverter.TryWriteBytes(flock.AsSpan(0), (short)k.Type);
+                BitConverter.TryWriteBytes(flock.AsSpan(2), (short)0);
+                BitConverter.TryWriteBytes(flock.AsSpan(8), k.Start);
+                BitConverter.TryWriteBytes(flock.AsSpan(16), k.End == long.MaxValue ? 0 : k.End - k.Start);
+                BitConverter.TryWriteBytes(flock.AsSpan(24), k.Pid);
+            }
+            return t.Memory.CopyOut(addr, flock);
+        }
+        if (type == 0 && !f.Readable) return -Errno.EBADF;
+        if (type == 1 && !f.Writable) return -Errno.EBADF;
+        return Vfs.Locks.FileLocks.SetRange(t, inode, owner, pid, type, s0, end, cmd == 7 || cmd == 38);
     }
 
     /// <summary>

@@ -107,7 +107,9 @@ public abstract class FileDescription
     /// <summary>Drops a reference; the last one calls <see cref="Release"/>.</summary>
     public void DecRef()
     {
-        if (Interlocked.Decrement(ref _refs) == 0) Release();
+        if (Interlocked.Decrement(ref _refs) != 0) return;
+        if (Inode is { } inode) Locks.FileLocks.ReleaseOwner(inode, this);
+        Release();
     }
 
     /// <summary>True once the last reference was dropped (the file is closed everywhere).</summary>
