@@ -77,13 +77,25 @@ internal static partial class PathSyscalls
         if ((flags & ~(PathConsts.AT_SYMLINK_NOFOLLOW | PathConsts.AT_EMPTY_PATH | PathConsts.AT_NO_AUTOMOUNT)) != 0) return -Errno.EINVAL;
         int err = FileSyscalls.Path(t, pathAddr, out string path);
         if (err != 0) return err;
-        err = t.Kernel.Vfs.ResolveAt(t, dirfd, path, (flags & PathConsts.AT_SYMLINK_NOFOLLOW) == 0, (flags & PathConsts.AT_EMPTY_PATH) != 0, out var loc);
-        if (err != 0) return err;
-        InodeAttr attr;
-        if (path.Length == 0 && dirfd != AT_FDCWD && t.Fds.Get(dirfd) is { } f) err = f.Stat(out attr);
-        else err = loc.Inode.Stat(out attr);
+        err = StatPath(t, dirfd, path, flags, out var attr);
         if (err != 0) return err;
         return t.Memory.CopyOutStruct(statAddr, FileSyscalls.ToStat(attr));
+    }
+
+    /// <summary>
+    /// The attributes a stat call reports: with an empty path and AT_EMPTY_PATH, those of the open
+    /// file dirfd (pipes and sockets included, as glibc's fstat uses this form).
+    /// </summary>
+    private static int StatPath(Task t, int dirfd, string path, int flags, out InodeAttr attr)
+    {
+        attr = default;
+        if (path.Length == 0 && (flags & PathConsts.AT_EMPTY_PATH) != 0 && dirfd != AT_FDCWD)
+        {
+            var f = t.Fds.Get(dirfd);
+            return f == null ? -Errno.EBADF : f.Stat(out attr);
+        }
+        int err = t.Kernel.Vfs.ResolveAt(t, dirfd, path, (flags & PathConsts.AT_SYMLINK_NOFOLLOW) == 0, (flags & PathConsts.AT_EMPTY_PATH) != 0, out var loc);
+        return err != 0 ? err : loc.Inode.Stat(out attr);
     }
 
     /// <summary>stat(2): follows symlinks.</summary>
@@ -106,11 +118,7 @@ internal static partial class PathSyscalls
         if ((mask & 0x80000000u) != 0) return -Errno.EINVAL; // STATX__RESERVED
         int err = FileSyscalls.Path(t, a.A1, out string path);
         if (err != 0) return err;
-        err = t.Kernel.Vfs.ResolveAt(t, dirfd, path, (flags & PathConsts.AT_SYMLINK_NOFOLLOW) == 0, (flags & PathConsts.AT_EMPTY_PATH) != 0, out var loc);
-        if (err != 0) return err;
-        InodeAttr s;
-        if (path.Length == 0 && dirfd != AT_FDCWD && t.Fds.Get(dirfd) is { } f) err = f.Stat(out s);
-        else err = loc.Inode.Stat(out s);
+        err = StatPath(t, dirfd, path, flags, out var s);
         if (err != 0) return err;
         var st = FileSyscalls.ToStat(s);
         var buf = new byte[256];

@@ -96,6 +96,16 @@ public abstract class FileDescription
     /// <summary>The name /proc/self/fd shows for anonymous files ("pipe:[123]", "anon_inode:[eventfd]").</summary>
     public virtual string AnonymousName => "anon_inode:[file]";
 
+    /// <summary>
+    /// open(2) of /proc/self/fd/N for a file outside any file system: a new description of the
+    /// same object with <paramref name="flags"/> (pipes, host fds); ENXIO where Linux gives it.
+    /// </summary>
+    public virtual int Reopen(Task task, int flags, out FileDescription? file)
+    {
+        file = null;
+        return -Errno.ENXIO;
+    }
+
     /// <summary>Called after F_SETFL changed the status flags.</summary>
     public virtual void StatusFlagsChanged()
     {

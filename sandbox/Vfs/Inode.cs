@@ -160,6 +160,12 @@ public abstract class Inode
         return false;
     }
 
+    /// <summary>
+    /// For /proc fd links to files outside any file system (pipes, sockets, the container's
+    /// stdio): the open file the link names, which opening the link re-opens. Null otherwise.
+    /// </summary>
+    public virtual FileDescription? MagicLinkFile(Task task) => null;
+
     /// <summary>Opens this file; the VFS has checked permissions and sets the description's location.</summary>
     public virtual int Open(Task task, int flags, out FileDescription? file)
     {

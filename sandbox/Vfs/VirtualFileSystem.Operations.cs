@@ -83,7 +83,7 @@ public sealed partial class VirtualFileSystem
         if (err != 0) return err;
         uint type = inode.Mode & LinuxMode.S_IFMT;
         if ((write || trunc) && loc.Mount.ReadOnly && (type == LinuxMode.S_IFREG || type == LinuxMode.S_IFDIR)) return -Errno.EROFS;
-        if ((type == LinuxMode.S_IFCHR || type == LinuxMode.S_IFBLK) && (loc.Mount.Flags & MountFlags.NoDev) != 0) return -Errno.EACCES;
+        if ((type == LinuxMode.S_IFCHR || type == LinuxMode.S_IFBLK) && (loc.Mount.Flags & MountFlags.NoDev) != 0 && inode is not AnonymousFileInode) return -Errno.EACCES;
         if (inode.IsDirectory)
         {
             file = new DirectoryFile(loc, statusFlags);

@@ -191,6 +191,14 @@ public sealed partial class VirtualFileSystem
                     cur = target;
                     continue;
                 }
+                if (task != null && child.Inode.MagicLinkFile(task) is { } anon)
+                {
+                    // A pipe, socket or host fd: the walk ends at a stand-in for the open file.
+                    if (!last) return -Errno.ENOTDIR;
+                    var stand = new AnonymousFileInode(child.Inode.FileSystem, anon);
+                    cur = new VfsPath(child.Mount, new Dentry(name, child.Dentry.Parent, stand) { Dead = true });
+                    continue;
+                }
                 err = child.Inode.Readlink(task!, out string link);
                 if (err != 0) return err;
                 if (link.Length == 0) return -Errno.ENOENT;

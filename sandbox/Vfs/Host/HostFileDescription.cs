@@ -283,6 +283,22 @@ public sealed class HostFileDescription : FileDescription
     }
 
     /// <inheritdoc/>
+    public override int Reopen(Task task, int flags, out FileDescription? file)
+    {
+        file = null;
+        int acc = flags & OpenFlags.O_ACCMODE;
+        // The host fd's own access mode bounds what a re-open may ask for.
+        if ((acc != OpenFlags.O_WRONLY && !Readable) || (acc != OpenFlags.O_RDONLY && !Writable)) return -Errno.EACCES;
+        int fd = HostFiles.dup(_fd);
+        if (fd < 0) return HostFiles.Neg();
+        HostFiles.fcntl(fd, 2 /* F_SETFD */, 1);
+        var f = FromHostFd(fd);
+        f.StatusFlags = flags & ~OpenFlags.O_CLOEXEC;
+        file = f;
+        return 0;
+    }
+
+    /// <inheritdoc/>
     public override void Release()
     {
         if (_fd < 0) return;

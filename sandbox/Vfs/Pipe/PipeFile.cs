@@ -61,6 +61,13 @@ public sealed class PipeFile : FileDescription
     }
 
     /// <inheritdoc/>
+    public override int Reopen(Task task, int flags, out FileDescription? file)
+    {
+        file = new PipeFile(Pipe, flags);
+        return 0;
+    }
+
+    /// <inheritdoc/>
     public override void Release() => Pipe.RemoveEnd(_read, _write);
 }
 

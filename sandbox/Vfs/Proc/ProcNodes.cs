@@ -92,13 +92,16 @@ public sealed class ProcSymlink : Inode
 {
     private readonly Func<Task, string?> _target;
     private readonly Func<Task, VfsPath?>? _magic;
+    private readonly Func<Task, FileDescription?>? _file;
     private readonly uint _uid, _gid;
 
     /// <summary>Creates a link whose text is <paramref name="target"/> (null: ENOENT) and, if given, whose walk jumps to <paramref name="magic"/>.</summary>
-    public ProcSymlink(FileSystem fs, Func<Task, string?> target, Func<Task, VfsPath?>? magic = null, uint uid = 0, uint gid = 0) : base(fs)
+    public ProcSymlink(FileSystem fs, Func<Task, string?> target, Func<Task, VfsPath?>? magic = null, uint uid = 0, uint gid = 0,
+        Func<Task, FileDescription?>? file = null) : base(fs)
     {
         _target = target;
         _magic = magic;
+        _file = file;
         _uid = uid;
         _gid = gid;
     }
@@ -122,6 +125,9 @@ public sealed class ProcSymlink : Inode
         location = _magic?.Invoke(task);
         return location != null;
     }
+
+    /// <inheritdoc/>
+    public override FileDescription? MagicLinkFile(Task task) => _file?.Invoke(task);
 }
 
 /// <summary>An open /proc file: a snapshot of its text taken at open.</summary>

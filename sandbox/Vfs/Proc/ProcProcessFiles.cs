@@ -58,7 +58,8 @@ public sealed partial class ProcFileSystem
         => new ProcSymlink(this,
             t => f.Location is { } loc && loc.Mount.Parent != null | loc.Mount == Vfs.RootMount ? Vfs.PathOf(loc, t.Fs.Root) : (f.Location is { } l2 ? "/" + l2.Dentry.Name + (l2.Dentry.Dead ? " (deleted)" : "") : f.AnonymousName),
             _ => f.Location,
-            uid, gid);
+            uid, gid,
+            _ => f.Location == null ? f : null);
 
     private static string StatLine(ProcProcess p, Task task)
     {

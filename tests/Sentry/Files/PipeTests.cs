@@ -91,4 +91,22 @@ public class PipeTests
         Assert.Equal(-Errno.ERESTARTSYS, f.Call(0, (ulong)r, f.Mem.Alloc(8), 8));
         interrupter.Join();
     }
+
+    [Fact]
+    public void ProcSelfFdOfAPipeReopensThePipe()
+    {
+        var f = new FilesFixture();
+        var (r, w) = MakePipe(f);
+        // As bash's process substitution and "echo x > /dev/stderr" do.
+        int w2 = f.Open($"/proc/self/fd/{w}", OpenFlags.O_WRONLY);
+        Assert.Equal(3, f.Write(w2, "abc"));
+        int r2 = f.Open($"/dev/fd/{r}", OpenFlags.O_RDONLY);
+        Assert.Equal("abc", f.Read(r2));
+        ulong st = f.Mem.Alloc(144);
+        Assert.Equal(0, f.Call(4, f.Mem.Str($"/proc/self/fd/{r}"), st));
+        Assert.Equal(0x1000u, BitConverter.ToUInt32(f.Mem.Get(st, 144), 24) & 0xF000u);
+        // fstat through newfstatat(fd, "", AT_EMPTY_PATH), as glibc does it.
+        Assert.Equal(0, f.Call(262, (ulong)r, f.Mem.Str(""), st, (ulong)PathConsts.AT_EMPTY_PATH));
+        Assert.Equal(0x1000u, BitConverter.ToUInt32(f.Mem.Get(st, 144), 24) & 0xF000u);
+    }
 }
