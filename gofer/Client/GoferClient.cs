@@ -71,6 +71,27 @@ public sealed class GoferClient : IDisposable
         return TakeNode(r, resp?.Node, out handle, out stat);
     }
 
+    /// <summary>
+    /// Walks <paramref name="names"/> (each one component, as for <see cref="Walk"/>; at most
+    /// 256) one after the other from <paramref name="dir"/> in one round trip. Every step walked
+    /// is in <paramref name="steps"/> (each handle must be released). The walk stops after a
+    /// symlink, which is the last step (returns 0 with fewer steps than names: resolve it and go
+    /// on), and at the first failing component (returns its -errno; the steps before it are kept).
+    /// </summary>
+    public int WalkMany(ulong dir, IReadOnlyList<string> names, out List<GoferWalkStep> steps)
+    {
+        var request = new WalkManyRequest { Directory = dir };
+        request.Names.AddRange(names);
+        int r = Call(Operation.WalkMany, request, out WalkManyResponse? resp, out _);
+        steps = new List<GoferWalkStep>();
+        foreach (WireNode node in resp?.Nodes ?? new List<WireNode>())
+        {
+            TakeNode(0, node, out ulong handle, out GoferStat stat);
+            steps.Add(new GoferWalkStep { Handle = handle, Stat = stat });
+        }
+        return r;
+    }
+
     /// <summary>The current attributes of the file of <paramref name="handle"/> (not following a symlink).</summary>
     public int Stat(ulong handle, out GoferStat stat)
     {

@@ -89,6 +89,25 @@ public sealed class WalkResponse : IResponse
     [ProtoMember(2)] public WireNode? Node { get; set; }
 }
 
+/// <summary>
+/// Walk <see cref="Names"/> one after the other from <see cref="Directory"/>. The walk stops after
+/// a symlink (returned as the last node, not followed) and at the first error (Errno set; the
+/// nodes walked before it are still returned and held).
+/// </summary>
+[ProtoContract]
+public sealed class WalkManyRequest
+{
+    [ProtoMember(1)] public ulong Directory { get; set; }
+    [ProtoMember(2)] public List<string> Names { get; set; } = new();
+}
+
+[ProtoContract]
+public sealed class WalkManyResponse : IResponse
+{
+    [ProtoMember(1)] public int Errno { get; set; }
+    [ProtoMember(2)] public List<WireNode> Nodes { get; set; } = new();
+}
+
 [ProtoContract]
 public sealed class StatRequest
 {

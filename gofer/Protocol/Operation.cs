@@ -34,4 +34,6 @@ public enum Operation : ushort
     BindSocket = 22,
     ConnectSocket = 23,
     Release = 24,
+    /// <summary>Walk several components in one round trip (stops after a symlink or at an error).</summary>
+    WalkMany = 25,
 }

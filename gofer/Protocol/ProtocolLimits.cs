@@ -21,6 +21,9 @@ public static class ProtocolLimits
     /// <summary>PATH_MAX: the longest symlink target or attach path in bytes (without the NUL).</summary>
     public const int MaxPathLength = 4095;
 
+    /// <summary>The most components one WalkMany request may name.</summary>
+    public const int MaxWalkComponents = 256;
+
     /// <summary>Payload budget for one GetDents answer; the client asks again from the returned cookie.</summary>
     public const int DirentBatchBytes = 32 * 1024;
 }

@@ -54,6 +54,34 @@ public sealed partial class GoferServer
         return new WalkResponse { Errno = -r, Node = node };
     }
 
+    private WalkManyResponse WalkMany(WalkManyRequest request)
+    {
+        var response = new WalkManyResponse();
+        List<string> names = request.Names ?? new List<string>();
+        if (names.Count == 0 || names.Count > ProtocolLimits.MaxWalkComponents)
+        {
+            response.Errno = Errno.EINVAL;
+            return response;
+        }
+        ulong dir = request.Directory;
+        foreach (string name in names)
+        {
+            WalkResponse step = Walk(new WalkRequest { Directory = dir, Name = name });
+            if (step.Errno != 0)
+            {
+                response.Errno = step.Errno;
+                return response;
+            }
+            response.Nodes.Add(step.Node!);
+            if ((step.Node!.Stat!.Mode & Files.S_IFMT) == Files.S_IFLNK)
+            {
+                return response; // the caller resolves the symlink
+            }
+            dir = step.Node.Handle;
+        }
+        return response;
+    }
+
     private StatResponse Stat(StatRequest request)
     {
         Node? node = _handles.Find(request.Handle);

@@ -177,6 +177,7 @@ public sealed partial class GoferServer : IDisposable
             Operation.BindSocket => Dispatch<BindSocketRequest, BindSocketResponse>(header, payload, BindSocket),
             Operation.ConnectSocket => Dispatch<ConnectSocketRequest, ConnectSocketResponse>(header, payload, ConnectSocket),
             Operation.Release => Dispatch<ReleaseRequest, ReleaseResponse>(header, payload, Release),
+            Operation.WalkMany => Dispatch<WalkManyRequest, WalkManyResponse>(header, payload, WalkMany),
             _ => Reply(header.Op, header.Tag, new ErrorResponse { Errno = Errno.ENOSYS }),
         };
     }
