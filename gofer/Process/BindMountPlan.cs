@@ -43,7 +43,8 @@ internal sealed record BindMountPlan(string Source, string Destination, bool Rec
                 switch (option)
                 {
                     case "rbind": recursive = true; break;
-                    case "ro": flags |= Mounts.MS_RDONLY; break;
+                    case "ro":
+                    case "rro": flags |= Mounts.MS_RDONLY; break; // rro: only the top mount is made read-only
                     case "rw": flags &= ~Mounts.MS_RDONLY; break;
                     case "nosuid": flags |= Mounts.MS_NOSUID; break;
                     case "suid": flags &= ~Mounts.MS_NOSUID; break;

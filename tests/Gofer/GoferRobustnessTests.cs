@@ -159,6 +159,21 @@ public sealed class GoferRobustnessTests
     }
 
     [Fact]
+    public void DeeplyNestedGroupsDoNotOverflowTheStack()
+    {
+        using var peer = new RawPeer();
+        peer.Handshake();
+        // 100000 nested "start group" tags of an unknown field: a decoder that recursed per level
+        // would run out of stack.
+        byte[] packet = new byte[PacketHeader.Size + 100_000];
+        packet.AsSpan(PacketHeader.Size).Fill(0x7B); // field 15, wire type 3 (start group)
+        new PacketHeader(ProtocolLimits.Version, Operation.Stat, 31, 100_000, 0).Write(packet);
+        peer.SendRaw(packet);
+        Assert.Equal(Errno.EBADMSG, peer.Receive<StatResponse>().Response.Errno);
+        peer.AssertStillServes(32);
+    }
+
+    [Fact]
     public void OversizedMessagesGetEmsgsize()
     {
         using var peer = new RawPeer();
