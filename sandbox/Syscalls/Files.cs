@@ -70,6 +70,25 @@ internal static partial class FileSyscalls
     /// <summary>The file of <paramref name="fd"/> or null (the caller returns EBADF).</summary>
     internal static FileDescription? File(Task t, ulong fd) => t.Fds.Get((int)fd);
 
+    /// <summary>
+    /// Runs <paramref name="op"/> on the file of <paramref name="fd"/> holding a reference for the
+    /// whole call (a concurrent close by another thread cannot release it underneath); EBADF if
+    /// the fd is not open.
+    /// </summary>
+    internal static long WithFile(Task t, ulong fd, Func<FileDescription, long> op)
+    {
+        var f = t.Fds.GetRef((int)fd);
+        if (f == null) return -Errno.EBADF;
+        try
+        {
+            return op(f);
+        }
+        finally
+        {
+            f.DecRef();
+        }
+    }
+
     /// <summary>Reads a path argument (PATH_MAX including the NUL).</summary>
     internal static int Path(Task t, ulong address, out string path)
     {
@@ -213,89 +232,77 @@ internal static partial class FileSyscalls
     /// <summary>read(2): reads up to count bytes at the file offset; EBADF if not open for reading, EISDIR for directories.</summary>
     private static long Read(Task t, in SyscallArguments a)
     {
-        var f = File(t, a.A0);
-        if (f == null) return -Errno.EBADF;
-        if (!f.Readable) return -Errno.EBADF;
-        return ReadInto(t, f, a.A1, (long)a.A2);
+        var args = a;
+        return WithFile(t, a.A0, f => f.Readable ? ReadInto(t, f, args.A1, (long)args.A2) : -Errno.EBADF);
     }
 
     /// <summary>write(2): writes count bytes at the file offset (at the end with O_APPEND); EPIPE on a pipe without readers.</summary>
     private static long Write(Task t, in SyscallArguments a)
     {
-        var f = File(t, a.A0);
-        if (f == null) return -Errno.EBADF;
-        if (!f.Writable) return -Errno.EBADF;
-        return WriteFrom(t, f, a.A1, (long)a.A2);
+        var args = a;
+        return WithFile(t, a.A0, f => f.Writable ? WriteFrom(t, f, args.A1, (long)args.A2) : -Errno.EBADF);
     }
 
     /// <summary>pread64(2): reads at an offset without moving the file offset; ESPIPE on pipes, EINVAL for a negative offset.</summary>
     private static long Pread64(Task t, in SyscallArguments a)
     {
-        var f = File(t, a.A0);
-        if (f == null || !f.Readable) return -Errno.EBADF;
-        if ((long)a.A3 < 0) return -Errno.EINVAL;
-        return ReadInto(t, f, a.A1, (long)a.A2, (long)a.A3);
+        var args = a;
+        if ((long)a.A3 < 0) return File(t, a.A0) == null ? -Errno.EBADF : -Errno.EINVAL;
+        return WithFile(t, a.A0, f => f.Readable ? ReadInto(t, f, args.A1, (long)args.A2, (long)args.A3) : -Errno.EBADF);
     }
 
     /// <summary>pwrite64(2): writes at an offset without moving the file offset.</summary>
     private static long Pwrite64(Task t, in SyscallArguments a)
     {
-        var f = File(t, a.A0);
-        if (f == null || !f.Writable) return -Errno.EBADF;
-        if ((long)a.A3 < 0) return -Errno.EINVAL;
-        return WriteFrom(t, f, a.A1, (long)a.A2, (long)a.A3);
+        var args = a;
+        if ((long)a.A3 < 0) return File(t, a.A0) == null ? -Errno.EBADF : -Errno.EINVAL;
+        return WithFile(t, a.A0, f => f.Writable ? WriteFrom(t, f, args.A1, (long)args.A2, (long)args.A3) : -Errno.EBADF);
     }
 
     /// <summary>readv(2): scatter read into iovcnt buffers (at most 1024).</summary>
     private static long Readv(Task t, in SyscallArguments a)
     {
-        var f = File(t, a.A0);
-        return f == null ? -Errno.EBADF : VectorRead(t, f, a.A1, (long)a.A2, -1);
+        var args = a;
+        return WithFile(t, a.A0, f => VectorRead(t, f, args.A1, (long)args.A2, -1));
     }
 
     /// <summary>writev(2): gather write from iovcnt buffers, as one write.</summary>
     private static long Writev(Task t, in SyscallArguments a)
     {
-        var f = File(t, a.A0);
-        return f == null ? -Errno.EBADF : VectorWrite(t, f, a.A1, (long)a.A2, -1);
+        var args = a;
+        return WithFile(t, a.A0, f => VectorWrite(t, f, args.A1, (long)args.A2, -1));
     }
 
     /// <summary>preadv(2): readv at an offset (pos_l in the fourth argument).</summary>
     private static long Preadv(Task t, in SyscallArguments a)
     {
-        var f = File(t, a.A0);
-        if (f == null) return -Errno.EBADF;
-        if ((long)a.A3 < 0) return -Errno.EINVAL;
-        return VectorRead(t, f, a.A1, (long)a.A2, (long)a.A3);
+        var args = a;
+        if ((long)a.A3 < 0) return File(t, a.A0) == null ? -Errno.EBADF : -Errno.EINVAL;
+        return WithFile(t, a.A0, f => VectorRead(t, f, args.A1, (long)args.A2, (long)args.A3));
     }
 
     /// <summary>pwritev(2): writev at an offset.</summary>
     private static long Pwritev(Task t, in SyscallArguments a)
     {
-        var f = File(t, a.A0);
-        if (f == null) return -Errno.EBADF;
-        if ((long)a.A3 < 0) return -Errno.EINVAL;
-        return VectorWrite(t, f, a.A1, (long)a.A2, (long)a.A3);
+        var args = a;
+        if ((long)a.A3 < 0) return File(t, a.A0) == null ? -Errno.EBADF : -Errno.EINVAL;
+        return WithFile(t, a.A0, f => VectorWrite(t, f, args.A1, (long)args.A2, (long)args.A3));
     }
 
     /// <summary>preadv2(2): like preadv; offset -1 uses and advances the file offset.</summary>
     private static long Preadv2(Task t, in SyscallArguments a)
     {
-        var f = File(t, a.A0);
-        if (f == null) return -Errno.EBADF;
-        long off = (long)a.A3;
-        if (off < -1) return -Errno.EINVAL;
-        return VectorRead(t, f, a.A1, (long)a.A2, off);
+        var args = a;
+        if ((long)a.A3 < -1) return File(t, a.A0) == null ? -Errno.EBADF : -Errno.EINVAL;
+        return WithFile(t, a.A0, f => VectorRead(t, f, args.A1, (long)args.A2, (long)args.A3));
     }
 
     /// <summary>pwritev2(2): like pwritev; offset -1 uses the file offset.</summary>
     private static long Pwritev2(Task t, in SyscallArguments a)
     {
-        var f = File(t, a.A0);
-        if (f == null) return -Errno.EBADF;
-        long off = (long)a.A3;
-        if (off < -1) return -Errno.EINVAL;
-        return VectorWrite(t, f, a.A1, (long)a.A2, off);
+        var args = a;
+        if ((long)a.A3 < -1) return File(t, a.A0) == null ? -Errno.EBADF : -Errno.EINVAL;
+        return WithFile(t, a.A0, f => VectorWrite(t, f, args.A1, (long)args.A2, (long)args.A3));
     }
 
     /// <summary>lseek(2): SEEK_SET/CUR/END (and SEEK_DATA/HOLE for host-backed files); ESPIPE on pipes and sockets.</summary>
@@ -662,8 +669,12 @@ internal static partial class FileSyscalls
 
     private static long Getdents(Task t, in SyscallArguments a, bool wide)
     {
-        var f = File(t, a.A0);
-        if (f == null) return -Errno.EBADF;
+        var args = a;
+        return WithFile(t, a.A0, f => Getdents(t, f, args, wide));
+    }
+
+    private static long Getdents(Task t, FileDescription f, in SyscallArguments a, bool wide)
+    {
         int cap = (int)Math.Min(a.A2, 1 << 20);
         var buf = new byte[cap];
         int used = 0;

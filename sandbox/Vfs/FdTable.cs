@@ -25,6 +25,21 @@ public sealed class FdTable
         lock (_lock) return fd >= 0 && fd < _files.Length ? _files[fd] : null;
     }
 
+    /// <summary>
+    /// The description of <paramref name="fd"/> with a new reference the caller must drop with
+    /// <see cref="FileDescription.DecRef"/>: an in-flight system call keeps the file (and its host
+    /// fd) alive even if another thread closes the fd meanwhile. Null for EBADF.
+    /// </summary>
+    public FileDescription? GetRef(int fd)
+    {
+        lock (_lock)
+        {
+            var f = fd >= 0 && fd < _files.Length ? _files[fd] : null;
+            f?.IncRef();
+            return f;
+        }
+    }
+
     /// <summary>The description of <paramref name="fd"/> and its close-on-exec flag.</summary>
     public FileDescription? Get(int fd, out bool closeOnExec)
     {

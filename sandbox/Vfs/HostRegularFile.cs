@@ -158,8 +158,8 @@ public class HostRegularFile : FileDescription
     /// <inheritdoc/>
     public override void Release()
     {
-        if (_ownsFd && _fd >= 0) HostFiles.close(_fd);
-        _fd = -1;
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (_ownsFd && fd >= 0) HostFiles.close(fd);
         Released?.Invoke();
     }
 

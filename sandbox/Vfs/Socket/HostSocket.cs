@@ -235,9 +235,9 @@ public sealed class HostSocket : SocketFile
     /// <inheritdoc/>
     public override void Release()
     {
-        if (_fd < 0) return;
-        if (_queue != null) HostFdPoller.Instance.Forget(_fd);
-        HostFiles.close(_fd);
-        _fd = -1;
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd < 0) return;
+        if (_queue != null) HostFdPoller.Instance.Forget(fd);
+        HostFiles.close(fd);
     }
 }
