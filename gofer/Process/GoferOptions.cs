@@ -9,6 +9,12 @@ public sealed class GoferOptions
     /// <summary>The container's ID (for log lines).</summary>
     public string ContainerId { get; set; } = "";
 
+    /// <summary>
+    /// An inherited fd holding the spec as validated by the runtime (a memfd, read with pread from
+    /// offset 0, then closed); -1: read the bundle's config.json instead.
+    /// </summary>
+    public int SpecFd { get; set; } = -1;
+
     /// <summary>The inherited fd of the gofer's end of the SOCK_SEQPACKET pair shared with the Sentry.</summary>
     public int SocketFd { get; set; } = -1;
 

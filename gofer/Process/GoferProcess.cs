@@ -47,7 +47,7 @@ public static class GoferProcess
             throw new GoferSetupException($"socket fd {options.SocketFd} is not open");
         }
         string bundle = Path.GetFullPath(options.Bundle.Length == 0 ? "." : options.Bundle);
-        Spec spec = ReadSpec(bundle);
+        Spec spec = options.SpecFd >= 0 ? ReadSpecFd(options.SpecFd) : ReadSpec(bundle);
         string rootfs = Path.GetFullPath(spec.Root?.Path ?? "rootfs", bundle);
         bool memoryOverlay = options.Overlay switch
         {
@@ -134,6 +134,41 @@ public static class GoferProcess
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
             throw new GoferSetupException($"read {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>Reads the spec from an inherited fd (pread from offset 0, so a shared offset does not matter) and closes the fd.</summary>
+    internal static Spec ReadSpecFd(int fd)
+    {
+        var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            long length = RandomAccess.GetLength(handle);
+            if (length <= 0 || length > 16 << 20)
+            {
+                throw new GoferSetupException($"spec fd {fd}: {length} bytes");
+            }
+            byte[] json = new byte[length];
+            int done = 0;
+            while (done < json.Length)
+            {
+                int n = RandomAccess.Read(handle, json.AsSpan(done), done);
+                if (n <= 0)
+                {
+                    throw new GoferSetupException($"spec fd {fd}: short read");
+                }
+                done += n;
+            }
+            return JsonSerializer.Deserialize(json, OciJsonContext.Default.Spec)
+                ?? throw new GoferSetupException($"spec fd {fd}: empty");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
+        {
+            throw new GoferSetupException($"read the spec from fd {fd}: {e.Message}");
+        }
+        finally
+        {
+            handle.Dispose();
         }
     }
 

@@ -41,6 +41,31 @@ public sealed class GoferMountSetupTests
     }
 
     [Fact]
+    public void TheSpecCanComeFromAnInheritedFd()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, """{ "ociVersion": "1.0.2", "root": { "path": "/abs/rootfs", "readonly": true }, "mounts": [ { "destination": "/d", "type": "bind", "source": "/s" } ] }""");
+            int fd = Files.OpenAt(Files.AT_FDCWD, path, Files.O_RDONLY | Files.O_CLOEXEC, 0);
+            Assert.True(fd >= 0);
+            Assert.True(Files.LSeek(fd, 10, Files.SEEK_SET) == 10); // a moved shared offset does not matter
+            Spec spec = RunscNet.Gofer.GoferProcess.ReadSpecFd(fd);
+            Assert.Equal(("/abs/rootfs", true), (spec.Root!.Path, spec.Root.Readonly));
+            Assert.Equal("/d", spec.Mounts!.Single().Destination);
+
+            File.WriteAllText(path, "{ not json");
+            fd = Files.OpenAt(Files.AT_FDCWD, path, Files.O_RDONLY | Files.O_CLOEXEC, 0);
+            var e = Assert.Throws<GoferSetupException>(() => RunscNet.Gofer.GoferProcess.ReadSpecFd(fd));
+            Assert.Contains($"fd {fd}", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void ABindMountWithoutSourceIsAnError()
     {
         var spec = new Spec { Mounts = new() { new() { Destination = "/x", Type = "bind" } } };
