@@ -162,24 +162,47 @@ public sealed partial class Kernel
 
     /// <summary>
     /// Creates the container's init process (pid 1, its own session and process group) without
-    /// starting it. <see cref="Task.Start"/> runs it.
+    /// starting it. <see cref="Task.StartProcess"/> runs it.
     /// </summary>
     public Task CreateInit(Credentials creds, Rlimits limits)
     {
         lock (TaskLock)
         {
             _lastPid = 0;
-            int pid = AllocatePidLocked();
-            var tg = new ThreadGroup(this, pid) { Limits = limits };
-            var t = new Task(this, pid, creds, Task.NoMemory.Instance) { ThreadGroup = tg, Name = "init" };
-            tg.Tasks.Add(t);
-            tg.SetLeader(t);
-            JoinProcessGroupLocked(tg, pid, new Session(pid));
-            RegisterLocked(tg);
-            RegisterLocked(t);
-            Init = tg;
+            var t = CreateProcessLocked(creds, limits);
+            Init = t.ThreadGroup;
             return t;
         }
+    }
+
+    /// <summary>
+    /// Creates a process with no parent in the sandbox, in a new session (`runsc-net exec`; the
+    /// control side waits for it). <see cref="Task.StartProcess"/> runs it.
+    /// </summary>
+    public Task CreateOrphanProcess(Credentials creds, Rlimits limits)
+    {
+        lock (TaskLock) return CreateProcessLocked(creds, limits);
+    }
+
+    private Task CreateProcessLocked(Credentials creds, Rlimits limits)
+    {
+        int pid = AllocatePidLocked();
+        if (pid < 0) throw new InvalidOperationException("no free process IDs");
+        var tg = new ThreadGroup(this, pid) { Limits = limits };
+        var t = new Task(this, pid, creds, Task.NoMemory.Instance) { ThreadGroup = tg, Name = "init" };
+        tg.Tasks.Add(t);
+        tg.SetLeader(t);
+        JoinProcessGroupLocked(tg, pid, new Session(pid));
+        RegisterLocked(tg);
+        RegisterLocked(t);
+        return t;
+    }
+
+    /// <summary>Drops a zombie nobody will wait for (a parentless process the control side collected).</summary>
+    public void Release(ThreadGroup tg)
+    {
+        lock (TaskLock)
+            if (tg.Zombie && tg.Parent == null && !tg.IsInit) UnregisterGroupLocked(tg);
     }
 
     /// <summary>Called when init's last task has exited.</summary>
@@ -301,4 +324,24 @@ public sealed partial class Kernel
 {
     /// <summary>The futex wait queues.</summary>
     public FutexTable Futexes { get; } = new();
+
+    /// <summary>True while the sandbox is paused (`runsc-net pause`).</summary>
+    public bool Paused { get; private set; }
+
+    /// <summary>Woken when the sandbox resumes.</summary>
+    public WaitQueue PauseEvents { get; } = new();
+
+    /// <summary>Stops every task at its next return to the application until <see cref="ResumeAll"/>.</summary>
+    public void PauseAll()
+    {
+        Paused = true;
+        foreach (var t in Tasks()) t.WakeForSignal();
+    }
+
+    /// <summary>Lets paused tasks run again.</summary>
+    public void ResumeAll()
+    {
+        Paused = false;
+        PauseEvents.Notify();
+    }
 }

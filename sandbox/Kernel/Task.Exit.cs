@@ -91,6 +91,7 @@ public sealed partial class Task
                     parent.ChildEvents.Notify();
                 }
                 tg.VforkDone?.Set();
+                tg.ExitedEvent.Set();
                 foreach (var (child, sig) in deathSignals)
                     Kernel.SendSignalLocked(child, null, SignalInfo.FromKernel(sig), SignalSource.Kernel);
             }

@@ -142,6 +142,11 @@ public sealed partial class Task
         while (true)
         {
             ClearInterrupt();
+            if (Kernel.Paused && !tg.Exiting)
+            {
+                Block(() => !Kernel.Paused || tg.Exiting || (PendingSet() & Signal.Bit(Signal.SIGKILL)) != 0, Kernel.PauseEvents);
+                if (Kernel.Paused && (PendingSet() & Signal.Bit(Signal.SIGKILL)) == 0) continue;
+            }
             SignalInfo? info;
             SigAction act;
             ulong oldMask;

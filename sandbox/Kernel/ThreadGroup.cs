@@ -91,6 +91,9 @@ public sealed class ThreadGroup
     /// <summary>The ITIMER_REAL/alarm timer.</summary>
     public IntervalTimer RealTimer { get; }
 
+    /// <summary>Set once the process is a zombie (every task exited); the control side waits on it.</summary>
+    public ManualResetEventSlim ExitedEvent { get; } = new(false);
+
     /// <summary>Set while a vfork child runs; the parent waits on it.</summary>
     internal ManualResetEventSlim? VforkDone { get; set; }
 

@@ -1,0 +1,217 @@
+using RunscNet.Gofer;
+using RunscNet.Sentry.Control;
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Platform;
+using RunscNet.Sentry.Vfs;
+using RunscNet.Sentry.Vfs.Dev;
+using RunscNet.Sentry.Vfs.Host;
+using RunscNet.StateFile.Oci;
+using Task = RunscNet.Sentry.Kernel.Task;
+
+namespace RunscNet.Sentry.Boot;
+
+/// <summary>
+/// One running sandbox: the kernel with its mount table built from the spec through the gofer,
+/// the container's init prepared from <c>process</c>, and the <see cref="ISandboxControl"/> the
+/// control server drives (start, signal, ps, exec, wait, pause, resume).
+/// </summary>
+public sealed class SentrySandbox : ISandboxControl
+{
+    private readonly Spec _spec;
+    private readonly int[] _stdio;
+    private readonly int _consoleFd;
+    private readonly object _startLock = new();
+    private bool _started;
+
+    /// <summary>The sandbox's kernel.</summary>
+    public Kernel.Kernel Kernel { get; }
+
+    private SentrySandbox(Spec spec, Kernel.Kernel kernel, int[] stdio, int consoleFd)
+    {
+        _spec = spec;
+        Kernel = kernel;
+        _stdio = stdio;
+        _consoleFd = consoleFd;
+    }
+
+    /// <summary>
+    /// Builds the sandbox: kernel, ptrace platform, mounts from <paramref name="spec"/> through
+    /// <paramref name="gofer"/>, hostname. <paramref name="stdio"/> are the host fds init gets as
+    /// 0, 1, 2 (ignored when <paramref name="consoleFd"/> ≥ 0, which then serves all three and
+    /// /dev/tty). Throws with a one-line message on failure.
+    /// </summary>
+    public static SentrySandbox Create(Spec spec, GoferClient gofer, int[] stdio, int consoleFd, DebugLog log, bool strace)
+    {
+        var kernel = new Kernel.Kernel
+        {
+            Platform = new PtracePlatform(),
+            Log = log,
+            Strace = strace,
+            Hostname = string.IsNullOrEmpty(spec.Hostname) ? "localhost" : spec.Hostname,
+            Domainname = string.IsNullOrEmpty(spec.Domainname) ? "(none)" : spec.Domainname,
+        };
+        int err = kernel.Vfs.MountContainer(spec, gofer);
+        if (err < 0) throw new InvalidOperationException($"mounting the container's root through the gofer: errno {-err}");
+        foreach (var w in kernel.Vfs.MountWarnings) log.Write($"mount: {w}");
+        if (consoleFd >= 0)
+        {
+            DeviceRegistry.ControllingTty = (_, _) =>
+            {
+                int fd = Fcntl.Dup(consoleFd);
+                return fd < 0 ? null : HostFileDescription.FromHostFd(fd);
+            };
+        }
+        return new SentrySandbox(spec, kernel, stdio, consoleFd);
+    }
+
+    private static Credentials CredentialsFor(uint uid, uint gid, IEnumerable<uint>? groups, Process? p)
+    {
+        ulong bounding = Capabilities.FromNames(p?.Capabilities?.Bounding, Credentials.AllCaps);
+        ulong effective = Capabilities.FromNames(p?.Capabilities?.Effective, uid == 0 ? bounding : 0);
+        ulong permitted = Capabilities.FromNames(p?.Capabilities?.Permitted, effective);
+        ulong inheritable = Capabilities.FromNames(p?.Capabilities?.Inheritable, 0);
+        var g = (groups ?? Array.Empty<uint>()).Distinct().OrderBy(x => x).ToArray();
+        return new Credentials(uid, gid, uid, gid, uid, gid, uid, gid, g, effective, permitted, inheritable, bounding);
+    }
+
+    private Rlimits LimitsFor(Process? p)
+    {
+        var limits = new Rlimits();
+        foreach (var r in p?.Rlimits ?? new List<Rlimit>())
+        {
+            int res = Rlimits.FromName(r.Type);
+            if (res >= 0) limits.Set(res, Math.Min(r.Soft, r.Hard), r.Hard, privileged: true);
+        }
+        return limits;
+    }
+
+    /// <summary>Gives <paramref name="t"/> stdio from host fds (dup'ed: the caller keeps its own), its cwd and umask.</summary>
+    private static void SetUpFiles(Task t, int[] stdio, string cwd, uint? umask)
+    {
+        for (int i = 0; i < 3 && i < stdio.Length; i++)
+        {
+            if (stdio[i] < 0) continue;
+            int fd = Fcntl.Dup(stdio[i]);
+            if (fd < 0) continue;
+            t.Fds.InstallAt(i, HostFileDescription.FromHostFd(fd), closeOnExec: false);
+            // InstallAt took its own reference; drop the creation reference.
+            t.Fds.Get(i)!.DecRef();
+        }
+        t.Fs = new FsContext(t.Kernel.Vfs.RootPath);
+        if (umask is uint u) t.Fs.Umask = (int)u;
+        if (!string.IsNullOrEmpty(cwd) && t.Kernel.Vfs.Resolve(t, t.Fs.Root, cwd, true, out var loc) == 0)
+            t.Fs.Cwd = loc;
+    }
+
+    private static string Describe(int errno, string path) => errno switch
+    {
+        Errno.ENOENT => $"exec {path}: no such file or directory",
+        Errno.EACCES => $"exec {path}: permission denied",
+        Errno.ENOEXEC => $"exec {path}: exec format error",
+        Errno.ENOTDIR => $"exec {path}: not a directory",
+        Errno.ELOOP => $"exec {path}: too many levels of symbolic links",
+        _ => $"exec {path}: errno {errno}",
+    };
+
+    /// <summary>Finds <paramref name="cmd"/> in PATH of <paramref name="env"/> the way execvp does (the runtime's job for runc).</summary>
+    private string ResolveCommand(Task t, string cmd, List<string> env)
+    {
+        if (cmd.Contains('/')) return cmd;
+        string path = env.FirstOrDefault(e => e.StartsWith("PATH=", StringComparison.Ordinal))?[5..]
+            ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = dir.TrimEnd('/') + "/" + cmd;
+            if (Kernel.Vfs.Resolve(t, t.Fs.Cwd, candidate, true, out var loc) == 0 && !loc.Inode.IsDirectory) return candidate;
+        }
+        return cmd;
+    }
+
+    /// <inheritdoc/>
+    public void Start()
+    {
+        lock (_startLock)
+        {
+            if (_started) throw new InvalidOperationException("the container was already started");
+            _started = true;
+        }
+        var p = _spec.Process ?? throw new InvalidOperationException("the spec has no process to run");
+        if (p.Args == null || p.Args.Count == 0) throw new InvalidOperationException("the spec's process has no args");
+        var creds = CredentialsFor(p.User.Uid, p.User.Gid, p.User.AdditionalGids, p);
+        var init = Kernel.CreateInit(creds, LimitsFor(p));
+        init.NoNewPrivileges = p.NoNewPrivileges;
+        int[] stdio = _consoleFd >= 0 ? new[] { _consoleFd, _consoleFd, _consoleFd } : _stdio;
+        SetUpFiles(init, stdio, p.Cwd, p.User.Umask);
+        var env = p.Env ?? new List<string>();
+        string path = ResolveCommand(init, p.Args[0], env);
+        int err = init.StartProcess(path, new List<string>(p.Args), new List<string>(env));
+        if (err < 0) throw new InvalidOperationException(Describe(-err, p.Args[0]));
+    }
+
+    /// <inheritdoc/>
+    public void Signal(int signal, bool all)
+    {
+        if (!RunscNet.Sentry.Kernel.Signal.IsValid(signal)) throw new InvalidOperationException($"invalid signal {signal}");
+        if (all)
+        {
+            foreach (var g in Kernel.ThreadGroups())
+                Kernel.SendSignalToGroup(g, SignalInfo.FromUser(signal, SignalInfo.SI_USER, 0, 0), SignalSource.Outside);
+            return;
+        }
+        var init = Kernel.Init ?? throw new InvalidOperationException("the container is not running");
+        Kernel.SendSignalToGroup(init, SignalInfo.FromUser(signal, SignalInfo.SI_USER, 0, 0), SignalSource.Outside);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ProcessInfo> Processes()
+    {
+        var list = new List<ProcessInfo>();
+        foreach (var g in Kernel.ThreadGroups())
+        {
+            var d = RunscNet.Sentry.Kernel.Kernel.Describe(g);
+            string cmd = d.Argv.Count > 0 ? string.Join(' ', d.Argv) : d.Comm;
+            long start = (g.StartTimestamp - Kernel.BootTimestamp) * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency;
+            list.Add(new ProcessInfo(g.Tgid, g.ParentPid, d.Leader.Credentials.Uid, cmd, d.State.ToString(), start));
+        }
+        return list;
+    }
+
+    /// <inheritdoc/>
+    public int Exec(ExecRequest request)
+    {
+        if (request.Args.Count == 0) throw new InvalidOperationException("exec: no command given");
+        if (Kernel.Init == null) throw new InvalidOperationException("the container is not running");
+        var creds = CredentialsFor(request.Uid, request.Gid, request.AdditionalGids, _spec.Process);
+        var t = Kernel.CreateOrphanProcess(creds, LimitsFor(_spec.Process));
+        SetUpFiles(t, request.StdioFds, request.Cwd, null);
+        string path = ResolveCommand(t, request.Args[0], request.Env);
+        int err = t.StartProcess(path, new List<string>(request.Args), new List<string>(request.Env));
+        if (err < 0) throw new InvalidOperationException(Describe(-err, request.Args[0]));
+        return t.Pid;
+    }
+
+    /// <inheritdoc/>
+    public int Wait(int pid)
+    {
+        var g = pid == 0 ? Kernel.Init : Kernel.ThreadGroupByPid(pid);
+        if (g == null) throw new InvalidOperationException($"no process {pid} in the sandbox");
+        g.ExitedEvent.Wait();
+        int status = g.ExitStatus;
+        Kernel.Release(g);
+        return status;
+    }
+
+    /// <inheritdoc/>
+    public void Pause() => Kernel.PauseAll();
+
+    /// <inheritdoc/>
+    public void Resume() => Kernel.ResumeAll();
+
+    /// <summary>Blocks until init has exited and returns its wait status.</summary>
+    public int WaitForInit()
+    {
+        Kernel.InitExited.Wait();
+        return Kernel.InitExitStatus;
+    }
+}

@@ -1,0 +1,99 @@
+using RunscNet.Sentry.Boot;
+using RunscNet.Sentry.Control;
+using RunscNet.Sentry.Kernel;
+using RunscNet.StateFile.Oci;
+using RunscNet.Tests.Gofer;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace RunscNet.Tests.Sentry.Exec;
+
+/// <summary>
+/// A whole sandbox in-process: the busybox rootfs served by an in-process gofer, the VFS mount
+/// table from a spec, init started through <see cref="ISandboxControl"/> with stdout/stderr in a
+/// host file, on the real ptrace platform.
+/// </summary>
+public class SandboxBootTests
+{
+    private readonly ITestOutputHelper _log;
+
+    public SandboxBootTests(ITestOutputHelper log) => _log = log;
+
+    private static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var e in new DirectoryInfo(from).EnumerateFileSystemInfos())
+        {
+            string dest = Path.Combine(to, e.Name);
+            if (e.LinkTarget != null) File.CreateSymbolicLink(dest, e.LinkTarget);
+            else if (e is DirectoryInfo) CopyTree(e.FullName, dest);
+            else File.Copy(e.FullName, dest);
+        }
+    }
+
+    private (int Status, string Output, string Log) RunContainer(params string[] args)
+    {
+        using var gofer = new GoferHarness();
+        CopyTree(SentryHarness.BusyboxRoot, gofer.Root);
+        Directory.CreateDirectory(Path.Combine(gofer.Root, "tmp"));
+        var spec = new Spec
+        {
+            Root = new Root { Path = gofer.Root },
+            Hostname = "boxed",
+            Process = new Process { Args = args.ToList(), Env = new List<string> { "PATH=/bin", "HOME=/" }, Cwd = "/" },
+            Mounts = new List<Mount>(),
+        };
+        string outPath = Path.Combine(gofer.Base, "stdout");
+        using var stdout = File.OpenHandle(outPath, FileMode.Create, FileAccess.Write);
+        using var stdin = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Read);
+        int outFd = (int)stdout.DangerousGetHandle();
+        var logWriter = new StringWriter();
+        var sandbox = SentrySandbox.Create(spec, gofer.Client, new[] { (int)stdin.DangerousGetHandle(), outFd, outFd },
+            -1, new DebugLog(TextWriter.Synchronized(logWriter)), strace: false);
+        sandbox.Start();
+        Assert.True(sandbox.Kernel.InitExited.Wait(60_000), "init did not exit within 60 s");
+        int status = sandbox.Kernel.InitExitStatus;
+        string output = File.ReadAllText(outPath);
+        _log.WriteLine(output);
+        _log.WriteLine(logWriter.ToString());
+        return (status, output, logWriter.ToString());
+    }
+
+    [Fact]
+    public void AcceptanceShellScriptMatchesNativeBehaviour()
+    {
+        if (SentryHarness.BusyboxRoot == "") return;
+        var (status, output, _) = RunContainer("/bin/sh", "-c",
+            "echo hello; seq 1 2000 | sort -rn | head -3; (sleep 0.2; echo child) & wait; trap \"echo usr1\" USR1; kill -USR1 $$; exit 42");
+        Assert.Equal("hello\n2000\n1999\n1998\nchild\nusr1\n", output);
+        Assert.Equal(WaitStatus.Exited(42), status);
+    }
+
+    [Fact]
+    public void TimeoutEndsSleepWith143()
+    {
+        if (SentryHarness.BusyboxRoot == "") return;
+        var (status, output, _) = RunContainer("/bin/sh", "-c", "timeout 1 sleep 5; echo $?");
+        Assert.Equal("Terminated\n143\n", output);   // as busybox prints natively
+        Assert.Equal(WaitStatus.Exited(0), status);
+    }
+
+    [Fact]
+    public void UnameAndHostnameComeFromTheSentry()
+    {
+        if (SentryHarness.BusyboxRoot == "") return;
+        var (status, output, _) = RunContainer("/bin/sh", "-c", "uname -v; uname -r; hostname; cat /proc/self/comm; echo $$");
+        Assert.Equal("#1 SMP runsc-net\n6.1.0\nboxed\ncat\n1\n", output);
+        Assert.Equal(WaitStatus.Exited(0), status);
+    }
+
+    [Fact]
+    public void InitIgnoresUnhandledSignalsFromInside()
+    {
+        if (SentryHarness.BusyboxRoot == "") return;
+        var (status, output, _) = RunContainer("/bin/sh", "-c", "kill -SEGV $$; kill -TERM $$; echo still here");
+        // PID-namespace init ignores signals it has no handler for when they come from inside.
+        Assert.Equal("still here\n", output);
+        Assert.Equal(WaitStatus.Exited(0), status);
+    }
+}
