@@ -1,4 +1,8 @@
+using RunscNet.Gofer;
 using RunscNet.Sentry.Control;
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+using RunscNet.StateFile.Oci;
 
 namespace RunscNet.Sentry.Boot;
 
@@ -6,14 +10,49 @@ namespace RunscNet.Sentry.Boot;
 public static class BootProcess
 {
     /// <summary>
-    /// Runs the sandbox until it ends; returns the process exit code. For now it only serves the
-    /// control socket with <see cref="UnavailableSandboxControl"/> (start fails with "not supported
-    /// yet"); the Sentry's kernel replaces that control.
+    /// Builds the sandbox from the spec and the gofer connection, serves the control socket, and
+    /// when the container's init exits, ends this process the same way: with init's exit code, or
+    /// by init's terminating signal (so the caller waiting on this pid sees the same status).
+    /// Returns the exit code (when it does not die by a signal).
     /// </summary>
     public static int Run(BootOptions options)
     {
-        var server = new ControlServer(options.ControlFd, new UnavailableSandboxControl(), options.DebugLog);
-        server.Serve();
-        return 1;
+        var log = options.DebugLog is { } sink ? new DebugLog(sink) : DebugLog.Null;
+        SentrySandbox sandbox;
+        try
+        {
+            Spec spec = SpecFile.ReadFromFd(options.SpecFd);
+            HostIo.Close(options.SpecFd);
+            var gofer = new GoferClient(options.GoferFd);
+            sandbox = SentrySandbox.Create(spec, gofer, new[] { 0, 1, 2 }, options.ConsoleFd, log, options.Strace);
+        }
+        catch (Exception e)
+        {
+            log.Write($"boot: {e}");
+            Console.Error.WriteLine($"runsc-net boot: {e.Message}");
+            return 1;
+        }
+        var server = new ControlServer(options.ControlFd, sandbox, options.DebugLog);
+        server.Start();
+        int status = sandbox.WaitForInit();
+        log.Write($"boot: init exited with wait status 0x{status:x}");
+        sandbox.WaitForPendingWaits(TimeSpan.FromSeconds(2));
+        return ExitLike(status);
+    }
+
+    /// <summary>Exits with the exit code of <paramref name="status"/>, or dies by its signal (128+signal if that is refused).</summary>
+    private static int ExitLike(int status)
+    {
+        Console.Out.Flush();
+        Console.Error.Flush();
+        if (WaitStatus.IsExited(status)) return WaitStatus.ExitCode(status);
+        int sig = WaitStatus.TermSignal(status);
+        // No core file of the Sentry for the application's core-dumping signals.
+        HostIo.Prctl(4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
+        HostIo.Signal(sig, 0 /* SIG_DFL */);
+        HostIo.Kill(HostIo.GetPid(), sig);
+        // As the init of its PID namespace this process may not be killable by itself.
+        Thread.Sleep(100);
+        return 128 + sig;
     }
 }

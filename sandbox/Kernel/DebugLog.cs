@@ -7,13 +7,17 @@ namespace RunscNet.Sentry.Kernel;
 public sealed class DebugLog : IDisposable
 {
     private readonly TextWriter? _writer;
+    private readonly Action<string>? _sink;
     private readonly HashSet<(long, string)> _reported = new();
 
     /// <summary>A log that discards.</summary>
-    public static DebugLog Null { get; } = new(null);
+    public static DebugLog Null { get; } = new((TextWriter?)null);
 
     /// <summary>A log writing to <paramref name="writer"/> (null: discard).</summary>
     public DebugLog(TextWriter? writer) => _writer = writer;
+
+    /// <summary>A log handing each line to <paramref name="sink"/> (the boot process's debug log).</summary>
+    public DebugLog(Action<string> sink) => _sink = sink;
 
     /// <summary>Opens (appends to) <paramref name="path"/>.</summary>
     public static DebugLog ToFile(string path)
@@ -23,11 +27,16 @@ public sealed class DebugLog : IDisposable
     }
 
     /// <summary>True when messages go somewhere.</summary>
-    public bool Enabled => _writer != null;
+    public bool Enabled => _writer != null || _sink != null;
 
     /// <summary>Writes one line with a timestamp.</summary>
     public void Write(string message)
     {
+        if (_sink != null)
+        {
+            _sink(message);
+            return;
+        }
         if (_writer == null) return;
         lock (this) _writer.WriteLine($"{DateTime.UtcNow:HH:mm:ss.ffffff} {message}");
     }
@@ -35,7 +44,7 @@ public sealed class DebugLog : IDisposable
     /// <summary>Writes <paramref name="message"/> only the first time for (<paramref name="nr"/>, <paramref name="program"/>).</summary>
     public void WriteOnce(long nr, string program, string message)
     {
-        if (_writer == null) return;
+        if (!Enabled) return;
         lock (_reported)
             if (!_reported.Add((nr, program))) return;
         Write(message);

@@ -5,6 +5,9 @@ namespace RunscNet.Sentry.Kernel;
 
 public sealed partial class Task
 {
+    /// <summary>Where a long operation is (diagnostics of hangs).</summary>
+    public string DebugPhase { get; set; } = "";
+
     /// <summary>
     /// execve(2): loads <paramref name="path"/> into a brand-new address space (a new stub) and,
     /// only once that fully succeeded, replaces the old one, so a failed exec leaves the caller
@@ -13,9 +16,12 @@ public sealed partial class Task
     /// </summary>
     public int Execve(string path, List<string> argv, List<string> envp)
     {
+        DebugPhase = "exec: prepare";
         int err = ExecLoader.Prepare(this, path, argv, envp, out var image);
         if (err < 0) return err;
+        DebugPhase = "exec: new stub";
         var ctx = Kernel.Platform.NewAddressSpace();
+        DebugPhase = "exec: build " + ctx.HostPid;
         var mm = new AddressSpace(ctx);
         try
         {
@@ -43,7 +49,9 @@ public sealed partial class Task
         Memory = ctx.Memory;
         var tg = ThreadGroup;
         tg.AddressSpace = mm;
+        DebugPhase = "exec: dispose old";
         old?.Dispose();
+        DebugPhase = "exec: done";
 
         lock (Kernel.TaskLock)
         {

@@ -8,6 +8,9 @@ public sealed partial class Task
 {
     private bool _syscallRestartable;
 
+    /// <summary>The system call being served (-1 when none), for diagnostics.</summary>
+    public long CurrentSyscall { get; private set; } = -1;
+
     /// <summary>
     /// What restart_syscall(2) runs after a call returned ERESTART_RESTARTBLOCK (nanosleep's
     /// remaining sleep). Cleared when used.
@@ -112,6 +115,7 @@ public sealed partial class Task
         {
             try
             {
+                CurrentSyscall = nr;
                 result = entry.Handler(this, args);
             }
             catch (Exception e)
@@ -120,6 +124,7 @@ public sealed partial class Task
                 result = -Errno.EINVAL;
             }
         }
+        CurrentSyscall = -1;
         if (Kernel.Strace)
             Kernel.Log.Write(FormatStrace(Tid, entry?.Name ?? $"syscall_{nr}", args, result));
         if (Context != null && !Exited) Context.Regs.Rax = unchecked((ulong)result);

@@ -96,4 +96,30 @@ public class SandboxBootTests
         Assert.Equal("still here\n", output);
         Assert.Equal(WaitStatus.Exited(0), status);
     }
+
+    [Fact]
+    public void SignalFromAnotherProcessEndsABackgroundJob()
+    {
+        if (SentryHarness.BusyboxRoot == "") return;
+        var (status, output, _) = RunContainer("/bin/sh", "-c", "sleep 5 & p=$!; kill -TERM $p; wait $p; echo $?");
+        Assert.EndsWith("143\n", output);
+        Assert.Equal(WaitStatus.Exited(0), status);
+    }
+
+    [Fact]
+    public void StoppedJobContinuesAndItsStatusIsReported()
+    {
+        if (SentryHarness.BusyboxRoot == "") return;
+        var (status, output, _) = RunContainer("/bin/sh", "-c", "sleep 0.3 & p=$!; kill -STOP $p; kill -CONT $p; wait $p; echo $?");
+        Assert.Equal("0\n", output);
+        Assert.Equal(WaitStatus.Exited(0), status);
+    }
+
+    [Fact]
+    public void MissingProgramFailsStartWithAClearMessage()
+    {
+        if (SentryHarness.BusyboxRoot == "") return;
+        var e = Assert.Throws<InvalidOperationException>(() => RunContainer("/bin/no-such-program"));
+        Assert.Equal("exec /bin/no-such-program: no such file or directory", e.Message);
+    }
 }

@@ -68,7 +68,24 @@ internal sealed class SentryHarness
         var init = Kernel.CreateInit(Credentials.Root, new Rlimits());
         int err = init.StartProcess(argv[0], argv.ToList(), new List<string> { "PATH=/bin", "HOME=/" });
         if (err < 0) return err;
-        return Kernel.InitExited.Wait(60_000) ? Kernel.InitExitStatus : -1;
+        if (Kernel.InitExited.Wait(60_000)) return Kernel.InitExitStatus;
+        foreach (var g in Kernel.ThreadGroups())
+            lock (_output) _output.Append($"[hang] pid {g.Tgid} zombie={g.Zombie} stopped={g.Stopped} exiting={g.Exiting} children={g.Children.Count} pending={g.Pending.Set:x}\n");
+        foreach (var t in Kernel.Tasks())
+            lock (_output) _output.Append($"[hang] task {t.Tid} {t.Name} user={t.IsRunningUserCode} syscall={t.CurrentSyscall} interrupt={t.InterruptPending} mask={t.SignalMask:x} pending={t.Pending.Set:x} stub={t.Context?.HostPid} rip={t.Context?.Regs.Rip:x} phase={t.DebugPhase} hoststate={HostState(t.Context?.HostPid)}\n");
+        return -1;
+    }
+
+    private static string HostState(int? pid)
+    {
+        try
+        {
+            return pid is int p ? string.Join(' ', File.ReadAllLines($"/proc/{p}/status").Where(l => l.StartsWith("State") || l.StartsWith("TracerPid"))) : "";
+        }
+        catch (IOException e)
+        {
+            return e.Message;
+        }
     }
 
     private static string FindBusyboxRoot()
