@@ -44,8 +44,34 @@ public sealed class HostFileDescription : FileDescription
     /// <summary>True if the host fd is a terminal.</summary>
     public bool IsTty => _isTty;
 
-    /// <summary>The foreground process group of the terminal (TIOCGPGRP/TIOCSPGRP), kept by the Sentry.</summary>
-    public int ForegroundProcessGroup { get; set; } = 1;
+    /// <summary>Job-control state of one host terminal, shared by every description of it.</summary>
+    private sealed class TerminalState
+    {
+        public int ForegroundProcessGroup = 1;
+        public int Session = 1;
+    }
+
+    private static readonly Dictionary<(ulong Dev, ulong Ino), TerminalState> s_terminals = new();
+
+    private TerminalState Terminal
+    {
+        get
+        {
+            Stat(out var st);
+            lock (s_terminals)
+            {
+                if (!s_terminals.TryGetValue((st.Rdev, st.Ino), out var state)) s_terminals[(st.Rdev, st.Ino)] = state = new TerminalState();
+                return state;
+            }
+        }
+    }
+
+    /// <summary>The foreground process group of the terminal (TIOCGPGRP/TIOCSPGRP), kept by the Sentry per terminal.</summary>
+    public int ForegroundProcessGroup
+    {
+        get => Terminal.ForegroundProcessGroup;
+        set => Terminal.ForegroundProcessGroup = value;
+    }
 
     private const ulong TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404, TCSBRK = 0x5409,
         TCXONC = 0x540A, TCFLSH = 0x540B, TIOCSCTTY = 0x540E, TIOCGPGRP = 0x540F, TIOCSPGRP = 0x5410,
@@ -230,8 +256,16 @@ public sealed class HostFileDescription : FileDescription
                     return 0;
                 }
             case (uint)TIOCGSID:
-                return task.Memory.CopyOutStruct(argument, 1);
+                return task.Memory.CopyOutStruct(argument, Terminal.Session);
             case (uint)TIOCSCTTY:
+                {
+                    // The calling session takes the terminal; its process group becomes the foreground.
+                    var p = Proc.ProcFileSystem.Describe(task);
+                    var term = Terminal;
+                    term.Session = p.Session;
+                    term.ForegroundProcessGroup = p.ProcessGroup;
+                    return 0;
+                }
             case (uint)TIOCNOTTY:
                 return 0;
             default:
