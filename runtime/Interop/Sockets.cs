@@ -62,3 +62,49 @@ internal static unsafe partial class Sockets
         SetSockOpt(fd, SOL_SOCKET, SO_SNDTIMEO, tv, 16);
     }
 }
+
+/// <summary>Sending one fd over a unix socket (SCM_RIGHTS), as runc's console socket protocol does.</summary>
+internal static unsafe partial class FdPassing
+{
+    private const int SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_NOSIGNAL = 0x4000;
+
+    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
+    private static partial nint SendMsg(int fd, MessageHeader* message, int flags);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct IoVector
+    {
+        public byte* Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MessageHeader
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVector* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    /// <summary>Sends <paramref name="data"/> with <paramref name="fdToSend"/> attached on connected socket <paramref name="socket"/>; returns false with errno set on failure.</summary>
+    public static bool Send(int socket, ReadOnlySpan<byte> data, int fdToSend)
+    {
+        const int controlLength = 16 + sizeof(int); // cmsghdr (len, level, type) + one int
+        byte* control = stackalloc byte[24];
+        new Span<byte>(control, 24).Clear();
+        *(nuint*)control = controlLength;
+        *(int*)(control + 8) = SOL_SOCKET;
+        *(int*)(control + 12) = SCM_RIGHTS;
+        *(int*)(control + 16) = fdToSend;
+        fixed (byte* p = data)
+        {
+            var iov = new IoVector { Base = p, Length = (nuint)data.Length };
+            var msg = new MessageHeader { Iov = &iov, IovLength = 1, Control = control, ControlLength = 24 };
+            return SendMsg(socket, &msg, MSG_NOSIGNAL) >= 0;
+        }
+    }
+}

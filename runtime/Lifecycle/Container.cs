@@ -43,9 +43,11 @@ public sealed class Container
     {
         ContainerId.Validate(options.Id);
         BundleConfig bundle = BundleConfig.Load(options.BundleDir);
-        if (options.ConsoleSocket != null) throw new NotSupportedYetError("terminals (--console-socket)");
-        if (bundle.Spec.Process!.Terminal)
+        bool terminal = bundle.Spec.Process!.Terminal;
+        if (terminal && options.ConsoleSocket == null && !(options.CallerTerminal && PseudoTerminal.IsTerminal(0)))
             throw new RuntimeError("process.terminal is true but no --console-socket was given (set \"terminal\": false in config.json)");
+        if (!terminal && options.ConsoleSocket != null)
+            throw new RuntimeError("--console-socket was given but process.terminal is false in config.json");
         if (options.PreserveFds > 0) throw new NotSupportedYetError("--preserve-fds");
 
         var id = new FullId(options.Id, options.Id);
@@ -67,14 +69,31 @@ public sealed class Container
         };
         stateFile.SaveLocked(state);
         SandboxProcesses? processes = null;
+        PseudoTerminal? pty = null;
         try
         {
-            processes = Sandbox.Start(options.Id, bundle, global);
+            int consoleFd = -1;
+            if (terminal && options.ConsoleSocket != null)
+            {
+                pty = PseudoTerminal.Open(bundle.Spec.Process.ConsoleSize);
+                consoleFd = pty.Slave;
+            }
+            else if (terminal)
+            {
+                consoleFd = 0; // run -t in the foreground: the caller's terminal
+            }
+            processes = Sandbox.Start(options.Id, bundle, global, consoleFd);
+            pty?.SendMaster(options.ConsoleSocket!);
             state.Pid = processes.BootPid;
             state.PidStartTime = processes.BootStartTime;
             state.GoferPid = processes.GoferPid;
             state.GoferStartTime = processes.GoferStartTime;
             state.ControlSocket = processes.ControlSocket;
+            var created = new Container(global.Root, id, state);
+            var hooks = bundle.Spec.Hooks;
+            HookRunner.Run("prestart", hooks?.Prestart, created.GetOciState());
+            HookRunner.Run("createRuntime", hooks?.CreateRuntime, created.GetOciState());
+            HookRunner.Run("createContainer", hooks?.CreateContainer, created.GetOciState());
             state.Status = ContainerStatus.Created;
             if (options.PidFile != null) PidFile.Write(options.PidFile, processes.BootPid);
             stateFile.SaveLocked(state);
@@ -86,6 +105,10 @@ public sealed class Container
             try { File.Delete(state.ControlSocket); } catch (IOException) { }
             stateFile.Destroy();
             throw;
+        }
+        finally
+        {
+            pty?.Dispose();
         }
         RuntimeLog.Debug($"container {options.Id} created: sandbox pid {state.Pid}");
         return new Container(global.Root, id, state);
@@ -142,7 +165,7 @@ public sealed class Container
             OciVersion = RuntimeVersion.OciSpecVersion,
             Id = Id,
             Status = status.ToOciString(),
-            Pid = status is ContainerStatus.Stopped or ContainerStatus.Creating ? 0 : State.Pid,
+            Pid = status == ContainerStatus.Stopped ? 0 : State.Pid,
             Bundle = State.Bundle,
             Annotations = State.Annotations ?? new(),
             Rootfs = State.Rootfs,
@@ -158,9 +181,11 @@ public sealed class Container
         ContainerStatus status = CurrentStatus();
         if (status != ContainerStatus.Created)
             throw new RuntimeError($"cannot start container {Id}: it is {status.ToOciString()}, not created");
+        HookRunner.Run("startContainer", State.Spec?.Hooks?.StartContainer, GetOciState());
         Control().Call(new ControlRequest { Operation = ControlOperation.Start }, timeout: TimeSpan.FromMinutes(1));
         State.Status = ContainerStatus.Running;
         stateFile.SaveLocked(State);
+        HookRunner.Run("poststart", State.Spec?.Hooks?.Poststart, GetOciState(), warnOnly: true);
     }
 
     /// <summary>
@@ -284,6 +309,13 @@ public sealed class Container
         }
         try { File.Delete(controlSocket); } catch (IOException) { }
         stateFile.Destroy();
+        if (state?.Spec?.Hooks?.Poststop is { Count: > 0 } poststop)
+        {
+            var stopped = new Container(rootDir, fullId, state).GetOciState();
+            stopped.Status = "stopped";
+            stopped.Pid = 0;
+            HookRunner.Run("poststop", poststop, stopped, warnOnly: true);
+        }
     }
 
     private void Transition(ContainerStatus from, ControlOperation operation, ContainerStatus to, string verb)

@@ -14,7 +14,7 @@ public static class ContainerRun
     /// <summary>Runs the container; returns the exit code for the run command.</summary>
     public static int Run(CreateOptions options, bool detach, bool keep, GlobalOptions global)
     {
-        Container container = Container.Create(options, global);
+        Container container = Container.Create(detach ? options : options with { CallerTerminal = true }, global);
         try
         {
             container.Start();

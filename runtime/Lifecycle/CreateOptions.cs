@@ -6,7 +6,9 @@ namespace RunscNet.Runtime.Lifecycle;
 /// <param name="PidFile">File to write the container pid to, or null.</param>
 /// <param name="ConsoleSocket">Socket that receives the terminal master, or null.</param>
 /// <param name="PreserveFds">How many fds above 2 to hand to the container.</param>
-public sealed record CreateOptions(string Id, string BundleDir, string? PidFile, string? ConsoleSocket, int PreserveFds);
+/// <param name="CallerTerminal">With process.terminal and no console socket, use our own stdin's terminal (run in the foreground).</param>
+public sealed record CreateOptions(string Id, string BundleDir, string? PidFile, string? ConsoleSocket, int PreserveFds,
+    bool CallerTerminal = false);
 
 /// <summary>What exec is asked to run (flags of the exec command).</summary>
 public sealed class ExecOptions

@@ -28,13 +28,14 @@ public static class Sandbox
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
 
     // fd numbers in the children.
-    private const int SpecFd = 3, ControlFd = 4, GoferSocketFd = 5;
+    private const int SpecFd = 3, ControlFd = 4, GoferSocketFd = 5, ConsoleFd = 6;
 
     /// <summary>
     /// Starts gofer and boot for container <paramref name="containerId"/> and waits until boot
-    /// serves its control socket. On failure nothing is left running.
+    /// serves its control socket. On failure nothing is left running. <paramref name="consoleFd"/>
+    /// (our fd of the container's terminal, or -1) reaches boot as fd 6 (--console-fd).
     /// </summary>
-    public static unsafe SandboxProcesses Start(string containerId, BundleConfig bundle, GlobalOptions global)
+    public static unsafe SandboxProcesses Start(string containerId, BundleConfig bundle, GlobalOptions global, int consoleFd = -1)
     {
         Spec spec = bundle.Spec;
         string controlPath = ControlSocketPath.For(global.Root, containerId);
@@ -75,14 +76,24 @@ public static class Sandbox
 
             var (flags, joins) = BootNamespaces(spec, global);
             ownFds.AddRange(joins.Select(j => j.Fd));
+            var bootFds = new Dictionary<int, int> { [SpecFd] = specFd, [ControlFd] = listener, [GoferSocketFd] = pair[1] };
+            List<string> bootArgs = ["runsc-net", .. globalArgs, "boot", "--container-id", containerId, "--bundle", bundle.Directory,
+                "--spec-fd", SpecFd.ToString(), "--control-fd", ControlFd.ToString(), "--gofer-fd", GoferSocketFd.ToString()];
+            if (consoleFd >= 0)
+            {
+                bootFds[ConsoleFd] = consoleFd;
+                bootArgs.AddRange(["--console-fd", ConsoleFd.ToString()]);
+            }
             var boot = new NamespacedProcess
             {
                 Executable = exe,
-                Arguments = ["runsc-net", .. globalArgs, "boot", "--container-id", containerId, "--bundle", bundle.Directory,
-                    "--spec-fd", SpecFd.ToString(), "--control-fd", ControlFd.ToString(), "--gofer-fd", GoferSocketFd.ToString()],
+                Arguments = bootArgs,
                 NamespaceFlags = flags,
                 JoinNamespaces = joins,
-                Fds = new Dictionary<int, int> { [SpecFd] = specFd, [ControlFd] = listener, [GoferSocketFd] = pair[1] },
+                Fds = bootFds,
+                // With the caller's terminal (run -t) boot stays in the caller's session and
+                // foreground process group, so the terminal's signals and job control reach it.
+                NewSession = consoleFd != 0,
             };
             bootPid = boot.Start();
             RuntimeLog.Debug($"boot started: pid {bootPid}, namespaces 0x{flags:x}");

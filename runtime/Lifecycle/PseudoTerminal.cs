@@ -1,0 +1,90 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using RunscNet.Runtime.Interop;
+using RunscNet.StateFile.Oci;
+
+namespace RunscNet.Runtime.Lifecycle;
+
+/// <summary>
+/// The container's terminal when <c>process.terminal</c> is true: a pty pair whose master goes to the
+/// caller over --console-socket (runc's protocol: one message, the pty's name as data, the master
+/// fd as SCM_RIGHTS) and whose slave the sandbox gives to the container's init.
+/// </summary>
+public sealed class PseudoTerminal : IDisposable
+{
+    private PseudoTerminal(int master, int slave, string name)
+    {
+        Master = master;
+        Slave = slave;
+        Name = name;
+    }
+
+    /// <summary>The master fd (ours until sent), or -1.</summary>
+    public int Master { get; private set; }
+
+    /// <summary>The slave fd (close-on-exec; handed to boot).</summary>
+    public int Slave { get; private set; }
+
+    /// <summary>Path of the slave device (/dev/pts/N).</summary>
+    public string Name { get; }
+
+    /// <summary>Opens a new pty pair with the window size of <paramref name="size"/> (if given).</summary>
+    public static unsafe PseudoTerminal Open(Box? size)
+    {
+        int master = Terminals.PosixOpenpt(Terminals.O_RDWR | Terminals.O_NOCTTY | Terminals.O_CLOEXEC);
+        if (master < 0) throw new RuntimeError($"opening a pseudo-terminal: {Processes.LastError()}");
+        byte* name = stackalloc byte[128];
+        if (Terminals.Grantpt(master) < 0 || Terminals.Unlockpt(master) < 0 || Terminals.PtsnameR(master, name, 128) != 0)
+        {
+            string error = Processes.LastError();
+            Processes.Close(master);
+            throw new RuntimeError($"setting up the pseudo-terminal: {error}");
+        }
+        string path = Marshal.PtrToStringUTF8((nint)name)!;
+        int slave = Processes.Open(path, Terminals.O_RDWR | Terminals.O_NOCTTY | Terminals.O_CLOEXEC, 0);
+        if (slave < 0)
+        {
+            string error = Processes.LastError();
+            Processes.Close(master);
+            throw new RuntimeError($"opening {path}: {error}");
+        }
+        if (size is { Height: > 0 } or { Width: > 0 })
+        {
+            var ws = new Terminals.WindowSize { Rows = (ushort)size!.Height, Columns = (ushort)size.Width };
+            Terminals.Ioctl(master, Terminals.TIOCSWINSZ, &ws);
+        }
+        return new PseudoTerminal(master, slave, path);
+    }
+
+    /// <summary>Sends the master to the console socket at <paramref name="socketPath"/>, then closes our copy.</summary>
+    public unsafe void SendMaster(string socketPath)
+    {
+        int fd = Sockets.Socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0);
+        if (fd < 0) throw new RuntimeError($"creating a socket: {Processes.LastError()}");
+        try
+        {
+            int length = Sockets.MakeAddress(socketPath, out var address);
+            if (Sockets.Connect(fd, &address, length) < 0)
+                throw new RuntimeError($"connecting to console socket {socketPath}: {Processes.LastError()}");
+            if (!FdPassing.Send(fd, Encoding.UTF8.GetBytes(Name), Master))
+                throw new RuntimeError($"sending the terminal to console socket {socketPath}: {Processes.LastError()}");
+        }
+        finally
+        {
+            Processes.Close(fd);
+        }
+        Processes.Close(Master);
+        Master = -1;
+    }
+
+    /// <summary>True if our fd <paramref name="fd"/> is a terminal (run -t without a console socket).</summary>
+    public static bool IsTerminal(int fd) => Terminals.IsATty(fd) == 1;
+
+    /// <summary>Closes what we still hold.</summary>
+    public void Dispose()
+    {
+        if (Master >= 0) Processes.Close(Master);
+        if (Slave >= 0) Processes.Close(Slave);
+        Master = Slave = -1;
+    }
+}
