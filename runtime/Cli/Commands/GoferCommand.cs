@@ -14,7 +14,7 @@ public sealed class GoferCommand : ICommand
     [Option("bundle", Required = true, MetaValue = "DIR")]
     public string Bundle { get; set; } = "";
 
-    [Option("spec-fd", Default = -1, MetaValue = "FD", HelpText = "fd of the validated spec JSON (the gofer reads the bundle's config.json)")]
+    [Option("spec-fd", Default = -1, MetaValue = "FD", HelpText = "fd of the validated spec JSON")]
     public int SpecFd { get; set; } = -1;
 
     [Option("overlay", Default = "none", MetaValue = "none|memory", HelpText = "root file system overlay")]
@@ -30,6 +30,7 @@ public sealed class GoferCommand : ICommand
         {
             ContainerId = ContainerId,
             Bundle = Bundle,
+            SpecFd = SpecFd,
             SocketFd = SocketFd,
             Overlay = Overlay,
             DebugLogPath = RuntimeLog.DebugLogPath,
