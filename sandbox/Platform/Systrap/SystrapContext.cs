@@ -1,0 +1,333 @@
+using System.Runtime.InteropServices;
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Memory;
+
+namespace RunscNet.Sentry.Platform.Systrap;
+
+/// <summary>
+/// One systrap stub process (one application thread and its address space). A stop is the stub's
+/// signal handler reporting through the <see cref="SharedPage"/>; <see cref="Run"/> writes the
+/// registers into the page and posts "resume", so an application system call costs one SIGSYS
+/// delivery, two hand-offs through shared memory and one rt_sigreturn, with no ptrace stop.
+/// </summary>
+public sealed unsafe class SystrapContext : IPlatformContext
+{
+    private const int SIGSYS = 31, SYS_SECCOMP = 1;
+    private const long SYS_pidfd_open = 434, SYS_pidfd_getfd = 438;
+    private const uint FP_XSTATE_MAGIC1 = 0x46505853;
+
+    private readonly SystrapPlatform _platform;
+    private readonly int _pid;
+    private readonly SharedPage _page;
+    private readonly PtraceMemory _memory;
+    private readonly List<(ulong, ulong)> _reserved;
+    private readonly byte[] _faultInfo = new byte[128];
+    private Registers _regs;
+    private ulong _fsBase, _gsBase;
+    private volatile bool _dead;
+
+    private SystrapContext(SystrapPlatform platform, int pid, SharedPage page, ulong vdso, List<(ulong, ulong)> reserved)
+    {
+        _platform = platform;
+        _pid = pid;
+        _page = page;
+        _memory = new PtraceMemory(pid);
+        VdsoBase = vdso;
+        _reserved = reserved;
+    }
+
+    /// <inheritdoc/>
+    public int HostPid => _pid;
+    /// <inheritdoc/>
+    public ref Registers Regs => ref _regs;
+    /// <inheritdoc/>
+    public IMemoryIO Memory => _memory;
+    /// <inheritdoc/>
+    public ulong VdsoBase { get; }
+    /// <inheritdoc/>
+    public IReadOnlyList<(ulong Start, ulong End)> Reserved => _reserved;
+    /// <inheritdoc/>
+    public ReadOnlySpan<byte> FaultInfo => _faultInfo;
+
+    /// <summary>Waits for a new stub's "ready" report and builds its context.</summary>
+    internal static SystrapContext StartNew(SystrapPlatform platform, int pid, SharedPage page)
+    {
+        if (!page.WaitReported(platform.SentrySpinTicks, () => StubProcess.IsAlive(pid)))
+        {
+            StubProcess.KillAndReap(pid);
+            page.Dispose();
+            throw new InvalidOperationException("the systrap stub exited during its setup");
+        }
+        if (page.Int(SharedPage.SignoOffset) != 5 || page.Context(SharedPage.Rip) != SystrapStub.ReadyAddress)
+        {
+            StubProcess.KillAndReap(pid);
+            page.Dispose();
+            throw new InvalidOperationException("the systrap stub reported an unexpected first stop");
+        }
+        ulong rsp = page.Long(SharedPage.InitialRspOffset);
+        ulong vdso = FindVdso(new PtraceMemory(pid), rsp);
+        var reserved = new List<(ulong, ulong)> { (SystrapStub.Base, SystrapStub.ReservedEnd) };
+        if (vdso != 0) reserved.Add((vdso - 0x10000, vdso + 0x4000));
+        ulong sp = rsp & ~0xfffUL;
+        reserved.Add((sp - 0x40000, sp + 0x40000));
+        var ctx = new SystrapContext(platform, pid, page, vdso, reserved);
+        ctx.LoadRegs();
+        return ctx;
+    }
+
+    /// <summary>Connects to a forked stub (its own fresh shared page) and gives it <paramref name="regs"/>.</summary>
+    internal static SystrapContext Adopt(SystrapPlatform platform, SystrapForked forked, in Registers regs, in FpuState fpu)
+    {
+        int pid = forked.Pid;
+        SharedPage page;
+        long pidfd = RawSyscall.Checked(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0) throw new InvalidOperationException($"pidfd_open of a forked stub: errno {-pidfd}");
+        try
+        {
+            // The child creates its memfd as fd 0 (a stub has no other fds) and maps it; take a copy.
+            long fd;
+            long deadline = Environment.TickCount64 + 10_000;
+            while (true)
+            {
+                fd = RawSyscall.Checked(SYS_pidfd_getfd, pidfd, 0, 0);
+                if (fd >= 0) break;
+                if (fd != -9 || !StubProcess.IsAlive(pid) || Environment.TickCount64 > deadline)
+                    throw new InvalidOperationException($"taking a forked stub's shared page: errno {-fd}");
+                Thread.Yield();
+            }
+            try
+            {
+                RawSyscall.Checked(77 /* ftruncate */, fd, SharedPage.Size);
+                page = new SharedPage((int)fd);
+            }
+            finally
+            {
+                HostIo.Close((int)fd);
+            }
+        }
+        finally
+        {
+            HostIo.Close((int)pidfd);
+        }
+        var ctx = new SystrapContext(platform, pid, page, forked.VdsoBase, new List<(ulong, ulong)>(forked.Reserved))
+        {
+            _fsBase = forked.FsBase,
+            _gsBase = forked.GsBase,
+        };
+        if (!page.WaitReported(platform.SentrySpinTicks, () => StubProcess.IsAlive(pid)) || page.Int(SharedPage.SignoOffset) != 0)
+        {
+            ctx.Dispose();
+            throw new InvalidOperationException("a forked systrap stub did not report");
+        }
+        ctx.HostSyscall(RawSyscall.SYS_close, 0);
+        ctx.LoadRegs();
+        ctx._regs = regs;
+        ctx.SetFpu(fpu);
+        return ctx;
+    }
+
+    private static ulong FindVdso(PtraceMemory mem, ulong rsp)
+    {
+        // Initial stack: argc, argv..., NULL, envp..., NULL, auxv (type, value)...
+        var buf = new byte[4096];
+        int n = mem.Read(rsp, buf);
+        var words = MemoryMarshal.Cast<byte, ulong>(buf.AsSpan(0, n & ~7));
+        if (words.Length == 0) return 0;
+        int i = 1 + (int)words[0] + 1;
+        while (i < words.Length && words[i] != 0) i++;
+        i++;
+        for (; i + 1 < words.Length; i += 2)
+        {
+            if (words[i] == 0) break;
+            if (words[i] == 33) return words[i + 1];      // AT_SYSINFO_EHDR
+        }
+        return 0;
+    }
+
+    private bool Alive() => StubProcess.IsAlive(_pid);
+
+    /// <summary>Copies the reported machine context into <see cref="Regs"/>.</summary>
+    private void LoadRegs()
+    {
+        var p = _page;
+        ref var r = ref _regs;
+        r.R8 = p.Context(SharedPage.R8); r.R9 = p.Context(SharedPage.R9);
+        r.R10 = p.Context(SharedPage.R10); r.R11 = p.Context(SharedPage.R11);
+        r.R12 = p.Context(SharedPage.R12); r.R13 = p.Context(SharedPage.R13);
+        r.R14 = p.Context(SharedPage.R14); r.R15 = p.Context(SharedPage.R15);
+        r.Rdi = p.Context(SharedPage.Rdi); r.Rsi = p.Context(SharedPage.Rsi);
+        r.Rbp = p.Context(SharedPage.Rbp); r.Rbx = p.Context(SharedPage.Rbx);
+        r.Rdx = p.Context(SharedPage.Rdx); r.Rax = p.Context(SharedPage.Rax);
+        r.Rcx = p.Context(SharedPage.Rcx); r.Rsp = p.Context(SharedPage.Rsp);
+        r.Rip = p.Context(SharedPage.Rip); r.Eflags = p.Context(SharedPage.Eflags);
+        ulong seg = p.Context(SharedPage.CsGsFsSs);
+        r.Cs = seg & 0xffff;
+        r.Ss = (seg >> 48) & 0xffff;
+        r.FsBase = _fsBase;
+        r.GsBase = _gsBase;
+        r.OrigRax = ulong.MaxValue;
+    }
+
+    /// <summary>Writes <see cref="Regs"/> into the page for the stub to restore.</summary>
+    private void StoreRegs()
+    {
+        var p = _page;
+        ref var r = ref _regs;
+        p.Context(SharedPage.R8) = r.R8; p.Context(SharedPage.R9) = r.R9;
+        p.Context(SharedPage.R10) = r.R10; p.Context(SharedPage.R11) = r.R11;
+        p.Context(SharedPage.R12) = r.R12; p.Context(SharedPage.R13) = r.R13;
+        p.Context(SharedPage.R14) = r.R14; p.Context(SharedPage.R15) = r.R15;
+        p.Context(SharedPage.Rdi) = r.Rdi; p.Context(SharedPage.Rsi) = r.Rsi;
+        p.Context(SharedPage.Rbp) = r.Rbp; p.Context(SharedPage.Rbx) = r.Rbx;
+        p.Context(SharedPage.Rdx) = r.Rdx; p.Context(SharedPage.Rax) = r.Rax;
+        p.Context(SharedPage.Rcx) = r.Rcx; p.Context(SharedPage.Rsp) = r.Rsp;
+        p.Context(SharedPage.Rip) = r.Rip; p.Context(SharedPage.Eflags) = r.Eflags;
+        int flags = 0;
+        if (r.FsBase != _fsBase)
+        {
+            _fsBase = r.FsBase;
+            p.Long(SharedPage.FsBaseOffset) = _fsBase;
+            flags |= SharedPage.SetFsBase;
+        }
+        if (r.GsBase != _gsBase)
+        {
+            _gsBase = r.GsBase;
+            p.Long(SharedPage.GsBaseOffset) = _gsBase;
+            flags |= SharedPage.SetGsBase;
+        }
+        if (flags != 0) p.Int(SharedPage.BaseFlagsOffset) = flags;
+    }
+
+    /// <summary>Hands the page to the stub with <paramref name="command"/> and waits for its next report.</summary>
+    private bool Command(int command)
+    {
+        _page.Post(command);
+        if (_page.WaitReported(_platform.SentrySpinTicks, Alive)) return true;
+        _dead = true;
+        return false;
+    }
+
+    /// <inheritdoc/>
+    public StopReason Run()
+    {
+        if (_dead) return StopReason.Died;
+        StoreRegs();
+        if (!Command(SharedPage.StateResume)) return StopReason.Died;
+        LoadRegs();
+        int signo = _page.Int(SharedPage.SignoOffset);
+        var info = _page.Siginfo;
+        switch (signo)
+        {
+            case SIGSYS when BitConverter.ToInt32(info[8..]) == SYS_SECCOMP:
+                _regs.OrigRax = (ulong)BitConverter.ToInt32(info[24..]);   // si_syscall
+                _regs.Rax = unchecked((ulong)-Errno.ENOSYS);              // as the kernel shows a syscall stop
+                return StopReason.Syscall;
+            case 11: case 7: case 8: case 4: case 5:   // SEGV, BUS, FPE, ILL, TRAP
+                info.CopyTo(_faultInfo);
+                return StopReason.Fault;
+            default:
+                return StopReason.Interrupted;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void GetFpu(out FpuState state)
+    {
+        state = default;
+        ulong at = _page.Context(SharedPage.Fpstate);
+        fixed (FpuState* p = &state)
+        {
+            if (at == 0 || _memory.Read(at, new Span<byte>(p, FpuState.Size)) != FpuState.Size) state = FpuState.Initial();
+        }
+    }
+
+    /// <inheritdoc/>
+    public void SetFpu(in FpuState state)
+    {
+        ulong at = _page.Context(SharedPage.Fpstate);
+        if (at == 0) return;
+        FpuState copy = state;
+        _memory.Write(at, new ReadOnlySpan<byte>(&copy, FpuState.Size));
+        // With an xsave frame, sigreturn loads x87/SSE from the legacy area only if their bits
+        // are set in xstate_bv (otherwise it resets them to the initial state).
+        uint magic;
+        if (_memory.Read(at + 464, new Span<byte>(&magic, 4)) == 4 && magic == FP_XSTATE_MAGIC1)
+        {
+            ulong bv;
+            if (_memory.Read(at + 512, new Span<byte>(&bv, 8)) == 8)
+            {
+                bv |= 3;
+                _memory.Write(at + 512, new ReadOnlySpan<byte>(&bv, 8));
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public long HostSyscall(long nr, ulong a0 = 0, ulong a1 = 0, ulong a2 = 0, ulong a3 = 0, ulong a4 = 0, ulong a5 = 0)
+    {
+        if (_dead) return -Errno.ESRCH;
+        var p = _page;
+        p.Long(SharedPage.NrOffset) = (ulong)nr;
+        p.Long(SharedPage.ArgsOffset) = a0;
+        p.Long(SharedPage.ArgsOffset + 8) = a1;
+        p.Long(SharedPage.ArgsOffset + 16) = a2;
+        p.Long(SharedPage.ArgsOffset + 24) = a3;
+        p.Long(SharedPage.ArgsOffset + 32) = a4;
+        p.Long(SharedPage.ArgsOffset + 40) = a5;
+        if (!Command(SharedPage.StateHostCall)) return -Errno.ESRCH;
+        return (long)p.Long(SharedPage.ResultOffset);
+    }
+
+    /// <inheritdoc/>
+    public IForkedContext? ForkAddressSpace(out int errno)
+    {
+        errno = 0;
+        if (_dead || !Command(SharedPage.StateFork))
+        {
+            errno = Errno.ESRCH;
+            return null;
+        }
+        long pid = (long)_page.Long(SharedPage.ResultOffset);
+        if (pid < 0)
+        {
+            errno = (int)-pid;
+            return null;
+        }
+        return new SystrapForked
+        {
+            Pid = (int)pid,
+            VdsoBase = VdsoBase,
+            Reserved = _reserved.ToArray(),
+            FsBase = _fsBase,
+            GsBase = _gsBase,
+        };
+    }
+
+    /// <inheritdoc/>
+    public void Kick()
+    {
+        if (!_dead) RawSyscall.CallNoGc(RawSyscall.SYS_tgkill, _pid, _pid, SystrapStub.KickSignal, 0, 0, 0);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_pid <= 0) return;
+        _dead = true;
+        StubProcess.KillAndReap(_pid);
+        _page.Dispose();
+    }
+}
+
+/// <summary>A forked systrap stub waiting for a task thread to adopt it (see <see cref="SystrapContext.ForkAddressSpace"/>).</summary>
+internal sealed class SystrapForked : IForkedContext
+{
+    public required int Pid { get; init; }
+    public required ulong VdsoBase { get; init; }
+    public required IReadOnlyList<(ulong Start, ulong End)> Reserved { get; init; }
+    public required ulong FsBase { get; init; }
+    public required ulong GsBase { get; init; }
+
+    public void Abandon() => StubProcess.KillAndReap(Pid);
+}

@@ -1,0 +1,114 @@
+using System.Runtime.InteropServices;
+using RunscNet.Sentry.Interop;
+
+namespace RunscNet.Sentry.Platform.Systrap;
+
+/// <summary>
+/// The systrap platform: every address space is a stub process started from
+/// <see cref="SystrapStub"/> whose seccomp filter turns each application system call into a SIGSYS
+/// that the stub's own handler hands to the Sentry through a shared page (spin, then futex). No
+/// ptrace: any thread may create a stub; the task thread that runs it is the only one that talks
+/// to it, except <see cref="IPlatformContext.Kick"/>.
+/// </summary>
+public sealed unsafe class SystrapPlatform : IPlatform
+{
+    private const long AT_EMPTY_PATH = 0x1000;
+    private const uint MFD_CLOEXEC = 1;
+    private const int O_CLOEXEC = 0x80000, F_DUPFD_CLOEXEC = 1030;
+    private const long SYS_dup3 = 292, SYS_prctl = 157, SYS_ftruncate = 77, SYS_fcntl = 72;
+    private const int PR_SET_PDEATHSIG = 1;
+
+    private readonly int _stubFd;
+    private readonly nint _name;
+    private readonly nint _emptyPath;
+    private readonly nint _argv;
+    private readonly nint _envp;
+
+    /// <summary>How long the Sentry spins for a stub's report before it sleeps (microseconds).</summary>
+    public int SentrySpinMicroseconds { get; init; } = 40;
+
+    /// <summary>How many <c>pause</c> rounds a stub spins for the Sentry's answer before it sleeps.</summary>
+    public int StubSpinCount { get; init; } = 20_000;
+
+    /// <summary>Writes the stub into a memfd the Sentry keeps open.</summary>
+    public SystrapPlatform()
+    {
+        _name = Marshal.StringToHGlobalAnsi("runsc-net-systrap");
+        _stubFd = NewMemfd(_name);
+        byte[] image = SystrapStub.Build();
+        fixed (byte* p = image)
+        {
+            if (HostIo.Write(_stubFd, p, (nuint)image.Length) != image.Length)
+                throw new InvalidOperationException("writing the systrap stub image failed");
+        }
+        _emptyPath = Marshal.AllocHGlobal(8);
+        *(byte*)_emptyPath = 0;
+        _argv = Marshal.AllocHGlobal(16);
+        ((nint*)_argv)[0] = _name;
+        ((nint*)_argv)[1] = 0;
+        _envp = Marshal.AllocHGlobal(8);
+        *(nint*)_envp = 0;
+        // Resolve the P/Invoke the cloned child uses before any clone.
+        RawSyscall.CallNoGc(RawSyscall.SYS_getpid, 0, 0, 0, 0, 0, 0);
+    }
+
+    /// <summary>A close-on-exec memfd numbered 3 or higher (the stub's child code dups onto 0 and 1).</summary>
+    internal static int NewMemfd(nint name)
+    {
+        long fd = RawSyscall.Checked(RawSyscall.SYS_memfd_create, name, MFD_CLOEXEC);
+        if (fd < 0) throw new InvalidOperationException($"memfd_create: errno {-fd}");
+        if (fd < 3)
+        {
+            long high = RawSyscall.Checked(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
+            HostIo.Close((int)fd);
+            if (high < 0) throw new InvalidOperationException($"fcntl(F_DUPFD_CLOEXEC): errno {-high}");
+            fd = high;
+        }
+        return (int)fd;
+    }
+
+    /// <inheritdoc/>
+    public IPlatformContext NewAddressSpace()
+    {
+        int shm = NewMemfd(_name);
+        SharedPage? page = null;
+        try
+        {
+            long r = RawSyscall.Checked(SYS_ftruncate, shm, SharedPage.Size);
+            if (r < 0) throw new InvalidOperationException($"ftruncate of a stub's shared page: errno {-r}");
+            page = new SharedPage(shm);
+            page.Int(SharedPage.SpinOffset) = StubSpinCount;
+            page.Int(SharedPage.SentryPidOffset) = HostIo.GetPid();
+
+            long pid = RawSyscall.CallNoGc(RawSyscall.SYS_clone, 0, 0, 0, 0, 0, 0);
+            if (pid == 0)
+            {
+                // The child: straight-line raw system calls only, then the stub (or death).
+                RawSyscall.CallNoGc(SYS_prctl, PR_SET_PDEATHSIG, 9, 0, 0, 0, 0);
+                RawSyscall.CallNoGc(SYS_dup3, _stubFd, 0, O_CLOEXEC, 0, 0, 0);
+                RawSyscall.CallNoGc(SYS_dup3, shm, 1, 0, 0, 0, 0);
+                RawSyscall.CallNoGc(RawSyscall.SYS_close_range, 2, uint.MaxValue, 0, 0, 0, 0);
+                RawSyscall.CallNoGc(RawSyscall.SYS_execveat, 0, _emptyPath, _argv, _envp, AT_EMPTY_PATH, 0);
+                RawSyscall.CallNoGc(RawSyscall.SYS_exit_group, 127, 0, 0, 0, 0, 0);
+            }
+            if (pid < 0) throw new InvalidOperationException($"clone of a systrap stub failed: errno {Marshal.GetLastPInvokeError()}");
+            HostIo.Close(shm);
+            shm = -1;
+            var ctx = SystrapContext.StartNew(this, (int)pid, page);
+            page = null;
+            return ctx;
+        }
+        finally
+        {
+            if (shm >= 0) HostIo.Close(shm);
+            page?.Dispose();
+        }
+    }
+
+    /// <inheritdoc/>
+    public IPlatformContext AdoptForked(IForkedContext forked, in Registers regs, in FpuState fpu)
+        => SystrapContext.Adopt(this, (SystrapForked)forked, regs, fpu);
+
+    /// <summary>The Sentry's spin budget in Stopwatch ticks.</summary>
+    internal long SentrySpinTicks => System.Diagnostics.Stopwatch.Frequency * SentrySpinMicroseconds / 1_000_000;
+}
