@@ -64,12 +64,14 @@ internal sealed unsafe class SharedPage : IDisposable
     /// Hands the page to the stub with <paramref name="command"/> and wakes the stub if it sleeps.
     /// The exchange is a full fence, so either the stub sees the command before it sleeps or this
     /// side sees its sleeping flag (the stub sets the flag with an exchange, then rechecks).
+    /// Returns true if the stub had gone to sleep.
     /// </summary>
-    public void Post(int command)
+    public bool Post(int command)
     {
         Interlocked.Exchange(ref Int(StateOffset), command);
-        if (Volatile.Read(ref Int(StubSleepingOffset)) != 0)
-            RawSyscall.CallNoGc(SYS_futex, (nint)(_base + StateOffset), FUTEX_WAKE, 1, 0, 0, 0);
+        if (Volatile.Read(ref Int(StubSleepingOffset)) == 0) return false;
+        RawSyscall.CallNoGc(SYS_futex, (nint)(_base + StateOffset), FUTEX_WAKE, 1, 0, 0, 0);
+        return true;
     }
 
     /// <summary>True when the stub has reported (the page belongs to the Sentry).</summary>
@@ -78,19 +80,25 @@ internal sealed unsafe class SharedPage : IDisposable
     /// <summary>
     /// Waits until the stub reports: spins for <paramref name="spinTicks"/> Stopwatch ticks, then
     /// sleeps on the state word in slices of 100 ms, asking <paramref name="alive"/> after each
-    /// slice. False when the stub is gone.
+    /// slice. False when the stub is gone. <paramref name="caughtSpinning"/> tells whether the
+    /// report came while this side still spun.
     /// </summary>
-    public bool WaitReported(long spinTicks, Func<bool> alive)
+    public bool WaitReported(long spinTicks, Func<bool> alive, out bool caughtSpinning)
     {
+        caughtSpinning = true;
         if (IsReported) return true;
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        int n = 0;
-        while (true)
+        if (spinTicks > 0)
         {
-            if (IsReported) return true;
-            if (X86Base.IsSupported) X86Base.Pause();
-            if ((++n & 63) == 0 && System.Diagnostics.Stopwatch.GetTimestamp() - start > spinTicks) break;
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            int n = 0;
+            while (true)
+            {
+                if (IsReported) return true;
+                if (X86Base.IsSupported) X86Base.Pause();
+                if ((++n & 15) == 0 && System.Diagnostics.Stopwatch.GetTimestamp() - start > spinTicks) break;
+            }
         }
+        caughtSpinning = false;
         var timeout = new Timespec { Seconds = 0, Nanoseconds = 100_000_000 };
         while (true)
         {

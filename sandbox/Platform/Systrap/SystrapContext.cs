@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using RunscNet.Sentry.Interop;
 using RunscNet.Sentry.Kernel;
@@ -24,8 +25,11 @@ public sealed unsafe class SystrapContext : IPlatformContext
     private readonly List<(ulong, ulong)> _reserved;
     private readonly byte[] _faultInfo = new byte[128];
     private Registers _regs;
+    private readonly HandoffSpin _spin;
     private ulong _fsBase, _gsBase;
     private volatile bool _dead;
+    private long _reportedAt;
+    private int _publishedStubPauses;
 
     private SystrapContext(SystrapPlatform platform, int pid, SharedPage page, ulong vdso, List<(ulong, ulong)> reserved)
     {
@@ -35,6 +39,8 @@ public sealed unsafe class SystrapContext : IPlatformContext
         _memory = new PtraceMemory(pid);
         VdsoBase = vdso;
         _reserved = reserved;
+        _spin = platform.NewHandoffSpin();
+        _publishedStubPauses = page.Int(SharedPage.SpinOffset);
     }
 
     /// <inheritdoc/>
@@ -53,7 +59,7 @@ public sealed unsafe class SystrapContext : IPlatformContext
     /// <summary>Waits for a new stub's "ready" report and builds its context.</summary>
     internal static SystrapContext StartNew(SystrapPlatform platform, int pid, SharedPage page)
     {
-        if (!page.WaitReported(platform.SentrySpinTicks, () => StubProcess.IsAlive(pid)))
+        if (!page.WaitReported(0, () => StubProcess.IsAlive(pid), out _))
         {
             StubProcess.KillAndReap(pid);
             page.Dispose();
@@ -115,7 +121,7 @@ public sealed unsafe class SystrapContext : IPlatformContext
             _fsBase = forked.FsBase,
             _gsBase = forked.GsBase,
         };
-        if (!page.WaitReported(platform.SentrySpinTicks, () => StubProcess.IsAlive(pid)) || page.Int(SharedPage.SignoOffset) != 0)
+        if (!page.WaitReported(0, () => StubProcess.IsAlive(pid), out _) || page.Int(SharedPage.SignoOffset) != 0)
         {
             ctx.Dispose();
             throw new InvalidOperationException("a forked systrap stub did not report");
@@ -202,10 +208,17 @@ public sealed unsafe class SystrapContext : IPlatformContext
     /// <summary>Hands the page to the stub with <paramref name="command"/> and waits for its next report.</summary>
     private bool Command(int command)
     {
-        _page.Post(command);
-        if (_page.WaitReported(_platform.SentrySpinTicks, Alive)) return true;
-        _dead = true;
-        return false;
+        long answerTicks = Stopwatch.GetTimestamp() - _reportedAt;
+        int pauses = _spin.StubPauses;
+        _page.Int(SharedPage.SpinOffset) = pauses;   // the stub reads it after its next report
+        bool slept = _page.Post(command);
+        _spin.StubWaited(slept, answerTicks, _publishedStubPauses);
+        _publishedStubPauses = pauses;
+        bool ok = _page.WaitReported(_spin.SentryTicks, Alive, out bool caught);
+        _reportedAt = Stopwatch.GetTimestamp();
+        _spin.SentryWaited(caught);
+        if (!ok) _dead = true;
+        return ok;
     }
 
     /// <inheritdoc/>

@@ -24,11 +24,13 @@ public sealed unsafe class SystrapPlatform : IPlatform
     private readonly nint _argv;
     private readonly nint _envp;
 
-    /// <summary>How long the Sentry spins for a stub's report before it sleeps (microseconds).</summary>
-    public int SentrySpinMicroseconds { get; init; } = 40;
+    private readonly double _pauseNanoseconds = HandoffSpin.MeasurePause();
 
-    /// <summary>How many <c>pause</c> rounds a stub spins for the Sentry's answer before it sleeps.</summary>
-    public int StubSpinCount { get; init; } = 20_000;
+    /// <summary>The longest the Sentry spins for a stub's report before it sleeps (microseconds; 0 = never spin).</summary>
+    public int MaxSentrySpinMicroseconds { get; init; } = 20;
+
+    /// <summary>The longest a stub spins for the Sentry's answer before it sleeps (microseconds; 0 = never spin).</summary>
+    public int MaxStubSpinMicroseconds { get; init; } = 10;
 
     /// <summary>Writes the stub into a memfd the Sentry keeps open.</summary>
     public SystrapPlatform()
@@ -77,7 +79,7 @@ public sealed unsafe class SystrapPlatform : IPlatform
             long r = RawSyscall.Checked(SYS_ftruncate, shm, SharedPage.Size);
             if (r < 0) throw new InvalidOperationException($"ftruncate of a stub's shared page: errno {-r}");
             page = new SharedPage(shm);
-            page.Int(SharedPage.SpinOffset) = StubSpinCount;
+            page.Int(SharedPage.SpinOffset) = 0;
             page.Int(SharedPage.SentryPidOffset) = HostIo.GetPid();
 
             long pid = RawSyscall.CallNoGc(RawSyscall.SYS_clone, 0, 0, 0, 0, 0, 0);
@@ -109,6 +111,6 @@ public sealed unsafe class SystrapPlatform : IPlatform
     public IPlatformContext AdoptForked(IForkedContext forked, in Registers regs, in FpuState fpu)
         => SystrapContext.Adopt(this, (SystrapForked)forked, regs, fpu);
 
-    /// <summary>The Sentry's spin budget in Stopwatch ticks.</summary>
-    internal long SentrySpinTicks => System.Diagnostics.Stopwatch.Frequency * SentrySpinMicroseconds / 1_000_000;
+    /// <summary>Spin budgets for a new context.</summary>
+    internal HandoffSpin NewHandoffSpin() => new(MaxSentrySpinMicroseconds, MaxStubSpinMicroseconds, _pauseNanoseconds);
 }

@@ -78,7 +78,7 @@ public class SystrapContextTests
     {
         using var ctx = Platform.NewAddressSpace();
         StubProgram.Load(ctx, StubProgram.LoadFsWordThenSyscall);
-        Assert.Equal(0, ctx.Memory.Write(StubProgram.DataAddress + 0x40, BitConverter.GetBytes(777UL)) - 8);
+        Assert.Equal(8, ctx.Memory.Write(StubProgram.DataAddress + 0x40, BitConverter.GetBytes(777UL)));
         ctx.Regs.FsBase = StubProgram.DataAddress + 0x40;
         Assert.Equal(StopReason.Syscall, ctx.Run());
         Assert.Equal(777UL, ctx.Regs.OrigRax);
@@ -136,14 +136,21 @@ public class SystrapContextTests
     }
 
     [Fact]
-    public void AbandonedForkIsReaped()
+    public void ParentKeepsWorkingAfterAnAbandonedFork()
     {
         using var parent = Platform.NewAddressSpace();
-        var forked = parent.ForkAddressSpace(out _);
-        Assert.NotNull(forked);
+        StubProgram.Load(parent, StubProgram.LoadDataThenSyscall);
+        Assert.Equal(8, parent.Memory.Write(StubProgram.DataAddress, BitConverter.GetBytes(333UL)));
+        var forked = parent.ForkAddressSpace(out int errno);
+        Assert.Equal(0, errno);
         forked!.Abandon();
-        Assert.Equal(-1, ctxProbe(parent));
-        static long ctxProbe(IPlatformContext p) => p.HostSyscall(39);
+        var again = parent.ForkAddressSpace(out errno);
+        Assert.Equal(0, errno);
+        using var child = Platform.AdoptForked(again!, parent.Regs, FpuState.Initial());
+        Assert.Equal(StopReason.Syscall, child.Run());
+        Assert.Equal(333UL, child.Regs.OrigRax);
+        Assert.Equal(StopReason.Syscall, parent.Run());
+        Assert.Equal(333UL, parent.Regs.OrigRax);
     }
 
     [Fact]
