@@ -20,7 +20,7 @@ public static class GlobalFlagParser
 
     private static readonly HashSet<string> ValueFlags = new(StringComparer.Ordinal)
     {
-        "root", "log", "log-format", "debug-log", "network", "criu",
+        "root", "log", "log-format", "debug-log", "network", "platform", "criu",
     };
 
     /// <summary>Parses <paramref name="args"/>; throws <see cref="RuntimeError"/> for a bad or unknown flag.</summary>
@@ -76,6 +76,11 @@ public static class GlobalFlagParser
                     if (value is not ("sandbox" or "none" or "host"))
                         throw new RuntimeError($"invalid --network {value}: use sandbox, none or host");
                     options.Network = value;
+                    break;
+                case "platform":
+                    if (value is not ("ptrace" or "systrap"))
+                        throw new RuntimeError($"invalid --platform {value}: use ptrace or systrap");
+                    options.Platform = value;
                     break;
                 case "criu": break; // runc compatibility; checkpoints are our own
             }

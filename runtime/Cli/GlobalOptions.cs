@@ -36,13 +36,16 @@ public sealed class GlobalOptions
     /// <summary>Network mode (--network): sandbox, none or host.</summary>
     public string Network { get; set; } = "sandbox";
 
+    /// <summary>Platform of the Sentry (--platform): ptrace or systrap.</summary>
+    public string Platform { get; set; } = "ptrace";
+
     /// <summary>Log every system call the Sentry serves (--strace).</summary>
     public bool Strace { get; set; }
 
     /// <summary>The global flags in command-line form, to hand on to the boot and gofer processes.</summary>
     public List<string> ToArguments()
     {
-        var args = new List<string> { "--root", Root, "--network", Network };
+        var args = new List<string> { "--root", Root, "--network", Network, "--platform", Platform };
         if (LogFile != null) { args.Add("--log"); args.Add(LogFile); }
         args.Add("--log-format"); args.Add(LogFormat == LogFormat.Json ? "json" : "text");
         if (Debug) args.Add("--debug");

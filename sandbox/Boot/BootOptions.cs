@@ -30,6 +30,9 @@ public sealed class BootOptions
     /// <summary>Network mode: sandbox, none or host.</summary>
     public string Network { get; set; } = "sandbox";
 
+    /// <summary>The platform that runs application code (--platform): ptrace or systrap (see Platform.PlatformFactory).</summary>
+    public string Platform { get; set; } = "ptrace";
+
     /// <summary>Log every system call served (--strace).</summary>
     public bool Strace { get; set; }
 

@@ -38,6 +38,7 @@ public sealed class BootCommand : ICommand
             GoferFd = GoferFd,
             ConsoleFd = ConsoleFd,
             Network = context.Global.Network,
+            Platform = context.Global.Platform,
             Strace = context.Global.Strace,
             DebugLog = RuntimeLog.DebugEnabled ? RuntimeLog.Debug : null,
         };

@@ -19,7 +19,7 @@ internal sealed class SentryHarness
 
     public Kernel Kernel { get; }
 
-    public SentryHarness(string root, IPlatform? platform = null)
+    public SentryHarness(string root)
     {
         var table = new SyscallTable();
         foreach (var e in SyscallTable.Default.Entries)
@@ -30,7 +30,7 @@ internal sealed class SentryHarness
         }
         table.Supported(1, "write", Write);
         table.Supported(20, "writev", Writev);
-        Kernel = new Kernel { Platform = platform ?? new PtracePlatform(), Syscalls = table, OpenExecutable = HostFile.RootedAt(root), OpenInterpreter = HostFile.RootedAt(root) };
+        Kernel = new Kernel { Platform = new PtracePlatform(), Syscalls = table, OpenExecutable = HostFile.RootedAt(root), OpenInterpreter = HostFile.RootedAt(root) };
     }
 
     public string Output

@@ -16,7 +16,8 @@ public class SystrapBusyboxTests
 
     private (int Status, string Output) Run(params string[] argv)
     {
-        var h = new SentryHarness(SentryHarness.BusyboxRoot, Platform);
+        var h = new SentryHarness(SentryHarness.BusyboxRoot);
+        h.Kernel.Platform = Platform;
         var sw = new StringWriter();
         h.Kernel.Log = new DebugLog(sw);
         h.Kernel.Strace = Environment.GetEnvironmentVariable("SX_STRACE") == "1";
