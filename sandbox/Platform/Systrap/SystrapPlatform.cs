@@ -12,11 +12,9 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// </summary>
 public sealed unsafe class SystrapPlatform : IPlatform
 {
-    private const long AT_EMPTY_PATH = 0x1000;
     private const uint MFD_CLOEXEC = 1;
-    private const int O_CLOEXEC = 0x80000, F_DUPFD_CLOEXEC = 1030;
-    private const long SYS_dup3 = 292, SYS_prctl = 157, SYS_ftruncate = 77, SYS_fcntl = 72;
-    private const int PR_SET_PDEATHSIG = 1;
+    private const int F_DUPFD_CLOEXEC = 1030;
+    private const long SYS_ftruncate = 77, SYS_fcntl = 72;
 
     private readonly int _stubFd;
     private readonly nint _name;
@@ -50,8 +48,6 @@ public sealed unsafe class SystrapPlatform : IPlatform
         ((nint*)_argv)[1] = 0;
         _envp = Marshal.AllocHGlobal(8);
         *(nint*)_envp = 0;
-        // Resolve the P/Invoke the cloned child uses before any clone.
-        RawSyscall.CallNoGc(RawSyscall.SYS_getpid, 0, 0, 0, 0, 0, 0);
     }
 
     /// <summary>A close-on-exec memfd numbered 3 or higher (the stub's child code dups onto 0 and 1).</summary>
@@ -82,18 +78,16 @@ public sealed unsafe class SystrapPlatform : IPlatform
             page.Int(SharedPage.SpinOffset) = 0;
             page.Int(SharedPage.SentryPidOffset) = HostIo.GetPid();
 
-            long pid = RawSyscall.CallNoGc(RawSyscall.SYS_clone, 0, 0, 0, 0, 0, 0);
-            if (pid == 0)
+            var request = new StubLauncher.Request
             {
-                // The child: straight-line raw system calls only, then the stub (or death).
-                RawSyscall.CallNoGc(SYS_prctl, PR_SET_PDEATHSIG, 9, 0, 0, 0, 0);
-                RawSyscall.CallNoGc(SYS_dup3, _stubFd, 0, O_CLOEXEC, 0, 0, 0);
-                RawSyscall.CallNoGc(SYS_dup3, shm, 1, 0, 0, 0, 0);
-                RawSyscall.CallNoGc(RawSyscall.SYS_close_range, 2, uint.MaxValue, 0, 0, 0, 0);
-                RawSyscall.CallNoGc(RawSyscall.SYS_execveat, 0, _emptyPath, _argv, _envp, AT_EMPTY_PATH, 0);
-                RawSyscall.CallNoGc(RawSyscall.SYS_exit_group, 127, 0, 0, 0, 0, 0);
-            }
-            if (pid < 0) throw new InvalidOperationException($"clone of a systrap stub failed: errno {Marshal.GetLastPInvokeError()}");
+                StubFd = _stubFd,
+                SharedFd = shm,
+                EmptyPath = _emptyPath,
+                Argv = _argv,
+                Envp = _envp,
+            };
+            long pid = StubLauncher.Spawn(&request);
+            if (pid < 0) throw new InvalidOperationException($"clone of a systrap stub failed: errno {-pid}");
             HostIo.Close(shm);
             shm = -1;
             var ctx = SystrapContext.StartNew(this, (int)pid, page);

@@ -5,6 +5,7 @@ using Xunit;
 namespace RunscNet.Tests.Sentry.Systrap;
 
 /// <summary>The systrap platform driven directly: stops, results, faults, kicks, FS base, FPU, fork.</summary>
+[Collection("systrap stubs")]
 public class SystrapContextTests
 {
     private static readonly SystrapPlatform Platform = new();

@@ -15,6 +15,7 @@ namespace RunscNet.Tests.Sentry.Systrap;
 /// Busybox pipelines on the systrap platform (and on ptrace, for comparison) with the full system-call table: the Sentry's own
 /// pipes between the processes, stdout and stderr on a host pipe the test reads.
 /// </summary>
+[Collection("systrap stubs")]
 public class SystrapPipeTests
 {
     private static readonly SystrapPlatform Systrap = new();

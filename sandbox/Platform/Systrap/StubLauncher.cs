@@ -1,0 +1,119 @@
+using RunscNet.Sentry.Interop;
+
+namespace RunscNet.Sentry.Platform.Systrap;
+
+/// <summary>
+/// Starts a stub process from machine code, so the cloned child never runs managed code. (A raw
+/// <c>clone</c> P/Invoke returns into the runtime in the child, a copy of a multi-threaded
+/// process: if a garbage collection was suspending threads at that moment, the child waits
+/// forever for a GC that will not happen there.) The trampoline, called through an unmanaged
+/// function pointer: block every signal (saving the mask), <c>clone</c> with exit signal 0; the
+/// parent restores its mask and returns the pid (or -errno); the child sets PR_SET_PDEATHSIG to
+/// SIGKILL, dups the stub image onto fd 0 (close-on-exec) and the shared-page memfd onto fd 1,
+/// closes everything from fd 2 up and execveats fd 0 (the stub unblocks signals itself), or exits
+/// with status 127. Argument: a pointer to the <see cref="Request"/> block.
+/// </summary>
+internal static unsafe class StubLauncher
+{
+    /// <summary>What the trampoline reads (offsets fixed by its code).</summary>
+    public struct Request
+    {
+        public long StubFd;        // +0
+        public long SharedFd;      // +8
+        public nint EmptyPath;     // +16
+        public nint Argv;          // +24
+        public nint Envp;          // +32
+        public ulong AllSignals;   // +40
+    }
+
+    private static readonly byte[] Code =
+    {
+        // spawn:
+        0x41, 0x54,                                                   // 000  push r12
+        0x41, 0x55,                                                   // 002  push r13
+        0x48, 0x83, 0xec, 0x18,                                       // 004  sub rsp, 0x18
+        0x49, 0x89, 0xfc,                                             // 008  mov r12, rdi
+        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 00b  mov edi, 0x2
+        0x49, 0x8d, 0x74, 0x24, 0x28,                                 // 010  lea rsi, [r12+0x28]
+        0x48, 0x89, 0xe2,                                             // 015  mov rdx, rsp
+        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 018  mov r10d, 0x8
+        0xb8, 0x0e, 0x00, 0x00, 0x00,                                 // 01e  mov eax, 0xe
+        0x0f, 0x05,                                                   // 023  syscall
+        0xb8, 0x38, 0x00, 0x00, 0x00,                                 // 025  mov eax, 0x38
+        0x31, 0xff,                                                   // 02a  xor edi, edi
+        0x31, 0xf6,                                                   // 02c  xor esi, esi
+        0x31, 0xd2,                                                   // 02e  xor edx, edx
+        0x45, 0x31, 0xd2,                                             // 030  xor r10d, r10d
+        0x45, 0x31, 0xc0,                                             // 033  xor r8d, r8d
+        0x0f, 0x05,                                                   // 036  syscall
+        0x48, 0x85, 0xc0,                                             // 038  test rax, rax
+        0x74, 0x26,                                                   // 03b  je 63 (child)
+        0x49, 0x89, 0xc5,                                             // 03d  mov r13, rax
+        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 040  mov edi, 0x2
+        0x48, 0x89, 0xe6,                                             // 045  mov rsi, rsp
+        0x31, 0xd2,                                                   // 048  xor edx, edx
+        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 04a  mov r10d, 0x8
+        0xb8, 0x0e, 0x00, 0x00, 0x00,                                 // 050  mov eax, 0xe
+        0x0f, 0x05,                                                   // 055  syscall
+        0x4c, 0x89, 0xe8,                                             // 057  mov rax, r13
+        0x48, 0x83, 0xc4, 0x18,                                       // 05a  add rsp, 0x18
+        0x41, 0x5d,                                                   // 05e  pop r13
+        0x41, 0x5c,                                                   // 060  pop r12
+        0xc3,                                                         // 062  ret
+        // child:
+        0xbf, 0x01, 0x00, 0x00, 0x00,                                 // 063  mov edi, 0x1
+        0xbe, 0x09, 0x00, 0x00, 0x00,                                 // 068  mov esi, 0x9
+        0xb8, 0x9d, 0x00, 0x00, 0x00,                                 // 06d  mov eax, 0x9d
+        0x0f, 0x05,                                                   // 072  syscall
+        0x41, 0x8b, 0x3c, 0x24,                                       // 074  mov edi, DWORD PTR [r12]
+        0x31, 0xf6,                                                   // 078  xor esi, esi
+        0xba, 0x00, 0x00, 0x08, 0x00,                                 // 07a  mov edx, 0x80000
+        0xb8, 0x24, 0x01, 0x00, 0x00,                                 // 07f  mov eax, 0x124
+        0x0f, 0x05,                                                   // 084  syscall
+        0x41, 0x8b, 0x7c, 0x24, 0x08,                                 // 086  mov edi, DWORD PTR [r12+0x8]
+        0xbe, 0x01, 0x00, 0x00, 0x00,                                 // 08b  mov esi, 0x1
+        0x31, 0xd2,                                                   // 090  xor edx, edx
+        0xb8, 0x24, 0x01, 0x00, 0x00,                                 // 092  mov eax, 0x124
+        0x0f, 0x05,                                                   // 097  syscall
+        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 099  mov edi, 0x2
+        0xbe, 0xff, 0xff, 0xff, 0xff,                                 // 09e  mov esi, 0xffffffff
+        0x31, 0xd2,                                                   // 0a3  xor edx, edx
+        0xb8, 0xb4, 0x01, 0x00, 0x00,                                 // 0a5  mov eax, 0x1b4
+        0x0f, 0x05,                                                   // 0aa  syscall
+        0x31, 0xff,                                                   // 0ac  xor edi, edi
+        0x49, 0x8b, 0x74, 0x24, 0x10,                                 // 0ae  mov rsi, QWORD PTR [r12+0x10]
+        0x49, 0x8b, 0x54, 0x24, 0x18,                                 // 0b3  mov rdx, QWORD PTR [r12+0x18]
+        0x4d, 0x8b, 0x54, 0x24, 0x20,                                 // 0b8  mov r10, QWORD PTR [r12+0x20]
+        0x41, 0xb8, 0x00, 0x10, 0x00, 0x00,                           // 0bd  mov r8d, 0x1000
+        0xb8, 0x42, 0x01, 0x00, 0x00,                                 // 0c3  mov eax, 0x142
+        0x0f, 0x05,                                                   // 0c8  syscall
+        0xbf, 0x7f, 0x00, 0x00, 0x00,                                 // 0ca  mov edi, 0x7f
+        0xb8, 0xe7, 0x00, 0x00, 0x00,                                 // 0cf  mov eax, 0xe7
+        0x0f, 0x05,                                                   // 0d4  syscall
+    };
+
+    private static delegate* unmanaged<Request*, long> _spawn;
+    private static readonly object Lock = new();
+
+    /// <summary>Clones and execs a stub as described by <paramref name="request"/>; returns its pid or -errno.</summary>
+    public static long Spawn(Request* request)
+    {
+        request->AllSignals = ulong.MaxValue;
+        return Trampoline()(request);
+    }
+
+    private static delegate* unmanaged<Request*, long> Trampoline()
+    {
+        lock (Lock)
+        {
+            if (_spawn != null) return _spawn;
+            long page = RawSyscall.Checked(RawSyscall.SYS_mmap, 0, 4096, 3, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+            if (page < 0) throw new InvalidOperationException($"mmap for the stub launcher: errno {-page}");
+            Code.CopyTo(new Span<byte>((void*)page, Code.Length));
+            long r = RawSyscall.Checked(RawSyscall.SYS_mprotect, page, 4096, 5 /* PROT_READ|PROT_EXEC */);
+            if (r < 0) throw new InvalidOperationException($"mprotect of the stub launcher: errno {-r}");
+            _spawn = (delegate* unmanaged<Request*, long>)page;
+            return _spawn;
+        }
+    }
+}
