@@ -24,7 +24,8 @@ public static class BootProcess
             Spec spec = SpecFile.ReadFromFd(options.SpecFd);
             HostIo.Close(options.SpecFd);
             var gofer = new GoferClient(options.GoferFd);
-            sandbox = SentrySandbox.Create(spec, gofer, new[] { 0, 1, 2 }, options.ConsoleFd, log, options.Strace);
+            sandbox = SentrySandbox.Create(spec, gofer, new[] { 0, 1, 2 }, options.ConsoleFd, log, options.Strace,
+                Platform.PlatformFactory.Create(options.Platform));
         }
         catch (Exception e)
         {

@@ -36,16 +36,16 @@ public sealed class SentrySandbox : ISandboxControl
     }
 
     /// <summary>
-    /// Builds the sandbox: kernel, ptrace platform, mounts from <paramref name="spec"/> through
+    /// Builds the sandbox: kernel, platform (<paramref name="platform"/>, ptrace when null), mounts from <paramref name="spec"/> through
     /// <paramref name="gofer"/>, hostname. <paramref name="stdio"/> are the host fds init gets as
     /// 0, 1, 2 (ignored when <paramref name="consoleFd"/> ≥ 0, which then serves all three and
     /// /dev/tty). Throws with a one-line message on failure.
     /// </summary>
-    public static SentrySandbox Create(Spec spec, GoferClient gofer, int[] stdio, int consoleFd, DebugLog log, bool strace)
+    public static SentrySandbox Create(Spec spec, GoferClient gofer, int[] stdio, int consoleFd, DebugLog log, bool strace, IPlatform? platform = null)
     {
         var kernel = new Kernel.Kernel
         {
-            Platform = new PtracePlatform(),
+            Platform = platform ?? new PtracePlatform(),
             Log = log,
             Strace = strace,
             Hostname = string.IsNullOrEmpty(spec.Hostname) ? "localhost" : spec.Hostname,
