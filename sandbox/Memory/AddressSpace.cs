@@ -72,6 +72,62 @@ public sealed class AddressSpace
     }
 
     /// <summary>
+    /// Runs mmap inside the address space. A host-chosen address (no MAP_FIXED) that falls in a
+    /// window the platform reserves (the stub, vvar/vdso, the stub stack) is replaced by a free
+    /// range the Sentry picks below that window, so a later MAP_FIXED inside the mapping (the
+    /// loader's segments) is not refused. Preconditions: the caller holds _lock.
+    /// </summary>
+    private long HostMap(ulong addr, ulong len, int prot, int hostFlags, bool fixedMap)
+    {
+        long r = Context.HostSyscall(RawSyscall.SYS_mmap, addr, len, (ulong)prot, (ulong)hostFlags, ulong.MaxValue, 0);
+        if (fixedMap || r < 0) return r;
+        ulong hit = LowestReservedHit((ulong)r, (ulong)r + len);
+        if (hit == ulong.MaxValue) return r;
+        Context.HostSyscall(RawSyscall.SYS_munmap, (ulong)r, len);
+        ulong below = hit;
+        for (int tries = 0; tries < 16; tries++)
+        {
+            ulong at = FreeRangeBelow(below, len);
+            if (at == 0) break;
+            r = Context.HostSyscall(RawSyscall.SYS_mmap, at, len, (ulong)prot, (ulong)(hostFlags | MAP_FIXED_NOREPLACE), ulong.MaxValue, 0);
+            if (r >= 0) return r;
+            below = at;   // a host mapping the Sentry does not track (EEXIST): look further down
+        }
+        return -Errno.ENOMEM;
+    }
+
+    private ulong LowestReservedHit(ulong start, ulong end)
+    {
+        ulong hit = ulong.MaxValue;
+        foreach (var (s, e) in Context.Reserved)
+            if (start < e && s < end) hit = Math.Min(hit, s);
+        return hit;
+    }
+
+    /// <summary>The highest page-aligned range of <paramref name="len"/> bytes ending at or below <paramref name="below"/> that no VMA or reserved window overlaps; 0 if none.</summary>
+    private ulong FreeRangeBelow(ulong below, ulong len)
+    {
+        var taken = new List<(ulong Start, ulong End)>(Context.Reserved);
+        foreach (var v in _vmas.All) taken.Add((v.Start, v.End));
+        ulong at = below > len ? (below - len) & ~(PageSize - 1) : 0;
+        bool moved = true;
+        while (moved && at >= 0x10000)
+        {
+            moved = false;
+            foreach (var (s, e) in taken)
+            {
+                if (at < e && s < at + len)
+                {
+                    if (s < len + 0x10000) return 0;
+                    at = (s - len) & ~(PageSize - 1);
+                    moved = true;
+                }
+            }
+        }
+        return at >= 0x10000 ? at : 0;
+    }
+
+    /// <summary>
     /// mmap(2). <paramref name="file"/> is null for anonymous mappings. At most
     /// <paramref name="fileBytes"/> bytes of the file are copied (the loader's p_filesz); the rest
     /// of the mapping reads as zeros. Returns the address or -errno.
@@ -98,7 +154,7 @@ public sealed class AddressSpace
         {
             if (anonymous)
             {
-                long r = Context.HostSyscall(RawSyscall.SYS_mmap, addr, len, (ulong)prot, (ulong)hostFlags, ulong.MaxValue, 0);
+                long r = HostMap(addr, len, prot, hostFlags, fixedMap);
                 if (r < 0) return r;
                 _vmas.Insert(new Vma((ulong)r, (ulong)r + len, prot, (shared ? Vma.MapShared : Vma.MapPrivate) | Vma.MapAnonymous, name, 0));
                 return r;
@@ -107,7 +163,7 @@ public sealed class AddressSpace
             if (shared && (prot & Vma.ProtWrite) != 0) return -Errno.ENODEV;
             // A private (or read-only shared) file mapping: anonymous pages filled with the file's bytes.
             hostFlags = (hostFlags & ~MAP_SHARED_VALIDATE) | MAP_PRIVATE | MAP_ANONYMOUS;
-            long at = Context.HostSyscall(RawSyscall.SYS_mmap, addr, len, (ulong)(prot | Vma.ProtWrite), (ulong)hostFlags, ulong.MaxValue, 0);
+            long at = HostMap(addr, len, prot | Vma.ProtWrite, hostFlags, fixedMap);
             if (at < 0) return at;
             int err = CopyFileIn(task, (ulong)at, Math.Min(len, fileBytes), file!, offset);
             if (err < 0)
