@@ -37,6 +37,8 @@ public sealed class GoferProcessIntegrationTests : IDisposable
         File.CreateSymbolicLink(Path.Combine(_rootfs, "rel"), "../../outside");
         File.CreateSymbolicLink(Path.Combine(_rootfs, "proc-root"), "/proc/1/root" + _marker);
         File.CreateSymbolicLink(Path.Combine(_rootfs, "planted"), Path.Combine(_dir, "outside")); // a mount destination
+        File.CreateSymbolicLink(Path.Combine(_rootfs, "etc", "hosts"), _marker); // a file mount destination
+        File.WriteAllText(Path.Combine(_dir, "hosts"), "127.0.0.1 from-the-spec\n");
         File.WriteAllText(Path.Combine(_bundle, "config.json"), $$"""
             {
               "ociVersion": "1.0.2",
@@ -46,7 +48,8 @@ public sealed class GoferProcessIntegrationTests : IDisposable
                 { "destination": "/tmp", "type": "tmpfs", "source": "tmpfs" },
                 { "destination": "/data", "type": "bind", "source": "{{_dir}}/rw", "options": ["rbind", "rw"] },
                 { "destination": "/ro", "type": "none", "source": "{{_dir}}/ro", "options": ["bind", "ro", "nosuid", "nodev", "noexec"] },
-                { "destination": "/planted/sub", "type": "bind", "source": "{{_dir}}/rw", "options": ["bind"] }
+                { "destination": "/planted/sub", "type": "bind", "source": "{{_dir}}/rw", "options": ["bind"] },
+                { "destination": "/etc/hosts", "type": "bind", "source": "{{_dir}}/hosts", "options": ["rbind", "ro"] }
               ]
             }
             """);
@@ -55,12 +58,12 @@ public sealed class GoferProcessIntegrationTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>Starts the gofer on a fresh socketpair; returns the process and the connected client.</summary>
-    private (Process Gofer, GoferClient Client) StartGofer(string bundle)
+    private (Process Gofer, GoferClient Client) StartGofer(string bundle, params string[] extra)
     {
         (int clientFd, int goferFd) = SocketPairForChild();
         var psi = new ProcessStartInfo("unshare") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (string a in new[] { "-m", "--propagation", "private", RunscNetBinary.Path!, "gofer",
-                     "--container-id", "gofer-it", "--bundle", bundle, "--socket-fd", goferFd.ToString() })
+                     "--container-id", "gofer-it", "--bundle", bundle, "--socket-fd", goferFd.ToString() }.Concat(extra))
         {
             psi.ArgumentList.Add(a);
         }
@@ -133,12 +136,32 @@ public sealed class GoferProcessIntegrationTests : IDisposable
             Assert.Contains(subEntries, e => e.Name == "written");
             Assert.Equal(-Errno.EXDEV, c.Rename(sub, "written", d, "moved", 0)); // two mounts of one directory
 
+            // The file bind on "/etc/hosts" (a symlink to the host marker) landed inside the rootfs.
+            Assert.Equal(0, c.Attach("/etc/hosts", out ulong hosts, out GoferStat hostsStat));
+            Assert.Equal(GoferHarness.HostStat(Path.Combine(_dir, "hosts")).Ino, hostsStat.Ino);
+            Assert.True(c.IsReadOnly(hosts));
+            Assert.Equal(0, c.Open(hosts, Files.O_RDONLY, out int hostsFd));
+            using (var s = GoferHarness.Stream(hostsFd, FileAccess.Read))
+            using (var reader = new StreamReader(s))
+            {
+                Assert.Equal("127.0.0.1 from-the-spec\n", reader.ReadToEnd());
+            }
+
             foreach (string link in new[] { "abs", "rel", "proc-root" })
             {
                 Assert.Equal(0, c.Walk(root, link, out ulong l, out _));
                 Assert.Equal(-Errno.ELOOP, c.Open(l, Files.O_RDONLY, out _));
                 Assert.Equal(-Errno.ENOTDIR, c.Walk(l, "marker", out _, out _));
-                Assert.Equal(-Errno.ENOENT, c.Attach("/" + link + "/marker", out _, out _));
+                int r = c.Attach("/" + link + "/marker", out _, out GoferStat reached);
+                if (link == "abs")
+                {
+                    // Resolved inside the rootfs, it is the mount point made for /etc/hosts.
+                    Assert.Equal((0, GoferHarness.HostStat(Path.Combine(_dir, "hosts")).Ino), (r, reached.Ino));
+                }
+                else
+                {
+                    Assert.Equal(-Errno.ENOENT, r);
+                }
             }
 
             AssertConfined(gofer.Id);
@@ -166,6 +189,28 @@ public sealed class GoferProcessIntegrationTests : IDisposable
         Assert.Equal(_rootfs, rootMount.Split(' ')[3]);
         Assert.Contains("ro", rootMount.Split(' ')[5].Split(','));
         Assert.DoesNotContain(mounts, m => m.Split(' ')[4] == "/proc");
+    }
+
+    [IntegrationFact]
+    public void MemoryOverlayServesTheRootfsReadOnly()
+    {
+        string config = Path.Combine(_bundle, "config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"readonly\": true", "\"readonly\": false"));
+        (Process gofer, GoferClient c) = StartGofer(_bundle, "--overlay", "memory");
+        using (c)
+        {
+            Assert.Equal(0, c.Attach("/", out ulong root, out _));
+            Assert.True(c.IsReadOnly(root));
+            Assert.Equal(-Errno.EROFS, c.Mkdir(root, "new", 0x1ED, 0, 0, out _, out _));
+            Assert.Equal(0, c.Walk(root, "etc", out ulong etc, out _));
+            Assert.Equal(0, c.Walk(etc, "hostname", out ulong hostname, out _));
+            Assert.Equal(-Errno.EROFS, c.Open(hostname, Files.O_WRONLY | Files.O_TRUNC, out _));
+            Assert.Equal(0, c.Walk(root, "data", out ulong data, out _)); // bind mounts stay writable
+            Assert.Equal(0, c.Mkdir(data, "made", 0x1ED, 0, 0, out _, out _));
+        }
+        AssertExitsZero(gofer);
+        Assert.Equal("container\n", File.ReadAllText(Path.Combine(_rootfs, "etc", "hostname")));
+        Assert.True(Directory.Exists(Path.Combine(_dir, "rw", "made")));
     }
 
     [IntegrationFact]
