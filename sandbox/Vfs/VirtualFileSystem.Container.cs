@@ -131,6 +131,8 @@ public sealed partial class VirtualFileSystem
         MountAt(at, fs, flags, source);
     }
 
+    private static readonly TmpfsFileSystem s_mountPoints = new(LinuxMode.S_IFDIR | 0x1ed);
+
     private int MakeMountPoint(string dest, out VfsPath at)
     {
         at = RootPath;
@@ -140,9 +142,14 @@ public sealed partial class VirtualFileSystem
             int err = LookupChild(Kernel.Credentials.Root, RootPath, cur, part, out var next);
             if (err == -Errno.ENOENT)
             {
-                if (cur.Mount.ReadOnly) return -Errno.EROFS;
-                err = cur.Inode.Mkdir(null!, part, 0x1ed, out var child);
-                if (err != 0) return err;
+                Inode? child = null;
+                if (!cur.Mount.ReadOnly) err = cur.Inode.Mkdir(null!, part, 0x1ed, out child);
+                if (cur.Mount.ReadOnly || err != 0)
+                {
+                    // A read-only root without the directory (e.g. /sys): the mount point lives
+                    // only in the Sentry's dentry cache, as runsc's mount points do.
+                    child = new TmpfsInode(s_mountPoints, LinuxMode.S_IFDIR | 0x1ed, 0, 0);
+                }
                 next = CrossMounts(new VfsPath(cur.Mount, cur.Dentry.AddChild(part, child!)));
             }
             else if (err != 0) return err;

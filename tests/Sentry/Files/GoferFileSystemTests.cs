@@ -89,6 +89,21 @@ public class GoferFileSystemTests
     }
 
     [Fact]
+    public void MountPointsMissingOnAReadOnlyRootExistOnlyInTheSentry()
+    {
+        var mounts = new List<RunscNet.StateFile.Oci.Mount>
+        {
+            new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = new() { "ro" } },
+        };
+        using var s = new Sandbox(readOnlyRoot: true, mounts: mounts);
+        var f = s.F;
+        Assert.False(Directory.Exists(Path.Combine(s.Gofer.Root, "sys")));
+        string online = f.Read(f.Open("/sys/devices/system/cpu/online", OpenFlags.O_RDONLY));
+        Assert.StartsWith("0", online);
+        Assert.Empty(s.F.Kernel.Vfs.MountWarnings);
+    }
+
+    [Fact]
     public void SpecTmpfsMountIsServedBySentry()
     {
         var mounts = new List<RunscNet.StateFile.Oci.Mount>
