@@ -67,7 +67,7 @@ b_sh=$(make_bundle sh "$rootfs" '["/bin/sh","-c","i=0; while [ $i -lt 500 ]; do 
 b_idle=$(make_bundle idle "$rootfs" '["/bin/sleep","1000"]')
 
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$results"; }   # metric runtime value unit
+record() { [ -n "$3" ] || return 0; printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$results"; }   # metric runtime value unit
 
 # Time one command in microseconds, discarding its output.
 timed() { local t0 t1; t0=$(now_us); "$@" </dev/null >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }; t1=$(now_us); echo $((t1 - t0)); }
