@@ -87,34 +87,14 @@ public sealed unsafe class SystrapContext : IPlatformContext
     {
         int pid = forked.Pid;
         SharedPage page;
-        long pidfd = RawSyscall.Checked(SYS_pidfd_open, pid, 0);
-        if (pidfd < 0) throw new InvalidOperationException($"pidfd_open of a forked stub: errno {-pidfd}");
         try
         {
-            // The child creates its memfd as fd 0 (a stub has no other fds) and maps it; take a copy.
-            long fd;
-            long deadline = Environment.TickCount64 + 10_000;
-            while (true)
-            {
-                fd = RawSyscall.Checked(SYS_pidfd_getfd, pidfd, 0, 0);
-                if (fd >= 0) break;
-                if (fd != -9 || !StubProcess.IsAlive(pid) || Environment.TickCount64 > deadline)
-                    throw new InvalidOperationException($"taking a forked stub's shared page: errno {-fd}");
-                Thread.Yield();
-            }
-            try
-            {
-                RawSyscall.Checked(77 /* ftruncate */, fd, SharedPage.Size);
-                page = new SharedPage((int)fd);
-            }
-            finally
-            {
-                HostIo.Close((int)fd);
-            }
+            RawSyscall.Checked(77 /* ftruncate: the stub did it; a short file would SIGBUS the Sentry */, forked.SharedFd, SharedPage.Size);
+            page = new SharedPage(forked.SharedFd);
         }
         finally
         {
-            HostIo.Close((int)pidfd);
+            forked.CloseSharedFd();
         }
         var ctx = new SystrapContext(platform, pid, page, forked.VdsoBase, new List<(ulong, ulong)>(forked.Reserved))
         {
@@ -126,7 +106,6 @@ public sealed unsafe class SystrapContext : IPlatformContext
             ctx.Dispose();
             throw new InvalidOperationException("a forked systrap stub did not report");
         }
-        ctx.HostSyscall(RawSyscall.SYS_close, 0);
         ctx.LoadRegs();
         ctx._regs = regs;
         ctx.SetFpu(fpu);
@@ -296,18 +275,31 @@ public sealed unsafe class SystrapContext : IPlatformContext
     public IForkedContext? ForkAddressSpace(out int errno)
     {
         errno = 0;
-        if (_dead || !Command(SharedPage.StateFork))
-        {
-            errno = Errno.ESRCH;
-            return null;
-        }
+        if (_dead) { errno = Errno.ESRCH; return null; }
+        _page.Long(SharedPage.ArgsOffset) = ulong.MaxValue;   // the stub puts the child's memfd number here
+        if (!Command(SharedPage.StateFork)) { errno = Errno.ESRCH; return null; }
         long pid = (long)_page.Long(SharedPage.ResultOffset);
-        if (pid < 0)
+        long stubFd = (long)_page.Long(SharedPage.ArgsOffset);
+        long shared = -Errno.EBADF;
+        if (stubFd >= 0)
         {
-            errno = (int)-pid;
+            long pidfd = RawSyscall.Checked(SYS_pidfd_open, _pid, 0);
+            if (pidfd >= 0)
+            {
+                shared = RawSyscall.Checked(SYS_pidfd_getfd, pidfd, stubFd, 0);
+                HostIo.Close((int)pidfd);
+            }
+            else shared = pidfd;
+            HostSyscall(RawSyscall.SYS_close, (ulong)stubFd);
+        }
+        if (pid < 0 || shared < 0)
+        {
+            if (shared >= 0) HostIo.Close((int)shared);
+            if (pid > 0) StubProcess.KillAndReap((int)pid);
+            errno = pid < 0 ? (int)-pid : (int)-shared;
             return null;
         }
-        return new SystrapForked
+        return new SystrapForked((int)shared)
         {
             Pid = (int)pid,
             VdsoBase = VdsoBase,
@@ -333,14 +325,35 @@ public sealed unsafe class SystrapContext : IPlatformContext
     }
 }
 
-/// <summary>A forked systrap stub waiting for a task thread to adopt it (see <see cref="SystrapContext.ForkAddressSpace"/>).</summary>
+/// <summary>
+/// A forked systrap stub waiting for a task thread to adopt it (see
+/// <see cref="SystrapContext.ForkAddressSpace"/>), with the Sentry's copy of its shared-page memfd.
+/// </summary>
 internal sealed class SystrapForked : IForkedContext
 {
+    private int _sharedFd;
+
+    public SystrapForked(int sharedFd) => _sharedFd = sharedFd;
+
     public required int Pid { get; init; }
     public required ulong VdsoBase { get; init; }
     public required IReadOnlyList<(ulong Start, ulong End)> Reserved { get; init; }
     public required ulong FsBase { get; init; }
     public required ulong GsBase { get; init; }
 
-    public void Abandon() => StubProcess.KillAndReap(Pid);
+    /// <summary>The child's shared-page memfd (the Sentry's copy).</summary>
+    public int SharedFd => _sharedFd;
+
+    /// <summary>Closes the Sentry's copy of the memfd (once mapped, or when abandoned).</summary>
+    public void CloseSharedFd()
+    {
+        int fd = Interlocked.Exchange(ref _sharedFd, -1);
+        if (fd >= 0) HostIo.Close(fd);
+    }
+
+    public void Abandon()
+    {
+        CloseSharedFd();
+        StubProcess.KillAndReap(Pid);
+    }
 }

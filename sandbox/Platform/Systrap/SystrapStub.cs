@@ -18,9 +18,11 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// rechecks and FUTEX_WAITs with a 1 s timeout (after a timeout it exits if its parent is no longer
 /// the Sentry). Commands: <b>resume</b> (set FS/GS base if asked, copy the machine context back into
 /// the ucontext, return into <c>rt_sigreturn</c>), <b>host call</b> (run the requested system call
-/// from here, store the result, report again), <b>fork</b> (clone with CLONE_PARENT; the parent
-/// reports the child's pid; the child creates a fresh memfd, maps it over the shared page, which
-/// it must not share with its parent, copies its own context there and reports).</item>
+/// from here, store the result, report again), <b>fork</b> (create the child's memfd first, its fd
+/// number in the first argument slot, then clone with CLONE_PARENT; the parent reports the child's
+/// pid and keeps the fd until the Sentry has taken a copy with pidfd_getfd and closed it; the child
+/// maps the inherited memfd over the shared page, which it must not share with its parent, closes
+/// it, copies its own context there and reports).</item>
 /// <item><b>restorer</b>: <c>mov eax, 15; syscall</c> (rt_sigreturn), the handler's return address.</item>
 /// </list>
 /// The file: ELF header and one PT_LOAD program header (read+execute, the whole file at
@@ -64,7 +66,7 @@ public static class SystrapStub
     public const ulong HandlerAddress = Base + CodeOffset + 0x142;
 
     /// <summary>End of the code (exclusive); every stub system call comes from below it.</summary>
-    public const ulong CodeEnd = Base + CodeOffset + 0x33f;
+    public const ulong CodeEnd = Base + CodeOffset + 0x344;
 
     /// <summary>The signal the Sentry sends to make a running stub report (<see cref="StopReason.Interrupted"/>).</summary>
     public const int KickSignal = 16;   // SIGSTKFLT
@@ -260,49 +262,51 @@ public static class SystrapStub
         0xf3, 0x48, 0xa5,                                             // 28c  rep movs QWORD PTR es:[rdi], QWORD PTR ds:[rsi]
         0xc3,                                                         // 28f  ret
         // fork:
-        0xb8, 0x38, 0x00, 0x00, 0x00,                                 // 290  mov eax, 0x38
-        0xbf, 0x00, 0x80, 0x00, 0x00,                                 // 295  mov edi, 0x8000
+        0x48, 0xbf, 0x50, 0x08, 0x00, 0x00, 0x10, 0x7e, 0x00, 0x00,   // 290  movabs rdi, 0x7e1000000850
         0x31, 0xf6,                                                   // 29a  xor esi, esi
-        0x31, 0xd2,                                                   // 29c  xor edx, edx
-        0x45, 0x31, 0xd2,                                             // 29e  xor r10d, r10d
-        0x45, 0x31, 0xc0,                                             // 2a1  xor r8d, r8d
-        0x0f, 0x05,                                                   // 2a4  syscall
-        0x48, 0x85, 0xc0,                                             // 2a6  test rax, rax
-        0x75, 0x85,                                                   // 2a9  jne 230 (hostdone)
-        0x44, 0x8b, 0x73, 0x78,                                       // 2ab  mov r14d, DWORD PTR [rbx+0x78]
-        0x44, 0x8b, 0x7b, 0x64,                                       // 2af  mov r15d, DWORD PTR [rbx+0x64]
-        0x48, 0xbf, 0x50, 0x08, 0x00, 0x00, 0x10, 0x7e, 0x00, 0x00,   // 2b3  movabs rdi, 0x7e1000000850
-        0x31, 0xf6,                                                   // 2bd  xor esi, esi
-        0xb8, 0x3f, 0x01, 0x00, 0x00,                                 // 2bf  mov eax, 0x13f
-        0x0f, 0x05,                                                   // 2c4  syscall
-        0x48, 0x85, 0xc0,                                             // 2c6  test rax, rax
-        0x0f, 0x88, 0x22, 0xff, 0xff, 0xff,                           // 2c9  js 1f1 (die)
-        0x49, 0x89, 0xc5,                                             // 2cf  mov r13, rax
-        0x48, 0x89, 0xc7,                                             // 2d2  mov rdi, rax
-        0xbe, 0x00, 0x10, 0x00, 0x00,                                 // 2d5  mov esi, 0x1000
-        0xb8, 0x4d, 0x00, 0x00, 0x00,                                 // 2da  mov eax, 0x4d
-        0x0f, 0x05,                                                   // 2df  syscall
-        0x48, 0x85, 0xc0,                                             // 2e1  test rax, rax
-        0x0f, 0x85, 0x07, 0xff, 0xff, 0xff,                           // 2e4  jne 1f1 (die)
-        0x48, 0x89, 0xdf,                                             // 2ea  mov rdi, rbx
-        0xbe, 0x00, 0x10, 0x00, 0x00,                                 // 2ed  mov esi, 0x1000
-        0xba, 0x03, 0x00, 0x00, 0x00,                                 // 2f2  mov edx, 0x3
-        0x41, 0xba, 0x11, 0x00, 0x00, 0x00,                           // 2f7  mov r10d, 0x11
-        0x4d, 0x89, 0xe8,                                             // 2fd  mov r8, r13
-        0x45, 0x31, 0xc9,                                             // 300  xor r9d, r9d
-        0xb8, 0x09, 0x00, 0x00, 0x00,                                 // 303  mov eax, 0x9
-        0x0f, 0x05,                                                   // 308  syscall
-        0x48, 0x39, 0xd8,                                             // 30a  cmp rax, rbx
-        0x0f, 0x85, 0xde, 0xfe, 0xff, 0xff,                           // 30d  jne 1f1 (die)
-        0x44, 0x89, 0x73, 0x78,                                       // 313  mov DWORD PTR [rbx+0x78], r14d
-        0x44, 0x89, 0x7b, 0x64,                                       // 317  mov DWORD PTR [rbx+0x64], r15d
-        0x4c, 0x89, 0x63, 0x68,                                       // 31b  mov QWORD PTR [rbx+0x68], r12
-        0xc7, 0x43, 0x0c, 0x00, 0x00, 0x00, 0x00,                     // 31f  mov DWORD PTR [rbx+0xc], 0x0
-        0x49, 0x8d, 0x74, 0x24, 0x28,                                 // 326  lea rsi, [r12+0x28]
-        0x48, 0x8d, 0xbb, 0x00, 0x01, 0x00, 0x00,                     // 32b  lea rdi, [rbx+0x100]
-        0xb9, 0x18, 0x00, 0x00, 0x00,                                 // 332  mov ecx, 0x18
-        0xf3, 0x48, 0xa5,                                             // 337  rep movs QWORD PTR es:[rdi], QWORD PTR ds:[rsi]
-        0xe9, 0x3a, 0xfe, 0xff, 0xff,                                 // 33a  jmp 179 (report)
+        0xb8, 0x3f, 0x01, 0x00, 0x00,                                 // 29c  mov eax, 0x13f
+        0x0f, 0x05,                                                   // 2a1  syscall
+        0x48, 0x85, 0xc0,                                             // 2a3  test rax, rax
+        0x78, 0x88,                                                   // 2a6  js 230 (hostdone)
+        0x49, 0x89, 0xc5,                                             // 2a8  mov r13, rax
+        0x48, 0x89, 0x43, 0x18,                                       // 2ab  mov QWORD PTR [rbx+0x18], rax
+        0x48, 0x89, 0xc7,                                             // 2af  mov rdi, rax
+        0xbe, 0x00, 0x10, 0x00, 0x00,                                 // 2b2  mov esi, 0x1000
+        0xb8, 0x4d, 0x00, 0x00, 0x00,                                 // 2b7  mov eax, 0x4d
+        0x0f, 0x05,                                                   // 2bc  syscall
+        0xb8, 0x38, 0x00, 0x00, 0x00,                                 // 2be  mov eax, 0x38
+        0xbf, 0x00, 0x80, 0x00, 0x00,                                 // 2c3  mov edi, 0x8000
+        0x31, 0xf6,                                                   // 2c8  xor esi, esi
+        0x31, 0xd2,                                                   // 2ca  xor edx, edx
+        0x45, 0x31, 0xd2,                                             // 2cc  xor r10d, r10d
+        0x45, 0x31, 0xc0,                                             // 2cf  xor r8d, r8d
+        0x0f, 0x05,                                                   // 2d2  syscall
+        0x48, 0x85, 0xc0,                                             // 2d4  test rax, rax
+        0x0f, 0x85, 0x53, 0xff, 0xff, 0xff,                           // 2d7  jne 230 (hostdone)
+        0x44, 0x8b, 0x73, 0x78,                                       // 2dd  mov r14d, DWORD PTR [rbx+0x78]
+        0x44, 0x8b, 0x7b, 0x64,                                       // 2e1  mov r15d, DWORD PTR [rbx+0x64]
+        0x48, 0x89, 0xdf,                                             // 2e5  mov rdi, rbx
+        0xbe, 0x00, 0x10, 0x00, 0x00,                                 // 2e8  mov esi, 0x1000
+        0xba, 0x03, 0x00, 0x00, 0x00,                                 // 2ed  mov edx, 0x3
+        0x41, 0xba, 0x11, 0x00, 0x00, 0x00,                           // 2f2  mov r10d, 0x11
+        0x4d, 0x89, 0xe8,                                             // 2f8  mov r8, r13
+        0x45, 0x31, 0xc9,                                             // 2fb  xor r9d, r9d
+        0xb8, 0x09, 0x00, 0x00, 0x00,                                 // 2fe  mov eax, 0x9
+        0x0f, 0x05,                                                   // 303  syscall
+        0x48, 0x39, 0xd8,                                             // 305  cmp rax, rbx
+        0x0f, 0x85, 0xe3, 0xfe, 0xff, 0xff,                           // 308  jne 1f1 (die)
+        0x4c, 0x89, 0xef,                                             // 30e  mov rdi, r13
+        0xb8, 0x03, 0x00, 0x00, 0x00,                                 // 311  mov eax, 0x3
+        0x0f, 0x05,                                                   // 316  syscall
+        0x44, 0x89, 0x73, 0x78,                                       // 318  mov DWORD PTR [rbx+0x78], r14d
+        0x44, 0x89, 0x7b, 0x64,                                       // 31c  mov DWORD PTR [rbx+0x64], r15d
+        0x4c, 0x89, 0x63, 0x68,                                       // 320  mov QWORD PTR [rbx+0x68], r12
+        0xc7, 0x43, 0x0c, 0x00, 0x00, 0x00, 0x00,                     // 324  mov DWORD PTR [rbx+0xc], 0x0
+        0x49, 0x8d, 0x74, 0x24, 0x28,                                 // 32b  lea rsi, [r12+0x28]
+        0x48, 0x8d, 0xbb, 0x00, 0x01, 0x00, 0x00,                     // 330  lea rdi, [rbx+0x100]
+        0xb9, 0x18, 0x00, 0x00, 0x00,                                 // 337  mov ecx, 0x18
+        0xf3, 0x48, 0xa5,                                             // 33c  rep movs QWORD PTR es:[rdi], QWORD PTR ds:[rsi]
+        0xe9, 0x35, 0xfe, 0xff, 0xff,                                 // 33f  jmp 179 (report)
     };
 
     /// <summary>Builds the ELF file image (one page).</summary>
