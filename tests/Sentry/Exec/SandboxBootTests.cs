@@ -31,10 +31,13 @@ public class SandboxBootTests
         }
     }
 
-    private (int Status, string Output, string Log) RunContainer(params string[] args)
+    private (int Status, string Output, string Log) RunContainer(params string[] args) => RunContainer(null, args);
+
+    private (int Status, string Output, string Log) RunContainer(Action<string>? prepare, params string[] args)
     {
         using var gofer = new GoferHarness();
         CopyTree(SentryHarness.BusyboxRoot, gofer.Root);
+        prepare?.Invoke(gofer.Root);
         Directory.CreateDirectory(Path.Combine(gofer.Root, "tmp"));
         var spec = new Spec
         {
@@ -121,5 +124,32 @@ public class SandboxBootTests
         if (SentryHarness.BusyboxRoot == "") return;
         var e = Assert.Throws<InvalidOperationException>(() => RunContainer("/bin/no-such-program"));
         Assert.Equal("exec /bin/no-such-program: no such file or directory", e.Message);
+    }
+
+    /// <summary>Copies a host program and the libraries ldd names into the rootfs.</summary>
+    private static void CopyDynamicProgram(string root, string program, IEnumerable<string> libs)
+    {
+        foreach (var f in libs.Append(program))
+        {
+            string dest = Path.Combine(root, f.TrimStart('/'));
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            if (!File.Exists(dest)) File.Copy(new FileInfo(f).ResolveLinkTarget(true)?.FullName ?? f, dest);
+        }
+    }
+
+    [Fact]
+    public void DynamicGlibcProgramRunsLikeNatively()
+    {
+        string[] libs = { "/lib/x86_64-linux-gnu/libselinux.so.1", "/lib/x86_64-linux-gnu/libc.so.6",
+            "/lib/x86_64-linux-gnu/libpcre2-8.so.0", "/lib64/ld-linux-x86-64.so.2" };
+        if (SentryHarness.BusyboxRoot == "" || !libs.All(File.Exists)) return;
+        var (status, output, log) = RunContainer(root =>
+        {
+            CopyDynamicProgram(root, "/bin/ls", libs);
+            Directory.CreateDirectory(Path.Combine(root, "data"));
+            foreach (var n in new[] { "b", "a", "c" }) File.WriteAllText(Path.Combine(root, "data", n), n);
+        }, "/bin/ls", "-1", "/data");
+        Assert.Equal("a\nb\nc\n", output);
+        Assert.Equal(WaitStatus.Exited(0), status);
     }
 }
