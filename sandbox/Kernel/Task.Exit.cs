@@ -99,7 +99,9 @@ public sealed partial class Task
         if (lastTask)
         {
             OnProcessExit();
-            if (isInit)
+            // An init that never got to run (its exec failed) leaves the sandbox up, so the
+            // control side can report the error; the runtime then deletes the sandbox.
+            if (isInit && _startedRunning)
             {
                 Kernel.KillAll();
                 Kernel.OnInitExited(status);

@@ -7,6 +7,7 @@ namespace RunscNet.Sentry.Kernel;
 public sealed partial class Task
 {
     private bool _syscallRestartable;
+    private bool _startedRunning;
 
     /// <summary>The system call being served (-1 when none), for diagnostics.</summary>
     public long CurrentSyscall { get; private set; } = -1;
@@ -45,6 +46,8 @@ public sealed partial class Task
             Kernel.Log.Write($"task {Tid}: setup failed: {e}");
             err = -Errno.ENOMEM;
         }
+        if (err < 0) Kernel.Log.Write($"task {Tid}: start failed: errno {-err}");
+        else _startedRunning = true;
         started?.Invoke(err);
         if (err < 0)
         {
