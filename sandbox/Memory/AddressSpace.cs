@@ -64,10 +64,19 @@ public sealed class AddressSpace
     /// <summary>Rounds up to a page multiple.</summary>
     public static ulong PageUp(ulong v) => (v + PageSize - 1) & ~(PageSize - 1);
 
+    /// <summary>
+    /// True if [start, end) may touch the platform's own mappings (stub, vDSO, host stack). The
+    /// reserved windows are generous, so a range the application already holds (the host chose
+    /// it, so it cannot overlap the platform's pages) is never refused. Caller holds the lock.
+    /// </summary>
     private bool HitsReserved(ulong start, ulong end)
     {
         foreach (var (s, e) in Context.Reserved)
-            if (start < e && s < end) return true;
+        {
+            if (start >= e || s >= end) continue;
+            ulong from = Math.Max(start, s), to = Math.Min(end, e);
+            if (!_vmas.IsFullyMapped(from, to)) return true;
+        }
         return false;
     }
 
@@ -143,7 +152,6 @@ public sealed class AddressSpace
         if ((offset & (PageSize - 1)) != 0) return -Errno.EINVAL;
         bool fixedMap = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
         if (fixedMap && (addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
-        if (fixedMap && HitsReserved(addr, addr + len)) return -Errno.ENOMEM;
         if ((prot & ~7) != 0) return -Errno.EINVAL;
         bool anonymous = (flags & MAP_ANONYMOUS) != 0 || file == null;
         bool shared = type != MAP_PRIVATE;
@@ -152,6 +160,7 @@ public sealed class AddressSpace
         if (type == MAP_SHARED_VALIDATE) hostFlags = (hostFlags & ~MAP_SHARED_VALIDATE) | MAP_SHARED;
         lock (_lock)
         {
+            if (fixedMap && HitsReserved(addr, addr + len)) return -Errno.ENOMEM;
             if (anonymous)
             {
                 long r = HostMap(addr, len, prot, hostFlags, fixedMap);
@@ -199,9 +208,9 @@ public sealed class AddressSpace
     {
         if ((addr & (PageSize - 1)) != 0 || length == 0) return -Errno.EINVAL;
         ulong len = PageUp(length);
-        if (HitsReserved(addr, addr + len)) return -Errno.EINVAL;
         lock (_lock)
         {
+            if (HitsReserved(addr, addr + len)) return -Errno.EINVAL;
             long r = Context.HostSyscall(RawSyscall.SYS_munmap, addr, len);
             if (r < 0) return (int)r;
             _vmas.Remove(addr, addr + len);
