@@ -55,8 +55,6 @@ public class BusyboxOnGoferTests
         CopyTree(SentryHarness.BusyboxRoot, gofer.Root);
         Directory.CreateDirectory(Path.Combine(gofer.Root, "tmp"));
         var kernel = new Kernel { Platform = new PtracePlatform() };
-        var log = new StringWriter();
-        if (Environment.GetEnvironmentVariable("SX_STRACE") == "1") { kernel.Log = new DebugLog(log); kernel.Strace = true; }
         var spec = new Spec
         {
             Root = new Root { Path = gofer.Root },
@@ -82,16 +80,7 @@ public class BusyboxOnGoferTests
         Assert.True(exited, "init did not exit");
         init.Fds.CloseAll();
         reader.Join();
-        return (kernel.InitExitStatus, Encoding.UTF8.GetString(output.ToArray()) + log);
-    }
-
-    [Fact]
-    public void Explore()
-    {
-        string? script = Environment.GetEnvironmentVariable("SX_SCRIPT");
-        if (script == null || SentryHarness.BusyboxRoot == "") return;
-        var (status, output) = Run(script);
-        _log.WriteLine($"status {status:x}\n{output}");
+        return (kernel.InitExitStatus, Encoding.UTF8.GetString(output.ToArray()));
     }
 
     [Fact]
