@@ -54,6 +54,9 @@ public sealed class ContainerState
     /// <summary>Absolute path of the container's root file system.</summary>
     [JsonPropertyName("rootfs")] public string Rootfs { get; set; } = "";
 
+    /// <summary>The sandbox's cgroup path below each hierarchy's mount ("" when none was made).</summary>
+    [JsonPropertyName("cgroupPath")] public string CgroupPath { get; set; } = "";
+
     /// <summary>The container's wait status once it is known (as wait(2) encodes it), else null.</summary>
     [JsonPropertyName("exitStatus")] public int? ExitStatus { get; set; }
 

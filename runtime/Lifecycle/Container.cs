@@ -1,4 +1,5 @@
 using RunscNet.Runtime.Bundle;
+using RunscNet.Runtime.Cgroups;
 using RunscNet.Runtime.Cli;
 using RunscNet.Runtime.Control;
 using RunscNet.Runtime.Logging;
@@ -82,7 +83,7 @@ public sealed class Container
             {
                 consoleFd = 0; // run -t in the foreground: the caller's terminal
             }
-            processes = Sandbox.Start(options.Id, bundle, global, consoleFd);
+            processes = StartInCgroup(options.Id, bundle, global, consoleFd, state);
             pty?.SendMaster(options.ConsoleSocket!);
             state.Pid = processes.BootPid;
             state.PidStartTime = processes.BootStartTime;
@@ -102,6 +103,7 @@ public sealed class Container
         {
             if (processes != null)
                 Sandbox.Kill(processes.BootPid, processes.BootStartTime, processes.GoferPid, processes.GoferStartTime);
+            if (state.CgroupPath.Length > 0) Cgroup.At(state.CgroupPath).Destroy();
             try { File.Delete(state.ControlSocket); } catch (IOException) { }
             stateFile.Destroy();
             throw;
@@ -200,6 +202,15 @@ public sealed class Container
             if (all) return;
             throw new RuntimeError($"container {Id} is not running");
         }
+        if (status == ContainerStatus.Created && TerminatesByDefault(signal))
+        {
+            // No program runs yet to take the signal: it ends the container, i.e. the sandbox.
+            using var stateFile = LockAndRefresh();
+            Sandbox.Kill(State.Pid, State.PidStartTime, State.GoferPid, State.GoferStartTime);
+            State.ExitStatus = WaitStatus.FromSignal(signal);
+            stateFile.SaveLocked(State);
+            return;
+        }
         try
         {
             Control().Call(new ControlRequest { Operation = ControlOperation.Signal, Signal = signal, All = all },
@@ -212,6 +223,9 @@ public sealed class Container
         }
         if (all && signal == 9) Sandbox.WaitGone(State.Pid, State.PidStartTime, TimeSpan.FromSeconds(10));
     }
+
+    /// <summary>True for signals whose default action ends a process (not CHLD, CONT, STOP, TSTP, TTIN, TTOU, URG, WINCH, 0).</summary>
+    public static bool TerminatesByDefault(int signal) => signal is not (0 or 17 or 18 or 19 or 20 or 21 or 22 or 23 or 28);
 
     /// <summary>The container's processes (pids in the sandbox's PID namespace).</summary>
     public IReadOnlyList<ProcessInfo> Processes()
@@ -305,6 +319,7 @@ public sealed class Container
             if (!force && status is ContainerStatus.Running or ContainerStatus.Paused)
                 throw new RuntimeError($"cannot delete container {fullId.ContainerId}: it is {status.ToOciString()} (stop it first or use --force)");
             Sandbox.Kill(state.Pid, state.PidStartTime, state.GoferPid, state.GoferStartTime);
+            if (!string.IsNullOrEmpty(state.CgroupPath)) Cgroup.At(state.CgroupPath).Destroy();
             if (!string.IsNullOrEmpty(state.ControlSocket)) controlSocket = state.ControlSocket;
         }
         try { File.Delete(controlSocket); } catch (IOException) { }
@@ -315,6 +330,49 @@ public sealed class Container
             stopped.Status = "stopped";
             stopped.Pid = 0;
             HookRunner.Run("poststop", poststop, stopped, warnOnly: true);
+        }
+    }
+
+    /// <summary>The sandbox's cgroup usage (events --stats).</summary>
+    public CgroupStats Stats()
+    {
+        RequireSandbox("read the statistics of");
+        if (State.CgroupPath.Length == 0) throw new RuntimeError($"container {Id} has no cgroup");
+        return Cgroup.At(State.CgroupPath).Stats();
+    }
+
+    /// <summary>
+    /// Starts the sandbox inside its cgroup: we join the cgroup first so gofer and boot are born in
+    /// it (nothing escapes the limits), then move ourselves back.
+    /// </summary>
+    private static SandboxProcesses StartInCgroup(string id, BundleConfig bundle, GlobalOptions global, int consoleFd, ContainerState state)
+    {
+        var resources = bundle.Spec.Linux?.Resources;
+        bool limits = resources != null && (resources.Memory != null || resources.Cpu != null || resources.Pids != null);
+        string path = Cgroups.CgroupPath.Resolve(bundle.Spec.Linux?.CgroupsPath, global.SystemdCgroup, id);
+        var cgroup = Cgroup.At(path);
+        Dictionary<string, string>? membership = null;
+        try
+        {
+            membership = Cgroup.MembershipOf(Environment.ProcessId);
+            cgroup.Create(resources);
+            state.CgroupPath = path;
+            cgroup.AddProcess(Environment.ProcessId);
+        }
+        catch (Exception e) when (!limits && e is RuntimeError or IOException or UnauthorizedAccessException)
+        {
+            RuntimeLog.Warning($"container {id}: no cgroup ({e.Message})");
+            cgroup.Destroy();
+            state.CgroupPath = "";
+            membership = null;
+        }
+        try
+        {
+            return Sandbox.Start(id, bundle, global, consoleFd);
+        }
+        finally
+        {
+            if (membership != null) Cgroup.Restore(Environment.ProcessId, membership);
         }
     }
 
