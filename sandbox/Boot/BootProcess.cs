@@ -35,6 +35,8 @@ public static class BootProcess
         }
         var server = new ControlServer(options.ControlFd, sandbox, options.DebugLog);
         server.Start();
+        // Hardening once set up: nothing this process executes later may gain privileges.
+        if (HostIo.Prctl(38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0) != 0) log.Write("boot: PR_SET_NO_NEW_PRIVS failed");
         int status = sandbox.WaitForInit();
         log.Write($"boot: init exited with wait status 0x{status:x}");
         sandbox.WaitForPendingWaits(TimeSpan.FromSeconds(2));
