@@ -146,7 +146,7 @@ public static class CommandDispatcher
         text.Append("  --debug-log DIR         one debug log file per process in DIR\n");
         text.Append("  --systemd-cgroup        cgroupsPath is slice:prefix:name (systemd)\n");
         text.Append("  --network MODE          sandbox (default), none or host\n");
-        text.Append("  --platform NAME         ptrace (default) or systrap (seccomp traps, faster)\n");
+        text.Append("  --platform NAME         systrap (default: seccomp traps) or ptrace\n");
         text.Append("  --strace                log the system calls the sandbox serves\n");
         text.Append("  --version, -v           print the version\n");
         text.Append("  --help, -h              print this help (COMMAND --help: the command's flags)\n");

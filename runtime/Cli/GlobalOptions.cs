@@ -37,7 +37,7 @@ public sealed class GlobalOptions
     public string Network { get; set; } = "sandbox";
 
     /// <summary>Platform of the Sentry (--platform): ptrace or systrap.</summary>
-    public string Platform { get; set; } = "ptrace";
+    public string Platform { get; set; } = "systrap";
 
     /// <summary>Log every system call the Sentry serves (--strace).</summary>
     public bool Strace { get; set; }

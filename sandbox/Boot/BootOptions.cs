@@ -31,7 +31,7 @@ public sealed class BootOptions
     public string Network { get; set; } = "sandbox";
 
     /// <summary>The platform that runs application code (--platform): ptrace or systrap (see Platform.PlatformFactory).</summary>
-    public string Platform { get; set; } = "ptrace";
+    public string Platform { get; set; } = "systrap";
 
     /// <summary>Log every system call served (--strace).</summary>
     public bool Strace { get; set; }

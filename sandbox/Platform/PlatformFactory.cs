@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Platform;
 public static class PlatformFactory
 {
     /// <summary>The platform used when none is named.</summary>
-    public const string Default = "ptrace";
+    public const string Default = "systrap";
 
     /// <summary>The names <see cref="Create"/> accepts.</summary>
     public static readonly string[] Names = { "ptrace", "systrap" };

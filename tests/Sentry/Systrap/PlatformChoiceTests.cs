@@ -21,7 +21,7 @@ public class PlatformChoiceTests
     [Fact]
     public void GlobalFlagSelectsThePlatformAndIsHandedToBoot()
     {
-        Assert.Equal("ptrace", GlobalFlagParser.Parse(["run", "x"]).Options.Platform);
+        Assert.Equal(PlatformFactory.Default, GlobalFlagParser.Parse(["run", "x"]).Options.Platform);
         var options = GlobalFlagParser.Parse(["--platform=systrap", "run", "x"]).Options;
         Assert.Equal("systrap", options.Platform);
         Assert.Equal("systrap", GlobalFlagParser.Parse([.. options.ToArguments(), "boot"]).Options.Platform);
