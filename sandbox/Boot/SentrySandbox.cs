@@ -159,7 +159,19 @@ public sealed class SentrySandbox : ISandboxControl
                 Kernel.SendSignalToGroup(g, SignalInfo.FromUser(signal, SignalInfo.SI_USER, 0, 0), SignalSource.Outside);
             return;
         }
-        var init = Kernel.Init ?? throw new InvalidOperationException("the container is not running");
+        var init = Kernel.Init;
+        if (init == null)
+        {
+            // Created, not started: the waiting init "dies" of a fatal signal (as under runc) and
+            // the sandbox process ends; signals whose default is to ignore or stop do nothing.
+            var action = RunscNet.Sentry.Kernel.Signal.DefaultActionOf(signal);
+            if (action is DefaultAction.Terminate or DefaultAction.CoreDump)
+            {
+                lock (_startLock) _started = true;
+                Kernel.OnInitExited(WaitStatus.Signaled(signal, false));
+            }
+            return;
+        }
         Kernel.SendSignalToGroup(init, SignalInfo.FromUser(signal, SignalInfo.SI_USER, 0, 0), SignalSource.Outside);
     }
 
