@@ -244,10 +244,38 @@ public sealed class Container
             throw new RuntimeError($"cannot exec in container {Id}: it is {status.ToOciString()}, not running");
         ControlRequest request = ExecRequestBuilder.Build(options, State.Spec);
         var response = Control().Call(request, [0, 1, 2], TimeSpan.FromMinutes(1));
+        if (options.Detach)
+        {
+            // Callers like conmon wait on the pid in --pid-file for the exit status, so it must be
+            // a host process that lives as long as the exec'd one and exits with its status: a
+            // `wait --pid` of ours (as runsc does), detached from the caller's stdio.
+            if (options.PidFile != null) PidFile.Write(options.PidFile, StartExecWaiter(response.Pid));
+            return 0;
+        }
         if (options.PidFile != null) PidFile.Write(options.PidFile, response.Pid);
-        if (options.Detach) return 0;
-        var waited = Control().Call(new ControlRequest { Operation = ControlOperation.Wait, Pid = response.Pid });
-        return WaitStatus.ToExitCode(waited.WaitStatus);
+        return WaitStatus.ToExitCode(WaitProcess(response.Pid));
+    }
+
+    /// <summary>Waits for process <paramref name="pid"/> (a pid in the sandbox) to exit; returns its wait status.</summary>
+    public int WaitProcess(int pid)
+    {
+        RequireSandbox("wait for a process of");
+        return Control().Call(new ControlRequest { Operation = ControlOperation.Wait, Pid = pid }).WaitStatus;
+    }
+
+    /// <summary>Starts `runsc-net wait --pid PID ID` with stdio on /dev/null; returns its host pid.</summary>
+    private int StartExecWaiter(int pid)
+    {
+        using var devNull = File.Open("/dev/null", FileMode.Open, FileAccess.ReadWrite);
+        int fd = (int)devNull.SafeFileHandle.DangerousGetHandle();
+        var waiter = new NamespacedProcess
+        {
+            Executable = RuntimeExecutable.Path,
+            Arguments = ["runsc-net", "--root", RootDir, "wait", "--pid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), Id],
+            Fds = new Dictionary<int, int> { [0] = fd, [1] = fd, [2] = fd },
+            NewSession = true,
+        };
+        return waiter.Start();
     }
 
     /// <summary>Waits for the container's init to exit; returns its wait status (and records it).</summary>

@@ -7,13 +7,17 @@ namespace RunscNet.Runtime.Cli.Commands;
 [Verb("wait", HelpText = "wait for the container to exit; exits with its status")]
 public sealed class WaitCommand : ICommand
 {
+    [Option("pid", Default = 0, HelpText = "wait for this process of the container (its pid in the sandbox) instead of init")]
+    public int Pid { get; set; }
+
     [Value(0, MetaName = "container-id", Required = true)]
     public string Id { get; set; } = "";
 
     /// <inheritdoc/>
     public int Execute(CommandContext context)
     {
-        int status = Container.Load(context.Global.Root, Id).Wait();
+        var container = Container.Load(context.Global.Root, Id);
+        int status = Pid > 0 ? container.WaitProcess(Pid) : container.Wait();
         int exit = WaitStatus.ToExitCode(status);
         Console.Out.WriteLine($"{{\"id\":\"{Id}\",\"exitStatus\":{exit}}}");
         return exit;
