@@ -20,7 +20,7 @@ public static class GlobalFlagParser
 
     private static readonly HashSet<string> ValueFlags = new(StringComparer.Ordinal)
     {
-        "root", "log", "log-format", "debug-log", "network", "platform", "criu",
+        "root", "log", "log-format", "debug-log", "network", "platform", "overlay", "criu",
     };
 
     /// <summary>Parses <paramref name="args"/>; throws <see cref="RuntimeError"/> for a bad or unknown flag.</summary>
@@ -81,6 +81,11 @@ public static class GlobalFlagParser
                     if (value is not ("ptrace" or "systrap"))
                         throw new RuntimeError($"invalid --platform {value}: use ptrace or systrap");
                     options.Platform = value;
+                    break;
+                case "overlay":
+                    if (value is not ("none" or "memory"))
+                        throw new RuntimeError($"invalid --overlay {value}: use none or memory");
+                    options.Overlay = value;
                     break;
                 case "criu": break; // runc compatibility; checkpoints are our own
             }

@@ -39,13 +39,19 @@ public sealed class GlobalOptions
     /// <summary>Platform of the Sentry (--platform): ptrace or systrap.</summary>
     public string Platform { get; set; } = "systrap";
 
+    /// <summary>
+    /// Root file system overlay (--overlay): none (writes reach the rootfs, as podman expects) or
+    /// memory (a copy-up layer held in the Sentry; the host rootfs is never written).
+    /// </summary>
+    public string Overlay { get; set; } = "none";
+
     /// <summary>Log every system call the Sentry serves (--strace).</summary>
     public bool Strace { get; set; }
 
     /// <summary>The global flags in command-line form, to hand on to the boot and gofer processes.</summary>
     public List<string> ToArguments()
     {
-        var args = new List<string> { "--root", Root, "--network", Network, "--platform", Platform };
+        var args = new List<string> { "--root", Root, "--network", Network, "--platform", Platform, "--overlay", Overlay };
         if (LogFile != null) { args.Add("--log"); args.Add(LogFile); }
         args.Add("--log-format"); args.Add(LogFormat == LogFormat.Json ? "json" : "text");
         if (Debug) args.Add("--debug");

@@ -33,6 +33,9 @@ public sealed class BootOptions
     /// <summary>The platform that runs application code (--platform): ptrace or systrap (see Platform.PlatformFactory).</summary>
     public string Platform { get; set; } = "systrap";
 
+    /// <summary>Root file system overlay (--overlay): none, or memory (copy-up layer in the Sentry).</summary>
+    public string Overlay { get; set; } = "none";
+
     /// <summary>Log every system call served (--strace).</summary>
     public bool Strace { get; set; }
 

@@ -25,7 +25,7 @@ public static class BootProcess
             HostIo.Close(options.SpecFd);
             var gofer = new GoferClient(options.GoferFd);
             sandbox = SentrySandbox.Create(spec, gofer, new[] { 0, 1, 2 }, options.ConsoleFd, log, options.Strace,
-                Platform.PlatformFactory.Create(options.Platform));
+                Platform.PlatformFactory.Create(options.Platform), memoryOverlay: options.Overlay == "memory");
         }
         catch (Exception e)
         {

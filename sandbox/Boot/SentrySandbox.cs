@@ -41,7 +41,8 @@ public sealed class SentrySandbox : ISandboxControl
     /// 0, 1, 2 (ignored when <paramref name="consoleFd"/> ≥ 0, which then serves all three and
     /// /dev/tty). Throws with a one-line message on failure.
     /// </summary>
-    public static SentrySandbox Create(Spec spec, GoferClient gofer, int[] stdio, int consoleFd, DebugLog log, bool strace, IPlatform? platform = null)
+    public static SentrySandbox Create(Spec spec, GoferClient gofer, int[] stdio, int consoleFd, DebugLog log, bool strace, IPlatform? platform = null,
+        bool memoryOverlay = false)
     {
         var kernel = new Kernel.Kernel
         {
@@ -51,7 +52,7 @@ public sealed class SentrySandbox : ISandboxControl
             Hostname = string.IsNullOrEmpty(spec.Hostname) ? "localhost" : spec.Hostname,
             Domainname = string.IsNullOrEmpty(spec.Domainname) ? "(none)" : spec.Domainname,
         };
-        int err = kernel.Vfs.MountContainer(spec, gofer);
+        int err = kernel.Vfs.MountContainer(spec, gofer, memoryOverlay);
         if (err < 0) throw new InvalidOperationException($"mounting the container's root through the gofer: errno {-err}");
         foreach (var w in kernel.Vfs.MountWarnings) log.Write($"mount: {w}");
         if (consoleFd >= 0)

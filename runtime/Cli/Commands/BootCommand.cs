@@ -39,6 +39,7 @@ public sealed class BootCommand : ICommand
             ConsoleFd = ConsoleFd,
             Network = context.Global.Network,
             Platform = context.Global.Platform,
+            Overlay = context.Global.Overlay,
             Strace = context.Global.Strace,
             DebugLog = RuntimeLog.DebugEnabled ? RuntimeLog.Debug : null,
         };

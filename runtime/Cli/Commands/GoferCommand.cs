@@ -32,7 +32,7 @@ public sealed class GoferCommand : ICommand
             Bundle = Bundle,
             SpecFd = SpecFd,
             SocketFd = SocketFd,
-            Overlay = Overlay,
+            Overlay = Overlay != "none" ? Overlay : context.Global.Overlay,
             DebugLogPath = RuntimeLog.DebugLogPath,
         };
         return GoferProcess.Run(options);
