@@ -266,7 +266,8 @@ public sealed class Container
     /// <summary>Starts `runsc-net wait --pid PID ID` with stdio on /dev/null; returns its host pid.</summary>
     private int StartExecWaiter(int pid)
     {
-        using var devNull = File.Open("/dev/null", FileMode.Open, FileAccess.ReadWrite);
+        // FileShare.ReadWrite: .NET takes no flock then (any other default would clash with concurrent users).
+        using var devNull = File.Open("/dev/null", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
         int fd = (int)devNull.SafeFileHandle.DangerousGetHandle();
         var waiter = new NamespacedProcess
         {
