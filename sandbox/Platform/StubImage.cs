@@ -15,7 +15,7 @@ public static class StubImage
     /// <summary>Where the stub is loaded (one page, read+execute).</summary>
     public const ulong Base = 0x7e00_0000_0000;
 
-    private const int CodeOffset = 64 + 56;
+    private const int CodeOffset = StubElf.HeadersSize;
 
     /// <summary>The <c>syscall; int3</c> entry.</summary>
     public const ulong SyscallAddress = Base + CodeOffset;
@@ -48,30 +48,8 @@ public static class StubImage
     {
         var image = new byte[CodeOffset + Code.Length];
         var s = image.AsSpan();
-        byte[] ident = { 0x7f, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0 };
-        ident.CopyTo(s);
-        W16(s, 16, 2);                 // ET_EXEC
-        W16(s, 18, 0x3e);              // EM_X86_64
-        W32(s, 20, 1);                 // EV_CURRENT
-        W64(s, 24, EntryAddress);
-        W64(s, 32, 64);                // e_phoff
-        W16(s, 52, 64);                // e_ehsize
-        W16(s, 54, 56);                // e_phentsize
-        W16(s, 56, 1);                 // e_phnum
-        var ph = s[64..];
-        W32(ph, 0, 1);                 // PT_LOAD
-        W32(ph, 4, 5);                 // PF_R | PF_X
-        W64(ph, 8, 0);                 // p_offset
-        W64(ph, 16, Base);
-        W64(ph, 24, Base);
-        W64(ph, 32, (ulong)image.Length);
-        W64(ph, 40, (ulong)image.Length);
-        W64(ph, 48, 0x1000);
+        StubElf.WriteHeaders(s, Base, EntryAddress, (ulong)image.Length);
         Code.CopyTo(s[CodeOffset..]);
         return image;
     }
-
-    private static void W16(Span<byte> s, int o, ushort v) => BitConverter.TryWriteBytes(s[o..], v);
-    private static void W32(Span<byte> s, int o, uint v) => BitConverter.TryWriteBytes(s[o..], v);
-    private static void W64(Span<byte> s, int o, ulong v) => BitConverter.TryWriteBytes(s[o..], v);
 }

@@ -316,25 +316,7 @@ public static class SystrapStub
             throw new InvalidOperationException("systrap stub code does not fit its layout");
         var image = new byte[ImageSize];
         var s = image.AsSpan();
-        byte[] ident = { 0x7f, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0 };
-        ident.CopyTo(s);
-        W16(s, 16, 2);                 // ET_EXEC
-        W16(s, 18, 0x3e);              // EM_X86_64
-        W32(s, 20, 1);                 // EV_CURRENT
-        W64(s, 24, EntryAddress);
-        W64(s, 32, 64);                // e_phoff
-        W16(s, 52, 64);                // e_ehsize
-        W16(s, 54, 56);                // e_phentsize
-        W16(s, 56, 1);                 // e_phnum
-        var ph = s[64..];
-        W32(ph, 0, 1);                 // PT_LOAD
-        W32(ph, 4, 5);                 // PF_R | PF_X
-        W64(ph, 8, 0);                 // p_offset
-        W64(ph, 16, Base);             // p_vaddr
-        W64(ph, 24, Base);             // p_paddr
-        W64(ph, 32, ImageSize);        // p_filesz
-        W64(ph, 40, ImageSize);        // p_memsz
-        W64(ph, 48, 0x1000);           // p_align
+        StubElf.WriteHeaders(s, Base, EntryAddress, ImageSize);
         Code.CopyTo(s[CodeOffset..]);
 
         // struct sigaction (kernel layout): handler, flags, restorer, mask (all blocked while it runs).
@@ -360,6 +342,5 @@ public static class SystrapStub
     }
 
     private static void W16(Span<byte> s, int o, ushort v) => BitConverter.TryWriteBytes(s[o..], v);
-    private static void W32(Span<byte> s, int o, uint v) => BitConverter.TryWriteBytes(s[o..], v);
     private static void W64(Span<byte> s, int o, ulong v) => BitConverter.TryWriteBytes(s[o..], v);
 }
