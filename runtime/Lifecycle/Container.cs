@@ -238,12 +238,30 @@ public sealed class Container
     /// <summary>Runs a new process in the container; returns exec's exit code (the process's, unless detached).</summary>
     public int Exec(ExecOptions options)
     {
-        if (options.Tty || options.ConsoleSocket != null) throw new NotSupportedYetError("exec --tty");
+        ControlRequest request = ExecRequestBuilder.Build(options, State.Spec, out Box? consoleSize);
+        bool terminal = request.Terminal;
+        if (!terminal && options.ConsoleSocket != null)
+            throw new RuntimeError("exec: --console-socket was given without --tty");
+        if (terminal && options.ConsoleSocket == null && (options.Detach || !PseudoTerminal.IsTerminal(0)))
+            throw new RuntimeError(options.Detach
+                ? "exec: cannot allocate a terminal for a detached process without --console-socket"
+                : "exec: --tty needs a terminal on stdin or a --console-socket");
         ContainerStatus status = CurrentStatus();
         if (status != ContainerStatus.Running)
             throw new RuntimeError($"cannot exec in container {Id}: it is {status.ToOciString()}, not running");
-        ControlRequest request = ExecRequestBuilder.Build(options, State.Spec);
-        var response = Control().Call(request, [0, 1, 2], TimeSpan.FromMinutes(1));
+        ControlResponse response;
+        if (terminal && options.ConsoleSocket != null)
+        {
+            // As runc: a new pty whose master goes to the caller, whose slave is the process's stdio.
+            using var pty = PseudoTerminal.Open(consoleSize);
+            pty.SendMaster(options.ConsoleSocket);
+            response = Control().Call(request, [pty.Slave, pty.Slave, pty.Slave], TimeSpan.FromMinutes(1));
+        }
+        else
+        {
+            // Without a terminal: our stdio; with --tty in the foreground: the caller's terminal.
+            response = Control().Call(request, terminal ? [0, 0, 0] : [0, 1, 2], TimeSpan.FromMinutes(1));
+        }
         if (options.Detach)
         {
             // Callers like conmon wait on the pid in --pid-file for the exit status, so it must be

@@ -7,10 +7,14 @@ namespace RunscNet.Runtime.Lifecycle;
 /// <summary>Turns exec's flags (or its --process file) into the control request, with defaults from the container's spec.</summary>
 public static class ExecRequestBuilder
 {
-    /// <summary>Builds the Exec request; throws <see cref="RuntimeError"/> for bad flags or a bad process file.</summary>
-    public static ControlRequest Build(ExecOptions options, Spec? containerSpec)
+    /// <summary>
+    /// Builds the Exec request; throws <see cref="RuntimeError"/> for bad flags or a bad process
+    /// file. <paramref name="consoleSize"/> is the terminal size a process file asks for.
+    /// </summary>
+    public static ControlRequest Build(ExecOptions options, Spec? containerSpec, out Box? consoleSize)
     {
-        var request = new ControlRequest { Operation = ControlOperation.Exec };
+        var request = new ControlRequest { Operation = ControlOperation.Exec, Terminal = options.Tty };
+        consoleSize = null;
         if (options.ProcessFile != null)
         {
             Process process;
@@ -24,7 +28,8 @@ public static class ExecRequestBuilder
                 throw new RuntimeError($"reading process file {options.ProcessFile}: {e.Message}");
             }
             if (process.Args is not { Count: > 0 }) throw new RuntimeError($"{options.ProcessFile}: args is empty");
-            if (process.Terminal) throw new NotSupportedYetError("exec with a terminal");
+            request.Terminal = process.Terminal || options.Tty;
+            consoleSize = process.ConsoleSize;
             request.Args = process.Args;
             request.Env = process.Env ?? [];
             request.Cwd = process.Cwd;

@@ -52,17 +52,20 @@ public sealed class SentrySandbox : ISandboxControl
             Hostname = string.IsNullOrEmpty(spec.Hostname) ? "localhost" : spec.Hostname,
             Domainname = string.IsNullOrEmpty(spec.Domainname) ? "(none)" : spec.Domainname,
         };
+        // The console is terminal 0 of the sandbox's devpts (before /dev is built: it gets /dev/console).
+        if (consoleFd >= 0) DevptsFileSystem.Instance.Register(consoleFd, persistent: true);
         int err = kernel.Vfs.MountContainer(spec, gofer, memoryOverlay);
         if (err < 0) throw new InvalidOperationException($"mounting the container's root through the gofer: errno {-err}");
         foreach (var w in kernel.Vfs.MountWarnings) log.Write($"mount: {w}");
-        if (consoleFd >= 0)
+        // /dev/tty: the controlling terminal of the opener's session (the console for init's,
+        // an exec's --tty terminal for that exec's).
+        DeviceRegistry.ControllingTty = (task, flags) =>
         {
-            DeviceRegistry.ControllingTty = (_, _) =>
-            {
-                int fd = Fcntl.Dup(consoleFd);
-                return fd < 0 ? null : HostFileDescription.FromHostFd(fd);
-            };
-        }
+            int session = Vfs.Proc.ProcFileSystem.Describe(task).Session;
+            if (HostFileDescription.ControllingTerminalOf(session) is not ulong rdev
+                || DeviceRegistry.Major(rdev) != DevptsFileSystem.PtySlaveMajor) return null;
+            return DevptsFileSystem.Instance.ByNumber((int)DeviceRegistry.Minor(rdev))?.Reopen(flags);
+        };
         return new SentrySandbox(spec, kernel, stdio, consoleFd);
     }
 
@@ -144,6 +147,8 @@ public sealed class SentrySandbox : ISandboxControl
         init.NoNewPrivileges = p.NoNewPrivileges;
         int[] stdio = _consoleFd >= 0 ? new[] { _consoleFd, _consoleFd, _consoleFd } : _stdio;
         SetUpFiles(init, stdio, p.Cwd, p.User.Umask);
+        // As runc's init does with setsid + TIOCSCTTY: the console controls init's session.
+        if (_consoleFd >= 0 && init.Fds.Get(0) is HostFileDescription { IsTty: true } console) console.MakeControllingTerminal(init.Pid, init.Pid);
         var env = p.Env ?? new List<string>();
         string path = ResolveCommand(init, p.Args[0], env);
         int err = init.StartProcess(path, new List<string>(p.Args), new List<string>(env));
@@ -197,7 +202,10 @@ public sealed class SentrySandbox : ISandboxControl
         if (Kernel.Init == null) throw new InvalidOperationException("the container is not running");
         var creds = CredentialsFor(request.Uid, request.Gid, request.AdditionalGids, _spec.Process);
         var t = Kernel.CreateOrphanProcess(creds, LimitsFor(_spec.Process));
+        if (request.Terminal && request.StdioFds.Length > 0) DevptsFileSystem.Instance.Register(request.StdioFds[0]);
         SetUpFiles(t, request.StdioFds, request.Cwd, null);
+        // exec --tty: the process leads its own session, whose controlling terminal is its pty.
+        if (request.Terminal && t.Fds.Get(0) is HostFileDescription { IsTty: true } tty) tty.MakeControllingTerminal(t.Pid, t.Pid);
         string path = ResolveCommand(t, request.Args[0], request.Env);
         int err = t.StartProcess(path, new List<string>(request.Args), new List<string>(request.Env));
         if (err < 0) throw new InvalidOperationException(Describe(-err, request.Args[0]));

@@ -18,6 +18,8 @@ internal static unsafe partial class HostFiles
     [LibraryImport("libc", SetLastError = true)] public static partial int fstat(int fd, LinuxStatBuffer* st);
     [LibraryImport("libc", SetLastError = true)] public static partial int ftruncate(int fd, long length);
     [LibraryImport("libc", SetLastError = true)] public static partial int fsync(int fd);
+    [LibraryImport("libc", SetLastError = true)] public static partial int fchmod(int fd, uint mode);
+    [LibraryImport("libc", SetLastError = true)] public static partial int fchown(int fd, uint uid, uint gid);
     [LibraryImport("libc", SetLastError = true)] public static partial int fdatasync(int fd);
     [LibraryImport("libc", SetLastError = true)] public static partial int fallocate(int fd, int mode, long offset, long len);
     [LibraryImport("libc", SetLastError = true)] public static partial long lseek(int fd, long offset, int whence);

@@ -31,6 +31,7 @@ public static class LinuxMode
     public static bool IsDir(uint mode) => (mode & S_IFMT) == S_IFDIR;
     public static bool IsReg(uint mode) => (mode & S_IFMT) == S_IFREG;
     public static bool IsLink(uint mode) => (mode & S_IFMT) == S_IFLNK;
+    public static bool IsChr(uint mode) => (mode & S_IFMT) == S_IFCHR;
 
     /// <summary>The d_type of getdents64 for a mode.</summary>
     public static byte DirentType(uint mode) => (mode & S_IFMT) switch

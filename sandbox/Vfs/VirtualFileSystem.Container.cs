@@ -30,15 +30,17 @@ public sealed partial class VirtualFileSystem
         FileSystem rootFs = memoryOverlay ? new Overlay.OverlayFileSystem(goferRoot!) : goferRoot!;
         SetRoot(rootFs, spec.Root?.Readonly == true ? MountFlags.ReadOnly : MountFlags.None, "rootfs");
         var mounts = spec.Mounts ?? new List<StateFile.Oci.Mount>();
-        bool haveDev = false, haveProc = false;
+        bool haveDev = false, haveProc = false, havePts = false;
         foreach (var m in mounts)
         {
             string dest = NormalizeDestination(m.Destination);
             if (dest == "/dev") haveDev = true;
             if (dest == "/proc") haveProc = true;
+            if (dest == "/dev/pts") havePts = true;
         }
         if (!haveDev) MountSpecial("/dev", DevFileSystem.Create(), MountFlags.NoSuid, "tmpfs");
         foreach (var m in mounts) MountOne(m, gofer);
+        if (!havePts) MountSpecial("/dev/pts", DevptsFileSystem.Instance, MountFlags.NoSuid | MountFlags.NoExec, "devpts");
         if (!haveProc) MountSpecial("/proc", new ProcFileSystem(this), MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, "proc");
         return 0;
     }
@@ -106,7 +108,7 @@ public sealed partial class VirtualFileSystem
                 MountSpecial(dest, SysFileSystem.Create(), flags | MountFlags.ReadOnly, "sysfs");
                 break;
             case "devpts":
-                MountSpecial(dest, new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x1ed, typeName: "devpts"), flags, "devpts");
+                MountSpecial(dest, DevptsFileSystem.Instance, flags, "devpts");
                 break;
             case "mqueue":
                 MountSpecial(dest, new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x3ff, typeName: "mqueue"), flags, "mqueue");

@@ -4,8 +4,9 @@ namespace RunscNet.Sentry.Vfs.Dev;
 
 /// <summary>
 /// /dev as a container sees it: a tmpfs populated with the Sentry's devices (null, zero, full,
-/// random, urandom, tty), the /proc/self/fd links (fd, stdin, stdout, stderr), and the pts,
-/// shm and mqueue directories.
+/// random, urandom, tty, console when the container has one), the /proc/self/fd links (fd, stdin,
+/// stdout, stderr), and the pts (a mount point for <see cref="DevptsFileSystem"/>), shm and mqueue
+/// directories.
 /// </summary>
 public static class DevFileSystem
 {
@@ -22,6 +23,8 @@ public static class DevFileSystem
         Dev("random", 1, 8);
         Dev("urandom", 1, 9);
         Dev("tty", 5, 0);
+        // As runc does for a container with a terminal: /dev/console is the console pty.
+        if (DevptsFileSystem.Instance.HasConsole) Dev("console", 5, 1, 0x180);
         root.AddSymlink("fd", "/proc/self/fd");
         root.AddSymlink("stdin", "/proc/self/fd/0");
         root.AddSymlink("stdout", "/proc/self/fd/1");

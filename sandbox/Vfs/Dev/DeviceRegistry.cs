@@ -25,6 +25,13 @@ public static class DeviceRegistry
     /// </summary>
     public static Func<Task, int, FileDescription?>? ControllingTty { get; set; }
 
+    private static int OpenTerminal(Task task, int number, int flags, out FileDescription? file)
+    {
+        file = null;
+        var node = DevptsFileSystem.Instance.ByNumber(number);
+        return node == null ? -Errno.ENXIO : node.Open(task, flags, out file);
+    }
+
     /// <summary>Opens the device <paramref name="rdev"/>; ENXIO/ENODEV for devices the Sentry does not have.</summary>
     public static int Open(Task task, ulong rdev, int flags, out FileDescription? file)
     {
@@ -40,6 +47,11 @@ public static class DeviceRegistry
             case (5, 0):
                 file = ControllingTty?.Invoke(task, flags);
                 return file != null ? 0 : -Errno.ENXIO;
+            case (5, 1):
+                // /dev/console: the container's console, terminal 0 of its devpts.
+                return OpenTerminal(task, 0, flags, out file);
+            case (DevptsFileSystem.PtySlaveMajor, _):
+                return OpenTerminal(task, (int)minor, flags, out file);
             default:
                 return -Errno.ENXIO;
         }

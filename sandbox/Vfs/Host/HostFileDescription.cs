@@ -26,6 +26,9 @@ public sealed class HostFileDescription : FileDescription
         _queue = LinuxMode.IsReg(hostMode) ? null : HostFdPoller.Instance.QueueFor(fd);
     }
 
+    /// <summary>The /dev/pts node of this terminal while this description holds it, or null.</summary>
+    private Dev.TerminalInode? _terminalNode;
+
     /// <summary>
     /// Wraps host fd <paramref name="fd"/> (which the description then owns and closes on
     /// release). The access mode is taken from the host fd's flags.
@@ -38,7 +41,13 @@ public sealed class HostFileDescription : FileDescription
         if (fl < 0) fl = OpenFlags.O_RDWR;
         byte* termios = stackalloc byte[64];
         bool tty = HostFiles.ioctl(fd, TCGETS, termios) == 0;
-        return new HostFileDescription(fd, mode, fl & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND), tty);
+        var f = new HostFileDescription(fd, mode, fl & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND), tty);
+        if (tty && Dev.DevptsFileSystem.Instance.ByHostDevice(st.Rdev) is { } node)
+        {
+            node.Acquire();
+            f._terminalNode = node;
+        }
+        return f;
     }
 
     /// <summary>True if the host fd is a terminal.</summary>
@@ -64,6 +73,36 @@ public sealed class HostFileDescription : FileDescription
                 return state;
             }
         }
+    }
+
+    /// <summary>Makes this terminal the controlling terminal of <paramref name="session"/> with <paramref name="processGroup"/> in the foreground (TIOCSCTTY).</summary>
+    public void MakeControllingTerminal(int session, int processGroup)
+    {
+        var term = Terminal;
+        term.Session = session;
+        term.ForegroundProcessGroup = processGroup;
+    }
+
+    /// <summary>
+    /// The device number (as the container sees it) of the controlling terminal of
+    /// <paramref name="session"/>, or null if the session has none.
+    /// </summary>
+    public static ulong? ControllingTerminalOf(int session) => ControllingTerminalOf(session, out _);
+
+    /// <summary>As <see cref="ControllingTerminalOf(int)"/>, with the terminal's foreground process group (-1 if none).</summary>
+    public static ulong? ControllingTerminalOf(int session, out int foregroundProcessGroup)
+    {
+        lock (s_terminals)
+        {
+            foreach (var (key, state) in s_terminals)
+            {
+                if (state.Session != session) continue;
+                foregroundProcessGroup = state.ForegroundProcessGroup;
+                return key.Dev;
+            }
+        }
+        foregroundProcessGroup = -1;
+        return null;
     }
 
     /// <summary>The foreground process group of the terminal (TIOCGPGRP/TIOCSPGRP), kept by the Sentry per terminal.</summary>
@@ -167,6 +206,8 @@ public sealed class HostFileDescription : FileDescription
             MtimeNs = st.MtimeSec * 1_000_000_000 + st.MtimeNsec,
             CtimeNs = st.CtimeSec * 1_000_000_000 + st.CtimeNsec,
         };
+        // A terminal of the sandbox's devpts has the identity of its /dev/pts/N node.
+        if (_isTty) Dev.DevptsFileSystem.Instance.ByHostDevice(st.Rdev)?.Identify(ref attr);
         return 0;
     }
 
@@ -194,6 +235,18 @@ public sealed class HostFileDescription : FileDescription
     /// <inheritdoc/>
     public override WaitQueue? ReadinessQueue => _queue;
 
+    /// <summary>The terminal's name in the container (/dev/pts/N), as /proc/self/fd shows it.</summary>
+    private string TerminalName
+    {
+        get
+        {
+            Stat(out var st);
+            return Dev.DeviceRegistry.Major(st.Rdev) == Dev.DevptsFileSystem.PtySlaveMajor
+                ? "/dev/pts/" + Dev.DeviceRegistry.Minor(st.Rdev).ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : "/dev/pts/0";
+        }
+    }
+
     /// <inheritdoc/>
     public override string AnonymousName
     {
@@ -204,7 +257,7 @@ public sealed class HostFileDescription : FileDescription
             {
                 LinuxMode.S_IFIFO => $"pipe:[{st.Ino}]",
                 LinuxMode.S_IFSOCK => $"socket:[{st.Ino}]",
-                LinuxMode.S_IFCHR => _isTty ? "/dev/pts/0" : "/dev/null",
+                LinuxMode.S_IFCHR => _isTty ? TerminalName : "/dev/null",
                 _ => $"/host-file:[{st.Ino}]",
             };
         }
@@ -261,9 +314,7 @@ public sealed class HostFileDescription : FileDescription
                 {
                     // The calling session takes the terminal; its process group becomes the foreground.
                     var p = Proc.ProcFileSystem.Describe(task);
-                    var term = Terminal;
-                    term.Session = p.Session;
-                    term.ForegroundProcessGroup = p.ProcessGroup;
+                    MakeControllingTerminal(p.Session, p.ProcessGroup);
                     return 0;
                 }
             case (uint)TIOCNOTTY:
@@ -339,5 +390,6 @@ public sealed class HostFileDescription : FileDescription
         if (fd < 0) return;
         if (_queue != null) HostFdPoller.Instance.Forget(fd);
         HostFiles.close(fd);
+        Interlocked.Exchange(ref _terminalNode, null)?.Release();
     }
 }

@@ -93,21 +93,28 @@ public sealed class ProcSymlink : Inode
     private readonly Func<Task, string?> _target;
     private readonly Func<Task, VfsPath?>? _magic;
     private readonly Func<Task, FileDescription?>? _file;
-    private readonly uint _uid, _gid;
+    private readonly uint _uid, _gid, _perm;
+    private readonly long _size;
 
-    /// <summary>Creates a link whose text is <paramref name="target"/> (null: ENOENT) and, if given, whose walk jumps to <paramref name="magic"/>.</summary>
+    /// <summary>
+    /// Creates a link whose text is <paramref name="target"/> (null: ENOENT) and, if given, whose
+    /// walk jumps to <paramref name="magic"/>. <paramref name="perm"/> and <paramref name="size"/>
+    /// are what lstat shows (an fd link: the fd's access mode, size 64 as Linux shows).
+    /// </summary>
     public ProcSymlink(FileSystem fs, Func<Task, string?> target, Func<Task, VfsPath?>? magic = null, uint uid = 0, uint gid = 0,
-        Func<Task, FileDescription?>? file = null) : base(fs)
+        Func<Task, FileDescription?>? file = null, uint perm = 0x1ff, long size = 0) : base(fs)
     {
         _target = target;
         _magic = magic;
         _file = file;
         _uid = uid;
         _gid = gid;
+        _perm = perm;
+        _size = size;
     }
 
     /// <inheritdoc/>
-    public override InodeAttr Attr => ProcFileSystem.AttrOf(this, LinuxMode.S_IFLNK | 0x1ff, _uid, _gid, 0);
+    public override InodeAttr Attr => ProcFileSystem.AttrOf(this, LinuxMode.S_IFLNK | _perm, _uid, _gid, _size);
 
     /// <inheritdoc/>
     public override bool CachesLookups => false;

@@ -59,7 +59,9 @@ public sealed partial class ProcFileSystem
             t => f.Location is { } loc && loc.Mount.Parent != null | loc.Mount == Vfs.RootMount ? Vfs.PathOf(loc, t.Fs.Root) : (f.Location is { } l2 ? "/" + l2.Dentry.Name + (l2.Dentry.Dead ? " (deleted)" : "") : f.AnonymousName),
             _ => f.Location,
             uid, gid,
-            _ => f.Location == null ? f : null);
+            _ => f.Location == null ? f : null,
+            // lr-x------ for a read-only fd, l-wx------ write-only, lrwx------ both (proc(5)).
+            perm: (f.Readable ? 0x100u : 0) | (f.Writable ? 0x80u : 0) | 0x40u, size: 64);
 
     private static string StatLine(ProcProcess p, Task task)
     {
@@ -67,7 +69,14 @@ public sealed partial class ProcFileSystem
         // pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
         // utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss ...
         var sb = new StringBuilder();
-        sb.Append($"{task.Tid} ({p.Comm}) {p.State} {p.ParentPid} {p.ProcessGroup} {p.Session} 0 -1 4194560 0 0 0 0 ");
+        // tty_nr in the old encoding of stat(5): minor bits 0-7 and 20-31, major bits 8-15.
+        ulong ttyNr = 0;
+        if (Host.HostFileDescription.ControllingTerminalOf(p.Session, out int tpgid) is ulong rdev)
+        {
+            uint major = Dev.DeviceRegistry.Major(rdev), minor = Dev.DeviceRegistry.Minor(rdev);
+            ttyNr = (minor & 0xff) | (major << 8) | ((ulong)(minor & ~0xffu) << 12);
+        }
+        sb.Append($"{task.Tid} ({p.Comm}) {p.State} {p.ParentPid} {p.ProcessGroup} {p.Session} {ttyNr} {tpgid} 4194560 0 0 0 0 ");
         sb.Append($"0 0 0 0 20 0 {p.Threads.Count} 0 {start} 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
         return sb.ToString();
     }

@@ -1,0 +1,215 @@
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Vfs.Host;
+using RunscNet.Sentry.Vfs.Proc;
+
+namespace RunscNet.Sentry.Vfs.Dev;
+
+/// <summary>
+/// /dev/pts as a container sees it (devpts(4)): one node per terminal the sandbox was given (the
+/// container's console, an exec's --tty terminal), numbered from 0 in the order they arrive, as a
+/// fresh devpts instance inside the container would number them. The terminals themselves are
+/// host ptys made by the runtime; each node re-opens its host pty. One instance per sandbox, so a
+/// terminal has a single identity (st_dev, st_ino, st_rdev) wherever it is seen: fstat of the
+/// container's stdio and stat of /dev/pts/N agree, which is what ttyname(3) and tty(1) check.
+/// </summary>
+public sealed class DevptsFileSystem : FileSystem
+{
+    /// <summary>Unix98 pty slave major number (devices.txt).</summary>
+    public const uint PtySlaveMajor = 136;
+
+    private readonly SortedDictionary<int, TerminalInode> _terminals = new();
+    private readonly Inode _root;
+
+    /// <summary>The sandbox's devpts.</summary>
+    public static DevptsFileSystem Instance { get; } = new();
+
+    private DevptsFileSystem()
+    {
+        _root = new ProcDirectory(this, ListNames, LookupName, mode: 0x1ed);
+    }
+
+    /// <inheritdoc/>
+    public override string TypeName => "devpts";
+
+    /// <inheritdoc/>
+    public override long Magic => 0x1cd1;
+
+    /// <inheritdoc/>
+    public override Inode Root => _root;
+
+    /// <summary>
+    /// Registers host terminal <paramref name="hostFd"/> (the caller keeps its fd; a dup is kept
+    /// for re-opens) under the lowest free number N (/dev/pts/N) and returns N. A terminal
+    /// registered before keeps its number. A <paramref name="persistent"/> terminal (the console)
+    /// stays for the sandbox's life; others go, and their host pty is closed here, when the last
+    /// description of them is released, so the caller's side sees the hang-up as with runc.
+    /// Returns -1 if the fd is not a character device.
+    /// </summary>
+    public unsafe int Register(int hostFd, bool persistent = false)
+    {
+        LinuxStatBuffer st;
+        if (HostFiles.fstat(hostFd, &st) != 0 || !LinuxMode.IsChr(st.Mode)) return -1;
+        lock (_terminals)
+        {
+            foreach (var t in _terminals.Values)
+                if (t.HostRdev == st.Rdev) return t.Number;
+            int fd = Interop.Fcntl.Dup(hostFd);
+            if (fd < 0) return -1;
+            int number = 0;
+            while (_terminals.ContainsKey(number)) number++;
+            var node = new TerminalInode(this, number, fd, st.Rdev, persistent);
+            _terminals.Add(number, node);
+            return number;
+        }
+    }
+
+    /// <summary>The node of the terminal whose host device is <paramref name="hostRdev"/>, or null.</summary>
+    public TerminalInode? ByHostDevice(ulong hostRdev)
+    {
+        lock (_terminals)
+        {
+            foreach (var t in _terminals.Values)
+                if (t.HostRdev == hostRdev) return t;
+        }
+        return null;
+    }
+
+    /// <summary>The node of /dev/pts/<paramref name="number"/>, or null.</summary>
+    public TerminalInode? ByNumber(int number)
+    {
+        lock (_terminals) return _terminals.GetValueOrDefault(number);
+    }
+
+    /// <summary>True if the sandbox has a console (terminal 0 registered at boot).</summary>
+    public bool HasConsole => ByNumber(0) is { Persistent: true };
+
+    /// <summary>Drops <paramref name="node"/> when nothing holds it any more.</summary>
+    internal void Forget(TerminalInode node)
+    {
+        lock (_terminals)
+        {
+            if (node.Persistent || node.References > 0) return;
+            if (_terminals.GetValueOrDefault(node.Number) == node) _terminals.Remove(node.Number);
+        }
+        node.CloseHostFd();
+    }
+
+    private IEnumerable<string> ListNames()
+    {
+        lock (_terminals) return _terminals.Values.Select(t => t.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+    }
+
+    private Inode? LookupName(string name)
+        => int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+            && n.ToString(System.Globalization.CultureInfo.InvariantCulture) == name ? ByNumber(n) : null;
+}
+
+/// <summary>
+/// /dev/pts/N: a host pty slave shown with the container's own numbering. Attributes are the
+/// host pty's (mode, owner, times) with the sandbox's identity; opening it opens the host pty.
+/// </summary>
+public sealed class TerminalInode : Inode
+{
+    private int _hostFd;
+    private int _references;
+
+    internal TerminalInode(DevptsFileSystem fs, int number, int hostFd, ulong hostRdev, bool persistent) : base(fs)
+    {
+        Number = number;
+        _hostFd = hostFd;
+        HostRdev = hostRdev;
+        Persistent = persistent;
+    }
+
+    /// <summary>True for the console, which stays for the sandbox's life.</summary>
+    public bool Persistent { get; }
+
+    /// <summary>Open descriptions of this terminal.</summary>
+    public int References => Volatile.Read(ref _references);
+
+    /// <summary>Counts one more open description of this terminal.</summary>
+    public void Acquire() => Interlocked.Increment(ref _references);
+
+    /// <summary>Counts one description fewer; the last one of a non-console terminal removes it.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0) ((DevptsFileSystem)FileSystem).Forget(this);
+    }
+
+    internal void CloseHostFd()
+    {
+        int fd = Interlocked.Exchange(ref _hostFd, -1);
+        if (fd >= 0) HostFiles.close(fd);
+    }
+
+    /// <summary>N of /dev/pts/N.</summary>
+    public int Number { get; }
+
+    /// <summary>The host pty's device number.</summary>
+    public ulong HostRdev { get; }
+
+    /// <summary>The device number the container sees (136, N).</summary>
+    public ulong Rdev => DeviceRegistry.MakeDev(DevptsFileSystem.PtySlaveMajor, (uint)Number);
+
+    /// <inheritdoc/>
+    public override unsafe InodeAttr Attr
+    {
+        get
+        {
+            LinuxStatBuffer st;
+            var attr = new InodeAttr { Mode = LinuxMode.S_IFCHR | 0x190, Nlink = 1, BlockSize = 1024 };
+            if (HostFiles.fstat(_hostFd, &st) == 0)
+            {
+                attr.Mode = st.Mode;
+                attr.Uid = st.Uid;
+                attr.Gid = st.Gid;
+                attr.AtimeNs = st.AtimeSec * 1_000_000_000 + st.AtimeNsec;
+                attr.MtimeNs = st.MtimeSec * 1_000_000_000 + st.MtimeNsec;
+                attr.CtimeNs = st.CtimeSec * 1_000_000_000 + st.CtimeNsec;
+            }
+            Identify(ref attr);
+            return attr;
+        }
+    }
+
+    /// <summary>Replaces the host identity in <paramref name="attr"/> by this node's (st_dev, st_ino, st_rdev).</summary>
+    public void Identify(ref InodeAttr attr)
+    {
+        attr.Dev = FileSystem.DeviceId;
+        attr.Ino = Ino;
+        attr.Rdev = Rdev;
+        attr.Nlink = 1;
+    }
+
+    /// <inheritdoc/>
+    public override int SetAttr(in SetAttrRequest request)
+    {
+        // chmod/chown of the pty (as login and script do) go to the host pty.
+        if ((request.Mask & SetAttrMask.Mode) != 0 && HostFiles.fchmod(_hostFd, request.Mode & LinuxMode.PermMask) != 0) return HostFiles.Neg();
+        if ((request.Mask & (SetAttrMask.Uid | SetAttrMask.Gid)) != 0)
+        {
+            uint uid = (request.Mask & SetAttrMask.Uid) != 0 ? request.Uid : uint.MaxValue;
+            uint gid = (request.Mask & SetAttrMask.Gid) != 0 ? request.Gid : uint.MaxValue;
+            if (HostFiles.fchown(_hostFd, uid, gid) != 0) return HostFiles.Neg();
+        }
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public override int Open(Task task, int flags, out FileDescription? file)
+    {
+        file = Reopen(flags);
+        return file != null ? 0 : -Errno.EIO;
+    }
+
+    /// <summary>A new description of this terminal with <paramref name="flags"/>' status flags, or null.</summary>
+    public HostFileDescription? Reopen(int flags)
+    {
+        int fd = Interop.Fcntl.Dup(Volatile.Read(ref _hostFd));
+        if (fd < 0) return null;
+        var f = HostFileDescription.FromHostFd(fd);
+        f.StatusFlags = flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY | OpenFlags.O_TRUNC);
+        return f;
+    }
+}

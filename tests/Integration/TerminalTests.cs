@@ -1,0 +1,149 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json.Nodes;
+using RunscNet.Gofer.Protocol;
+using Xunit;
+
+namespace RunscNet.Tests.Integration;
+
+/// <summary>
+/// Terminals through --console-socket, as conmon and containerd's shim use them (runc's
+/// docs/terminals.md): the runtime sends the pty master over the socket; the container's
+/// programs see a tty named /dev/pts/N, /dev/console and /dev/tty work, and the size set by
+/// process.consoleSize is the window size.
+/// </summary>
+public sealed class TerminalTests : IDisposable
+{
+    private readonly RunscNetBinary _runsc = new();
+    private readonly List<string> _dirs = [];
+
+    public void Dispose()
+    {
+        _runsc.Dispose();
+        foreach (string d in _dirs) Directory.Delete(d, recursive: true);
+    }
+
+    private static bool HaveBusybox => Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } r
+        && File.Exists(Path.Combine(r, "bin", "busybox"));
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint read(int fd, byte[] buffer, nint count);
+
+    [DllImport("libc")]
+    private static extern int close(int fd);
+
+    /// <summary>A console socket: listens, takes one connection and receives the master fd from it.</summary>
+    private sealed class ConsoleSocket : IDisposable
+    {
+        private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        private readonly System.Threading.Tasks.Task<(int Fd, string Name)> _received;
+
+        public ConsoleSocket(string path)
+        {
+            Path = path;
+            _listener.Bind(new UnixDomainSocketEndPoint(path));
+            _listener.Listen(1);
+            _received = System.Threading.Tasks.Task.Run(() =>
+            {
+                using var connection = _listener.Accept();
+                var buffer = new byte[4096];
+                var fds = new int[4];
+                long n = PacketSocket.Receive((int)connection.Handle, buffer, fds, out int fdCount, out _);
+                if (n <= 0 || fdCount < 1) throw new InvalidOperationException($"no terminal received ({n}, {fdCount} fds)");
+                return (fds[0], Encoding.UTF8.GetString(buffer, 0, (int)n));
+            });
+        }
+
+        public string Path { get; }
+
+        /// <summary>The master fd and the pty name the runtime sent.</summary>
+        public (int Fd, string Name) Received()
+        {
+            Assert.True(_received.Wait(TimeSpan.FromSeconds(60)), "nothing arrived on the console socket");
+            return _received.Result;
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    /// <summary>Everything the terminal shows until the last holder of the slave side closes it (read gives EIO).</summary>
+    private static string ReadAll(int master)
+    {
+        var text = new StringBuilder();
+        var buffer = new byte[4096];
+        var reader = System.Threading.Tasks.Task.Run(() =>
+        {
+            while (true)
+            {
+                nint n = read(master, buffer, buffer.Length);
+                if (n <= 0) break;
+                text.Append(Encoding.UTF8.GetString(buffer, 0, (int)n));
+            }
+        });
+        Assert.True(reader.Wait(TimeSpan.FromSeconds(60)), "the terminal was not closed: " + text);
+        close(master);
+        return text.ToString().Replace("\r\n", "\n");
+    }
+
+    private string TerminalBundle(params string[] args)
+    {
+        string bundle = Bundles.Make(args);
+        _dirs.Add(bundle);
+        string configPath = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["process"]!["terminal"] = true;
+        config["process"]!["consoleSize"] = new JsonObject { ["height"] = 31, ["width"] = 97 };
+        File.WriteAllText(configPath, config.ToJsonString());
+        return bundle;
+    }
+
+    [IntegrationFact]
+    public void ContainerWithATerminalSeesATtyOnItsConsole()
+    {
+        if (!HaveBusybox) return;
+        string bundle = TerminalBundle("sh", "-c",
+            "tty; stty size; test -c /dev/console && echo console-ok; echo via-tty > /dev/tty; ls /dev/pts; exit 6");
+        using var console = new ConsoleSocket(Path.Combine(_runsc.Root, "console.sock"));
+        _runsc.Run("create", "--bundle", bundle, "--console-socket", console.Path, "term-run").AssertSuccess();
+        var (master, name) = console.Received();
+        Assert.StartsWith("/dev/pts/", name);
+        _runsc.Run("start", "term-run").AssertSuccess();
+        string shown = ReadAll(master);
+        Assert.Equal("/dev/pts/0\n31 97\nconsole-ok\nvia-tty\n0\n", shown);
+        var state = _runsc.Run("state", "term-run").AssertSuccess();
+        Assert.Contains("\"stopped\"", state.Stdout);
+        _runsc.Run("delete", "term-run").AssertSuccess();
+    }
+
+    [IntegrationFact]
+    public void ExecWithTtyGetsItsOwnTerminalAndStatus()
+    {
+        if (!HaveBusybox) return;
+        string bundle = Bundles.Make("sleep", "60");
+        _dirs.Add(bundle);
+        _runsc.Run("run", "--detach", "--bundle", bundle, "term-exec").AssertSuccess();
+        using var console = new ConsoleSocket(Path.Combine(_runsc.Root, "exec-console.sock"));
+        var exec = System.Threading.Tasks.Task.Run(() => _runsc.Run("exec", "--tty", "--console-socket", console.Path, "term-exec",
+            "sh", "-c", "tty; ls -l /proc/self/fd/0 | grep -o '/dev/pts/[0-9]*'; : > /dev/tty && echo tty-ok; exit 4"));
+        var (master, _) = console.Received();
+        string shown = ReadAll(master);
+        Assert.True(exec.Wait(TimeSpan.FromSeconds(60)), "exec did not finish");
+        Assert.Equal(4, exec.Result.ExitCode);
+        Assert.Equal("/dev/pts/0\n/dev/pts/0\ntty-ok\n", shown);
+        _runsc.Run("delete", "--force", "term-exec").AssertSuccess();
+    }
+
+    [IntegrationFact]
+    public void ExecWithTtyButNoTerminalOrSocketIsRefused()
+    {
+        if (!HaveBusybox) return;
+        string bundle = Bundles.Make("sleep", "60");
+        _dirs.Add(bundle);
+        _runsc.Run("run", "--detach", "--bundle", bundle, "term-refuse").AssertSuccess();
+        var r = _runsc.Run("exec", "--tty", "term-refuse", "true");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("--tty needs a terminal", r.AssertOneLineError());
+        _runsc.Run("delete", "--force", "term-refuse").AssertSuccess();
+    }
+}
