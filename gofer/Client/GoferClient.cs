@@ -22,6 +22,7 @@ public sealed class GoferClient : IDisposable
     private int _fd;
     private bool _broken;
     private uint _tag;
+    private long _roundTrips;
 
     /// <summary>
     /// Takes ownership of <paramref name="socketFd"/> (one end of a SOCK_SEQPACKET pair whose other
@@ -53,6 +54,12 @@ public sealed class GoferClient : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// How many requests this client has sent to the gofer (each one round trip), counting the
+    /// handshake. For measuring and tests: how often a path walk or stat needed the gofer.
+    /// </summary>
+    public long RoundTrips => Interlocked.Read(ref _roundTrips);
 
     /// <summary>Attaches to the mount at absolute <paramref name="mountPath"/> ("/" = the container root).</summary>
     public int Attach(string mountPath, out ulong handle, out GoferStat stat)
@@ -353,6 +360,7 @@ public sealed class GoferClient : IDisposable
                 return -Errno.EIO;
             }
             uint tag = ++_tag;
+            Interlocked.Increment(ref _roundTrips);
             ReadOnlyMemory<byte> packet = MessageCodec.Encode(_writer, op, tag, request, 0);
             if (packet.Length > ProtocolLimits.MaxMessageSize)
             {
