@@ -23,6 +23,13 @@ public sealed class GoferClient : IDisposable
     private bool _broken;
     private uint _tag;
     private long _roundTrips;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ulong> _pendingRelease = new();
+    private int _pendingReleaseCount;
+
+    /// <summary>Queued releases are sent once this many are pending.</summary>
+    public const int ReleaseBatch = 64;
+
+    private const int MaxHandlesPerRelease = 1024;
 
     /// <summary>
     /// Takes ownership of <paramref name="socketFd"/> (one end of a SOCK_SEQPACKET pair whose other
@@ -301,6 +308,29 @@ public sealed class GoferClient : IDisposable
         Call(Operation.Release, new ReleaseRequest { Handle = handle }, out ReleaseResponse? _, out _);
     }
 
+    /// <summary>
+    /// Queues <paramref name="handle"/> to be given back with the next batch (sent before a later
+    /// request once <see cref="ReleaseBatch"/> are queued): for finalizers, which must not block on
+    /// the connection. The handle must not be used afterwards.
+    /// </summary>
+    public void ReleaseLater(ulong handle)
+    {
+        _pendingRelease.Enqueue(handle);
+        Interlocked.Increment(ref _pendingReleaseCount);
+    }
+
+    /// <summary>How many handles <see cref="ReleaseLater"/> queued that were not sent yet.</summary>
+    public int PendingReleases => Volatile.Read(ref _pendingReleaseCount);
+
+    /// <summary>Sends the handles queued by <see cref="ReleaseLater"/> now (one round trip if any).</summary>
+    public void FlushReleases()
+    {
+        lock (_lock)
+        {
+            SendPendingReleases();
+        }
+    }
+
     /// <summary>True when the mount holding <paramref name="handle"/> is read-only (writes give EROFS).</summary>
     public bool IsReadOnly(ulong handle)
     {
@@ -351,9 +381,44 @@ public sealed class GoferClient : IDisposable
     private int Call<TRequest, TResponse>(Operation op, TRequest request, out TResponse? response, out int fd)
         where TResponse : class, IResponse
     {
+        lock (_lock)
+        {
+            if (_pendingReleaseCount >= ReleaseBatch && op != Operation.Release)
+            {
+                SendPendingReleases();
+            }
+            return CallLocked(op, request, out response, out fd);
+        }
+    }
+
+    /// <summary>Sends every handle queued by <see cref="ReleaseLater"/> in one Release request. Precondition: _lock is held.</summary>
+    private void SendPendingReleases()
+    {
+        var handles = new List<ulong>();
+        while (_pendingRelease.TryDequeue(out ulong handle))
+        {
+            Interlocked.Decrement(ref _pendingReleaseCount);
+            _readOnly.Remove(handle);
+            handles.Add(handle);
+        }
+        for (int start = 0; start < handles.Count; start += MaxHandlesPerRelease)
+        {
+            int count = Math.Min(MaxHandlesPerRelease, handles.Count - start);
+            var more = new byte[(count - 1) * 8];
+            for (int i = 1; i < count; i++)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(more.AsSpan((i - 1) * 8), handles[start + i]);
+            }
+            CallLocked(Operation.Release, new ReleaseRequest { Handle = handles[start], More = more }, out ReleaseResponse? _, out _);
+        }
+    }
+
+    /// <summary>As <see cref="Call"/>. Precondition: _lock is held.</summary>
+    private int CallLocked<TRequest, TResponse>(Operation op, TRequest request, out TResponse? response, out int fd)
+        where TResponse : class, IResponse
+    {
         response = null;
         fd = -1;
-        lock (_lock)
         {
             if (_broken)
             {

@@ -439,13 +439,16 @@ public sealed class ConnectSocketResponse : IResponse
 }
 
 /// <summary>
-/// Give a handle back. One handle per request: protobuf-net cannot build serializers for
-/// repeated value-type fields (List&lt;ulong&gt;) under NativeAOT.
+/// Give handles back: <see cref="Handle"/> and any in <see cref="More"/> (protobuf-net cannot
+/// build serializers for repeated value-type fields (List&lt;ulong&gt;) under NativeAOT, so
+/// further handles travel as bytes).
 /// </summary>
 [ProtoContract]
 public sealed class ReleaseRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
+    /// <summary>Further handles to release in the same request, 8 bytes each, little-endian.</summary>
+    [ProtoMember(2)] public byte[]? More { get; set; }
 }
 
 [ProtoContract]

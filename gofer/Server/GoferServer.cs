@@ -256,6 +256,11 @@ public sealed partial class GoferServer : IDisposable
     private ReleaseResponse Release(ReleaseRequest request)
     {
         _handles.Release(request.Handle);
+        byte[] more = request.More ?? Array.Empty<byte>();
+        for (int i = 0; i + 8 <= more.Length; i += 8)
+        {
+            _handles.Release(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(more.AsSpan(i)));
+        }
         return new ReleaseResponse();
     }
 

@@ -180,7 +180,7 @@ public static class ExecLoader
         aux.Add((AuxType.AT_SECURE, 0));
         aux.Add((AuxType.AT_HWCAP2, HostIo.GetAuxVal(AuxType.AT_HWCAP2)));
         Span<byte> random = stackalloc byte[16];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(random);
+        Interop.HostRandom.Fill(random);
         var st = InitialStack.Build(top, image.Argv, image.Envp, image.ExecFn, aux, random);
         if (ctx.Memory.CopyOut(st.Bottom, st.Bytes) != 0) return -Errno.EFAULT;
         mm.ArgRanges = (st.ArgStart, st.ArgEnd, st.EnvStart, st.EnvEnd);

@@ -93,7 +93,7 @@ internal static partial class SystemSyscalls
         if (((uint)a.A2 & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) != 0) return -Errno.EINVAL;
         int len = (int)Math.Min(a.A1, 1 << 25);
         var b = new byte[len];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(b);
+        Interop.HostRandom.Fill(b);
         if (t.Memory.CopyOut(a.A0, b) != 0) return -Errno.EFAULT;
         return len;
     }

@@ -8,6 +8,7 @@ namespace RunscNet.Sentry.Vfs;
 public sealed class Dentry
 {
     private Dictionary<string, Dentry>? _children;
+    private HashSet<string>? _missing;
 
     /// <summary>The name in the parent ("/" for a file system root).</summary>
     public string Name { get; internal set; }
@@ -38,12 +39,36 @@ public sealed class Dentry
         lock (this) return _children != null && _children.TryGetValue(name, out var d) ? d : null;
     }
 
+    /// <summary>True if a lookup of <paramref name="name"/> found nothing and nothing has been created under that name since.</summary>
+    internal bool KnownMissing(string name)
+    {
+        lock (this) return _missing != null && _missing.Contains(name);
+    }
+
+    /// <summary>
+    /// Remembers that <paramref name="name"/> does not exist, on file systems that allow it
+    /// (<see cref="FileSystem.CachesMissingNames"/>); every creation goes through
+    /// <see cref="AddChild"/> or <see cref="MoveChild"/>, which forget it.
+    /// </summary>
+    internal void AddMissing(string name)
+    {
+        if (!Inode.CachesLookups || !Inode.FileSystem.CachesMissingNames) return;
+        lock (this)
+        {
+            if (Dead || (_children != null && _children.ContainsKey(name))) return;
+            (_missing ??= new()).Add(name);
+        }
+    }
+
     /// <summary>Caches (or replaces) a child.</summary>
     internal Dentry AddChild(string name, Inode inode)
     {
         var d = new Dentry(name, this, inode);
-        if (inode.CachesLookups && Inode.CachesLookups)
-            lock (this) (_children ??= new())[name] = d;
+        lock (this)
+        {
+            _missing?.Remove(name);
+            if (inode.CachesLookups && Inode.CachesLookups) (_children ??= new())[name] = d;
+        }
         return d;
     }
 
@@ -65,6 +90,7 @@ public sealed class Dentry
             if (_children == null || !_children.Remove(oldName, out d)) d = null;
         }
         newParent.RemoveChild(newName);
+        lock (newParent) newParent._missing?.Remove(newName);
         if (d == null) return;
         d.Name = newName;
         d.Parent = newParent;

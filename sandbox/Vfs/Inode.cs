@@ -91,6 +91,15 @@ public abstract class Inode
         return IsDirectory ? -Errno.ENOENT : -Errno.ENOTDIR;
     }
 
+    /// <summary>
+    /// Looks up <paramref name="names"/> one below the other from this directory in one go (for
+    /// file systems where each lookup is a round trip). Adds the inode of every component found to
+    /// <paramref name="found"/>; stops after a symlink or at the first failing component (its
+    /// -errno is returned). -ENOSYS when the file system has no such operation (use
+    /// <see cref="Lookup"/>).
+    /// </summary>
+    public virtual int LookupMany(IReadOnlyList<string> names, List<Inode> found) => -Errno.ENOSYS;
+
     /// <summary>Creates a regular file and opens it with <paramref name="openFlags"/>.</summary>
     public virtual int Create(Task task, string name, uint mode, int openFlags, out Inode? child, out FileDescription? file)
     {
@@ -214,6 +223,12 @@ public abstract class FileSystem
 
     /// <summary>The type name /proc/mounts shows ("tmpfs", "proc", "9p"...).</summary>
     public abstract string TypeName { get; }
+
+    /// <summary>
+    /// True if the VFS may remember names that lookups did not find (every name is created
+    /// through the VFS, as for the gofer's files, which the container owns).
+    /// </summary>
+    public virtual bool CachesMissingNames => false;
 
     /// <summary>statfs f_type magic.</summary>
     public virtual long Magic => 0x01021994;

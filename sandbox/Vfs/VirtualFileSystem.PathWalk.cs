@@ -127,7 +127,9 @@ public sealed partial class VirtualFileSystem
         var d = dir.Dentry.CachedChild(name);
         if (d == null)
         {
+            if (dir.Dentry.KnownMissing(name)) return -Errno.ENOENT;
             err = dir.Inode.Lookup(name, out var inode);
+            if (err == -Errno.ENOENT) dir.Dentry.AddMissing(name);
             if (err != 0) return err;
             d = dir.Dentry.AddChild(name, inode!);
         }
@@ -166,6 +168,40 @@ public sealed partial class VirtualFileSystem
         return err;
     }
 
+    /// <summary>The most components <see cref="LookUpAhead"/> asks for at once.</summary>
+    private const int MaxLookAhead = 32;
+
+    /// <summary>
+    /// Before looking up <paramref name="name"/> in <paramref name="dir"/>, when it is not cached
+    /// and more plain components follow on <paramref name="stack"/>, asks the file system for all
+    /// of them at once (the gofer walks them in one round trip) and caches what it found, and the
+    /// first missing name, so the walk goes on through the cache. Only a cache fill: the walk still
+    /// checks permissions, symlinks and mounts component by component.
+    /// </summary>
+    private static void LookUpAhead(VfsPath dir, string name, List<string> stack)
+    {
+        var parent = dir.Dentry;
+        if (!parent.Inode.FileSystem.CachesMissingNames || !parent.Inode.IsDirectory) return;
+        if (name == "." || name == ".." || parent.CachedChild(name) != null || parent.KnownMissing(name)) return;
+        var names = new List<string> { name };
+        for (int i = stack.Count - 1; i >= 0 && names.Count < MaxLookAhead; i--)
+        {
+            string next = stack[i];
+            if (next == "." || next == ".." || next.Length > PathConsts.NAME_MAX) break;
+            names.Add(next);
+        }
+        if (names.Count < 2) return;
+        var found = new List<Inode>();
+        int err = parent.Inode.LookupMany(names, found);
+        if (err == -Errno.ENOSYS) return;
+        var d = parent;
+        for (int i = 0; i < found.Count; i++)
+        {
+            d = d.CachedChild(names[i]) ?? d.AddChild(names[i], found[i]);
+        }
+        if (err == -Errno.ENOENT && found.Count < names.Count && d.Inode.IsDirectory) d.AddMissing(names[found.Count]);
+    }
+
     private static void PushComponents(List<string> stack, string path)
     {
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
@@ -181,6 +217,7 @@ public sealed partial class VirtualFileSystem
             stack.RemoveAt(stack.Count - 1);
             bool last = stack.Count == 0;
             if (name.Length > PathConsts.NAME_MAX) return -Errno.ENAMETOOLONG;
+            if (!last) LookUpAhead(cur, name, stack);
             int err = LookupChild(creds, root, cur, name, out var child);
             if (err != 0) return err;
             if (child.Inode.IsSymlink && (!last || followFinal))

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using RunscNet.Sentry.Kernel;
 
 namespace RunscNet.Sentry.Vfs.Dev;
@@ -93,7 +92,7 @@ public sealed class MemoryDeviceFile : FileDescription
         switch (_kind)
         {
             case MemoryDevice.Null: return 0;
-            case MemoryDevice.Random: RandomNumberGenerator.Fill(destination); return destination.Length;
+            case MemoryDevice.Random: Interop.HostRandom.Fill(destination); return destination.Length;
             default: destination.Clear(); return destination.Length;
         }
     }

@@ -5,7 +5,8 @@ namespace RunscNet.Sentry.Vfs.Gofer;
 /// <summary>
 /// A file system served by the gofer: the container's root or one bind mount (attached by its
 /// path in the gofer's tree). The dentry cache above it stays valid because every change is made
-/// by the Sentry itself, which updates the cache as it goes.
+/// by the Sentry itself, which updates the cache as it goes; for the same reason it caches names
+/// that do not exist (a repeated failed lookup makes no round trip).
 /// </summary>
 public sealed class GoferFileSystem : FileSystem
 {
@@ -14,7 +15,7 @@ public sealed class GoferFileSystem : FileSystem
     private GoferFileSystem(GoferClient client, ulong handle, GoferStat stat)
     {
         Client = client;
-        _root = new GoferInode(this, handle, stat);
+        _root = new GoferInode(this, handle, stat, 0);
     }
 
     /// <summary>Attaches to <paramref name="mountPath"/> ("/" for the root). Returns 0 or -errno.</summary>
@@ -38,4 +39,7 @@ public sealed class GoferFileSystem : FileSystem
 
     /// <inheritdoc/>
     public override Inode Root => _root;
+
+    /// <inheritdoc/>
+    public override bool CachesMissingNames => true;
 }

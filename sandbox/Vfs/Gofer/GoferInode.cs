@@ -1,4 +1,5 @@
 using RunscNet.Gofer;
+using RunscNet.Sentry.Interop;
 using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Vfs.Dev;
 using RunscNet.Sentry.Vfs.Host;
@@ -7,24 +8,54 @@ namespace RunscNet.Sentry.Vfs.Gofer;
 
 /// <summary>
 /// A file of the container served by the gofer, named by a gofer handle. Attributes are cached
-/// for path walks and refreshed by stat; regular files open with a donated host fd, so reads,
-/// writes and mmap need no round trip. Symlink targets are cached (they never change in place).
+/// and trusted until the Sentry itself changes the file (<see cref="GoferChangeTracker"/>); a file
+/// the Sentry holds open for writing is stat'ed through its host fd. Regular files open with a
+/// donated host fd, so reads, writes and mmap need no round trip; the first read-only open keeps
+/// its fd and later read-only opens get a duplicate of it (no round trip). Symlink targets are
+/// cached (they never change in place). The handle goes back to the gofer when the inode is
+/// collected.
 /// </summary>
 public sealed class GoferInode : Inode
 {
+    /// <summary>At most this many read-only host fds are kept open for re-opening.</summary>
+    private const int MaxCachedReadFds = 256;
+    private static int s_cachedReadFds;
+
     private readonly object _lock = new();
     private readonly ulong _handle;
+    private readonly GoferClient _client;
     private GoferStat _stat;
+    private long _statStamp;
     private string? _target;
+    private int _readFd = -1;
 
-    /// <summary>Wraps gofer handle <paramref name="handle"/> with attributes <paramref name="stat"/>.</summary>
-    public GoferInode(GoferFileSystem fs, ulong handle, GoferStat stat) : base(fs, stat.Ino)
+    /// <summary>
+    /// Wraps gofer handle <paramref name="handle"/> with attributes <paramref name="stat"/>, fetched
+    /// after <see cref="GoferChangeTracker.Now"/> was <paramref name="stamp"/>.
+    /// </summary>
+    public GoferInode(GoferFileSystem fs, ulong handle, GoferStat stat, long stamp) : base(fs, stat.Ino)
     {
         _handle = handle;
+        _client = fs.Client;
         _stat = stat;
+        _statStamp = stamp;
     }
 
-    private GoferClient Client => ((GoferFileSystem)FileSystem).Client;
+    /// <summary>Gives the handle (and a kept read-only fd) back once nothing refers to the inode.</summary>
+    ~GoferInode()
+    {
+        int fd = Interlocked.Exchange(ref _readFd, -1);
+        if (fd >= 0)
+        {
+            HostFiles.close(fd);
+            Interlocked.Decrement(ref s_cachedReadFds);
+        }
+        _client.ReleaseLater(_handle);
+    }
+
+    private GoferClient Client => _client;
+
+    private static GoferChangeTracker Changes => GoferChangeTracker.Shared;
 
     /// <summary>The gofer handle.</summary>
     public ulong Handle => _handle;
@@ -47,16 +78,70 @@ public sealed class GoferInode : Inode
     /// <inheritdoc/>
     public override int Stat(out InodeAttr attr)
     {
-        int err = Client.Stat(_handle, out var st);
-        if (err == 0) lock (_lock) _stat = st;
+        GoferStat cached;
+        long stamp;
+        lock (_lock)
+        {
+            cached = _stat;
+            stamp = _statStamp;
+        }
+        long changed = Changes.LastChange(cached.Dev, cached.Ino, out var writer);
+        if (writer != null && writer.HostStat(out var host) == 0 && host.Dev == cached.Dev && host.Ino == cached.Ino)
+        {
+            // Open for writing: size and times move with every write; the host fd has them.
+            cached.Mode = host.Mode; cached.Uid = host.Uid; cached.Gid = host.Gid; cached.Nlink = host.Nlink;
+            cached.Size = host.Size; cached.Blocks = host.Blocks;
+            cached.AtimeSec = host.AtimeSec; cached.AtimeNsec = host.AtimeNsec;
+            cached.MtimeSec = host.MtimeSec; cached.MtimeNsec = host.MtimeNsec;
+            cached.CtimeSec = host.CtimeSec; cached.CtimeNsec = host.CtimeNsec;
+            lock (_lock) _stat = cached;
+            attr = ToAttr(cached);
+            return 0;
+        }
+        if (changed <= stamp)
+        {
+            attr = ToAttr(cached);
+            return 0;
+        }
+        int err = Refresh();
         attr = Attr;
         return err;
     }
 
-    private void Refresh()
+    /// <summary>Fetches the attributes from the gofer (one round trip).</summary>
+    private int Refresh()
     {
-        if (Client.Stat(_handle, out var st) == 0) lock (_lock) _stat = st;
+        long now = Changes.Now;
+        int err = Client.Stat(_handle, out var st);
+        if (err == 0)
+        {
+            lock (_lock)
+            {
+                _stat = st;
+                _statStamp = now;
+            }
+        }
+        return err;
     }
+
+    /// <summary>Marks this file changed by the Sentry (its cached attributes, and those of its other names, are stale).</summary>
+    private void MarkChanged()
+    {
+        GoferStat s;
+        lock (_lock) s = _stat;
+        Changes.Changed(s.Dev, s.Ino);
+    }
+
+    /// <summary>Closes the kept read-only fd (the name is gone: do not pin the file's space).</summary>
+    private void DropReadFd()
+    {
+        int fd = Interlocked.Exchange(ref _readFd, -1);
+        if (fd < 0) return;
+        HostFiles.close(fd);
+        Interlocked.Decrement(ref s_cachedReadFds);
+    }
+
+    private GoferInode NewChild(ulong handle, in GoferStat stat, long stamp) => new((GoferFileSystem)FileSystem, handle, stat, stamp);
 
     /// <inheritdoc/>
     public override int SetAttr(in SetAttrRequest r)
@@ -76,6 +161,7 @@ public sealed class GoferInode : Inode
         }
         if (g.Mask == 0) return 0;
         int err = Client.SetAttr(_handle, g);
+        MarkChanged();
         Refresh();
         return err;
     }
@@ -92,10 +178,21 @@ public sealed class GoferInode : Inode
     {
         child = null;
         if (!IsDirectory) return -Errno.ENOTDIR;
+        long now = Changes.Now;
         int err = Client.Walk(_handle, name, out ulong h, out var st);
         if (err != 0) return err;
-        child = new GoferInode((GoferFileSystem)FileSystem, h, st);
+        child = NewChild(h, st, now);
         return 0;
+    }
+
+    /// <inheritdoc/>
+    public override int LookupMany(IReadOnlyList<string> names, List<Inode> found)
+    {
+        if (!IsDirectory) return -Errno.ENOTDIR;
+        long now = Changes.Now;
+        int err = Client.WalkMany(_handle, names, out var steps);
+        foreach (var step in steps) found.Add(NewChild(step.Handle, step.Stat, now));
+        return err;
     }
 
     /// <inheritdoc/>
@@ -105,12 +202,13 @@ public sealed class GoferInode : Inode
         file = null;
         GidFor(task, out uint gid);
         int goferFlags = openFlags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND);
+        long now = Changes.Now;
         int err = Client.Create(_handle, name, goferFlags, mode & LinuxMode.PermMask, task.Credentials.Fsuid, gid, out ulong h, out var st, out int fd);
         if (err != 0) return err;
-        var inode = new GoferInode((GoferFileSystem)FileSystem, h, st);
+        var inode = NewChild(h, st, now);
         child = inode;
         file = inode.WrapFd(fd, openFlags);
-        Refresh();
+        MarkChanged();
         return 0;
     }
 
@@ -128,10 +226,11 @@ public sealed class GoferInode : Inode
         if ((Attr.Mode & LinuxMode.S_ISGID) != 0) mode |= LinuxMode.S_ISGID;
         // A null task is the boot code creating a mount point (as root).
         Task? creator = task;
+        long now = Changes.Now;
         int err = Client.Mkdir(_handle, name, mode & LinuxMode.PermMask, creator?.Credentials.Fsuid ?? 0, gid, out ulong h, out var st);
         if (err != 0) return err;
-        child = new GoferInode((GoferFileSystem)FileSystem, h, st);
-        Refresh();
+        child = NewChild(h, st, now);
+        MarkChanged();
         return 0;
     }
 
@@ -140,10 +239,11 @@ public sealed class GoferInode : Inode
     {
         child = null;
         GidFor(task, out uint gid);
+        long now = Changes.Now;
         int err = Client.Mknod(_handle, name, mode, rdev, task.Credentials.Fsuid, gid, out ulong h, out var st);
         if (err != 0) return err;
-        child = new GoferInode((GoferFileSystem)FileSystem, h, st);
-        Refresh();
+        child = NewChild(h, st, now);
+        MarkChanged();
         return 0;
     }
 
@@ -152,10 +252,13 @@ public sealed class GoferInode : Inode
     {
         child = null;
         GidFor(task, out uint gid);
+        long now = Changes.Now;
         int err = Client.Symlink(_handle, name, target, task.Credentials.Fsuid, gid, out ulong h, out var st);
         if (err != 0) return err;
-        child = new GoferInode((GoferFileSystem)FileSystem, h, st) { _target = target };
-        Refresh();
+        var link = NewChild(h, st, now);
+        link._target = target;
+        child = link;
+        MarkChanged();
         return 0;
     }
 
@@ -165,8 +268,14 @@ public sealed class GoferInode : Inode
         if (target is not GoferInode t || t.FileSystem != FileSystem) return -Errno.EXDEV;
         int err = Client.Link(_handle, name, t._handle, out var st);
         if (err != 0) return err;
-        lock (t._lock) t._stat = st;
-        Refresh();
+        t.MarkChanged();
+        long now = Changes.Now;
+        lock (t._lock)
+        {
+            t._stat = st;
+            t._statStamp = now;
+        }
+        MarkChanged();
         return 0;
     }
 
@@ -175,8 +284,10 @@ public sealed class GoferInode : Inode
     {
         int err = Client.Unlink(_handle, name, false);
         if (err != 0) return err;
-        ((GoferInode)child).Refresh();
-        Refresh();
+        var c = (GoferInode)child;
+        c.MarkChanged();
+        c.DropReadFd();
+        MarkChanged();
         return 0;
     }
 
@@ -185,7 +296,8 @@ public sealed class GoferInode : Inode
     {
         int err = Client.Unlink(_handle, name, true);
         if (err != 0) return err;
-        Refresh();
+        ((GoferInode)child).MarkChanged();
+        MarkChanged();
         return 0;
     }
 
@@ -195,8 +307,14 @@ public sealed class GoferInode : Inode
         if (newDir is not GoferInode nd || nd.FileSystem != FileSystem) return -Errno.EXDEV;
         int err = Client.Rename(_handle, oldName, nd._handle, newName, 0);
         if (err != 0) return err;
-        Refresh();
-        if (nd != this) nd.Refresh();
+        ((GoferInode)child).MarkChanged();
+        if (replaced is GoferInode r)
+        {
+            r.MarkChanged();
+            r.DropReadFd();
+        }
+        MarkChanged();
+        if (nd != this) nd.MarkChanged();
         return 0;
     }
 
@@ -235,8 +353,14 @@ public sealed class GoferInode : Inode
                 {
                     // The host fd has the application's access mode, so mmap permissions match Linux's.
                     int hostFlags = flags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND | OpenFlags.O_DIRECT | OpenFlags.O_SYNC | OpenFlags.O_DSYNC);
+                    if (hostFlags == OpenFlags.O_RDONLY && DupReadFd() is int copy and >= 0)
+                    {
+                        file = WrapFd(copy, flags);
+                        return 0;
+                    }
                     int err = Client.Open(_handle, hostFlags, out int fd);
                     if (err != 0) return err;
+                    if (hostFlags == OpenFlags.O_RDONLY) KeepReadFd(fd);
                     file = WrapFd(fd, flags);
                     return 0;
                 }
@@ -256,9 +380,49 @@ public sealed class GoferInode : Inode
         }
     }
 
+    /// <summary>
+    /// A duplicate of the kept read-only fd (reads are positioned, so open files may share the
+    /// host description), or -1 when none is kept.
+    /// </summary>
+    private int DupReadFd()
+    {
+        lock (_lock)
+        {
+            return _readFd >= 0 ? Fcntl.Dup(_readFd) : -1;
+        }
+    }
+
+    /// <summary>Keeps a duplicate of the read-only <paramref name="fd"/> for later opens, while the budget allows.</summary>
+    private void KeepReadFd(int fd)
+    {
+        if (Interlocked.Increment(ref s_cachedReadFds) > MaxCachedReadFds)
+        {
+            Interlocked.Decrement(ref s_cachedReadFds);
+            return;
+        }
+        int copy = Fcntl.Dup(fd);
+        lock (_lock)
+        {
+            if (copy >= 0 && _readFd < 0)
+            {
+                _readFd = copy;
+                return;
+            }
+        }
+        if (copy >= 0) HostFiles.close(copy);
+        Interlocked.Decrement(ref s_cachedReadFds);
+    }
+
     private FileDescription WrapFd(int fd, int flags)
     {
         var f = new HostRegularFile(fd, ownsFd: true, flags);
+        if ((flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY)
+        {
+            GoferStat s;
+            lock (_lock) s = _stat;
+            Changes.AddWriter(s.Dev, s.Ino, f);
+            f.Released = () => Changes.RemoveWriter(s.Dev, s.Ino, f);
+        }
         return f;
     }
 
@@ -279,11 +443,21 @@ public sealed class GoferInode : Inode
     public override int GetXattr(string name, out byte[] value) => Client.GetXattr(_handle, name, out value);
 
     /// <inheritdoc/>
-    public override int SetXattr(string name, ReadOnlySpan<byte> value, int flags) => Client.SetXattr(_handle, name, value.ToArray(), flags);
+    public override int SetXattr(string name, ReadOnlySpan<byte> value, int flags)
+    {
+        int err = Client.SetXattr(_handle, name, value.ToArray(), flags);
+        if (err == 0) MarkChanged();
+        return err;
+    }
 
     /// <inheritdoc/>
     public override int ListXattr(out List<string> names) => Client.ListXattr(_handle, out names);
 
     /// <inheritdoc/>
-    public override int RemoveXattr(string name) => Client.RemoveXattr(_handle, name);
+    public override int RemoveXattr(string name)
+    {
+        int err = Client.RemoveXattr(_handle, name);
+        if (err == 0) MarkChanged();
+        return err;
+    }
 }
