@@ -235,7 +235,12 @@ public sealed partial class Kernel
         int sig = info.Signo;
         if (tg.Zombie || tg.Tasks.Count == 0) return false;
         var action = tg.Handlers.Actions[sig];
-        if (tg.IsInit && action.Handler == SigAction.Default)
+        bool blocked = target != null
+            ? (target.SignalMask & Signal.Bit(sig) & ~Signal.Unblockable) != 0
+            : tg.Tasks.TrueForAll(t => (t.SignalMask & Signal.Bit(sig) & ~Signal.Unblockable) != 0);
+        // Init drops default-action signals it has not blocked (a blocked one stays queued for
+        // sigwait/signalfd, as on Linux, and is dropped if it is ever unblocked with SIG_DFL).
+        if (tg.IsInit && action.Handler == SigAction.Default && !blocked)
         {
             bool allowed = source == SignalSource.Fault ||
                 (source == SignalSource.Outside && (sig == Signal.SIGKILL || sig == Signal.SIGSTOP));
@@ -267,13 +272,11 @@ public sealed partial class Kernel
             foreach (var t in tg.Tasks) t.Pending.Discard(Signal.Bit(Signal.SIGCONT));
         }
 
-        bool blocked = target != null
-            ? (target.SignalMask & Signal.Bit(sig) & ~Signal.Unblockable) != 0
-            : tg.Tasks.TrueForAll(t => (t.SignalMask & Signal.Bit(sig) & ~Signal.Unblockable) != 0);
         if (!blocked && tg.Handlers.IsIgnored(sig) && source != SignalSource.Fault) return false;
 
         var queue = target != null ? target.Pending : tg.Pending;
         if (!queue.Enqueue(info)) return true;   // merged with an identical pending standard signal
+        tg.SignalEvents.Notify();
 
         if (target != null)
         {

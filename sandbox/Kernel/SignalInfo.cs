@@ -83,6 +83,9 @@ public sealed class SignalQueue
         return info;
     }
 
+    /// <summary>True if this very siginfo is still queued (POSIX timer overruns).</summary>
+    public bool Contains(SignalInfo info) => _queue.Contains(info);
+
     /// <summary>Drops every pending instance of the signals in <paramref name="mask"/>.</summary>
     public void Discard(ulong mask)
     {

@@ -61,6 +61,7 @@ public sealed partial class Task
             tg.VforkDone?.Set();
             tg.VforkDone = null;
         }
+        tg.PosixTimers.DeleteAll();
         ClearChildTid = 0;
         RobustList = 0;
         RestartBlock = null;

@@ -53,6 +53,7 @@ public sealed partial class Task
                 status = tg.ExitStatus;
                 isInit = tg.IsInit;
                 tg.RealTimer.Cancel();
+                tg.PosixTimers.DeleteAll();
                 var reaper = Kernel.Init;
                 foreach (var child in tg.Children.ToArray())
                 {
@@ -92,6 +93,7 @@ public sealed partial class Task
                 }
                 tg.VforkDone?.Set();
                 tg.ExitedEvent.Set();
+                tg.ExitEvents.Notify();
                 foreach (var (child, sig) in deathSignals)
                     Kernel.SendSignalLocked(child, null, SignalInfo.FromKernel(sig), SignalSource.Kernel);
             }

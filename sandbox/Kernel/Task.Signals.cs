@@ -126,6 +126,11 @@ public sealed partial class Task
         foreach (var t in tg.Tasks) if (t != this) t.WakeForSignal();
     }
 
+    /// <summary>A synchronous fault the kernel generated (positive si_code), which even init cannot ignore.</summary>
+    private static bool IsForcedFault(SignalInfo info) =>
+        info.Signo is Signal.SIGSEGV or Signal.SIGBUS or Signal.SIGILL or Signal.SIGFPE or Signal.SIGTRAP or Signal.SIGSYS &&
+        info.Code > 0;
+
     private static bool IsRestartCode(long r) =>
         r == -Errno.ERESTARTSYS || r == -Errno.ERESTARTNOINTR || r == -Errno.ERESTARTNOHAND || r == -Errno.ERESTART_RESTARTBLOCK;
 
@@ -169,6 +174,9 @@ public sealed partial class Task
                     if (act.Handler == SigAction.Ignore) continue;
                     if (act.Handler == SigAction.Default)
                     {
+                        // Init's blocked default-action signals that got unblocked are dropped
+                        // (only SIGKILL, SIGSTOP and forced faults act on it).
+                        if (tg.IsInit && sig != Signal.SIGKILL && sig != Signal.SIGSTOP && !IsForcedFault(info)) continue;
                         switch (Signal.DefaultActionOf(sig))
                         {
                             case DefaultAction.Ignore:

@@ -91,6 +91,15 @@ public sealed class ThreadGroup
     /// <summary>The ITIMER_REAL/alarm timer.</summary>
     public IntervalTimer RealTimer { get; }
 
+    /// <summary>The POSIX timers (timer_create); deleted at execve and exit.</summary>
+    public PosixTimerTable PosixTimers { get; }
+
+    /// <summary>Woken when a signal is queued for the process or one of its threads (signalfd readiness).</summary>
+    public WaitQueue SignalEvents { get; } = new();
+
+    /// <summary>Woken when the process becomes a zombie (pidfd readiness).</summary>
+    public WaitQueue ExitEvents { get; } = new();
+
     /// <summary>Set once the process is a zombie (every task exited); the control side waits on it.</summary>
     public ManualResetEventSlim ExitedEvent { get; } = new(false);
 
@@ -102,6 +111,7 @@ public sealed class ThreadGroup
     {
         Kernel = kernel;
         Tgid = tgid;
+        PosixTimers = new PosixTimerTable(this);
         RealTimer = new IntervalTimer(() => kernel.SendSignalToGroup(this, SignalInfo.FromKernel(Signal.SIGALRM) , SignalSource.Kernel));
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Memory;
 using RunscNet.Sentry.Vfs;
+using RunscNet.Sentry.Vfs.Inotify;
 using RunscNet.Sentry.Vfs.Pipe;
 
 namespace RunscNet.Sentry.Syscalls;
@@ -96,8 +97,15 @@ internal static partial class FileSyscalls
         return err;
     }
 
-    /// <summary>Reads up to <paramref name="count"/> bytes from <paramref name="f"/> into application memory.</summary>
+    /// <summary>Reads up to <paramref name="count"/> bytes from <paramref name="f"/> into application memory (IN_ACCESS when data came).</summary>
     internal static long ReadInto(Task t, FileDescription f, ulong address, long count, long offset = -1)
+    {
+        long r = ReadIntoCore(t, f, address, count, offset);
+        if (r > 0) FsNotify.Accessed(f);
+        return r;
+    }
+
+    private static long ReadIntoCore(Task t, FileDescription f, ulong address, long count, long offset)
     {
         if (count < 0) return -Errno.EINVAL;
         if (count == 0) return f.Readable ? (offset < 0 ? f.Read(t, Span<byte>.Empty) : f.PRead(t, Span<byte>.Empty, offset)) : -Errno.EBADF;
@@ -128,8 +136,15 @@ internal static partial class FileSyscalls
         }
     }
 
-    /// <summary>Writes <paramref name="count"/> bytes of application memory to <paramref name="f"/>.</summary>
+    /// <summary>Writes <paramref name="count"/> bytes of application memory to <paramref name="f"/> (IN_MODIFY when data went).</summary>
     internal static long WriteFrom(Task t, FileDescription f, ulong address, long count, long offset = -1)
+    {
+        long r = WriteFromCore(t, f, address, count, offset);
+        if (r > 0) FsNotify.Modified(f);
+        return r;
+    }
+
+    private static long WriteFromCore(Task t, FileDescription f, ulong address, long count, long offset)
     {
         if (count < 0) return -Errno.EINVAL;
         if (count == 0) return f.Writable ? (offset < 0 ? f.Write(t, ReadOnlySpan<byte>.Empty) : f.PWrite(t, ReadOnlySpan<byte>.Empty, offset)) : -Errno.EBADF;
@@ -180,6 +195,13 @@ internal static partial class FileSyscalls
 
     private static long VectorRead(Task t, FileDescription f, ulong iovAddr, long iovCnt, long offset)
     {
+        long r = VectorReadCore(t, f, iovAddr, iovCnt, offset);
+        if (r > 0) FsNotify.Accessed(f);
+        return r;
+    }
+
+    private static long VectorReadCore(Task t, FileDescription f, ulong iovAddr, long iovCnt, long offset)
+    {
         if (!f.Readable) return -Errno.EBADF;
         int err = ReadIovecs(t, iovAddr, iovCnt, out var iovs, out long total);
         if (err != 0) return err;
@@ -211,6 +233,13 @@ internal static partial class FileSyscalls
     }
 
     private static long VectorWrite(Task t, FileDescription f, ulong iovAddr, long iovCnt, long offset)
+    {
+        long r = VectorWriteCore(t, f, iovAddr, iovCnt, offset);
+        if (r > 0) FsNotify.Modified(f);
+        return r;
+    }
+
+    private static long VectorWriteCore(Task t, FileDescription f, ulong iovAddr, long iovCnt, long offset)
     {
         if (!f.Writable) return -Errno.EBADF;
         int err = ReadIovecs(t, iovAddr, iovCnt, out var iovs, out long total);
@@ -599,7 +628,9 @@ internal static partial class FileSyscalls
         if (f == null) return -Errno.EBADF;
         if ((long)a.A1 < 0) return -Errno.EINVAL;
         if (!f.Writable) return -Errno.EINVAL;
-        return f.Truncate(t, (long)a.A1);
+        int r = f.Truncate(t, (long)a.A1);
+        if (r == 0 && f.Location is { } loc) FsNotify.AttributesChanged(loc, SetAttrMask.Size | SetAttrMask.MtimeNow);
+        return r;
     }
 
     /// <summary>fallocate(2): mode 0 and FALLOC_FL_KEEP_SIZE/PUNCH_HOLE passed to host-backed files; EBADF unless writable.</summary>

@@ -107,14 +107,22 @@ internal static partial class ProcessSyscalls
         int id = (int)a.A1;
         int options = (int)a.A3;
         const int P_ALL = 0, P_PID = 1, P_PGID = 2, P_PIDFD = 3;
-        if (idtype == P_PIDFD) return -Errno.EINVAL;
-        if (idtype != P_ALL && idtype != P_PID && idtype != P_PGID) return -Errno.EINVAL;
         if ((options & ~(Task.WNOHANG | Task.WEXITED | Task.WSTOPPED | Task.WCONTINUED | Task.WNOWAIT | Task.__WNOTHREAD | Task.__WALL | Task.__WCLONE)) != 0)
             return -Errno.EINVAL;
         if ((options & (Task.WEXITED | Task.WSTOPPED | Task.WCONTINUED)) == 0) return -Errno.EINVAL;
+        bool eagainIfNone = false;
+        if (idtype == P_PIDFD)
+        {
+            // The process a pidfd names; a non-blocking pidfd makes the wait return EAGAIN.
+            int err = PidFdSyscalls.ResolveForWait(t, id, ref options, out id, out eagainIfNone);
+            if (err != 0) return err;
+            idtype = P_PID;
+        }
+        if (idtype != P_ALL && idtype != P_PID && idtype != P_PGID) return -Errno.EINVAL;
         if (idtype == P_PGID && id == 0) id = t.ProcessGroupId;
         int r = t.Wait(idtype, id, options, out var res);
         if (r < 0) return r;
+        if (res.Pid == 0 && eagainIfNone) return -Errno.EAGAIN;
         if (a.A2 != 0)
         {
             var info = new SignalInfo();

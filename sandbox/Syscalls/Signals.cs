@@ -153,7 +153,7 @@ internal static partial class SignalSyscalls
         return 0;
     }
 
-    private static bool MaySignal(Task sender, ThreadGroup target)
+    internal static bool MaySignal(Task sender, ThreadGroup target)
     {
         var c = sender.Credentials;
         if (c.HasCapability(5)) return true;   // CAP_KILL

@@ -13,11 +13,15 @@ internal static class SyscallRegistrations
         TimeSyscalls.Register(t);
         IdentitySyscalls.Register(t);
         SystemSyscalls.Register(t);
+        PosixTimerSyscalls.Register(t);
         // Files side: descriptors and I/O, path operations, pipes, polling, sockets.
         FileSyscalls.Register(t);
         PathSyscalls.Register(t);
         PipeSyscalls.Register(t);
         PollSyscalls.Register(t);
         SocketSyscalls.Register(t);
+        SignalFdSyscalls.Register(t);
+        PidFdSyscalls.Register(t);
+        InotifySyscalls.Register(t);
     }
 }

@@ -119,6 +119,7 @@ public abstract class FileDescription
     {
         if (Interlocked.Decrement(ref _refs) != 0) return;
         if (Inode is { } inode) Locks.FileLocks.ReleaseOwner(inode, this);
+        Inotify.FsNotify.Closed(this);
         Release();
     }
 

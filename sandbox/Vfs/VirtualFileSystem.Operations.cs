@@ -1,4 +1,5 @@
 using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Vfs.Inotify;
 
 namespace RunscNet.Sentry.Vfs;
 
@@ -39,6 +40,8 @@ public sealed partial class VirtualFileSystem
                 var d = parent.Dentry.AddChild(name, child!);
                 file!.Location = new VfsPath(parent.Mount, d);
                 file.StatusFlags = openFlags | OpenFlags.O_LARGEFILE;
+                FsNotify.Created(parent, name, child!);
+                FsNotify.Opened(file);
                 return 0;
             }
             if (err != 0) return err;
@@ -87,6 +90,7 @@ public sealed partial class VirtualFileSystem
         if (inode.IsDirectory)
         {
             file = new DirectoryFile(loc, statusFlags);
+            FsNotify.Opened(file);
             return 0;
         }
         if (trunc && write)
@@ -99,6 +103,8 @@ public sealed partial class VirtualFileSystem
         if (err != 0) return err;
         file!.Location ??= loc;
         file.StatusFlags = statusFlags;
+        FsNotify.Opened(file);
+        if (trunc && write) FsNotify.AttributesChanged(loc, SetAttrMask.Size | SetAttrMask.MtimeNow);
         return 0;
     }
 
@@ -132,6 +138,7 @@ public sealed partial class VirtualFileSystem
         err = parent.Inode.Mkdir(task, name, (mode & ~(uint)task.Fs.Umask) & (LinuxMode.PermMask & ~(LinuxMode.S_ISUID | LinuxMode.S_ISGID)), out var child);
         if (err != 0) return err;
         parent.Dentry.AddChild(name, child!);
+        FsNotify.Created(parent, name, child!);
         return 0;
     }
 
@@ -160,6 +167,7 @@ public sealed partial class VirtualFileSystem
         err = parent.Inode.Mknod(task, name, type | ((mode & ~(uint)task.Fs.Umask) & LinuxMode.PermMask), dev, out var child);
         if (err != 0) return err;
         parent.Dentry.AddChild(name, child!);
+        FsNotify.Created(parent, name, child!);
         return 0;
     }
 
@@ -174,6 +182,7 @@ public sealed partial class VirtualFileSystem
         if (err != 0) return err;
         child!.BoundSocket = socket;
         location = new VfsPath(parent.Mount, parent.Dentry.AddChild(name, child));
+        FsNotify.Created(parent, name, child);
         return 0;
     }
 
@@ -186,6 +195,7 @@ public sealed partial class VirtualFileSystem
         err = parent.Inode.Symlink(task, name, target, out var child);
         if (err != 0) return err;
         parent.Dentry.AddChild(name, child!);
+        FsNotify.Created(parent, name, child!);
         return 0;
     }
 
@@ -202,6 +212,7 @@ public sealed partial class VirtualFileSystem
         err = parent.Inode.Link(task, name, old.Inode);
         if (err != 0) return err;
         parent.Dentry.AddChild(name, old.Inode);
+        FsNotify.Linked(parent, name, old.Inode);
         return 0;
     }
 
@@ -239,6 +250,7 @@ public sealed partial class VirtualFileSystem
         err = directory ? parent.Inode.Rmdir(task, name, inode) : parent.Inode.Unlink(task, name, inode);
         if (err != 0) return err;
         parent.Dentry.RemoveChild(name);
+        FsNotify.Removed(parent, name, inode);
         return 0;
     }
 
@@ -299,6 +311,7 @@ public sealed partial class VirtualFileSystem
         err = oldParent.Inode.Rename(task, oldName, src, newParent.Inode, newName, replaced);
         if (err != 0) return err;
         oldParent.Dentry.MoveChild(oldName, newParent.Dentry, newName);
+        FsNotify.Renamed(oldParent, oldName, newParent, newName, src, replaced);
         return 0;
     }
 
@@ -359,7 +372,9 @@ public sealed partial class VirtualFileSystem
         {
             if (!Permissions.IsOwner(c, attr) && Permissions.Check(c, attr, Permissions.MayWrite) != 0) return -Errno.EACCES;
         }
-        return loc.Inode.SetAttr(r);
+        int result = loc.Inode.SetAttr(r);
+        if (result == 0) FsNotify.AttributesChanged(loc, r.Mask);
+        return result;
     }
 
     /// <summary>access(2)/faccessat2(2): checks with the real uid/gid unless AT_EACCESS.</summary>

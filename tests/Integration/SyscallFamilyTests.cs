@@ -1,0 +1,27 @@
+namespace RunscNet.Tests.Integration;
+
+/// <summary>
+/// The system-call families real programs use (POSIX timers, signalfd, inotify, pidfd, SysV IPC):
+/// each probe in Probes/ runs natively and inside runsc-net and must print the same lines.
+/// </summary>
+public sealed class SyscallFamilyTests : IDisposable
+{
+    private readonly SyscallProbe _probe = new();
+
+    public void Dispose() => _probe.Dispose();
+
+    [IntegrationFact]
+    public void PosixTimersBehaveAsOnLinux() => _probe.AssertSameAsNative("timers", [], []);
+
+    [IntegrationFact]
+    public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
+
+    [IntegrationFact]
+    public void PidfdBehavesAsOnLinux() => _probe.AssertSameAsNative("pidfd", [], []);
+
+    [IntegrationFact]
+    public void InotifyReportsTmpfsChangesAsLinux() => _probe.AssertSameAsNative("inotify", [_probe.TempDir()], ["/tmp"]);
+
+    [IntegrationFact]
+    public void InotifyReportsGoferFileChangesAsLinux() => _probe.AssertSameAsNative("inotify", [_probe.TempDir()], ["/data"]);
+}
