@@ -46,6 +46,14 @@ public sealed class Cgroup
         else ApplyV1(resources);
     }
 
+    /// <summary>Applies <paramref name="resources"/> to the existing cgroup (update); throws <see cref="RuntimeError"/> naming the file that failed.</summary>
+    public void Apply(Resources resources)
+    {
+        if (!Directories.Any(Directory.Exists)) throw new RuntimeError($"cgroup {Path} does not exist");
+        if (IsV2) ApplyV2(resources);
+        else ApplyV1(resources);
+    }
+
     /// <summary>Moves process <paramref name="pid"/> (and so its future children) into the cgroup.</summary>
     public void AddProcess(int pid)
     {
@@ -120,7 +128,7 @@ public sealed class Cgroup
 
     private void ApplyV1(Resources r)
     {
-        if (r.Memory?.Limit is long limit && limit > 0) Write($"{Mount}/memory{Path}/memory.limit_in_bytes", limit.ToString());
+        if (r.Memory?.Limit is long limit && (limit > 0 || limit == -1)) Write($"{Mount}/memory{Path}/memory.limit_in_bytes", limit.ToString());
         if (r.Memory?.Reservation is long soft && soft > 0) Write($"{Mount}/memory{Path}/memory.soft_limit_in_bytes", soft.ToString());
         if (r.Memory?.Swap is long swap && swap > 0 && File.Exists($"{Mount}/memory{Path}/memory.memsw.limit_in_bytes"))
             Write($"{Mount}/memory{Path}/memory.memsw.limit_in_bytes", swap.ToString());
@@ -133,7 +141,7 @@ public sealed class Cgroup
     private void ApplyV2(Resources r)
     {
         string dir = Mount + Path;
-        if (r.Memory?.Limit is long limit && limit > 0) Write(dir + "/memory.max", limit.ToString());
+        if (r.Memory?.Limit is long limit && (limit > 0 || limit == -1)) Write(dir + "/memory.max", limit > 0 ? limit.ToString() : "max");
         if (r.Memory?.Reservation is long soft && soft > 0) Write(dir + "/memory.low", soft.ToString());
         if (r.Memory?.Swap is long swap && swap > 0 && r.Memory.Limit is long l && swap >= l) Write(dir + "/memory.swap.max", (swap - l).ToString());
         if (r.Cpu?.Shares is ulong shares && shares > 0)

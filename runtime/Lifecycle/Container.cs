@@ -321,6 +321,44 @@ public sealed class Container
         return status;
     }
 
+    /// <summary>
+    /// Applies <paramref name="resources"/> to the sandbox's cgroup (created, running or paused
+    /// containers, as runc) and records them in the state's spec, so later readers see them.
+    /// </summary>
+    public void Update(Resources resources)
+    {
+        ContainerStatus status = CurrentStatus();
+        if (status is not (ContainerStatus.Created or ContainerStatus.Running or ContainerStatus.Paused))
+            throw new RuntimeError($"cannot update container {Id}: it is {status.ToOciString()}");
+        if (State.CgroupPath.Length == 0) throw new RuntimeError($"cannot update container {Id}: it has no cgroup");
+        Cgroup.At(State.CgroupPath).Apply(resources);
+        using var stateFile = LockAndRefresh();
+        if (State.Spec?.Linux is { } linux)
+        {
+            var current = linux.Resources ??= new Resources();
+            if (resources.Memory != null) current.Memory = Merge(current.Memory, resources.Memory);
+            if (resources.Cpu != null) current.Cpu = Merge(current.Cpu, resources.Cpu);
+            if (resources.Pids != null) current.Pids = resources.Pids;
+        }
+        stateFile.SaveLocked(State);
+    }
+
+    private static MemoryResources Merge(MemoryResources? old, MemoryResources update) => new()
+    {
+        Limit = update.Limit ?? old?.Limit,
+        Reservation = update.Reservation ?? old?.Reservation,
+        Swap = update.Swap ?? old?.Swap,
+    };
+
+    private static CpuResources Merge(CpuResources? old, CpuResources update) => new()
+    {
+        Shares = update.Shares ?? old?.Shares,
+        Quota = update.Quota ?? old?.Quota,
+        Period = update.Period ?? old?.Period,
+        Cpus = update.Cpus ?? old?.Cpus,
+        Mems = update.Mems ?? old?.Mems,
+    };
+
     /// <summary>Stops every task of the container (running → paused).</summary>
     public void Pause() => Transition(ContainerStatus.Running, ControlOperation.Pause, ContainerStatus.Paused, "pause");
 

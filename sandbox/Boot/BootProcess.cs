@@ -19,6 +19,7 @@ public static class BootProcess
     {
         var log = options.DebugLog is { } sink ? new DebugLog(sink) : DebugLog.Null;
         SentrySandbox sandbox;
+        if (options.Network != "host") Loopback.BringUp(log);
         try
         {
             Spec spec = SpecFile.ReadFromFd(options.SpecFd);

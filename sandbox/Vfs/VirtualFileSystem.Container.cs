@@ -95,6 +95,10 @@ public sealed partial class VirtualFileSystem
         {
             case "tmpfs":
                 {
+                    // Without mode=, runc gives the tmpfs the mode of the directory it covers
+                    // (tmpfs's own default, 1777, only when there is none).
+                    if (mode == 0 && ResolveAbsolute(dest, out var covered) == 0 && covered.Inode.IsDirectory)
+                        mode = covered.Inode.Attr.Mode & LinuxMode.PermMask;
                     FileSystem fs = dest == "/dev"
                         ? DevFileSystem.Create()
                         : new TmpfsFileSystem(LinuxMode.S_IFDIR | (mode != 0 ? mode & LinuxMode.PermMask : 0x3ff));

@@ -46,4 +46,34 @@ public sealed class CgroupTests : IDisposable
         _runsc.Run("delete", "--force", "limited").AssertSuccess();
         Assert.False(Directory.Exists(memoryDir));
     }
+    [IntegrationFact]
+    public void UpdateChangesTheLimitsOfARunningContainer()
+    {
+        bool v2 = File.Exists("/sys/fs/cgroup/cgroup.controllers");
+        string memoryFile = v2 ? $"/sys/fs/cgroup{_cgroup}/memory.max" : $"/sys/fs/cgroup/memory{_cgroup}/memory.limit_in_bytes";
+        string pidsFile = v2 ? $"/sys/fs/cgroup{_cgroup}/pids.max" : $"/sys/fs/cgroup/pids{_cgroup}/pids.max";
+        string configPath = Path.Combine(_bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["linux"]!["cgroupsPath"] = _cgroup;
+        config["linux"]!["resources"] = new JsonObject { ["memory"] = new JsonObject { ["limit"] = 256L << 20 } };
+        File.WriteAllText(configPath, config.ToJsonString());
+        _runsc.Run("run", "--detach", "--bundle", _bundle, "updated").AssertSuccess();
+
+        // runc's flags...
+        _runsc.Run("update", "--memory", "300m", "--pids-limit", "77", "updated").AssertSuccess();
+        Assert.Equal((300L << 20).ToString(), File.ReadAllText(memoryFile).Trim());
+        Assert.Equal("77", File.ReadAllText(pidsFile).Trim());
+        // ...and containerd's JSON file.
+        string resources = Path.Combine(_bundle, "resources.json");
+        File.WriteAllText(resources, "{\"memory\":{\"limit\":" + (128L << 20) + "},\"pids\":{\"limit\":55}}");
+        _runsc.Run("update", "-r", resources, "updated").AssertSuccess();
+        Assert.Equal((128L << 20).ToString(), File.ReadAllText(memoryFile).Trim());
+        Assert.Equal("55", File.ReadAllText(pidsFile).Trim());
+
+        File.WriteAllText(resources, "{\"memory\": ");
+        Assert.Contains("malformed resources JSON", _runsc.Run("update", "-r", resources, "updated").AssertOneLineError());
+        Assert.Contains("not a size", _runsc.Run("update", "--memory", "lots", "updated").AssertOneLineError());
+        _runsc.Run("delete", "--force", "updated").AssertSuccess();
+        Assert.Contains("does not exist", _runsc.Run("update", "--memory", "1g", "updated").AssertOneLineError());
+    }
 }

@@ -33,4 +33,14 @@ public sealed class RunTests : IDisposable
         Assert.Equal("hi\n", r.Stdout);
         Assert.Empty(Directory.GetFiles(_runsc.Root, "*.state"));
     }
+    [IntegrationFact]
+    public void LoopbackIsUpInTheContainersNetworkNamespace()
+    {
+        if (!HaveBusybox) return;
+        // As runc's "loopback" network: lo is up, so a server and client on 127.0.0.1 talk.
+        var r = _runsc.Run("run", "--bundle", Bundle("sh", "-c",
+            "nc -l -p 7777 & sleep 0.5; echo over-loopback | nc 127.0.0.1 7777; wait"), "run-loopback");
+        Assert.Equal("over-loopback\n", r.Stdout);
+        Assert.Equal(0, r.ExitCode);
+    }
 }

@@ -77,7 +77,13 @@ public sealed class TmpfsInode : Inode
             }
         }
         else if (LinuxMode.IsLink(attr.Mode)) attr.Size = _target.Length;
-        else if (attr.Size == 0 && _children != null) attr.Size = 4096;
+        else if (_children != null)
+        {
+            // As Linux's tmpfs (shmem): a directory's size is 20 bytes (BOGO_DIRENT_SIZE) per
+            // entry, "." and ".." included, and it has no blocks.
+            lock (_lock) attr.Size = 20L * (_children.Count + 2);
+            attr.Blocks = 0;
+        }
         return 0;
     }
 
