@@ -9,8 +9,10 @@ namespace RunscNet.Sentry.Memory;
 /// An application address space (the mm of one process): the Sentry's record of every mapping
 /// (<see cref="VmaSet"/>), the program break, and the operations mmap/munmap/mprotect/mremap/brk
 /// that change it. The host pages live in the platform context's stub; changes run there as host
-/// system calls. Private file mappings are filled by copying the file's bytes in (the stub never
-/// holds a container fd); shared writable file mappings are not supported yet.
+/// system calls. A file whose data is a host fd (gofer files, tmpfs memfds) is mapped by the host
+/// from a copy of that fd the Sentry hands the stub for the call (<see cref="IStubFdInstaller"/>),
+/// so shared mappings share; on platforms without that, private file mappings are filled by
+/// copying the file's bytes in and shared writable ones fail with ENODEV.
 /// </summary>
 public sealed class AddressSpace
 {
@@ -86,9 +88,9 @@ public sealed class AddressSpace
     /// range the Sentry picks below that window, so a later MAP_FIXED inside the mapping (the
     /// loader's segments) is not refused. Preconditions: the caller holds _lock.
     /// </summary>
-    private long HostMap(ulong addr, ulong len, int prot, int hostFlags, bool fixedMap)
+    private long HostMap(ulong addr, ulong len, int prot, int hostFlags, bool fixedMap, long stubFd = -1, ulong offset = 0)
     {
-        long r = Context.HostSyscall(RawSyscall.SYS_mmap, addr, len, (ulong)prot, (ulong)hostFlags, ulong.MaxValue, 0);
+        long r = Context.HostSyscall(RawSyscall.SYS_mmap, addr, len, (ulong)prot, (ulong)hostFlags, (ulong)stubFd, offset);
         if (fixedMap || r < 0) return r;
         ulong hit = LowestReservedHit((ulong)r, (ulong)r + len);
         if (hit == ulong.MaxValue) return r;
@@ -98,7 +100,7 @@ public sealed class AddressSpace
         {
             ulong at = FreeRangeBelow(below, len);
             if (at == 0) break;
-            r = Context.HostSyscall(RawSyscall.SYS_mmap, at, len, (ulong)prot, (ulong)(hostFlags | MAP_FIXED_NOREPLACE), ulong.MaxValue, 0);
+            r = Context.HostSyscall(RawSyscall.SYS_mmap, at, len, (ulong)prot, (ulong)(hostFlags | MAP_FIXED_NOREPLACE), (ulong)stubFd, offset);
             if (r >= 0) return r;
             below = at;   // a host mapping the Sentry does not track (EEXIST): look further down
         }
@@ -169,6 +171,23 @@ public sealed class AddressSpace
                 return r;
             }
 
+            // The host maps the file itself when the file's data is a host fd and the platform can
+            // hand it to the stub: shared mappings then really share, private ones are not copied.
+            // (The loader's partial last pages, fileBytes, keep the copy: their tail must be zero.)
+            if (fileBytes == ulong.MaxValue && file!.HostFd >= 0 && Context is IStubFdInstaller installer)
+            {
+                if (shared && (prot & Vma.ProtWrite) != 0 && !file.Writable) return -Errno.EACCES;
+                long stubFd = installer.InstallFd(file.HostFd);
+                if (stubFd >= 0)
+                {
+                    long mapped = HostMap(addr, len, prot, hostFlags & ~MAP_ANONYMOUS, fixedMap, stubFd, offset);
+                    Context.HostSyscall(RawSyscall.SYS_close, (ulong)stubFd);
+                    if (mapped < 0) return mapped;
+                    int vmaFlags = shared ? Vma.MapShared | (file.Writable ? 0 : Vma.NoSharedWrite) : Vma.MapPrivate;
+                    _vmas.Insert(new Vma((ulong)mapped, (ulong)mapped + len, prot, vmaFlags, name, offset));
+                    return mapped;
+                }
+            }
             if (shared && (prot & Vma.ProtWrite) != 0) return -Errno.ENODEV;
             // A private (or read-only shared) file mapping: anonymous pages filled with the file's bytes.
             hostFlags = (hostFlags & ~MAP_SHARED_VALIDATE) | MAP_PRIVATE | MAP_ANONYMOUS;
@@ -229,6 +248,9 @@ public sealed class AddressSpace
         lock (_lock)
         {
             if (!_vmas.IsFullyMapped(addr, addr + len)) return -Errno.ENOMEM;
+            // mprotect(2): EACCES for PROT_WRITE on a MAP_SHARED mapping of a file not opened for writing.
+            if ((prot & Vma.ProtWrite) != 0 && _vmas.All.Any(v => v.Start < addr + len && addr < v.End && (v.Flags & Vma.NoSharedWrite) != 0))
+                return -Errno.EACCES;
             long r = Context.HostSyscall(RawSyscall.SYS_mprotect, addr, len, (ulong)(prot & 7));
             if (r < 0) return (int)r;
             _vmas.Protect(addr, addr + len, prot & 7);

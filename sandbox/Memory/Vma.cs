@@ -10,6 +10,8 @@ public sealed record Vma(ulong Start, ulong End, int Prot, int Flags, string? Na
     public const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
     /// <summary>MAP_SHARED/MAP_PRIVATE/MAP_ANONYMOUS bits as in mmap(2).</summary>
     public const int MapShared = 1, MapPrivate = 2, MapAnonymous = 0x20, MapGrowsDown = 0x100;
+    /// <summary>The Sentry's own bit: a shared file mapping of a description not open for writing (mprotect may not add PROT_WRITE).</summary>
+    public const int NoSharedWrite = 0x40000000;
 
     /// <summary>Length in bytes.</summary>
     public ulong Length => End - Start;

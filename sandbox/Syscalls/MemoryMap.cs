@@ -9,14 +9,14 @@ internal static partial class MemorySyscalls
     /// <summary>Adds this subsystem's rows to the table.</summary>
     public static void Register(SyscallTable t)
     {
-        t.Partial(9, "mmap", Mmap, "Private file mappings are copies of the file; shared writable file mappings return ENODEV.");
+        t.Partial(9, "mmap", Mmap, "Files backed by a host fd (container files, tmpfs) are mapped by the host on the systrap platform; on ptrace private file mappings are copies and shared writable ones return ENODEV.");
         t.Supported(11, "munmap", (Task task, in SyscallArguments a) => Mm(task).Unmap(a.A0, a.A1));
         t.Supported(10, "mprotect", (Task task, in SyscallArguments a) => Mm(task).Protect(a.A0, a.A1, (int)a.A2));
         t.Partial(25, "mremap", (Task task, in SyscallArguments a) => Mm(task).Remap(a.A0, a.A1, a.A2, (int)a.A3, a.A4),
             "Growing a private file mapping adds zero pages, not file contents.");
         t.Supported(12, "brk", (Task task, in SyscallArguments a) => (long)Mm(task).SetBrk(a.A0));
         t.Partial(28, "madvise", (Task task, in SyscallArguments a) => Mm(task).Advise(a.A0, a.A1, (int)a.A2), "Advice is passed to the host pages.");
-        t.Partial(26, "msync", Msync, "Private copies need no flush; validates the range only.");
+        t.Supported(26, "msync", Msync);
         t.Partial(27, "mincore", Mincore, "Reports every mapped page as resident.");
         t.Partial(149, "mlock", (Task task, in SyscallArguments a) => 0, "No-op.");
         t.Partial(150, "munlock", (Task task, in SyscallArguments a) => 0, "No-op.");
@@ -53,7 +53,11 @@ internal static partial class MemorySyscalls
         if ((flags & MS_ASYNC) != 0 && (flags & MS_SYNC) != 0) return -Errno.EINVAL;
         ulong end = AddressSpace.PageUp(a.A0 + a.A1);
         foreach (var v in Mm(t).Vmas)
-            if (v.End > a.A0 && v.Start < end) return 0;
+        {
+            if (v.End <= a.A0 || v.Start >= end) continue;
+            // Shared file mappings are the host's own: its msync writes them back.
+            return Mm(t).Context.HostSyscall(Interop.RawSyscall.SYS_msync, a.A0, end - a.A0, (ulong)flags);
+        }
         return a.A1 == 0 ? 0 : -Errno.ENOMEM;
     }
 

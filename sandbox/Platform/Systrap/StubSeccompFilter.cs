@@ -38,6 +38,8 @@ public static class StubSeccompFilter
         231, // exit_group
         319, // memfd_create
         77,  // ftruncate
+        53,  // socketpair (the fd channel the Sentry hands file fds over, for mmap)
+        47,  // recvmsg (receiving such an fd)
     };
 
     /// <summary>clone's only permitted flags word from the stub: CLONE_PARENT, exit signal 0.</summary>

@@ -12,7 +12,7 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// registers into the page and posts "resume", so an application system call costs one SIGSYS
 /// delivery, two hand-offs through shared memory and one rt_sigreturn, with no ptrace stop.
 /// </summary>
-public sealed unsafe class SystrapContext : IPlatformContext
+public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
 {
     private const int SIGSYS = 31, SYS_SECCOMP = 1;
     private const long SYS_pidfd_open = 434, SYS_pidfd_getfd = 438;
@@ -309,6 +309,15 @@ public sealed unsafe class SystrapContext : IPlatformContext
         };
     }
 
+    private StubFdChannel? _fdChannel;
+
+    /// <inheritdoc/>
+    public long InstallFd(int hostFd)
+    {
+        if (_dead) return -Errno.ESRCH;
+        return (_fdChannel ??= new StubFdChannel(this, _page, _pid)).Install(hostFd);
+    }
+
     /// <inheritdoc/>
     public void Kick()
     {
@@ -320,6 +329,7 @@ public sealed unsafe class SystrapContext : IPlatformContext
     {
         if (_pid <= 0) return;
         _dead = true;
+        _fdChannel?.Dispose();
         StubProcess.KillAndReap(_pid);
         _page.Dispose();
     }
