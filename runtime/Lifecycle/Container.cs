@@ -49,7 +49,9 @@ public sealed class Container
             throw new RuntimeError("process.terminal is true but no --console-socket was given (set \"terminal\": false in config.json)");
         if (!terminal && options.ConsoleSocket != null)
             throw new RuntimeError("--console-socket was given but process.terminal is false in config.json");
-        if (options.PreserveFds > 0) throw new NotSupportedYetError("--preserve-fds");
+        if (options.PreserveFds < 0) throw new RuntimeError("--preserve-fds must not be negative");
+        for (int i = 0; i < options.PreserveFds; i++)
+            if (!Interop.Processes.IsOpen(3 + i)) throw new RuntimeError($"--preserve-fds {options.PreserveFds}: fd {3 + i} is not open");
 
         var id = new FullId(options.Id, options.Id);
         using var stateFile = new SF(global.Root, id);
@@ -83,7 +85,7 @@ public sealed class Container
             {
                 consoleFd = 0; // run -t in the foreground: the caller's terminal
             }
-            processes = StartInCgroup(options.Id, bundle, global, consoleFd, state);
+            processes = StartInCgroup(options.Id, bundle, global, consoleFd, state, options.PreserveFds);
             pty?.SendMaster(options.ConsoleSocket!);
             state.Pid = processes.BootPid;
             state.PidStartTime = processes.BootStartTime;
@@ -246,6 +248,12 @@ public sealed class Container
             throw new RuntimeError(options.Detach
                 ? "exec: cannot allocate a terminal for a detached process without --console-socket"
                 : "exec: --tty needs a terminal on stdin or a --console-socket");
+        if (options.PreserveFds < 0) throw new RuntimeError("exec: --preserve-fds must not be negative");
+        if (options.PreserveFds > Sentry.Control.ControlConnection.MaxFds - 3)
+            throw new RuntimeError($"exec: --preserve-fds {options.PreserveFds}: at most {Sentry.Control.ControlConnection.MaxFds - 3} fds can be passed");
+        int[] preserved = Enumerable.Range(3, options.PreserveFds).ToArray();
+        foreach (int fd in preserved)
+            if (!Interop.Processes.IsOpen(fd)) throw new RuntimeError($"exec: --preserve-fds {options.PreserveFds}: fd {fd} is not open");
         ContainerStatus status = CurrentStatus();
         if (status != ContainerStatus.Running)
             throw new RuntimeError($"cannot exec in container {Id}: it is {status.ToOciString()}, not running");
@@ -255,12 +263,12 @@ public sealed class Container
             // As runc: a new pty whose master goes to the caller, whose slave is the process's stdio.
             using var pty = PseudoTerminal.Open(consoleSize);
             pty.SendMaster(options.ConsoleSocket);
-            response = Control().Call(request, [pty.Slave, pty.Slave, pty.Slave], TimeSpan.FromMinutes(1));
+            response = Control().Call(request, [pty.Slave, pty.Slave, pty.Slave, .. preserved], TimeSpan.FromMinutes(1));
         }
         else
         {
             // Without a terminal: our stdio; with --tty in the foreground: the caller's terminal.
-            response = Control().Call(request, terminal ? [0, 0, 0] : [0, 1, 2], TimeSpan.FromMinutes(1));
+            response = Control().Call(request, terminal ? [0, 0, 0, .. preserved] : [0, 1, 2, .. preserved], TimeSpan.FromMinutes(1));
         }
         if (options.Detach)
         {
@@ -430,7 +438,7 @@ public sealed class Container
     /// Starts the sandbox inside its cgroup: we join the cgroup first so gofer and boot are born in
     /// it (nothing escapes the limits), then move ourselves back.
     /// </summary>
-    private static SandboxProcesses StartInCgroup(string id, BundleConfig bundle, GlobalOptions global, int consoleFd, ContainerState state)
+    private static SandboxProcesses StartInCgroup(string id, BundleConfig bundle, GlobalOptions global, int consoleFd, ContainerState state, int preserveFds)
     {
         var resources = bundle.Spec.Linux?.Resources;
         bool limits = resources != null && (resources.Memory != null || resources.Cpu != null || resources.Pids != null);
@@ -453,7 +461,7 @@ public sealed class Container
         }
         try
         {
-            return Sandbox.Start(id, bundle, global, consoleFd);
+            return Sandbox.Start(id, bundle, global, consoleFd, preserveFds);
         }
         finally
         {

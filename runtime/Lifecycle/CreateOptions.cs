@@ -25,4 +25,5 @@ public sealed class ExecOptions
     public List<string> Capabilities { get; set; } = [];
     public bool NoNewPrivileges { get; set; }
     public List<string> Args { get; set; } = [];
+    public int PreserveFds { get; set; }
 }

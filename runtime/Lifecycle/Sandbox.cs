@@ -28,14 +28,14 @@ public static class Sandbox
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
 
     // fd numbers in the children.
-    private const int SpecFd = 3, ControlFd = 4, GoferSocketFd = 5, ConsoleFd = 6;
+    private const int SpecFd = 3, ControlFd = 4, GoferSocketFd = 5, ConsoleFd = 6, PreservedFdBase = 10;
 
     /// <summary>
     /// Starts gofer and boot for container <paramref name="containerId"/> and waits until boot
     /// serves its control socket. On failure nothing is left running. <paramref name="consoleFd"/>
     /// (our fd of the container's terminal, or -1) reaches boot as fd 6 (--console-fd).
     /// </summary>
-    public static unsafe SandboxProcesses Start(string containerId, BundleConfig bundle, GlobalOptions global, int consoleFd = -1)
+    public static unsafe SandboxProcesses Start(string containerId, BundleConfig bundle, GlobalOptions global, int consoleFd = -1, int preserveFds = 0)
     {
         Spec spec = bundle.Spec;
         string controlPath = ControlSocketPath.For(global.Root, containerId);
@@ -84,6 +84,9 @@ public static class Sandbox
                 bootFds[ConsoleFd] = consoleFd;
                 bootArgs.AddRange(["--console-fd", ConsoleFd.ToString()]);
             }
+            // --preserve-fds: our fds 3.. reach boot from 10 up (past its own), init gets them as 3...
+            for (int i = 0; i < preserveFds; i++) bootFds[PreservedFdBase + i] = 3 + i;
+            if (preserveFds > 0) bootArgs.AddRange(["--preserved-fds", preserveFds.ToString()]);
             var boot = new NamespacedProcess
             {
                 Executable = exe,

@@ -27,6 +27,12 @@ public sealed class BootOptions
     /// <summary>fd of the terminal (pty slave) for the container's init, or -1 (then stdio are fds 0, 1, 2).</summary>
     public int ConsoleFd { get; set; } = -1;
 
+    /// <summary>How many fds create preserved for init (--preserve-fds); boot holds them from <see cref="PreservedFdBase"/> up.</summary>
+    public int PreservedFds { get; set; }
+
+    /// <summary>Boot's fd number of the first preserved fd (init gets it as fd 3).</summary>
+    public const int PreservedFdBase = 10;
+
     /// <summary>Network mode: sandbox, none or host.</summary>
     public string Network { get; set; } = "sandbox";
 

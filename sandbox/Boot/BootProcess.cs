@@ -26,7 +26,8 @@ public static class BootProcess
             HostIo.Close(options.SpecFd);
             var gofer = new GoferClient(options.GoferFd);
             sandbox = SentrySandbox.Create(spec, gofer, new[] { 0, 1, 2 }, options.ConsoleFd, log, options.Strace,
-                Platform.PlatformFactory.Create(options.Platform), memoryOverlay: options.Overlay == "memory");
+                Platform.PlatformFactory.Create(options.Platform), memoryOverlay: options.Overlay == "memory",
+                preservedFds: Enumerable.Range(BootOptions.PreservedFdBase, Math.Max(0, options.PreservedFds)).ToArray());
         }
         catch (Exception e)
         {

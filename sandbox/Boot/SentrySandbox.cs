@@ -42,7 +42,7 @@ public sealed class SentrySandbox : ISandboxControl
     /// /dev/tty). Throws with a one-line message on failure.
     /// </summary>
     public static SentrySandbox Create(Spec spec, GoferClient gofer, int[] stdio, int consoleFd, DebugLog log, bool strace, IPlatform? platform = null,
-        bool memoryOverlay = false)
+        bool memoryOverlay = false, int[]? preservedFds = null)
     {
         var kernel = new Kernel.Kernel
         {
@@ -66,8 +66,11 @@ public sealed class SentrySandbox : ISandboxControl
                 || DeviceRegistry.Major(rdev) != DevptsFileSystem.PtySlaveMajor) return null;
             return DevptsFileSystem.Instance.ByNumber((int)DeviceRegistry.Minor(rdev))?.Reopen(flags);
         };
-        return new SentrySandbox(spec, kernel, stdio, consoleFd);
+        return new SentrySandbox(spec, kernel, stdio, consoleFd) { _preservedFds = preservedFds ?? Array.Empty<int>() };
     }
+
+    /// <summary>Host fds (--preserve-fds) init gets as its fds 3, 4, ...</summary>
+    private int[] _preservedFds = Array.Empty<int>();
 
     private static Credentials CredentialsFor(uint uid, uint gid, IEnumerable<uint>? groups, Process? p)
     {
@@ -106,6 +109,19 @@ public sealed class SentrySandbox : ISandboxControl
         if (umask is uint u) t.Fs.Umask = (int)u;
         if (!string.IsNullOrEmpty(cwd) && t.Kernel.Vfs.Resolve(t, t.Fs.Root, cwd, true, out var loc) == 0)
             t.Fs.Cwd = loc;
+    }
+
+    /// <summary>--preserve-fds: host fds <paramref name="hostFds"/> become fds 3, 4, ... of <paramref name="t"/> (dup'ed).</summary>
+    private static void InstallPreserved(Task t, int[] hostFds)
+    {
+        for (int i = 0; i < hostFds.Length; i++)
+        {
+            int fd = Fcntl.Dup(hostFds[i]);
+            if (fd < 0) continue;
+            FileDescription file = (FileDescription?)Vfs.Socket.HostSocket.FromHostFd(fd) ?? HostFileDescription.FromHostFd(fd);
+            t.Fds.InstallAt(3 + i, file, closeOnExec: false);
+            file.DecRef();
+        }
     }
 
     private static string Describe(int errno, string path) => errno switch
@@ -147,6 +163,7 @@ public sealed class SentrySandbox : ISandboxControl
         init.NoNewPrivileges = p.NoNewPrivileges;
         int[] stdio = _consoleFd >= 0 ? new[] { _consoleFd, _consoleFd, _consoleFd } : _stdio;
         SetUpFiles(init, stdio, p.Cwd, p.User.Umask);
+        InstallPreserved(init, _preservedFds);
         // As runc's init does with setsid + TIOCSCTTY: the console controls init's session.
         if (_consoleFd >= 0 && init.Fds.Get(0) is HostFileDescription { IsTty: true } console) console.MakeControllingTerminal(init.Pid, init.Pid);
         var env = p.Env ?? new List<string>();
@@ -204,6 +221,7 @@ public sealed class SentrySandbox : ISandboxControl
         var t = Kernel.CreateOrphanProcess(creds, LimitsFor(_spec.Process));
         if (request.Terminal && request.StdioFds.Length > 0) DevptsFileSystem.Instance.Register(request.StdioFds[0]);
         SetUpFiles(t, request.StdioFds, request.Cwd, null);
+        InstallPreserved(t, request.StdioFds.Skip(3).ToArray());
         // exec --tty: the process leads its own session, whose controlling terminal is its pty.
         if (request.Terminal && t.Fds.Get(0) is HostFileDescription { IsTty: true } tty) tty.MakeControllingTerminal(t.Pid, t.Pid);
         string path = ResolveCommand(t, request.Args[0], request.Env);

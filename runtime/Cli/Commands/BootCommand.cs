@@ -26,6 +26,9 @@ public sealed class BootCommand : ICommand
     [Option("console-fd", Default = -1, MetaValue = "FD", HelpText = "fd of the terminal given to the container")]
     public int ConsoleFd { get; set; } = -1;
 
+    [Option("preserved-fds", Default = 0, MetaValue = "N", HelpText = "number of fds held from 10 up for the container's init (as its fds 3...)")]
+    public int PreservedFds { get; set; }
+
     /// <inheritdoc/>
     public int Execute(CommandContext context)
     {
@@ -37,6 +40,7 @@ public sealed class BootCommand : ICommand
             ControlFd = ControlFd,
             GoferFd = GoferFd,
             ConsoleFd = ConsoleFd,
+            PreservedFds = PreservedFds,
             Network = context.Global.Network,
             Platform = context.Global.Platform,
             Overlay = context.Global.Overlay,

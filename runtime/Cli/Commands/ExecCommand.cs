@@ -63,6 +63,7 @@ public sealed class ExecCommand : ICommand
             ProcessFile = ProcessFile, Tty = Tty, ConsoleSocket = ConsoleSocket, Detach = Detach, PidFile = PidFile,
             Cwd = Cwd, Env = Env.ToList(), User = User, AdditionalGids = AdditionalGids.ToList(),
             Capabilities = Capabilities.ToList(), NoNewPrivileges = NoNewPrivs, Args = Command.ToList(),
+            PreserveFds = PreserveFds,
         };
         return Container.Load(context.Global.Root, Id).Exec(request);
     }

@@ -36,6 +36,25 @@ public sealed class HostSocket : SocketFile
         return 0;
     }
 
+    /// <summary>
+    /// Wraps a socket the sandbox was given (--preserve-fds, e.g. systemd socket activation); the
+    /// description owns <paramref name="fd"/>. Null if it is not a socket.
+    /// </summary>
+    public static unsafe HostSocket? FromHostFd(int fd)
+    {
+        int Option(int name)
+        {
+            int value = -1, len = sizeof(int);
+            return HostSockets.getsockopt(fd, 1 /* SOL_SOCKET */, name, (byte*)&value, &len) == 0 ? value : -1;
+        }
+        int family = Option(39 /* SO_DOMAIN */), type = Option(3 /* SO_TYPE */), protocol = Option(38 /* SO_PROTOCOL */);
+        if (family < 0 || type < 0) return null;
+        int fl = HostFiles.fcntl(fd, 3 /* F_GETFL */, 0);
+        // The Sentry waits for readiness itself: the host fd is non-blocking, as for its own sockets.
+        if (fl >= 0) HostFiles.fcntl(fd, 4 /* F_SETFL */, fl | 0x800 /* O_NONBLOCK */);
+        return new HostSocket(fd, family, type, Math.Max(protocol, 0), 0);
+    }
+
     /// <inheritdoc/>
     public override int Family => _family;
 
