@@ -230,34 +230,15 @@ public sealed class SentrySandbox : ISandboxControl
         return t.Pid;
     }
 
-    private int _pendingWaits;
-
     /// <inheritdoc/>
     public int Wait(int pid)
     {
         var g = pid == 0 ? Kernel.Init : Kernel.ThreadGroupByPid(pid);
         if (g == null) throw new InvalidOperationException($"no process {pid} in the sandbox");
-        Interlocked.Increment(ref _pendingWaits);
-        try
-        {
-            g.ExitedEvent.Wait();
-            int status = g.ExitStatus;
-            Kernel.Release(g);
-            return status;
-        }
-        finally
-        {
-            // Give the control server time to send the answer before the process may exit.
-            Thread.Sleep(20);
-            Interlocked.Decrement(ref _pendingWaits);
-        }
-    }
-
-    /// <summary>Waits (at most <paramref name="limit"/>) until no Wait call is still answering.</summary>
-    public void WaitForPendingWaits(TimeSpan limit)
-    {
-        var until = DateTime.UtcNow + limit;
-        while (Volatile.Read(ref _pendingWaits) > 0 && DateTime.UtcNow < until) Thread.Sleep(5);
+        g.ExitedEvent.Wait();
+        int status = g.ExitStatus;
+        Kernel.Release(g);
+        return status;
     }
 
     /// <inheritdoc/>

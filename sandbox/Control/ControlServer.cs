@@ -11,6 +11,8 @@ namespace RunscNet.Sentry.Control;
 /// </summary>
 public sealed class ControlServer
 {
+    private readonly object _replyLock = new();
+    private int _pendingWaitReplies;
     private readonly int _listenFd;
     private readonly ISandboxControl _control;
     private readonly Action<string>? _log;
@@ -66,10 +68,16 @@ public sealed class ControlServer
         {
             int[] fds = [];
             ControlResponse response;
+            bool isWait = false;
             try
             {
                 var request = connection.Receive<ControlRequest>(out fds);
                 _log?.Invoke($"control: {request.Operation}");
+                if (request.Operation == ControlOperation.Wait)
+                {
+                    isWait = true;
+                    lock (_replyLock) _pendingWaitReplies++;
+                }
                 response = Dispatch(request, fds);
             }
             catch (EndOfStreamException)
@@ -92,6 +100,34 @@ public sealed class ControlServer
             catch (IOException e)
             {
                 _log?.Invoke($"control: reply lost: {e.Message}");
+            }
+            finally
+            {
+                if (isWait)
+                {
+                    lock (_replyLock)
+                    {
+                        _pendingWaitReplies--;
+                        Monitor.PulseAll(_replyLock);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Blocks (at most <paramref name="limit"/>) until every Wait request received so far has been
+    /// answered, so the sandbox process may exit without cutting off a waiter's reply.
+    /// </summary>
+    public void WaitForPendingWaitReplies(TimeSpan limit)
+    {
+        long deadline = Environment.TickCount64 + (long)limit.TotalMilliseconds;
+        lock (_replyLock)
+        {
+            while (_pendingWaitReplies > 0)
+            {
+                long left = deadline - Environment.TickCount64;
+                if (left <= 0 || !Monitor.Wait(_replyLock, (int)left)) return;
             }
         }
     }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace RunscNet.StateFile.Interop;
 
-/// <summary>libc file-system calls the state files need (open, flock, fsync, rename).</summary>
+/// <summary>libc file-system calls the state files need (open, flock, rename).</summary>
 internal static partial class FileSystem
 {
     public const int O_RDONLY = 0x0;
@@ -35,9 +35,6 @@ internal static partial class FileSystem
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     public static partial int Flock(int fd, int operation);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    public static partial int Fsync(int fd);
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     public static unsafe partial nint Write(int fd, byte* buffer, nint count);

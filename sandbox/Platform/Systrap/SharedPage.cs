@@ -36,7 +36,10 @@ internal sealed unsafe class SharedPage : IDisposable
         CsGsFsSs = 18, Fpstate = 23;
 
     private const int FUTEX_WAIT = 0, FUTEX_WAKE = 1;
-    private const long SYS_futex = 202, SYS_munmap = 11;
+    private const long SYS_futex = 202, SYS_munmap = 11, SYS_sched_yield = 24;
+
+    /// <summary>How many times the Sentry yields its CPU before it sleeps on the futex.</summary>
+    private const int YieldsBeforeSleep = 8;
 
     private byte* _base;
 
@@ -99,6 +102,14 @@ internal sealed unsafe class SharedPage : IDisposable
             }
         }
         caughtSpinning = false;
+        // Give the CPU away a few times before sleeping: when the stub waits for a CPU this one
+        // runs it at once, far cheaper than a futex sleep and wake-up; on an idle CPU a yield
+        // returns at once (a short spin).
+        for (int i = 0; i < YieldsBeforeSleep; i++)
+        {
+            RawSyscall.CallNoGc(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+            if (IsReported) return true;
+        }
         var timeout = new Timespec { Seconds = 0, Nanoseconds = 100_000_000 };
         while (true)
         {
