@@ -12,7 +12,7 @@ namespace RunscNet.Sentry.Control;
 public sealed class ControlServer
 {
     private readonly object _replyLock = new();
-    private int _pendingWaitReplies;
+    private int _pendingReplies;
     private readonly int _listenFd;
     private readonly ISandboxControl _control;
     private readonly Action<string>? _log;
@@ -68,16 +68,13 @@ public sealed class ControlServer
         {
             int[] fds = [];
             ControlResponse response;
-            bool isWait = false;
+            bool counted = false;
             try
             {
                 var request = connection.Receive<ControlRequest>(out fds);
                 _log?.Invoke($"control: {request.Operation}");
-                if (request.Operation == ControlOperation.Wait)
-                {
-                    isWait = true;
-                    lock (_replyLock) _pendingWaitReplies++;
-                }
+                lock (_replyLock) _pendingReplies++;
+                counted = true;
                 response = Dispatch(request, fds);
             }
             catch (EndOfStreamException)
@@ -103,11 +100,11 @@ public sealed class ControlServer
             }
             finally
             {
-                if (isWait)
+                if (counted)
                 {
                     lock (_replyLock)
                     {
-                        _pendingWaitReplies--;
+                        _pendingReplies--;
                         Monitor.PulseAll(_replyLock);
                     }
                 }
@@ -116,15 +113,16 @@ public sealed class ControlServer
     }
 
     /// <summary>
-    /// Blocks (at most <paramref name="limit"/>) until every Wait request received so far has been
-    /// answered, so the sandbox process may exit without cutting off a waiter's reply.
+    /// Blocks (at most <paramref name="limit"/>) until every request received so far has been
+    /// answered, so the sandbox process may exit without cutting off a reply (a Wait's status, or
+    /// the Start of an init that exits at once).
     /// </summary>
-    public void WaitForPendingWaitReplies(TimeSpan limit)
+    public void WaitForPendingReplies(TimeSpan limit)
     {
         long deadline = Environment.TickCount64 + (long)limit.TotalMilliseconds;
         lock (_replyLock)
         {
-            while (_pendingWaitReplies > 0)
+            while (_pendingReplies > 0)
             {
                 long left = deadline - Environment.TickCount64;
                 if (left <= 0 || !Monitor.Wait(_replyLock, (int)left)) return;
