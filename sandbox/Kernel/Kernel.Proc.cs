@@ -38,7 +38,8 @@ public sealed partial class Kernel
         {
             leader = g.Leader;
             threads = g.Tasks.ToArray();
-            state = g.Zombie ? 'Z' : g.Stopped ? 'T' : threads.Any(t => t.IsRunningUserCode) ? 'R' : 'S';
+            // A task reading /proc about itself is running (as Linux shows it), not sleeping in the call.
+            state = g.Zombie ? 'Z' : g.Stopped ? 'T' : threads.Any(t => t.IsRunningUserCode || t == RunscNet.Sentry.Vfs.Proc.ProcFileSystem.CallerTask) ? 'R' : 'S';
         }
         var argv = new List<string>();
         var env = new List<string>();

@@ -336,13 +336,13 @@ internal static partial class PathSyscalls
     private static long Chmod(Task t, in SyscallArguments a) => SetAttrAt(t, AT_FDCWD, a.A0, true, false, ModeRequest(a.A1));
 
     /// <summary>fchmodat(2): flags must be 0 (AT_SYMLINK_NOFOLLOW gives EOPNOTSUPP as on Linux).</summary>
+    /// <summary>
+    /// fchmodat(2): the system call has three arguments (dirfd, path, mode); the flags of the
+    /// glibc wrapper are handled in user space (glibc leaves the fourth register undefined), so
+    /// the path is always followed and never empty.
+    /// </summary>
     private static long Fchmodat(Task t, in SyscallArguments a)
-    {
-        int flags = (int)a.A3;
-        if (flags == PathConsts.AT_SYMLINK_NOFOLLOW) return -Errno.EOPNOTSUPP;
-        if (flags != 0 && flags != PathConsts.AT_EMPTY_PATH) return -Errno.EINVAL;
-        return SetAttrAt(t, (int)a.A0, a.A1, true, flags == PathConsts.AT_EMPTY_PATH, ModeRequest(a.A2));
-    }
+        => SetAttrAt(t, (int)a.A0, a.A1, true, false, ModeRequest(a.A2));
 
     /// <summary>The chown rules applied to a resolved location (uid/gid of -1 mean unchanged).</summary>
     internal static long Chown(Task t, VfsPath loc, uint uid, uint gid)
