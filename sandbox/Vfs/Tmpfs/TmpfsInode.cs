@@ -18,6 +18,7 @@ public sealed class TmpfsInode : Inode
     private string _target = "";
     private int _memfd = -1;
     private int _openCount;
+    private long _dataMtimeSeen = -1;
     private NamedPipe? _fifo;
 
     /// <summary>Creates a file of type and mode <paramref name="mode"/>.</summary>
@@ -68,9 +69,16 @@ public sealed class TmpfsInode : Inode
                 attr.Blocks = st.Blocks;
                 lock (_lock)
                 {
-                    // The memfd's mtime moves with writes; keep ours in step.
+                    // The memfd's mtime moves with writes (also through shared mappings): when it
+                    // moved since we last looked, the data changed then. An mtime set by utimes
+                    // stays until the next write.
                     long m = st.MtimeSec * 1_000_000_000 + st.MtimeNsec;
-                    if (m > _attr.MtimeNs) { _attr.MtimeNs = m; _attr.CtimeNs = Math.Max(_attr.CtimeNs, m); }
+                    if (m != _dataMtimeSeen)
+                    {
+                        _dataMtimeSeen = m;
+                        _attr.MtimeNs = m;
+                        _attr.CtimeNs = Math.Max(_attr.CtimeNs, m);
+                    }
                     attr.MtimeNs = _attr.MtimeNs;
                     attr.CtimeNs = _attr.CtimeNs;
                 }
@@ -98,8 +106,19 @@ public sealed class TmpfsInode : Inode
             if (HostFiles.ftruncate(DataFd, r.Size) < 0) return HostFiles.Neg();
         }
         long now = FileSystem.NowNs();
+        long dataMtime = -1;
+        if (LinuxMode.IsReg(Mode) && (r.Mask & (SetAttrMask.Mtime | SetAttrMask.MtimeNow | SetAttrMask.Size)) != 0)
+        {
+            // What the memfd says now is not a later write: the times set here win over it.
+            unsafe
+            {
+                LinuxStatBuffer st;
+                if (HostFiles.fstat(DataFd, &st) == 0) dataMtime = st.MtimeSec * 1_000_000_000 + st.MtimeNsec;
+            }
+        }
         lock (_lock)
         {
+            if (dataMtime >= 0) _dataMtimeSeen = dataMtime;
             if ((r.Mask & SetAttrMask.Mode) != 0) _attr.Mode = (_attr.Mode & LinuxMode.S_IFMT) | (r.Mode & LinuxMode.PermMask);
             if ((r.Mask & SetAttrMask.Uid) != 0) _attr.Uid = r.Uid;
             if ((r.Mask & SetAttrMask.Gid) != 0) _attr.Gid = r.Gid;

@@ -18,6 +18,17 @@ int main(int argc, char **argv)
     CHECK(fchmodat(AT_FDCWD, path, 0604, 0));
     CHECK(stat(path, &st));
     SHOW("mode: %o", st.st_mode & 07777);
+    /* times set by utimensat stay until the next write; a write moves mtime again */
+    struct timespec times[2] = {{1000, 0}, {2000, 500}};
+    fd = open(path, O_WRONLY);
+    CHECK(write(fd, "data", 4));
+    CHECK(utimensat(AT_FDCWD, path, times, 0));
+    CHECK(stat(path, &st));
+    SHOW("atime %ld mtime %ld.%09ld", (long)st.st_atime, (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    CHECK(write(fd, "more", 4));
+    CHECK(fstat(fd, &st));
+    SHOW("mtime moved by write %d", st.st_mtime > 2000);
+    close(fd);
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
     while (fgets(line, sizeof line, f))
