@@ -9,6 +9,9 @@ public sealed class BootOptions
     /// <summary>The container ID.</summary>
     public string ContainerId { get; set; } = "";
 
+    /// <summary>The runtime's state directory (--root), where boot records init's exit status; empty: not recorded.</summary>
+    public string RootDir { get; set; } = "";
+
     /// <summary>Absolute path of the bundle (for messages; the spec comes from <see cref="SpecFd"/>).</summary>
     public string BundleDir { get; set; } = "";
 

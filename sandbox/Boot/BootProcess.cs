@@ -41,6 +41,7 @@ public static class BootProcess
         if (HostIo.Prctl(38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0) != 0) log.Write("boot: PR_SET_NO_NEW_PRIVS failed");
         int status = sandbox.WaitForInit();
         log.Write($"boot: init exited with wait status 0x{status:x}");
+        ExitRecord.Save(options.RootDir, options.ContainerId, status, log);
         server.WaitForPendingReplies(TimeSpan.FromSeconds(2));
         return ExitLike(status);
     }

@@ -35,6 +35,7 @@ public sealed class BootCommand : ICommand
         var options = new BootOptions
         {
             ContainerId = ContainerId,
+            RootDir = context.Global.Root,
             BundleDir = Bundle,
             SpecFd = SpecFd,
             ControlFd = ControlFd,
