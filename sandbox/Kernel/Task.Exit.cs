@@ -54,6 +54,7 @@ public sealed partial class Task
                 isInit = tg.IsInit;
                 tg.RealTimer.Cancel();
                 tg.PosixTimers.DeleteAll();
+                Kernel.ReleaseIpcOf(tg);
                 var reaper = Kernel.Init;
                 foreach (var child in tg.Children.ToArray())
                 {

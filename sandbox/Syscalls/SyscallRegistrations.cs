@@ -23,5 +23,6 @@ internal static class SyscallRegistrations
         SignalFdSyscalls.Register(t);
         PidFdSyscalls.Register(t);
         InotifySyscalls.Register(t);
+        SysVIpcSyscalls.Register(t);
     }
 }

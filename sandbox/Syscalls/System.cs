@@ -91,6 +91,7 @@ internal static partial class SystemSyscalls
     {
         const uint GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4;
         if (((uint)a.A2 & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) != 0) return -Errno.EINVAL;
+        if (((uint)a.A2 & (GRND_RANDOM | GRND_INSECURE)) == (GRND_RANDOM | GRND_INSECURE)) return -Errno.EINVAL;
         int len = (int)Math.Min(a.A1, 1 << 25);
         var b = new byte[len];
         Interop.HostRandom.Fill(b);
@@ -103,7 +104,10 @@ internal static partial class SystemSyscalls
         var host = new byte[112];
         fixed (byte* p = host) HostTime.SysInfo(p);
         var b = new byte[112];
-        long uptime = (System.Diagnostics.Stopwatch.GetTimestamp() - t.Kernel.BootTimestamp) / System.Diagnostics.Stopwatch.Frequency;
+        // Whole seconds rounded up, as Linux does (so it is never 0).
+        long elapsed = System.Diagnostics.Stopwatch.GetTimestamp() - t.Kernel.BootTimestamp;
+        long freq = System.Diagnostics.Stopwatch.Frequency;
+        long uptime = (elapsed + freq - 1) / freq;
         BinaryPrimitives.WriteInt64LittleEndian(b, uptime);
         host.AsSpan(32, 48).CopyTo(b.AsSpan(32));          // totalram .. totalswap/freeswap
         BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(80), (ushort)t.Kernel.Tasks().Count);

@@ -24,4 +24,10 @@ public sealed class SyscallFamilyTests : IDisposable
 
     [IntegrationFact]
     public void InotifyReportsGoferFileChangesAsLinux() => _probe.AssertSameAsNative("inotify", [_probe.TempDir()], ["/data"]);
+
+    [IntegrationFact]
+    public void SysVSemaphoresAndMessageQueuesBehaveAsOnLinux() => _probe.AssertSameAsNative("sysvipc", [], []);
+
+    [IntegrationFact]
+    public void ThreadNamesRandomAndSysinfoBehaveAsOnLinux() => _probe.AssertSameAsNative("misc", [], []);
 }

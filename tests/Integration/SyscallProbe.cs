@@ -9,7 +9,8 @@ namespace RunscNet.Tests.Integration;
 /// Runs a small static C program from tests/Integration/Probes (compiled with `gcc -static`)
 /// natively and inside `runsc-net run`, so a test can compare the two outputs line by line.
 /// In the container the probe directory is bind-mounted read-only at /probe, the root file
-/// system is read-only, /tmp is a tmpfs and /data a writable bind mount of a fresh host directory.
+/// system is read-only, /tmp is a tmpfs and /data a writable bind mount of a fresh host directory;
+/// root gets CAP_SETUID/SETGID/CHOWN/DAC_OVERRIDE/FOWNER on top of the default set.
 /// </summary>
 public sealed class SyscallProbe : IDisposable
 {
@@ -61,6 +62,14 @@ public sealed class SyscallProbe : IDisposable
         string configPath = Path.Combine(bundle, "config.json");
         var config = JsonNode.Parse(File.ReadAllText(configPath))!;
         config["root"]!["readonly"] = true;
+        // The probe runs as root natively; give it the capabilities it uses (setuid/setgid to drop to another user).
+        var caps = config["process"]!["capabilities"]!.AsObject();
+        foreach (string set in new[] { "bounding", "effective", "permitted" })
+        {
+            var list = caps[set]!.AsArray();
+            foreach (string cap in new[] { "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER" })
+                if (!list.Any(n => n!.GetValue<string>() == cap)) list.Add(cap);
+        }
         var mounts = config["mounts"]!.AsArray();
         mounts.Add(new JsonObject
         {

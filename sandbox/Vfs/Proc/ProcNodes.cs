@@ -62,12 +62,19 @@ public sealed class ProcDirectory : Inode
 public sealed class ProcFile : Inode
 {
     private readonly Func<Task, string> _content;
+    private readonly Func<Task, byte[], long>? _write;
     private readonly uint _mode, _uid, _gid;
 
-    /// <summary>Creates a file generating <paramref name="content"/> for the opening task.</summary>
-    public ProcFile(FileSystem fs, Func<Task, string> content, uint mode = 0x124, uint uid = 0, uint gid = 0) : base(fs)
+    /// <summary>
+    /// Creates a file generating <paramref name="content"/> for the opening task; writes go to
+    /// <paramref name="write"/> (the writing task and the bytes; returns bytes taken or -errno)
+    /// or are accepted and dropped when there is none.
+    /// </summary>
+    public ProcFile(FileSystem fs, Func<Task, string> content, uint mode = 0x124, uint uid = 0, uint gid = 0,
+        Func<Task, byte[], long>? write = null) : base(fs)
     {
         _content = content;
+        _write = write;
         _mode = LinuxMode.S_IFREG | mode;
         _uid = uid;
         _gid = gid;
@@ -82,7 +89,7 @@ public sealed class ProcFile : Inode
     /// <inheritdoc/>
     public override int Open(Task task, int flags, out FileDescription? file)
     {
-        file = new ProcFileDescription(Encoding.UTF8.GetBytes(_content(task)), flags);
+        file = new ProcFileDescription(Encoding.UTF8.GetBytes(_content(task)), flags, _write);
         return 0;
     }
 }
@@ -141,12 +148,14 @@ public sealed class ProcSymlink : Inode
 public sealed class ProcFileDescription : FileDescription
 {
     private readonly byte[] _data;
+    private readonly Func<Task, byte[], long>? _write;
     private long _offset;
 
-    /// <summary>Wraps <paramref name="data"/>.</summary>
-    public ProcFileDescription(byte[] data, int flags)
+    /// <summary>Wraps <paramref name="data"/>; writes go to <paramref name="write"/> when given.</summary>
+    public ProcFileDescription(byte[] data, int flags, Func<Task, byte[], long>? write = null)
     {
         _data = data;
+        _write = write;
         StatusFlags = flags;
     }
 
@@ -172,10 +181,11 @@ public sealed class ProcFileDescription : FileDescription
     }
 
     /// <inheritdoc/>
-    public override long Write(Task task, ReadOnlySpan<byte> source) => Writable ? source.Length : -Errno.EBADF;
+    public override long Write(Task task, ReadOnlySpan<byte> source) =>
+        !Writable ? -Errno.EBADF : _write != null ? _write(task, source.ToArray()) : source.Length;
 
     /// <inheritdoc/>
-    public override long PWrite(Task task, ReadOnlySpan<byte> source, long offset) => Writable ? source.Length : -Errno.EBADF;
+    public override long PWrite(Task task, ReadOnlySpan<byte> source, long offset) => Write(task, source);
 
     /// <inheritdoc/>
     public override long Seek(Task task, long offset, int whence)

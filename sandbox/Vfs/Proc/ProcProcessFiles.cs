@@ -29,7 +29,13 @@ public sealed partial class ProcFileSystem
             ["statm"] = Text(() => "0 0 0 0 0 0 0\n"),
             ["cmdline"] = Text(() => p.Argv.Count == 0 ? "" : string.Join('\0', p.Argv) + "\0"),
             ["environ"] = () => File(_ => p.Environment.Count == 0 ? "" : string.Join('\0', p.Environment) + "\0", 0x100),
-            ["comm"] = Text(() => p.Comm + "\n", 0x1a4),
+            ["comm"] = () => new ProcFile(this, _ => task.Name + "\n", 0x1a4, uid, gid, (writer, bytes) =>
+            {
+                // Like set_task_comm: the first 15 bytes, newline included; only within the writer's own process.
+                if (writer.ThreadGroup != task.ThreadGroup) return -Errno.EINVAL;
+                task.Name = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 15));
+                return bytes.Length;
+            }),
             ["cgroup"] = Text(() => "0::/\n"),
             ["limits"] = Text(() => "Limit                     Soft Limit           Hard Limit           Units     \n"),
             ["maps"] = Text(() => (Memory.AddressSpace?)task.AddressSpace is { } mm ? mm.MapsText() : ""),
