@@ -49,6 +49,26 @@ internal static class PidFdSyscalls
     }
 
     /// <summary>
+    /// clone(2) with CLONE_PIDFD: a pidfd (close-on-exec) for the child is stored at parent_tid.
+    /// EINVAL with CLONE_PARENT_SETTID (the same pointer), CLONE_DETACHED or CLONE_THREAD; EFAULT
+    /// before anything is created when the pointer is not writable. The child's fd table does
+    /// not get the pidfd, as on Linux.
+    /// </summary>
+    internal static long CloneWithPidfd(Task t, in SyscallArguments a)
+    {
+        ulong flags = a.A0;
+        if ((flags & (Task.CLONE_PARENT_SETTID | Task.CLONE_DETACHED | Task.CLONE_THREAD)) != 0) return -Errno.EINVAL;
+        if (t.Memory.CopyOutStruct(a.A2, -1) != 0) return -Errno.EFAULT;
+        long pid = t.Clone(flags & ~Task.CLONE_PIDFD, a.A1, a.A2, a.A3, a.A4);
+        if (pid <= 0) return pid;
+        var child = t.Kernel.ThreadGroupByPid((int)pid);
+        if (child == null) return pid;   // already reaped (the parent ignores SIGCHLD): no pidfd
+        int fd = t.Fds.InstallNew(new PidFdFile(child, 0), closeOnExec: true);
+        if (fd >= 0) t.Memory.CopyOutStruct(a.A2, fd);
+        return pid;
+    }
+
+    /// <summary>
     /// pidfd_open(2): flags PIDFD_NONBLOCK and PIDFD_THREAD only (EINVAL); pid must be positive
     /// (EINVAL) and exist (ESRCH; a zombie not yet reaped still exists); without PIDFD_THREAD it
     /// must be a process, not another thread (EINVAL). The fd is always close-on-exec.

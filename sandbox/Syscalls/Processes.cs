@@ -12,7 +12,7 @@ internal static partial class ProcessSyscalls
     /// <summary>Adds this subsystem's rows to the table.</summary>
     public static void Register(SyscallTable t)
     {
-        t.Partial(56, "clone", Clone, "Processes only: CLONE_THREAD is refused (EINVAL); CLONE_VM without CLONE_THREAD copies the address space and waits like vfork.");
+        t.Partial(56, "clone", Clone, "Processes only: CLONE_THREAD is refused (EINVAL); CLONE_VM without CLONE_THREAD copies the address space and waits like vfork; CLONE_PIDFD returns a pidfd through parent_tid.");
         t.Supported(57, "fork", (Task task, in SyscallArguments a) => task.Clone((ulong)Signal.SIGCHLD, 0, 0, 0, 0));
         t.Partial(58, "vfork", (Task task, in SyscallArguments a) => task.Clone(Task.CLONE_VFORK | (ulong)Signal.SIGCHLD, 0, 0, 0, 0),
             "The child gets a copy-on-write copy of the address space; the parent waits for its exec or exit.");
@@ -43,7 +43,7 @@ internal static partial class ProcessSyscalls
 
     private static long Clone(Task t, in SyscallArguments a)
         // x86-64 argument order: flags, stack, parent_tid, child_tid, tls.
-        => t.Clone(a.A0, a.A1, a.A2, a.A3, a.A4);
+        => (a.A0 & Task.CLONE_PIDFD) != 0 ? PidFdSyscalls.CloneWithPidfd(t, a) : t.Clone(a.A0, a.A1, a.A2, a.A3, a.A4);
 
     private static long Execve(Task t, in SyscallArguments a) => DoExecve(t, a.A0, a.A1, a.A2);
 

@@ -1,6 +1,7 @@
 /* pidfd_open, pidfd_send_signal, pidfd_getfd, poll/epoll readiness and waitid(P_PIDFD). */
 #include "probe.h"
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -139,5 +140,16 @@ int main(void)
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     CHECK(pgetfd(gfd, q[0], 0));
+
+    /* clone(CLONE_PIDFD): the pidfd comes back through parent_tid */
+    int cfd = -1;
+    CHECK(syscall(SYS_clone, SIGCHLD | CLONE_PIDFD | CLONE_PARENT_SETTID, 0, &cfd, 0, 0));
+    long cpid = syscall(SYS_clone, SIGCHLD | CLONE_PIDFD, 0, &cfd, 0, 0);
+    if (cpid == 0) _exit(3);
+    SHOW("clone pidfd set %d cloexec %d", cfd >= 0, fcntl(cfd, F_GETFD) & FD_CLOEXEC);
+    SHOW("clone pidfd poll %x", poll_events(cfd, 5000));
+    memset(&si, 0, sizeof si);
+    CHECK(waitid(P_PIDFD, cfd, &si, WEXITED));
+    SHOW("clone child code %d status %d pid-ok %d", si.si_code, si.si_status, si.si_pid == cpid);
     return 0;
 }
