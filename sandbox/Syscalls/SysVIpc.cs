@@ -2,10 +2,11 @@ using System.Buffers.Binary;
 using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Kernel.Ipc;
 using RunscNet.Sentry.Memory;
+using RunscNet.Sentry.Vfs.Tmpfs;
 
 namespace RunscNet.Sentry.Syscalls;
 
-/// <summary>System V IPC: semaphores (semget, semop, semtimedop, semctl) and message queues (msgget, msgsnd, msgrcv, msgctl).</summary>
+/// <summary>System V IPC: semaphores (semget, semop, semtimedop, semctl), message queues (msgget, msgsnd, msgrcv, msgctl) and shared memory (shmget, shmat, shmdt, shmctl).</summary>
 internal static class SysVIpcSyscalls
 {
     private const int IPC_RMID = 0, IPC_SET = 1, IPC_STAT = 2, IPC_INFO = 3;
@@ -26,10 +27,10 @@ internal static class SysVIpcSyscalls
         t.Partial(69, "msgsnd", Msgsnd, "Queues hold at most msg_qbytes bytes and as many messages.");
         t.Partial(70, "msgrcv", Msgrcv, "MSG_COPY is not supported (ENOSYS, as a kernel without CONFIG_CHECKPOINT_RESTORE).");
         t.Supported(71, "msgctl", Msgctl);
-        t.Unimplemented(29, "shmget", "System V shared memory needs a shared mapping in several address spaces, which the platform cannot yet make.");
-        t.Unimplemented(30, "shmat");
-        t.Unimplemented(31, "shmctl");
-        t.Unimplemented(67, "shmdt");
+        t.Supported(29, "shmget", Shmget);
+        t.Partial(30, "shmat", Shmat, "Needs a platform that maps host fds into the stub (systrap; ptrace gives ENODEV). Attachments a fork copies are not counted in shm_nattch.");
+        t.Supported(67, "shmdt", Shmdt);
+        t.Partial(31, "shmctl", Shmctl, "SHM_LOCK/SHM_UNLOCK only set the flag.");
     }
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -469,6 +470,214 @@ internal static class SysVIpcSyscalls
                     q.Removed = true;
                     ns.MessageQueues.Remove(q);
                     q.Queue.Notify();
+                    return 0;
+                default:
+                    return -Errno.EINVAL;
+            }
+        }
+        return t.Memory.CopyOut(buf, stat) != 0 ? -Errno.EFAULT : ret;
+    }
+
+    // ---- shared memory ------------------------------------------------------------------------
+
+    private const long SHMMIN = 1, SHMMAX = 0x7fffffffffffffffL - (1L << 24);
+    private const int SHM_RDONLY = 0x1000, SHM_RND = 0x2000, SHM_REMAP = 0x4000, SHM_EXEC = 0x8000, SHM_HUGETLB = 0x800;
+    private const int SHM_LOCK = 11, SHM_UNLOCK = 12, SHM_STAT = 13, SHM_INFO = 14, SHM_STAT_ANY = 15;
+
+    /// <summary>
+    /// shmget(2): a new segment needs SHMMIN..SHMMAX bytes (EINVAL); an existing one EINVAL when
+    /// asked for more than its size; SHM_HUGETLB is refused (EINVAL); ENOENT, EEXIST, EACCES,
+    /// ENOSPC as for every *get. The pages are a fresh memfd, zero-filled.
+    /// </summary>
+    private static long Shmget(Task t, in SyscallArguments a)
+    {
+        int key = (int)a.A0, flags = (int)a.A2;
+        long size = (long)a.A1;
+        if ((flags & SHM_HUGETLB) != 0) return -Errno.EINVAL;
+        var ns = t.Kernel.Ipc;
+        lock (ns.Lock)
+        {
+            int err = ns.GetLocked(ns.SharedMemory, t, key, flags,
+                () => size < SHMMIN || size > SHMMAX ? -Errno.EINVAL : 0,
+                (id, perm) =>
+                {
+                    var file = MemfdFileSystem.Create(t, $"SYSV{key:x8}");
+                    file.Truncate(t, (long)AddressSpace.PageUp((ulong)size));
+                    return new SharedMemorySegment(id, perm, size, file, t.Pid);
+                },
+                seg => size > seg.Size ? -Errno.EINVAL : 0,
+                out var segment);
+            return err != 0 ? err : segment!.Id;
+        }
+    }
+
+    /// <summary>
+    /// shmat(2): maps the segment MAP_SHARED at a host-chosen address, or at shmaddr (rounded
+    /// down to SHMLBA with SHM_RND, else EINVAL when unaligned; EINVAL if it overlaps a mapping
+    /// unless SHM_REMAP). Read-only with SHM_RDONLY. EINVAL for an unknown id, EACCES without
+    /// permission. Returns the address.
+    /// </summary>
+    private static long Shmat(Task t, in SyscallArguments a)
+    {
+        int shmid = (int)a.A0, flags = (int)a.A2;
+        ulong addr = a.A1;
+        if (shmid < 0) return -Errno.EINVAL;
+        if ((addr & (AddressSpace.PageSize - 1)) != 0)
+        {
+            if ((flags & SHM_RND) == 0) return -Errno.EINVAL;
+            addr &= ~(AddressSpace.PageSize - 1);
+        }
+        if (addr == 0 && (flags & SHM_REMAP) != 0) return -Errno.EINVAL;
+        var mm = t.AddressSpace;
+        if (mm == null) return -Errno.EINVAL;
+        var ns = t.Kernel.Ipc;
+        SharedMemorySegment seg;
+        bool readOnly = (flags & SHM_RDONLY) != 0;
+        lock (ns.Lock)
+        {
+            var found = ns.SharedMemory.ById(shmid);
+            if (found == null) return -Errno.EINVAL;
+            if (!found.Perm.Allows(t.Credentials, readOnly ? 0x124 : 0x1b6)) return -Errno.EACCES;
+            seg = found;
+            seg.File.IncRef();
+        }
+        try
+        {
+            const int MAP_SHARED = 1, MAP_FIXED = 0x10, MAP_FIXED_NOREPLACE = 0x100000;
+            int prot = 1 | (readOnly ? 0 : 2) | ((flags & SHM_EXEC) != 0 ? 4 : 0);
+            int mapFlags = MAP_SHARED | (addr == 0 ? 0 : (flags & SHM_REMAP) != 0 ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+            long r = mm.Map(t, addr, (ulong)seg.Size, prot, mapFlags, seg.File, 0, seg.MapName);
+            if (r == -Errno.EEXIST) return -Errno.EINVAL;
+            if (r < 0) return r;
+            lock (ns.Lock) seg.Attach(mm, (ulong)r, t.Pid);
+            return r;
+        }
+        finally
+        {
+            seg.File.DecRef();
+        }
+    }
+
+    /// <summary>shmdt(2): unmaps the segment attached at shmaddr; EINVAL when none starts there.</summary>
+    private static long Shmdt(Task t, in SyscallArguments a)
+    {
+        ulong addr = a.A0;
+        var mm = t.AddressSpace;
+        if (mm == null || (addr & (AddressSpace.PageSize - 1)) != 0) return -Errno.EINVAL;
+        var live = t.Kernel.LiveAddressSpaces();
+        var ns = t.Kernel.Ipc;
+        SharedMemorySegment? seg;
+        lock (ns.Lock) seg = ns.SharedMemory.All.FirstOrDefault(s => s.IsAttachedAt(mm, addr));
+        ulong length;
+        if (seg != null) length = AddressSpace.PageUp((ulong)seg.Size);
+        else
+        {
+            // An attachment this address space inherited through fork: found by its mapping's name.
+            var vma = mm.Vmas.FirstOrDefault(v => v.Start == addr && v.Name != null && v.Name.StartsWith("/SYSV", StringComparison.Ordinal));
+            if (vma == null) return -Errno.EINVAL;
+            length = vma.End - vma.Start;
+        }
+        int err = mm.Unmap(addr, length);
+        if (err != 0) return err;
+        if (seg != null)
+        {
+            lock (ns.Lock)
+            {
+                seg.Detach(mm, addr, t.Pid);
+                ns.ReapSegmentLocked(seg, live);
+            }
+        }
+        return 0;
+    }
+
+    private static byte[] ShmidDs(SharedMemorySegment s, int nattch)
+    {
+        var b = new byte[112];
+        s.Perm.Write(b);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(48), s.Size);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(56), s.AttachTime);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(64), s.DetachTime);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(72), s.ChangeTime);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(80), s.CreatorPid);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(84), s.LastPid);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(88), nattch);
+        return b;
+    }
+
+    /// <summary>
+    /// shmctl(2): IPC_STAT/SHM_STAT/SHM_STAT_ANY, IPC_SET and IPC_RMID (owner, creator or
+    /// CAP_SYS_ADMIN; a removed segment lives on, with key IPC_PRIVATE and SHM_DEST in its mode,
+    /// until its last detach), SHM_LOCK/SHM_UNLOCK, IPC_INFO/SHM_INFO. EINVAL for an unknown
+    /// segment or command.
+    /// </summary>
+    private static long Shmctl(Task t, in SyscallArguments a)
+    {
+        int shmid = (int)a.A0, cmd = (int)a.A1;
+        ulong buf = a.A2;
+        var ns = t.Kernel.Ipc;
+        var c = t.Credentials;
+        var live = t.Kernel.LiveAddressSpaces();
+        if (cmd is IPC_INFO or SHM_INFO)
+        {
+            byte[] info;
+            int highest;
+            lock (ns.Lock)
+            {
+                highest = Math.Max(ns.SharedMemory.HighestIndex, 0);
+                if (cmd == IPC_INFO)
+                {
+                    info = new byte[72];
+                    long[] v = [SHMMAX, SHMMIN, IpcNamespace.MaxSharedMemorySegments, IpcNamespace.MaxSharedMemorySegments, SHMMAX >> 12];
+                    for (int i = 0; i < v.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(info.AsSpan(i * 8), v[i]);
+                }
+                else
+                {
+                    info = new byte[48];
+                    BinaryPrimitives.WriteInt32LittleEndian(info, ns.SharedMemory.Count);
+                    long pages = ns.SharedMemory.All.Sum(s => (long)(AddressSpace.PageUp((ulong)s.Size) / AddressSpace.PageSize));
+                    BinaryPrimitives.WriteInt64LittleEndian(info.AsSpan(8), pages);
+                    BinaryPrimitives.WriteInt64LittleEndian(info.AsSpan(16), pages);
+                }
+            }
+            return t.Memory.CopyOut(buf, info) != 0 ? -Errno.EFAULT : highest;
+        }
+        if (shmid < 0) return -Errno.EINVAL;
+        byte[] stat;
+        long ret;
+        lock (ns.Lock)
+        {
+            var seg = cmd is SHM_STAT or SHM_STAT_ANY ? ns.SharedMemory.ByIndex(shmid) : ns.SharedMemory.ById(shmid);
+            if (seg == null) return -Errno.EINVAL;
+            switch (cmd)
+            {
+                case IPC_STAT:
+                case SHM_STAT:
+                case SHM_STAT_ANY:
+                    if (cmd != SHM_STAT_ANY && !seg.Perm.Allows(c, 0x124)) return -Errno.EACCES;
+                    stat = ShmidDs(seg, seg.Attachments(live));
+                    ret = cmd == IPC_STAT ? 0 : seg.Id;
+                    break;
+                case IPC_SET:
+                    {
+                        var b = new byte[IpcPermissions.Size];
+                        if (t.Memory.CopyIn(buf, b) != 0) return -Errno.EFAULT;
+                        if (!seg.Perm.IsOwner(c)) return -Errno.EPERM;
+                        seg.Perm.Uid = BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(4));
+                        seg.Perm.Gid = BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(8));
+                        seg.Perm.Mode = (seg.Perm.Mode & ~0x1ffu) | (BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(20)) & 0x1ff);
+                        seg.ChangeTime = Now();
+                        return 0;
+                    }
+                case IPC_RMID:
+                    if (!seg.Perm.IsOwner(c)) return -Errno.EPERM;
+                    seg.MarkDestroyed();
+                    seg.ChangeTime = Now();
+                    ns.ReapSegmentLocked(seg, live);
+                    return 0;
+                case SHM_LOCK:
+                case SHM_UNLOCK:
+                    if (!seg.Perm.IsOwner(c) && !c.HasCapability(14 /* CAP_IPC_LOCK */)) return -Errno.EPERM;
+                    seg.Perm.Mode = cmd == SHM_LOCK ? seg.Perm.Mode | SharedMemorySegment.SHM_LOCKED : seg.Perm.Mode & ~SharedMemorySegment.SHM_LOCKED;
                     return 0;
                 default:
                     return -Errno.EINVAL;

@@ -29,5 +29,8 @@ public sealed class SyscallFamilyTests : IDisposable
     public void SysVSemaphoresAndMessageQueuesBehaveAsOnLinux() => _probe.AssertSameAsNative("sysvipc", [], []);
 
     [IntegrationFact]
+    public void SysVSharedMemoryBehavesAsOnLinux() => _probe.AssertSameAsNative("sysvshm", [], []);
+
+    [IntegrationFact]
     public void ThreadNamesRandomAndSysinfoBehaveAsOnLinux() => _probe.AssertSameAsNative("misc", [], []);
 }

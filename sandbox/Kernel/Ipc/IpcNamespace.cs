@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using RunscNet.Sentry.Memory;
 
 namespace RunscNet.Sentry.Kernel.Ipc;
 
@@ -145,6 +146,23 @@ public sealed class IpcNamespace
 
     /// <summary>Message queues.</summary>
     public IpcRegistry<MessageQueue> MessageQueues { get; } = new(MaxObjects);
+
+    /// <summary>SHMMNI.</summary>
+    public const int MaxSharedMemorySegments = 4096;
+
+    /// <summary>Shared memory segments.</summary>
+    public IpcRegistry<SharedMemorySegment> SharedMemory { get; } = new(MaxSharedMemorySegments);
+
+    /// <summary>
+    /// Drops a segment that IPC_RMID marked once nothing has it attached (<paramref name="live"/>:
+    /// the address spaces of running processes). Caller holds <see cref="Lock"/>.
+    /// </summary>
+    public void ReapSegmentLocked(SharedMemorySegment seg, ISet<AddressSpace> live)
+    {
+        if (!seg.Destroyed || seg.Attachments(live) > 0 || SharedMemory.ById(seg.Id) != seg) return;
+        SharedMemory.Remove(seg);
+        seg.File.DecRef();
+    }
 
     /// <summary>
     /// The *get lookup: IPC_PRIVATE or an unknown key with IPC_CREAT makes a new object

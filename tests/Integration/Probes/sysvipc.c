@@ -128,8 +128,9 @@ int main(void)
     arg.val = 1;
     semctl(sid, 0, SETVAL, arg);
     for (int i = 0; i < 500 && semctl(sid, 0, GETZCNT) == 0; i++) usleep(2000);
-    CHECK(semctl(sid, 0, IPC_RMID));
+    long rm = semctl(sid, 0, IPC_RMID);
     waitpid(child, NULL, 0);
+    probe_report("semctl(sid, 0, IPC_RMID) with a waiter", rm);
     CHECK(semctl(sid, 0, GETVAL));
     CHECK(semget(key, 1, 0));
 
@@ -193,8 +194,9 @@ int main(void)
         _exit(0);
     }
     usleep(50 * 1000);
-    CHECK(msgctl(q, IPC_RMID, NULL));
+    rm = msgctl(q, IPC_RMID, NULL);
     waitpid(child, NULL, 0);
+    probe_report("msgctl(q, IPC_RMID, NULL) with a waiter", rm);
     CHECK(msgctl(q, IPC_STAT, &mq));
     CHECK(msgctl(q, 99, &mq));
     return 0;
