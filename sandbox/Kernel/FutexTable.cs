@@ -3,9 +3,12 @@ using RunscNet.Sentry.Memory;
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>
-/// Futex wait queues, keyed by (address space, address). Waiters are woken in FIFO order.
-/// Shared futexes across processes are keyed the same way (only correct for memory mapped at
-/// the same address in both, which is the common case after fork).
+/// Futex wait queues. As on Linux, the key depends on the memory, not on FUTEX_PRIVATE_FLAG: a
+/// futex in a private mapping is keyed by (address space, address), so every thread of a process
+/// meets the others' waits whether or not they pass the flag (glibc's pthread_join waits without
+/// it on the CLONE_CHILD_CLEARTID word); one in a shared mapping is keyed by (kernel, address)
+/// across processes (only correct for memory mapped at the same address in both, which is the
+/// common case after fork). Waiters are woken in FIFO order.
 /// </summary>
 public sealed class FutexTable
 {
@@ -20,8 +23,13 @@ public sealed class FutexTable
     private readonly object _lock = new();
     private readonly Dictionary<(object, ulong), List<FutexWaiter>> _queues = new();
 
-    private static (object, ulong) KeyOf(Task t, ulong addr, bool priv) =>
-        priv ? ((object)t.AddressSpace!, addr) : ((object)t.Kernel, addr);
+    private static (object, ulong) KeyOf(Task t, ulong addr, bool priv)
+    {
+        var mm = t.AddressSpace;
+        if (mm == null) return (t.Kernel, addr);
+        if (!priv && mm.IsSharedMapping(addr)) return (t.Kernel, addr);
+        return (mm, addr);
+    }
 
     /// <summary>FUTEX_WAIT(_BITSET): sleeps while *addr == val. 0, -EAGAIN, -ETIMEDOUT or -ERESTARTSYS.</summary>
     public int Wait(Task t, ulong addr, uint val, uint bitset, bool priv, TimeSpan? timeout)
@@ -71,6 +79,47 @@ public sealed class FutexTable
             }
             if (q.Count == 0) _queues.Remove(key);
         }
+        return n;
+    }
+
+    /// <summary>
+    /// FUTEX_WAKE_OP: atomically applies <paramref name="encodedOp"/> to the word at
+    /// <paramref name="addr2"/> (the Sentry's futex lock stands in for the atomicity, as every
+    /// futex operation takes it), wakes up to <paramref name="count"/> waiters on
+    /// <paramref name="addr"/> and, if the comparison on the old value holds, up to
+    /// <paramref name="count2"/> on <paramref name="addr2"/>. Returns the number woken or -errno.
+    /// </summary>
+    public int WakeOp(Task t, ulong addr, ulong addr2, int count, int count2, uint encodedOp, bool priv)
+    {
+        int op = (int)((encodedOp >> 28) & 7), cmp = (int)((encodedOp >> 24) & 15);
+        uint oparg = (encodedOp >> 12) & 0xfff, cmparg = encodedOp & 0xfff;
+        if ((encodedOp & (8u << 28)) != 0) oparg = oparg >= 32 ? 0 : 1u << (int)oparg;   // FUTEX_OP_OPARG_SHIFT
+        if ((addr2 & 3) != 0) return -Errno.EINVAL;
+        bool cond;
+        lock (_lock)
+        {
+            if (t.Memory.CopyInStruct(addr2, out uint old) != 0) return -Errno.EFAULT;
+            uint now = op switch
+            {
+                0 => oparg,            // SET
+                1 => old + oparg,      // ADD
+                2 => old | oparg,      // OR
+                3 => old & ~oparg,     // ANDN
+                4 => old ^ oparg,      // XOR
+                _ => old,
+            };
+            if (op > 4) return -Errno.ENOSYS;
+            if (t.Memory.CopyOutStruct(addr2, now) != 0) return -Errno.EFAULT;
+            int o = (int)old, c = (int)cmparg;
+            cond = cmp switch
+            {
+                0 => o == c, 1 => o != c, 2 => o < c, 3 => o <= c, 4 => o > c, 5 => o >= c,
+                _ => false,
+            };
+            if (cmp > 5) return -Errno.ENOSYS;
+        }
+        int n = Wake(t, addr, count, uint.MaxValue, priv);
+        if (cond) n += Wake(t, addr2, count2, uint.MaxValue, priv);
         return n;
     }
 

@@ -44,15 +44,18 @@ public sealed partial class Task
     }
 
     /// <summary>
-    /// clone/fork/vfork: creates a new process whose address space is a copy-on-write fork of
-    /// this one (CLONE_VM without CLONE_THREAD, as posix_spawn and vfork use, also gets a copy;
-    /// the parent waits for the child's exec or exit as with vfork). Threads (CLONE_THREAD) are
-    /// not supported yet (EINVAL). Returns the child's pid or -errno.
+    /// clone/clone3/fork/vfork. Without CLONE_THREAD: creates a new process whose address space
+    /// is a copy-on-write fork of this one (CLONE_VM without CLONE_THREAD, as posix_spawn and
+    /// vfork use, also gets a copy; the parent waits for the child's exec or exit as with vfork).
+    /// With CLONE_THREAD (which needs CLONE_SIGHAND, which needs CLONE_VM): a new thread of this
+    /// process (see <see cref="CloneThread"/>). CLONE_PARENT_SETTID, CLONE_CHILD_SETTID,
+    /// CLONE_CHILD_CLEARTID and CLONE_SETTLS as on Linux. Returns the child's pid/tid or -errno.
     /// </summary>
     public long Clone(ulong flags, ulong newSp, ulong parentTidAddr, ulong childTidAddr, ulong tls)
     {
-        if ((flags & CLONE_THREAD) != 0) return -Errno.EINVAL;
+        if ((flags & CLONE_THREAD) != 0 && (flags & CLONE_SIGHAND) == 0) return -Errno.EINVAL;
         if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0) return -Errno.EINVAL;
+        if ((flags & CLONE_THREAD) != 0) return CloneThread(flags, newSp, parentTidAddr, childTidAddr, tls);
         if ((flags & NamespaceFlags) != 0) return -Errno.EPERM;
         int exitSignal = (int)(flags & 0xff);
         if (exitSignal > Signal.Max) return -Errno.EINVAL;
@@ -118,6 +121,67 @@ public sealed partial class Task
             return 0;
         }, null);
         done?.Wait();
+        return child.Tid;
+    }
+
+    /// <summary>
+    /// A new thread (CLONE_THREAD): a task of this thread group with a new TID, sharing the
+    /// address space (a new platform thread over the same pages), the signal handlers, the fd
+    /// table and fs context when asked (glibc always asks), starting on <paramref name="newSp"/>
+    /// with this task's registers, FPU state and signal mask, no alternate signal stack and no
+    /// pending signals, as clone(2) says.
+    /// </summary>
+    private long CloneThread(ulong flags, ulong newSp, ulong parentTidAddr, ulong childTidAddr, ulong tls)
+    {
+        if ((flags & (NamespaceFlags | CLONE_PARENT)) != 0) return -Errno.EINVAL;
+        var ctx = Context!;
+        var tg = ThreadGroup;
+        if (tg.AddressSpace == null) return -Errno.EINVAL;
+        var thread = ctx.CloneThread(out int err);
+        if (thread == null) return -(err == 0 ? Errno.EAGAIN : err);
+        Registers regs = ctx.Regs;
+        regs.Rax = 0;
+        if (newSp != 0) regs.Rsp = newSp;
+        if ((flags & CLONE_SETTLS) != 0) regs.FsBase = tls;
+        ctx.GetFpu(out var fpu);
+
+        Task? child = null;
+        int tid;
+        lock (Kernel.TaskLock)
+        {
+            tid = tg.Exiting ? -Errno.EINTR : Kernel.AllocatePidLocked();
+            if (tid >= 0)
+            {
+                child = new Task(Kernel, tid, Credentials, Memory)
+                {
+                    ThreadGroup = tg,
+                    Name = Name,
+                    NoNewPrivileges = NoNewPrivileges,
+                    ParentDeathSignal = ParentDeathSignal,
+                    ClearChildTid = (flags & CLONE_CHILD_CLEARTID) != 0 ? childTidAddr : 0,
+                };
+                child.SignalMask = SignalMask;
+                tg.Tasks.Add(child);
+                Kernel.RegisterLocked(child);
+            }
+        }
+        if (child == null)
+        {
+            thread.Abandon();
+            return tid == -Errno.EINTR ? -Errno.ERESTARTNOINTR : tid;
+        }
+        ForkFilesInto(child, flags);
+        // The address space is shared: both tid words are written before either thread runs on.
+        if ((flags & CLONE_PARENT_SETTID) != 0) Memory.CopyOutStruct(parentTidAddr, child.Tid);
+        if ((flags & CLONE_CHILD_SETTID) != 0) Memory.CopyOutStruct(childTidAddr, child.Tid);
+
+        child.StartThread(() =>
+        {
+            var c = Kernel.Platform.AdoptForked(thread, regs, fpu);
+            child.Context = c;
+            child.Memory = c.Memory;
+            return 0;
+        }, null);
         return child.Tid;
     }
 }

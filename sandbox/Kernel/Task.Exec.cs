@@ -12,7 +12,9 @@ public sealed partial class Task
     /// execve(2): loads <paramref name="path"/> into a brand-new address space (a new stub) and,
     /// only once that fully succeeded, replaces the old one, so a failed exec leaves the caller
     /// intact. Then: caught signals reset to SIG_DFL, close-on-exec fds closed, the alternate
-    /// stack disabled, the vfork parent released, comm set from the file name. Returns 0 or -errno.
+    /// stack disabled, the vfork parent released, comm set from the file name. In a process with
+    /// several threads the others end first, and a non-leader caller takes over the thread
+    /// group's ID, as on Linux. Returns 0 or -errno.
     /// </summary>
     public int Execve(string path, List<string> argv, List<string> envp)
     {
@@ -44,6 +46,11 @@ public sealed partial class Task
             image.InterpreterFile?.DecRef();
         }
 
+        if (!KillOtherThreads())
+        {
+            ctx.Dispose();
+            return -Errno.EINTR;   // the process is exiting anyway
+        }
         var old = Context;
         Context = ctx;
         Memory = ctx.Memory;
@@ -70,5 +77,42 @@ public sealed partial class Task
         Name = slash >= 0 ? fn[(slash + 1)..] : fn;
         OnExecFiles();
         return 0;
+    }
+
+    /// <summary>
+    /// execve's de-thread: makes every other thread of the process exit, waits until they are
+    /// gone, and gives this task the process's ID (the leader's TID). False when the process
+    /// started exiting meanwhile.
+    /// </summary>
+    private bool KillOtherThreads()
+    {
+        var tg = ThreadGroup;
+        lock (Kernel.TaskLock)
+        {
+            if (tg.Exiting) return false;
+            if (tg.Tasks.Count == 1 && Tid == tg.Tgid) return true;
+            foreach (var t in tg.Tasks) if (t != this) t.KillThreadLocked();
+        }
+        while (true)
+        {
+            bool Done()
+            {
+                lock (Kernel.TaskLock) return tg.Tasks.Count == 1 || tg.Exiting || _threadExitRequested;
+            }
+            var r = Block(Done, tg.TaskExitEvents);
+            if (r == BlockResult.Ready) break;
+            ClearInterrupt();   // a signal: it is delivered after the exec; keep waiting
+        }
+        lock (Kernel.TaskLock)
+        {
+            if (tg.Exiting || _threadExitRequested) return false;
+            if (Tid != tg.Tgid)
+            {
+                Kernel.UnregisterTaskLocked(this);
+                Tid = tg.Tgid;
+                Kernel.RegisterLocked(this);
+            }
+        }
+        return true;
     }
 }

@@ -1,3 +1,4 @@
+using RunscNet.Sentry.Memory;
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>What a wait4/waitid call found.</summary>
@@ -15,16 +16,60 @@ public sealed partial class Task
         lock (Kernel.TaskLock) StartGroupExitLocked(status);
     }
 
+    private volatile bool _threadExitRequested;
+    private int _threadExitCode;
+
+    /// <summary>True once this thread alone must end (exit(2), or another thread's execve).</summary>
+    internal bool ThreadExitRequested => _threadExitRequested;
+
     /// <summary>
-    /// Ends this task on its own thread: kills its stub, and when it is the last task of the
-    /// process, closes its files, reparents its children to init, becomes a zombie and tells the
-    /// parent (or is reaped at once when the parent ignores SIGCHLD).
+    /// exit(2): ends this thread only, at its return to the application. When it is the last
+    /// thread, the process exits with <paramref name="code"/>.
+    /// </summary>
+    public void ExitThread(int code)
+    {
+        _threadExitCode = code & 0xff;
+        _threadExitRequested = true;
+    }
+
+    /// <summary>Makes another thread of the process end (execve's de-thread). Caller holds the task lock.</summary>
+    internal void KillThreadLocked()
+    {
+        _threadExitRequested = true;
+        WakeForSignal();
+    }
+
+    /// <summary>
+    /// Ends this task on its own thread: CLONE_CHILD_CLEARTID (zero the word, wake one futex
+    /// waiter: pthread_join), ends its platform thread (the last thread kills the stub), and
+    /// when it is the last task of the process, closes its files, reparents its children to
+    /// init, becomes a zombie and tells the parent (or is reaped at once when the parent
+    /// ignores SIGCHLD).
     /// </summary>
     internal void ExitTask()
     {
         if (Exited) return;
         var tg = ThreadGroup;
         tg.CpuNanosAtExit = Syscalls.TimeSyscalls.CpuNanos(this);
+        ulong clearTid = ClearChildTid;
+        if (clearTid != 0 && Context != null)
+        {
+            ClearChildTid = 0;
+            if (Memory.CopyOutStruct(clearTid, 0) == 0)
+                Kernel.Futexes.Wake(this, clearTid, 1, uint.MaxValue, priv: false);
+        }
+        var mm = tg.AddressSpace;
+        var ownContext = Context;
+        if (mm != null && ownContext != null && mm.Context == ownContext)
+        {
+            // /proc and other readers use the address space's context for memory: hand it to
+            // a thread that stays.
+            lock (Kernel.TaskLock)
+            {
+                foreach (var other in tg.Tasks)
+                    if (other != this && other.Context is { } c && !other.Exited) { mm.Context = c; break; }
+            }
+        }
         try
         {
             Context?.Dispose();
@@ -43,12 +88,14 @@ public sealed partial class Task
             tg.Tasks.Remove(this);
             Kernel.UnregisterTaskLocked(this);
             lastTask = tg.Tasks.Count == 0;
+            tg.TaskExitEvents.Notify();
+            Kernel.Log.Write($"task {Tid} of process {tg.Tgid} exited ({tg.Tasks.Count} threads left)");
             if (lastTask)
             {
                 if (!tg.Exiting)
                 {
                     tg.Exiting = true;
-                    tg.ExitStatus = WaitStatus.Exited(0);
+                    tg.ExitStatus = WaitStatus.Exited(_threadExitCode);
                 }
                 status = tg.ExitStatus;
                 isInit = tg.IsInit;
@@ -104,7 +151,7 @@ public sealed partial class Task
             OnProcessExit();
             // An init that never got to run (its exec failed) leaves the sandbox up, so the
             // control side can report the error; the runtime then deletes the sandbox.
-            if (isInit && _startedRunning)
+            if (isInit && tg.HasRun)
             {
                 Kernel.KillAll();
                 Kernel.OnInitExited(status);

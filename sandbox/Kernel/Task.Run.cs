@@ -7,7 +7,6 @@ namespace RunscNet.Sentry.Kernel;
 public sealed partial class Task
 {
     private bool _syscallRestartable;
-    private bool _startedRunning;
 
     /// <summary>The system call being served (-1 when none), for diagnostics.</summary>
     public long CurrentSyscall { get; private set; } = -1;
@@ -36,6 +35,7 @@ public sealed partial class Task
 
     private void ThreadMain(Func<int> setup, Action<int>? started)
     {
+        t_current = this;
         int err;
         try
         {
@@ -47,7 +47,7 @@ public sealed partial class Task
             err = -Errno.ENOMEM;
         }
         if (err < 0) Kernel.Log.Write($"task {Tid}: start failed: errno {-err}");
-        else _startedRunning = true;
+        else ThreadGroup.HasRun = true;
         started?.Invoke(err);
         if (err < 0)
         {

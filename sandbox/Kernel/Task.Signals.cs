@@ -147,6 +147,7 @@ public sealed partial class Task
         while (true)
         {
             ClearInterrupt();
+            if (_threadExitRequested) return false;
             if (Kernel.Paused && !tg.Exiting)
             {
                 Block(() => !Kernel.Paused || tg.Exiting || (PendingSet() & Signal.Bit(Signal.SIGKILL)) != 0, Kernel.PauseEvents);
@@ -188,6 +189,7 @@ public sealed partial class Task
                                 tg.StopReportPending = true;
                                 tg.ContinueReportPending = false;
                                 Kernel.NotifyParentLocked(tg, SignalInfo.CLD_STOPPED, sig);
+                                foreach (var other in tg.Tasks) if (other != this) other.WakeForSignal();   // every thread stops
                                 continue;
                             default:
                                 bool core = Signal.DefaultActionOf(sig) == DefaultAction.CoreDump;

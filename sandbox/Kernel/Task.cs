@@ -64,6 +64,11 @@ public sealed partial class Task
     /// <summary>The host OS thread serving this task.</summary>
     public Thread? Thread { get; internal set; }
 
+    [ThreadStatic] private static Task? t_current;
+
+    /// <summary>The task whose dedicated thread is the calling thread (null on any other thread).</summary>
+    public static Task? Current => t_current;
+
     /// <summary>True once the task has exited (its thread is finishing or gone).</summary>
     public bool Exited { get; internal set; }
 

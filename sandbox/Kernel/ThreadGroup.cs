@@ -43,11 +43,14 @@ public sealed class ThreadGroup
     /// <summary>Resource limits.</summary>
     public Rlimits Limits { get; internal set; } = new();
 
-    /// <summary>The address space (one per process until threads share it with CLONE_VM).</summary>
+    /// <summary>The address space, shared by every thread of the process.</summary>
     public AddressSpace? AddressSpace { get; internal set; }
 
     /// <summary>Woken when a child exits, stops or continues (wait4 sleeps here).</summary>
     public WaitQueue ChildEvents { get; } = new();
+
+    /// <summary>Woken when one of the process's tasks exits (execve waits here for the other threads to go).</summary>
+    public WaitQueue TaskExitEvents { get; } = new();
 
     /// <summary>Woken on SIGCONT and SIGKILL (stopped tasks sleep here).</summary>
     public WaitQueue StopEvents { get; } = new();
@@ -75,6 +78,9 @@ public sealed class ThreadGroup
 
     /// <summary>A continue the parent has not collected with WCONTINUED yet.</summary>
     public bool ContinueReportPending { get; internal set; }
+
+    /// <summary>True once a task of the process got to run application code (its exec or thread start succeeded).</summary>
+    public bool HasRun { get; internal set; }
 
     /// <summary>PR_SET_CHILD_SUBREAPER.</summary>
     public bool IsSubreaper { get; set; }

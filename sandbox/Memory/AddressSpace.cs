@@ -28,8 +28,20 @@ public sealed class AddressSpace
     private readonly object _lock = new();
     private VmaSet _vmas = new();
 
-    /// <summary>The platform context whose stub holds this address space's pages.</summary>
+    /// <summary>
+    /// A platform context of this address space (the one it was built in; when that thread
+    /// exits, another live thread's). Host calls run in the calling task's own context instead
+    /// (see <see cref="HostContext"/>), since only a context's owner may drive it.
+    /// </summary>
     public IPlatformContext Context { get; set; }
+
+    /// <summary>
+    /// The context to run host calls in: the calling task's own when it is a thread of this
+    /// address space (every thread has one over the shared pages), else <see cref="Context"/>
+    /// (exec building a new address space, fork adopting one).
+    /// </summary>
+    private IPlatformContext HostContext =>
+        Task.Current is { } t && t.Context is { } own && t.ThreadGroup.AddressSpace == this ? own : Context;
 
     /// <summary>Start of the heap (end of the program's data, page-aligned).</summary>
     public ulong BrkStart { get; set; }
@@ -90,17 +102,17 @@ public sealed class AddressSpace
     /// </summary>
     private long HostMap(ulong addr, ulong len, int prot, int hostFlags, bool fixedMap, long stubFd = -1, ulong offset = 0)
     {
-        long r = Context.HostSyscall(RawSyscall.SYS_mmap, addr, len, (ulong)prot, (ulong)hostFlags, (ulong)stubFd, offset);
+        long r = HostContext.HostSyscall(RawSyscall.SYS_mmap, addr, len, (ulong)prot, (ulong)hostFlags, (ulong)stubFd, offset);
         if (fixedMap || r < 0) return r;
         ulong hit = LowestReservedHit((ulong)r, (ulong)r + len);
         if (hit == ulong.MaxValue) return r;
-        Context.HostSyscall(RawSyscall.SYS_munmap, (ulong)r, len);
+        HostContext.HostSyscall(RawSyscall.SYS_munmap, (ulong)r, len);
         ulong below = hit;
         for (int tries = 0; tries < 16; tries++)
         {
             ulong at = FreeRangeBelow(below, len);
             if (at == 0) break;
-            r = Context.HostSyscall(RawSyscall.SYS_mmap, at, len, (ulong)prot, (ulong)(hostFlags | MAP_FIXED_NOREPLACE), (ulong)stubFd, offset);
+            r = HostContext.HostSyscall(RawSyscall.SYS_mmap, at, len, (ulong)prot, (ulong)(hostFlags | MAP_FIXED_NOREPLACE), (ulong)stubFd, offset);
             if (r >= 0) return r;
             below = at;   // a host mapping the Sentry does not track (EEXIST): look further down
         }
@@ -174,14 +186,14 @@ public sealed class AddressSpace
             // The host maps the file itself when the file's data is a host fd and the platform can
             // hand it to the stub: shared mappings then really share, private ones are not copied.
             // (The loader's partial last pages, fileBytes, keep the copy: their tail must be zero.)
-            if (fileBytes == ulong.MaxValue && file!.HostFd >= 0 && Context is IStubFdInstaller installer)
+            if (fileBytes == ulong.MaxValue && file!.HostFd >= 0 && HostContext is IStubFdInstaller installer)
             {
                 if (shared && (prot & Vma.ProtWrite) != 0 && !file.Writable) return -Errno.EACCES;
                 long stubFd = installer.InstallFd(file.HostFd);
                 if (stubFd >= 0)
                 {
                     long mapped = HostMap(addr, len, prot, hostFlags & ~MAP_ANONYMOUS, fixedMap, stubFd, offset);
-                    Context.HostSyscall(RawSyscall.SYS_close, (ulong)stubFd);
+                    HostContext.HostSyscall(RawSyscall.SYS_close, (ulong)stubFd);
                     if (mapped < 0) return mapped;
                     int vmaFlags = shared ? Vma.MapShared | (file.Writable ? 0 : Vma.NoSharedWrite) : Vma.MapPrivate;
                     _vmas.Insert(new Vma((ulong)mapped, (ulong)mapped + len, prot, vmaFlags, name, offset));
@@ -196,11 +208,11 @@ public sealed class AddressSpace
             int err = CopyFileIn(task, (ulong)at, Math.Min(len, fileBytes), file!, offset);
             if (err < 0)
             {
-                Context.HostSyscall(RawSyscall.SYS_munmap, (ulong)at, len);
+                HostContext.HostSyscall(RawSyscall.SYS_munmap, (ulong)at, len);
                 return err;
             }
             if ((prot & Vma.ProtWrite) == 0)
-                Context.HostSyscall(RawSyscall.SYS_mprotect, (ulong)at, len, (ulong)prot);
+                HostContext.HostSyscall(RawSyscall.SYS_mprotect, (ulong)at, len, (ulong)prot);
             _vmas.Insert(new Vma((ulong)at, (ulong)at + len, prot, shared ? Vma.MapShared : Vma.MapPrivate, name, offset));
             return at;
         }
@@ -216,7 +228,7 @@ public sealed class AddressSpace
             long n = file.PRead(task!, buf.AsSpan(0, want), (long)(offset + done));
             if (n < 0) return n == -Errno.ESPIPE ? -Errno.ENODEV : (int)n;
             if (n == 0) break;   // end of file: the rest stays zero
-            if (Context.Memory.Write(address + done, buf.AsSpan(0, (int)n)) != n) return -Errno.EFAULT;
+            if (HostContext.Memory.Write(address + done, buf.AsSpan(0, (int)n)) != n) return -Errno.EFAULT;
             done += (ulong)n;
         }
         return 0;
@@ -230,7 +242,7 @@ public sealed class AddressSpace
         lock (_lock)
         {
             if (HitsReserved(addr, addr + len)) return -Errno.EINVAL;
-            long r = Context.HostSyscall(RawSyscall.SYS_munmap, addr, len);
+            long r = HostContext.HostSyscall(RawSyscall.SYS_munmap, addr, len);
             if (r < 0) return (int)r;
             _vmas.Remove(addr, addr + len);
             return 0;
@@ -251,7 +263,7 @@ public sealed class AddressSpace
             // mprotect(2): EACCES for PROT_WRITE on a MAP_SHARED mapping of a file not opened for writing.
             if ((prot & Vma.ProtWrite) != 0 && _vmas.All.Any(v => v.Start < addr + len && addr < v.End && (v.Flags & Vma.NoSharedWrite) != 0))
                 return -Errno.EACCES;
-            long r = Context.HostSyscall(RawSyscall.SYS_mprotect, addr, len, (ulong)(prot & 7));
+            long r = HostContext.HostSyscall(RawSyscall.SYS_mprotect, addr, len, (ulong)(prot & 7));
             if (r < 0) return (int)r;
             _vmas.Protect(addr, addr + len, prot & 7);
             return 0;
@@ -273,7 +285,7 @@ public sealed class AddressSpace
             var old = _vmas.Find(oldAddr);
             if (old == null) return -Errno.EFAULT;
             if ((flags & MREMAP_FIXED) != 0 && HitsReserved(newAddr, newAddr + newLen)) return -Errno.EINVAL;
-            long r = Context.HostSyscall(RawSyscall.SYS_mremap, oldAddr, oldLen, newLen, (ulong)flags, newAddr);
+            long r = HostContext.HostSyscall(RawSyscall.SYS_mremap, oldAddr, oldLen, newLen, (ulong)flags, newAddr);
             if (r < 0) return r;
             if ((flags & MREMAP_DONTUNMAP) == 0) _vmas.Remove(oldAddr, oldAddr + Math.Max(oldLen, (ulong)r == oldAddr ? 0 : oldLen));
             _vmas.Insert(old with { Start = (ulong)r, End = (ulong)r + newLen });
@@ -291,7 +303,7 @@ public sealed class AddressSpace
             if (newEnd > oldEnd)
             {
                 if (!_vmas.IsFree(oldEnd, newEnd) || HitsReserved(oldEnd, newEnd)) return Brk;
-                long r = Context.HostSyscall(RawSyscall.SYS_mmap, oldEnd, newEnd - oldEnd, 3,
+                long r = HostContext.HostSyscall(RawSyscall.SYS_mmap, oldEnd, newEnd - oldEnd, 3,
                     (ulong)(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE), ulong.MaxValue, 0);
                 if (r < 0) return Brk;
                 var heap = _vmas.Find(oldEnd - 1);
@@ -300,7 +312,7 @@ public sealed class AddressSpace
             }
             else if (newEnd < oldEnd)
             {
-                Context.HostSyscall(RawSyscall.SYS_munmap, newEnd, oldEnd - newEnd);
+                HostContext.HostSyscall(RawSyscall.SYS_munmap, newEnd, oldEnd - newEnd);
                 _vmas.Remove(newEnd, oldEnd);
             }
             Brk = want;
@@ -314,7 +326,7 @@ public sealed class AddressSpace
         if ((addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
         lock (_lock)
         {
-            long r = Context.HostSyscall(RawSyscall.SYS_madvise, addr, PageUp(length), (ulong)advice);
+            long r = HostContext.HostSyscall(RawSyscall.SYS_madvise, addr, PageUp(length), (ulong)advice);
             return r < 0 && r != -Errno.EINVAL ? (int)r : 0;
         }
     }
@@ -333,6 +345,12 @@ public sealed class AddressSpace
                 ExecutablePath = ExecutablePath, Auxv = Auxv,
             };
         }
+    }
+
+    /// <summary>True if <paramref name="address"/> lies in a shared mapping (futexes there are keyed across processes).</summary>
+    public bool IsSharedMapping(ulong address)
+    {
+        lock (_lock) return _vmas.Find(address) is { } v && (v.Flags & Vma.MapShared) != 0;
     }
 
     /// <summary>Records a mapping made outside <see cref="Map"/> (the stack the loader builds).</summary>

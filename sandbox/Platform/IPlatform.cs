@@ -25,22 +25,24 @@ public interface IPlatform
     IPlatformContext NewAddressSpace();
 
     /// <summary>
-    /// Takes over a context created by <see cref="IPlatformContext.ForkAddressSpace"/> on the
-    /// calling thread (which becomes its owner). <paramref name="regs"/> become its registers.
+    /// Takes over a context created by <see cref="IPlatformContext.ForkAddressSpace"/> or
+    /// <see cref="IPlatformContext.CloneThread"/> on the calling thread (which becomes its owner).
+    /// <paramref name="regs"/> and <paramref name="fpu"/> become its registers.
     /// </summary>
     IPlatformContext AdoptForked(IForkedContext forked, in Registers regs, in FpuState fpu);
 }
 
-/// <summary>A forked address space not yet owned by a task thread.</summary>
+/// <summary>A forked address space (or a new thread of one) not yet owned by a task thread.</summary>
 public interface IForkedContext
 {
-    /// <summary>Destroys the fork when no task will adopt it.</summary>
+    /// <summary>Destroys the fork (or ends the thread) when no task will adopt it.</summary>
     void Abandon();
 }
 
 /// <summary>
-/// One application thread and its address space on a platform. Not thread-safe: only the owning
-/// task thread calls it, except <see cref="Kick"/>.
+/// One application thread and its address space on a platform (threads of one process have one
+/// context each over a shared address space). Not thread-safe: only the owning task thread calls
+/// it, except <see cref="Kick"/> and <see cref="Memory"/> (which any thread may use).
 /// </summary>
 public interface IPlatformContext : IDisposable
 {
@@ -77,9 +79,17 @@ public interface IPlatformContext : IDisposable
     /// </summary>
     IForkedContext? ForkAddressSpace(out int errno);
 
+    /// <summary>
+    /// Creates a new host thread in this address space (for a CLONE_THREAD task). The result is
+    /// adopted with <see cref="IPlatform.AdoptForked"/> on the new task's thread, which then owns
+    /// the new context; the address space is shared by all its contexts and ends with the last
+    /// one disposed. Null and -errno on failure (EINVAL where the platform has no threads).
+    /// </summary>
+    IForkedContext? CloneThread(out int errno);
+
     /// <summary>From any thread: makes a running <see cref="Run"/> return <see cref="StopReason.Interrupted"/> soon.</summary>
     void Kick();
 
-    /// <summary>Host pid of the thread that runs the application (for diagnostics and /proc).</summary>
+    /// <summary>Host pid of the process that runs the application (for diagnostics, /proc and CPU clocks).</summary>
     int HostPid { get; }
 }

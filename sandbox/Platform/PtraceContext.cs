@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Memory;
 
 namespace RunscNet.Sentry.Platform;
@@ -245,6 +246,13 @@ public sealed unsafe class PtraceContext : IPlatformContext
         }
         errno = 0;
         return new PtraceForked { Pid = (int)pid, VdsoBase = VdsoBase, Reserved = _reserved.ToArray() };
+    }
+
+    /// <inheritdoc/>
+    public IForkedContext? CloneThread(out int errno)
+    {
+        errno = Errno.EINVAL;   // threads run on the systrap platform only
+        return null;
     }
 
     /// <inheritdoc/>

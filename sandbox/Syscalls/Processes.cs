@@ -12,13 +12,17 @@ internal static partial class ProcessSyscalls
     /// <summary>Adds this subsystem's rows to the table.</summary>
     public static void Register(SyscallTable t)
     {
-        t.Partial(56, "clone", Clone, "Processes only: CLONE_THREAD is refused (EINVAL); CLONE_VM without CLONE_THREAD copies the address space and waits like vfork; CLONE_PIDFD returns a pidfd through parent_tid.");
+        t.Partial(56, "clone", Clone, "Threads (CLONE_THREAD) on the systrap platform; CLONE_VM without CLONE_THREAD copies the address space and waits like vfork; CLONE_PIDFD returns a pidfd through parent_tid; no namespaces.");
         t.Supported(57, "fork", (Task task, in SyscallArguments a) => task.Clone((ulong)Signal.SIGCHLD, 0, 0, 0, 0));
         t.Partial(58, "vfork", (Task task, in SyscallArguments a) => task.Clone(Task.CLONE_VFORK | (ulong)Signal.SIGCHLD, 0, 0, 0, 0),
             "The child gets a copy-on-write copy of the address space; the parent waits for its exec or exit.");
         t.Supported(59, "execve", Execve);
         t.Partial(322, "execveat", ExecveAt, "Only AT_FDCWD or absolute paths; AT_EMPTY_PATH is not supported.");
-        t.Supported(60, "exit", Exit);
+        t.Supported(60, "exit", (Task task, in SyscallArguments a) =>
+        {
+            task.ExitThread((int)a.A0);
+            return 0;
+        });
         t.Supported(231, "exit_group", Exit);
         t.Supported(61, "wait4", Wait4);
         t.Supported(247, "waitid", WaitId);
@@ -38,12 +42,31 @@ internal static partial class ProcessSyscalls
             return 0;
         });
         t.Supported(274, "get_robust_list", GetRobustList);
-        t.Unimplemented(435, "clone3", "Returns ENOSYS; libc falls back to clone.");
+        t.Partial(435, "clone3", Clone3, "As clone; no CLONE_PIDFD, CLONE_INTO_CGROUP or set_tid.");
     }
 
     private static long Clone(Task t, in SyscallArguments a)
         // x86-64 argument order: flags, stack, parent_tid, child_tid, tls.
         => (a.A0 & Task.CLONE_PIDFD) != 0 ? PidFdSyscalls.CloneWithPidfd(t, a) : t.Clone(a.A0, a.A1, a.A2, a.A3, a.A4);
+
+    /// <summary>clone3(2): struct clone_args (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup).</summary>
+    private static long Clone3(Task t, in SyscallArguments a)
+    {
+        const ulong CLONE_ARGS_SIZE_VER0 = 64;
+        ulong size = a.A1;
+        if (size < CLONE_ARGS_SIZE_VER0 || size > 4096) return -Errno.EINVAL;
+        var buf = new byte[Math.Max(size, 88UL)];
+        if (t.Memory.CopyIn(a.A0, buf.AsSpan(0, (int)size)) != 0) return -Errno.EFAULT;
+        ulong W(int i) => BitConverter.ToUInt64(buf, i * 8);
+        ulong flags = W(0), childTid = W(2), parentTid = W(3), exitSignal = W(4), stack = W(5), stackSize = W(6), tls = W(7);
+        for (int i = 11; i < (int)size / 8; i++) if (W(i) != 0) return -Errno.E2BIG;
+        if (W(8) != 0 || W(9) != 0 || W(10) != 0) return -Errno.EINVAL;   // set_tid, cgroup
+        if ((flags & 0xff) != 0 || exitSignal > 64) return -Errno.EINVAL;
+        if ((flags & Task.CLONE_PIDFD) != 0) return -Errno.EINVAL;
+        if ((stack == 0) != (stackSize == 0)) return -Errno.EINVAL;
+        ulong sp = stack == 0 ? 0 : stack + stackSize;
+        return t.Clone(flags | exitSignal, sp, parentTid, childTid, tls);
+    }
 
     private static long Execve(Task t, in SyscallArguments a) => DoExecve(t, a.A0, a.A1, a.A2);
 

@@ -52,7 +52,7 @@ internal static partial class SystemSyscalls
         t.Supported(302, "prlimit64", (Task task, in SyscallArguments a) => Prlimit(task, (int)a.A0, (int)a.A1, a.A2, a.A3));
         t.Partial(157, "prctl", Prctl, "Names, parent-death signal, no_new_privs, dumpable, subreaper, keepcaps, capability bounding-set reads.");
         t.Partial(158, "arch_prctl", ArchPrctl, "ARCH_SET_FS/GET_FS/SET_GS/GET_GS.");
-        t.Partial(202, "futex", Futex, "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET; no PI futexes.");
+        t.Partial(202, "futex", Futex, "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET (CLOCK_REALTIME too), keyed per address space for private memory and across processes for shared mappings; no PI futexes.");
         t.Unimplemented(334, "rseq", "Returns ENOSYS; libc runs without restartable sequences.");
     }
 
@@ -283,7 +283,7 @@ internal static partial class SystemSyscalls
             case FUTEX_CMP_REQUEUE:
                 return f.Requeue(t, addr, a.A4, (int)val, (int)Math.Min(a.A3, int.MaxValue), (uint)a.A5, priv);
             case FUTEX_WAKE_OP:
-                return -Errno.ENOSYS;
+                return f.WakeOp(t, addr, a.A4, (int)Math.Min(val, int.MaxValue), (int)Math.Min(a.A3, int.MaxValue), (uint)a.A5, priv);
             default:
                 return -Errno.ENOSYS;
         }

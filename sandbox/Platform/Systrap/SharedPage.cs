@@ -19,10 +19,11 @@ internal sealed unsafe class SharedPage : IDisposable
     public const int StateOffset = 0x00, StubSleepingOffset = 0x04, SentrySleepingOffset = 0x08,
         SignoOffset = 0x0c, NrOffset = 0x10, ArgsOffset = 0x18, ResultOffset = 0x48, FsBaseOffset = 0x50,
         GsBaseOffset = 0x58, BaseFlagsOffset = 0x60, SpinOffset = 0x64, UcontextOffset = 0x68,
-        InitialRspOffset = 0x70, SentryPidOffset = 0x78, SiginfoOffset = 0x80, ContextOffset = 0x100;
+        InitialRspOffset = 0x70, SentryPidOffset = 0x78, SiginfoOffset = 0x80, ContextOffset = 0x100,
+        ThreadStackOffset = 0x200, ThreadAliveOffset = 0x220;
 
     /// <summary>Values of the state word.</summary>
-    public const int StateReported = 1, StateResume = 2, StateHostCall = 3, StateFork = 4;
+    public const int StateReported = 1, StateResume = 2, StateHostCall = 3, StateFork = 4, StateThread = 5;
 
     /// <summary>Bits of the base-flags word: the stub sets FS / GS base before resuming.</summary>
     public const int SetFsBase = 1, SetGsBase = 2;
@@ -120,6 +121,23 @@ internal sealed unsafe class SharedPage : IDisposable
             Volatile.Write(ref Int(SentrySleepingOffset), 0);
             if (IsReported) return true;
             if (!alive()) return false;
+        }
+    }
+
+    /// <summary>
+    /// Waits (in slices of 100 ms, asking <paramref name="alive"/> after each) until the host
+    /// kernel has zeroed the <see cref="ThreadAliveOffset"/> word, which it does when the stub
+    /// thread of this page is gone (CLONE_CHILD_CLEARTID wakes a futex on it).
+    /// </summary>
+    public void WaitThreadGone(Func<bool> alive)
+    {
+        var timeout = new Timespec { Seconds = 0, Nanoseconds = 100_000_000 };
+        while (true)
+        {
+            int v = Volatile.Read(ref Int(ThreadAliveOffset));
+            if (v == 0) return;
+            RawSyscall.Call(SYS_futex, (nint)(_base + ThreadAliveOffset), FUTEX_WAIT, v, (nint)(&timeout), 0, 0);
+            if (Volatile.Read(ref Int(ThreadAliveOffset)) != 0 && !alive()) return;
         }
     }
 

@@ -23,17 +23,27 @@ internal sealed unsafe class StubFdChannel : IDisposable
     private readonly SystrapContext _context;
     private readonly SharedPage _page;
     private readonly int _stubPid;
+    private readonly ulong _pageAddress;
     private int _sentryEnd = -1;
     private long _stubEnd = -1;
 
-    public StubFdChannel(SystrapContext context, SharedPage page, int stubPid)
+    /// <summary>A channel to the stub thread of <paramref name="context"/>, whose shared page is at <paramref name="pageAddress"/> in the stub.</summary>
+    public StubFdChannel(SystrapContext context, SharedPage page, int stubPid, ulong pageAddress)
     {
         _context = context;
         _page = page;
         _stubPid = stubPid;
+        _pageAddress = pageAddress;
     }
 
-    private static ulong StubAddress(int offset) => SystrapStub.PageAddress + (ulong)offset;
+    private ulong StubAddress(int offset) => _pageAddress + (ulong)offset;
+
+    /// <summary>Closes the stub's end (a host call: the context must be stopped), when the stub process outlives this context.</summary>
+    public void CloseStubEnd()
+    {
+        if (_stubEnd >= 0) _context.HostSyscall(RawSyscall.SYS_close, (ulong)_stubEnd);
+        _stubEnd = -1;
+    }
 
     private long Open()
     {

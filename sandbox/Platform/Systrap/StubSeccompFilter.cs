@@ -7,7 +7,7 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// SECCOMP_RET_TRAP: the kernel skips it and raises SIGSYS, whose handler hands it to the Sentry;</item>
 /// <item>a system call from the stub's code page (the handler itself) is allowed only for the few
 /// calls the handler makes (futex, rt_sigreturn, the memory calls the Sentry requests, fork with
-/// exactly CLONE_PARENT, ...), everything else fails with EPERM, so code that jumps into the stub
+/// exactly CLONE_PARENT, a new stub thread with exactly <see cref="SystrapStub.ThreadCloneFlags"/>, ...), everything else fails with EPERM, so code that jumps into the stub
 /// cannot reach the rest of the host kernel;</item>
 /// <item>a call of another architecture (int 0x80) fails with ENOSYS.</item>
 /// </list>
@@ -40,9 +40,11 @@ public static class StubSeccompFilter
         77,  // ftruncate
         53,  // socketpair (the fd channel the Sentry hands file fds over, for mmap)
         47,  // recvmsg (receiving such an fd)
+        131, // sigaltstack (a new thread's own alternate stack)
+        14,  // rt_sigprocmask (a new thread unblocks its signals)
     };
 
-    /// <summary>clone's only permitted flags word from the stub: CLONE_PARENT, exit signal 0.</summary>
+    /// <summary>clone's permitted flags word for a fork from the stub: CLONE_PARENT, exit signal 0.</summary>
     public const ulong ForkFlags = 0x8000;
 
     /// <summary>Builds the program as struct sock_filter entries (8 bytes each).</summary>
@@ -68,7 +70,9 @@ public static class StubSeccompFilter
         Ins(RetK, RetErrno | EPERM);
         Label("clone");
         Ins(LdAbsW, OffArg0Low);
-        Ins(JeqK, (uint)ForkFlags, jf: "eperm");
+        Ins(JeqK, (uint)ForkFlags, jt: "cloneHigh");
+        Ins(JeqK, (uint)SystrapStub.ThreadCloneFlags, jf: "eperm");
+        Label("cloneHigh");
         Ins(LdAbsW, OffArg0High);
         Ins(JeqK, 0, jt: "allow");
         Label("eperm");

@@ -7,10 +7,12 @@ using RunscNet.Sentry.Memory;
 namespace RunscNet.Sentry.Platform.Systrap;
 
 /// <summary>
-/// One systrap stub process (one application thread and its address space). A stop is the stub's
-/// signal handler reporting through the <see cref="SharedPage"/>; <see cref="Run"/> writes the
-/// registers into the page and posts "resume", so an application system call costs one SIGSYS
-/// delivery, two hand-offs through shared memory and one rt_sigreturn, with no ptrace stop.
+/// One host thread of a systrap stub process (one application thread; the address space is the
+/// process, shared by its threads through <see cref="StubThreads"/>). A stop is the stub's
+/// signal handler reporting through the thread's <see cref="SharedPage"/>; <see cref="Run"/>
+/// writes the registers into the page and posts "resume", so an application system call costs
+/// one SIGSYS delivery, two hand-offs through shared memory and one rt_sigreturn, with no ptrace
+/// stop. Disposing a context ends its host thread, or the whole process when it is the last one.
 /// </summary>
 public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
 {
@@ -18,11 +20,17 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
     private const long SYS_pidfd_open = 434, SYS_pidfd_getfd = 438;
     private const uint FP_XSTATE_MAGIC1 = 0x46505853;
 
+    private const long SYS_memfd_create = 319, SYS_ftruncate = 77, SYS_exit = 60;
+    private const ulong MAP_SHARED_FIXED = 0x11, MAP_PRIVATE_ANON_FIXED = 0x32;
+
     private readonly SystrapPlatform _platform;
+    private readonly StubThreads _process;
     private readonly int _pid;
+    private readonly int _tid;
+    private readonly int _slot;
     private readonly SharedPage _page;
     private readonly PtraceMemory _memory;
-    private readonly List<(ulong, ulong)> _reserved;
+    private bool _disposed;
     private readonly byte[] _faultInfo = new byte[128];
     private Registers _regs;
     private readonly HandoffSpin _spin;
@@ -31,14 +39,15 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
     private long _reportedAt;
     private int _publishedStubPauses;
 
-    private SystrapContext(SystrapPlatform platform, int pid, SharedPage page, ulong vdso, List<(ulong, ulong)> reserved)
+    private SystrapContext(SystrapPlatform platform, StubThreads process, int slot, int tid, SharedPage page)
     {
         _platform = platform;
-        _pid = pid;
+        _process = process;
+        _pid = process.Pid;
+        _slot = slot;
+        _tid = tid;
         _page = page;
-        _memory = new PtraceMemory(pid);
-        VdsoBase = vdso;
-        _reserved = reserved;
+        _memory = new PtraceMemory(tid);
         _spin = platform.NewHandoffSpin();
         _publishedStubPauses = page.Int(SharedPage.SpinOffset);
     }
@@ -50,9 +59,9 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
     /// <inheritdoc/>
     public IMemoryIO Memory => _memory;
     /// <inheritdoc/>
-    public ulong VdsoBase { get; }
+    public ulong VdsoBase => _process.VdsoBase;
     /// <inheritdoc/>
-    public IReadOnlyList<(ulong Start, ulong End)> Reserved => _reserved;
+    public IReadOnlyList<(ulong Start, ulong End)> Reserved => _process.Reserved;
     /// <inheritdoc/>
     public ReadOnlySpan<byte> FaultInfo => _faultInfo;
 
@@ -77,7 +86,7 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         if (vdso != 0) reserved.Add((vdso - 0x10000, vdso + 0x4000));
         ulong sp = rsp & ~0xfffUL;
         reserved.Add((sp - 0x40000, sp + 0x40000));
-        var ctx = new SystrapContext(platform, pid, page, vdso, reserved);
+        var ctx = new SystrapContext(platform, new StubThreads(pid, 0, vdso, reserved), 0, pid, page);
         ctx.LoadRegs();
         return ctx;
     }
@@ -96,7 +105,8 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         {
             forked.CloseSharedFd();
         }
-        var ctx = new SystrapContext(platform, pid, page, forked.VdsoBase, new List<(ulong, ulong)>(forked.Reserved))
+        var process = new StubThreads(pid, forked.Slot, forked.VdsoBase, forked.Reserved);
+        var ctx = new SystrapContext(platform, process, forked.Slot, pid, page)
         {
             _fsBase = forked.FsBase,
             _gsBase = forked.GsBase,
@@ -107,7 +117,37 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
             throw new InvalidOperationException("a forked systrap stub did not report");
         }
         ctx.LoadRegs();
+        // The child has only the forking thread; drop the parent's other thread slots (their
+        // shared pages are the parent's, and the child must not reach them).
+        ulong own = SystrapStub.SlotPage(forked.Slot);
+        if (own > SystrapStub.ThreadAreaAddress)
+            ctx.HostSyscall(RawSyscall.SYS_munmap, SystrapStub.ThreadAreaAddress, own - SystrapStub.ThreadAreaAddress);
+        ctx.HostSyscall(RawSyscall.SYS_munmap, own + SystrapStub.SlotSize, SystrapStub.ReservedEnd - own - SystrapStub.SlotSize);
         ctx._regs = regs;
+        ctx.SetFpu(fpu);
+        return ctx;
+    }
+
+    /// <summary>Takes over a thread created by <see cref="CloneThread"/> and gives it <paramref name="regs"/>.</summary>
+    internal static SystrapContext AdoptThread(SystrapPlatform platform, SystrapThread thread, in Registers regs, in FpuState fpu)
+    {
+        var ctx = new SystrapContext(platform, thread.Process, thread.Slot, thread.Tid, thread.TakePage())
+        {
+            _fsBase = thread.FsBase,
+            _gsBase = thread.GsBase,
+        };
+        bool reported = ctx._page.WaitReported(0, ctx.Alive, out _);
+        if (!reported || ctx._page.Int(SharedPage.SignoOffset) != 5 || ctx._page.Context(SharedPage.Rip) != SystrapStub.ThreadReadyAddress)
+        {
+            string why = reported
+                ? $"reported signal {ctx._page.Int(SharedPage.SignoOffset)} at 0x{ctx._page.Context(SharedPage.Rip):x}"
+                : "did not report";
+            ctx.Dispose();
+            throw new InvalidOperationException($"new systrap stub thread {thread.Tid}: {why}");
+        }
+        ctx.LoadRegs();
+        ctx._regs = regs;
+        ctx._regs.OrigRax = ulong.MaxValue;
         ctx.SetFpu(fpu);
         return ctx;
     }
@@ -130,7 +170,9 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         return 0;
     }
 
-    private bool Alive() => StubProcess.IsAlive(_pid);
+    /// <summary>True while this context's host thread exists (the main thread: while the process does).</summary>
+    private bool Alive() =>
+        (_slot == _process.FirstSlot || Volatile.Read(ref _page.Int(SharedPage.ThreadAliveOffset)) != 0) && StubProcess.IsAlive(_pid);
 
     /// <summary>Copies the reported machine context into <see cref="Regs"/>.</summary>
     private void LoadRegs()
@@ -302,11 +344,84 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         return new SystrapForked((int)shared)
         {
             Pid = (int)pid,
+            Slot = _slot,
             VdsoBase = VdsoBase,
-            Reserved = _reserved.ToArray(),
+            Reserved = Reserved.ToArray(),
             FsBase = _fsBase,
             GsBase = _gsBase,
         };
+    }
+
+    /// <inheritdoc/>
+    public IForkedContext? CloneThread(out int errno)
+    {
+        errno = 0;
+        if (_dead) { errno = Errno.ESRCH; return null; }
+        int slot = _process.TakeSlot();
+        if (slot < 0) { errno = Errno.EAGAIN; return null; }
+        SharedPage? page = null;
+        try
+        {
+            page = MapNewSlot(slot, out errno);
+            if (page == null) return null;
+            ulong at = SystrapStub.SlotPage(slot);
+            page.Long(SharedPage.ThreadStackOffset) = at + SystrapStub.AltStackOffset;   // stack_t: ss_sp,
+            page.Long(SharedPage.ThreadStackOffset + 8) = 0;                               // ss_flags,
+            page.Long(SharedPage.ThreadStackOffset + 16) = SystrapStub.AltStackSize;      // ss_size
+            page.Int(SharedPage.ThreadAliveOffset) = 1;
+            page.Int(SharedPage.SpinOffset) = 0;
+            page.Int(SharedPage.SentryPidOffset) = _page.Int(SharedPage.SentryPidOffset);
+            _page.Long(SharedPage.ArgsOffset) = at + (ulong)SharedPage.Size;           // the thread's first stack
+            _page.Long(SharedPage.ArgsOffset + 8) = at + (ulong)SharedPage.ThreadAliveOffset;
+            if (!Command(SharedPage.StateThread)) { errno = Errno.ESRCH; return null; }
+            long tid = (long)_page.Long(SharedPage.ResultOffset);
+            if (tid < 0) { errno = (int)-tid; return null; }
+            var thread = new SystrapThread(_process, slot, (int)tid, page) { FsBase = _fsBase, GsBase = _gsBase };
+            page = null;
+            slot = -1;
+            return thread;
+        }
+        finally
+        {
+            page?.Dispose();
+            if (slot >= 0)
+            {
+                _process.Release();
+                _process.FreeSlot(slot);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Maps a fresh shared page (a memfd the stub creates, which the Sentry copies with
+    /// pidfd_getfd) and a private alternate stack into thread slot <paramref name="slot"/>.
+    /// </summary>
+    private SharedPage? MapNewSlot(int slot, out int errno)
+    {
+        errno = 0;
+        ulong at = SystrapStub.SlotPage(slot);
+        long fd = HostSyscall(SYS_memfd_create, SystrapStub.EmptyNameAddress, 0);
+        if (fd < 0) { errno = (int)-fd; return null; }
+        long local = -Errno.EBADF;
+        try
+        {
+            long r = HostSyscall(SYS_ftruncate, (ulong)fd, SharedPage.Size);
+            if (r == 0) r = HostSyscall(RawSyscall.SYS_mmap, at, SharedPage.Size, 3, MAP_SHARED_FIXED, (ulong)fd, 0);
+            if (r >= 0 && (ulong)r != at) r = -Errno.ENOMEM;
+            if (r >= 0) r = HostSyscall(RawSyscall.SYS_mmap, at + SystrapStub.AltStackOffset, SystrapStub.AltStackSize, 3, MAP_PRIVATE_ANON_FIXED, ulong.MaxValue, 0);
+            if (r < 0) { errno = (int)-r; return null; }
+            long pidfd = RawSyscall.Checked(SYS_pidfd_open, _pid, 0);
+            if (pidfd < 0) { errno = (int)-pidfd; return null; }
+            local = RawSyscall.Checked(SYS_pidfd_getfd, pidfd, fd, 0);
+            HostIo.Close((int)pidfd);
+            if (local < 0) { errno = (int)-local; return null; }
+            return new SharedPage((int)local);
+        }
+        finally
+        {
+            HostSyscall(RawSyscall.SYS_close, (ulong)fd);
+            if (local >= 0) HostIo.Close((int)local);
+        }
     }
 
     private StubFdChannel? _fdChannel;
@@ -315,23 +430,92 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
     public long InstallFd(int hostFd)
     {
         if (_dead) return -Errno.ESRCH;
-        return (_fdChannel ??= new StubFdChannel(this, _page, _pid)).Install(hostFd);
+        return (_fdChannel ??= new StubFdChannel(this, _page, _pid, SystrapStub.SlotPage(_slot))).Install(hostFd);
     }
 
     /// <inheritdoc/>
     public void Kick()
     {
-        if (!_dead) RawSyscall.CallNoGc(RawSyscall.SYS_tgkill, _pid, _pid, SystrapStub.KickSignal, 0, 0, 0);
+        if (!_dead) RawSyscall.CallNoGc(RawSyscall.SYS_tgkill, _pid, _tid, SystrapStub.KickSignal, 0, 0, 0);
     }
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        if (_pid <= 0) return;
-        _dead = true;
-        _fdChannel?.Dispose();
-        StubProcess.KillAndReap(_pid);
+        if (_disposed) return;
+        _disposed = true;
+        if (_process.Release())
+        {
+            _dead = true;
+            _fdChannel?.Dispose();
+            StubProcess.KillAndReap(_pid);
+            _page.Dispose();
+            return;
+        }
+        if (!_dead)
+        {
+            // Other threads still use the process: end only this host thread (it is stopped in
+            // its handler, so a host call of exit runs there and never reports).
+            _fdChannel?.CloseStubEnd();
+            _fdChannel?.Dispose();
+            _dead = true;
+            _page.Long(SharedPage.NrOffset) = SYS_exit;
+            _page.Long(SharedPage.ArgsOffset) = 0;
+            _page.Post(SharedPage.StateHostCall);
+        }
+        if (_slot != _process.FirstSlot)
+        {
+            _page.WaitThreadGone(() => StubProcess.IsAlive(_pid));
+            _process.FreeSlot(_slot);
+        }
         _page.Dispose();
+    }
+}
+
+/// <summary>
+/// A new host thread of a systrap stub (see <see cref="SystrapContext.CloneThread"/>) waiting for
+/// the task thread that will adopt it, with the Sentry's mapping of its shared page.
+/// </summary>
+internal sealed class SystrapThread : IForkedContext
+{
+    private SharedPage? _page;
+
+    public SystrapThread(StubThreads process, int slot, int tid, SharedPage page)
+    {
+        Process = process;
+        Slot = slot;
+        Tid = tid;
+        _page = page;
+    }
+
+    public StubThreads Process { get; }
+    public int Slot { get; }
+    public int Tid { get; }
+    public required ulong FsBase { get; init; }
+    public required ulong GsBase { get; init; }
+
+    /// <summary>Hands the shared page to the adopting context (once).</summary>
+    public SharedPage TakePage() => Interlocked.Exchange(ref _page, null) ?? throw new InvalidOperationException("thread adopted twice");
+
+    public void Abandon()
+    {
+        var page = Interlocked.Exchange(ref _page, null);
+        if (page == null) return;
+        // Let the thread report, then end it like a disposed context.
+        bool alive() => Volatile.Read(ref page.Int(SharedPage.ThreadAliveOffset)) != 0 && StubProcess.IsAlive(Process.Pid);
+        if (page.WaitReported(0, alive, out _))
+        {
+            page.Long(SharedPage.NrOffset) = 60;
+            page.Long(SharedPage.ArgsOffset) = 0;
+            page.Post(SharedPage.StateHostCall);
+        }
+        if (Process.Release()) StubProcess.KillAndReap(Process.Pid);
+        else
+        {
+            page.WaitThreadGone(() => StubProcess.IsAlive(Process.Pid));
+            Process.FreeSlot(Slot);
+        }
+        page.Dispose();
     }
 }
 
@@ -346,6 +530,7 @@ internal sealed class SystrapForked : IForkedContext
     public SystrapForked(int sharedFd) => _sharedFd = sharedFd;
 
     public required int Pid { get; init; }
+    public required int Slot { get; init; }
     public required ulong VdsoBase { get; init; }
     public required IReadOnlyList<(ulong Start, ulong End)> Reserved { get; init; }
     public required ulong FsBase { get; init; }

@@ -23,6 +23,7 @@ public sealed unsafe class SystrapPlatform : IPlatform
     private readonly nint _envp;
 
     private readonly double _pauseNanoseconds = HandoffSpin.MeasurePause();
+    private readonly StubSpawner _spawner = new();
 
     /// <summary>The longest the Sentry spins for a stub's report before it sleeps (microseconds; 0 = never spin).</summary>
     public int MaxSentrySpinMicroseconds { get; init; } = 20;
@@ -86,7 +87,7 @@ public sealed unsafe class SystrapPlatform : IPlatform
                 Argv = _argv,
                 Envp = _envp,
             };
-            long pid = StubLauncher.Spawn(&request);
+            long pid = _spawner.Spawn(&request);
             if (pid < 0) throw new InvalidOperationException($"clone of a systrap stub failed: errno {-pid}");
             HostIo.Close(shm);
             shm = -1;
@@ -103,7 +104,9 @@ public sealed unsafe class SystrapPlatform : IPlatform
 
     /// <inheritdoc/>
     public IPlatformContext AdoptForked(IForkedContext forked, in Registers regs, in FpuState fpu)
-        => SystrapContext.Adopt(this, (SystrapForked)forked, regs, fpu);
+        => forked is SystrapThread thread
+            ? SystrapContext.AdoptThread(this, thread, regs, fpu)
+            : SystrapContext.Adopt(this, (SystrapForked)forked, regs, fpu);
 
     /// <summary>Spin budgets for a new context.</summary>
     internal HandoffSpin NewHandoffSpin() => new(MaxSentrySpinMicroseconds, MaxStubSpinMicroseconds, _pauseNanoseconds);
