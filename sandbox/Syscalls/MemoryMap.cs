@@ -56,7 +56,7 @@ internal static partial class MemorySyscalls
         {
             if (v.End <= a.A0 || v.Start >= end) continue;
             // Shared file mappings are the host's own: its msync writes them back.
-            return Mm(t).Context.HostSyscall(Interop.RawSyscall.SYS_msync, a.A0, end - a.A0, (ulong)flags);
+            return t.Context!.HostSyscall(Interop.RawSyscall.SYS_msync, a.A0, end - a.A0, (ulong)flags);   // the caller's own thread of the stub
         }
         return a.A1 == 0 ? 0 : -Errno.ENOMEM;
     }
