@@ -27,7 +27,19 @@ public static class ContainerRun
         if (detach) return 0;
 
         var registrations = new List<PosixSignalRegistration>();
-        foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT })
+        // With the caller's terminal the terminal's own signals (^C, ^\, a hang-up) reach boot,
+        // which hands them to the container's foreground process group; forwarding them to init
+        // as well would deliver them twice (and to the wrong process).
+        bool callerTerminal = container.State.Spec?.Process?.Terminal == true && options.ConsoleSocket == null;
+        var forwarded = callerTerminal
+            ? new[] { PosixSignal.SIGTERM }
+            : new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT };
+        if (callerTerminal && OperatingSystem.IsLinux())
+        {
+            foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGHUP, PosixSignal.SIGTSTP })
+                registrations.Add(PosixSignalRegistration.Create(signal, context => context.Cancel = true));
+        }
+        foreach (var signal in forwarded)
         {
             registrations.Add(PosixSignalRegistration.Create(signal, context =>
             {

@@ -35,6 +35,7 @@ public static class BootProcess
             Console.Error.WriteLine($"runsc-net boot: {e.Message}");
             return 1;
         }
+        if (options.ConsoleFd >= 0 && OperatingSystem.IsLinux()) TerminalSignals.Forward(sandbox.Kernel, options.ConsoleFd, log);
         var server = new ControlServer(options.ControlFd, sandbox, options.DebugLog);
         server.Start();
         // Hardening once set up: nothing this process executes later may gain privileges.

@@ -26,6 +26,9 @@ internal static unsafe partial class HostIo
     [LibraryImport("libc", EntryPoint = "getpid")]
     public static partial int GetPid();
 
+    [LibraryImport("libc", EntryPoint = "getsid")]
+    public static partial int GetSid(int pid);
+
     [LibraryImport("libc", EntryPoint = "gettid")]
     public static partial int GetTid();
 

@@ -116,6 +116,39 @@ public sealed class TerminalTests : IDisposable
         _runsc.Run("delete", "term-run").AssertSuccess();
     }
 
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint write(int fd, byte[] buffer, nint count);
+
+    [IntegrationFact]
+    public void CtrlCOnTheConsoleInterruptsTheForegroundProcesses()
+    {
+        if (!HaveBusybox) return;
+        string bundle = TerminalBundle("sh", "-c", "trap 'echo trapped; exit 5' INT; echo ready; while true; do sleep 0.1; done");
+        using var console = new ConsoleSocket(Path.Combine(_runsc.Root, "intr.sock"));
+        _runsc.Run("create", "--bundle", bundle, "--console-socket", console.Path, "term-intr").AssertSuccess();
+        var (master, _) = console.Received();
+        _runsc.Run("start", "term-intr").AssertSuccess();
+        var seen = new StringBuilder();
+        var buffer = new byte[1024];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!seen.ToString().Contains("ready") && DateTime.UtcNow < deadline)
+        {
+            nint n = read(master, buffer, buffer.Length);
+            if (n <= 0) break;
+            seen.Append(Encoding.UTF8.GetString(buffer, 0, (int)n));
+        }
+        Assert.Contains("ready", seen.ToString());
+        // ^C typed on the terminal: the line discipline raises SIGINT for the foreground group.
+        write(master, [3], 1);
+        string rest = ReadAll(master);
+        Assert.Contains("trapped", rest);
+        var deadline2 = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!_runsc.Run("state", "term-intr").Stdout.Contains("\"stopped\"") && DateTime.UtcNow < deadline2) Thread.Sleep(20);
+        var wait = _runsc.Run("wait", "term-intr");
+        Assert.Equal(5, wait.ExitCode);
+        _runsc.Run("delete", "term-intr").AssertSuccess();
+    }
+
     [IntegrationFact]
     public void ExecWithTtyGetsItsOwnTerminalAndStatus()
     {

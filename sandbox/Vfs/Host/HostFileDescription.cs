@@ -105,6 +105,20 @@ public sealed class HostFileDescription : FileDescription
         return null;
     }
 
+    /// <summary>
+    /// The foreground process group the Sentry keeps for the terminal whose container-side device
+    /// number is <paramref name="rdev"/> (signals the host terminal raises go there), or -1.
+    /// </summary>
+    public static int ForegroundProcessGroupOf(ulong rdev)
+    {
+        lock (s_terminals)
+        {
+            foreach (var (key, state) in s_terminals)
+                if (key.Dev == rdev) return state.ForegroundProcessGroup;
+        }
+        return -1;
+    }
+
     /// <summary>The foreground process group of the terminal (TIOCGPGRP/TIOCSPGRP), kept by the Sentry per terminal.</summary>
     public int ForegroundProcessGroup
     {
