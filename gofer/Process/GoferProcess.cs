@@ -26,6 +26,7 @@ public static class GoferProcess
             using (server)
             {
                 log.Write("serving");
+                IdleHeapTrim.Schedule(TimeSpan.FromMilliseconds(300));
                 server.Serve();
             }
             log.Write("socket closed; exiting");

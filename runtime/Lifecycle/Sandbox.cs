@@ -62,12 +62,14 @@ public static class Sandbox
             string exe = RuntimeExecutable.Path;
             var globalArgs = global.ToArguments();
 
+            var sandboxEnvironment = SandboxProcessEnvironment.Build();
             var gofer = new NamespacedProcess
             {
                 Executable = exe,
                 Arguments = ["runsc-net", .. globalArgs, "gofer", "--container-id", containerId, "--bundle", bundle.Directory,
                     "--spec-fd", SpecFd.ToString(), "--socket-fd", "4"],
                 NamespaceFlags = Processes.CLONE_NEWNS,
+                Environment = sandboxEnvironment,
                 // stderr stays the caller's, so a failed setup is seen; stdin and stdout are not the gofer's business.
                 Fds = new Dictionary<int, int> { [0] = devNull, [1] = devNull, [SpecFd] = specFd, [4] = pair[0] },
             };
@@ -94,6 +96,7 @@ public static class Sandbox
                 NamespaceFlags = flags,
                 JoinNamespaces = joins,
                 Fds = bootFds,
+                Environment = sandboxEnvironment,
                 // With the caller's terminal (run -t) boot stays in the caller's session and
                 // foreground process group, so the terminal's signals and job control reach it.
                 NewSession = consoleFd != 0,
