@@ -26,7 +26,8 @@ public static class GoferProcess
             using (server)
             {
                 log.Write("serving");
-                IdleHeapTrim.Schedule(TimeSpan.FromMilliseconds(300));
+                // Inline: the gofer's serving thread is to be its only thread with capabilities.
+                IdleHeapTrim.Now();
                 server.Serve();
             }
             log.Write("socket closed; exiting");
