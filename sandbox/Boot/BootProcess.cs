@@ -40,7 +40,6 @@ public static class BootProcess
         server.Start();
         // Hardening once set up: nothing this process executes later may gain privileges.
         if (HostIo.Prctl(38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0) != 0) log.Write("boot: PR_SET_NO_NEW_PRIVS failed");
-        Gofer.Process.IdleHeapTrim.Schedule(TimeSpan.FromMilliseconds(300));
         int status = sandbox.WaitForInit();
         log.Write($"boot: init exited with wait status 0x{status:x}");
         ExitRecord.Save(options.RootDir, options.ContainerId, status, log);

@@ -66,6 +66,8 @@ public sealed class SentrySandbox : ISandboxControl
                 || DeviceRegistry.Major(rdev) != DevptsFileSystem.PtySlaveMajor) return null;
             return DevptsFileSystem.Instance.ByNumber((int)DeviceRegistry.Minor(rdev))?.Reopen(flags);
         };
+        // Start-up garbage (spec, mount table, serializers) should not stay resident while the container idles.
+        Gofer.Process.IdleHeapTrim.Schedule(TimeSpan.FromMilliseconds(300));
         return new SentrySandbox(spec, kernel, stdio, consoleFd) { _preservedFds = preservedFds ?? Array.Empty<int>() };
     }
 
