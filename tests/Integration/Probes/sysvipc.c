@@ -178,11 +178,13 @@ int main(void)
         fflush(stdout);
         _exit(0);
     }
-    usleep(50 * 1000);
+    probe_wait_sleeping(child);
     m.type = 7;
     strcpy(m.text, "seven");
-    CHECK(msgsnd(q, &m, 6, 0));
+    /* report after the child printed: its output and ours must not race */
+    long sent = msgsnd(q, &m, 6, 0);
     waitpid(child, NULL, 0);
+    probe_report("msgsnd(q, &m, 6, 0) to a blocked receiver", sent);
     mq.msg_qbytes = 10;
     CHECK(msgctl(q, IPC_SET, &mq));
     CHECK(msgsnd(q, &m, 6, IPC_NOWAIT));
@@ -193,7 +195,7 @@ int main(void)
         CHECK(msgrcv(q, &r, sizeof r.text, 99, 0));
         _exit(0);
     }
-    usleep(50 * 1000);
+    probe_wait_sleeping(child);
     rm = msgctl(q, IPC_RMID, NULL);
     waitpid(child, NULL, 0);
     probe_report("msgctl(q, IPC_RMID, NULL) with a waiter", rm);
