@@ -38,11 +38,13 @@ public static class BootProcess
         if (options.ConsoleFd >= 0 && OperatingSystem.IsLinux()) TerminalSignals.Forward(sandbox.Kernel, options.ConsoleFd, log);
         var server = new ControlServer(options.ControlFd, sandbox, options.DebugLog);
         server.Start();
+        // Set up: from here on the Sentry needs no host path, so it gives up the host's tree.
+        string stateDir = EmptyRoot.Enter(options.RootDir, log);
         // Hardening once set up: nothing this process executes later may gain privileges.
         if (HostIo.Prctl(38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0) != 0) log.Write("boot: PR_SET_NO_NEW_PRIVS failed");
         int status = sandbox.WaitForInit();
         log.Write($"boot: init exited with wait status 0x{status:x}");
-        ExitRecord.Save(options.RootDir, options.ContainerId, status, log);
+        ExitRecord.Save(stateDir, options.ContainerId, status, log);
         server.WaitForPendingReplies(TimeSpan.FromSeconds(2));
         return ExitLike(status);
     }
