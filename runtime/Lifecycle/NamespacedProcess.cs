@@ -16,7 +16,8 @@ namespace RunscNet.Runtime.Lifecycle;
 public sealed class NamespacedProcess
 {
     /// <summary>Exit codes of a child that failed before execve, by step.</summary>
-    public const int ExitSetNsFailed = 121, ExitSetSidFailed = 122, ExitDupFailed = 123, ExitExecFailed = 127;
+    public const int ExitSetNsFailed = 121, ExitSetSidFailed = 122, ExitDupFailed = 123, ExitCapabilityDropFailed = 124, ExitExecFailed = 127;
+    private const long PrCapBsetDrop = 24;
 
     /// <summary>Path of the program (e.g. /proc/self/exe or the runsc-net binary).</summary>
     public required string Executable { get; init; }
@@ -38,6 +39,12 @@ public sealed class NamespacedProcess
     /// every other fd of ours is close-on-exec and so does not reach the program.
     /// </summary>
     public IReadOnlyDictionary<int, int> Fds { get; init; } = new Dictionary<int, int>();
+
+    /// <summary>
+    /// Capabilities (bit n = capability n) the program may ever hold: the others leave the bounding
+    /// set before execve, so the program starts without them and can never regain them. Null: all.
+    /// </summary>
+    public ulong? CapabilityBoundingSet { get; init; }
 
     /// <summary>Start a new session (detach from the caller's terminal and process group).</summary>
     public bool NewSession { get; init; } = true;
@@ -72,7 +79,8 @@ public sealed class NamespacedProcess
             int pid;
             try
             {
-                pid = CloneAndExec(nr, NamespaceFlags, (byte*)exe, (byte**)argv, (byte**)envp, moves, joins, NewSession);
+                pid = CloneAndExec(nr, NamespaceFlags, (byte*)exe, (byte**)argv, (byte**)envp, moves, joins, NewSession,
+                    CapabilityBoundingSet ?? ulong.MaxValue);
             }
             finally
             {
@@ -96,10 +104,10 @@ public sealed class NamespacedProcess
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe int CloneAndExec(SyscallNumbers nr, long namespaceFlags, byte* exe, byte** argv, byte** envp,
-        int[] moves, long[] joins, bool newSession)
+        int[] moves, long[] joins, bool newSession, ulong boundingSet)
     {
         long cloneNr = nr.Clone, setNsNr = nr.SetNs, setSidNr = nr.SetSid, dup3Nr = nr.Dup3,
-            execNr = nr.Execve, exitNr = nr.ExitGroup;
+            execNr = nr.Execve, exitNr = nr.ExitGroup, prctlNr = nr.Prctl;
         int moveCount = moves.Length;
         int joinCount = joins.Length;
         fixed (int* m = moves)
@@ -122,6 +130,13 @@ public sealed class NamespacedProcess
                 // dup3 without O_CLOEXEC: the target survives execve.
                 if (RawSyscalls.Syscall6(dup3Nr, m[i + 1], m[i], 0, 0, 0, 0) < 0)
                     RawSyscalls.Syscall6(exitNr, ExitDupFailed, 0, 0, 0, 0, 0);
+            }
+            for (int cap = 0; cap < 64 && boundingSet != ulong.MaxValue; cap++)
+            {
+                // EINVAL: past the kernel's last capability.
+                if ((boundingSet & (1UL << cap)) == 0 && RawSyscalls.Syscall6(prctlNr, PrCapBsetDrop, cap, 0, 0, 0, 0) < 0
+                    && *RawSyscalls.ErrnoLocation() != 22 /* EINVAL */)
+                    RawSyscalls.Syscall6(exitNr, ExitCapabilityDropFailed, 0, 0, 0, 0, 0);
             }
             RawSyscalls.Syscall6(execNr, (long)exe, (long)argv, (long)envp, 0, 0, 0);
             RawSyscalls.Syscall6(exitNr, ExitExecFailed, 0, 0, 0, 0, 0);

@@ -100,6 +100,7 @@ public static class Sandbox
                 // With the caller's terminal (run -t) boot stays in the caller's session and
                 // foreground process group, so the terminal's signals and job control reach it.
                 NewSession = consoleFd != 0,
+                CapabilityBoundingSet = SentryCapabilities,
             };
             bootPid = boot.Start();
             RuntimeLog.Debug($"boot started: pid {bootPid}, namespaces 0x{flags:x}");
@@ -151,6 +152,21 @@ public static class Sandbox
             Thread.Sleep(5);
         }
     }
+
+    /// <summary>
+    /// The capabilities the Sentry may hold (its bounding set; every other one is gone before boot
+    /// starts): file ownership and access for the host fds it serves (CHOWN, DAC_OVERRIDE,
+    /// DAC_READ_SEARCH, FOWNER, FSETID), KILL, the network ones its host sockets need
+    /// (NET_BIND_SERVICE, NET_BROADCAST, NET_ADMIN, NET_RAW), IPC_LOCK, SYS_PTRACE (the ptrace
+    /// platform), SYS_ADMIN (its mounts while it sets up its empty root; the seccomp filter it
+    /// installs afterwards refuses mounts and namespaces), SYS_NICE and SYS_RESOURCE. Not: SETUID,
+    /// SETGID, SETPCAP, SYS_MODULE, SYS_RAWIO, SYS_CHROOT, SYS_BOOT, SYS_TIME, MKNOD, SETFCAP,
+    /// AUDIT_*, MAC_*, SYSLOG, BPF, PERFMON, CHECKPOINT_RESTORE and the rest.
+    /// </summary>
+    private const ulong SentryCapabilities =
+        (1UL << 0) | (1UL << 1) | (1UL << 2) | (1UL << 3) | (1UL << 4) | (1UL << 5) |
+        (1UL << 10) | (1UL << 11) | (1UL << 12) | (1UL << 13) | (1UL << 14) |
+        (1UL << 19) | (1UL << 21) | (1UL << 23) | (1UL << 24);
 
     private static (long Flags, List<(int Fd, long Type)> Joins) BootNamespaces(Spec spec, GlobalOptions global)
     {

@@ -42,6 +42,8 @@ public static class BootProcess
         string stateDir = EmptyRoot.Enter(options.RootDir, log);
         // Hardening once set up: nothing this process executes later may gain privileges.
         if (HostIo.Prctl(38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0) != 0) log.Write("boot: PR_SET_NO_NEW_PRIVS failed");
+        long filtered = SentrySeccomp.Install();
+        if (filtered != 0) log.Write($"boot: seccomp filter not installed: {filtered}");
         int status = sandbox.WaitForInit();
         log.Write($"boot: init exited with wait status 0x{status:x}");
         ExitRecord.Save(stateDir, options.ContainerId, status, log);

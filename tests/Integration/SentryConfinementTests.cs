@@ -6,7 +6,7 @@ namespace RunscNet.Tests.Integration;
 /// <summary>
 /// The host side of the sandbox process (the Sentry), seen from outside while a container runs:
 /// it has given up the host's file system (an empty read-only root with only a proc of its own
-/// PID namespace), yet the container works (LifecycleCommandTests has the exit status that the
+/// PID namespace) and the privileges it does not use (bounding set, seccomp, no_new_privs), yet the container works (LifecycleCommandTests has the exit status that the
 /// sandbox records in the state file from there).
 /// </summary>
 public sealed class SentryConfinementTests : IDisposable
@@ -54,6 +54,18 @@ public sealed class SentryConfinementTests : IDisposable
         // The root is read-only.
         string mounts = File.ReadAllText($"/proc/{pid}/mounts");
         Assert.Contains(mounts.Split('\n'), l => l.Split(' ') is [_, "/", "tmpfs", var opts, ..] && opts.Split(',').Contains("ro"));
+
+        // Privileges: no_new_privs, a seccomp filter on every thread, and a bounding set without
+        // SETUID, SETGID, SYS_MODULE, SYS_RAWIO, MKNOD, SYS_TIME or BPF.
+        foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            var status = File.ReadAllLines(Path.Combine(task, "status")).Select(l => l.Split(':', 2)).ToDictionary(f => f[0], f => f[1].Trim());
+            Assert.Equal("1", status["NoNewPrivs"]);
+            Assert.Equal("2", status["Seccomp"]);
+            ulong bounding = Convert.ToUInt64(status["CapBnd"], 16);
+            foreach (int cap in new[] { 6, 7, 16, 17, 25, 27, 39 }) Assert.Equal(0UL, bounding & (1UL << cap));
+            Assert.Equal(0UL, Convert.ToUInt64(status["CapEff"], 16) & ~bounding);
+        }
 
         // The container itself still reads its files through the gofer and runs commands.
         Assert.Equal("started\n", _runsc.Run("exec", "confined", "sh", "-c", "while [ ! -e /dev/shm/up ]; do sleep 0.05; done; cat /dev/shm/up").AssertSuccess().Stdout);
