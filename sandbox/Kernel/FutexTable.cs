@@ -6,9 +6,10 @@ namespace RunscNet.Sentry.Kernel;
 /// Futex wait queues. As on Linux, the key depends on the memory, not on FUTEX_PRIVATE_FLAG: a
 /// futex in a private mapping is keyed by (address space, address), so every thread of a process
 /// meets the others' waits whether or not they pass the flag (glibc's pthread_join waits without
-/// it on the CLONE_CHILD_CLEARTID word); one in a shared mapping is keyed by (kernel, address)
-/// across processes (only correct for memory mapped at the same address in both, which is the
-/// common case after fork). Waiters are woken in FIFO order.
+/// it on the CLONE_CHILD_CLEARTID word); one in a shared mapping without the flag is keyed by the
+/// memory itself (the file's host identity or the MAP_SHARED|MAP_ANONYMOUS region, and the offset
+/// in it), so processes that mapped the same file at different addresses (sem_open, shared
+/// pthread mutexes in a file) meet. Waiters are woken in FIFO order.
 /// </summary>
 public sealed class FutexTable
 {
@@ -27,7 +28,9 @@ public sealed class FutexTable
     {
         var mm = t.AddressSpace;
         if (mm == null) return (t.Kernel, addr);
-        if (!priv && mm.IsSharedMapping(addr)) return (t.Kernel, addr);
+        if (priv) return (mm, addr);
+        if (mm.SharedKeyOf(addr) is { } shared) return shared;
+        if (mm.IsSharedMapping(addr)) return (t.Kernel, addr);
         return (mm, addr);
     }
 

@@ -179,7 +179,10 @@ public sealed class AddressSpace
             {
                 long r = HostMap(addr, len, prot, hostFlags, fixedMap);
                 if (r < 0) return r;
-                _vmas.Insert(new Vma((ulong)r, (ulong)r + len, prot, (shared ? Vma.MapShared : Vma.MapPrivate) | Vma.MapAnonymous, name, 0));
+                _vmas.Insert(new Vma((ulong)r, (ulong)r + len, prot, (shared ? Vma.MapShared : Vma.MapPrivate) | Vma.MapAnonymous, name, 0)
+                {
+                    SharedObject = shared ? new object() : null,
+                });
                 return r;
             }
 
@@ -196,7 +199,10 @@ public sealed class AddressSpace
                     HostContext.HostSyscall(RawSyscall.SYS_close, (ulong)stubFd);
                     if (mapped < 0) return mapped;
                     int vmaFlags = shared ? Vma.MapShared | (file.Writable ? 0 : Vma.NoSharedWrite) : Vma.MapPrivate;
-                    _vmas.Insert(new Vma((ulong)mapped, (ulong)mapped + len, prot, vmaFlags, name, offset));
+                    _vmas.Insert(new Vma((ulong)mapped, (ulong)mapped + len, prot, vmaFlags, name, offset)
+                    {
+                        SharedObject = shared ? SharedIdentityOf(file) : null, SharedOffset = offset,
+                    });
                     return mapped;
                 }
             }
@@ -213,9 +219,20 @@ public sealed class AddressSpace
             }
             if ((prot & Vma.ProtWrite) == 0)
                 HostContext.HostSyscall(RawSyscall.SYS_mprotect, (ulong)at, len, (ulong)prot);
-            _vmas.Insert(new Vma((ulong)at, (ulong)at + len, prot, shared ? Vma.MapShared : Vma.MapPrivate, name, offset));
+            _vmas.Insert(new Vma((ulong)at, (ulong)at + len, prot, shared ? Vma.MapShared : Vma.MapPrivate, name, offset)
+            {
+                SharedObject = shared ? SharedIdentityOf(file!) : null, SharedOffset = offset,
+            });
             return at;
         }
+    }
+
+    /// <summary>What shared mappings of <paramref name="file"/> have in common: its host file, else its inode.</summary>
+    private static unsafe object SharedIdentityOf(FileDescription file)
+    {
+        LinuxStatBuffer st;
+        if (file.HostFd >= 0 && HostFiles.fstat(file.HostFd, &st) == 0) return new SharedFileIdentity(st.Dev, st.Ino);
+        return (object?)file.Inode ?? file;
     }
 
     private int CopyFileIn(Task? task, ulong address, ulong count, FileDescription file, ulong offset)
@@ -351,6 +368,20 @@ public sealed class AddressSpace
     public bool IsSharedMapping(ulong address)
     {
         lock (_lock) return _vmas.Find(address) is { } v && (v.Flags & Vma.MapShared) != 0;
+    }
+
+    /// <summary>
+    /// The cross-process key of <paramref name="address"/> when it lies in a shared mapping: the
+    /// memory's identity and the byte offset in it (the same in every process mapping that memory,
+    /// at whatever address); null for private memory.
+    /// </summary>
+    public (object Memory, ulong Offset)? SharedKeyOf(ulong address)
+    {
+        lock (_lock)
+        {
+            if (_vmas.Find(address) is not { } v || (v.Flags & Vma.MapShared) == 0) return null;
+            return v.SharedObject is { } o ? (o, v.SharedOffset + (address - v.Start)) : null;
+        }
     }
 
     /// <summary>Records a mapping made outside <see cref="Map"/> (the stack the loader builds).</summary>

@@ -16,12 +16,23 @@ public sealed record Vma(ulong Start, ulong End, int Prot, int Flags, string? Na
     /// <summary>Length in bytes.</summary>
     public ulong Length => End - Start;
 
+    /// <summary>
+    /// For a shared mapping, what the memory is (equal objects for the same memory in every
+    /// address space: a <see cref="SharedFileIdentity"/> for a file, one object per
+    /// MAP_SHARED|MAP_ANONYMOUS mmap that fork copies along); null for private mappings.
+    /// Futexes in shared memory are keyed by it, as Linux keys them by inode and page offset.
+    /// </summary>
+    public object? SharedObject { get; init; }
+
+    /// <summary>Where <see cref="Start"/> lies in <see cref="SharedObject"/> (bytes).</summary>
+    public ulong SharedOffset { get; init; }
+
     /// <summary>The part of this VMA within [start, end) (the file offset moves along).</summary>
     public Vma Slice(ulong start, ulong end)
     {
         ulong s = Math.Max(start, Start), e = Math.Min(end, End);
         ulong off = (Flags & MapAnonymous) != 0 || Name == null ? Offset : Offset + (s - Start);
-        return this with { Start = s, End = e, Offset = off };
+        return this with { Start = s, End = e, Offset = off, SharedOffset = SharedOffset + (s - Start) };
     }
 
     /// <summary>The line /proc/pid/maps shows for this VMA.</summary>
@@ -32,6 +43,9 @@ public sealed record Vma(ulong Start, ulong End, int Prot, int Flags, string? Na
         return Name is null ? line : line.PadRight(73) + Name;
     }
 }
+
+/// <summary>The identity of a host file (st_dev, st_ino) that shared mappings of it have in common.</summary>
+public readonly record struct SharedFileIdentity(ulong Device, ulong Inode);
 
 /// <summary>
 /// The sorted, non-overlapping set of VMAs of one address space, with the splitting that

@@ -18,4 +18,10 @@ public sealed class MemoryMapTests : IDisposable
 
     [IntegrationFact]
     public void SharedMappingsOfContainerFilesShareAsOnLinux() => _probe.AssertSameAsNative("sharedmmap", [_probe.TempDir()], ["/data"]);
+
+    [IntegrationFact]
+    public void FutexesInSharedFileMappingsMeetAcrossAddressesAsOnLinux() => _probe.AssertSameAsNative("sharedfutex", [_probe.TempDir()], ["/tmp"]);
+
+    [IntegrationFact]
+    public void FutexesInSharedContainerFileMappingsMeetAcrossAddressesAsOnLinux() => _probe.AssertSameAsNative("sharedfutex", [_probe.TempDir()], ["/data"]);
 }
