@@ -262,8 +262,8 @@ public sealed partial class Kernel
                 tg.Stopped = false;
                 tg.StopReportPending = false;
                 tg.ContinueReportPending = true;
+                tg.ContinueNotifyPending = true;   // sent by the child when it runs (Task.HandleSignalsAndStops)
                 tg.StopEvents.Notify();
-                NotifyParentLocked(tg, SignalInfo.CLD_CONTINUED, Signal.SIGCONT);
             }
         }
         else if ((Signal.StopSet & Signal.Bit(sig)) != 0)

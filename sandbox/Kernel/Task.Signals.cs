@@ -159,6 +159,11 @@ public sealed partial class Task
             lock (Kernel.TaskLock)
             {
                 if (tg.Exiting) return false;
+                if (tg.ContinueNotifyPending && !tg.Stopped)
+                {
+                    tg.ContinueNotifyPending = false;
+                    Kernel.NotifyParentLocked(tg, SignalInfo.CLD_CONTINUED, Signal.SIGCONT);
+                }
                 if (tg.Stopped)
                 {
                     info = null;

@@ -79,6 +79,13 @@ public sealed class ThreadGroup
     /// <summary>A continue the parent has not collected with WCONTINUED yet.</summary>
     public bool ContinueReportPending { get; internal set; }
 
+    /// <summary>
+    /// A SIGCONT ended a stop and the parent has not been sent its SIGCHLD (CLD_CONTINUED) yet:
+    /// as on Linux, a thread of the continued process sends it when it next handles signals, not
+    /// the sender of SIGCONT, so the parent learns of the continue only once the child runs.
+    /// </summary>
+    public bool ContinueNotifyPending { get; internal set; }
+
     /// <summary>True once a task of the process got to run application code (its exec or thread start succeeded).</summary>
     public bool HasRun { get; internal set; }
 

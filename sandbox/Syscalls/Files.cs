@@ -584,7 +584,7 @@ internal static partial class FileSyscalls
     internal static Interop.LinuxStatBuffer ToStat(in InodeAttr s) => new()
     {
         Dev = s.Dev, Ino = s.Ino, Nlink = s.Nlink, Mode = s.Mode, Uid = s.Uid, Gid = s.Gid, Rdev = s.Rdev,
-        Size = s.Size, Blksize = s.BlockSize == 0 ? 4096 : s.BlockSize, Blocks = s.Blocks != 0 ? s.Blocks : (s.Size + 511) / 512,
+        Size = s.Size, Blksize = s.BlockSize == 0 ? 4096 : s.BlockSize, Blocks = s.Blocks,
         AtimeSec = FloorDiv(s.AtimeNs), AtimeNsec = FloorMod(s.AtimeNs),
         MtimeSec = FloorDiv(s.MtimeNs), MtimeNsec = FloorMod(s.MtimeNs),
         CtimeSec = FloorDiv(s.CtimeNs), CtimeNsec = FloorMod(s.CtimeNs),

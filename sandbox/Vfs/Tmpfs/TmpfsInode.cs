@@ -14,6 +14,9 @@ public sealed class TmpfsInode : Inode
     private readonly object _lock = new();
     private InodeAttr _attr;
     private readonly Dictionary<string, TmpfsInode>? _children;
+    // When each child was added (a counter): getdents lists the newest first, as Linux's tmpfs.
+    private readonly Dictionary<string, long>? _childOrder;
+    private long _nextChildOrder;
     private readonly Dictionary<string, byte[]> _xattrs = new();
     private string _target = "";
     private int _memfd = -1;
@@ -30,7 +33,11 @@ public sealed class TmpfsInode : Inode
             Mode = mode, Uid = uid, Gid = gid, Nlink = LinuxMode.IsDir(mode) ? 2UL : 1UL, Ino = Ino,
             Dev = fs.DeviceId, Rdev = rdev, BlockSize = 4096, AtimeNs = now, MtimeNs = now, CtimeNs = now,
         };
-        if (LinuxMode.IsDir(mode)) _children = new Dictionary<string, TmpfsInode>();
+        if (LinuxMode.IsDir(mode))
+        {
+            _children = new Dictionary<string, TmpfsInode>();
+            _childOrder = new Dictionary<string, long>();
+        }
     }
 
     /// <inheritdoc/>
@@ -153,6 +160,7 @@ public sealed class TmpfsInode : Inode
         {
             if (_children.ContainsKey(name)) return -Errno.EEXIST;
             _children[name] = child;
+            _childOrder![name] = _nextChildOrder++;
             if (child.IsDirectory) _attr.Nlink++;
             _attr.MtimeNs = _attr.CtimeNs = FileSystem.NowNs();
             return 0;
@@ -249,6 +257,7 @@ public sealed class TmpfsInode : Inode
         {
             if (!_children.TryGetValue(name, out var cur) || cur != c) return -Errno.ENOENT;
             _children.Remove(name);
+            _childOrder!.Remove(name);
             if (c.IsDirectory) _attr.Nlink--;
             _attr.MtimeNs = _attr.CtimeNs = FileSystem.NowNs();
         }
@@ -288,6 +297,7 @@ public sealed class TmpfsInode : Inode
         lock (_lock)
         {
             _children!.Remove(oldName);
+            _childOrder!.Remove(oldName);
             if (c.IsDirectory) _attr.Nlink--;
             _attr.MtimeNs = _attr.CtimeNs = FileSystem.NowNs();
         }
@@ -303,7 +313,12 @@ public sealed class TmpfsInode : Inode
         if (_children == null) return -Errno.ENOTDIR;
         lock (_lock)
         {
-            foreach (var (name, c) in _children) entries.Add(new DirEntry(name, c.Ino, LinuxMode.DirentType(c.Mode)));
+            // Newest first, as Linux's tmpfs lists a directory (a renamed entry counts as new).
+            foreach (var (name, _) in _childOrder!.OrderByDescending(e => e.Value))
+            {
+                var c = _children[name];
+                entries.Add(new DirEntry(name, c.Ino, LinuxMode.DirentType(c.Mode)));
+            }
         }
         return 0;
     }
