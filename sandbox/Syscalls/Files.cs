@@ -51,7 +51,7 @@ internal static partial class FileSyscalls
         t.Supported(221, "fadvise64", Fadvise64);
         t.Supported(257, "openat", Openat);
         t.Partial(275, "splice", Splice, "Copies through a Sentry buffer; SPLICE_F_* flags ignored.");
-        t.Unimplemented(276, "tee", "Returns EINVAL-free ENOSYS.");
+        t.Supported(276, "tee", Tee);
         t.Supported(277, "sync_file_range", SyncFileRange);
         t.Partial(285, "fallocate", Fallocate, "Passed to the host file for gofer and tmpfs files.");
         t.Supported(292, "dup3", Dup3);
@@ -386,14 +386,10 @@ internal static partial class FileSyscalls
         return DoOpen(t, (int)a.A0, a.A1, f, (uint)mode);
     }
 
-    /// <summary>close(2); the process's record locks on the file go with any close of it, as POSIX says.</summary>
+    /// <summary>close(2); the record locks of the fd table on the file go with any close of it (FdTable.Drop).</summary>
     private static long Close(Task t, in SyscallArguments a)
     {
-        var f = t.Fds.Get((int)a.A0);
-        var inode = f?.Inode;
-        int r = t.Fds.Close((int)a.A0);
-        if (r == 0 && inode != null) Vfs.Locks.FileLocks.ReleaseOwner(inode, Vfs.Proc.ProcFileSystem.Describe(t).Leader);
-        return r;
+        return t.Fds.Close((int)a.A0);
     }
 
     /// <summary>close_range(2): CLOSE_RANGE_UNSHARE (2, the table is already private) and CLOSE_RANGE_CLOEXEC (4); EINVAL if first &gt; last.</summary>
@@ -490,6 +486,8 @@ internal static partial class FileSyscalls
     {
         var f = File(t, a.A0);
         if (f == null || (f.StatusFlags & OpenFlags.O_PATH) != 0) return -Errno.EBADF;
+        // LOCK_MAND (Samba's mandatory share modes) is no longer supported: Linux warns and returns 0.
+        if ((a.A1 & 32) != 0) return 0;
         return Vfs.Locks.FileLocks.Flock(t, f, (int)a.A1);
     }
 
@@ -520,7 +518,8 @@ internal static partial class FileSyscalls
         else { end = s0; s0 += len; }
         if (s0 < 0) return -Errno.EINVAL;
         var describe = Vfs.Proc.ProcFileSystem.Describe(t);
-        object owner = ofd ? f : (object)describe.Leader;
+        // Linux's owner of a POSIX lock is the table of open files (shared by threads and CLONE_FILES).
+        object owner = ofd ? f : t.Fds;
         int pid = ofd ? -1 : describe.Pid;
         if (cmd == 5 || cmd == 36)
         {
@@ -839,6 +838,24 @@ internal static partial class FileSyscalls
             if (a.A3 != 0) t.Memory.CopyOutStruct(a.A3, outOff + n);
         }
         return n;
+    }
+
+    /// <summary>
+    /// tee(2): duplicates up to len bytes from one pipe to another without consuming them.
+    /// EBADF for a bad fd or one not open for reading (input) / writing (output), EINVAL unless
+    /// both are pipes and different ones or for unknown flags; SPLICE_F_NONBLOCK (2) gives EAGAIN
+    /// instead of waiting.
+    /// </summary>
+    private static long Tee(Task t, in SyscallArguments a)
+    {
+        const uint SpliceFlags = 0xf, SpliceNonBlock = 2;
+        var inF = File(t, a.A0);
+        var outF = File(t, a.A1);
+        if (inF == null || outF == null) return -Errno.EBADF;
+        if ((a.A3 & ~(ulong)SpliceFlags) != 0) return -Errno.EINVAL;
+        if (!inF.Readable || !outF.Writable) return -Errno.EBADF;
+        if (inF is not PipeFile input || outF is not PipeFile output || input.Pipe == output.Pipe) return -Errno.EINVAL;
+        return input.TeeTo(t, output, (long)Math.Min(a.A2, int.MaxValue), (a.A3 & SpliceNonBlock) != 0);
     }
 
     /// <summary>memfd_create(2): an anonymous tmpfs file ("memfd:name"); EINVAL for unknown flags or a name over 249 bytes.</summary>

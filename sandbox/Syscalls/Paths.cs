@@ -63,7 +63,7 @@ internal static partial class PathSyscalls
         t.Supported(268, "fchmodat", Fchmodat);
         t.Supported(269, "faccessat", Faccessat);
         t.Supported(280, "utimensat", Utimensat);
-        t.Partial(316, "renameat2", Renameat2, "RENAME_EXCHANGE and RENAME_WHITEOUT give EINVAL.");
+        t.Partial(316, "renameat2", Renameat2, "RENAME_WHITEOUT gives EINVAL; RENAME_EXCHANGE on tmpfs and gofer mounts.");
         t.Supported(332, "statx", Statx);
         t.Supported(439, "faccessat2", Faccessat2);
     }

@@ -81,7 +81,33 @@ public sealed class Dentry
         }
     }
 
-    /// <summary>Moves a cached child to another parent/name (rename).</summary>
+    /// <summary>Swaps cached child <paramref name="name"/> with <paramref name="otherParent"/>'s <paramref name="otherName"/> (RENAME_EXCHANGE).</summary>
+    internal void ExchangeChild(string name, Dentry otherParent, string otherName)
+    {
+        Dentry? a, b;
+        lock (this)
+        {
+            if (_children == null || !_children.Remove(name, out a)) a = null;
+        }
+        lock (otherParent)
+        {
+            if (otherParent._children == null || !otherParent._children.Remove(otherName, out b)) b = null;
+        }
+        if (a != null)
+        {
+            a.Name = otherName;
+            a.Parent = otherParent;
+            lock (otherParent) (otherParent._children ??= new())[otherName] = a;
+        }
+        if (b != null)
+        {
+            b.Name = name;
+            b.Parent = this;
+            lock (this) (_children ??= new())[name] = b;
+        }
+    }
+
+    /// <summary>Moves a cached child to <paramref name="newParent"/>/<paramref name="newName"/> (rename).</summary>
     internal void MoveChild(string oldName, Dentry newParent, string newName)
     {
         Dentry? d;

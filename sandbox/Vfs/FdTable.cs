@@ -101,7 +101,7 @@ public sealed class FdTable
             _files[fd] = file;
             _cloexec[fd] = closeOnExec;
         }
-        old?.DecRef();
+        if (old != null) Drop(old);
         return fd;
     }
 
@@ -116,7 +116,7 @@ public sealed class FdTable
             _files[fd] = null;
             _cloexec[fd] = false;
         }
-        old!.DecRef();
+        Drop(old!);
         return 0;
     }
 
@@ -147,7 +147,7 @@ public sealed class FdTable
                 _cloexec[fd] = false;
             }
         }
-        foreach (var f in closed) f.DecRef();
+        foreach (var f in closed) Drop(f);
     }
 
     /// <summary>A copy of the table for fork without CLONE_FILES (each description gains a reference).</summary>
@@ -179,7 +179,18 @@ public sealed class FdTable
                 }
             }
         }
-        foreach (var f in closed) f.DecRef();
+        foreach (var f in closed) Drop(f);
+    }
+
+    /// <summary>
+    /// An fd leaves the table: as on Linux, whose POSIX record locks belong to the table of open
+    /// files (fl_owner = current->files), any close of an fd of a file drops this table's record
+    /// locks on it; then the description loses the fd's reference.
+    /// </summary>
+    private void Drop(FileDescription file)
+    {
+        if (file.Inode is { } inode) Locks.FileLocks.ReleaseOwner(inode, this);
+        file.DecRef();
     }
 
     /// <summary>Closes every fd (exit of the last task using the table).</summary>

@@ -145,6 +145,14 @@ public abstract class Inode
     /// </summary>
     public virtual int Rename(Task task, string oldName, Inode child, Inode newDir, string newName, Inode? replaced) => -Errno.EPERM;
 
+    /// <summary>
+    /// renameat2 RENAME_EXCHANGE: atomically swaps entry <paramref name="oldName"/> of this
+    /// directory (<paramref name="child"/>) with <paramref name="newName"/> of
+    /// <paramref name="newDir"/> (<paramref name="other"/>), both existing, same file system (the
+    /// VFS has checked the rules). EINVAL where the file system cannot.
+    /// </summary>
+    public virtual int Exchange(Task task, string oldName, Inode child, Inode newDir, string newName, Inode other) => -Errno.EINVAL;
+
     /// <summary>Lists the directory (without "." and "..").</summary>
     public virtual int ReadDir(out List<DirEntry> entries)
     {

@@ -255,7 +255,8 @@ public sealed partial class VirtualFileSystem
     }
 
     /// <summary>
-    /// rename(2)/renameat2(2): RENAME_NOREPLACE (EEXIST) supported, RENAME_EXCHANGE gives EINVAL;
+    /// rename(2)/renameat2(2): RENAME_NOREPLACE (EEXIST), RENAME_EXCHANGE (both must exist: ENOENT;
+    /// EINVAL with NOREPLACE or where the file system cannot swap), RENAME_WHITEOUT gives EINVAL;
     /// type rules (EISDIR, ENOTDIR, ENOTEMPTY), moving a directory into itself (EINVAL), mounts
     /// (EXDEV across, EBUSY for mount points).
     /// </summary>
@@ -263,7 +264,8 @@ public sealed partial class VirtualFileSystem
     {
         const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
         if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) != 0) return -Errno.EINVAL;
-        if ((flags & (RENAME_EXCHANGE | RENAME_WHITEOUT)) != 0) return -Errno.EINVAL;
+        bool exchange = (flags & RENAME_EXCHANGE) != 0;
+        if ((flags & RENAME_WHITEOUT) != 0 || (exchange && (flags & RENAME_NOREPLACE) != 0)) return -Errno.EINVAL;
         int err = ResolveParent(task, olddirfd, oldpath, out var oldParent, out string oldName, out bool oldSlash);
         if (err != 0) return err;
         if (oldName.Length == 0 || oldName == "." || oldName == "..") return -Errno.EBUSY;
@@ -299,6 +301,22 @@ public sealed partial class VirtualFileSystem
             if (replaced == src) return 0;
             if ((flags & RENAME_NOREPLACE) != 0) return -Errno.EEXIST;
             if (newD != null && newD.MountCount > 0) return -Errno.EBUSY;
+            if (exchange && replaced != null)
+            {
+                if (newSlash && !replaced.IsDirectory) return -Errno.ENOTDIR;
+                // Neither may end up beneath itself.
+                if (replaced.IsDirectory)
+                {
+                    for (var p = oldParent.Dentry; p != null; p = p.Parent)
+                        if (p == newD) return -Errno.EINVAL;
+                }
+                err = Permissions.CheckSticky(task.Credentials, newParent.Inode.Attr, replaced.Attr);
+                if (err != 0) return err;
+                err = oldParent.Inode.Exchange(task, oldName, src, newParent.Inode, newName, replaced);
+                if (err != 0) return err;
+                oldParent.Dentry.ExchangeChild(oldName, newParent.Dentry, newName);
+                return 0;
+            }
             if (replaced != null)
             {
                 if (src.IsDirectory && !replaced.IsDirectory) return -Errno.ENOTDIR;
@@ -308,6 +326,7 @@ public sealed partial class VirtualFileSystem
             }
         }
         else if (err != -Errno.ENOENT) return err;
+        if (exchange) return -Errno.ENOENT;
         err = oldParent.Inode.Rename(task, oldName, src, newParent.Inode, newName, replaced);
         if (err != 0) return err;
         oldParent.Dentry.MoveChild(oldName, newParent.Dentry, newName);

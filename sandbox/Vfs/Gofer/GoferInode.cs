@@ -319,6 +319,19 @@ public sealed class GoferInode : Inode
     }
 
     /// <inheritdoc/>
+    public override int Exchange(Task task, string oldName, Inode child, Inode newDir, string newName, Inode other)
+    {
+        if (newDir is not GoferInode nd || nd.FileSystem != FileSystem) return -Errno.EXDEV;
+        int err = Client.Rename(_handle, oldName, nd._handle, newName, 2 /* RENAME_EXCHANGE */);
+        if (err != 0) return err;
+        ((GoferInode)child).MarkChanged();
+        ((GoferInode)other).MarkChanged();
+        MarkChanged();
+        if (nd != this) nd.MarkChanged();
+        return 0;
+    }
+
+    /// <inheritdoc/>
     public override int ReadDir(out List<DirEntry> entries)
     {
         entries = new List<DirEntry>();

@@ -107,6 +107,31 @@ public sealed class Pipe
     }
 
     /// <summary>
+    /// Copies buffered bytes into <paramref name="dst"/> without consuming them (tee(2)): waits for
+    /// data like <see cref="Read"/>; 0 when empty without writers.
+    /// </summary>
+    public long Peek(Task task, Span<byte> dst, bool nonBlocking)
+    {
+        if (dst.Length == 0) return 0;
+        while (true)
+        {
+            lock (_lock)
+            {
+                if (_count > 0)
+                {
+                    int n = Math.Min(dst.Length, _count);
+                    for (int i = 0; i < n; i++) dst[i] = _buffer[(_head + i) % _buffer.Length];
+                    return n;
+                }
+                if (_writers == 0) return 0;
+                if (nonBlocking) return -Errno.EAGAIN;
+            }
+            if (task.Block(() => { lock (_lock) return _count > 0 || _writers == 0; }, Queue) == BlockResult.Interrupted)
+                return -Errno.ERESTARTSYS;
+        }
+    }
+
+    /// <summary>
     /// Writes <paramref name="src"/>: -EPIPE without readers (the caller raises SIGPIPE), atomic for
     /// at most PIPE_BUF bytes, otherwise partial writes while waiting for space; a signal during
     /// the wait ends it with the count written so far, or -ERESTARTSYS if nothing was.

@@ -67,8 +67,28 @@ public sealed class PipeFile : FileDescription
         return 0;
     }
 
+    /// <summary>fsync(2)/fdatasync(2): a pipe has nothing to sync (EINVAL, as Linux).</summary>
+    public override int Sync(Task task, bool dataOnly) => -Errno.EINVAL;
+
     /// <inheritdoc/>
     public override void Release() => Pipe.RemoveEnd(_read, _write);
+
+    /// <summary>
+    /// tee(2) from this pipe's read end into <paramref name="output"/>: duplicates up to
+    /// <paramref name="count"/> buffered bytes without consuming them. Waits for data (0 when
+    /// empty without writers) and for room, unless <paramref name="nonBlocking"/> (EAGAIN); EPIPE
+    /// and SIGPIPE when the output has no readers.
+    /// </summary>
+    public long TeeTo(Task task, PipeFile output, long count, bool nonBlocking)
+    {
+        if (count == 0) return 0;
+        var data = new byte[Math.Min(count, Pipe.Capacity)];
+        long n = Pipe.Peek(task, data, nonBlocking);
+        if (n <= 0) return n;
+        long w = output.Pipe.Write(task, data.AsSpan(0, (int)n), nonBlocking);
+        if (w == -Errno.EPIPE) RaiseBrokenPipe(task);
+        return w;
+    }
 }
 
 /// <summary>The pipe behind a FIFO inode, with open(2)'s FIFO rules (fifo(7)).</summary>

@@ -22,6 +22,9 @@ public sealed class SocketMessage
 /// </summary>
 public abstract class SocketFile : FileDescription
 {
+    /// <summary>fsync(2)/fdatasync(2): a socket has nothing to sync (EINVAL, as Linux).</summary>
+    public override int Sync(Task task, bool dataOnly) => -Errno.EINVAL;
+
     public const int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_SEQPACKET = 5;
     public const int MSG_OOB = 1, MSG_PEEK = 2, MSG_DONTROUTE = 4, MSG_CTRUNC = 8, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40,
         MSG_EOR = 0x80, MSG_WAITALL = 0x100, MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;

@@ -307,6 +307,35 @@ public sealed class TmpfsInode : Inode
     }
 
     /// <inheritdoc/>
+    public override int Exchange(Task task, string oldName, Inode child, Inode newDir, string newName, Inode other)
+    {
+        if (newDir is not TmpfsInode nd || nd.FileSystem != FileSystem) return -Errno.EXDEV;
+        TmpfsInode a = (TmpfsInode)child, b = (TmpfsInode)other;
+        long now = FileSystem.NowNs();
+        // A directory that changes parents moves its ".." link with it.
+        int moved = nd == this ? 0 : (a.IsDirectory ? 1 : 0) - (b.IsDirectory ? 1 : 0);
+        lock (_lock)
+        {
+            _children![oldName] = b;
+            if (nd == this) _children[newName] = a;
+            _attr.Nlink = (ulong)((long)_attr.Nlink - moved);
+            _attr.MtimeNs = _attr.CtimeNs = now;
+        }
+        if (nd != this)
+        {
+            lock (nd._lock)
+            {
+                nd._children![newName] = a;
+                nd._attr.Nlink = (ulong)((long)nd._attr.Nlink + moved);
+                nd._attr.MtimeNs = nd._attr.CtimeNs = now;
+            }
+        }
+        lock (a._lock) a._attr.CtimeNs = now;
+        lock (b._lock) b._attr.CtimeNs = now;
+        return 0;
+    }
+
+    /// <inheritdoc/>
     public override int ReadDir(out List<DirEntry> entries)
     {
         entries = new List<DirEntry>();
