@@ -86,7 +86,7 @@ public sealed class SentrySandbox : ISandboxControl
 
     private Rlimits LimitsFor(Process? p)
     {
-        var limits = new Rlimits();
+        var limits = Rlimits.FromHost();
         foreach (var r in p?.Rlimits ?? new List<Rlimit>())
         {
             int res = Rlimits.FromName(r.Type);

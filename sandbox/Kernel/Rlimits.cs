@@ -29,6 +29,49 @@ public sealed class Rlimits
         _limits[RTPRIO] = (0, 0);
     }
 
+    /// <summary>
+    /// The limits the boot process has, which it inherited from whoever ran the runtime: what a
+    /// container's init gets under runc before the spec's rlimits apply (Linux's defaults for a
+    /// limit the host cannot tell).
+    /// </summary>
+    public static unsafe Rlimits FromHost()
+    {
+        var limits = new Rlimits();
+        ulong* pair = stackalloc ulong[2];
+        for (int i = 0; i < Count; i++)
+        {
+            if (Interop.HostLimits.getrlimit(i, pair) == 0) limits._limits[i] = (pair[0], pair[1]);
+        }
+        return limits;
+    }
+
+    /// <summary>The rows of /proc/PID/limits: name, unit, in resource order.</summary>
+    private static readonly (string Name, string Unit)[] s_procRows =
+    [
+        ("Max cpu time", "seconds"), ("Max file size", "bytes"), ("Max data size", "bytes"),
+        ("Max stack size", "bytes"), ("Max core file size", "bytes"), ("Max resident set", "bytes"),
+        ("Max processes", "processes"), ("Max open files", "files"), ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"), ("Max file locks", "locks"), ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"), ("Max nice priority", ""), ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+
+    /// <summary>The text of /proc/PID/limits, laid out as Linux's proc_pid_limits.</summary>
+    public string ProcText()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append($"{"Limit",-25} {"Soft Limit",-20} {"Hard Limit",-20} {"Units",-10}\n");
+        for (int i = 0; i < Count; i++)
+        {
+            var (cur, max) = Get(i);
+            string Value(ulong v) => v == Infinity ? "unlimited" : v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var (name, unit) = s_procRows[i];
+            sb.Append($"{name,-25} {Value(cur),-20} {Value(max),-20} ");
+            sb.Append(unit.Length > 0 ? $"{unit,-10}\n" : "\n");
+        }
+        return sb.ToString();
+    }
+
     /// <summary>Names used by the OCI spec ("RLIMIT_NOFILE") mapped to numbers.</summary>
     public static int FromName(string name) => name switch
     {

@@ -51,12 +51,13 @@ public sealed partial class VirtualFileSystem
         return "/" + string.Join('/', parts);
     }
 
-    /// <summary>Mount flags and tmpfs parameters from OCI mount options.</summary>
-    private static MountFlags ParseOptions(List<string>? options, out bool bind, out uint mode)
+    /// <summary>Mount flags and tmpfs parameters (mode=, size=) from OCI mount options.</summary>
+    private static MountFlags ParseOptions(List<string>? options, out bool bind, out uint mode, out long? size)
     {
         var flags = MountFlags.None;
         bind = false;
         mode = 0;
+        size = null;
         foreach (var o in options ?? new List<string>())
         {
             switch (o)
@@ -73,6 +74,10 @@ public sealed partial class VirtualFileSystem
                     {
                         try { mode = Convert.ToUInt32(o[5..], 8); } catch (FormatException) { } catch (OverflowException) { }
                     }
+                    else if (o.StartsWith("size=", StringComparison.Ordinal))
+                    {
+                        size = TmpfsFileSystem.ParseSize(o[5..]);
+                    }
                     break;
             }
         }
@@ -82,7 +87,7 @@ public sealed partial class VirtualFileSystem
     private void MountOne(StateFile.Oci.Mount m, GoferClient gofer)
     {
         string dest = NormalizeDestination(m.Destination);
-        var flags = ParseOptions(m.Options, out bool bind, out uint mode);
+        var flags = ParseOptions(m.Options, out bool bind, out uint mode, out long? size);
         string type = m.Type ?? (bind ? "bind" : "none");
         if (bind || type == "bind")
         {
@@ -99,9 +104,10 @@ public sealed partial class VirtualFileSystem
                     // (tmpfs's own default, 1777, only when there is none).
                     if (mode == 0 && ResolveAbsolute(dest, out var covered) == 0 && covered.Inode.IsDirectory)
                         mode = covered.Inode.Attr.Mode & LinuxMode.PermMask;
-                    FileSystem fs = dest == "/dev"
+                    var fs = dest == "/dev"
                         ? DevFileSystem.Create()
                         : new TmpfsFileSystem(LinuxMode.S_IFDIR | (mode != 0 ? mode & LinuxMode.PermMask : 0x3ff));
+                    if (size is long limit && limit > 0) fs.SizeLimit = limit;
                     MountSpecial(dest, fs, flags, m.Source ?? "tmpfs");
                     break;
                 }

@@ -37,7 +37,7 @@ public sealed partial class ProcFileSystem
                 return bytes.Length;
             }),
             ["cgroup"] = Text(() => "0::/\n"),
-            ["limits"] = Text(() => "Limit                     Soft Limit           Hard Limit           Units     \n"),
+            ["limits"] = Text(() => task.ThreadGroup.Limits.ProcText()),
             ["maps"] = Text(() => (Memory.AddressSpace?)task.AddressSpace is { } mm ? mm.MapsText() : ""),
             ["mounts"] = () => File(t => Mounts(t)),
             ["mountinfo"] = () => File(t => MountInfo(t)),
@@ -100,7 +100,8 @@ public sealed partial class ProcFileSystem
         sb.Append("VmSize:\t       0 kB\nVmRSS:\t       0 kB\n");
         sb.Append($"Threads:\t{p.Threads.Count}\n");
         sb.Append($"CapInh:\t{c.InheritableCaps:x16}\nCapPrm:\t{c.PermittedCaps:x16}\nCapEff:\t{c.EffectiveCaps:x16}\nCapBnd:\t{c.BoundingCaps:x16}\nCapAmb:\t0000000000000000\n");
-        sb.Append("NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-" + (Environment.ProcessorCount - 1) + "\n");
+        sb.Append($"NoNewPrivs:\t{(task.NoNewPrivileges ? 1 : 0)}\nSeccomp:\t0\nSeccomp_filters:\t0\n");
+        sb.Append("Cpus_allowed_list:\t0-" + (Environment.ProcessorCount - 1) + "\n");
         return sb.ToString();
     }
 

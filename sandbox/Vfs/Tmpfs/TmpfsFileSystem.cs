@@ -14,13 +14,65 @@ public sealed class TmpfsFileSystem : FileSystem
     {
         TypeName = typeName;
         _root = new TmpfsInode(this, rootMode, uid, gid);
+        if (typeName == "cgroup") _ = HostCgroupMagic.Value;   // look now: the boot process leaves the host's tree later
     }
 
     /// <inheritdoc/>
     public override string TypeName { get; }
 
+    /// <summary>statfs f_type of the kind of file system this tmpfs stands in for (statfs(2)'s magic numbers).</summary>
+    public override long Magic => TypeName switch
+    {
+        "sysfs" => 0x62656572,
+        "mqueue" => 0x19800202,
+        "cgroup" => HostCgroupMagic.Value,
+        "cgroup2" => 0x63677270,
+        _ => 0x01021994,
+    };
+
+    /// <summary>
+    /// The size limit statfs reports, in bytes: the mount's size= option, else half of the host's
+    /// memory (tmpfs's default). Not enforced on writes.
+    /// </summary>
+    public long SizeLimit { get; set; } = DefaultSize();
+
+    // A spec's "cgroup" mount is what runc makes of it on this host: cgroup2 on a cgroup v2 host,
+    // else a tmpfs holding the v1 hierarchies.
+    private static readonly Lazy<long> HostCgroupMagic = new(() =>
+        Interop.HostLimits.FileSystemMagic("/sys/fs/cgroup") == 0x63677270 ? 0x63677270 : 0x01021994);
+
+    private static readonly Lazy<long> s_defaultSize = new(() =>
+    {
+        long total = Interop.HostLimits.TotalRam();
+        return total > 0 ? total / 2 / 4096 * 4096 : 4L << 30;
+    });
+
+    private static long DefaultSize() => s_defaultSize.Value;
+
     /// <inheritdoc/>
-    public override long Magic => 0x01021994;
+    public override StatFsInfo DefaultStatFs()
+    {
+        var s = base.DefaultStatFs();
+        // Only a real tmpfs has a size; sysfs, mqueue and cgroup report no blocks.
+        s.Blocks = s.BlocksFree = s.BlocksAvailable = Magic == 0x01021994 ? SizeLimit / 4096 : 0;
+        return s;
+    }
+
+    /// <summary>
+    /// Parses tmpfs's size= option (bytes with an optional k, m, g suffix, or a percentage of the
+    /// host's memory) into bytes rounded up to pages; null if it is not one.
+    /// </summary>
+    public static long? ParseSize(string value)
+    {
+        if (value.Length == 0) return null;
+        char last = char.ToLowerInvariant(value[^1]);
+        bool percent = last == '%';
+        long unit = last switch { 'k' => 1L << 10, 'm' => 1L << 20, 'g' => 1L << 30, 't' => 1L << 40, _ => 1 };
+        string digits = unit != 1 || percent ? value[..^1] : value;
+        if (!long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n)) return null;
+        long bytes = percent ? DefaultSize() * 2 / 100 * n : n * unit;
+        return (bytes + 4095) / 4096 * 4096;
+    }
 
     /// <inheritdoc/>
     public override Inode Root => _root;

@@ -1,0 +1,66 @@
+using RunscNet.Tests.Integration;
+using Xunit;
+
+namespace RunscNet.Tests.Compat;
+
+/// <summary>
+/// What a container's programs read about themselves, as under runc: resource limits inherited
+/// from whoever ran the runtime (the spec's rlimits on top) in getrlimit and /proc/self/limits,
+/// the spec's noNewPrivileges in /proc/self/status, and statfs of the special mounts (type magic,
+/// the size= of a tmpfs, no blocks for sysfs and mqueue). Runs busybox through the real binary.
+/// </summary>
+public sealed class ContainerViewTests : IDisposable
+{
+    private readonly RunscNetBinary _runsc = new();
+    private readonly List<string> _bundles = [];
+
+    public void Dispose()
+    {
+        _runsc.Dispose();
+        foreach (string b in _bundles) Directory.Delete(b, recursive: true);
+    }
+
+    private static bool HaveBusybox => Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } r
+        && File.Exists(Path.Combine(r, "bin", "busybox"));
+
+    private CommandResult Run(string id, string script)
+    {
+        string b = Bundles.Make("sh", "-c", script);
+        _bundles.Add(b);
+        return _runsc.Run("run", "--bundle", b, id).AssertSuccess();
+    }
+
+    [IntegrationFact]
+    public void LimitsAreTheCallersWithTheSpecsOnTop()
+    {
+        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
+        // runsc-net inherits this process's limits and passes them on, as runc does; the default
+        // spec sets RLIMIT_NOFILE to 1024.
+        var expected = File.ReadAllLines("/proc/self/limits")
+            .Select(l => l.StartsWith("Max open files", StringComparison.Ordinal)
+                ? $"{"Max open files",-25} {"1024",-20} {"1024",-20} {"files",-10}"
+                : l);
+        var r = Run("compat-limits", "cat /proc/self/limits; ulimit -s; ulimit -n");
+        string stack = File.ReadAllLines("/proc/self/limits").Single(l => l.StartsWith("Max stack size", StringComparison.Ordinal))
+            .Substring(26, 20).Trim();
+        string stackKb = stack == "unlimited" ? stack : (long.Parse(stack) / 1024).ToString();
+        Assert.Equal(string.Join('\n', expected) + $"\n{stackKb}\n1024\n", r.Stdout);
+    }
+
+    [IntegrationFact]
+    public void StatusShowsTheSpecsNoNewPrivileges()
+    {
+        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
+        var r = Run("compat-nnp", "grep -E '^(NoNewPrivs|Seccomp|Seccomp_filters):' /proc/self/status");
+        Assert.Equal("NoNewPrivs:\t1\nSeccomp:\t0\nSeccomp_filters:\t0\n", r.Stdout);
+    }
+
+    [IntegrationFact]
+    public void SpecialMountsReportLinuxsStatFs()
+    {
+        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
+        // f_type in hex, f_blocks, f_bsize: /dev/shm and /dev have size=65536k in the default spec.
+        var r = Run("compat-statfs", "for d in /dev/shm /dev /sys /dev/mqueue; do stat -f -c '%t %b %s' $d; done");
+        Assert.Equal("1021994 16384 4096\n1021994 16384 4096\n62656572 0 4096\n19800202 0 4096\n", r.Stdout);
+    }
+}
