@@ -126,6 +126,35 @@ public sealed class FutexTable
         return n;
     }
 
+    /// <summary>
+    /// One lock of a dying thread's robust list (the kernel's handle_futex_death): if the word at
+    /// <paramref name="addr"/> names <paramref name="tid"/> as owner it becomes FUTEX_OWNER_DIED
+    /// (FUTEX_WAITERS kept) and, for a non-PI futex with waiters, one waiter is woken; a pending
+    /// non-PI entry whose word is 0 wakes one waiter. The Sentry's futex lock stands in for the
+    /// kernel's atomic compare-and-exchange, as for FUTEX_WAKE_OP.
+    /// </summary>
+    public void HandleOwnerDeath(Task t, ulong addr, uint tid, bool pi, bool pendingOp)
+    {
+        if ((addr & 3) != 0) return;
+        bool wake;
+        lock (_lock)
+        {
+            if (t.Memory.CopyInStruct(addr, out uint word) != 0) return;
+            if (pendingOp && !pi && word == 0)
+            {
+                wake = true;
+            }
+            else
+            {
+                if ((word & 0x3fffffff) != tid) return;
+                uint died = (word & 0x80000000) | 0x40000000;
+                if (t.Memory.CopyOutStruct(addr, died) != 0) return;
+                wake = !pi && (word & 0x80000000) != 0;
+            }
+        }
+        if (wake) Wake(t, addr, 1, uint.MaxValue, priv: false);
+    }
+
     /// <summary>FUTEX_(CMP_)REQUEUE: wakes <paramref name="wake"/> waiters and moves up to <paramref name="requeue"/> to addr2.</summary>
     public int Requeue(Task t, ulong addr, ulong addr2, int wake, int requeue, uint? expected, bool priv)
     {

@@ -51,6 +51,8 @@ public sealed partial class Task
             ctx.Dispose();
             return -Errno.EINTR;   // the process is exiting anyway
         }
+        // The old image's robust locks die with it (the kernel's exec_mm_release).
+        ReleaseRobustFutexes();
         var old = Context;
         Context = ctx;
         Memory = ctx.Memory;

@@ -51,6 +51,7 @@ public sealed partial class Task
         if (Exited) return;
         var tg = ThreadGroup;
         tg.CpuNanosAtExit = Syscalls.TimeSyscalls.CpuNanos(this);
+        ReleaseRobustFutexes();
         ulong clearTid = ClearChildTid;
         if (clearTid != 0 && Context != null)
         {

@@ -32,5 +32,8 @@ public sealed class SyscallFamilyTests : IDisposable
     public void SysVSharedMemoryBehavesAsOnLinux() => _probe.AssertSameAsNative("sysvshm", [], []);
 
     [IntegrationFact]
+    public void RobustMutexesPassToTheNextLockerWhenTheOwnerEnds() => _probe.AssertSameAsNative("robust", [], []);
+
+    [IntegrationFact]
     public void ThreadNamesRandomAndSysinfoBehaveAsOnLinux() => _probe.AssertSameAsNative("misc", [], []);
 }

@@ -85,7 +85,7 @@ int main(void)
         int r = semop(sid, &w, 1);
         _exit(r == 0 ? 0 : 1);
     }
-    for (int i = 0; i < 500 && semctl(sid, 0, GETNCNT) == 0; i++) usleep(2000);
+    for (int i = 0; i < 5000 && semctl(sid, 0, GETNCNT) == 0; i++) usleep(2000);
     SHOW("ncnt %d", semctl(sid, 0, GETNCNT));
     op[0] = (struct sembuf){0, 2, 0};
     CHECK(semop(sid, op, 1));
@@ -117,17 +117,16 @@ int main(void)
     }
     waitpid(child, NULL, 0);
 
-    /* removal wakes waiters with EIDRM */
+    /* removal wakes waiters with EIDRM (the value is 1 before the child waits for zero) */
+    arg.val = 1;
+    semctl(sid, 0, SETVAL, arg);
     child = fork();
     if (child == 0) {
         struct sembuf w = {0, 0, 0};
-        arg.val = 1;
         CHECK(semop(sid, &w, 1));
         _exit(0);
     }
-    arg.val = 1;
-    semctl(sid, 0, SETVAL, arg);
-    for (int i = 0; i < 500 && semctl(sid, 0, GETZCNT) == 0; i++) usleep(2000);
+    for (int i = 0; i < 5000 && semctl(sid, 0, GETZCNT) == 0; i++) usleep(2000);
     long rm = semctl(sid, 0, IPC_RMID);
     waitpid(child, NULL, 0);
     probe_report("semctl(sid, 0, IPC_RMID) with a waiter", rm);
