@@ -73,6 +73,7 @@ public sealed partial class Task
         tg.PosixTimers.DeleteAll();
         ClearChildTid = 0;
         RobustList = 0;
+        tg.Dumpable = 1;
         RestartBlock = null;
         string fn = image!.ExecFn;
         int slash = fn.LastIndexOf('/');

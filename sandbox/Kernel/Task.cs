@@ -55,6 +55,18 @@ public sealed partial class Task
     /// <summary>set_robust_list head.</summary>
     public ulong RobustList { get; set; }
 
+    /// <summary>Nice value, -20..19 (setpriority(2)); inherited by clone.</summary>
+    public int Nice { get; set; }
+
+    /// <summary>Scheduling policy (sched_setscheduler(2); SCHED_OTHER = 0) and real-time priority; inherited by clone.</summary>
+    public int SchedPolicy { get; set; }
+
+    /// <summary>Real-time priority of <see cref="SchedPolicy"/> (0 for the normal policies).</summary>
+    public int SchedPriority { get; set; }
+
+    /// <summary>PR_SET_TIMERSLACK value in nanoseconds (Linux's default 50 µs); inherited by clone.</summary>
+    public long TimerSlackNs { get; set; } = 50_000;
+
     /// <summary>PR_SET_PDEATHSIG signal (0: none).</summary>
     public int ParentDeathSignal { get; set; }
 

@@ -92,6 +92,9 @@ public sealed class ThreadGroup
     /// <summary>PR_SET_CHILD_SUBREAPER.</summary>
     public bool IsSubreaper { get; set; }
 
+    /// <summary>PR_SET_DUMPABLE (SUID_DUMP_USER = 1 by default, again after execve).</summary>
+    public int Dumpable { get; set; } = 1;
+
     /// <summary>Start time (monotonic ticks, Stopwatch units) for /proc and ps.</summary>
     public long StartTimestamp { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
 

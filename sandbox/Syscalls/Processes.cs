@@ -165,11 +165,14 @@ internal static partial class ProcessSyscalls
     private static long SetPgid(Task t, in SyscallArguments a)
     {
         int pid = (int)a.A0, pgid = (int)a.A1;
+        // As Linux: pid 0 is the caller, pgid 0 is pid, and only then is a negative pgid refused.
+        if (pid == 0) pid = t.ThreadGroup.Tgid;
+        if (pgid == 0) pgid = pid;
         if (pgid < 0) return -Errno.EINVAL;
         var k = t.Kernel;
         lock (k.TaskLock)
         {
-            var target = pid == 0 ? t.ThreadGroup : k.ThreadGroupByPid(pid);
+            var target = k.ThreadGroupByPid(pid);
             if (target == null || target.Zombie) return -Errno.ESRCH;
             if (target != t.ThreadGroup && target.Parent != t.ThreadGroup) return -Errno.ESRCH;
             if (target.Session != t.ThreadGroup.Session) return -Errno.EPERM;

@@ -13,6 +13,7 @@ internal static class SyscallRegistrations
         TimeSyscalls.Register(t);
         IdentitySyscalls.Register(t);
         SystemSyscalls.Register(t);
+        SchedulingSyscalls.Register(t);
         PosixTimerSyscalls.Register(t);
         // Files side: descriptors and I/O, path operations, pipes, polling, sockets.
         FileSyscalls.Register(t);

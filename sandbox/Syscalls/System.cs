@@ -31,10 +31,6 @@ internal static partial class SystemSyscalls
         t.Supported(24, "sched_yield", (Task task, in SyscallArguments a) => { Thread.Yield(); return 0; });
         t.Partial(203, "sched_setaffinity", (Task task, in SyscallArguments a) => 0, "Accepted and ignored.");
         t.Supported(204, "sched_getaffinity", SchedGetaffinity);
-        t.Partial(142, "sched_setparam", (Task task, in SyscallArguments a) => 0, "Accepted and ignored.");
-        t.Partial(143, "sched_getparam", (Task task, in SyscallArguments a) => task.Memory.CopyOutStruct(a.A1, 0), "Priority 0.");
-        t.Partial(144, "sched_setscheduler", (Task task, in SyscallArguments a) => (int)a.A1 == 0 ? 0 : -Errno.EPERM, "SCHED_OTHER only.");
-        t.Partial(145, "sched_getscheduler", (Task task, in SyscallArguments a) => 0, "SCHED_OTHER.");
         t.Supported(146, "sched_get_priority_max", (Task task, in SyscallArguments a) => (int)a.A0 is 1 or 2 ? 99 : 0);
         t.Supported(147, "sched_get_priority_min", (Task task, in SyscallArguments a) => (int)a.A0 is 1 or 2 ? 1 : 0);
         t.Partial(148, "sched_rr_get_interval", (Task task, in SyscallArguments a) =>
@@ -43,14 +39,12 @@ internal static partial class SystemSyscalls
             BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(8), 100_000_000);
             return task.Memory.CopyOut(a.A1, b);
         }, "100 ms.");
-        t.Partial(140, "getpriority", (Task task, in SyscallArguments a) => 20, "Always nice 0.");
-        t.Partial(141, "setpriority", (Task task, in SyscallArguments a) => 0, "Accepted and ignored.");
         t.Partial(135, "personality", (Task task, in SyscallArguments a) => (uint)a.A0 == 0xffffffff || a.A0 == 0 ? 0 : -Errno.EINVAL,
             "Only PER_LINUX.");
         t.Supported(97, "getrlimit", (Task task, in SyscallArguments a) => Prlimit(task, 0, (int)a.A0, 0, a.A1));
         t.Supported(160, "setrlimit", (Task task, in SyscallArguments a) => Prlimit(task, 0, (int)a.A0, a.A1, 0));
         t.Supported(302, "prlimit64", (Task task, in SyscallArguments a) => Prlimit(task, (int)a.A0, (int)a.A1, a.A2, a.A3));
-        t.Partial(157, "prctl", Prctl, "Names, parent-death signal, no_new_privs, dumpable, subreaper, keepcaps, capability bounding-set reads.");
+        t.Partial(157, "prctl", Prctl, "Names, parent-death signal, no_new_privs, dumpable, timer slack, subreaper, keepcaps, capability bounding-set reads.");
         t.Partial(158, "arch_prctl", ArchPrctl, "ARCH_SET_FS/GET_FS/SET_GS/GET_GS.");
         t.Partial(202, "futex", Futex, "WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET (CLOCK_REALTIME too), keyed per address space for private memory and across processes for shared mappings; no PI futexes.");
         t.Unimplemented(334, "rseq", "Returns ENOSYS; libc runs without restartable sequences.");
@@ -155,6 +149,7 @@ internal static partial class SystemSyscalls
     private static long Prctl(Task t, in SyscallArguments a)
     {
         const int PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
+            PR_GET_TIMERSLACK = 30, PR_SET_TIMERSLACK = 29,
             PR_GET_KEEPCAPS = 7, PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_GET_NAME = 16, PR_CAPBSET_READ = 23,
             PR_CAPBSET_DROP = 24, PR_GET_SECUREBITS = 27, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37,
             PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39, PR_CAP_AMBIENT = 47;
@@ -167,9 +162,16 @@ internal static partial class SystemSyscalls
             case PR_GET_PDEATHSIG:
                 return t.Memory.CopyOutStruct(a.A1, t.ParentDeathSignal);
             case PR_GET_DUMPABLE:
-                return 1;
+                return t.ThreadGroup.Dumpable;
             case PR_SET_DUMPABLE:
-                return a.A1 <= 1 ? 0 : -Errno.EINVAL;
+                if (a.A1 > 1) return -Errno.EINVAL;
+                t.ThreadGroup.Dumpable = (int)a.A1;
+                return 0;
+            case PR_GET_TIMERSLACK:
+                return t.TimerSlackNs;
+            case PR_SET_TIMERSLACK:
+                t.TimerSlackNs = a.A1 == 0 ? 50_000 : (long)Math.Min(a.A1, long.MaxValue);
+                return 0;
             case PR_GET_KEEPCAPS:
                 return 0;
             case PR_SET_KEEPCAPS:
@@ -210,6 +212,7 @@ internal static partial class SystemSyscalls
                 t.NoNewPrivileges = true;
                 return 0;
             case PR_GET_NO_NEW_PRIVS:
+                if (a.A1 != 0 || a.A2 != 0 || a.A3 != 0 || a.A4 != 0) return -Errno.EINVAL;
                 return t.NoNewPrivileges ? 1 : 0;
             case PR_CAP_AMBIENT:
                 return (int)a.A1 == 1 ? 0 : -Errno.EINVAL;   // IS_SET: never

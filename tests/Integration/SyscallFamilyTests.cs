@@ -35,5 +35,8 @@ public sealed class SyscallFamilyTests : IDisposable
     public void RobustMutexesPassToTheNextLockerWhenTheOwnerEnds() => _probe.AssertSameAsNative("robust", [], []);
 
     [IntegrationFact]
+    public void ProcessCallsWaitsPrctlPrioritiesLimitsAndSignalsBehaveAsOnLinux() => _probe.AssertSameAsNative("process", [], []);
+
+    [IntegrationFact]
     public void ThreadNamesRandomAndSysinfoBehaveAsOnLinux() => _probe.AssertSameAsNative("misc", [], []);
 }
