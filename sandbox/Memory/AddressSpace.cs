@@ -23,7 +23,10 @@ public sealed class AddressSpace
         MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100, MAP_NORESERVE = 0x4000, MAP_POPULATE = 0x8000,
         MAP_STACK = 0x20000, MAP_FIXED_NOREPLACE = 0x100000;
     private const int HostFlagsAllowed = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS |
-        MAP_GROWSDOWN | MAP_NORESERVE | MAP_POPULATE | MAP_STACK | MAP_FIXED_NOREPLACE;
+        MAP_GROWSDOWN | MAP_NORESERVE | MAP_POPULATE | MAP_STACK | MAP_FIXED_NOREPLACE | MAP_32BIT;
+
+    /// <summary>MAP_32BIT: the host places the mapping in the first 2 GiB (x86-64).</summary>
+    private const int MAP_32BIT = 0x40;
 
     private readonly object _lock = new();
     private VmaSet _vmas = new();
@@ -169,6 +172,8 @@ public sealed class AddressSpace
         if ((prot & ~7) != 0) return -Errno.EINVAL;
         bool anonymous = (flags & MAP_ANONYMOUS) != 0 || file == null;
         bool shared = type != MAP_PRIVATE;
+        // MAP_SHARED_VALIDATE is a file mapping's type only.
+        if (anonymous && type == MAP_SHARED_VALIDATE) return -Errno.EINVAL;
 
         int hostFlags = flags & HostFlagsAllowed;
         if (type == MAP_SHARED_VALIDATE) hostFlags = (hostFlags & ~MAP_SHARED_VALIDATE) | MAP_SHARED;
@@ -337,10 +342,15 @@ public sealed class AddressSpace
         }
     }
 
-    /// <summary>madvise(2): forwarded to the host for the advice values that only concern the host pages.</summary>
+    /// <summary>
+    /// madvise(2): forwarded to the host for the advice values that only concern the host pages;
+    /// EINVAL for an unknown advice or an unaligned start.
+    /// </summary>
     public int Advise(ulong addr, ulong length, int advice)
     {
-        if ((addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
+        // MADV_NORMAL..DONTNEED, FREE..COLLAPSE, HWPOISON, SOFT_OFFLINE, GUARD_INSTALL/REMOVE.
+        bool known = advice is >= 0 and <= 4 or >= 8 and <= 25 or >= 100 and <= 103;
+        if (!known || (addr & (PageSize - 1)) != 0) return -Errno.EINVAL;
         lock (_lock)
         {
             long r = HostContext.HostSyscall(RawSyscall.SYS_madvise, addr, PageUp(length), (ulong)advice);

@@ -18,11 +18,11 @@ internal static partial class MemorySyscalls
         t.Partial(28, "madvise", (Task task, in SyscallArguments a) => Mm(task).Advise(a.A0, a.A1, (int)a.A2), "Advice is passed to the host pages.");
         t.Supported(26, "msync", Msync);
         t.Partial(27, "mincore", Mincore, "Reports every mapped page as resident.");
-        t.Partial(149, "mlock", (Task task, in SyscallArguments a) => 0, "No-op.");
-        t.Partial(150, "munlock", (Task task, in SyscallArguments a) => 0, "No-op.");
-        t.Partial(151, "mlockall", (Task task, in SyscallArguments a) => 0, "No-op.");
+        t.Partial(149, "mlock", (Task task, in SyscallArguments a) => Mlock(task, a.A0, a.A1, 0), "Checked, then a no-op (the sandbox's memory is the host's to page).");
+        t.Partial(150, "munlock", (Task task, in SyscallArguments a) => Mlock(task, a.A0, a.A1, 0), "Checked, then a no-op.");
+        t.Partial(151, "mlockall", (Task task, in SyscallArguments a) => Mlockall((int)a.A0), "Checked, then a no-op.");
         t.Partial(152, "munlockall", (Task task, in SyscallArguments a) => 0, "No-op.");
-        t.Partial(325, "mlock2", (Task task, in SyscallArguments a) => 0, "No-op.");
+        t.Partial(325, "mlock2", (Task task, in SyscallArguments a) => Mlock(task, a.A0, a.A1, (int)a.A2), "Checked, then a no-op.");
         t.Partial(324, "membarrier", Membarrier, "Single-threaded processes: queries report no commands; barriers are no-ops.");
     }
 
@@ -59,6 +59,30 @@ internal static partial class MemorySyscalls
             return t.Context!.HostSyscall(Interop.RawSyscall.SYS_msync, a.A0, end - a.A0, (ulong)flags);   // the caller's own thread of the stub
         }
         return a.A1 == 0 ? 0 : -Errno.ENOMEM;
+    }
+
+    /// <summary>mlock(2)/munlock(2)/mlock2(2) checks: EINVAL for flags other than MLOCK_ONFAULT, ENOMEM when the range is not all mapped.</summary>
+    private static long Mlock(Task t, ulong addr, ulong length, int flags)
+    {
+        const int MLOCK_ONFAULT = 1;
+        if ((flags & ~MLOCK_ONFAULT) != 0) return -Errno.EINVAL;
+        ulong start = addr & ~4095UL, end = AddressSpace.PageUp(addr + length);
+        if (end < start) return -Errno.EINVAL;
+        if (end == start) return 0;
+        for (ulong at = start; at < end;)
+        {
+            var v = Mm(t).Vmas.FirstOrDefault(x => x.Start <= at && at < x.End);
+            if (v == null) return -Errno.ENOMEM;
+            at = v.End;
+        }
+        return 0;
+    }
+
+    /// <summary>mlockall(2): MCL_CURRENT (1), MCL_FUTURE (2), MCL_ONFAULT (4, with one of the others).</summary>
+    private static long Mlockall(int flags)
+    {
+        if (flags == 0 || (flags & ~7) != 0 || flags == 4) return -Errno.EINVAL;
+        return 0;
     }
 
     private static long Mincore(Task t, in SyscallArguments a)

@@ -38,5 +38,8 @@ public sealed class SyscallFamilyTests : IDisposable
     public void ProcessCallsWaitsPrctlPrioritiesLimitsAndSignalsBehaveAsOnLinux() => _probe.AssertSameAsNative("process", [], []);
 
     [IntegrationFact]
+    public void AnonymousMemoryCallsAndFaultsBehaveAsOnLinux() => _probe.AssertSameAsNative("memory", [], []);
+
+    [IntegrationFact]
     public void ThreadNamesRandomAndSysinfoBehaveAsOnLinux() => _probe.AssertSameAsNative("misc", [], []);
 }
