@@ -7,7 +7,8 @@ namespace RunscNet.Tests.Compat;
 /// What a container's programs read about themselves, as under runc: resource limits inherited
 /// from whoever ran the runtime (the spec's rlimits on top) in getrlimit and /proc/self/limits,
 /// the spec's noNewPrivileges in /proc/self/status, and statfs of the special mounts (type magic,
-/// the size= of a tmpfs, no blocks for sysfs and mqueue). Runs busybox through the real binary.
+/// the size= of a tmpfs, no blocks for sysfs and mqueue), /proc/net of the sandbox's network
+/// namespace. Runs busybox through the real binary.
 /// </summary>
 public sealed class ContainerViewTests : IDisposable
 {
@@ -62,5 +63,15 @@ public sealed class ContainerViewTests : IDisposable
         // f_type in hex, f_blocks, f_bsize: /dev/shm and /dev have size=65536k in the default spec.
         var r = Run("compat-statfs", "for d in /dev/shm /dev /sys /dev/mqueue; do stat -f -c '%t %b %s' $d; done");
         Assert.Equal("1021994 16384 4096\n1021994 16384 4096\n62656572 0 4096\n19800202 0 4096\n", r.Stdout);
+    }
+
+    [IntegrationFact]
+    public void ProcNetShowsTheSandboxsNetworkNamespace()
+    {
+        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
+        // A fresh network namespace has only lo; the tables have the host kernel's headers.
+        var r = Run("compat-procnet", "ls /proc/net/if_inet6 /proc/net/unix; tail -n +3 /proc/net/dev | cut -d: -f1; head -1 /proc/net/tcp; head -1 /proc/net/udp");
+        string tcpHeader = File.ReadLines("/proc/net/tcp").First(), udpHeader = File.ReadLines("/proc/net/udp").First();
+        Assert.Equal($"/proc/net/if_inet6\n/proc/net/unix\n    lo\n{tcpHeader}\n{udpHeader}\n", r.Stdout);
     }
 }

@@ -37,6 +37,7 @@ public sealed partial class ProcFileSystem
                 return bytes.Length;
             }),
             ["cgroup"] = Text(() => "0::/\n"),
+            ["net"] = () => NetDirectory(uid, gid),
             ["limits"] = Text(() => task.ThreadGroup.Limits.ProcText()),
             ["maps"] = Text(() => (Memory.AddressSpace?)task.AddressSpace is { } mm ? mm.MapsText() : ""),
             ["mounts"] = () => File(t => Mounts(t)),

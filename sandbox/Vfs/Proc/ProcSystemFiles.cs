@@ -82,8 +82,8 @@ public sealed partial class ProcFileSystem
             ["stat"] = () => File(_ => SystemStat()),
             ["version"] = () => File(_ => $"Linux version {OsRelease} (runsc-net@runsc-net) {KernelVersion}\n"),
             ["filesystems"] = Text("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevpts\nnodev\tmqueue\nnodev\t9p\n"),
-            ["mounts"] = () => new ProcSymlink(this, _ => "self/mounts"),
-            ["net"] = () => new ProcSymlink(this, _ => "self/net"),
+            ["mounts"] = () => new ProcSymlink(this, _ => "self/mounts", size: 11),
+            ["net"] = () => new ProcSymlink(this, _ => "self/net", size: 8),
             ["sys"] = () => ProcDirectory.Fixed(this, sys),
             ["cmdline"] = Text("BOOT_IMAGE=/vmlinuz-runsc-net\n"),
         };
