@@ -51,6 +51,8 @@ public sealed partial class Task
         if (Exited) return;
         var tg = ThreadGroup;
         tg.CpuNanosAtExit = Syscalls.TimeSyscalls.CpuNanos(this);
+        long peakKb = Syscalls.TimeSyscalls.PeakRssKb(this);
+        lock (Kernel.TaskLock) tg.MaxRssKb = Math.Max(tg.MaxRssKb, peakKb);
         ReleaseRobustFutexes();
         ulong clearTid = ClearChildTid;
         if (clearTid != 0 && Context != null)
@@ -189,6 +191,7 @@ public sealed partial class Task
                         {
                             tg.Children.Remove(c);
                             tg.ChildrenCpuNanos += c.CpuNanosAtExit + c.ChildrenCpuNanos;
+                            tg.ChildrenMaxRssKb = Math.Max(tg.ChildrenMaxRssKb, Math.Max(c.MaxRssKb, c.ChildrenMaxRssKb));
                             Kernel.UnregisterGroupLocked(c);
                         }
                         return true;

@@ -101,6 +101,12 @@ public sealed class ThreadGroup
     /// <summary>CPU time (ns) of reaped children, for times(2) and getrusage(RUSAGE_CHILDREN).</summary>
     public long ChildrenCpuNanos { get; internal set; }
 
+    /// <summary>Peak resident set (kB) this process's address spaces reached (recorded at exit), for ru_maxrss.</summary>
+    public long MaxRssKb { get; internal set; }
+
+    /// <summary>The largest peak resident set (kB) of a reaped child or its reaped descendants (RUSAGE_CHILDREN).</summary>
+    public long ChildrenMaxRssKb { get; internal set; }
+
     /// <summary>CPU time (ns) this process had used when it exited.</summary>
     public long CpuNanosAtExit { get; internal set; }
 

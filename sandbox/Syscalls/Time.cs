@@ -32,7 +32,7 @@ internal static partial class TimeSyscalls
         t.Partial(36, "getitimer", Getitimer, "ITIMER_REAL only; ITIMER_VIRTUAL/PROF read as disarmed.");
         t.Partial(38, "setitimer", Setitimer, "ITIMER_REAL only; ITIMER_VIRTUAL/PROF are accepted and never fire.");
         t.Partial(100, "times", Times, "All CPU time is reported as user time.");
-        t.Partial(98, "getrusage", Getrusage, "CPU times only; other fields are zero.");
+        t.Partial(98, "getrusage", Getrusage, "CPU times and ru_maxrss (the stub's VmHWM); other fields are zero.");
     }
 
     /// <summary>Reads a struct timespec; EINVAL for negative or out-of-range nanoseconds.</summary>
@@ -71,6 +71,29 @@ internal static partial class TimeSyscalls
         if (pid <= 0) return 0;
         long n = HostTime.Nanos(HostTime.ProcessCpuClock(pid));
         return n < 0 ? 0 : n;
+    }
+
+    /// <summary>
+    /// The peak resident set (kB) of <paramref name="t"/>'s address space: the host's VmHWM of its
+    /// stub, which holds exactly the application's memory; 0 when there is none.
+    /// </summary>
+    public static long PeakRssKb(Task t)
+    {
+        int pid = t.Context?.HostPid ?? 0;
+        if (pid <= 0) return 0;
+        try
+        {
+            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
+                string kb = line[6..].Trim();
+                if (kb.EndsWith(" kB", StringComparison.Ordinal)) kb = kb[..^3];
+                return long.TryParse(kb, out long v) ? v : 0;
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return 0;
     }
 
     private static long ClockNanos(Task t, int clock)
@@ -240,15 +263,21 @@ internal static partial class TimeSyscalls
     {
         const int RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
         int who = (int)a.A0;
-        long ns;
+        long ns, maxRssKb;
         switch (who)
         {
             case RUSAGE_SELF:
             case RUSAGE_THREAD:
                 ns = CpuNanos(t);
+                maxRssKb = PeakRssKb(t);
+                lock (t.Kernel.TaskLock) maxRssKb = Math.Max(maxRssKb, t.ThreadGroup.MaxRssKb);
                 break;
             case RUSAGE_CHILDREN:
-                lock (t.Kernel.TaskLock) ns = t.ThreadGroup.ChildrenCpuNanos;
+                lock (t.Kernel.TaskLock)
+                {
+                    ns = t.ThreadGroup.ChildrenCpuNanos;
+                    maxRssKb = t.ThreadGroup.ChildrenMaxRssKb;
+                }
                 break;
             default:
                 return -Errno.EINVAL;
@@ -256,6 +285,7 @@ internal static partial class TimeSyscalls
         var b = new byte[144];
         BinaryPrimitives.WriteInt64LittleEndian(b, ns / NanosPerSec);
         BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(8), ns % NanosPerSec / 1000);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(32), maxRssKb);   // ru_maxrss
         return t.Memory.CopyOut(a.A1, b);
     }
 }

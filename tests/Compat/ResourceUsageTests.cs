@@ -1,0 +1,17 @@
+using RunscNet.Tests.Integration;
+
+namespace RunscNet.Tests.Compat;
+
+/// <summary>
+/// getrusage's ru_maxrss for the process and its reaped children (Python's resource module, GNU
+/// time, build tools report it): the rusage probe runs natively and in runsc-net.
+/// </summary>
+public sealed class ResourceUsageTests : IDisposable
+{
+    private readonly SyscallProbe _probe = new();
+
+    public void Dispose() => _probe.Dispose();
+
+    [IntegrationFact]
+    public void PeakResidentSetIsReportedAsOnLinux() => _probe.AssertSameAsNative("rusage", [], []);
+}
