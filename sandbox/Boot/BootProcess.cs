@@ -38,6 +38,8 @@ public static class BootProcess
         if (options.ConsoleFd >= 0 && OperatingSystem.IsLinux()) TerminalSignals.Forward(sandbox.Kernel, options.ConsoleFd, log);
         var server = new ControlServer(options.ControlFd, sandbox, options.DebugLog);
         server.Start();
+        // The container's ptmx opens make host ptys: keep the host's devpts reachable.
+        Vfs.Dev.PtmxInode.KeepHostDevpts();
         // Set up: from here on the Sentry needs no host path, so it gives up the host's tree.
         string stateDir = EmptyRoot.Enter(options.RootDir, log);
         // Hardening once set up: nothing this process executes later may gain privileges.

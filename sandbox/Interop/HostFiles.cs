@@ -25,6 +25,8 @@ internal static unsafe partial class HostFiles
     [LibraryImport("libc", SetLastError = true)] public static partial long lseek(int fd, long offset, int whence);
     [LibraryImport("libc", SetLastError = true)] public static partial int ioctl(int fd, ulong request, void* arg);
     [LibraryImport("libc", SetLastError = true)] public static partial int fcntl(int fd, int cmd, int arg);
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int openat(int dirfd, string path, int flags, uint mode);
+    [LibraryImport("libc", SetLastError = true, EntryPoint = "ioctl")] public static partial int ioctlInt(int fd, ulong request, nint arg);
     [LibraryImport("libc", SetLastError = true)] public static partial int poll(PollFd* fds, ulong nfds, int timeout);
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int memfd_create(string name, uint flags);
     [LibraryImport("libc", SetLastError = true)] public static partial int epoll_create1(int flags);

@@ -103,6 +103,8 @@ public sealed partial class VirtualFileSystem
         if (err != 0) return err;
         file!.Location ??= loc;
         file.StatusFlags = statusFlags;
+        // A session leader without a controlling terminal takes a pty it opens without O_NOCTTY.
+        if ((flags & OpenFlags.O_NOCTTY) == 0 && inode is Dev.TerminalInode terminal) terminal.OpenedWithoutNoctty(task, file);
         FsNotify.Opened(file);
         if (trunc && write) FsNotify.AttributesChanged(loc, SetAttrMask.Size | SetAttrMask.MtimeNow);
         return 0;

@@ -103,14 +103,14 @@ public sealed class TerminalTests : IDisposable
     {
         if (!HaveBusybox) return;
         string bundle = TerminalBundle("sh", "-c",
-            "tty; stty size; test -c /dev/console && echo console-ok; echo via-tty > /dev/tty; ls /dev/pts; exit 6");
+            "tty; stty size; test -c /dev/console && echo console-ok; echo via-tty > /dev/tty; ls -1 /dev/pts; exit 6");
         using var console = new ConsoleSocket(Path.Combine(_runsc.Root, "console.sock"));
         _runsc.Run("create", "--bundle", bundle, "--console-socket", console.Path, "term-run").AssertSuccess();
         var (master, name) = console.Received();
         Assert.StartsWith("/dev/pts/", name);
         _runsc.Run("start", "term-run").AssertSuccess();
         string shown = ReadAll(master);
-        Assert.Equal("/dev/pts/0\n31 97\nconsole-ok\nvia-tty\n0\n", shown);
+        Assert.Equal("/dev/pts/0\n31 97\nconsole-ok\nvia-tty\n0\nptmx\n", shown);
         var state = _runsc.Run("state", "term-run").AssertSuccess();
         Assert.Contains("\"stopped\"", state.Stdout);
         _runsc.Run("delete", "term-run").AssertSuccess();

@@ -9,7 +9,8 @@ namespace RunscNet.Sentry.Vfs.Dev;
 /// /dev/pts as a container sees it (devpts(4)): one node per terminal the sandbox was given (the
 /// container's console, an exec's --tty terminal), numbered from 0 in the order they arrive, as a
 /// fresh devpts instance inside the container would number them. The terminals themselves are
-/// host ptys made by the runtime; each node re-opens its host pty. One instance per sandbox, so a
+/// host ptys made by the runtime, or by the container's own opens of ptmx (<see cref="PtmxInode"/>);
+/// each node re-opens its host pty. One instance per sandbox, so a
 /// terminal has a single identity (st_dev, st_ino, st_rdev) wherever it is seen: fstat of the
 /// container's stdio and stat of /dev/pts/N agree, which is what ttyname(3) and tty(1) check.
 /// </summary>
@@ -24,9 +25,12 @@ public sealed class DevptsFileSystem : FileSystem
     /// <summary>The sandbox's devpts.</summary>
     public static DevptsFileSystem Instance { get; } = new();
 
+    private readonly PtmxInode _ptmx;
+
     private DevptsFileSystem()
     {
         _root = new ProcDirectory(this, ListNames, LookupName, mode: 0x1ed);
+        _ptmx = new PtmxInode(this);
     }
 
     /// <inheritdoc/>
@@ -64,6 +68,24 @@ public sealed class DevptsFileSystem : FileSystem
         }
     }
 
+    /// <summary>
+    /// Registers the slave of a pty pair the container made through ptmx: host device
+    /// <paramref name="hostRdev"/>, opened on demand with <paramref name="openPeer"/> (the master's
+    /// TIOCGPTPEER, so no slave fd is held and the master sees the hang-up when the container's
+    /// last slave fd closes). Returns the node.
+    /// </summary>
+    public TerminalInode RegisterPair(ulong hostRdev, Func<int, int> openPeer, uint uid, uint gid)
+    {
+        lock (_terminals)
+        {
+            int number = 0;
+            while (_terminals.ContainsKey(number)) number++;
+            var node = new TerminalInode(this, number, hostRdev, openPeer, uid, gid);
+            _terminals.Add(number, node);
+            return node;
+        }
+    }
+
     /// <summary>The node of the terminal whose host device is <paramref name="hostRdev"/>, or null.</summary>
     public TerminalInode? ByHostDevice(ulong hostRdev)
     {
@@ -97,11 +119,11 @@ public sealed class DevptsFileSystem : FileSystem
 
     private IEnumerable<string> ListNames()
     {
-        lock (_terminals) return _terminals.Values.Select(t => t.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        lock (_terminals) return _terminals.Values.Select(t => t.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)).Prepend("ptmx").ToList();
     }
 
     private Inode? LookupName(string name)
-        => int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+        => name == "ptmx" ? _ptmx : int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
             && n.ToString(System.Globalization.CultureInfo.InvariantCulture) == name ? ByNumber(n) : null;
 }
 
@@ -120,6 +142,22 @@ public sealed class TerminalInode : Inode
         _hostFd = hostFd;
         HostRdev = hostRdev;
         Persistent = persistent;
+    }
+
+    // A pair made through ptmx: no host fd is held; the slave is opened through its master.
+    private readonly Func<int, int>? _openPeer;
+    private uint _pairMode = LinuxMode.S_IFCHR | 0x190, _pairUid, _pairGid;
+    private readonly long _pairTimeNs = FileSystem.NowNs();
+
+    internal TerminalInode(DevptsFileSystem fs, int number, ulong hostRdev, Func<int, int> openPeer, uint uid, uint gid) : base(fs)
+    {
+        Number = number;
+        _hostFd = -1;
+        HostRdev = hostRdev;
+        _openPeer = openPeer;
+        // devpts(4) with the options runc gives it: the opener owns the slave, group tty (5), mode 0620.
+        _pairUid = uid;
+        _pairGid = gid;
     }
 
     /// <summary>True for the console, which stays for the sandbox's life.</summary>
@@ -159,7 +197,14 @@ public sealed class TerminalInode : Inode
         {
             LinuxStatBuffer st;
             var attr = new InodeAttr { Mode = LinuxMode.S_IFCHR | 0x190, Nlink = 1, BlockSize = 1024 };
-            if (HostFiles.fstat(_hostFd, &st) == 0)
+            if (_openPeer != null)
+            {
+                attr.Mode = _pairMode;
+                attr.Uid = _pairUid;
+                attr.Gid = _pairGid;
+                attr.AtimeNs = attr.MtimeNs = attr.CtimeNs = _pairTimeNs;
+            }
+            else if (HostFiles.fstat(_hostFd, &st) == 0)
             {
                 attr.Mode = st.Mode;
                 attr.Uid = st.Uid;
@@ -185,6 +230,14 @@ public sealed class TerminalInode : Inode
     /// <inheritdoc/>
     public override int SetAttr(in SetAttrRequest request)
     {
+        if (_openPeer != null)
+        {
+            // A ptmx pair: the container's view only (the host pty stays the Sentry's).
+            if ((request.Mask & SetAttrMask.Mode) != 0) _pairMode = LinuxMode.S_IFCHR | (request.Mode & LinuxMode.PermMask);
+            if ((request.Mask & SetAttrMask.Uid) != 0) _pairUid = request.Uid;
+            if ((request.Mask & SetAttrMask.Gid) != 0) _pairGid = request.Gid;
+            return 0;
+        }
         // chmod/chown of the pty (as login and script do) go to the host pty.
         if ((request.Mask & SetAttrMask.Mode) != 0 && HostFiles.fchmod(_hostFd, request.Mode & LinuxMode.PermMask) != 0) return HostFiles.Neg();
         if ((request.Mask & (SetAttrMask.Uid | SetAttrMask.Gid)) != 0)
@@ -203,10 +256,18 @@ public sealed class TerminalInode : Inode
         return file != null ? 0 : -Errno.EIO;
     }
 
+    /// <summary>open(2) without O_NOCTTY of this terminal made <paramref name="file"/>: a pty pair's slave may become the caller's controlling terminal.</summary>
+    internal void OpenedWithoutNoctty(Task task, FileDescription file)
+    {
+        if (_openPeer != null && file is HostFileDescription f) f.AcquireOnOpen(task);
+    }
+
     /// <summary>A new description of this terminal with <paramref name="flags"/>' status flags, or null.</summary>
     public HostFileDescription? Reopen(int flags)
     {
-        int fd = Interop.Fcntl.Dup(Volatile.Read(ref _hostFd));
+        int fd = _openPeer != null
+            ? _openPeer(OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC)
+            : Interop.Fcntl.Dup(Volatile.Read(ref _hostFd));
         if (fd < 0) return null;
         var f = HostFileDescription.FromHostFd(fd);
         f.StatusFlags = flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY | OpenFlags.O_TRUNC);

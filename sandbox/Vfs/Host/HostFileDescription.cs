@@ -29,6 +29,23 @@ public sealed class HostFileDescription : FileDescription
     /// <summary>The /dev/pts node of this terminal while this description holds it, or null.</summary>
     private Dev.TerminalInode? _terminalNode;
 
+    /// <summary>For a pty master opened through ptmx: its slave's /dev/pts node (held while this is open).</summary>
+    private Dev.TerminalInode? _slaveNode;
+
+    /// <summary>Opens this pty master's slave on the host (TIOCGPTPEER) with <paramref name="flags"/>; a host fd or -1.</summary>
+    internal int OpenPeer(int flags)
+    {
+        int fd = Volatile.Read(ref _fd);
+        return fd < 0 ? -1 : HostFiles.ioctlInt(fd, TIOCGPTPEER, flags);
+    }
+
+    /// <summary>Makes this description the master of <paramref name="slave"/> (TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER answer for it).</summary>
+    internal void MakeMasterOf(Dev.TerminalInode slave)
+    {
+        slave.Acquire();
+        _slaveNode = slave;
+    }
+
     /// <summary>
     /// Wraps host fd <paramref name="fd"/> (which the description then owns and closes on
     /// release). The access mode is taken from the host fd's flags.
@@ -84,6 +101,33 @@ public sealed class HostFileDescription : FileDescription
     }
 
     /// <summary>
+    /// Starts the job-control state of a new terminal (a ptmx pair's slave, container identity
+    /// <paramref name="rdev"/>, <paramref name="ino"/>) as no session's controlling terminal,
+    /// replacing what an earlier terminal with that identity left.
+    /// </summary>
+    internal static void StartTerminal(ulong rdev, ulong ino)
+    {
+        lock (s_terminals) s_terminals[(rdev, ino)] = new TerminalState { Session = 0 };
+    }
+
+    /// <summary>
+    /// open(2) of a terminal without O_NOCTTY by a session leader that has no controlling terminal
+    /// makes it that session's, if no session has it yet (tty_open_proc_set_tty).
+    /// </summary>
+    internal void AcquireOnOpen(Task task)
+    {
+        var p = Proc.ProcFileSystem.Describe(task);
+        if (p.Session != p.Pid || ControllingTerminalOf(p.Session) != null) return;
+        var term = Terminal;
+        lock (s_terminals)
+        {
+            if (term.Session != 0) return;
+            term.Session = p.Session;
+            term.ForegroundProcessGroup = p.ProcessGroup;
+        }
+    }
+
+    /// <summary>
     /// The device number (as the container sees it) of the controlling terminal of
     /// <paramref name="session"/>, or null if the session has none.
     /// </summary>
@@ -129,7 +173,7 @@ public sealed class HostFileDescription : FileDescription
     private const ulong TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404, TCSBRK = 0x5409,
         TCXONC = 0x540A, TCFLSH = 0x540B, TIOCSCTTY = 0x540E, TIOCGPGRP = 0x540F, TIOCSPGRP = 0x5410,
         TIOCOUTQ = 0x5411, TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414, FIONREAD = 0x541B, TIOCNOTTY = 0x5422,
-        TIOCGSID = 0x5429, TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431;
+        TIOCGSID = 0x5429, TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431, TIOCGPTPEER = 0x5441;
 
     /// <inheritdoc/>
     public override long Read(Task task, Span<byte> destination)
@@ -290,6 +334,27 @@ public sealed class HostFileDescription : FileDescription
                 }
         }
         if (!_isTty) return -Errno.ENOTTY;
+        if (_slaveNode is { } slave)
+        {
+            switch (request)
+            {
+                case (uint)TIOCGPTN:
+                    return task.Memory.CopyOutStruct(argument, slave.Number);
+                case (uint)TIOCSPTLCK:
+                    {
+                        int err = task.Memory.CopyInStruct(argument, out int _);
+                        return err != 0 ? err : 0;
+                    }
+                case (uint)TIOCGPTPEER:
+                    {
+                        int flags = (int)argument;
+                        if ((flags & ~(OpenFlags.O_ACCMODE | OpenFlags.O_NOCTTY | OpenFlags.O_NONBLOCK | OpenFlags.O_CLOEXEC)) != 0) return -Errno.EINVAL;
+                        var peer = slave.Reopen(flags);
+                        if (peer == null) return -Errno.EIO;
+                        return task.Fds.InstallNew(peer, (flags & OpenFlags.O_CLOEXEC) != 0);
+                    }
+            }
+        }
         switch (request)
         {
             case (uint)TCGETS:
@@ -405,5 +470,6 @@ public sealed class HostFileDescription : FileDescription
         if (_queue != null) HostFdPoller.Instance.Forget(fd);
         HostFiles.close(fd);
         Interlocked.Exchange(ref _terminalNode, null)?.Release();
+        Interlocked.Exchange(ref _slaveNode, null)?.Release();
     }
 }
