@@ -3,7 +3,8 @@ using RunscNet.Tests.Integration;
 namespace RunscNet.Tests.Compat;
 
 /// <summary>
-/// getrusage's ru_maxrss for the process and its reaped children (Python's resource module, GNU
+/// getrusage's ru_maxrss for the process and its reaped children, and the resident set in
+/// /proc/self/statm, stat and status (Node's process.memoryUsage, Python's resource module, GNU
 /// time, build tools report it): the rusage probe runs natively and in runsc-net.
 /// </summary>
 public sealed class ResourceUsageTests : IDisposable

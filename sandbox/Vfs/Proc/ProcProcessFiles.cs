@@ -26,7 +26,7 @@ public sealed partial class ProcFileSystem
         {
             ["stat"] = Text(() => StatLine(p, task)),
             ["status"] = Text(() => Status(p, task)),
-            ["statm"] = Text(() => "0 0 0 0 0 0 0\n"),
+            ["statm"] = Text(() => string.Join(' ', StubStatm(task)) + "\n"),
             ["cmdline"] = Text(() => p.Argv.Count == 0 ? "" : string.Join('\0', p.Argv) + "\0"),
             ["environ"] = () => File(_ => p.Environment.Count == 0 ? "" : string.Join('\0', p.Environment) + "\0", 0x100),
             ["comm"] = () => new ProcFile(this, _ => task.Name + "\n", 0x1a4, uid, gid, (writer, bytes) =>
@@ -38,7 +38,7 @@ public sealed partial class ProcFileSystem
             }),
             ["cgroup"] = Text(() => "0::/\n"),
             ["net"] = () => NetDirectory(uid, gid),
-            ["limits"] = Text(() => task.ThreadGroup.Limits.ProcText()),
+            ["limits"] = Text(() => (task.ThreadGroup?.Limits ?? new Rlimits()).ProcText()),
             ["maps"] = Text(() => (Memory.AddressSpace?)task.AddressSpace is { } mm ? mm.MapsText() : ""),
             ["mounts"] = () => File(t => Mounts(t)),
             ["mountinfo"] = () => File(t => MountInfo(t)),
@@ -59,6 +59,25 @@ public sealed partial class ProcFileSystem
                     : null,
                 0x16d, uid, gid),
         };
+    }
+
+    /// <summary>
+    /// statm(5) of the task's address space in pages (size resident shared text lib data dt): the
+    /// host's numbers for its stub, which holds exactly the application's memory; zeros without one.
+    /// </summary>
+    private static long[] StubStatm(Task task)
+    {
+        var values = new long[7];
+        int pid = task.Context?.HostPid ?? 0;
+        if (pid <= 0) return values;
+        try
+        {
+            string[] parts = File.ReadAllText($"/proc/{pid}/statm").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            for (int i = 0; i < values.Length && i < parts.Length; i++) long.TryParse(parts[i], out values[i]);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return values;
     }
 
     private Inode FdLink(FileDescription f, uint uid, uint gid)
@@ -84,7 +103,8 @@ public sealed partial class ProcFileSystem
             ttyNr = (minor & 0xff) | (major << 8) | ((ulong)(minor & ~0xffu) << 12);
         }
         sb.Append($"{task.Tid} ({p.Comm}) {p.State} {p.ParentPid} {p.ProcessGroup} {p.Session} {ttyNr} {tpgid} 4194560 0 0 0 0 ");
-        sb.Append($"0 0 0 0 20 0 {p.Threads.Count} 0 {start} 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+        long[] statm = StubStatm(task);
+        sb.Append($"0 0 0 0 20 0 {p.Threads.Count} 0 {start} {statm[0] * 4096} {statm[1]} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
         return sb.ToString();
     }
 
@@ -98,7 +118,9 @@ public sealed partial class ProcFileSystem
         sb.Append($"Uid:\t{c.Uid}\t{c.Euid}\t{c.Suid}\t{c.Fsuid}\nGid:\t{c.Gid}\t{c.Egid}\t{c.Sgid}\t{c.Fsgid}\n");
         sb.Append($"FDSize:\t64\nGroups:\t{string.Join(' ', c.Groups)}\n");
         sb.Append($"NStgid:\t{p.Pid}\nNSpid:\t{task.Tid}\nNSpgid:\t{p.ProcessGroup}\nNSsid:\t{p.Session}\n");
-        sb.Append("VmSize:\t       0 kB\nVmRSS:\t       0 kB\n");
+        long[] m = StubStatm(task);
+        long peakKb = Math.Max(Syscalls.TimeSyscalls.PeakRssKb(task), task.ThreadGroup?.MaxRssKb ?? 0);
+        sb.Append($"VmSize:\t{m[0] * 4,8} kB\nVmHWM:\t{peakKb,8} kB\nVmRSS:\t{m[1] * 4,8} kB\n");
         sb.Append($"Threads:\t{p.Threads.Count}\n");
         sb.Append($"CapInh:\t{c.InheritableCaps:x16}\nCapPrm:\t{c.PermittedCaps:x16}\nCapEff:\t{c.EffectiveCaps:x16}\nCapBnd:\t{c.BoundingCaps:x16}\nCapAmb:\t0000000000000000\n");
         sb.Append($"NoNewPrivs:\t{(task.NoNewPrivileges ? 1 : 0)}\nSeccomp:\t0\nSeccomp_filters:\t0\n");
