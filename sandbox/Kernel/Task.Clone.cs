@@ -96,7 +96,7 @@ public sealed partial class Task
                 Name = Name,
                 NoNewPrivileges = NoNewPrivileges,
                 AltStack = AltStack,
-                Nice = Nice, SchedPolicy = SchedPolicy, SchedPriority = SchedPriority, TimerSlackNs = TimerSlackNs,
+                Nice = Nice, SchedPolicy = SchedPolicy, SchedPriority = SchedPriority, TimerSlackNs = TimerSlackNs, IoPriority = IoPriority,
                 ClearChildTid = (flags & CLONE_CHILD_CLEARTID) != 0 ? childTidAddr : 0,
             };
             child.SignalMask = SignalMask;
@@ -159,7 +159,7 @@ public sealed partial class Task
                     Name = Name,
                     NoNewPrivileges = NoNewPrivileges,
                     ParentDeathSignal = ParentDeathSignal,
-                    Nice = Nice, SchedPolicy = SchedPolicy, SchedPriority = SchedPriority, TimerSlackNs = TimerSlackNs,
+                    Nice = Nice, SchedPolicy = SchedPolicy, SchedPriority = SchedPriority, TimerSlackNs = TimerSlackNs, IoPriority = IoPriority,
                     ClearChildTid = (flags & CLONE_CHILD_CLEARTID) != 0 ? childTidAddr : 0,
                 };
                 child.SignalMask = SignalMask;

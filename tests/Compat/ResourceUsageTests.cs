@@ -5,7 +5,7 @@ namespace RunscNet.Tests.Compat;
 /// <summary>
 /// getrusage's ru_maxrss for the process and its reaped children, and the resident set in
 /// /proc/self/statm, stat and status (Node's process.memoryUsage, Python's resource module, GNU
-/// time, build tools report it): the rusage probe runs natively and in runsc-net.
+/// time, build tools report it), and I/O priorities (ionice): the probes run natively and in runsc-net.
 /// </summary>
 public sealed class ResourceUsageTests : IDisposable
 {
@@ -15,4 +15,7 @@ public sealed class ResourceUsageTests : IDisposable
 
     [IntegrationFact]
     public void PeakResidentSetIsReportedAsOnLinux() => _probe.AssertSameAsNative("rusage", [], []);
+
+    [IntegrationFact]
+    public void IoPrioritiesBehaveAsOnLinux() => _probe.AssertSameAsNative("ioprio", [], []);
 }
