@@ -8,7 +8,7 @@ namespace RunscNet.Tests.Compat;
 /// from whoever ran the runtime (the spec's rlimits on top) in getrlimit and /proc/self/limits,
 /// the spec's noNewPrivileges in /proc/self/status, and statfs of the special mounts (type magic,
 /// the size= of a tmpfs, no blocks for sysfs and mqueue), /proc/net of the sandbox's network
-/// namespace. Runs busybox through the real binary.
+/// namespace, /proc/PID/ns. Runs busybox through the real binary.
 /// </summary>
 public sealed class ContainerViewTests : IDisposable
 {
@@ -73,5 +73,15 @@ public sealed class ContainerViewTests : IDisposable
         var r = Run("compat-procnet", "ls /proc/net/if_inet6 /proc/net/unix; tail -n +3 /proc/net/dev | cut -d: -f1; head -1 /proc/net/tcp; head -1 /proc/net/udp");
         string tcpHeader = File.ReadLines("/proc/net/tcp").First(), udpHeader = File.ReadLines("/proc/net/udp").First();
         Assert.Equal($"/proc/net/if_inet6\n/proc/net/unix\n    lo\n{tcpHeader}\n{udpHeader}\n", r.Stdout);
+    }
+
+    [IntegrationFact]
+    public void ProcNamespaceLinksNameTheSandboxsNamespaces()
+    {
+        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
+        // As Linux: the ten links, "type:[inode]", and stat through them tells namespaces apart.
+        var r = Run("compat-ns", "ls /proc/self/ns | tr '\\n' ' '; echo; readlink /proc/self/ns/net | sed 's/[0-9]//g';"
+            + " [ /proc/1/ns/pid -ef /proc/self/ns/pid ] && echo same-pid; [ /proc/self/ns/pid -ef /proc/self/ns/net ] || echo pid-is-not-net");
+        Assert.Equal("cgroup ipc mnt net pid pid_for_children time time_for_children user uts \nnet:[]\nsame-pid\npid-is-not-net\n", r.Stdout);
     }
 }

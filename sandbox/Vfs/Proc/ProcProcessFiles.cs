@@ -38,6 +38,7 @@ public sealed partial class ProcFileSystem
             }),
             ["cgroup"] = Text(() => "0::/\n"),
             ["net"] = () => NetDirectory(uid, gid),
+            ["ns"] = () => NamespaceDirectory(uid, gid),
             ["limits"] = Text(() => (task.ThreadGroup?.Limits ?? new Rlimits()).ProcText()),
             ["maps"] = Text(() => (Memory.AddressSpace?)task.AddressSpace is { } mm ? mm.MapsText() : ""),
             ["mounts"] = () => File(t => Mounts(t)),
