@@ -129,6 +129,8 @@ public sealed class Dentry
 public enum MountFlags
 {
     None = 0, ReadOnly = 1, NoSuid = 2, NoDev = 4, NoExec = 8,
+    /// <summary>strictatime: /proc/mounts shows no relatime.</summary>
+    StrictAtime = 16,
 }
 
 /// <summary>One mount: a file system (or part of one) attached at a dentry of a parent mount.</summary>

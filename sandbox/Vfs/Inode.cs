@@ -232,6 +232,9 @@ public abstract class FileSystem
     /// <summary>The type name /proc/mounts shows ("tmpfs", "proc", "9p"...).</summary>
     public abstract string TypeName { get; }
 
+    /// <summary>The file system's own options as /proc/mounts shows them after the generic ones ("" for none).</summary>
+    public virtual string ShowOptions => "";
+
     /// <summary>
     /// True if the VFS may remember names that lookups did not find (every name is created
     /// through the VFS, as for the gofer's files, which the container owns).

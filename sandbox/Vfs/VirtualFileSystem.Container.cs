@@ -67,6 +67,7 @@ public sealed partial class VirtualFileSystem
                 case "nosuid": flags |= MountFlags.NoSuid; break;
                 case "nodev": flags |= MountFlags.NoDev; break;
                 case "noexec": flags |= MountFlags.NoExec; break;
+                case "strictatime": flags |= MountFlags.StrictAtime; break;
                 case "bind":
                 case "rbind": bind = true; break;
                 default:
@@ -100,6 +101,7 @@ public sealed partial class VirtualFileSystem
         {
             case "tmpfs":
                 {
+                    uint modeOption = mode;
                     // Without mode=, runc gives the tmpfs the mode of the directory it covers
                     // (tmpfs's own default, 1777, only when there is none).
                     if (mode == 0 && ResolveAbsolute(dest, out var covered) == 0 && covered.Inode.IsDirectory)
@@ -108,6 +110,7 @@ public sealed partial class VirtualFileSystem
                         ? DevFileSystem.Create()
                         : new TmpfsFileSystem(LinuxMode.S_IFDIR | (mode != 0 ? mode & LinuxMode.PermMask : 0x3ff));
                     if (size is long limit && limit > 0) fs.SizeLimit = limit;
+                    if (modeOption != 0) fs.ModeOption = modeOption & LinuxMode.PermMask;
                     MountSpecial(dest, fs, flags, m.Source ?? "tmpfs");
                     break;
                 }
@@ -118,6 +121,7 @@ public sealed partial class VirtualFileSystem
                 MountSpecial(dest, SysFileSystem.Create(), flags | MountFlags.ReadOnly, "sysfs");
                 break;
             case "devpts":
+                DevptsFileSystem.Instance.SetShownOptions(m.Options);
                 MountSpecial(dest, DevptsFileSystem.Instance, flags, "devpts");
                 break;
             case "mqueue":

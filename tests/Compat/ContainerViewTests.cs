@@ -8,7 +8,8 @@ namespace RunscNet.Tests.Compat;
 /// from whoever ran the runtime (the spec's rlimits on top) in getrlimit and /proc/self/limits,
 /// the spec's noNewPrivileges in /proc/self/status, and statfs of the special mounts (type magic,
 /// the size= of a tmpfs, no blocks for sysfs and mqueue), /proc/net of the sandbox's network
-/// namespace, /proc/PID/ns. Runs busybox through the real binary.
+/// namespace, /proc/PID/ns, the options of special mounts in /proc/mounts. Runs busybox through
+/// the real binary.
 /// </summary>
 public sealed class ContainerViewTests : IDisposable
 {
@@ -83,5 +84,16 @@ public sealed class ContainerViewTests : IDisposable
         var r = Run("compat-ns", "ls /proc/self/ns | tr '\\n' ' '; echo; readlink /proc/self/ns/net | sed 's/[0-9]//g';"
             + " [ /proc/1/ns/pid -ef /proc/self/ns/pid ] && echo same-pid; [ /proc/self/ns/pid -ef /proc/self/ns/net ] || echo pid-is-not-net");
         Assert.Equal("cgroup ipc mnt net pid pid_for_children time time_for_children user uts \nnet:[]\nsame-pid\npid-is-not-net\n", r.Stdout);
+    }
+
+    [IntegrationFact]
+    public void ProcMountsShowsTmpfsAndDevptsOptionsAsLinux()
+    {
+        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
+        // The default spec's /dev (strictatime, mode=755, size=65536k), /dev/pts and /dev/shm, as runc's show.
+        var r = Run("compat-mounts", "grep -E '^(tmpfs|devpts|shm) ' /proc/mounts");
+        Assert.Equal("tmpfs /dev tmpfs rw,nosuid,size=65536k,mode=755 0 0\n"
+            + "devpts /dev/pts devpts rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666 0 0\n"
+            + "shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k 0 0\n", r.Stdout);
     }
 }

@@ -39,6 +39,39 @@ public sealed class DevptsFileSystem : FileSystem
     /// <inheritdoc/>
     public override long Magic => 0x1cd1;
 
+    private string _shownOptions = "";
+
+    /// <inheritdoc/>
+    public override string ShowOptions => _shownOptions;
+
+    /// <summary>
+    /// Takes gid=, mode= and ptmxmode= from the spec's devpts mount options for /proc/mounts, as
+    /// devpts_show_options prints them (mode unless 600, octal without a leading 0).
+    /// </summary>
+    public void SetShownOptions(IEnumerable<string>? options)
+    {
+        var o = new SortedDictionary<int, string>();   // shown in devpts's order: gid, mode, ptmxmode
+        foreach (string opt in options ?? Array.Empty<string>())
+        {
+            int eq = opt.IndexOf('=');
+            if (eq < 0) continue;
+            string key = opt[..eq], value = opt[(eq + 1)..];
+            if (key == "gid" && uint.TryParse(value, out uint gid)) o[0] = $"gid={gid}";
+            else if (key is "mode" or "ptmxmode")
+            {
+                try
+                {
+                    uint mode = Convert.ToUInt32(value, 8);
+                    if (key == "mode" && mode == 0x180) continue;
+                    o[key == "mode" ? 1 : 2] = $"{key}={Convert.ToString(mode, 8).PadLeft(3, '0')}";
+                }
+                catch (FormatException) { }
+                catch (OverflowException) { }
+            }
+        }
+        _shownOptions = string.Join(',', o.Values);
+    }
+
     /// <inheritdoc/>
     public override Inode Root => _root;
 

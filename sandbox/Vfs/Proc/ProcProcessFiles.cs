@@ -135,7 +135,8 @@ public sealed partial class ProcFileSystem
         if ((m.Flags & MountFlags.NoSuid) != 0) o.Add("nosuid");
         if ((m.Flags & MountFlags.NoDev) != 0) o.Add("nodev");
         if ((m.Flags & MountFlags.NoExec) != 0) o.Add("noexec");
-        o.Add("relatime");
+        if ((m.Flags & MountFlags.StrictAtime) == 0) o.Add("relatime");
+        if (m.FileSystem.ShowOptions is { Length: > 0 } own) o.Add(own);
         return string.Join(',', o);
     }
 
@@ -159,7 +160,7 @@ public sealed partial class ProcFileSystem
             string path = Vfs.PathOf(new VfsPath(m, m.Root), t.Fs.Root);
             if (path.StartsWith("(unreachable)", StringComparison.Ordinal)) continue;
             ulong dev = m.FileSystem.DeviceId;
-            sb.Append($"{m.Id} {m.Parent?.Id ?? 1} 0:{dev} / {path} {MountOptions(m)} - {m.FileSystem.TypeName} {m.Source} {(m.ReadOnly ? "ro" : "rw")}\n");
+            sb.Append($"{m.Id} {m.Parent?.Id ?? 1} 0:{dev} / {path} {MountOptions(m)} - {m.FileSystem.TypeName} {m.Source} {(m.ReadOnly ? "ro" : "rw")}{(m.FileSystem.ShowOptions is { Length: > 0 } own ? "," + own : "")}\n");
         }
         return sb.ToString();
     }

@@ -34,7 +34,34 @@ public sealed class TmpfsFileSystem : FileSystem
     /// The size limit statfs reports, in bytes: the mount's size= option, else half of the host's
     /// memory (tmpfs's default). Not enforced on writes.
     /// </summary>
-    public long SizeLimit { get; set; } = DefaultSize();
+    public long SizeLimit
+    {
+        get => _sizeLimit;
+        set
+        {
+            _sizeLimit = value;
+            _sizeGiven = true;
+        }
+    }
+
+    private long _sizeLimit = DefaultSize();
+
+    /// <summary>The mount's mode= option, if it had one (what /proc/mounts shows, whatever the root's mode became).</summary>
+    public uint? ModeOption { get; set; }
+    private bool _sizeGiven;
+
+    /// <summary>As Linux's shmem_show_options: size= when one was given, mode= when the root's is not 1777.</summary>
+    public override string ShowOptions
+    {
+        get
+        {
+            if (Magic != 0x01021994) return "";
+            var o = new List<string>();
+            if (_sizeGiven) o.Add($"size={_sizeLimit / 1024}k");
+            if (ModeOption is uint mode && mode != 0x3ff) o.Add("mode=" + Convert.ToString(mode, 8).PadLeft(3, '0'));
+            return string.Join(',', o);
+        }
+    }
 
     // A spec's "cgroup" mount is what runc makes of it on this host: cgroup2 on a cgroup v2 host,
     // else a tmpfs holding the v1 hierarchies.
