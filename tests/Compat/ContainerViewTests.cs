@@ -71,9 +71,9 @@ public sealed class ContainerViewTests : IDisposable
     {
         if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
         // A fresh network namespace has only lo; the tables have the host kernel's headers.
-        var r = Run("compat-procnet", "ls /proc/net/if_inet6 /proc/net/unix; tail -n +3 /proc/net/dev | cut -d: -f1; head -1 /proc/net/tcp; head -1 /proc/net/udp");
+        var r = Run("compat-procnet", "ls /proc/net/if_inet6 /proc/net/unix /proc/net/dev_snmp6/lo; tail -n +3 /proc/net/dev | cut -d: -f1; head -1 /proc/net/tcp; head -1 /proc/net/udp");
         string tcpHeader = File.ReadLines("/proc/net/tcp").First(), udpHeader = File.ReadLines("/proc/net/udp").First();
-        Assert.Equal($"/proc/net/if_inet6\n/proc/net/unix\n    lo\n{tcpHeader}\n{udpHeader}\n", r.Stdout);
+        Assert.Equal($"/proc/net/dev_snmp6/lo\n/proc/net/if_inet6\n/proc/net/unix\n    lo\n{tcpHeader}\n{udpHeader}\n", r.Stdout);
     }
 
     [IntegrationFact]

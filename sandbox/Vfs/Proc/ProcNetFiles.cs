@@ -11,29 +11,38 @@ public sealed partial class ProcFileSystem
     /// decide whether IPv6 is usable). AF_UNIX sockets live in the Sentry, so `unix` lists none.
     /// </summary>
     private Inode NetDirectory(uint uid, uint gid)
-    {
-        Inode HostFile(string name) => new ProcFile(this, _ => ReadHostNetFile(name), 0x124, uid, gid);
-        return new ProcDirectory(this,
-            () => HostNetFileNames().Append("unix").Distinct(),
+        => new ProcDirectory(this,
+            () => HostNetEntries("").Select(e => e.Name).Append("unix").Distinct(),
             name => name == "unix"
                 ? new ProcFile(this, _ => "Num       RefCount Protocol Flags    Type St Inode Path\n", 0x124, uid, gid)
-                : HostNetFileNames().Contains(name) ? HostFile(name) : null,
+                : HostNetNode("", name, uid, gid),
             0x16d, uid, gid);
+
+    /// <summary>A file or directory (dev_snmp6, netfilter, stat...) under the host's net directory, or null.</summary>
+    private Inode? HostNetNode(string dir, string name, uint uid, uint gid)
+    {
+        var entry = HostNetEntries(dir).FirstOrDefault(e => e.Name == name);
+        if (entry.Name == null) return null;
+        string rel = dir.Length == 0 ? name : dir + "/" + name;
+        if (!entry.IsDirectory) return new ProcFile(this, _ => ReadHostNetFile(rel), 0x124, uid, gid);
+        return new ProcDirectory(this, () => HostNetEntries(rel).Select(e => e.Name),
+            child => HostNetNode(rel, child, uid, gid), 0x16d, uid, gid);
     }
 
-    private static IEnumerable<string> HostNetFileNames()
+    private static List<(string Name, bool IsDirectory)> HostNetEntries(string dir)
     {
         try
         {
-            return Directory.EnumerateFiles(HostNetDirectory).Select(Path.GetFileName).OfType<string>().ToList();
+            var d = new DirectoryInfo(Path.Combine(HostNetDirectory, dir));
+            return d.EnumerateFileSystemInfos().Select(i => (i.Name, (i.Attributes & FileAttributes.Directory) != 0)).ToList();
         }
-        catch (IOException) { return Array.Empty<string>(); }
-        catch (UnauthorizedAccessException) { return Array.Empty<string>(); }
+        catch (IOException) { return []; }
+        catch (UnauthorizedAccessException) { return []; }
     }
 
-    private static string ReadHostNetFile(string name)
+    private static string ReadHostNetFile(string relativePath)
     {
-        try { return File.ReadAllText(Path.Combine(HostNetDirectory, name)); }
+        try { return File.ReadAllText(Path.Combine(HostNetDirectory, relativePath)); }
         catch (IOException) { return ""; }
         catch (UnauthorizedAccessException) { return ""; }
     }
