@@ -93,13 +93,19 @@ public sealed partial class Task
             lastTask = tg.Tasks.Count == 0;
             tg.TaskExitEvents.Notify();
             Kernel.Log.Write($"task {Tid} of process {tg.Tgid} exited ({tg.Tasks.Count} threads left)");
+            if (lastTask && !tg.Exiting)
+            {
+                tg.Exiting = true;
+                tg.ExitStatus = WaitStatus.Exited(_threadExitCode);
+            }
+        }
+        // Files close before the parent can see the zombie (exit_files before exit_notify): a
+        // parent that waited finds the child's record locks released and its pipe ends closed.
+        if (lastTask) OnProcessExit();
+        lock (Kernel.TaskLock)
+        {
             if (lastTask)
             {
-                if (!tg.Exiting)
-                {
-                    tg.Exiting = true;
-                    tg.ExitStatus = WaitStatus.Exited(_threadExitCode);
-                }
                 status = tg.ExitStatus;
                 isInit = tg.IsInit;
                 tg.RealTimer.Cancel();
@@ -151,7 +157,6 @@ public sealed partial class Task
         }
         if (lastTask)
         {
-            OnProcessExit();
             // An init that never got to run (its exec failed) leaves the sandbox up, so the
             // control side can report the error; the runtime then deletes the sandbox.
             if (isInit && tg.HasRun)

@@ -28,16 +28,25 @@ static void waits(void)
     }
     waitpid(c, &st, 0);
     SHOW("signaled %d sig %d core %d", WIFSIGNALED(st), WTERMSIG(st), WCOREDUMP(st));
+    /* The child waits on a pipe once continued: had it exited already, waitpid would report
+     * the exit instead of the continue, on Linux as here. */
+    int hold[2];
+    CHECK(pipe(hold));
     c = fork();
     if (c == 0) {
+        close(hold[1]);
         raise(SIGSTOP);
+        char b;
+        while (read(hold[0], &b, 1) < 0 && errno == EINTR) {}
         _exit(3);
     }
+    close(hold[0]);
     CHECK(waitpid(c, &st, WUNTRACED) == c);
     SHOW("stopped %d sig %d status 0x%x", WIFSTOPPED(st), WSTOPSIG(st), st);
     kill(c, SIGCONT);
     CHECK(waitpid(c, &st, WCONTINUED) == c);
     SHOW("continued %d status 0x%x", WIFCONTINUED(st), st);
+    close(hold[1]);
     CHECK(waitpid(c, &st, 0) == c);
     SHOW("then exited %d", WEXITSTATUS(st));
 
