@@ -44,14 +44,7 @@ internal static class TerminalSignals
     {
         ulong console = DeviceRegistry.MakeDev(DevptsFileSystem.PtySlaveMajor, 0);
         int pgid = HostFileDescription.ForegroundProcessGroupOf(console);
-        var group = pgid > 0 ? kernel.ProcessGroupById(pgid) : null;
-        if (group == null)
-        {
+        if (pgid <= 0 || !kernel.SignalProcessGroup(pgid, signal))
             log.Write($"boot: console signal {signal}: no foreground process group");
-            return;
-        }
-        ThreadGroup[] members;
-        lock (kernel.TaskLock) members = group.Members.ToArray();
-        foreach (var g in members) kernel.SendSignalToGroup(g, SignalInfo.FromKernel(signal), SignalSource.Kernel);
     }
 }

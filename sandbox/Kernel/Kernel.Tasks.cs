@@ -218,6 +218,20 @@ public sealed partial class Kernel
         lock (TaskLock) SendSignalLocked(tg, null, info, source);
     }
 
+    /// <summary>
+    /// Sends a kernel-generated signal to every process of process group <paramref name="pgid"/>
+    /// (kill_pgrp, as a terminal does for ^C or a resize). Returns false if there is no such group.
+    /// </summary>
+    public bool SignalProcessGroup(int pgid, int signal)
+    {
+        lock (TaskLock)
+        {
+            if (!_processGroups.TryGetValue(pgid, out var group)) return false;
+            foreach (var g in group.Members.ToArray()) SendSignalLocked(g, null, SignalInfo.FromKernel(signal), SignalSource.Kernel);
+            return true;
+        }
+    }
+
     /// <summary>Sends a thread-directed signal (tgkill(2), faults).</summary>
     public void SendSignalToTask(Task t, SignalInfo info, SignalSource source)
     {

@@ -14,4 +14,7 @@ public sealed class PseudoTerminalTests : IDisposable
 
     [IntegrationFact]
     public void PtmxMakesTerminalPairsAsOnLinux() => _probe.AssertSameAsNative("pty", [], []);
+
+    [IntegrationFact]
+    public void ControlCharactersResizeAndHangUpSignalTheSlavesProcessesAsOnLinux() => _probe.AssertSameAsNative("ptysignals", [], []);
 }

@@ -193,6 +193,9 @@ public sealed class TerminalInode : Inode
         _pairGid = gid;
     }
 
+    /// <summary>True for a pair made through ptmx, whose master the Sentry serves (false for the console).</summary>
+    public bool IsPair => _openPeer != null;
+
     /// <summary>True for the console, which stays for the sandbox's life.</summary>
     public bool Persistent { get; }
 

@@ -62,7 +62,7 @@ public sealed class PtmxInode : Inode
         var node = DevptsFileSystem.Instance.RegisterPair(hostRdev, f.OpenPeer, task.Credentials.Fsuid, 5);
         HostFileDescription.StartTerminal(node.Rdev, node.Ino);
         f.StatusFlags = flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY | OpenFlags.O_TRUNC);
-        f.MakeMasterOf(node);
+        f.MakeMasterOf(node, task.Kernel);
         file = f;
         return 0;
     }

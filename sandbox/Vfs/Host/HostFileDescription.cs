@@ -40,11 +40,15 @@ public sealed class HostFileDescription : FileDescription
     }
 
     /// <summary>Makes this description the master of <paramref name="slave"/> (TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER answer for it).</summary>
-    internal void MakeMasterOf(Dev.TerminalInode slave)
+    internal void MakeMasterOf(Dev.TerminalInode slave, Kernel.Kernel kernel)
     {
         slave.Acquire();
         _slaveNode = slave;
+        _kernel = kernel;
     }
+
+    /// <summary>For a pty master: the kernel whose session leader its hang-up signals.</summary>
+    private Kernel.Kernel? _kernel;
 
     /// <summary>
     /// Wraps host fd <paramref name="fd"/> (which the description then owns and closes on
@@ -75,6 +79,8 @@ public sealed class HostFileDescription : FileDescription
     {
         public int ForegroundProcessGroup = 1;
         public int Session = 1;
+        /// <summary>Set when a sandbox pty's master closed (TTY_OTHER_CLOSED): a waiting read fails with EIO.</summary>
+        public volatile bool OtherClosed;
     }
 
     private static readonly Dictionary<(ulong Dev, ulong Ino), TerminalState> s_terminals = new();
@@ -83,10 +89,19 @@ public sealed class HostFileDescription : FileDescription
     {
         get
         {
+            // A pty master's job-control ioctls answer for its slave, as on Linux.
+            if (_slaveNode is { } slave) return StateOf(slave.Rdev, slave.Ino);
             Stat(out var st);
+            return StateOf(st.Rdev, st.Ino);
+        }
+    }
+
+    private static TerminalState StateOf(ulong rdev, ulong ino)
+    {
+        {
             lock (s_terminals)
             {
-                if (!s_terminals.TryGetValue((st.Rdev, st.Ino), out var state)) s_terminals[(st.Rdev, st.Ino)] = state = new TerminalState();
+                if (!s_terminals.TryGetValue((rdev, ino), out var state)) s_terminals[(rdev, ino)] = state = new TerminalState();
                 return state;
             }
         }
@@ -180,16 +195,26 @@ public sealed class HostFileDescription : FileDescription
     {
         if (!Readable) return -Errno.EBADF;
         if (destination.Length == 0) return 0;
+        bool waited = false;
         while (true)
         {
             if (_queue == null || (HostFdPoller.PollNow(_fd, PollEvents.POLLIN) != 0))
             {
                 long n = ReadHost(destination);
+                // A terminal read that was waiting when the other side hung up fails with EIO
+                // (n_tty_read sees TTY_OTHER_CLOSED); one begun after the hang-up reads 0, which
+                // is all the host's hung-up file tells either.
+                if (n == 0 && waited && _isTty && HungUp) return -Errno.EIO;
                 if (n != -Errno.EAGAIN) return n;
             }
             if (NonBlocking) return -Errno.EAGAIN;
+            waited = true;
             if (task.Block(() => HostFdPoller.PollNow(_fd, PollEvents.POLLIN) != 0, _queue!) == BlockResult.Interrupted)
+            {
+                // As n_tty_read, the hang-up is checked before the pending signal.
+                if (_isTty && HungUp) return -Errno.EIO;
                 return -Errno.ERESTARTSYS;
+            }
         }
     }
 
@@ -212,6 +237,7 @@ public sealed class HostFileDescription : FileDescription
                 if (n == -Errno.EAGAIN) continue;
                 return total > 0 ? total : n;
             }
+            if (_slaveNode != null) RaiseInputSignals(task, source.Slice((int)total, (int)n));
             total += n;
             if (source.Length == 0) break;
         }
@@ -366,7 +392,7 @@ public sealed class HostFileDescription : FileDescription
             case (uint)TIOCGWINSZ:
                 return PassOut(task, request, argument, 8);
             case (uint)TIOCSWINSZ:
-                return PassIn(task, request, argument, 8);
+                return SetWindowSize(task, argument);
             case (uint)TCFLSH:
             case (uint)TCXONC:
             case (uint)TCSBRK:
@@ -400,6 +426,90 @@ public sealed class HostFileDescription : FileDescription
                 return 0;
             default:
                 return -Errno.ENOTTY;
+        }
+    }
+
+    /// <summary>True once the other side of this terminal hung up.</summary>
+    private bool HungUp =>
+        (_terminalNode is { IsPair: true } && Terminal.OtherClosed)
+        || (HostFdPoller.PollNow(_fd, PollEvents.POLLIN) & PollEvents.POLLHUP) != 0;
+
+    private const uint ISIG = 0x1;
+    private const int VINTR = 0, VQUIT = 1, VSUSP = 10, TermiosLflag = 12, TermiosCc = 17;
+
+    /// <summary>
+    /// Input written to a pty master reaches the slave's line discipline; with ISIG its INTR, QUIT
+    /// and SUSP characters send SIGINT, SIGQUIT and SIGTSTP to the slave's foreground process group
+    /// (n_tty isig). The host's line discipline drops those characters and flushes, but only knows
+    /// host process groups, so the Sentry sends the signals to its own.
+    /// </summary>
+    private unsafe void RaiseInputSignals(Task task, ReadOnlySpan<byte> written)
+    {
+        byte* termios = stackalloc byte[64];
+        if (HostFiles.ioctl(_fd, TCGETS, termios) < 0) return;
+        if ((*(uint*)(termios + TermiosLflag) & ISIG) == 0) return;
+        byte intr = termios[TermiosCc + VINTR], quit = termios[TermiosCc + VQUIT], susp = termios[TermiosCc + VSUSP];
+        foreach (byte b in written)
+        {
+            // _POSIX_VDISABLE (0) disables a character.
+            if (b == 0) continue;
+            int signal = b == intr ? Signal.SIGINT : b == quit ? Signal.SIGQUIT : b == susp ? Signal.SIGTSTP : 0;
+            if (signal != 0) SignalForeground(task.Kernel, signal);
+        }
+    }
+
+    /// <summary>Sends <paramref name="signal"/> to the foreground process group of this terminal, if it is some session's controlling terminal.</summary>
+    private void SignalForeground(Kernel.Kernel kernel, int signal)
+    {
+        var term = Terminal;
+        int pgid;
+        lock (s_terminals)
+        {
+            if (term.Session == 0) return;
+            pgid = term.ForegroundProcessGroup;
+        }
+        if (pgid > 0) kernel.SignalProcessGroup(pgid, signal);
+    }
+
+    /// <summary>True for either side of a pty pair the sandbox made (not the console, whose signals the host raises for boot).</summary>
+    private bool IsSandboxPty => _slaveNode != null || _terminalNode is { IsPair: true };
+
+    /// <summary>
+    /// TIOCSWINSZ: sets the window size and, when it changed, sends SIGWINCH to the foreground
+    /// process group (tty_do_resize).
+    /// </summary>
+    private unsafe long SetWindowSize(Task task, ulong argument)
+    {
+        byte* old = stackalloc byte[8];
+        byte* size = stackalloc byte[8];
+        int err = task.Memory.CopyIn(argument, new Span<byte>(size, 8));
+        if (err != 0) return err;
+        bool known = HostFiles.ioctl(_fd, TIOCGWINSZ, old) == 0;
+        if (HostFiles.ioctl(_fd, TIOCSWINSZ, size) < 0) return HostFiles.Neg();
+        if (IsSandboxPty && (!known || *(ulong*)old != *(ulong*)size)) SignalForeground(task.Kernel, Signal.SIGWINCH);
+        return 0;
+    }
+
+    /// <summary>
+    /// The last close of a pty master hangs up its slave (pty_close, tty_vhangup): the host ends
+    /// the slave's reads and writes; the session whose controlling terminal it was loses it, and
+    /// its leader gets SIGHUP and SIGCONT (tty_signal_session_leader).
+    /// </summary>
+    private static void HangUp(Kernel.Kernel? kernel, Dev.TerminalInode slave)
+    {
+        var term = StateOf(slave.Rdev, slave.Ino);
+        term.OtherClosed = true;
+        int session;
+        lock (s_terminals)
+        {
+            session = term.Session;
+            term.Session = 0;
+        }
+        if (session <= 0 || kernel == null) return;
+        if (kernel.ThreadGroupByPid(session) is { Zombie: false } leader)
+        {
+            kernel.SendSignalToGroup(leader, SignalInfo.FromKernel(Signal.SIGHUP), SignalSource.Kernel);
+            kernel.SendSignalToGroup(leader, SignalInfo.FromKernel(Signal.SIGCONT), SignalSource.Kernel);
         }
     }
 
@@ -467,9 +577,13 @@ public sealed class HostFileDescription : FileDescription
     {
         int fd = Interlocked.Exchange(ref _fd, -1);
         if (fd < 0) return;
+        // A master's hang-up signals are queued before its slave's readers can see the host's
+        // hang-up, as tty_vhangup signals the session before it wakes them.
+        var slave = Interlocked.Exchange(ref _slaveNode, null);
+        if (slave != null) HangUp(_kernel, slave);
         if (_queue != null) HostFdPoller.Instance.Forget(fd);
         HostFiles.close(fd);
         Interlocked.Exchange(ref _terminalNode, null)?.Release();
-        Interlocked.Exchange(ref _slaveNode, null)?.Release();
+        slave?.Release();
     }
 }
