@@ -39,7 +39,9 @@ public sealed class RunTests : IDisposable
         if (!HaveBusybox) return;
         // As runc's "loopback" network: lo is up, so a server and client on 127.0.0.1 talk.
         var r = _runsc.Run("run", "--bundle", Bundle("sh", "-c",
-            "nc -l -p 7777 & sleep 0.5; echo over-loopback | nc 127.0.0.1 7777; wait"), "run-loopback");
+            // The client retries until the server listens (a fixed sleep races with a loaded machine).
+            "nc -l -p 7777 & i=0; until echo over-loopback | nc 127.0.0.1 7777 2>/dev/null || [ $i -ge 400 ]; do i=$((i+1)); sleep 0.05; done; wait"),
+            "run-loopback");
         Assert.Equal("over-loopback\n", r.Stdout);
         Assert.Equal(0, r.ExitCode);
     }
