@@ -21,8 +21,15 @@ public sealed class WaitQueue
         lock (_waiters) _waiters.Remove(w);
     }
 
-    /// <summary>Wakes every waiter (they re-check their condition).</summary>
-    public void Notify()
+    /// <summary>The key of a notification that does not say which events it is about.</summary>
+    public const uint AllEvents = uint.MaxValue;
+
+    /// <summary>
+    /// Wakes every waiter (they re-check their condition). <paramref name="key"/> names the poll
+    /// events the change is about (POLLIN for new data, POLLOUT for new space...), as the key of
+    /// Linux's wake_up_poll: edge-triggered epoll entries take only the events they watch.
+    /// </summary>
+    public void Notify(uint key = AllEvents)
     {
         Waiter[] snapshot;
         lock (_waiters)
@@ -30,7 +37,7 @@ public sealed class WaitQueue
             if (_waiters.Count == 0) return;
             snapshot = _waiters.ToArray();
         }
-        foreach (var w in snapshot) w.Wake();
+        foreach (var w in snapshot) w.Wake(key);
     }
 }
 
@@ -41,12 +48,28 @@ public sealed class WaitQueue
 public sealed class Waiter
 {
     private readonly object _lock = new();
+    private readonly Action<uint>? _callback;
     private long _wakeups;
     private long _seen;
 
+    /// <summary>A waiter for a sleeping thread.</summary>
+    public Waiter() { }
+
+    /// <summary>
+    /// A waiter that runs <paramref name="callback"/> with each notification's key instead of
+    /// waking a thread (epoll's per-entry hook). It runs under the notifier's locks: it must only
+    /// record the event.
+    /// </summary>
+    public Waiter(Action<uint> callback) => _callback = callback;
+
     /// <summary>Wakes the thread sleeping in <see cref="Sleep"/> (or the next one to sleep).</summary>
-    public void Wake()
+    public void Wake(uint key = WaitQueue.AllEvents)
     {
+        if (_callback != null)
+        {
+            _callback(key);
+            return;
+        }
         lock (_lock)
         {
             _wakeups++;

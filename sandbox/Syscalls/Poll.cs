@@ -18,18 +18,18 @@ internal static partial class PollSyscalls
         t.Supported(7, "poll", Poll);
         t.Supported(23, "select", Select);
         t.Supported(213, "epoll_create", EpollCreate);
-        t.Partial(232, "epoll_wait", EpollWait, "EPOLLET is reported level-triggered.");
+        t.Supported(232, "epoll_wait", EpollWait);
         t.Supported(233, "epoll_ctl", EpollCtl);
-        t.Partial(270, "pselect6", Pselect6, "The temporary signal mask is not applied.");
-        t.Partial(271, "ppoll", Ppoll, "The temporary signal mask is not applied.");
-        t.Partial(281, "epoll_pwait", EpollPwait, "The temporary signal mask is not applied; EPOLLET is reported level-triggered.");
+        t.Supported(270, "pselect6", Pselect6);
+        t.Supported(271, "ppoll", Ppoll);
+        t.Supported(281, "epoll_pwait", EpollPwait);
         t.Partial(283, "timerfd_create", TimerfdCreate, "CLOCK_REALTIME absolute timers are not re-armed when the clock is set.");
         t.Supported(284, "eventfd", Eventfd);
         t.Supported(286, "timerfd_settime", TimerfdSettime);
         t.Supported(287, "timerfd_gettime", TimerfdGettime);
         t.Supported(290, "eventfd2", Eventfd2);
         t.Supported(291, "epoll_create1", EpollCreate1);
-        t.Partial(441, "epoll_pwait2", EpollPwait2, "The temporary signal mask is not applied; EPOLLET is reported level-triggered.");
+        t.Supported(441, "epoll_pwait2", EpollPwait2);
     }
 
     /// <summary>Waits until <paramref name="check"/> reports something or the timeout passes; -ERESTARTNOHAND on a signal.</summary>
@@ -44,6 +44,29 @@ internal static partial class PollSyscalls
             if (r == BlockResult.Interrupted) return -Errno.ERESTARTNOHAND;
             return 0;
         }
+    }
+
+    /// <summary>
+    /// The temporary signal mask of ppoll, pselect6 and epoll_pwait (sigmask, sigsetsize): set for
+    /// the wait; restored at once unless the call was interrupted, in which case the handler runs
+    /// under it and its frame keeps the old mask (restore_saved_sigmask_unless). A null mask
+    /// leaves the mask alone; a size other than 8 is EINVAL.
+    /// </summary>
+    private static long WithSignalMask(Task t, ulong maskAddr, ulong size, Func<long> call)
+    {
+        if (maskAddr == 0) return call();
+        if (size != 8) return -Errno.EINVAL;
+        if (t.Memory.CopyInStruct(maskAddr, out ulong mask) != 0) return -Errno.EFAULT;
+        ulong old = t.SignalMask;
+        t.SavedSignalMask = old;
+        t.SetSignalMask(mask);
+        long r = call();
+        if (r != -Errno.EINTR && r != -Errno.ERESTARTNOHAND)
+        {
+            t.SavedSignalMask = null;
+            t.SetSignalMask(old);
+        }
+        return r;
     }
 
     // ---- poll -------------------------------------------------------------------------------
@@ -113,7 +136,8 @@ internal static partial class PollSyscalls
         int err = ReadTimespec(t, a.A2, out var timeout);
         if (err != 0) return err;
         var start = DateTime.UtcNow;
-        long r = DoPoll(t, a.A0, a.A1, timeout);
+        ulong fds = a.A0, nfds = a.A1;
+        long r = WithSignalMask(t, a.A3, a.A4, () => DoPoll(t, fds, nfds, timeout));
         if (a.A2 != 0 && timeout is { } to) WriteRemaining(t, a.A2, to - (DateTime.UtcNow - start), nanos: true);
         return r;
     }
@@ -202,7 +226,21 @@ internal static partial class PollSyscalls
     {
         int err = ReadTimespec(t, a.A4, out var timeout);
         if (err != 0) return err;
-        return DoSelect(t, (int)a.A0, a.A1, a.A2, a.A3, timeout);
+        // The sixth argument points at { const sigset_t *ss; size_t ss_len; }.
+        ulong maskAddr = 0, maskSize = 0;
+        if (a.A5 != 0)
+        {
+            var b = new byte[16];
+            if (t.Memory.CopyIn(a.A5, b) != 0) return -Errno.EFAULT;
+            maskAddr = BitConverter.ToUInt64(b, 0);
+            maskSize = BitConverter.ToUInt64(b, 8);
+        }
+        int nfds = (int)a.A0;
+        ulong r = a.A1, w = a.A2, e = a.A3;
+        var start = DateTime.UtcNow;
+        long result = WithSignalMask(t, maskAddr, maskSize, () => DoSelect(t, nfds, r, w, e, timeout));
+        if (a.A4 != 0 && timeout is { } to) WriteRemaining(t, a.A4, to - (DateTime.UtcNow - start), nanos: true);
+        return result;
     }
 
     // ---- epoll --------------------------------------------------------------------------------
@@ -271,14 +309,21 @@ internal static partial class PollSyscalls
     }
 
     /// <summary>epoll_pwait(2): epoll_wait with a signal mask.</summary>
-    private static long EpollPwait(Task t, in SyscallArguments a) => EpollWait(t, a);
+    private static long EpollPwait(Task t, in SyscallArguments a)
+    {
+        int ms = (int)a.A3, epfd = (int)a.A0, max = (int)a.A2;
+        ulong events = a.A1;
+        return WithSignalMask(t, a.A4, a.A5, () => DoEpollWait(t, epfd, events, max, ms < 0 ? null : TimeSpan.FromMilliseconds(ms)));
+    }
 
     /// <summary>epoll_pwait2(2): timespec timeout.</summary>
     private static long EpollPwait2(Task t, in SyscallArguments a)
     {
         int err = ReadTimespec(t, a.A3, out var timeout);
         if (err != 0) return err;
-        return DoEpollWait(t, (int)a.A0, a.A1, (int)a.A2, timeout);
+        int epfd = (int)a.A0, max = (int)a.A2;
+        ulong events = a.A1;
+        return WithSignalMask(t, a.A4, a.A5, () => DoEpollWait(t, epfd, events, max, timeout));
     }
 
     // ---- eventfd / timerfd ------------------------------------------------------------------

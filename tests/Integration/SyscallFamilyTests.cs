@@ -42,4 +42,7 @@ public sealed class SyscallFamilyTests : IDisposable
 
     [IntegrationFact]
     public void ThreadNamesRandomAndSysinfoBehaveAsOnLinux() => _probe.AssertSameAsNative("misc", [], []);
+
+    [IntegrationFact]
+    public void EdgeTriggeredEpollAndTemporarySignalMasksBehaveAsOnLinux() => _probe.AssertSameAsNative("epollet", [], []);
 }

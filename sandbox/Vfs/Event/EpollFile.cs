@@ -4,9 +4,12 @@ namespace RunscNet.Sentry.Vfs.Event;
 
 /// <summary>
 /// An epoll instance (epoll(7)): an interest list of (fd, file) pairs with event masks and user
-/// data. Readiness is level-triggered; EPOLLET is reported like level-triggered (a superset of
-/// edge-triggered reports, which programs written for ET handle), EPOLLONESHOT disables an entry
-/// after one report until EPOLL_CTL_MOD.
+/// data. A level-triggered entry is reported while its file is ready. An edge-triggered one
+/// (EPOLLET) is reported once per event: it is armed when added or modified and by each
+/// notification of its file's queue whose key names an event it watches (new data, new space, a
+/// hang-up), as an entry joins Linux's ready list from its wake-up callback, and disarmed when
+/// reported or found not ready. EPOLLONESHOT disables an entry after one report until
+/// EPOLL_CTL_MOD.
 /// </summary>
 public sealed class EpollFile : FileDescription
 {
@@ -20,6 +23,36 @@ public sealed class EpollFile : FileDescription
         public uint Events;
         public ulong Data;
         public bool Disabled;
+        /// <summary>For EPOLLET: an event came since the last report.</summary>
+        public volatile bool Armed;
+        /// <summary>For EPOLLET: the hook on the file's queue that arms the entry.</summary>
+        public Waiter? Hook;
+        public WaitQueue? HookQueue;
+
+        public bool EdgeTriggered => (Events & EPOLLET) != 0;
+
+        /// <summary>Hooks an edge-triggered entry to its file's queue (or unhooks a level-triggered one).</summary>
+        public void UpdateHook()
+        {
+            if (EdgeTriggered && Hook == null && File.ReadinessQueue is { } q)
+            {
+                Hook = new Waiter(key =>
+                {
+                    if ((key & (Events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP))) != 0) Armed = true;
+                });
+                HookQueue = q;
+                q.Add(Hook);
+            }
+            else if (!EdgeTriggered) Unhook();
+            Armed = true;
+        }
+
+        public void Unhook()
+        {
+            if (Hook != null) HookQueue?.Remove(Hook);
+            Hook = null;
+            HookQueue = null;
+        }
     }
 
     private readonly object _lock = new();
@@ -45,18 +78,28 @@ public sealed class EpollFile : FileDescription
             switch (op)
             {
                 case 1: // ADD
-                    if (_entries.ContainsKey(key)) return -Errno.EEXIST;
-                    _entries[key] = new Entry { File = file, Fd = fd, Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP), Data = data };
-                    break;
+                    {
+                        if (_entries.ContainsKey(key)) return -Errno.EEXIST;
+                        var e = new Entry { File = file, Fd = fd, Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP), Data = data };
+                        e.UpdateHook();
+                        _entries[key] = e;
+                        break;
+                    }
                 case 2: // DEL
-                    if (!_entries.Remove(key)) return -Errno.ENOENT;
-                    break;
+                    {
+                        if (!_entries.Remove(key, out var e)) return -Errno.ENOENT;
+                        e.Unhook();
+                        break;
+                    }
                 case 3: // MOD
-                    if (!_entries.TryGetValue(key, out var e)) return -Errno.ENOENT;
-                    e.Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP);
-                    e.Data = data;
-                    e.Disabled = false;
-                    break;
+                    {
+                        if (!_entries.TryGetValue(key, out var e)) return -Errno.ENOENT;
+                        e.Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP);
+                        e.Data = data;
+                        e.Disabled = false;
+                        e.UpdateHook();
+                        break;
+                    }
                 default:
                     return -Errno.EINVAL;
             }
@@ -73,13 +116,20 @@ public sealed class EpollFile : FileDescription
         lock (_lock)
         {
             // Entries go away with the last close of their file, as on Linux.
-            foreach (var k in _entries.Where(kv => kv.Value.File.IsReleased).Select(kv => kv.Key).ToList()) _entries.Remove(k);
+            foreach (var k in _entries.Where(kv => kv.Value.File.IsReleased).Select(kv => kv.Key).ToList())
+                if (_entries.Remove(k, out var gone)) gone.Unhook();
             entries = new List<Entry>(_entries.Values);
         }
         foreach (var e in entries)
         {
             if (ready.Count >= max) break;
             if (e.Disabled) continue;
+            // An edge-triggered entry leaves the ready list when it is looked at (ep_send_events).
+            if (e.EdgeTriggered)
+            {
+                if (!e.Armed) continue;
+                e.Armed = false;
+            }
             uint ev = (ushort)e.File.Readiness((short)(e.Events & 0xffff));
             ev &= e.Events;
             if (ev == 0) continue;
@@ -108,7 +158,8 @@ public sealed class EpollFile : FileDescription
         lock (_lock) entries = new List<Entry>(_entries.Values);
         foreach (var e in entries)
         {
-            if (!e.Disabled && !e.File.IsReleased && (e.File.Readiness((short)(e.Events & 0xffff)) & e.Events) != 0)
+            if (!e.Disabled && !e.File.IsReleased && (!e.EdgeTriggered || e.Armed)
+                && (e.File.Readiness((short)(e.Events & 0xffff)) & e.Events) != 0)
                 return (short)(mask & (PollEvents.POLLIN | PollEvents.POLLRDNORM));
         }
         return 0;
@@ -127,6 +178,10 @@ public sealed class EpollFile : FileDescription
     /// <inheritdoc/>
     public override void Release()
     {
-        lock (_lock) _entries.Clear();
+        lock (_lock)
+        {
+            foreach (var e in _entries.Values) e.Unhook();
+            _entries.Clear();
+        }
     }
 }

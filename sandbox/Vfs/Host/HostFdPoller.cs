@@ -65,7 +65,7 @@ public sealed class HostFdPoller
             {
                 WaitQueue? q;
                 lock (_lock) _queues.TryGetValue((int)events[i].Data, out q);
-                q?.Notify();
+                q?.Notify(events[i].Events);
             }
         }
     }

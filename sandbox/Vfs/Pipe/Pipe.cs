@@ -90,12 +90,16 @@ public sealed class Pipe
             {
                 if (_count > 0)
                 {
+                    // Writers are told of new room only when there was too little to write
+                    // (pipe_read wakes them when the pipe was full), so an edge-triggered
+                    // write end sees one event per time it fills up.
+                    bool wasFull = _buffer.Length - _count < PipeBuf;
                     int n = Math.Min(dst.Length, _count);
                     for (int i = 0; i < n; i++) dst[i] = _buffer[(_head + i) % _buffer.Length];
                     _head = (_head + n) % _buffer.Length;
                     _count -= n;
                     if (_count == 0) _head = 0;
-                    Queue.Notify();
+                    if (wasFull) Queue.Notify(PollEvents.POLLOUT | PollEvents.POLLWRNORM);
                     return n;
                 }
                 if (_writers == 0) return 0;
@@ -119,6 +123,10 @@ public sealed class Pipe
             {
                 if (_count > 0)
                 {
+                    // Writers are told of new room only when there was too little to write
+                    // (pipe_read wakes them when the pipe was full), so an edge-triggered
+                    // write end sees one event per time it fills up.
+                    bool wasFull = _buffer.Length - _count < PipeBuf;
                     int n = Math.Min(dst.Length, _count);
                     for (int i = 0; i < n; i++) dst[i] = _buffer[(_head + i) % _buffer.Length];
                     return n;
@@ -158,7 +166,7 @@ public sealed class Pipe
                     for (int i = 0; i < n; i++) _buffer[(tail + i) % _buffer.Length] = src[written + i];
                     _count += n;
                     written += n;
-                    Queue.Notify();
+                    Queue.Notify(PollEvents.POLLIN | PollEvents.POLLRDNORM);
                     if (written == src.Length) return written;
                 }
                 if (nonBlocking) return written > 0 ? written : -Errno.EAGAIN;
