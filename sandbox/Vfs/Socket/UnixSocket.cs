@@ -263,7 +263,7 @@ public sealed class UnixSocket : SocketFile
                     server._peerCreds = _creds;
                     _peerCreds = target._creds;
                     target._backlog.Enqueue(server);
-                    target.Queue.Notify();
+                    target.Queue.Notify(PollEvents.POLLIN | PollEvents.POLLRDNORM);
                     Queue.Notify();
                     return 0;
                 }
@@ -331,7 +331,7 @@ public sealed class UnixSocket : SocketFile
                     target._recvBytes += chunk;
                     rights = null;
                     sent += chunk;
-                    target.Queue.Notify();
+                    target.Queue.Notify(PollEvents.POLLIN | PollEvents.POLLRDNORM);
                     if (data.Length == 0) return 0;
                     continue;
                 }
@@ -365,7 +365,7 @@ public sealed class UnixSocket : SocketFile
                 {
                     target._recv.AddLast(new Item { Data = data, Rights = message.Rights, From = from, Creds = _creds });
                     target._recvBytes += data.Length;
-                    target.Queue.Notify();
+                    target.Queue.Notify(PollEvents.POLLIN | PollEvents.POLLRDNORM);
                     return data.Length;
                 }
                 if (nonBlocking) return -Errno.EAGAIN;
