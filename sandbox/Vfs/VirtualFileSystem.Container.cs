@@ -129,11 +129,50 @@ public sealed partial class VirtualFileSystem
                 break;
             case "cgroup":
             case "cgroup2":
-                MountSpecial(dest, new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x1ed, typeName: type), flags | MountFlags.ReadOnly, type);
+                MountCgroups(dest, type, flags | MountFlags.ReadOnly);
                 break;
             default:
                 MountWarnings.Add($"mount {dest}: type {type} is not supported, skipped");
                 break;
+        }
+    }
+
+    /// <summary>
+    /// A cgroup mount shows the sandbox's cgroups read-only, as runc shows a container its own
+    /// (cgroup namespace): on a v2 host the unified directory; on a v1 host a tmpfs with one
+    /// directory per hierarchy ("cpu,cpuacct" with links "cpu" and "cpuacct", "systemd" for
+    /// name=systemd). Without a host cgroup view, an empty directory.
+    /// </summary>
+    private void MountCgroups(string dest, string type, MountFlags flags)
+    {
+        var hierarchies = Cgroup.HostCgroups.Hierarchies;
+        if (Cgroup.HostCgroups.Unified && hierarchies[0].DirFd >= 0)
+        {
+            MountSpecial(dest, new Cgroup.HostCgroupFileSystem(hierarchies[0].DirFd, unified: true, ""), flags, "cgroup2");
+            return;
+        }
+        var mounted = hierarchies.Where(h => h.Id != 0 && h.Mounted).OrderBy(h => h.MountOrder).ToList();
+        if (mounted.Count == 0)
+        {
+            MountSpecial(dest, new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x1ed, typeName: type), flags, type);
+            return;
+        }
+        var top = new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x1ed) { ModeOption = 0x1ed };
+        foreach (var h in mounted)
+        {
+            top.RootInode.AddChild(h.DirectoryName, new TmpfsInode(top, LinuxMode.S_IFDIR | 0x1ed, 0, 0));
+            if (h.Controllers.Contains(','))
+                foreach (string c in h.Controllers.Split(','))
+                    if (c != h.DirectoryName) top.RootInode.AddSymlink(c, h.DirectoryName);
+        }
+        // As runc's: the tmpfs itself stays writable, the hierarchies below are read-only.
+        MountSpecial(dest, top, flags & ~MountFlags.ReadOnly, "tmpfs");
+        foreach (var h in mounted)
+        {
+            FileSystem view = h.DirFd >= 0
+                ? new Cgroup.HostCgroupFileSystem(h.DirFd, unified: false, h.Controllers)
+                : new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x1ed, typeName: "cgroup");
+            MountSpecial(dest.TrimEnd('/') + "/" + h.DirectoryName, view, flags, "cgroup");
         }
     }
 

@@ -91,9 +91,12 @@ public sealed class ContainerViewTests : IDisposable
     {
         if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
         // The default spec's /dev (strictatime, mode=755, size=65536k), /dev/pts and /dev/shm, as runc's show.
+        // On a cgroup v1 host /sys/fs/cgroup is a tmpfs too, as runc mounts it.
+        bool v1 = !File.Exists("/sys/fs/cgroup/cgroup.controllers");
         var r = Run("compat-mounts", "grep -E '^(tmpfs|devpts|shm) ' /proc/mounts");
         Assert.Equal("tmpfs /dev tmpfs rw,nosuid,size=65536k,mode=755 0 0\n"
             + "devpts /dev/pts devpts rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666 0 0\n"
-            + "shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k 0 0\n", r.Stdout);
+            + "shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k 0 0\n"
+            + (v1 ? "tmpfs /sys/fs/cgroup tmpfs rw,nosuid,nodev,noexec,relatime,mode=755 0 0\n" : ""), r.Stdout);
     }
 }

@@ -47,6 +47,37 @@ public sealed class CgroupTests : IDisposable
         Assert.False(Directory.Exists(memoryDir));
     }
     [IntegrationFact]
+    public void TheContainerSeesItsOwnCgroupReadOnlyAtItsNamespaceRoot()
+    {
+        // As under runc with a cgroup namespace: /proc/self/cgroup names each hierarchy at "/",
+        // the cgroup mount shows the sandbox's own limits (what the JVM, .NET and Go read), and
+        // the limits cannot be raised from inside.
+        bool v2 = File.Exists("/sys/fs/cgroup/cgroup.controllers");
+        string memoryFile = v2 ? "/sys/fs/cgroup/memory.max" : "/sys/fs/cgroup/memory/memory.limit_in_bytes";
+        string pidsFile = v2 ? "/sys/fs/cgroup/pids.max" : "/sys/fs/cgroup/pids/pids.max";
+        string configPath = Path.Combine(_bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["process"]!["args"] = new JsonArray("sh", "-c",
+            $"cat /proc/self/cgroup; echo limits $(cat {memoryFile} {pidsFile}); echo 1000 > {pidsFile} || echo refused; echo still $(cat {pidsFile})");
+        config["linux"]!["cgroupsPath"] = _cgroup;
+        config["linux"]!["resources"] = new JsonObject
+        {
+            ["memory"] = new JsonObject { ["limit"] = 96L << 20 },
+            ["pids"] = new JsonObject { ["limit"] = 123 },
+        };
+        File.WriteAllText(configPath, config.ToJsonString());
+
+        var r = _runsc.Run("run", "--bundle", _bundle, "own-cgroup").AssertSuccess();
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var cgroupLines = lines.TakeWhile(l => !l.StartsWith("limits", StringComparison.Ordinal)).ToArray();
+        Assert.NotEmpty(cgroupLines);
+        Assert.All(cgroupLines, l => Assert.EndsWith(":/", l));
+        Assert.Contains($"limits {96L << 20} 123", lines);
+        Assert.Contains("refused", lines);
+        Assert.Contains("still 123", lines);
+    }
+
+    [IntegrationFact]
     public void UpdateChangesTheLimitsOfARunningContainer()
     {
         bool v2 = File.Exists("/sys/fs/cgroup/cgroup.controllers");

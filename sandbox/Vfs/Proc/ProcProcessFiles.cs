@@ -36,7 +36,7 @@ public sealed partial class ProcFileSystem
                 task.Name = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 15));
                 return bytes.Length;
             }),
-            ["cgroup"] = Text(() => "0::/\n"),
+            ["cgroup"] = Text(Cgroup.HostCgroups.ProcText),
             ["net"] = () => NetDirectory(uid, gid),
             ["ns"] = () => NamespaceDirectory(uid, gid),
             ["limits"] = Text(() => (task.ThreadGroup?.Limits ?? new Rlimits()).ProcText()),
