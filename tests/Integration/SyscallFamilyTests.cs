@@ -45,4 +45,7 @@ public sealed class SyscallFamilyTests : IDisposable
 
     [IntegrationFact]
     public void EdgeTriggeredEpollAndTemporarySignalMasksBehaveAsOnLinux() => _probe.AssertSameAsNative("epollet", [], []);
+
+    [IntegrationFact]
+    public void ProcStatusShowsEveryFieldAndTheSignalMasksAsLinux() => _probe.AssertSameAsNative("procstatus", [], []);
 }

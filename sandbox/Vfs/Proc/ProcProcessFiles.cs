@@ -117,16 +117,85 @@ public sealed partial class ProcFileSystem
         sb.Append($"Name:\t{p.Comm}\nUmask:\t{Convert.ToString(task.Fs.Umask, 8).PadLeft(4, '0')}\nState:\t{state}\n");
         sb.Append($"Tgid:\t{p.Pid}\nNgid:\t0\nPid:\t{task.Tid}\nPPid:\t{p.ParentPid}\nTracerPid:\t0\n");
         sb.Append($"Uid:\t{c.Uid}\t{c.Euid}\t{c.Suid}\t{c.Fsuid}\nGid:\t{c.Gid}\t{c.Egid}\t{c.Sgid}\t{c.Fsgid}\n");
-        sb.Append($"FDSize:\t64\nGroups:\t{string.Join(' ', c.Groups)}\n");
+        // Linux ends the group list with a space, even an empty one (task_state).
+        sb.Append($"FDSize:\t64\nGroups:\t{string.Join(' ', c.Groups)} \n");
         sb.Append($"NStgid:\t{p.Pid}\nNSpid:\t{task.Tid}\nNSpgid:\t{p.ProcessGroup}\nNSsid:\t{p.Session}\n");
-        long[] m = StubStatm(task);
+        // The memory lines are the stub's, whose address space is the application's (a zombie has
+        // none); the fields this kernel has are the host kernel's.
+        var host = StubStatus(task);
+        if (host.ContainsKey("Kthread")) sb.Append("Kthread:\t0\n");
         long peakKb = Math.Max(Syscalls.TimeSyscalls.PeakRssKb(task), task.ThreadGroup?.MaxRssKb ?? 0);
-        sb.Append($"VmSize:\t{m[0] * 4,8} kB\nVmHWM:\t{peakKb,8} kB\nVmRSS:\t{m[1] * 4,8} kB\n");
+        if (host.Count > 0)
+        {
+            foreach (string key in s_memoryLines)
+            {
+                if (key == "VmHWM") sb.Append($"VmHWM:\t{peakKb,8} kB\n");
+                else if (host.TryGetValue(key, out string? v)) sb.Append(key).Append(":\t").Append(v).Append('\n');
+            }
+        }
         sb.Append($"Threads:\t{p.Threads.Count}\n");
+        AppendSignals(sb, task);
         sb.Append($"CapInh:\t{c.InheritableCaps:x16}\nCapPrm:\t{c.PermittedCaps:x16}\nCapEff:\t{c.EffectiveCaps:x16}\nCapBnd:\t{c.BoundingCaps:x16}\nCapAmb:\t0000000000000000\n");
         sb.Append($"NoNewPrivs:\t{(task.NoNewPrivileges ? 1 : 0)}\nSeccomp:\t0\nSeccomp_filters:\t0\n");
-        sb.Append("Cpus_allowed_list:\t0-" + (Environment.ProcessorCount - 1) + "\n");
+        foreach (string key in s_tailLines)
+        {
+            if (key == "Cpus_allowed_list") sb.Append("Cpus_allowed_list:\t" + (Environment.ProcessorCount > 1 ? "0-" + (Environment.ProcessorCount - 1) : "0") + "\n");
+            else if (host.TryGetValue(key, out string? v)) sb.Append(key).Append(":\t").Append(v).Append('\n');
+        }
         return sb.ToString();
+    }
+
+    private static readonly string[] s_memoryLines =
+    [
+        "VmPeak", "VmSize", "VmLck", "VmPin", "VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem", "VmData", "VmStk",
+        "VmExe", "VmLib", "VmPTE", "VmSwap", "HugetlbPages", "CoreDumping", "THP_enabled", "untag_mask",
+    ];
+
+    private static readonly string[] s_tailLines =
+    [
+        "Speculation_Store_Bypass", "SpeculationIndirectBranch", "Cpus_allowed", "Cpus_allowed_list", "Mems_allowed",
+        "Mems_allowed_list", "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches",
+    ];
+
+    /// <summary>The host's /proc/PID/status of the task's stub, by field (empty without a stub).</summary>
+    private static Dictionary<string, string> StubStatus(Task task)
+    {
+        var result = new Dictionary<string, string>();
+        int pid = task.Context?.HostPid ?? 0;
+        if (pid <= 0 || task.Exited) return result;
+        try
+        {
+            foreach (string line in File.ReadAllLines($"/proc/{pid}/status"))
+            {
+                int colon = line.IndexOf(':');
+                if (colon > 0) result[line[..colon]] = line[(colon + 1)..].TrimStart('\t');
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return result;
+    }
+
+    /// <summary>SigQ, SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt as proc(5) gives them (bit N-1 for signal N).</summary>
+    private static void AppendSignals(StringBuilder sb, Task task)
+    {
+        ulong threadPending, sharedPending, ignored = 0, caught = 0;
+        var tg = task.ThreadGroup;
+        lock (task.Kernel.TaskLock)
+        {
+            threadPending = task.Pending.Set;
+            sharedPending = tg.Pending.Set;
+            for (int sig = 1; sig <= 64; sig++)
+            {
+                var h = tg.Handlers.Actions[sig].Handler;
+                if (h == SigAction.Ignore) ignored |= 1UL << (sig - 1);
+                else if (h != SigAction.Default) caught |= 1UL << (sig - 1);
+            }
+        }
+        int queued = System.Numerics.BitOperations.PopCount(threadPending) + System.Numerics.BitOperations.PopCount(sharedPending);
+        ulong limit = tg.Limits.Get(Rlimits.SIGPENDING).Cur;
+        sb.Append($"SigQ:\t{queued}/{limit}\nSigPnd:\t{threadPending:x16}\nShdPnd:\t{sharedPending:x16}\n");
+        sb.Append($"SigBlk:\t{task.SignalMask:x16}\nSigIgn:\t{ignored:x16}\nSigCgt:\t{caught:x16}\n");
     }
 
     private static string MountOptions(Mount m)
