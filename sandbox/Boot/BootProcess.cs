@@ -41,6 +41,7 @@ public static class BootProcess
         // The container's ptmx opens make host ptys: keep the host's devpts reachable.
         Vfs.Dev.PtmxInode.KeepHostDevpts();
         Vfs.Cgroup.HostCgroups.Capture();
+        Vfs.Proc.ProcFileSystem.KeepHostProcSys();
         // Set up: from here on the Sentry needs no host path, so it gives up the host's tree.
         string stateDir = EmptyRoot.Enter(options.RootDir, log);
         // Hardening once set up: nothing this process executes later may gain privileges.

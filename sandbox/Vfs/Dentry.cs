@@ -36,7 +36,21 @@ public sealed class Dentry
     /// <summary>The cached child, if any.</summary>
     internal Dentry? CachedChild(string name)
     {
-        lock (this) return _children != null && _children.TryGetValue(name, out var d) ? d : null;
+        lock (this)
+        {
+            if (_children != null && _children.TryGetValue(name, out var d)) return d;
+            return _pinned != null && _pinned.TryGetValue(name, out var p) ? p : null;
+        }
+    }
+
+    // Children something is mounted on, kept even where lookups are not cached (/proc/sys), so
+    // every walk reaches the same dentry and crosses into the mount.
+    private Dictionary<string, Dentry>? _pinned;
+
+    /// <summary>Keeps <paramref name="child"/> as this directory's entry for its name (a mount point).</summary>
+    internal void Pin(Dentry child)
+    {
+        lock (this) (_pinned ??= new())[child.Name] = child;
     }
 
     /// <summary>True if a lookup of <paramref name="name"/> found nothing and nothing has been created under that name since.</summary>

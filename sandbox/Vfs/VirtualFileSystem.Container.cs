@@ -42,7 +42,18 @@ public sealed partial class VirtualFileSystem
         foreach (var m in mounts) MountOne(m, gofer);
         if (!havePts) MountSpecial("/dev/pts", DevptsFileSystem.Instance, MountFlags.NoSuid | MountFlags.NoExec, "devpts");
         if (!haveProc) MountSpecial("/proc", new ProcFileSystem(this), MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, "proc");
+        foreach (string path in spec.Linux?.ReadonlyPaths ?? new List<string>()) MakeReadOnly(NormalizeDestination(path));
         return 0;
+    }
+
+    /// <summary>
+    /// linux.readonlyPaths: each existing path becomes a read-only bind mount of itself, as runc
+    /// does (writes fail with EROFS: /proc/sys, /proc/sysrq-trigger...); missing paths are skipped.
+    /// </summary>
+    private void MakeReadOnly(string path)
+    {
+        if (ResolveAbsolute(path, out var at) != 0) return;
+        BindAt(at, at, MountFlags.ReadOnly, at.Mount.Source);
     }
 
     private static string NormalizeDestination(string d)

@@ -55,6 +55,26 @@ public sealed partial class VirtualFileSystem
             m.MountPoint = at.Dentry;
             _mountsByPoint[(at.Mount, at.Dentry)] = m;
             Interlocked.Increment(ref at.Dentry.MountCount);
+            at.Dentry.Parent?.Pin(at.Dentry);
+            _mounts.Add(m);
+        }
+        return m;
+    }
+
+    /// <summary>
+    /// Bind-mounts the directory or file at <paramref name="source"/> on <paramref name="at"/>
+    /// (MS_BIND within the sandbox: the new mount shows the same file system from that dentry).
+    /// </summary>
+    public Mount BindAt(VfsPath at, VfsPath source, MountFlags flags, string sourceName)
+    {
+        var m = new Mount(source.Mount.FileSystem, source.Dentry, flags) { Source = sourceName };
+        lock (_mountLock)
+        {
+            m.Parent = at.Mount;
+            m.MountPoint = at.Dentry;
+            _mountsByPoint[(at.Mount, at.Dentry)] = m;
+            Interlocked.Increment(ref at.Dentry.MountCount);
+            at.Dentry.Parent?.Pin(at.Dentry);
             _mounts.Add(m);
         }
         return m;

@@ -99,4 +99,17 @@ public sealed class ContainerViewTests : IDisposable
             + "shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k 0 0\n"
             + (v1 ? "tmpfs /sys/fs/cgroup tmpfs rw,nosuid,nodev,noexec,relatime,mode=755 0 0\n" : ""), r.Stdout);
     }
+
+    [IntegrationFact]
+    public void ProcSysShowsTheHostsSysctlsReadOnlyAsRuncDoes()
+    {
+        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
+        // runc bind-mounts the spec's readonlyPaths (/proc/sys among them) read-only over
+        // themselves; the values under /proc/sys are the host kernel's.
+        var r = Run("compat-sysctl", "cat /proc/sys/fs/file-max /proc/sys/net/ipv4/ip_local_port_range; "
+            + "echo 1 > /proc/sys/vm/overcommit_memory 2>/dev/null || echo refused; grep ' /proc/sys ' /proc/mounts");
+        string expected = File.ReadAllText("/proc/sys/fs/file-max") + File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range")
+            + "refused\nproc /proc/sys proc ro,relatime 0 0\n";
+        Assert.Equal(expected, r.Stdout);
+    }
 }

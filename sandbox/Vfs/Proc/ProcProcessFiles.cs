@@ -179,21 +179,24 @@ public sealed partial class ProcFileSystem
     /// <summary>SigQ, SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt as proc(5) gives them (bit N-1 for signal N).</summary>
     private static void AppendSignals(StringBuilder sb, Task task)
     {
-        ulong threadPending, sharedPending, ignored = 0, caught = 0;
+        ulong threadPending, sharedPending = 0, ignored = 0, caught = 0, limit = 0;
         var tg = task.ThreadGroup;
         lock (task.Kernel.TaskLock)
         {
             threadPending = task.Pending.Set;
-            sharedPending = tg.Pending.Set;
-            for (int sig = 1; sig <= 64; sig++)
+            if (tg != null)
             {
-                var h = tg.Handlers.Actions[sig].Handler;
-                if (h == SigAction.Ignore) ignored |= 1UL << (sig - 1);
-                else if (h != SigAction.Default) caught |= 1UL << (sig - 1);
+                sharedPending = tg.Pending.Set;
+                limit = tg.Limits.Get(Rlimits.SIGPENDING).Cur;
+                for (int sig = 1; sig <= 64; sig++)
+                {
+                    var h = tg.Handlers.Actions[sig].Handler;
+                    if (h == SigAction.Ignore) ignored |= 1UL << (sig - 1);
+                    else if (h != SigAction.Default) caught |= 1UL << (sig - 1);
+                }
             }
         }
         int queued = System.Numerics.BitOperations.PopCount(threadPending) + System.Numerics.BitOperations.PopCount(sharedPending);
-        ulong limit = tg.Limits.Get(Rlimits.SIGPENDING).Cur;
         sb.Append($"SigQ:\t{queued}/{limit}\nSigPnd:\t{threadPending:x16}\nShdPnd:\t{sharedPending:x16}\n");
         sb.Append($"SigBlk:\t{task.SignalMask:x16}\nSigIgn:\t{ignored:x16}\nSigCgt:\t{caught:x16}\n");
     }

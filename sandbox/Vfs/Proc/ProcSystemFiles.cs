@@ -25,6 +25,8 @@ public sealed partial class ProcFileSystem
     {
         Inode File(Func<Task, string> f, uint mode = 0x124) => new ProcFile(this, f, mode);
         Func<Inode> Text(string s, uint mode = 0x124) => () => File(_ => s, mode);
+        // What the Sentry itself decides (its uname, its SysV IPC, its pipes and fd limits); every
+        // other sysctl is the host's (SysctlDirectory).
         var kernel = new Dictionary<string, Func<Inode>>
         {
             ["hostname"] = () => File(t => (HostnameOf?.Invoke(t) ?? Environment.MachineName) + "\n", 0x1a4),
@@ -32,16 +34,10 @@ public sealed partial class ProcFileSystem
             ["osrelease"] = () => File(_ => OsRelease + "\n"),
             ["ostype"] = Text("Linux\n"),
             ["version"] = () => File(_ => KernelVersion + "\n"),
-            ["pid_max"] = Text("4194304\n", 0x1a4),
-            ["threads-max"] = Text("65536\n", 0x1a4),
-            ["ngroups_max"] = Text("65536\n"),
             ["cap_last_cap"] = Text("40\n"),
-            ["overflowuid"] = Text("65534\n"),
-            ["overflowgid"] = Text("65534\n"),
             ["shmmax"] = Text("18446744073692774399\n", 0x1a4),
             ["shmall"] = Text("18446744073692774399\n", 0x1a4),
             ["shmmni"] = Text("4096\n", 0x1a4),
-            ["yama"] = () => ProcDirectory.Fixed(this, new Dictionary<string, Func<Inode>> { ["ptrace_scope"] = Text("1\n") }),
             ["random"] = () => ProcDirectory.Fixed(this, new Dictionary<string, Func<Inode>>
             {
                 ["boot_id"] = () => File(_ => s_bootId + "\n"),
@@ -52,26 +48,21 @@ public sealed partial class ProcFileSystem
         };
         var vm = new Dictionary<string, Func<Inode>>
         {
-            ["overcommit_memory"] = Text("0\n", 0x1a4),
-            ["max_map_count"] = Text("65530\n", 0x1a4),
-            ["mmap_min_addr"] = Text("65536\n", 0x1a4),
         };
         var fsDir = new Dictionary<string, Func<Inode>>
         {
-            ["file-max"] = Text("9223372036854775807\n", 0x1a4),
             ["nr_open"] = Text("1048576\n", 0x1a4),
             ["pipe-max-size"] = Text($"{Pipe.Pipe.MaxCapacity}\n", 0x1a4),
         };
         var net = new Dictionary<string, Func<Inode>>
         {
-            ["core"] = () => ProcDirectory.Fixed(this, new Dictionary<string, Func<Inode>> { ["somaxconn"] = Text("4096\n", 0x1a4) }),
         };
         var sys = new Dictionary<string, Func<Inode>>
         {
-            ["kernel"] = () => ProcDirectory.Fixed(this, kernel),
-            ["vm"] = () => ProcDirectory.Fixed(this, vm),
-            ["fs"] = () => ProcDirectory.Fixed(this, fsDir),
-            ["net"] = () => ProcDirectory.Fixed(this, net),
+            ["kernel"] = () => SysctlDirectory(kernel, "kernel"),
+            ["vm"] = () => SysctlDirectory(vm, "vm"),
+            ["fs"] = () => SysctlDirectory(fsDir, "fs"),
+            ["net"] = () => SysctlDirectory(net, "net"),
         };
         return new Dictionary<string, Func<Inode>>
         {
@@ -84,9 +75,39 @@ public sealed partial class ProcFileSystem
             ["filesystems"] = Text("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevpts\nnodev\tmqueue\nnodev\t9p\n"),
             ["mounts"] = () => new ProcSymlink(this, _ => "self/mounts", size: 11),
             ["net"] = () => new ProcSymlink(this, _ => "self/net", size: 8),
-            ["sys"] = () => ProcDirectory.Fixed(this, sys),
+            ["sys"] = () => SysctlDirectory(sys, ""),
             ["cmdline"] = Text("BOOT_IMAGE=/vmlinuz-runsc-net\n"),
         };
+    }
+
+    /// <summary>An O_PATH fd of the host's /proc/sys, kept from boot (-1 when there is none).</summary>
+    public static int HostProcSysFd { get; private set; } = -1;
+
+    /// <summary>Keeps the host's /proc/sys reachable (call before boot leaves the host's tree).</summary>
+    public static void KeepHostProcSys()
+    {
+        if (HostProcSysFd < 0) HostProcSysFd = Host.HostViewInode.KeepDirectory("/proc/sys");
+    }
+
+    /// <summary>
+    /// A /proc/sys directory: the sysctls the Sentry keeps itself (<paramref name="own"/>: the
+    /// names it virtualizes, such as kernel/hostname and osrelease) over a read-only view of the
+    /// host's same directory (<paramref name="hostPath"/> below /proc/sys), so the many values
+    /// programs read (ip_local_port_range, somaxconn, inotify limits...) are the host's, as
+    /// under runc, which mounts /proc/sys read-only.
+    /// </summary>
+    private ProcDirectory SysctlDirectory(IReadOnlyDictionary<string, Func<Inode>> own, string hostPath)
+    {
+        int HostDir()
+        {
+            if (hostPath.Length == 0) return HostProcSysFd;
+            var view = HostProcSysFd < 0 ? null : Host.HostViewInode.Child(this, HostProcSysFd, hostPath);
+            return view?.PathFd ?? -1;
+        }
+        return new ProcDirectory(this,
+            () => own.Keys.Union(Host.HostViewInode.Names(HostDir())).Order(StringComparer.Ordinal),
+            name => own.TryGetValue(name, out var make) ? make() : Host.HostViewInode.Child(this, HostDir(), name),
+            mode: 0x16d);
     }
 
     private static string MemInfo()
