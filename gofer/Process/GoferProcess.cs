@@ -84,6 +84,7 @@ public static class GoferProcess
         {
             throw new GoferSetupException("/proc/self/fd is not a procfs directory");
         }
+        ImagePageTrim.KeepMapsOpen(); // the final root has no /proc
         ContainerMounts.PivotInto(rootfs);
         int rootFd = Files.OpenAt(Files.AT_FDCWD, "/", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
         if (rootFd < 0)
@@ -108,6 +109,8 @@ public static class GoferProcess
         {
             ProcSelfFdDirectory = procFd,
             Log = log.Write,
+            // The Sentry's set-up requests run code start-up did not: release it once they are over.
+            OnFirstIdle = IdleHeapTrim.Now,
         });
         if (options.Seccomp)
         {
