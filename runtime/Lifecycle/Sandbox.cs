@@ -139,17 +139,35 @@ public static class Sandbox
             WaitGone(pid, start, TimeSpan.FromSeconds(10));
     }
 
-    /// <summary>Waits until <paramref name="pid"/> is gone or a zombie (reaping it if it is our child), up to <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// Waits until <paramref name="pid"/> is gone or a zombie (reaping it if it is our child: a
+    /// zombie still holds its cgroup), up to <paramref name="limit"/>. Sleeps on a pidfd, which
+    /// becomes readable when the process exits.
+    /// </summary>
     public static bool WaitGone(int pid, ulong startTime, TimeSpan limit)
     {
         if (pid <= 0) return true;
         var deadline = DateTime.UtcNow + limit;
-        while (true)
+        int pidfd = Processes.PidfdOpen(pid);
+        try
         {
-            Processes.WaitPid(pid, out _, Processes.WNOHANG | Processes.__WALL); // reaps our own children
-            if (!ProcessIdentity.IsAlive(pid, startTime)) return true;
-            if (DateTime.UtcNow > deadline) return false;
-            Thread.Sleep(5);
+            while (true)
+            {
+                if (!ProcessIdentity.IsAlive(pid, startTime))
+                {
+                    Processes.WaitPid(pid, out _, Processes.WNOHANG | Processes.__WALL); // reaps our own children
+                    return true;
+                }
+                TimeSpan left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) return false;
+                // Should the pid have been reused before pidfd_open, IsAlive (start time) ends the loop.
+                if (pidfd < 0 || Processes.PollReadable(pidfd, (int)Math.Min(left.TotalMilliseconds + 1, 100)) < 0)
+                    Thread.Sleep(5);
+            }
+        }
+        finally
+        {
+            if (pidfd >= 0) Processes.Close(pidfd);
         }
     }
 
