@@ -34,8 +34,10 @@ public static class Sandbox
     /// Starts gofer and boot for container <paramref name="containerId"/> and waits until boot
     /// serves its control socket. On failure nothing is left running. <paramref name="consoleFd"/>
     /// (our fd of the container's terminal, or -1) reaches boot as fd 6 (--console-fd).
+    /// <paramref name="spawned"/> runs once both processes exist, before the wait for boot.
     /// </summary>
-    public static unsafe SandboxProcesses Start(string containerId, BundleConfig bundle, GlobalOptions global, int consoleFd = -1, int preserveFds = 0)
+    public static unsafe SandboxProcesses Start(string containerId, BundleConfig bundle, GlobalOptions global, int consoleFd = -1, int preserveFds = 0,
+        Action? spawned = null)
     {
         Spec spec = bundle.Spec;
         string controlPath = ControlSocketPath.For(global.Root, containerId);
@@ -104,6 +106,7 @@ public static class Sandbox
             };
             bootPid = boot.Start();
             RuntimeLog.Debug($"boot started: pid {bootPid}, namespaces 0x{flags:x}");
+            spawned?.Invoke();
 
             // Only the children hold the listener and the socket ends now: if boot dies, the
             // ready check below sees the connection refused or reset instead of hanging.
