@@ -26,8 +26,9 @@ public static class GoferProcess
             using (server)
             {
                 log.Write("serving");
-                // Inline: the gofer's serving thread is to be its only thread with capabilities.
-                IdleHeapTrim.Now();
+                // The start-up garbage is collected on the serving thread (the gofer's only thread
+                // with capabilities: no helper thread) at its first idle pause (OnFirstIdle), not
+                // here, where the Sentry waits for its first answers.
                 server.Serve();
             }
             log.Write("socket closed; exiting");

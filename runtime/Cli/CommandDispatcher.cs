@@ -96,7 +96,8 @@ public static class CommandDispatcher
             s.AutoHelp = false;
             s.AutoVersion = false;
         });
-        ParserResult<object> result = parser.ParseArguments(Prepend(name, normalized), CommandTypes);
+        // Only the named command's class: the parser reflects over every type it is given.
+        ParserResult<object> result = parser.ParseArguments(Prepend(name, normalized), type);
         if (result is Parsed<object> { Value: ICommand command }) return command;
         var errors = ((NotParsed<object>)result).Errors.ToList();
         throw new RuntimeError($"{name}: {Describe(errors.FirstOrDefault())} (see runsc-net {name} --help)");
