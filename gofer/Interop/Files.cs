@@ -97,6 +97,29 @@ internal static unsafe partial class Files
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int OpenAt(int dirFd, string path, int flags, uint mode);
 
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+
+    /// <summary>struct pollfd (poll(2)).</summary>
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Returned;
+    }
+
+    /// <summary>
+    /// poll(2) for POLLIN on <paramref name="fd"/>: true when it is readable (or hung up, or in
+    /// error: the next read says which) within <paramref name="timeoutMs"/>, false on time-out.
+    /// </summary>
+    public static bool WaitReadable(int fd, int timeoutMs)
+    {
+        var p = new PollFd { Fd = fd, Events = 1 /* POLLIN */ };
+        int r;
+        do r = Poll(&p, 1, timeoutMs); while (r < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
+        return r != 0;
+    }
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
@@ -141,6 +164,12 @@ internal static unsafe partial class Files
 
     [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
     public static partial nint GetDents64(int fd, byte* buffer, nuint size);
+
+    /// <summary>read(2); -errno on failure.</summary>
+    public static long Read(int fd, byte* buffer, nuint count) => Result(RawRead(fd, buffer, count));
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static partial nint RawRead(int fd, byte* buffer, nuint count);
 
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     public static partial long LSeek(int fd, long offset, int whence);

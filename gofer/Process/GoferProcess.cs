@@ -26,8 +26,9 @@ public static class GoferProcess
             using (server)
             {
                 log.Write("serving");
-                // Inline: the gofer's serving thread is to be its only thread with capabilities.
-                IdleHeapTrim.Now();
+                // The start-up garbage is collected on the serving thread (the gofer's only thread
+                // with capabilities: no helper thread) at its first idle pause (OnFirstIdle), not
+                // here, where the Sentry waits for its first answers.
                 server.Serve();
             }
             log.Write("socket closed; exiting");
@@ -84,6 +85,7 @@ public static class GoferProcess
         {
             throw new GoferSetupException("/proc/self/fd is not a procfs directory");
         }
+        ImagePageTrim.KeepMapsOpen(); // the final root has no /proc
         ContainerMounts.PivotInto(rootfs);
         int rootFd = Files.OpenAt(Files.AT_FDCWD, "/", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
         if (rootFd < 0)
@@ -108,6 +110,8 @@ public static class GoferProcess
         {
             ProcSelfFdDirectory = procFd,
             Log = log.Write,
+            // The Sentry's set-up requests run code start-up did not: release it once they are over.
+            OnFirstIdle = IdleHeapTrim.Now,
         });
         if (options.Seccomp)
         {

@@ -5,7 +5,7 @@ using ProtoBuf;
 
 namespace RunscNet.Gofer.Protocol;
 
-/// <summary>Turns contracts into packets (header + protobuf payload) and back.</summary>
+/// <summary>Turns contracts into packets (header + protobuf payload, <see cref="IWireMessage"/>) and back.</summary>
 internal static class MessageCodec
 {
     /// <summary>
@@ -18,7 +18,8 @@ internal static class MessageCodec
         writer.ResetWrittenCount();
         writer.GetSpan(PacketHeader.Size)[..PacketHeader.Size].Clear();
         writer.Advance(PacketHeader.Size);
-        Serializer.Serialize(writer, message);
+        if (message is IWireMessage wire) wire.WriteTo(new WireWriter(writer));
+        else Serializer.Serialize(writer, message);
         Memory<byte> packet = MemoryMarshal.AsMemory(writer.WrittenMemory);
         new PacketHeader(ProtocolLimits.Version, op, tag, (uint)(packet.Length - PacketHeader.Size), (uint)fdCount)
             .Write(packet.Span);
@@ -31,12 +32,17 @@ internal static class MessageCodec
     {
         try
         {
+            if (WireMessages.New(typeof(T)) is { } wire)
+            {
+                message = (T)WireReader.Decode(payload, wire);
+                return true;
+            }
             message = Serializer.Deserialize<T>(payload);
             return message is not null;
         }
         catch (Exception e) when (e is ProtoException or EndOfStreamException or OverflowException
                                       or InvalidOperationException or ArgumentException or IOException
-                                      or FormatException or IndexOutOfRangeException)
+                                      or FormatException or IndexOutOfRangeException or InvalidDataException)
         {
             message = null;
             return false;

@@ -33,6 +33,8 @@ public sealed partial class GoferServer : IDisposable
     /// </summary>
     private readonly bool _procPaths;
     private readonly Action<string>? _log;
+    private readonly Action? _onFirstIdle;
+    private readonly int _idleAfterMs;
     private readonly HandleTable _handles = new();
     private readonly ArrayBufferWriter<byte> _writer = new(4096);
     private readonly byte[] _receiveBuffer = new byte[ProtocolLimits.MaxMessageSize];
@@ -53,6 +55,8 @@ public sealed partial class GoferServer : IDisposable
         _rootFd = rootFd;
         _readOnly = options.ReadOnly;
         _log = options.Log;
+        _onFirstIdle = options.OnFirstIdle;
+        _idleAfterMs = (int)options.IdleAfter.TotalMilliseconds;
         _procFd = options.ProcSelfFdDirectory >= 0
             ? options.ProcSelfFdDirectory
             : Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
@@ -86,8 +90,14 @@ public sealed partial class GoferServer : IDisposable
     public void Serve()
     {
         Span<int> fds = stackalloc int[4];
+        Action? onFirstIdle = _onFirstIdle;
         while (true)
         {
+            if (onFirstIdle != null && !Files.WaitReadable(_socket, _idleAfterMs))
+            {
+                onFirstIdle();
+                onFirstIdle = null;
+            }
             long n = PacketSocket.Receive(_socket, _receiveBuffer, fds, out int fdCount, out bool truncated);
             PacketSocket.CloseAll(fds[..fdCount]); // the Sentry never sends fds; drop any it does
             if (n == 0)

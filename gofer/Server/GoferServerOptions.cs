@@ -13,6 +13,16 @@ public sealed class GoferServerOptions
     /// </summary>
     public int ProcSelfFdDirectory { get; set; } = -1;
 
+    /// <summary>
+    /// Called once, on the serving thread, the first time no request came for
+    /// <see cref="IdleAfter"/> (the container is set up and idles): the gofer releases its
+    /// start-up memory there. None when null.
+    /// </summary>
+    public Action? OnFirstIdle { get; set; }
+
+    /// <summary>How long without a request counts as idle for <see cref="OnFirstIdle"/>.</summary>
+    public TimeSpan IdleAfter { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Where diagnostic lines go (none when null).</summary>
     public Action<string>? Log { get; set; }
 }

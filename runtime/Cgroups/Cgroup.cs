@@ -94,7 +94,7 @@ public sealed class Cgroup
     {
         foreach (string dir in Directories)
         {
-            for (int attempt = 0; attempt < 50 && Directory.Exists(dir); attempt++)
+            for (int attempt = 0; attempt < 500 && Directory.Exists(dir); attempt++)
             {
                 try
                 {
@@ -102,7 +102,7 @@ public sealed class Cgroup
                 }
                 catch (IOException)
                 {
-                    Thread.Sleep(10); // tasks still leaving
+                    Thread.Sleep(1); // tasks still leaving (up to half a second in all)
                 }
             }
         }

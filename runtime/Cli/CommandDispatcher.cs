@@ -12,14 +12,18 @@ namespace RunscNet.Runtime.Cli;
 /// </summary>
 public static class CommandDispatcher
 {
-    /// <summary>Every command class, user-facing and internal.</summary>
+    /// <summary>
+    /// Every command class, user-facing and internal. The internal boot and gofer come first: every
+    /// container start looks them up by name (reading each class's attribute on the way).
+    /// </summary>
     public static readonly Type[] CommandTypes =
     [
+        typeof(BootCommand), typeof(GoferCommand),
         typeof(CreateCommand), typeof(StartCommand), typeof(RunCommand), typeof(StateCommand),
         typeof(KillCommand), typeof(DeleteCommand), typeof(ListCommand), typeof(PsCommand),
         typeof(ExecCommand), typeof(PauseCommand), typeof(ResumeCommand), typeof(EventsCommand),
         typeof(WaitCommand), typeof(SpecCommand), typeof(CheckpointCommand), typeof(RestoreCommand),
-        typeof(FeaturesCommand), typeof(UpdateCommand), typeof(BootCommand), typeof(GoferCommand),
+        typeof(FeaturesCommand), typeof(UpdateCommand),
     ];
 
     /// <summary>Runs the command line <paramref name="args"/>; returns the exit code.</summary>
@@ -96,7 +100,8 @@ public static class CommandDispatcher
             s.AutoHelp = false;
             s.AutoVersion = false;
         });
-        ParserResult<object> result = parser.ParseArguments(Prepend(name, normalized), CommandTypes);
+        // Only the named command's class: the parser reflects over every type it is given.
+        ParserResult<object> result = parser.ParseArguments(Prepend(name, normalized), type);
         if (result is Parsed<object> { Value: ICommand command }) return command;
         var errors = ((NotParsed<object>)result).Errors.ToList();
         throw new RuntimeError($"{name}: {Describe(errors.FirstOrDefault())} (see runsc-net {name} --help)");

@@ -24,6 +24,22 @@ internal static partial class Processes
     public const long CLONE_NEWNET = 0x40000000;
     public const long SIGCHLD = 17;
 
+    /// <summary>pidfd_open(2) (raw system call 434): an fd that polls readable once the process has exited; -1 on failure.</summary>
+    public static int PidfdOpen(int pid) => (int)Syscall(434, pid, 0);
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, long a1, long a2);
+
+    /// <summary>poll(2) for POLLIN on one fd: &gt;0 readable, 0 time-out, -1 error.</summary>
+    public static unsafe int PollReadable(int fd, int timeoutMs)
+    {
+        long pollfd = (uint)fd | (1L << 32); // struct pollfd { int fd; short events = POLLIN; short revents; }
+        return Poll(&pollfd, 1, timeoutMs);
+    }
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static unsafe partial int Poll(long* fds, nuint count, int timeoutMs);
+
     [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
     public static partial int WaitPid(int pid, out int status, int options);
 

@@ -436,7 +436,7 @@ public sealed class Container
 
     /// <summary>
     /// Starts the sandbox inside its cgroup: we join the cgroup first so gofer and boot are born in
-    /// it (nothing escapes the limits), then move ourselves back.
+    /// it (nothing escapes the limits), then move ourselves back once both are started.
     /// </summary>
     private static SandboxProcesses StartInCgroup(string id, BundleConfig bundle, GlobalOptions global, int consoleFd, ContainerState state, int preserveFds)
     {
@@ -459,13 +459,22 @@ public sealed class Container
             state.CgroupPath = "";
             membership = null;
         }
+        // Back out as soon as both children exist: they were born in the cgroup, and a cgroup v1
+        // migration right after another one skips the RCU grace period (~10 ms) a later one waits for.
+        void Leave()
+        {
+            if (membership == null) return;
+            var back = membership;
+            membership = null;
+            Cgroup.Restore(Environment.ProcessId, back);
+        }
         try
         {
-            return Sandbox.Start(id, bundle, global, consoleFd, preserveFds);
+            return Sandbox.Start(id, bundle, global, consoleFd, preserveFds, spawned: Leave);
         }
         finally
         {
-            if (membership != null) Cgroup.Restore(Environment.ProcessId, membership);
+            Leave();
         }
     }
 

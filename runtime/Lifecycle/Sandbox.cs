@@ -34,8 +34,10 @@ public static class Sandbox
     /// Starts gofer and boot for container <paramref name="containerId"/> and waits until boot
     /// serves its control socket. On failure nothing is left running. <paramref name="consoleFd"/>
     /// (our fd of the container's terminal, or -1) reaches boot as fd 6 (--console-fd).
+    /// <paramref name="spawned"/> runs once both processes exist, before the wait for boot.
     /// </summary>
-    public static unsafe SandboxProcesses Start(string containerId, BundleConfig bundle, GlobalOptions global, int consoleFd = -1, int preserveFds = 0)
+    public static unsafe SandboxProcesses Start(string containerId, BundleConfig bundle, GlobalOptions global, int consoleFd = -1, int preserveFds = 0,
+        Action? spawned = null)
     {
         Spec spec = bundle.Spec;
         string controlPath = ControlSocketPath.For(global.Root, containerId);
@@ -104,6 +106,7 @@ public static class Sandbox
             };
             bootPid = boot.Start();
             RuntimeLog.Debug($"boot started: pid {bootPid}, namespaces 0x{flags:x}");
+            spawned?.Invoke();
 
             // Only the children hold the listener and the socket ends now: if boot dies, the
             // ready check below sees the connection refused or reset instead of hanging.
@@ -139,17 +142,35 @@ public static class Sandbox
             WaitGone(pid, start, TimeSpan.FromSeconds(10));
     }
 
-    /// <summary>Waits until <paramref name="pid"/> is gone or a zombie (reaping it if it is our child), up to <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// Waits until <paramref name="pid"/> is gone or a zombie (reaping it if it is our child: a
+    /// zombie still holds its cgroup), up to <paramref name="limit"/>. Sleeps on a pidfd, which
+    /// becomes readable when the process exits.
+    /// </summary>
     public static bool WaitGone(int pid, ulong startTime, TimeSpan limit)
     {
         if (pid <= 0) return true;
         var deadline = DateTime.UtcNow + limit;
-        while (true)
+        int pidfd = Processes.PidfdOpen(pid);
+        try
         {
-            Processes.WaitPid(pid, out _, Processes.WNOHANG | Processes.__WALL); // reaps our own children
-            if (!ProcessIdentity.IsAlive(pid, startTime)) return true;
-            if (DateTime.UtcNow > deadline) return false;
-            Thread.Sleep(5);
+            while (true)
+            {
+                if (!ProcessIdentity.IsAlive(pid, startTime))
+                {
+                    Processes.WaitPid(pid, out _, Processes.WNOHANG | Processes.__WALL); // reaps our own children
+                    return true;
+                }
+                TimeSpan left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) return false;
+                // Should the pid have been reused before pidfd_open, IsAlive (start time) ends the loop.
+                if (pidfd < 0 || Processes.PollReadable(pidfd, (int)Math.Min(left.TotalMilliseconds + 1, 100)) < 0)
+                    Thread.Sleep(5);
+            }
+        }
+        finally
+        {
+            if (pidfd >= 0) Processes.Close(pidfd);
         }
     }
 

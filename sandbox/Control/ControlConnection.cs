@@ -1,14 +1,12 @@
 using System.Buffers.Binary;
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
-using ProtoBuf;
 using static RunscNet.Sentry.Control.ControlSocketInterop;
 
 namespace RunscNet.Sentry.Control;
 
 /// <summary>
 /// One connection of the control protocol over a unix stream socket: each message is a 4-byte
-/// little-endian length and a protobuf-net body; fds ride as SCM_RIGHTS on the length's bytes.
+/// little-endian length and a protobuf-encoded body (<see cref="ControlMessageCodec"/>); fds ride as SCM_RIGHTS on the length's bytes.
 /// Used by both ends (the runtime's client and the sandbox's <see cref="ControlServer"/>).
 /// </summary>
 public sealed unsafe class ControlConnection : IDisposable
@@ -29,15 +27,19 @@ public sealed unsafe class ControlConnection : IDisposable
 
     /// <summary>Sends <paramref name="message"/> with <paramref name="fds"/> attached.</summary>
     /// <exception cref="IOException">The peer is gone or the write failed.</exception>
-    public void Send<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] T>(T message, ReadOnlySpan<int> fds = default)
+    public void Send(ControlRequest message, ReadOnlySpan<int> fds = default) => SendBody(ControlMessageCodec.Encode(message), fds);
+
+    /// <summary>Sends <paramref name="message"/> with <paramref name="fds"/> attached.</summary>
+    /// <exception cref="IOException">The peer is gone or the write failed.</exception>
+    public void Send(ControlResponse message, ReadOnlySpan<int> fds = default) => SendBody(ControlMessageCodec.Encode(message), fds);
+
+    private void SendBody(byte[] body, ReadOnlySpan<int> fds)
     {
         if (fds.Length > MaxFds) throw new ArgumentException($"at most {MaxFds} fds per message", nameof(fds));
-        using var body = new MemoryStream();
-        Serializer.Serialize(body, message);
-        int length = checked((int)body.Length);
+        int length = body.Length;
         byte[] frame = new byte[4 + length];
         BinaryPrimitives.WriteInt32LittleEndian(frame, length);
-        body.GetBuffer().AsSpan(0, length).CopyTo(frame.AsSpan(4));
+        body.CopyTo(frame.AsSpan(4));
 
         int sent = 0;
         fixed (byte* p = frame)
@@ -74,7 +76,7 @@ public sealed unsafe class ControlConnection : IDisposable
 
     /// <summary>Receives one message and the fds that came with it (owned by the caller, close-on-exec).</summary>
     /// <exception cref="EndOfStreamException">The peer closed the connection before a whole message.</exception>
-    public T Receive<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] T>(out int[] fds)
+    public T Receive<T>(out int[] fds) where T : class
     {
         byte* lengthBytes = stackalloc byte[4];
         int got = 0;
@@ -121,7 +123,16 @@ public sealed unsafe class ControlConnection : IDisposable
                 done += (int)n;
             }
         }
-        return Serializer.Deserialize<T>(new MemoryStream(body));
+        try
+        {
+            if (typeof(T) == typeof(ControlRequest)) return (T)(object)ControlMessageCodec.DecodeRequest(body);
+            if (typeof(T) == typeof(ControlResponse)) return (T)(object)ControlMessageCodec.DecodeResponse(body);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+        throw new NotSupportedException($"{typeof(T).Name} is not a control message");
     }
 
     /// <summary>Closes the socket.</summary>

@@ -217,9 +217,39 @@ public static class ExecLoader
             ulong segStart = (p.Vaddr & ~0xfffUL) + bias;
             ulong segEnd = AddressSpace.PageUp(p.Vaddr + p.MemSize) + bias;
             if (p.Offset < pageOff) return -Errno.ENOEXEC;
-            long r = mm.Map(t, segStart, segEnd - segStart, p.Prot, MAP_PRIVATE | MAP_FIXED, file, p.Offset - pageOff,
-                name, pageOff + p.FileSize);
-            if (r < 0) return r;
+            // As Linux's ELF loader: the file's pages (up to the page holding the end of p_filesz)
+            // are a private file mapping, which the host maps from the file when it can (nothing
+            // copied); the bytes after p_filesz in that page are zeroed when a bss follows, and the
+            // bss's further pages are anonymous. A bss in a segment we cannot write keeps the old
+            // way: the whole segment copied in, zero tail included.
+            ulong fileEnd = pageOff + p.FileSize;
+            ulong filePart = Math.Min(AddressSpace.PageUp(fileEnd), segEnd - segStart);
+            bool bss = p.MemSize > p.FileSize;
+            if (bss && (p.Prot & 2) == 0 && (fileEnd & 0xfff) != 0)
+            {
+                long copied = mm.Map(t, segStart, segEnd - segStart, p.Prot, MAP_PRIVATE | MAP_FIXED, file, p.Offset - pageOff,
+                    name, fileEnd);
+                if (copied < 0) return copied;
+            }
+            else
+            {
+                if (filePart > 0)
+                {
+                    long r = mm.Map(t, segStart, filePart, p.Prot, MAP_PRIVATE | MAP_FIXED, file, p.Offset - pageOff, name);
+                    if (r < 0) return r;
+                    if (bss && filePart > fileEnd)
+                    {
+                        var zeros = new byte[filePart - fileEnd];
+                        if (mm.Context.Memory.CopyOut(segStart + fileEnd, zeros) != 0) return -Errno.EFAULT;
+                    }
+                }
+                if (segEnd - segStart > filePart)
+                {
+                    long r = mm.Map(t, segStart + filePart, segEnd - segStart - filePart, p.Prot, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS,
+                        null, 0);
+                    if (r < 0) return r;
+                }
+            }
             end = Math.Max(end, segEnd);
         }
         return 0;
