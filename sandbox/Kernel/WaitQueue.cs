@@ -41,12 +41,23 @@ public sealed class WaitQueue
 public sealed class Waiter
 {
     private readonly object _lock = new();
+    private readonly Action? _onWake;
     private long _wakeups;
     private long _seen;
+
+    /// <summary>A waiter for a blocked thread.</summary>
+    public Waiter() { }
+
+    /// <summary>
+    /// A waiter that also runs <paramref name="onWake"/> on every wake-up (an epoll entry noting an
+    /// edge); the callback runs on the notifier's thread and must not block.
+    /// </summary>
+    public Waiter(Action onWake) => _onWake = onWake;
 
     /// <summary>Wakes the thread sleeping in <see cref="Sleep"/> (or the next one to sleep).</summary>
     public void Wake()
     {
+        _onWake?.Invoke();
         lock (_lock)
         {
             _wakeups++;

@@ -18,18 +18,18 @@ internal static partial class PollSyscalls
         t.Supported(7, "poll", Poll);
         t.Supported(23, "select", Select);
         t.Supported(213, "epoll_create", EpollCreate);
-        t.Partial(232, "epoll_wait", EpollWait, "EPOLLET is reported level-triggered.");
+        t.Supported(232, "epoll_wait", EpollWait);
         t.Supported(233, "epoll_ctl", EpollCtl);
         t.Partial(270, "pselect6", Pselect6, "The temporary signal mask is not applied.");
         t.Partial(271, "ppoll", Ppoll, "The temporary signal mask is not applied.");
-        t.Partial(281, "epoll_pwait", EpollPwait, "The temporary signal mask is not applied; EPOLLET is reported level-triggered.");
+        t.Partial(281, "epoll_pwait", EpollPwait, "The temporary signal mask is not applied.");
         t.Partial(283, "timerfd_create", TimerfdCreate, "CLOCK_REALTIME absolute timers are not re-armed when the clock is set.");
         t.Supported(284, "eventfd", Eventfd);
         t.Supported(286, "timerfd_settime", TimerfdSettime);
         t.Supported(287, "timerfd_gettime", TimerfdGettime);
         t.Supported(290, "eventfd2", Eventfd2);
         t.Supported(291, "epoll_create1", EpollCreate1);
-        t.Partial(441, "epoll_pwait2", EpollPwait2, "The temporary signal mask is not applied; EPOLLET is reported level-triggered.");
+        t.Partial(441, "epoll_pwait2", EpollPwait2, "The temporary signal mask is not applied.");
     }
 
     /// <summary>Waits until <paramref name="check"/> reports something or the timeout passes; -ERESTARTNOHAND on a signal.</summary>

@@ -14,6 +14,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void PosixTimersBehaveAsOnLinux() => _probe.AssertSameAsNative("timers", [], []);
 
     [IntegrationFact]
+    public void EpollLevelAndEdgeTriggeredReportsAsOnLinux() => _probe.AssertSameAsNative("epoll", [], []);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]

@@ -4,9 +4,11 @@ namespace RunscNet.Sentry.Vfs.Event;
 
 /// <summary>
 /// An epoll instance (epoll(7)): an interest list of (fd, file) pairs with event masks and user
-/// data. Readiness is level-triggered; EPOLLET is reported like level-triggered (a superset of
-/// edge-triggered reports, which programs written for ET handle), EPOLLONESHOT disables an entry
-/// after one report until EPOLL_CTL_MOD.
+/// data. Readiness is level-triggered by default. An EPOLLET entry is reported only after an edge:
+/// when added or modified, and after each later notification of the file's readiness queue (data
+/// arrived, space freed, peer closed), as Linux's wake-up callback queues the item; reporting it
+/// (or finding it not ready) consumes the edge. EPOLLONESHOT disables an entry after one report
+/// until EPOLL_CTL_MOD.
 /// </summary>
 public sealed class EpollFile : FileDescription
 {
@@ -20,6 +22,30 @@ public sealed class EpollFile : FileDescription
         public uint Events;
         public ulong Data;
         public bool Disabled;
+        /// <summary>EPOLLET: an edge happened since the last report (volatile: set by notifiers' threads).</summary>
+        public volatile bool Edge = true;
+        /// <summary>EPOLLET: the waiter on the file's readiness queue that records edges.</summary>
+        public Waiter? EdgeWaiter;
+
+        public bool EdgeTriggered => (Events & EPOLLET) != 0;
+
+        /// <summary>Starts (EPOLLET) or stops recording edges of the file's readiness queue.</summary>
+        public void WatchEdges()
+        {
+            Edge = true;
+            if (EdgeTriggered && EdgeWaiter == null && File.ReadinessQueue is { } q)
+            {
+                EdgeWaiter = new Waiter(() => Edge = true);
+                q.Add(EdgeWaiter);
+            }
+            else if (!EdgeTriggered) UnwatchEdges();
+        }
+
+        public void UnwatchEdges()
+        {
+            if (EdgeWaiter != null) File.ReadinessQueue?.Remove(EdgeWaiter);
+            EdgeWaiter = null;
+        }
     }
 
     private readonly object _lock = new();
@@ -46,16 +72,20 @@ public sealed class EpollFile : FileDescription
             {
                 case 1: // ADD
                     if (_entries.ContainsKey(key)) return -Errno.EEXIST;
-                    _entries[key] = new Entry { File = file, Fd = fd, Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP), Data = data };
+                    var added = new Entry { File = file, Fd = fd, Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP), Data = data };
+                    _entries[key] = added;
+                    added.WatchEdges();
                     break;
                 case 2: // DEL
-                    if (!_entries.Remove(key)) return -Errno.ENOENT;
+                    if (!_entries.Remove(key, out var removed)) return -Errno.ENOENT;
+                    removed.UnwatchEdges();
                     break;
                 case 3: // MOD
                     if (!_entries.TryGetValue(key, out var e)) return -Errno.ENOENT;
                     e.Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP);
                     e.Data = data;
                     e.Disabled = false;
+                    e.WatchEdges();
                     break;
                 default:
                     return -Errno.EINVAL;
@@ -73,13 +103,20 @@ public sealed class EpollFile : FileDescription
         lock (_lock)
         {
             // Entries go away with the last close of their file, as on Linux.
-            foreach (var k in _entries.Where(kv => kv.Value.File.IsReleased).Select(kv => kv.Key).ToList()) _entries.Remove(k);
+            foreach (var k in _entries.Where(kv => kv.Value.File.IsReleased).Select(kv => kv.Key).ToList())
+                if (_entries.Remove(k, out var gone)) gone.UnwatchEdges();
             entries = new List<Entry>(_entries.Values);
         }
         foreach (var e in entries)
         {
             if (ready.Count >= max) break;
             if (e.Disabled) continue;
+            if (e.EdgeTriggered)
+            {
+                // Consumed before looking, so an edge during the check is kept for the next wait.
+                if (!e.Edge) continue;
+                e.Edge = false;
+            }
             uint ev = (ushort)e.File.Readiness((short)(e.Events & 0xffff));
             ev &= e.Events;
             if (ev == 0) continue;
@@ -108,7 +145,7 @@ public sealed class EpollFile : FileDescription
         lock (_lock) entries = new List<Entry>(_entries.Values);
         foreach (var e in entries)
         {
-            if (!e.Disabled && !e.File.IsReleased && (e.File.Readiness((short)(e.Events & 0xffff)) & e.Events) != 0)
+            if (!e.Disabled && !e.File.IsReleased && (!e.EdgeTriggered || e.Edge) && (e.File.Readiness((short)(e.Events & 0xffff)) & e.Events) != 0)
                 return (short)(mask & (PollEvents.POLLIN | PollEvents.POLLRDNORM));
         }
         return 0;
@@ -127,6 +164,10 @@ public sealed class EpollFile : FileDescription
     /// <inheritdoc/>
     public override void Release()
     {
-        lock (_lock) _entries.Clear();
+        lock (_lock)
+        {
+            foreach (var e in _entries.Values) e.UnwatchEdges();
+            _entries.Clear();
+        }
     }
 }
