@@ -29,10 +29,6 @@ internal static partial class SystemSyscalls
             return 0;
         }, "Always CPU 0, node 0.");
         t.Supported(24, "sched_yield", (Task task, in SyscallArguments a) => { Thread.Yield(); return 0; });
-        t.Partial(203, "sched_setaffinity", (Task task, in SyscallArguments a) => 0, "Accepted and ignored.");
-        t.Supported(204, "sched_getaffinity", SchedGetaffinity);
-        t.Supported(146, "sched_get_priority_max", (Task task, in SyscallArguments a) => (int)a.A0 is 1 or 2 ? 99 : 0);
-        t.Supported(147, "sched_get_priority_min", (Task task, in SyscallArguments a) => (int)a.A0 is 1 or 2 ? 1 : 0);
         t.Partial(148, "sched_rr_get_interval", (Task task, in SyscallArguments a) =>
         {
             var b = new byte[16];
@@ -107,16 +103,6 @@ internal static partial class SystemSyscalls
         BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(80), (ushort)t.Kernel.Tasks().Count);
         host.AsSpan(88, 20).CopyTo(b.AsSpan(88));          // totalhigh, freehigh, mem_unit
         return t.Memory.CopyOut(a.A0, b);
-    }
-
-    private static long SchedGetaffinity(Task t, in SyscallArguments a)
-    {
-        ulong size = a.A1;
-        if (size < 8 || (size & 7) != 0) return -Errno.EINVAL;
-        int cpus = Math.Min(Environment.ProcessorCount, 64);
-        ulong mask = cpus == 64 ? ulong.MaxValue : (1UL << cpus) - 1;
-        if (t.Memory.CopyOutStruct(a.A2, mask) != 0) return -Errno.EFAULT;
-        return 8;
     }
 
     private static long Prlimit(Task t, int pid, int resource, ulong newAddr, ulong oldAddr)

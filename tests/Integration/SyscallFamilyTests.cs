@@ -17,6 +17,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void EpollLevelAndEdgeTriggeredReportsAsOnLinux() => _probe.AssertSameAsNative("epoll", [], []);
 
     [IntegrationFact]
+    public void CpuAffinityAndPriorityRangesBehaveAsOnLinux() => _probe.AssertSameAsNative("affinity", [], []);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]

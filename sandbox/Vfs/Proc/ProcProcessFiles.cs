@@ -125,7 +125,8 @@ public sealed partial class ProcFileSystem
         sb.Append($"Threads:\t{p.Threads.Count}\n");
         sb.Append($"CapInh:\t{c.InheritableCaps:x16}\nCapPrm:\t{c.PermittedCaps:x16}\nCapEff:\t{c.EffectiveCaps:x16}\nCapBnd:\t{c.BoundingCaps:x16}\nCapAmb:\t0000000000000000\n");
         sb.Append($"NoNewPrivs:\t{(task.NoNewPrivileges ? 1 : 0)}\nSeccomp:\t0\nSeccomp_filters:\t0\n");
-        sb.Append("Cpus_allowed_list:\t0-" + (Environment.ProcessorCount - 1) + "\n");
+        var affinity = task.CpuAffinity;
+        sb.Append($"Cpus_allowed:\t{CpuSet.ToHex(affinity)}\nCpus_allowed_list:\t{CpuSet.ToList(affinity)}\n");
         return sb.ToString();
     }
 
