@@ -20,6 +20,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void CpuAffinityAndPriorityRangesBehaveAsOnLinux() => _probe.AssertSameAsNative("affinity", [], []);
 
     [IntegrationFact]
+    public void ProcStatusShowsSignalStateAsLinux() => _probe.AssertSameAsNative("sigstatus", [], []);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]

@@ -123,6 +123,12 @@ public sealed partial class ProcFileSystem
         long peakKb = Math.Max(Syscalls.TimeSyscalls.PeakRssKb(task), task.ThreadGroup?.MaxRssKb ?? 0);
         sb.Append($"VmSize:\t{m[0] * 4,8} kB\nVmHWM:\t{peakKb,8} kB\nVmRSS:\t{m[1] * 4,8} kB\n");
         sb.Append($"Threads:\t{p.Threads.Count}\n");
+        if (task.ThreadGroup is { } group)
+        {
+            var sig = task.SignalStatus();
+            sb.Append($"SigQ:\t{sig.Queued}/{group.Limits.Get(Rlimits.SIGPENDING).Cur}\nSigPnd:\t{sig.Pending:x16}\nShdPnd:\t{sig.SharedPending:x16}\n");
+            sb.Append($"SigBlk:\t{sig.Blocked:x16}\nSigIgn:\t{sig.Ignored:x16}\nSigCgt:\t{sig.Caught:x16}\n");
+        }
         sb.Append($"CapInh:\t{c.InheritableCaps:x16}\nCapPrm:\t{c.PermittedCaps:x16}\nCapEff:\t{c.EffectiveCaps:x16}\nCapBnd:\t{c.BoundingCaps:x16}\nCapAmb:\t0000000000000000\n");
         sb.Append($"NoNewPrivs:\t{(task.NoNewPrivileges ? 1 : 0)}\nSeccomp:\t0\nSeccomp_filters:\t0\n");
         var affinity = task.CpuAffinity;
