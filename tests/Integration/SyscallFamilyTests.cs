@@ -23,6 +23,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void ProcStatusShowsSignalStateAsLinux() => _probe.AssertSameAsNative("sigstatus", [], []);
 
     [IntegrationFact]
+    public void XattrNamespacesAndPermissionsAsOnLinux() => _probe.AssertSameAsNative("xattr", ["/dev/shm"], ["/dev/shm"]);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]
