@@ -26,6 +26,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void XattrNamespacesAndPermissionsAsOnLinux() => _probe.AssertSameAsNative("xattr", ["/dev/shm"], ["/dev/shm"]);
 
     [IntegrationFact]
+    public void CpuClocksAndClockSettingBehaveAsOnLinux() => _probe.AssertSameAsNative("cpuclocks", [], []);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]
