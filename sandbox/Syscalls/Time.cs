@@ -31,8 +31,8 @@ internal static partial class TimeSyscalls
             return now;
         });
         t.Supported(37, "alarm", Alarm);
-        t.Partial(36, "getitimer", Getitimer, "ITIMER_REAL only; ITIMER_VIRTUAL/PROF read as disarmed.");
-        t.Partial(38, "setitimer", Setitimer, "ITIMER_REAL only; ITIMER_VIRTUAL/PROF are accepted and never fire.");
+        t.Partial(36, "getitimer", Getitimer, "CPU time is the stub's: time the Sentry spends serving system calls is not counted.");
+        t.Partial(38, "setitimer", Setitimer, "ITIMER_VIRTUAL/PROF count the stub's CPU time (the Sentry's time serving system calls is not counted), sampled every 4 ms.");
         t.Partial(100, "times", Times, "All CPU time is reported as user time.");
         t.Partial(98, "getrusage", Getrusage, "CPU times and ru_maxrss (the stub's VmHWM); other fields are zero.");
     }
@@ -329,14 +329,26 @@ internal static partial class TimeSyscalls
         return b;
     }
 
+    /// <summary>ITIMER_VIRTUAL (1) or ITIMER_PROF (2) of the caller's process.</summary>
+    private static CpuIntervalTimer CpuTimer(Task t, int which) => which == 1 ? t.ThreadGroup.VirtualTimer : t.ThreadGroup.ProfTimer;
+
+    private static (TimeSpan, TimeSpan) FromNanos((long Remaining, long Interval) v)
+        => (TimeSpan.FromTicks((v.Remaining + 99) / 100), TimeSpan.FromTicks((v.Interval + 99) / 100));
+
+    /// <summary>getitimer(2): EINVAL for an unknown timer; the time left (one tick for an expired CPU timer not yet delivered).</summary>
     private static long Getitimer(Task t, in SyscallArguments a)
     {
         int which = (int)a.A0;
         if (which < 0 || which > 2) return -Errno.EINVAL;
-        var (rem, interval) = which == 0 ? t.ThreadGroup.RealTimer.Get() : (TimeSpan.Zero, TimeSpan.Zero);
+        var (rem, interval) = which == 0 ? t.ThreadGroup.RealTimer.Get() : FromNanos(CpuTimer(t, which).Get());
         return t.Memory.CopyOut(a.A1, ItimerBytes(rem, interval));
     }
 
+    /// <summary>
+    /// setitimer(2): ITIMER_REAL on wall time (SIGALRM), ITIMER_VIRTUAL on the process's user CPU
+    /// time (SIGVTALRM), ITIMER_PROF on its user and system CPU time (SIGPROF); a null new value
+    /// disarms; EINVAL for an unknown timer or a bad timeval, EFAULT.
+    /// </summary>
     private static long Setitimer(Task t, in SyscallArguments a)
     {
         int which = (int)a.A0;
@@ -350,8 +362,9 @@ internal static partial class TimeSyscalls
             if (err == 0) err = ReadTimeval(b, 16, out value);
             if (err < 0) return err;
         }
-        var old = (TimeSpan.Zero, TimeSpan.Zero);
-        if (which == 0) old = t.ThreadGroup.RealTimer.Set(value, interval);
+        var old = which == 0
+            ? t.ThreadGroup.RealTimer.Set(value, interval)
+            : FromNanos(CpuTimer(t, which).Set(value.Ticks * 100, interval.Ticks * 100));
         if (a.A2 != 0 && t.Memory.CopyOut(a.A2, ItimerBytes(old.Item1, old.Item2)) != 0) return -Errno.EFAULT;
         return 0;
     }
