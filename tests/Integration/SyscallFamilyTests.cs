@@ -32,6 +32,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void CpuIntervalTimersFireAsOnLinux() => _probe.AssertSameAsNative("itimers", [], []);
 
     [IntegrationFact]
+    public void UdpMessageFlagsAndControlMessagesAsOnLinux() => _probe.AssertSameAsNative("udpmsg", [], []);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]
