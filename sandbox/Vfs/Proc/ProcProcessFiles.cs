@@ -15,7 +15,10 @@ public sealed partial class ProcFileSystem
             name => p.Threads.FirstOrDefault(t => t.Tid.ToString() == name) is { } th
                 ? ProcDirectory.Fixed(this, ProcessEntries(p, th, uid, gid), 0x16d, uid, gid) : null,
             0x16d, uid, gid);
-        return ProcDirectory.Fixed(this, entries, 0x16d, uid, gid);
+        return new ProcDirectory(this, () => entries.Keys, n => entries.TryGetValue(n, out var make) ? make() : null, 0x16d, uid, gid)
+        {
+            Process = p.Leader.ThreadGroup,
+        };
     }
 
     private Dictionary<string, Func<Inode>> ProcessEntries(ProcProcess p, Task task, uint uid, uint gid)
