@@ -35,6 +35,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void UdpMessageFlagsAndControlMessagesAsOnLinux() => _probe.AssertSameAsNative("udpmsg", [], []);
 
     [IntegrationFact]
+    public void NetworkDeviceQueriesWorkOnEverySocketAsOnLinux() => _probe.AssertSameAsNative("netdev", [], []);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]

@@ -246,24 +246,8 @@ public sealed class HostSocket : SocketFile
                     if (HostFiles.ioctl(_fd, request, &v) < 0) return HostFiles.Neg();
                     return Memory.MemoryIOExtensions.CopyOutStruct(task.Memory, argument, v);
                 }
-            case 0x8912: // SIOCGIFCONF
-            case 0x8913: // SIOCGIFFLAGS
-            case 0x8915: // SIOCGIFADDR
-            case 0x8921: // SIOCGIFMTU
-            case 0x8927: // SIOCGIFHWADDR
-            case 0x8933: // SIOCGIFINDEX
-            case 0x8910: // SIOCGIFNAME
-                {
-                    // struct ifreq is 40 bytes; pass it through to the host namespace.
-                    if (request == 0x8912) return -Errno.EOPNOTSUPP;
-                    var b = new byte[40];
-                    int err = Memory.MemoryIOExtensions.CopyIn(task.Memory, argument, b);
-                    if (err != 0) return err;
-                    fixed (byte* p = b) if (HostFiles.ioctl(_fd, request, p) < 0) return HostFiles.Neg();
-                    return Memory.MemoryIOExtensions.CopyOut(task.Memory, argument, b);
-                }
             default:
-                return -Errno.ENOTTY;
+                return InterfaceIoctls.Handles(request) ? InterfaceIoctls.Ioctl(task, _fd, request, argument) : -Errno.ENOTTY;
         }
     }
 

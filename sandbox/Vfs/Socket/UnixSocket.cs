@@ -547,7 +547,8 @@ public sealed class UnixSocket : SocketFile
             lock (s_lock) n = IsStream ? _recvBytes : (_recv.First?.Value.Data.Length ?? 0);
             return Memory.MemoryIOExtensions.CopyOutStruct(task.Memory, argument, n);
         }
-        return -Errno.ENOTTY;
+        // Device queries work on any socket (netdevice(7)).
+        return InterfaceIoctls.Handles(request) ? InterfaceIoctls.Ioctl(task, -1, request, argument) : -Errno.ENOTTY;
     }
 
     /// <inheritdoc/>
