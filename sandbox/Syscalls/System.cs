@@ -120,7 +120,13 @@ internal static partial class SystemSyscalls
             if (resource == Rlimits.NOFILE && cur > 1024 * 1024) return -Errno.EPERM;
             int err = limits.Set(resource, cur, max, t.Credentials.HasCapability(24));   // CAP_SYS_RESOURCE
             if (err < 0) return err;
-            if (resource == Rlimits.NOFILE) t.OnFileLimitChanged((int)Math.Min(cur, int.MaxValue));
+            if (resource == Rlimits.NOFILE)
+            {
+                // The target process's fd tables follow its new limit (not the caller's).
+                List<Task> tasks;
+                lock (t.Kernel.TaskLock) tasks = g.Tasks.ToList();
+                foreach (var task in tasks) task.OnFileLimitChanged((int)Math.Min(cur, int.MaxValue));
+            }
         }
         if (oldAddr != 0)
         {

@@ -38,6 +38,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void NetworkDeviceQueriesWorkOnEverySocketAsOnLinux() => _probe.AssertSameAsNative("netdev", [], []);
 
     [IntegrationFact]
+    public void FileLimitBoundsDescriptorsFromTheStartAsOnLinux() => _probe.AssertSameAsNative("nofile", [], []);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]
