@@ -41,6 +41,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void FileLimitBoundsDescriptorsFromTheStartAsOnLinux() => _probe.AssertSameAsNative("nofile", [], []);
 
     [IntegrationFact]
+    public void ForkedChildKeepsItsParentsProgramAsOnLinux() => _probe.AssertSameAsNative("forkexe", [], []);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]
