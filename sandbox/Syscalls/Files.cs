@@ -710,7 +710,7 @@ internal static partial class FileSyscalls
         int used = 0;
         int err = f.ReadDir(t, (e, off) =>
         {
-            byte[] name = System.Text.Encoding.UTF8.GetBytes(e.Name);
+            byte[] name = LinuxText.Encode(e.Name);
             int reclen = wide ? (19 + name.Length + 1 + 7) & ~7 : (18 + name.Length + 2 + 7) & ~7;
             if (used + reclen > cap) return false;
             var rec = buf.AsSpan(used, reclen);

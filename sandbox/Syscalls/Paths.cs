@@ -170,7 +170,7 @@ internal static partial class PathSyscalls
         if (err != 0) return err;
         err = t.Kernel.Vfs.Readlink(t, dirfd, path, out string target);
         if (err != 0) return err;
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(target);
+        byte[] bytes = LinuxText.Encode(target);
         int n = (int)Math.Min(bytes.Length, size);
         err = t.Memory.CopyOut(buf, bytes.AsSpan(0, n));
         return err != 0 ? err : n;
@@ -188,7 +188,7 @@ internal static partial class PathSyscalls
     private static long Getcwd(Task t, in SyscallArguments a)
     {
         string cwd = t.Kernel.Vfs.PathOf(t.Fs.Cwd, t.Fs.Root);
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(cwd + "\0");
+        byte[] bytes = LinuxText.Encode(cwd + "\0");
         if ((ulong)bytes.Length > a.A1) return -Errno.ERANGE;
         int err = t.Memory.CopyOut(a.A0, bytes);
         return err != 0 ? err : bytes.Length;
@@ -612,7 +612,7 @@ internal static partial class PathSyscalls
         if (err != 0) return err;
         // trusted.* names are listed only to CAP_SYS_ADMIN.
         if (!t.Credentials.HasCapability(21)) names = names.Where(n => !n.StartsWith("trusted.", StringComparison.Ordinal)).ToList();
-        var bytes = System.Text.Encoding.UTF8.GetBytes(string.Concat(names.Select(n => n + "\0")));
+        var bytes = LinuxText.Encode(string.Concat(names.Select(n => n + "\0")));
         if (size == 0) return bytes.Length;
         if ((ulong)bytes.Length > size) return -Errno.ERANGE;
         err = t.Memory.CopyOut(list, bytes);

@@ -174,13 +174,13 @@ internal static partial class SystemSyscalls
                 int n = t.Memory.Read(a.A1, b);
                 if (n <= 0) return -Errno.EFAULT;
                 int nul = Array.IndexOf(b, (byte)0, 0, n);
-                t.Name = Encoding.UTF8.GetString(b, 0, nul < 0 ? Math.Min(n, 15) : nul);
+                t.Name = LinuxText.Decode(b.AsSpan(0, nul < 0 ? Math.Min(n, 15) : nul));
                 return 0;
             }
             case PR_GET_NAME:
             {
                 var b = new byte[16];
-                var name = Encoding.UTF8.GetBytes(t.Name);
+                var name = LinuxText.Encode(t.Name);
                 name.AsSpan(0, Math.Min(15, name.Length)).CopyTo(b);
                 return t.Memory.CopyOut(a.A1, b);
             }

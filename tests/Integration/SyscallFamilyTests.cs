@@ -44,6 +44,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void ForkedChildKeepsItsParentsProgramAsOnLinux() => _probe.AssertSameAsNative("forkexe", [], []);
 
     [IntegrationFact]
+    public void NamesArgumentsAndEnvironmentAreBytesAsOnLinux() => _probe.AssertSameAsNative("bytenames", ["/dev/shm"], ["/tmp"]);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]

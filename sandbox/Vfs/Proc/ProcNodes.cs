@@ -95,7 +95,7 @@ public sealed class ProcFile : Inode
     /// <inheritdoc/>
     public override int Open(Task task, int flags, out FileDescription? file)
     {
-        file = new ProcFileDescription(Encoding.UTF8.GetBytes(_content(task)), flags, _write);
+        file = new ProcFileDescription(Memory.LinuxText.Encode(_content(task)), flags, _write);
         return 0;
     }
 }

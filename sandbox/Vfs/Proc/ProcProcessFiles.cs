@@ -36,7 +36,7 @@ public sealed partial class ProcFileSystem
             {
                 // Like set_task_comm: the first 15 bytes, newline included; only within the writer's own process.
                 if (writer.ThreadGroup != task.ThreadGroup) return -Errno.EINVAL;
-                task.Name = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 15));
+                task.Name = Memory.LinuxText.Decode(bytes.AsSpan(0, Math.Min(bytes.Length, 15)));
                 return bytes.Length;
             }),
             ["cgroup"] = Text(() => "0::/\n"),
