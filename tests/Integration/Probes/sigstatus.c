@@ -37,6 +37,11 @@ static void *thread_main(void *arg)
 
 int main(void)
 {
+    /* Dispositions and masks are inherited: start from the defaults whatever the caller left. */
+    for (int sig = 1; sig < 65; sig++) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     show_status("start", "/proc/self/status");
     signal(SIGUSR2, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
