@@ -20,16 +20,16 @@ internal static partial class PollSyscalls
         t.Supported(213, "epoll_create", EpollCreate);
         t.Supported(232, "epoll_wait", EpollWait);
         t.Supported(233, "epoll_ctl", EpollCtl);
-        t.Partial(270, "pselect6", Pselect6, "The temporary signal mask is not applied.");
-        t.Partial(271, "ppoll", Ppoll, "The temporary signal mask is not applied.");
-        t.Partial(281, "epoll_pwait", EpollPwait, "The temporary signal mask is not applied.");
+        t.Supported(270, "pselect6", Pselect6);
+        t.Supported(271, "ppoll", Ppoll);
+        t.Supported(281, "epoll_pwait", EpollPwait);
         t.Partial(283, "timerfd_create", TimerfdCreate, "CLOCK_REALTIME absolute timers are not re-armed when the clock is set.");
         t.Supported(284, "eventfd", Eventfd);
         t.Supported(286, "timerfd_settime", TimerfdSettime);
         t.Supported(287, "timerfd_gettime", TimerfdGettime);
         t.Supported(290, "eventfd2", Eventfd2);
         t.Supported(291, "epoll_create1", EpollCreate1);
-        t.Partial(441, "epoll_pwait2", EpollPwait2, "The temporary signal mask is not applied.");
+        t.Supported(441, "epoll_pwait2", EpollPwait2);
     }
 
     /// <summary>Waits until <paramref name="check"/> reports something or the timeout passes; -ERESTARTNOHAND on a signal.</summary>
@@ -107,15 +107,51 @@ internal static partial class PollSyscalls
         return 0;
     }
 
-    /// <summary>ppoll(2): poll with a timespec timeout (NULL: forever); EINVAL for a bad timespec.</summary>
+    /// <summary>
+    /// The temporary signal mask of ppoll, pselect6 and epoll_pwait (Linux's set_user_sigmask):
+    /// none for a NULL mask; EINVAL unless the size is 8, EFAULT. The caller's mask is kept in
+    /// <see cref="Task.SavedSignalMask"/> and <see cref="EndTemporaryMask"/> puts it back.
+    /// </summary>
+    private static int BeginTemporaryMask(Task t, ulong maskAddr, ulong size)
+    {
+        if (maskAddr == 0) return 0;
+        if (size != 8) return -Errno.EINVAL;
+        if (t.Memory.CopyInStruct(maskAddr, out ulong mask) != 0) return -Errno.EFAULT;
+        t.SavedSignalMask = t.SignalMask;
+        t.SetSignalMask(mask);
+        return 0;
+    }
+
+    /// <summary>
+    /// After the wait: the caller's mask comes back now, unless a signal interrupted the call; then
+    /// the handler runs with the temporary mask in effect and the saved one returns after it, as
+    /// Linux's restore_saved_sigmask_unless.
+    /// </summary>
+    private static long EndTemporaryMask(Task t, ulong maskAddr, long result)
+    {
+        if (maskAddr == 0 || result == -Errno.EINTR || result == -Errno.ERESTARTNOHAND) return result;
+        if (t.SavedSignalMask is ulong saved)
+        {
+            t.SavedSignalMask = null;
+            t.SetSignalMask(saved);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// ppoll(2): poll with a timespec timeout (NULL: forever), EINVAL for a bad timespec, and a
+    /// temporary signal mask for the wait; the time left is written back.
+    /// </summary>
     private static long Ppoll(Task t, in SyscallArguments a)
     {
         int err = ReadTimespec(t, a.A2, out var timeout);
         if (err != 0) return err;
+        err = BeginTemporaryMask(t, a.A3, a.A4);
+        if (err != 0) return err;
         var start = DateTime.UtcNow;
         long r = DoPoll(t, a.A0, a.A1, timeout);
         if (a.A2 != 0 && timeout is { } to) WriteRemaining(t, a.A2, to - (DateTime.UtcNow - start), nanos: true);
-        return r;
+        return EndTemporaryMask(t, a.A3, r);
     }
 
     private static void WriteRemaining(Task t, ulong addr, TimeSpan left, bool nanos)
@@ -198,11 +234,25 @@ internal static partial class PollSyscalls
     }
 
     /// <summary>pselect6(2): select with a timespec timeout.</summary>
+    /// <remarks>The sixth argument is struct {const sigset_t *ss; size_t ss_len;}: the temporary mask; the time left is written back.</remarks>
     private static long Pselect6(Task t, in SyscallArguments a)
     {
         int err = ReadTimespec(t, a.A4, out var timeout);
         if (err != 0) return err;
-        return DoSelect(t, (int)a.A0, a.A1, a.A2, a.A3, timeout);
+        ulong maskAddr = 0, maskSize = 0;
+        if (a.A5 != 0)
+        {
+            var b = new byte[16];
+            if (t.Memory.CopyIn(a.A5, b) != 0) return -Errno.EFAULT;
+            maskAddr = BitConverter.ToUInt64(b, 0);
+            maskSize = BitConverter.ToUInt64(b, 8);
+        }
+        err = BeginTemporaryMask(t, maskAddr, maskSize);
+        if (err != 0) return err;
+        var start = DateTime.UtcNow;
+        long r = DoSelect(t, (int)a.A0, a.A1, a.A2, a.A3, timeout);
+        if (a.A4 != 0 && timeout is { } to) WriteRemaining(t, a.A4, to - (DateTime.UtcNow - start), nanos: true);
+        return EndTemporaryMask(t, maskAddr, r);
     }
 
     // ---- epoll --------------------------------------------------------------------------------
@@ -270,15 +320,22 @@ internal static partial class PollSyscalls
         return DoEpollWait(t, (int)a.A0, a.A1, (int)a.A2, ms < 0 ? null : TimeSpan.FromMilliseconds(ms));
     }
 
-    /// <summary>epoll_pwait(2): epoll_wait with a signal mask.</summary>
-    private static long EpollPwait(Task t, in SyscallArguments a) => EpollWait(t, a);
+    /// <summary>epoll_pwait(2): epoll_wait with a temporary signal mask (EINVAL unless sigsetsize is 8, EFAULT).</summary>
+    private static long EpollPwait(Task t, in SyscallArguments a)
+    {
+        int err = BeginTemporaryMask(t, a.A4, a.A5);
+        if (err != 0) return err;
+        return EndTemporaryMask(t, a.A4, EpollWait(t, a));
+    }
 
     /// <summary>epoll_pwait2(2): timespec timeout.</summary>
     private static long EpollPwait2(Task t, in SyscallArguments a)
     {
         int err = ReadTimespec(t, a.A3, out var timeout);
         if (err != 0) return err;
-        return DoEpollWait(t, (int)a.A0, a.A1, (int)a.A2, timeout);
+        err = BeginTemporaryMask(t, a.A4, a.A5);
+        if (err != 0) return err;
+        return EndTemporaryMask(t, a.A4, DoEpollWait(t, (int)a.A0, a.A1, (int)a.A2, timeout));
     }
 
     // ---- eventfd / timerfd ------------------------------------------------------------------

@@ -47,6 +47,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void NamesArgumentsAndEnvironmentAreBytesAsOnLinux() => _probe.AssertSameAsNative("bytenames", ["/dev/shm"], ["/tmp"]);
 
     [IntegrationFact]
+    public void WaitsWithATemporarySignalMaskAsOnLinux() => _probe.AssertSameAsNative("sigmaskwait", [], []);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]
