@@ -143,14 +143,19 @@ internal static partial class TimeSyscalls
             return n < 0 ? 0 : n;
         }
         string dir = $"/proc/{ctx.HostPid}/task/{ctx.HostTid}/";
-        try
+        if (type == 2)
         {
-            if (type == 2)
+            // schedstat's first field: nanoseconds on the CPU (absent without CONFIG_SCHED_INFO).
+            try
             {
                 string s = File.ReadAllText(dir + "schedstat");
                 int sp = s.IndexOf(' ');
-                return long.TryParse(sp < 0 ? s.Trim() : s[..sp], out long v) ? v : 0;
+                if (long.TryParse(sp < 0 ? s.Trim() : s[..sp], out long v)) return v;
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        try
+        {
             string stat = File.ReadAllText(dir + "stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             long utime = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture);
