@@ -50,6 +50,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void WaitsWithATemporarySignalMaskAsOnLinux() => _probe.AssertSameAsNative("sigmaskwait", [], []);
 
     [IntegrationFact]
+    public void DirectoryNotificationAndFileOwnersAsOnLinux() => _probe.AssertSameAsNative("dnotify", ["/dev/shm"], ["/tmp"]);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]
