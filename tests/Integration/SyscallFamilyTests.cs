@@ -53,6 +53,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void DirectoryNotificationAndFileOwnersAsOnLinux() => _probe.AssertSameAsNative("dnotify", ["/dev/shm"], ["/tmp"]);
 
     [IntegrationFact]
+    public void FifoOpenReturnsOnceAPartnerOpenedAsOnLinux() => _probe.AssertSameAsNative("fifo", ["/dev/shm"], ["/tmp"]);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]
