@@ -35,6 +35,8 @@ public sealed class EpollFile : FileDescription
             Edge = true;
             if (EdgeTriggered && EdgeWaiter == null && File.ReadinessQueue is { } q)
             {
+                // Host readiness already signalled but not yet delivered is not a new edge.
+                Host.HostFdPoller.FlushPending();
                 EdgeWaiter = new Waiter(() => Edge = true);
                 q.Add(EdgeWaiter);
             }
@@ -107,6 +109,10 @@ public sealed class EpollFile : FileDescription
                 if (_entries.Remove(k, out var gone)) gone.UnwatchEdges();
             entries = new List<Entry>(_entries.Values);
         }
+        // Host files' edges travel through the poller thread: take the ones the host has already
+        // queued now, so edges that happened before this wait are all seen by it (as Linux queues
+        // them synchronously).
+        if (entries.Exists(e => e.EdgeTriggered)) Host.HostFdPoller.FlushPending();
         foreach (var e in entries)
         {
             if (ready.Count >= max) break;
