@@ -17,7 +17,30 @@ internal static unsafe partial class HostSockets
     [LibraryImport("libc", SetLastError = true)] public static partial int getpeername(int fd, byte* addr, int* len);
     [LibraryImport("libc", SetLastError = true)] public static partial nint sendto(int fd, byte* buf, nint len, int flags, byte* addr, int addrlen);
     [LibraryImport("libc", SetLastError = true)] public static partial nint recvfrom(int fd, byte* buf, nint len, int flags, byte* addr, int* addrlen);
+    [LibraryImport("libc", SetLastError = true)] public static partial nint sendmsg(int fd, MsgHdr* msg, int flags);
+    [LibraryImport("libc", SetLastError = true)] public static partial nint recvmsg(int fd, MsgHdr* msg, int flags);
     [LibraryImport("libc", SetLastError = true)] public static partial int shutdown(int fd, int how);
     [LibraryImport("libc", SetLastError = true)] public static partial int setsockopt(int fd, int level, int name, byte* val, int len);
     [LibraryImport("libc", SetLastError = true)] public static partial int getsockopt(int fd, int level, int name, byte* val, int* len);
+}
+
+/// <summary>struct msghdr (x86-64).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct MsgHdr
+{
+    public void* Name;
+    public int NameLen;
+    public void* Iov;
+    public ulong IovLen;
+    public void* Control;
+    public ulong ControlLen;
+    public int Flags;
+}
+
+/// <summary>struct iovec.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct IoVec
+{
+    public void* Base;
+    public ulong Len;
 }

@@ -60,7 +60,7 @@ public sealed partial class Kernel
         if (end <= start || end - start > 1 << 20) return result;
         var buf = new byte[end - start];
         int n = mem.Read(start, buf);
-        foreach (var s in Encoding.UTF8.GetString(buf, 0, n).Split('\0'))
+        foreach (var s in Memory.LinuxText.Decode(buf.AsSpan(0, n)).Split('\0'))
             if (s.Length > 0) result.Add(s);
         return result;
     }

@@ -62,6 +62,9 @@ public sealed class SignalQueue
     /// <summary>The set of pending signal numbers.</summary>
     public ulong Set { get; private set; }
 
+    /// <summary>How many signals are queued (SigQ of /proc/PID/status).</summary>
+    public int Count => _queue.Count;
+
     /// <summary>Queues <paramref name="info"/>; a standard signal already pending is merged. Returns false if dropped.</summary>
     public bool Enqueue(SignalInfo info)
     {

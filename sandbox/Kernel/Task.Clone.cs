@@ -97,6 +97,7 @@ public sealed partial class Task
                 NoNewPrivileges = NoNewPrivileges,
                 AltStack = AltStack,
                 Nice = Nice, SchedPolicy = SchedPolicy, SchedPriority = SchedPriority, TimerSlackNs = TimerSlackNs, IoPriority = IoPriority,
+                CpuAffinity = CpuAffinity,
                 ClearChildTid = (flags & CLONE_CHILD_CLEARTID) != 0 ? childTidAddr : 0,
             };
             child.SignalMask = SignalMask;
@@ -160,6 +161,7 @@ public sealed partial class Task
                     NoNewPrivileges = NoNewPrivileges,
                     ParentDeathSignal = ParentDeathSignal,
                     Nice = Nice, SchedPolicy = SchedPolicy, SchedPriority = SchedPriority, TimerSlackNs = TimerSlackNs, IoPriority = IoPriority,
+                    CpuAffinity = CpuAffinity,
                     ClearChildTid = (flags & CLONE_CHILD_CLEARTID) != 0 ? childTidAddr : 0,
                 };
                 child.SignalMask = SignalMask;

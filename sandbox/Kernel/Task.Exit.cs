@@ -109,6 +109,8 @@ public sealed partial class Task
                 status = tg.ExitStatus;
                 isInit = tg.IsInit;
                 tg.RealTimer.Cancel();
+                tg.VirtualTimer.Cancel();
+                tg.ProfTimer.Cancel();
                 tg.PosixTimers.DeleteAll();
                 Kernel.ReleaseIpcOf(tg);
                 var reaper = Kernel.Init;

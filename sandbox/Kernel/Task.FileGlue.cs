@@ -9,6 +9,7 @@ public sealed partial class Task
     {
         child.Fds = (flags & CLONE_FILES) != 0 ? Fds : Fds.Fork();
         child.Fs = (flags & CLONE_FS) != 0 ? Fs : Fs.Fork();
+        Kernel.Vfs.InheritExecutable(this, child);
     }
 
     partial void OnExecFiles() => Fds.CloseOnExec();

@@ -81,6 +81,25 @@ public sealed partial class Task
         lock (Kernel.TaskLock) return Pending.Set | ThreadGroup.Pending.Set;
     }
 
+    /// <summary>
+    /// The signal lines of /proc/PID/status: queued signals, this thread's pending set, the
+    /// process's shared pending set, the blocked mask, and the ignored and caught dispositions.
+    /// </summary>
+    public (int Queued, ulong Pending, ulong SharedPending, ulong Blocked, ulong Ignored, ulong Caught) SignalStatus()
+    {
+        lock (Kernel.TaskLock)
+        {
+            ulong ignored = 0, caught = 0;
+            var actions = ThreadGroup.Handlers.Actions;
+            for (int i = 1; i <= Signal.Max; i++)
+            {
+                if (actions[i].Handler == SigAction.Ignore) ignored |= Signal.Bit(i);
+                else if (actions[i].Handler != SigAction.Default) caught |= Signal.Bit(i);
+            }
+            return (Pending.Count + ThreadGroup.Pending.Count, Pending.Set, ThreadGroup.Pending.Set, SignalMask, ignored, caught);
+        }
+    }
+
     /// <summary>Dequeues the first pending signal in <paramref name="allowed"/> (rt_sigtimedwait). Caller holds the task lock.</summary>
     internal SignalInfo? DequeueLocked(ulong allowed)
     {

@@ -113,6 +113,12 @@ public sealed class ThreadGroup
     /// <summary>The ITIMER_REAL/alarm timer.</summary>
     public IntervalTimer RealTimer { get; }
 
+    /// <summary>The ITIMER_VIRTUAL timer (process user CPU time; SIGVTALRM).</summary>
+    public CpuIntervalTimer VirtualTimer { get; }
+
+    /// <summary>The ITIMER_PROF timer (process user and system CPU time; SIGPROF).</summary>
+    public CpuIntervalTimer ProfTimer { get; }
+
     /// <summary>The POSIX timers (timer_create); deleted at execve and exit.</summary>
     public PosixTimerTable PosixTimers { get; }
 
@@ -135,6 +141,17 @@ public sealed class ThreadGroup
         Tgid = tgid;
         PosixTimers = new PosixTimerTable(this);
         RealTimer = new IntervalTimer(() => kernel.SendSignalToGroup(this, SignalInfo.FromKernel(Signal.SIGALRM) , SignalSource.Kernel));
+        VirtualTimer = new CpuIntervalTimer(() => SampleCpu(1), () => kernel.SendSignalToGroup(this, SignalInfo.FromKernel(Signal.SIGVTALRM), SignalSource.Kernel));
+        ProfTimer = new CpuIntervalTimer(() => SampleCpu(0), () => kernel.SendSignalToGroup(this, SignalInfo.FromKernel(Signal.SIGPROF), SignalSource.Kernel));
+    }
+
+    /// <summary>The stub process's host CPU clock of <paramref name="type"/> (0 PROF: user + system, 1 VIRT: user).</summary>
+    private (int, long) SampleCpu(int type)
+    {
+        var ctx = AddressSpace?.Context;
+        if (ctx == null) return (0, 0);
+        long n = Interop.HostTime.Nanos((~ctx.HostPid << 3) | type);
+        return (ctx.HostPid, Math.Max(0, n));
     }
 
     internal void SetLeader(Task t) => _leader = t;

@@ -75,7 +75,7 @@ public sealed class ElfFile
                 n = read((long)hdr.Offset, buf);
                 if (n != buf.Length) return -Errno.ENOEXEC;
                 int nul = Array.IndexOf(buf, (byte)0);
-                interp = Encoding.UTF8.GetString(buf, 0, nul < 0 ? buf.Length : nul);
+                interp = Memory.LinuxText.Decode(buf.AsSpan(0, nul < 0 ? buf.Length : nul));
             }
             headers.Add(hdr);
         }

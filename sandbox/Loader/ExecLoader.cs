@@ -118,7 +118,7 @@ public static class ExecLoader
             if (head.Length >= 256) return -Errno.ENOEXEC;
             nl = head.Length;
         }
-        string line = Encoding.UTF8.GetString(head[2..nl]).Trim(' ', '\t', '\r');
+        string line = Memory.LinuxText.Decode(head[2..nl]).Trim(' ', '\t', '\r');
         if (line.Length == 0) return -Errno.ENOEXEC;
         int sp = line.IndexOfAny(new[] { ' ', '\t' });
         if (sp < 0)

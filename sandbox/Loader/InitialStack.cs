@@ -34,7 +34,7 @@ public static class InitialStack
         var strings = new List<byte>();
         // Strings grow down from top; collect them bottom-up as Linux places them:
         // [argv strings][envp strings][execfn][8 zero bytes] ending at top.
-        byte[] Z(string s) => Encoding.UTF8.GetBytes(s + "\0");
+        byte[] Z(string s) => Memory.LinuxText.Encode(s + "\0");
         var argBytes = argv.Select(Z).ToArray();
         var envBytes = envp.Select(Z).ToArray();
         byte[] execBytes = Z(execFn);

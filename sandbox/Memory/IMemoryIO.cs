@@ -65,7 +65,7 @@ public static class MemoryIOExtensions
             if (nul >= 0)
             {
                 for (int i = 0; i < nul; i++) bytes.Add(chunk[i]);
-                value = Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
+                value = LinuxText.Decode(CollectionsMarshal.AsSpan(bytes));
                 return 0;
             }
             for (int i = 0; i < got; i++) bytes.Add(chunk[i]);

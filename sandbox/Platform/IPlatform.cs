@@ -92,4 +92,7 @@ public interface IPlatformContext : IDisposable
 
     /// <summary>Host pid of the process that runs the application (for diagnostics, /proc and CPU clocks).</summary>
     int HostPid { get; }
+
+    /// <summary>Host thread id of the thread that runs this task (its thread CPU clock).</summary>
+    int HostTid { get; }
 }

@@ -33,6 +33,8 @@ public sealed unsafe class PtraceContext : IPlatformContext
     /// <inheritdoc/>
     public int HostPid => _pid;
     /// <inheritdoc/>
+    public int HostTid => _pid;
+    /// <inheritdoc/>
     public ref Registers Regs => ref _regs;
     /// <inheritdoc/>
     public IMemoryIO Memory { get; }

@@ -36,7 +36,7 @@ internal static partial class FileSyscalls
         t.Supported(32, "dup", Dup);
         t.Supported(33, "dup2", Dup2);
         t.Partial(40, "sendfile", Sendfile, "Copies through a Sentry buffer.");
-        t.Partial(72, "fcntl", Fcntl, "No deadlock detection (EDEADLK); leases, F_NOTIFY and seals are not supported.");
+        t.Partial(72, "fcntl", Fcntl, "No deadlock detection (EDEADLK); leases and seals are not supported; O_ASYNC sends no SIGIO (F_NOTIFY does).");
         t.Supported(73, "flock", Flock);
         t.Supported(74, "fsync", Fsync);
         t.Supported(75, "fdatasync", Fdatasync);
@@ -460,13 +460,30 @@ internal static partial class FileSyscalls
             case 36: // F_OFD_GETLK
             case 6: case 7: case 37: case 38: // F_SETLK, F_SETLKW, F_OFD_SETLK(W)
                 return RecordLock(t, f, cmd, a.A2);
-            case 8: // F_SETOWN
-                s_owners.AddOrUpdate(f, new System.Runtime.CompilerServices.StrongBox<int>((int)a.A2));
-                return 0;
+            case 8: // F_SETOWN: a negative value is a process group
+                {
+                    int who = (int)a.A2;
+                    if (who == int.MinValue) return -Errno.EINVAL;
+                    return who < 0 ? FileSignals.SetOwner(t.Kernel, f, FileSignals.F_OWNER_PGRP, -who)
+                        : FileSignals.SetOwner(t.Kernel, f, FileSignals.F_OWNER_PID, who);
+                }
             case 9: // F_GETOWN
-                return s_owners.TryGetValue(f, out var owner) ? owner.Value : 0;
-            case 10: return 0; // F_SETSIG
-            case 11: return 0; // F_GETSIG
+                return FileSignals.Owner(f);
+            case 15: // F_SETOWN_EX: struct f_owner_ex {int type; pid_t pid;}
+                {
+                    if (t.Memory.CopyInStruct(a.A2, out long ex) != 0) return -Errno.EFAULT;
+                    return FileSignals.SetOwner(t.Kernel, f, (int)ex, (int)(ex >> 32));
+                }
+            case 16: // F_GETOWN_EX
+                {
+                    var (type, id) = FileSignals.OwnerEx(f);
+                    return t.Memory.CopyOutStruct(a.A2, (long)(uint)type | ((long)id << 32)) != 0 ? -Errno.EFAULT : 0;
+                }
+            case 10: return FileSignals.SetSignal(f, (int)a.A2); // F_SETSIG
+            case 11: return FileSignals.Signal(f); // F_GETSIG
+            case 1026: // F_NOTIFY
+                if (isPath) return -Errno.EBADF;
+                return Vfs.Inotify.Dnotify.Set(t, fd, f, (uint)a.A2);
             case 1025: return 2; // F_GETLEASE: F_UNLCK
             case 1031: // F_SETPIPE_SZ
                 return f is PipeFile p ? p.Pipe.SetCapacity((long)a.A2) : -Errno.EBADF;
@@ -477,9 +494,6 @@ internal static partial class FileSyscalls
                 return -Errno.EINVAL;
         }
     }
-
-    /// <summary>F_SETOWN values per open file description.</summary>
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<FileDescription, System.Runtime.CompilerServices.StrongBox<int>> s_owners = new();
 
     /// <summary>flock(2): LOCK_SH/LOCK_EX/LOCK_UN (+LOCK_NB: EWOULDBLOCK), owned by the open file description.</summary>
     private static long Flock(Task t, in SyscallArguments a)
@@ -710,7 +724,7 @@ internal static partial class FileSyscalls
         int used = 0;
         int err = f.ReadDir(t, (e, off) =>
         {
-            byte[] name = System.Text.Encoding.UTF8.GetBytes(e.Name);
+            byte[] name = LinuxText.Encode(e.Name);
             int reclen = wide ? (19 + name.Length + 1 + 7) & ~7 : (18 + name.Length + 2 + 7) & ~7;
             if (used + reclen > cap) return false;
             var rec = buf.AsSpan(used, reclen);

@@ -170,7 +170,7 @@ internal static partial class PathSyscalls
         if (err != 0) return err;
         err = t.Kernel.Vfs.Readlink(t, dirfd, path, out string target);
         if (err != 0) return err;
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(target);
+        byte[] bytes = LinuxText.Encode(target);
         int n = (int)Math.Min(bytes.Length, size);
         err = t.Memory.CopyOut(buf, bytes.AsSpan(0, n));
         return err != 0 ? err : n;
@@ -188,7 +188,7 @@ internal static partial class PathSyscalls
     private static long Getcwd(Task t, in SyscallArguments a)
     {
         string cwd = t.Kernel.Vfs.PathOf(t.Fs.Cwd, t.Fs.Root);
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(cwd + "\0");
+        byte[] bytes = LinuxText.Encode(cwd + "\0");
         if ((ulong)bytes.Length > a.A1) return -Errno.ERANGE;
         int err = t.Memory.CopyOut(a.A0, bytes);
         return err != 0 ? err : bytes.Length;
@@ -548,6 +548,29 @@ internal static partial class PathSyscalls
         return 0;
     }
 
+    /// <summary>
+    /// Linux's xattr_permission: trusted.* needs CAP_SYS_ADMIN (EPERM to change, ENODATA to read),
+    /// user.* exists only on regular files and directories (EPERM / ENODATA elsewhere) and a sticky
+    /// directory's user.* only its owner (or CAP_FOWNER) may change; security.* changes need
+    /// CAP_SYS_ADMIN (the capability module's rule); otherwise the file's read or write permission.
+    /// </summary>
+    private static int XattrPermission(Task t, in InodeAttr attr, string name, bool write)
+    {
+        const int CAP_SYS_ADMIN = 21, CAP_FOWNER = 3;
+        var c = t.Credentials;
+        if (name.StartsWith("trusted.", StringComparison.Ordinal))
+            return c.HasCapability(CAP_SYS_ADMIN) ? 0 : write ? -Errno.EPERM : -Errno.ENODATA;
+        if (name.StartsWith("security.", StringComparison.Ordinal) || name.StartsWith("system.", StringComparison.Ordinal))
+            return write && name.StartsWith("security.", StringComparison.Ordinal) && !c.HasCapability(CAP_SYS_ADMIN) ? -Errno.EPERM : 0;
+        if (name.StartsWith("user.", StringComparison.Ordinal))
+        {
+            if (!LinuxMode.IsReg(attr.Mode) && !LinuxMode.IsDir(attr.Mode)) return write ? -Errno.EPERM : -Errno.ENODATA;
+            if (write && LinuxMode.IsDir(attr.Mode) && (attr.Mode & 0x200) != 0 && !Permissions.IsOwner(c, attr) && !c.HasCapability(CAP_FOWNER))
+                return -Errno.EPERM;
+        }
+        return Permissions.Check(c, attr, write ? Permissions.MayWrite : Permissions.MayRead);
+    }
+
     private static long SetXattr(Task t, ulong pathAddr, bool follow, int fd, ulong nameAddr, ulong value, ulong size, int flags)
     {
         if ((flags & ~3) != 0) return -Errno.EINVAL;
@@ -560,7 +583,8 @@ internal static partial class PathSyscalls
         err = t.Memory.CopyIn(value, buf);
         if (err != 0) return err;
         if (loc.Mount.ReadOnly) return -Errno.EROFS;
-        if (!Permissions.IsOwner(t.Credentials, loc.Inode.Attr)) return -Errno.EPERM;
+        err = XattrPermission(t, loc.Inode.Attr, name, true);
+        if (err != 0) return err;
         return loc.Inode.SetXattr(name, buf, flags);
     }
 
@@ -569,6 +593,8 @@ internal static partial class PathSyscalls
         int err = XattrTarget(t, pathAddr, follow, fd, out var loc);
         if (err != 0) return err;
         err = XattrName(t, nameAddr, out string name);
+        if (err != 0) return err;
+        err = XattrPermission(t, loc.Inode.Attr, name, false);
         if (err != 0) return err;
         err = loc.Inode.GetXattr(name, out var v);
         if (err != 0) return err;
@@ -584,7 +610,9 @@ internal static partial class PathSyscalls
         if (err != 0) return err;
         err = loc.Inode.ListXattr(out var names);
         if (err != 0) return err;
-        var bytes = System.Text.Encoding.UTF8.GetBytes(string.Concat(names.Select(n => n + "\0")));
+        // trusted.* names are listed only to CAP_SYS_ADMIN.
+        if (!t.Credentials.HasCapability(21)) names = names.Where(n => !n.StartsWith("trusted.", StringComparison.Ordinal)).ToList();
+        var bytes = LinuxText.Encode(string.Concat(names.Select(n => n + "\0")));
         if (size == 0) return bytes.Length;
         if ((ulong)bytes.Length > size) return -Errno.ERANGE;
         err = t.Memory.CopyOut(list, bytes);
@@ -598,7 +626,8 @@ internal static partial class PathSyscalls
         err = XattrName(t, nameAddr, out string name);
         if (err != 0) return err;
         if (loc.Mount.ReadOnly) return -Errno.EROFS;
-        if (!Permissions.IsOwner(t.Credentials, loc.Inode.Attr)) return -Errno.EPERM;
+        err = XattrPermission(t, loc.Inode.Attr, name, true);
+        if (err != 0) return err;
         return loc.Inode.RemoveXattr(name);
     }
 

@@ -105,10 +105,16 @@ internal static class PidFdSyscalls
         uint flags = (uint)a.A3;
         if ((flags & ~(PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP)) != 0) return -Errno.EINVAL;
         if (System.Numerics.BitOperations.PopCount(flags) > 1) return -Errno.EINVAL;
-        int err = Lookup(t, (int)a.A0, out var f);
-        if (err != 0) return err;
+        // A pidfd, or an fd open on a /proc/PID directory.
+        var file = t.Fds.Get((int)a.A0);
+        ThreadGroup? target = file switch
+        {
+            PidFdFile p => p.Target,
+            { Inode: Vfs.Proc.ProcDirectory { Process: { } g } } => g,
+            _ => null,
+        };
+        if (target == null) return -Errno.EBADF;
         if (sig < 0 || sig > Signal.Max) return -Errno.EINVAL;
-        var target = f!.Target;
         SignalInfo info;
         if (a.A2 != 0)
         {
@@ -125,7 +131,7 @@ internal static class PidFdSyscalls
         var k = t.Kernel;
         lock (k.TaskLock)
         {
-            if (f.Reaped) return -Errno.ESRCH;
+            if (k.ThreadGroupByPid(target.Tgid) != target) return -Errno.ESRCH;   // reaped
             IEnumerable<ThreadGroup> groups = (flags & PIDFD_SIGNAL_PROCESS_GROUP) != 0
                 ? target.ProcessGroup.Members.ToArray()
                 : new[] { target };

@@ -46,29 +46,6 @@ internal static partial class PollSyscalls
         }
     }
 
-    /// <summary>
-    /// The temporary signal mask of ppoll, pselect6 and epoll_pwait (sigmask, sigsetsize): set for
-    /// the wait; restored at once unless the call was interrupted, in which case the handler runs
-    /// under it and its frame keeps the old mask (restore_saved_sigmask_unless). A null mask
-    /// leaves the mask alone; a size other than 8 is EINVAL.
-    /// </summary>
-    private static long WithSignalMask(Task t, ulong maskAddr, ulong size, Func<long> call)
-    {
-        if (maskAddr == 0) return call();
-        if (size != 8) return -Errno.EINVAL;
-        if (t.Memory.CopyInStruct(maskAddr, out ulong mask) != 0) return -Errno.EFAULT;
-        ulong old = t.SignalMask;
-        t.SavedSignalMask = old;
-        t.SetSignalMask(mask);
-        long r = call();
-        if (r != -Errno.EINTR && r != -Errno.ERESTARTNOHAND)
-        {
-            t.SavedSignalMask = null;
-            t.SetSignalMask(old);
-        }
-        return r;
-    }
-
     // ---- poll -------------------------------------------------------------------------------
 
     private static long DoPoll(Task t, ulong fdsAddr, ulong nfds, TimeSpan? timeout)
@@ -130,16 +107,51 @@ internal static partial class PollSyscalls
         return 0;
     }
 
-    /// <summary>ppoll(2): poll with a timespec timeout (NULL: forever); EINVAL for a bad timespec.</summary>
+    /// <summary>
+    /// The temporary signal mask of ppoll, pselect6 and epoll_pwait (Linux's set_user_sigmask):
+    /// none for a NULL mask; EINVAL unless the size is 8, EFAULT. The caller's mask is kept in
+    /// <see cref="Task.SavedSignalMask"/> and <see cref="EndTemporaryMask"/> puts it back.
+    /// </summary>
+    private static int BeginTemporaryMask(Task t, ulong maskAddr, ulong size)
+    {
+        if (maskAddr == 0) return 0;
+        if (size != 8) return -Errno.EINVAL;
+        if (t.Memory.CopyInStruct(maskAddr, out ulong mask) != 0) return -Errno.EFAULT;
+        t.SavedSignalMask = t.SignalMask;
+        t.SetSignalMask(mask);
+        return 0;
+    }
+
+    /// <summary>
+    /// After the wait: the caller's mask comes back now, unless a signal interrupted the call; then
+    /// the handler runs with the temporary mask in effect and the saved one returns after it, as
+    /// Linux's restore_saved_sigmask_unless.
+    /// </summary>
+    private static long EndTemporaryMask(Task t, ulong maskAddr, long result)
+    {
+        if (maskAddr == 0 || result == -Errno.EINTR || result == -Errno.ERESTARTNOHAND) return result;
+        if (t.SavedSignalMask is ulong saved)
+        {
+            t.SavedSignalMask = null;
+            t.SetSignalMask(saved);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// ppoll(2): poll with a timespec timeout (NULL: forever), EINVAL for a bad timespec, and a
+    /// temporary signal mask for the wait; the time left is written back.
+    /// </summary>
     private static long Ppoll(Task t, in SyscallArguments a)
     {
         int err = ReadTimespec(t, a.A2, out var timeout);
         if (err != 0) return err;
+        err = BeginTemporaryMask(t, a.A3, a.A4);
+        if (err != 0) return err;
         var start = DateTime.UtcNow;
-        ulong fds = a.A0, nfds = a.A1;
-        long r = WithSignalMask(t, a.A3, a.A4, () => DoPoll(t, fds, nfds, timeout));
+        long r = DoPoll(t, a.A0, a.A1, timeout);
         if (a.A2 != 0 && timeout is { } to) WriteRemaining(t, a.A2, to - (DateTime.UtcNow - start), nanos: true);
-        return r;
+        return EndTemporaryMask(t, a.A3, r);
     }
 
     private static void WriteRemaining(Task t, ulong addr, TimeSpan left, bool nanos)
@@ -222,11 +234,11 @@ internal static partial class PollSyscalls
     }
 
     /// <summary>pselect6(2): select with a timespec timeout.</summary>
+    /// <remarks>The sixth argument is struct {const sigset_t *ss; size_t ss_len;}: the temporary mask; the time left is written back.</remarks>
     private static long Pselect6(Task t, in SyscallArguments a)
     {
         int err = ReadTimespec(t, a.A4, out var timeout);
         if (err != 0) return err;
-        // The sixth argument points at { const sigset_t *ss; size_t ss_len; }.
         ulong maskAddr = 0, maskSize = 0;
         if (a.A5 != 0)
         {
@@ -235,12 +247,12 @@ internal static partial class PollSyscalls
             maskAddr = BitConverter.ToUInt64(b, 0);
             maskSize = BitConverter.ToUInt64(b, 8);
         }
-        int nfds = (int)a.A0;
-        ulong r = a.A1, w = a.A2, e = a.A3;
+        err = BeginTemporaryMask(t, maskAddr, maskSize);
+        if (err != 0) return err;
         var start = DateTime.UtcNow;
-        long result = WithSignalMask(t, maskAddr, maskSize, () => DoSelect(t, nfds, r, w, e, timeout));
+        long r = DoSelect(t, (int)a.A0, a.A1, a.A2, a.A3, timeout);
         if (a.A4 != 0 && timeout is { } to) WriteRemaining(t, a.A4, to - (DateTime.UtcNow - start), nanos: true);
-        return result;
+        return EndTemporaryMask(t, maskAddr, r);
     }
 
     // ---- epoll --------------------------------------------------------------------------------
@@ -308,12 +320,12 @@ internal static partial class PollSyscalls
         return DoEpollWait(t, (int)a.A0, a.A1, (int)a.A2, ms < 0 ? null : TimeSpan.FromMilliseconds(ms));
     }
 
-    /// <summary>epoll_pwait(2): epoll_wait with a signal mask.</summary>
+    /// <summary>epoll_pwait(2): epoll_wait with a temporary signal mask (EINVAL unless sigsetsize is 8, EFAULT).</summary>
     private static long EpollPwait(Task t, in SyscallArguments a)
     {
-        int ms = (int)a.A3, epfd = (int)a.A0, max = (int)a.A2;
-        ulong events = a.A1;
-        return WithSignalMask(t, a.A4, a.A5, () => DoEpollWait(t, epfd, events, max, ms < 0 ? null : TimeSpan.FromMilliseconds(ms)));
+        int err = BeginTemporaryMask(t, a.A4, a.A5);
+        if (err != 0) return err;
+        return EndTemporaryMask(t, a.A4, EpollWait(t, a));
     }
 
     /// <summary>epoll_pwait2(2): timespec timeout.</summary>
@@ -321,9 +333,9 @@ internal static partial class PollSyscalls
     {
         int err = ReadTimespec(t, a.A3, out var timeout);
         if (err != 0) return err;
-        int epfd = (int)a.A0, max = (int)a.A2;
-        ulong events = a.A1;
-        return WithSignalMask(t, a.A4, a.A5, () => DoEpollWait(t, epfd, events, max, timeout));
+        err = BeginTemporaryMask(t, a.A4, a.A5);
+        if (err != 0) return err;
+        return EndTemporaryMask(t, a.A4, DoEpollWait(t, (int)a.A0, a.A1, (int)a.A2, timeout));
     }
 
     // ---- eventfd / timerfd ------------------------------------------------------------------

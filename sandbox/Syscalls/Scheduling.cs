@@ -12,7 +12,7 @@ namespace RunscNet.Sentry.Syscalls;
 internal static class SchedulingSyscalls
 {
     private const int PRIO_PROCESS = 0, PRIO_PGRP = 1, PRIO_USER = 2;
-    private const int SCHED_OTHER = 0, SCHED_FIFO = 1, SCHED_RR = 2, SCHED_BATCH = 3, SCHED_IDLE = 5;
+    private const int SCHED_OTHER = 0, SCHED_FIFO = 1, SCHED_RR = 2, SCHED_BATCH = 3, SCHED_IDLE = 5, SCHED_DEADLINE = 6;
     private const int SCHED_RESET_ON_FORK = 0x40000000;
     private const int CAP_SYS_NICE = 23;
 
@@ -25,6 +25,69 @@ internal static class SchedulingSyscalls
         t.Partial(142, "sched_setparam", SchedSetParam, "Priority recorded and reported; the host scheduler is not changed.");
         t.Supported(145, "sched_getscheduler", SchedGetScheduler);
         t.Supported(143, "sched_getparam", SchedGetParam);
+        t.Partial(203, "sched_setaffinity", SchedSetAffinity, "Mask recorded per thread and reported; the host scheduler is not changed.");
+        t.Supported(204, "sched_getaffinity", SchedGetAffinity);
+        t.Supported(146, "sched_get_priority_max", (Task task, in SyscallArguments a) => PriorityRange((int)a.A0, 99));
+        t.Supported(147, "sched_get_priority_min", (Task task, in SyscallArguments a) => PriorityRange((int)a.A0, 1));
+    }
+
+    /// <summary>sched_get_priority_max(2)/min: the real-time policies' bound, 0 for the others, EINVAL for an unknown policy.</summary>
+    private static long PriorityRange(int policy, int realtimeBound) => policy switch
+    {
+        SCHED_FIFO or SCHED_RR => realtimeBound,
+        SCHED_OTHER or SCHED_BATCH or SCHED_IDLE or SCHED_DEADLINE => 0,
+        _ => -Errno.EINVAL,
+    };
+
+    /// <summary>The thread <paramref name="pid"/> names for the affinity calls (0: the caller); null with ESRCH (negative pids too, as Linux's lookup).</summary>
+    private static Task? AffinityTarget(Task t, int pid)
+    {
+        if (pid == 0) return t;
+        return pid > 0 && t.Kernel.TaskByTid(pid) is { Exited: false } task ? task : null;
+    }
+
+    /// <summary>
+    /// sched_getaffinity(2): EINVAL when the buffer is smaller than the kernel's mask or not a
+    /// multiple of a long, ESRCH, EFAULT; copies the kernel's mask and returns its size in bytes.
+    /// </summary>
+    private static long SchedGetAffinity(Task t, in SyscallArguments a)
+    {
+        ulong len = a.A1;
+        if (len * 8 < (ulong)CpuSet.Count || (len & 7) != 0) return -Errno.EINVAL;
+        var target = AffinityTarget(t, (int)a.A0);
+        if (target == null) return -Errno.ESRCH;
+        var mask = target.CpuAffinity;
+        var b = new byte[CpuSet.MaskBytes];
+        for (int i = 0; i < mask.Length; i++) BitConverter.TryWriteBytes(b.AsSpan(i * 8), mask[i]);
+        return t.Memory.CopyOut(a.A2, b) != 0 ? -Errno.EFAULT : b.Length;
+    }
+
+    /// <summary>
+    /// sched_setaffinity(2): a shorter mask is zero-extended, a longer one truncated; CPUs the
+    /// sandbox does not have are dropped and an empty result is EINVAL; ESRCH, EFAULT, EPERM for
+    /// another user's thread without CAP_SYS_NICE.
+    /// </summary>
+    private static long SchedSetAffinity(Task t, in SyscallArguments a)
+    {
+        var target = AffinityTarget(t, (int)a.A0);
+        if (target == null) return -Errno.ESRCH;
+        int len = (int)Math.Min(a.A1, (ulong)CpuSet.MaskBytes);
+        var b = new byte[CpuSet.MaskBytes];
+        if (t.Memory.CopyIn(a.A2, b.AsSpan(0, len)) != 0) return -Errno.EFAULT;
+        var c = t.Credentials;
+        var tc = target.Credentials;
+        if (!c.HasCapability(CAP_SYS_NICE) && c.Euid != tc.Uid && c.Euid != tc.Euid) return -Errno.EPERM;
+        var all = CpuSet.All();
+        var mask = new ulong[all.Length];
+        bool any = false;
+        for (int i = 0; i < mask.Length; i++)
+        {
+            mask[i] = BitConverter.ToUInt64(b, i * 8) & all[i];
+            any |= mask[i] != 0;
+        }
+        if (!any) return -Errno.EINVAL;
+        target.CpuAffinity = mask;
+        return 0;
     }
 
     /// <summary>The threads <paramref name="which"/>/<paramref name="who"/> names (who 0: the caller's own), or null for a bad which.</summary>

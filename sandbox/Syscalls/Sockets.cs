@@ -28,7 +28,7 @@ internal static partial class SocketSyscalls
         t.Supported(44, "sendto", Sendto);
         t.Supported(45, "recvfrom", Recvfrom);
         t.Partial(46, "sendmsg", Sendmsg, "SCM_RIGHTS on AF_UNIX; other control messages are ignored.");
-        t.Partial(47, "recvmsg", Recvmsg, "SCM_RIGHTS on AF_UNIX; no other control messages are produced.");
+        t.Partial(47, "recvmsg", Recvmsg, "AF_UNIX: SCM_RIGHTS only; host (inet) sockets: the host's control messages and flags.");
         t.Supported(48, "shutdown", Shutdown);
         t.Supported(49, "bind", Bind);
         t.Supported(50, "listen", Listen);
@@ -311,6 +311,15 @@ internal static partial class SocketSyscalls
             if (err != 0) return err;
         }
         List<FileDescription>? rights = null;
+        if (s is HostSocket && h.Control != 0 && h.ControlLen > 0)
+        {
+            // A host socket's control messages go to the host kernel as they are (its checks apply).
+            if (h.ControlLen > 1 << 16) return -Errno.ENOBUFS;
+            var raw = new byte[h.ControlLen];
+            if (t.Memory.CopyIn(h.Control, raw) != 0) return -Errno.EFAULT;
+            var message = new SocketMessage { Address = addr, Control = raw };
+            return s.Send(t, data, message, flags);
+        }
         if (h.Control != 0 && h.ControlLen > 0)
         {
             if (h.ControlLen > 1 << 16) return -Errno.ENOBUFS;
@@ -353,7 +362,7 @@ internal static partial class SocketSyscalls
         err = FileSyscalls.ReadIovecs(t, h.Iov, h.IovLen, out var iovs, out long total);
         if (err != 0) return err;
         var buf = new byte[total];
-        var result = new SocketMessage();
+        var result = new SocketMessage { ControlCapacity = h.Control == 0 ? 0 : (int)Math.Min(h.ControlLen, 1 << 16) };
         long n = s.Receive(t, buf, result, flags);
         if (n < 0) return n;
         long pos = 0, left = Math.Min(n, total);
@@ -366,8 +375,13 @@ internal static partial class SocketSyscalls
             left -= c;
         }
         int outFlags = result.Flags;
-        // Control messages: SCM_RIGHTS, installed as new fds.
         long controlUsed = 0;
+        if (result.Control is { Length: > 0 } control)
+        {
+            if (t.Memory.CopyOut(h.Control, control) != 0) return -Errno.EFAULT;
+            controlUsed = control.Length;
+        }
+        // Control messages: SCM_RIGHTS, installed as new fds.
         if (result.Rights is { Count: > 0 } rights)
         {
             int room = h.Control == 0 ? 0 : (int)Math.Max(0, (h.ControlLen - 16) / 4);

@@ -29,10 +29,6 @@ internal static partial class SystemSyscalls
             return 0;
         }, "Always CPU 0, node 0.");
         t.Supported(24, "sched_yield", (Task task, in SyscallArguments a) => { Thread.Yield(); return 0; });
-        t.Partial(203, "sched_setaffinity", (Task task, in SyscallArguments a) => 0, "Accepted and ignored.");
-        t.Supported(204, "sched_getaffinity", SchedGetaffinity);
-        t.Supported(146, "sched_get_priority_max", (Task task, in SyscallArguments a) => (int)a.A0 is 1 or 2 ? 99 : 0);
-        t.Supported(147, "sched_get_priority_min", (Task task, in SyscallArguments a) => (int)a.A0 is 1 or 2 ? 1 : 0);
         t.Partial(148, "sched_rr_get_interval", (Task task, in SyscallArguments a) =>
         {
             var b = new byte[16];
@@ -109,16 +105,6 @@ internal static partial class SystemSyscalls
         return t.Memory.CopyOut(a.A0, b);
     }
 
-    private static long SchedGetaffinity(Task t, in SyscallArguments a)
-    {
-        ulong size = a.A1;
-        if (size < 8 || (size & 7) != 0) return -Errno.EINVAL;
-        int cpus = Math.Min(Environment.ProcessorCount, 64);
-        ulong mask = cpus == 64 ? ulong.MaxValue : (1UL << cpus) - 1;
-        if (t.Memory.CopyOutStruct(a.A2, mask) != 0) return -Errno.EFAULT;
-        return 8;
-    }
-
     private static long Prlimit(Task t, int pid, int resource, ulong newAddr, ulong oldAddr)
     {
         if (resource < 0 || resource >= Rlimits.Count) return -Errno.EINVAL;
@@ -134,7 +120,13 @@ internal static partial class SystemSyscalls
             if (resource == Rlimits.NOFILE && cur > 1024 * 1024) return -Errno.EPERM;
             int err = limits.Set(resource, cur, max, t.Credentials.HasCapability(24));   // CAP_SYS_RESOURCE
             if (err < 0) return err;
-            if (resource == Rlimits.NOFILE) t.OnFileLimitChanged((int)Math.Min(cur, int.MaxValue));
+            if (resource == Rlimits.NOFILE)
+            {
+                // The target process's fd tables follow its new limit (not the caller's).
+                List<Task> tasks;
+                lock (t.Kernel.TaskLock) tasks = g.Tasks.ToList();
+                foreach (var task in tasks) task.OnFileLimitChanged((int)Math.Min(cur, int.MaxValue));
+            }
         }
         if (oldAddr != 0)
         {
@@ -182,13 +174,13 @@ internal static partial class SystemSyscalls
                 int n = t.Memory.Read(a.A1, b);
                 if (n <= 0) return -Errno.EFAULT;
                 int nul = Array.IndexOf(b, (byte)0, 0, n);
-                t.Name = Encoding.UTF8.GetString(b, 0, nul < 0 ? Math.Min(n, 15) : nul);
+                t.Name = LinuxText.Decode(b.AsSpan(0, nul < 0 ? Math.Min(n, 15) : nul));
                 return 0;
             }
             case PR_GET_NAME:
             {
                 var b = new byte[16];
-                var name = Encoding.UTF8.GetBytes(t.Name);
+                var name = LinuxText.Encode(t.Name);
                 name.AsSpan(0, Math.Min(15, name.Length)).CopyTo(b);
                 return t.Memory.CopyOut(a.A1, b);
             }

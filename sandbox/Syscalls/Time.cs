@@ -19,6 +19,8 @@ internal static partial class TimeSyscalls
     {
         t.Supported(228, "clock_gettime", ClockGettime);
         t.Supported(229, "clock_getres", ClockGetres);
+        t.Partial(227, "clock_settime", ClockSettime, "The sandbox never sets the host's clock: EPERM even with CAP_SYS_TIME.");
+        t.Partial(164, "settimeofday", Settimeofday, "The sandbox never sets the host's clock: EPERM even with CAP_SYS_TIME.");
         t.Supported(35, "nanosleep", Nanosleep);
         t.Supported(230, "clock_nanosleep", ClockNanosleep);
         t.Supported(96, "gettimeofday", Gettimeofday);
@@ -29,8 +31,8 @@ internal static partial class TimeSyscalls
             return now;
         });
         t.Supported(37, "alarm", Alarm);
-        t.Partial(36, "getitimer", Getitimer, "ITIMER_REAL only; ITIMER_VIRTUAL/PROF read as disarmed.");
-        t.Partial(38, "setitimer", Setitimer, "ITIMER_REAL only; ITIMER_VIRTUAL/PROF are accepted and never fire.");
+        t.Partial(36, "getitimer", Getitimer, "CPU time is the stub's: time the Sentry spends serving system calls is not counted.");
+        t.Partial(38, "setitimer", Setitimer, "ITIMER_VIRTUAL/PROF count the stub's CPU time (the Sentry's time serving system calls is not counted), sampled every 4 ms.");
         t.Partial(100, "times", Times, "All CPU time is reported as user time.");
         t.Partial(98, "getrusage", Getrusage, "CPU times and ru_maxrss (the stub's VmHWM); other fields are zero.");
     }
@@ -96,13 +98,88 @@ internal static partial class TimeSyscalls
         return 0;
     }
 
+    /// <summary>
+    /// The host CPU-time clock behind a sandbox CPU clock: CLOCK_PROCESS_CPUTIME_ID and
+    /// CLOCK_THREAD_CPUTIME_ID of the caller, or a dynamic id (clock_getcpuclockid(3),
+    /// pthread_getcpuclockid(3)): ~pid &lt;&lt; 3 | type (0 PROF, 1 VIRT, 2 SCHED) | 4 for a thread.
+    /// As Linux: a thread clock only for a thread of the caller's own process, a process clock only
+    /// for a process id (a thread-group leader); EINVAL otherwise. Returns 0 or -EINVAL.
+    /// </summary>
+    private static int CpuClockTarget(Task t, int clock, out Task target, out bool thread, out int type)
+    {
+        target = t;
+        thread = false;
+        type = 2;
+        Task? found;
+        if (clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID)
+        {
+            thread = clock == CLOCK_THREAD_CPUTIME_ID;
+            return 0;
+        }
+        if (clock >= 0 || (clock & 3) == 3) return -Errno.EINVAL;
+        int pid = ~(clock >> 3);
+        thread = (clock & 4) != 0;
+        type = clock & 3;
+        found = pid == 0 ? t : t.Kernel.TaskByTid(pid);
+        if (found == null || found.Exited) return -Errno.EINVAL;
+        if (thread && found.ThreadGroup != t.ThreadGroup) return -Errno.EINVAL;
+        if (!thread && found != t && found.ThreadGroup.Tgid != found.Tid) return -Errno.EINVAL;
+        target = found;
+        return 0;
+    }
+
+    /// <summary>
+    /// A CPU clock's value: the host's clock of the stub process for a process clock; for a thread
+    /// clock the stub thread's figures from the host's /proc (another process's thread clock is not
+    /// readable with clock_gettime): schedstat's run time (SCHED) or stat's user (+ system) ticks.
+    /// </summary>
+    private static long CpuClockNanos(Task target, bool thread, int type)
+    {
+        var ctx = target.Context;
+        if (ctx == null) return 0;   // a child not started yet
+        if (!thread)
+        {
+            long n = HostTime.Nanos((~ctx.HostPid << 3) | type);
+            return n < 0 ? 0 : n;
+        }
+        string dir = $"/proc/{ctx.HostPid}/task/{ctx.HostTid}/";
+        if (type == 2)
+        {
+            // schedstat's first field: nanoseconds on the CPU (absent without CONFIG_SCHED_INFO).
+            try
+            {
+                string s = File.ReadAllText(dir + "schedstat");
+                int sp = s.IndexOf(' ');
+                if (long.TryParse(sp < 0 ? s.Trim() : s[..sp], out long v)) return v;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        try
+        {
+            string stat = File.ReadAllText(dir + "stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            long utime = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture);
+            long stime = long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            return (type == 1 ? utime : utime + stime) * (NanosPerSec / 100);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>True for the ids clock_gettime accepts without a host CPU clock.</summary>
+    private static bool IsCpuClock(int clock) => clock < 0 || clock is CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID;
+
     private static long ClockNanos(Task t, int clock)
     {
+        if (IsCpuClock(clock))
+        {
+            int err = CpuClockTarget(t, clock, out var target, out bool thread, out int type);
+            return err != 0 ? err : CpuClockNanos(target, thread, type);
+        }
         switch (clock)
         {
-            case CLOCK_PROCESS_CPUTIME_ID:
-            case CLOCK_THREAD_CPUTIME_ID:
-                return CpuNanos(t);
             case < 0:
                 return -Errno.EINVAL;
             case > CLOCK_TAI:
@@ -123,7 +200,8 @@ internal static partial class TimeSyscalls
     private static long ClockGetres(Task t, in SyscallArguments a)
     {
         int clock = (int)a.A0;
-        if (clock < 0 || clock > CLOCK_TAI) return -Errno.EINVAL;
+        if (clock < 0 && CpuClockTarget(t, clock, out _, out _, out _) != 0) return -Errno.EINVAL;
+        if (clock > CLOCK_TAI || clock == 10) return -Errno.EINVAL;
         if (a.A1 == 0) return 0;
         long res = clock is 5 or 6 ? 4_000_000 : 1;
         return WriteTimespec(t, a.A1, res);
@@ -184,6 +262,46 @@ internal static partial class TimeSyscalls
         return SleepUntil(t, now + req, a.A3);
     }
 
+    /// <summary>
+    /// clock_settime(2): EINVAL for clocks that cannot be set (MONOTONIC, BOOTTIME, TAI...) or
+    /// unknown, EFAULT, EINVAL for a bad timespec; CPU clocks can never be set (EPERM), and the
+    /// real-time clock needs CAP_SYS_TIME (EPERM); the sandbox does not change the host's clock.
+    /// CLOCK_PROCESS_CPUTIME_ID and CLOCK_THREAD_CPUTIME_ID themselves are EINVAL.
+    /// </summary>
+    private static long ClockSettime(Task t, in SyscallArguments a)
+    {
+        int clock = (int)a.A0;
+        if (clock < 0)
+        {
+            // Dynamic CPU clocks exist but can never be set; the caller's own (2, 3) have no setter at all.
+            if (CpuClockTarget(t, clock, out _, out _, out _) != 0) return -Errno.EINVAL;
+        }
+        else if (clock != CLOCK_REALTIME) return -Errno.EINVAL;
+        var b = new byte[16];
+        if (t.Memory.CopyIn(a.A1, b) != 0) return -Errno.EFAULT;
+        long sec = BinaryPrimitives.ReadInt64LittleEndian(b), nsec = BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(8));
+        if (sec < 0 || nsec < 0 || nsec >= NanosPerSec) return -Errno.EINVAL;
+        return -Errno.EPERM;
+    }
+
+    /// <summary>settimeofday(2): EFAULT, EINVAL for a bad timeval or time zone, then EPERM (CAP_SYS_TIME; the host's clock is never set).</summary>
+    private static long Settimeofday(Task t, in SyscallArguments a)
+    {
+        if (a.A0 != 0)
+        {
+            var b = new byte[16];
+            if (t.Memory.CopyIn(a.A0, b) != 0) return -Errno.EFAULT;
+            if (ReadTimeval(b, 0, out _) != 0) return -Errno.EINVAL;
+        }
+        if (a.A1 != 0)
+        {
+            if (t.Memory.CopyInStruct(a.A1, out long tz) != 0) return -Errno.EFAULT;
+            int minutesWest = (int)tz;
+            if (minutesWest < -15 * 60 || minutesWest > 15 * 60) return -Errno.EINVAL;
+        }
+        return -Errno.EPERM;
+    }
+
     private static long Alarm(Task t, in SyscallArguments a)
     {
         var (rem, _) = t.ThreadGroup.RealTimer.Set(TimeSpan.FromSeconds((uint)a.A0), TimeSpan.Zero);
@@ -216,14 +334,26 @@ internal static partial class TimeSyscalls
         return b;
     }
 
+    /// <summary>ITIMER_VIRTUAL (1) or ITIMER_PROF (2) of the caller's process.</summary>
+    private static CpuIntervalTimer CpuTimer(Task t, int which) => which == 1 ? t.ThreadGroup.VirtualTimer : t.ThreadGroup.ProfTimer;
+
+    private static (TimeSpan, TimeSpan) FromNanos((long Remaining, long Interval) v)
+        => (TimeSpan.FromTicks((v.Remaining + 99) / 100), TimeSpan.FromTicks((v.Interval + 99) / 100));
+
+    /// <summary>getitimer(2): EINVAL for an unknown timer; the time left (one tick for an expired CPU timer not yet delivered).</summary>
     private static long Getitimer(Task t, in SyscallArguments a)
     {
         int which = (int)a.A0;
         if (which < 0 || which > 2) return -Errno.EINVAL;
-        var (rem, interval) = which == 0 ? t.ThreadGroup.RealTimer.Get() : (TimeSpan.Zero, TimeSpan.Zero);
+        var (rem, interval) = which == 0 ? t.ThreadGroup.RealTimer.Get() : FromNanos(CpuTimer(t, which).Get());
         return t.Memory.CopyOut(a.A1, ItimerBytes(rem, interval));
     }
 
+    /// <summary>
+    /// setitimer(2): ITIMER_REAL on wall time (SIGALRM), ITIMER_VIRTUAL on the process's user CPU
+    /// time (SIGVTALRM), ITIMER_PROF on its user and system CPU time (SIGPROF); a null new value
+    /// disarms; EINVAL for an unknown timer or a bad timeval, EFAULT.
+    /// </summary>
     private static long Setitimer(Task t, in SyscallArguments a)
     {
         int which = (int)a.A0;
@@ -237,8 +367,9 @@ internal static partial class TimeSyscalls
             if (err == 0) err = ReadTimeval(b, 16, out value);
             if (err < 0) return err;
         }
-        var old = (TimeSpan.Zero, TimeSpan.Zero);
-        if (which == 0) old = t.ThreadGroup.RealTimer.Set(value, interval);
+        var old = which == 0
+            ? t.ThreadGroup.RealTimer.Set(value, interval)
+            : FromNanos(CpuTimer(t, which).Set(value.Ticks * 100, interval.Ticks * 100));
         if (a.A2 != 0 && t.Memory.CopyOut(a.A2, ItimerBytes(old.Item1, old.Item2)) != 0) return -Errno.EFAULT;
         return 0;
     }

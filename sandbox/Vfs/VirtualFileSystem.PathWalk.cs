@@ -90,7 +90,7 @@ public sealed partial class VirtualFileSystem
         }
         int slash = trimmed.LastIndexOf('/');
         name = trimmed[(slash + 1)..];
-        if (name.Length > PathConsts.NAME_MAX) return -Errno.ENAMETOOLONG;
+        if (name.Length * 3 > PathConsts.NAME_MAX && Memory.LinuxText.ByteCount(name) > PathConsts.NAME_MAX) return -Errno.ENAMETOOLONG;
         var cur = path[0] == '/' ? task.Fs.Root : start;
         if (slash >= 0)
         {
@@ -123,7 +123,7 @@ public sealed partial class VirtualFileSystem
         if (err != 0) return err;
         if (name == ".") return 0;
         if (name == "..") { child = ParentOf(dir, root); return 0; }
-        if (name.Length > PathConsts.NAME_MAX) return -Errno.ENAMETOOLONG;
+        if (name.Length * 3 > PathConsts.NAME_MAX && Memory.LinuxText.ByteCount(name) > PathConsts.NAME_MAX) return -Errno.ENAMETOOLONG;
         var d = dir.Dentry.CachedChild(name);
         if (d == null)
         {
@@ -216,7 +216,7 @@ public sealed partial class VirtualFileSystem
             string name = stack[^1];
             stack.RemoveAt(stack.Count - 1);
             bool last = stack.Count == 0;
-            if (name.Length > PathConsts.NAME_MAX) return -Errno.ENAMETOOLONG;
+            if (name.Length * 3 > PathConsts.NAME_MAX && Memory.LinuxText.ByteCount(name) > PathConsts.NAME_MAX) return -Errno.ENAMETOOLONG;
             if (!last) LookUpAhead(cur, name, stack);
             int err = LookupChild(creds, root, cur, name, out var child);
             if (err != 0) return err;

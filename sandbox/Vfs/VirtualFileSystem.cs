@@ -163,6 +163,16 @@ public sealed partial class VirtualFileSystem
 
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Task, System.Runtime.CompilerServices.StrongBox<VfsPath>> _executables = new();
 
+    /// <summary>
+    /// fork/clone: the child runs the same program (/proc/PID/exe belongs to the memory image, which
+    /// the child copies or shares) until it executes another.
+    /// </summary>
+    public void InheritExecutable(Task parent, Task child)
+    {
+        if (_executables.TryGetValue(parent, out var b))
+            _executables.AddOrUpdate(child, new System.Runtime.CompilerServices.StrongBox<VfsPath>(b.Value));
+    }
+
     /// <summary>The file last opened by <see cref="OpenExecutable"/> for <paramref name="task"/> (/proc/pid/exe), if any.</summary>
     public VfsPath? ExecutableOf(Task task) => _executables.TryGetValue(task, out var b) ? b.Value : null;
 }

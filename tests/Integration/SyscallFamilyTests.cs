@@ -14,6 +14,48 @@ public sealed class SyscallFamilyTests : IDisposable
     public void PosixTimersBehaveAsOnLinux() => _probe.AssertSameAsNative("timers", [], []);
 
     [IntegrationFact]
+    public void EpollLevelAndEdgeTriggeredReportsAsOnLinux() => _probe.AssertSameAsNative("epoll", [], []);
+
+    [IntegrationFact]
+    public void CpuAffinityAndPriorityRangesBehaveAsOnLinux() => _probe.AssertSameAsNative("affinity", [], []);
+
+    [IntegrationFact]
+    public void ProcStatusShowsSignalStateAsLinux() => _probe.AssertSameAsNative("sigstatus", [], []);
+
+    [IntegrationFact]
+    public void XattrNamespacesAndPermissionsAsOnLinux() => _probe.AssertSameAsNative("xattr", ["/dev/shm"], ["/dev/shm"]);
+
+    [IntegrationFact]
+    public void CpuClocksAndClockSettingBehaveAsOnLinux() => _probe.AssertSameAsNative("cpuclocks", [], []);
+
+    [IntegrationFact]
+    public void CpuIntervalTimersFireAsOnLinux() => _probe.AssertSameAsNative("itimers", [], []);
+
+    [IntegrationFact]
+    public void UdpMessageFlagsAndControlMessagesAsOnLinux() => _probe.AssertSameAsNative("udpmsg", [], []);
+
+    [IntegrationFact]
+    public void NetworkDeviceQueriesWorkOnEverySocketAsOnLinux() => _probe.AssertSameAsNative("netdev", [], []);
+
+    [IntegrationFact]
+    public void FileLimitBoundsDescriptorsFromTheStartAsOnLinux() => _probe.AssertSameAsNative("nofile", [], []);
+
+    [IntegrationFact]
+    public void ForkedChildKeepsItsParentsProgramAsOnLinux() => _probe.AssertSameAsNative("forkexe", [], []);
+
+    [IntegrationFact]
+    public void NamesArgumentsAndEnvironmentAreBytesAsOnLinux() => _probe.AssertSameAsNative("bytenames", ["/dev/shm"], ["/tmp"]);
+
+    [IntegrationFact]
+    public void WaitsWithATemporarySignalMaskAsOnLinux() => _probe.AssertSameAsNative("sigmaskwait", [], []);
+
+    [IntegrationFact]
+    public void DirectoryNotificationAndFileOwnersAsOnLinux() => _probe.AssertSameAsNative("dnotify", ["/dev/shm"], ["/tmp"]);
+
+    [IntegrationFact]
+    public void FifoOpenReturnsOnceAPartnerOpenedAsOnLinux() => _probe.AssertSameAsNative("fifo", ["/dev/shm"], ["/tmp"]);
+
+    [IntegrationFact]
     public void SignalfdBehavesAsOnLinux() => _probe.AssertSameAsNative("signalfd", [], []);
 
     [IntegrationFact]

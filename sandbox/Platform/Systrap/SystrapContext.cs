@@ -55,6 +55,8 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
     /// <inheritdoc/>
     public int HostPid => _pid;
     /// <inheritdoc/>
+    public int HostTid => _tid;
+    /// <inheritdoc/>
     public ref Registers Regs => ref _regs;
     /// <inheritdoc/>
     public IMemoryIO Memory => _memory;

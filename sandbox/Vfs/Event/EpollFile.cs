@@ -4,12 +4,12 @@ namespace RunscNet.Sentry.Vfs.Event;
 
 /// <summary>
 /// An epoll instance (epoll(7)): an interest list of (fd, file) pairs with event masks and user
-/// data. A level-triggered entry is reported while its file is ready. An edge-triggered one
-/// (EPOLLET) is reported once per event: it is armed when added or modified and by each
-/// notification of its file's queue whose key names an event it watches (new data, new space, a
-/// hang-up), as an entry joins Linux's ready list from its wake-up callback, and disarmed when
-/// reported or found not ready. EPOLLONESHOT disables an entry after one report until
-/// EPOLL_CTL_MOD.
+/// data. Readiness is level-triggered by default. An EPOLLET entry is reported only after an edge:
+/// when added or modified, and after each later notification of the file's readiness queue whose
+/// key names an event it watches (data arrived, space freed, peer closed), as Linux's wake-up
+/// callback queues the item; reporting it
+/// (or finding it not ready) consumes the edge. EPOLLONESHOT disables an entry after one report
+/// until EPOLL_CTL_MOD.
 /// </summary>
 public sealed class EpollFile : FileDescription
 {
@@ -23,35 +23,36 @@ public sealed class EpollFile : FileDescription
         public uint Events;
         public ulong Data;
         public bool Disabled;
-        /// <summary>For EPOLLET: an event came since the last report.</summary>
-        public volatile bool Armed;
-        /// <summary>For EPOLLET: the hook on the file's queue that arms the entry.</summary>
-        public Waiter? Hook;
-        public WaitQueue? HookQueue;
+        /// <summary>EPOLLET: an edge happened since the last report (volatile: set by notifiers' threads).</summary>
+        public volatile bool Edge = true;
+        /// <summary>EPOLLET: the waiter on the file's readiness queue that records edges.</summary>
+        public Waiter? EdgeWaiter;
 
         public bool EdgeTriggered => (Events & EPOLLET) != 0;
 
-        /// <summary>Hooks an edge-triggered entry to its file's queue (or unhooks a level-triggered one).</summary>
-        public void UpdateHook()
+        /// <summary>Starts (EPOLLET) or stops recording edges of the file's readiness queue.</summary>
+        public void WatchEdges()
         {
-            if (EdgeTriggered && Hook == null && File.ReadinessQueue is { } q)
+            Edge = true;
+            if (EdgeTriggered && EdgeWaiter == null && File.ReadinessQueue is { } q)
             {
-                Hook = new Waiter(key =>
+                // Host readiness already signalled but not yet delivered is not a new edge.
+                Host.HostFdPoller.FlushPending();
+                // Only a notification about an event the entry watches is an edge for it (the
+                // key of Linux's wake-up: a write to a pipe is no edge for its write end).
+                EdgeWaiter = new Waiter(key =>
                 {
-                    if ((key & (Events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP))) != 0) Armed = true;
+                    if ((key & (Events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP))) != 0) Edge = true;
                 });
-                HookQueue = q;
-                q.Add(Hook);
+                q.Add(EdgeWaiter);
             }
-            else if (!EdgeTriggered) Unhook();
-            Armed = true;
+            else if (!EdgeTriggered) UnwatchEdges();
         }
 
-        public void Unhook()
+        public void UnwatchEdges()
         {
-            if (Hook != null) HookQueue?.Remove(Hook);
-            Hook = null;
-            HookQueue = null;
+            if (EdgeWaiter != null) File.ReadinessQueue?.Remove(EdgeWaiter);
+            EdgeWaiter = null;
         }
     }
 
@@ -78,28 +79,22 @@ public sealed class EpollFile : FileDescription
             switch (op)
             {
                 case 1: // ADD
-                    {
-                        if (_entries.ContainsKey(key)) return -Errno.EEXIST;
-                        var e = new Entry { File = file, Fd = fd, Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP), Data = data };
-                        e.UpdateHook();
-                        _entries[key] = e;
-                        break;
-                    }
+                    if (_entries.ContainsKey(key)) return -Errno.EEXIST;
+                    var added = new Entry { File = file, Fd = fd, Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP), Data = data };
+                    _entries[key] = added;
+                    added.WatchEdges();
+                    break;
                 case 2: // DEL
-                    {
-                        if (!_entries.Remove(key, out var e)) return -Errno.ENOENT;
-                        e.Unhook();
-                        break;
-                    }
+                    if (!_entries.Remove(key, out var removed)) return -Errno.ENOENT;
+                    removed.UnwatchEdges();
+                    break;
                 case 3: // MOD
-                    {
-                        if (!_entries.TryGetValue(key, out var e)) return -Errno.ENOENT;
-                        e.Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP);
-                        e.Data = data;
-                        e.Disabled = false;
-                        e.UpdateHook();
-                        break;
-                    }
+                    if (!_entries.TryGetValue(key, out var e)) return -Errno.ENOENT;
+                    e.Events = events | (uint)(PollEvents.POLLERR | PollEvents.POLLHUP);
+                    e.Data = data;
+                    e.Disabled = false;
+                    e.WatchEdges();
+                    break;
                 default:
                     return -Errno.EINVAL;
             }
@@ -117,18 +112,22 @@ public sealed class EpollFile : FileDescription
         {
             // Entries go away with the last close of their file, as on Linux.
             foreach (var k in _entries.Where(kv => kv.Value.File.IsReleased).Select(kv => kv.Key).ToList())
-                if (_entries.Remove(k, out var gone)) gone.Unhook();
+                if (_entries.Remove(k, out var gone)) gone.UnwatchEdges();
             entries = new List<Entry>(_entries.Values);
         }
+        // Host files' edges travel through the poller thread: take the ones the host has already
+        // queued now, so edges that happened before this wait are all seen by it (as Linux queues
+        // them synchronously).
+        if (entries.Exists(e => e.EdgeTriggered)) Host.HostFdPoller.FlushPending();
         foreach (var e in entries)
         {
             if (ready.Count >= max) break;
             if (e.Disabled) continue;
-            // An edge-triggered entry leaves the ready list when it is looked at (ep_send_events).
             if (e.EdgeTriggered)
             {
-                if (!e.Armed) continue;
-                e.Armed = false;
+                // Consumed before looking, so an edge during the check is kept for the next wait.
+                if (!e.Edge) continue;
+                e.Edge = false;
             }
             uint ev = (ushort)e.File.Readiness((short)(e.Events & 0xffff));
             ev &= e.Events;
@@ -158,8 +157,7 @@ public sealed class EpollFile : FileDescription
         lock (_lock) entries = new List<Entry>(_entries.Values);
         foreach (var e in entries)
         {
-            if (!e.Disabled && !e.File.IsReleased && (!e.EdgeTriggered || e.Armed)
-                && (e.File.Readiness((short)(e.Events & 0xffff)) & e.Events) != 0)
+            if (!e.Disabled && !e.File.IsReleased && (!e.EdgeTriggered || e.Edge) && (e.File.Readiness((short)(e.Events & 0xffff)) & e.Events) != 0)
                 return (short)(mask & (PollEvents.POLLIN | PollEvents.POLLRDNORM));
         }
         return 0;
@@ -180,7 +178,7 @@ public sealed class EpollFile : FileDescription
     {
         lock (_lock)
         {
-            foreach (var e in _entries.Values) e.Unhook();
+            foreach (var e in _entries.Values) e.UnwatchEdges();
             _entries.Clear();
         }
     }

@@ -13,7 +13,8 @@ public sealed class HostFdPoller
 {
     private static readonly Lazy<HostFdPoller> s_instance = new(() => new HostFdPoller());
     private readonly object _lock = new();
-    private readonly Dictionary<int, WaitQueue> _queues = new();
+    private readonly Dictionary<int, (uint Generation, WaitQueue Queue)> _queues = new();
+    private uint _generation;
     private readonly int _epfd;
 
     /// <summary>The process-wide poller.</summary>
@@ -34,11 +35,14 @@ public sealed class HostFdPoller
     {
         lock (_lock)
         {
-            if (_queues.TryGetValue(fd, out var q)) return q;
-            var ev = new EpollEvent { Events = 0x1 | 0x4 | 0x2000 | 0x80000000u /* IN|OUT|RDHUP|ET */, Data = (ulong)fd };
+            if (_queues.TryGetValue(fd, out var known)) return known.Queue;
+            // The event data carries a registration generation with the fd: an event the poller
+            // took for a closed fd must not reach a later file that got the same fd number.
+            uint generation = ++_generation;
+            var ev = new EpollEvent { Events = 0x1 | 0x4 | 0x2000 | 0x80000000u /* IN|OUT|RDHUP|ET */, Data = (ulong)generation << 32 | (uint)fd };
             if (HostFiles.epoll_ctl(_epfd, 1 /* ADD */, fd, &ev) < 0) return null;
-            q = new WaitQueue();
-            _queues[fd] = q;
+            var q = new WaitQueue();
+            _queues[fd] = (generation, q);
             return q;
         }
     }
@@ -53,21 +57,37 @@ public sealed class HostFdPoller
         }
     }
 
-    private unsafe void Run()
+    private void Run()
     {
         var events = new EpollEvent[32];
-        while (true)
+        while (true) Dispatch(events, -1);
+    }
+
+    /// <summary>Waits up to <paramref name="timeoutMs"/> for host events and notifies their queues.</summary>
+    private unsafe void Dispatch(EpollEvent[] events, int timeoutMs)
+    {
+        int n;
+        fixed (EpollEvent* p = events) n = HostFiles.epoll_wait(_epfd, p, events.Length, timeoutMs);
+        for (int i = 0; i < n; i++)
         {
-            int n;
-            fixed (EpollEvent* p = events) n = HostFiles.epoll_wait(_epfd, p, events.Length, -1);
-            if (n < 0) continue;
-            for (int i = 0; i < n; i++)
-            {
-                WaitQueue? q;
-                lock (_lock) _queues.TryGetValue((int)events[i].Data, out q);
-                q?.Notify(events[i].Events);
-            }
+            int fd = (int)(uint)events[i].Data;
+            uint generation = (uint)(events[i].Data >> 32);
+            WaitQueue? q = null;
+            lock (_lock)
+                if (_queues.TryGetValue(fd, out var known) && known.Generation == generation) q = known.Queue;
+            q?.Notify(events[i].Events);
         }
+    }
+
+    /// <summary>
+    /// Delivers the host events already pending, on the calling thread: an edge-triggered epoll
+    /// entry about to start recording edges must not take an old one (an fd's first readiness after
+    /// registration, a connect that completed before the entry was added) for a new edge.
+    /// </summary>
+    public static void FlushPending()
+    {
+        if (!s_instance.IsValueCreated) return;
+        s_instance.Value.Dispatch(new EpollEvent[32], 0);
     }
 
     /// <summary>Host poll(2) of one fd with timeout 0: the ready events of <paramref name="mask"/> (plus ERR/HUP/NVAL).</summary>

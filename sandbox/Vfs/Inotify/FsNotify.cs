@@ -48,8 +48,12 @@ public static class FsNotify
 {
     private static int s_cookie;
 
+    /// <summary>True when an inotify watch or a dnotify mark exists anywhere.</summary>
+    private static bool Watched => InotifyRegistry.Any || Dnotify.Any;
+
     private static void Event(Inode inode, uint mask, uint cookie = 0, string? name = null)
     {
+        if (Dnotify.Any) Dnotify.Event(inode, mask);
         var watches = InotifyRegistry.On(inode);
         if (watches == null) return;
         foreach (var w in watches) w.Owner.Deliver(w, mask, cookie, name);
@@ -87,35 +91,35 @@ public static class FsNotify
     /// <summary>open(2) succeeded: IN_OPEN (not for O_PATH).</summary>
     public static void Opened(FileDescription file)
     {
-        if (!InotifyRegistry.Any || file is PathFile || file.Location is not { } loc) return;
+        if (!Watched || file is PathFile || file.Location is not { } loc) return;
         OnChild(loc.Dentry, InotifyMask.IN_OPEN);
     }
 
     /// <summary>The last reference to an open file went: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE.</summary>
     public static void Closed(FileDescription file)
     {
-        if (!InotifyRegistry.Any || file is PathFile || file.Location is not { } loc) return;
+        if (!Watched || file is PathFile || file.Location is not { } loc) return;
         OnChild(loc.Dentry, file.Writable ? InotifyMask.IN_CLOSE_WRITE : InotifyMask.IN_CLOSE_NOWRITE);
     }
 
     /// <summary>A read returned data: IN_ACCESS.</summary>
     public static void Accessed(FileDescription file)
     {
-        if (!InotifyRegistry.Any || file.Location is not { } loc) return;
+        if (!Watched || file.Location is not { } loc) return;
         OnChild(loc.Dentry, InotifyMask.IN_ACCESS);
     }
 
     /// <summary>A write stored data: IN_MODIFY.</summary>
     public static void Modified(FileDescription file)
     {
-        if (!InotifyRegistry.Any || file.Location is not { } loc) return;
+        if (!Watched || file.Location is not { } loc) return;
         OnChild(loc.Dentry, InotifyMask.IN_MODIFY);
     }
 
     /// <summary>An attribute change (notify_change): size → IN_MODIFY, owner/mode/both times → IN_ATTRIB, atime alone → IN_ACCESS.</summary>
     public static void AttributesChanged(VfsPath loc, SetAttrMask changed)
     {
-        if (!InotifyRegistry.Any) return;
+        if (!Watched) return;
         uint mask = 0;
         if ((changed & (SetAttrMask.Uid | SetAttrMask.Gid | SetAttrMask.Mode)) != 0) mask |= InotifyMask.IN_ATTRIB;
         if ((changed & SetAttrMask.Size) != 0) mask |= InotifyMask.IN_MODIFY;
@@ -130,14 +134,14 @@ public static class FsNotify
     /// <summary>A name was created in <paramref name="parent"/> (open O_CREAT, mkdir, mknod, symlink, bind): IN_CREATE.</summary>
     public static void Created(VfsPath parent, string name, Inode child)
     {
-        if (!InotifyRegistry.Any) return;
+        if (!Watched) return;
         Event(parent.Inode, InotifyMask.IN_CREATE | IsDir(child), 0, name);
     }
 
     /// <summary>link(2): IN_ATTRIB on the file (its link count), IN_CREATE in the new parent.</summary>
     public static void Linked(VfsPath parent, string name, Inode target)
     {
-        if (!InotifyRegistry.Any) return;
+        if (!Watched) return;
         Event(target, InotifyMask.IN_ATTRIB);
         Event(parent.Inode, InotifyMask.IN_CREATE, 0, name);
     }
@@ -149,7 +153,7 @@ public static class FsNotify
     /// </summary>
     public static void Removed(VfsPath parent, string name, Inode child)
     {
-        if (!InotifyRegistry.Any) return;
+        if (!Watched) return;
         bool dir = child.IsDirectory;
         if (!dir) Event(child, InotifyMask.IN_ATTRIB);
         if (LastLinkGone(child)) Gone(child);
@@ -162,7 +166,7 @@ public static class FsNotify
     /// </summary>
     public static void Renamed(VfsPath oldParent, string oldName, VfsPath newParent, string newName, Inode moved, Inode? replaced)
     {
-        if (!InotifyRegistry.Any) return;
+        if (!Watched) return;
         uint cookie = (uint)Interlocked.Increment(ref s_cookie);
         uint dir = IsDir(moved);
         Event(oldParent.Inode, InotifyMask.IN_MOVED_FROM | dir, cookie, oldName);

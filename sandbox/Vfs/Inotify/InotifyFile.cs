@@ -155,7 +155,7 @@ public sealed class InotifyFile : FileDescription
         byte[]? nameBytes = null;
         if (!string.IsNullOrEmpty(name))
         {
-            nameBytes = Encoding.UTF8.GetBytes(name);
+            nameBytes = Memory.LinuxText.Encode(name);
             nameLen = (nameBytes.Length + 1 + HeaderSize - 1) / HeaderSize * HeaderSize;
         }
         var e = new byte[HeaderSize + nameLen];

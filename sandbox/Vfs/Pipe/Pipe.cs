@@ -55,13 +55,25 @@ public sealed class Pipe
         get { lock (_lock) return _writers; }
     }
 
+    /// <summary>
+    /// How many read and write ends were ever opened (Linux's r_counter/w_counter): a FIFO open
+    /// waiting for a partner waits for this to change, so a partner that opens and closes at once
+    /// still releases it.
+    /// </summary>
+    public (long ReaderOpens, long WriterOpens) OpenCounts
+    {
+        get { lock (_lock) return (_readerOpens, _writerOpens); }
+    }
+
+    private long _readerOpens, _writerOpens;
+
     /// <summary>Registers an opened end.</summary>
     public void AddEnd(bool read, bool write)
     {
         lock (_lock)
         {
-            if (read) _readers++;
-            if (write) { _writers++; _hadWriter = true; }
+            if (read) { _readers++; _readerOpens++; }
+            if (write) { _writers++; _hadWriter = true; _writerOpens++; }
         }
         Queue.Notify();
     }

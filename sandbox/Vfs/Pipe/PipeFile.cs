@@ -106,10 +106,15 @@ public sealed class NamedPipe
         bool nb = (flags & OpenFlags.O_NONBLOCK) != 0;
         int acc = flags & OpenFlags.O_ACCMODE;
         if (acc == OpenFlags.O_WRONLY && nb && _pipe.Readers == 0) return -Errno.ENXIO;
+        var before = _pipe.OpenCounts;
         var f = new PipeFile(_pipe, flags);
         if (!nb && acc != OpenFlags.O_RDWR)
         {
-            Func<bool> ready = acc == OpenFlags.O_RDONLY ? () => _pipe.Writers > 0 : () => _pipe.Readers > 0;
+            // A partner is there, or one has opened since this open began (it may be gone again:
+            // Linux's wait_for_partner waits for the partner counter to move).
+            Func<bool> ready = acc == OpenFlags.O_RDONLY
+                ? () => _pipe.Writers > 0 || _pipe.OpenCounts.WriterOpens != before.WriterOpens
+                : () => _pipe.Readers > 0 || _pipe.OpenCounts.ReaderOpens != before.ReaderOpens;
             if (task.Block(ready, _pipe.Queue) == BlockResult.Interrupted)
             {
                 f.DecRef();

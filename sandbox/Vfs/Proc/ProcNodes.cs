@@ -25,6 +25,12 @@ public sealed class ProcDirectory : Inode
     public static ProcDirectory Fixed(FileSystem fs, IReadOnlyDictionary<string, Func<Inode>> children, uint mode = 0x16d, uint uid = 0, uint gid = 0)
         => new(fs, () => children.Keys, n => children.TryGetValue(n, out var make) ? make() : null, mode, uid, gid);
 
+    /// <summary>
+    /// For a /proc/PID directory: the process it shows. An fd open on it names the process the way
+    /// a pidfd does (pidfd_send_signal(2) accepts it, as Linux's tgid_pidfd_to_pid).
+    /// </summary>
+    public Kernel.ThreadGroup? Process { get; init; }
+
     /// <inheritdoc/>
     public override InodeAttr Attr => ProcFileSystem.AttrOf(this, _mode, _uid, _gid, 0);
 
@@ -89,7 +95,7 @@ public sealed class ProcFile : Inode
     /// <inheritdoc/>
     public override int Open(Task task, int flags, out FileDescription? file)
     {
-        file = new ProcFileDescription(Encoding.UTF8.GetBytes(_content(task)), flags, _write);
+        file = new ProcFileDescription(Memory.LinuxText.Encode(_content(task)), flags, _write);
         return 0;
     }
 }

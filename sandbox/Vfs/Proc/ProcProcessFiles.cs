@@ -15,7 +15,10 @@ public sealed partial class ProcFileSystem
             name => p.Threads.FirstOrDefault(t => t.Tid.ToString() == name) is { } th
                 ? ProcDirectory.Fixed(this, ProcessEntries(p, th, uid, gid), 0x16d, uid, gid) : null,
             0x16d, uid, gid);
-        return ProcDirectory.Fixed(this, entries, 0x16d, uid, gid);
+        return new ProcDirectory(this, () => entries.Keys, n => entries.TryGetValue(n, out var make) ? make() : null, 0x16d, uid, gid)
+        {
+            Process = p.Leader.ThreadGroup,
+        };
     }
 
     private Dictionary<string, Func<Inode>> ProcessEntries(ProcProcess p, Task task, uint uid, uint gid)
@@ -33,7 +36,7 @@ public sealed partial class ProcFileSystem
             {
                 // Like set_task_comm: the first 15 bytes, newline included; only within the writer's own process.
                 if (writer.ThreadGroup != task.ThreadGroup) return -Errno.EINVAL;
-                task.Name = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 15));
+                task.Name = Memory.LinuxText.Decode(bytes.AsSpan(0, Math.Min(bytes.Length, 15)));
                 return bytes.Length;
             }),
             ["cgroup"] = Text(Cgroup.HostCgroups.ProcText),
@@ -134,12 +137,19 @@ public sealed partial class ProcFileSystem
             }
         }
         sb.Append($"Threads:\t{p.Threads.Count}\n");
-        AppendSignals(sb, task);
+        if (task.ThreadGroup is { } group)
+        {
+            var sig = task.SignalStatus();
+            sb.Append($"SigQ:\t{sig.Queued}/{group.Limits.Get(Rlimits.SIGPENDING).Cur}\nSigPnd:\t{sig.Pending:x16}\nShdPnd:\t{sig.SharedPending:x16}\n");
+            sb.Append($"SigBlk:\t{sig.Blocked:x16}\nSigIgn:\t{sig.Ignored:x16}\nSigCgt:\t{sig.Caught:x16}\n");
+        }
         sb.Append($"CapInh:\t{c.InheritableCaps:x16}\nCapPrm:\t{c.PermittedCaps:x16}\nCapEff:\t{c.EffectiveCaps:x16}\nCapBnd:\t{c.BoundingCaps:x16}\nCapAmb:\t0000000000000000\n");
         sb.Append($"NoNewPrivs:\t{(task.NoNewPrivileges ? 1 : 0)}\nSeccomp:\t0\nSeccomp_filters:\t0\n");
+        var affinity = task.CpuAffinity;
         foreach (string key in s_tailLines)
         {
-            if (key == "Cpus_allowed_list") sb.Append("Cpus_allowed_list:\t" + (Environment.ProcessorCount > 1 ? "0-" + (Environment.ProcessorCount - 1) : "0") + "\n");
+            if (key == "Cpus_allowed") sb.Append($"Cpus_allowed:\t{CpuSet.ToHex(affinity)}\n");
+            else if (key == "Cpus_allowed_list") sb.Append($"Cpus_allowed_list:\t{CpuSet.ToList(affinity)}\n");
             else if (host.TryGetValue(key, out string? v)) sb.Append(key).Append(":\t").Append(v).Append('\n');
         }
         return sb.ToString();
@@ -174,31 +184,6 @@ public sealed partial class ProcFileSystem
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         return result;
-    }
-
-    /// <summary>SigQ, SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt as proc(5) gives them (bit N-1 for signal N).</summary>
-    private static void AppendSignals(StringBuilder sb, Task task)
-    {
-        ulong threadPending, sharedPending = 0, ignored = 0, caught = 0, limit = 0;
-        var tg = task.ThreadGroup;
-        lock (task.Kernel.TaskLock)
-        {
-            threadPending = task.Pending.Set;
-            if (tg != null)
-            {
-                sharedPending = tg.Pending.Set;
-                limit = tg.Limits.Get(Rlimits.SIGPENDING).Cur;
-                for (int sig = 1; sig <= 64; sig++)
-                {
-                    var h = tg.Handlers.Actions[sig].Handler;
-                    if (h == SigAction.Ignore) ignored |= 1UL << (sig - 1);
-                    else if (h != SigAction.Default) caught |= 1UL << (sig - 1);
-                }
-            }
-        }
-        int queued = System.Numerics.BitOperations.PopCount(threadPending) + System.Numerics.BitOperations.PopCount(sharedPending);
-        sb.Append($"SigQ:\t{queued}/{limit}\nSigPnd:\t{threadPending:x16}\nShdPnd:\t{sharedPending:x16}\n");
-        sb.Append($"SigBlk:\t{task.SignalMask:x16}\nSigIgn:\t{ignored:x16}\nSigCgt:\t{caught:x16}\n");
     }
 
     private static string MountOptions(Mount m)

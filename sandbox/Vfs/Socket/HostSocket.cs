@@ -155,11 +155,18 @@ public sealed class HostSocket : SocketFile
         byte[] copy = data.ToArray();
         byte[]? addr = message.Address;
         int hostFlags = (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) | MSG_DONTWAIT | MSG_NOSIGNAL;
+        byte[]? control = message.Control;
         long r = Blocking(task, nb, PollEvents.POLLOUT, () =>
         {
             fixed (byte* p = copy)
             fixed (byte* a = addr)
-                return HostSockets.sendto(_fd, p, copy.Length, hostFlags, a, addr?.Length ?? 0);
+            fixed (byte* c = control)
+            {
+                if (control == null) return HostSockets.sendto(_fd, p, copy.Length, hostFlags, a, addr?.Length ?? 0);
+                var iov = new IoVec { Base = p, Len = (ulong)copy.Length };
+                var h = new MsgHdr { Name = a, NameLen = addr?.Length ?? 0, Iov = &iov, IovLen = 1, Control = c, ControlLen = (ulong)control.Length };
+                return HostSockets.sendmsg(_fd, &h, hostFlags);
+            }
         });
         if (r == -Errno.EPIPE && (flags & MSG_NOSIGNAL) == 0) BrokenPipe(task);
         return r;
@@ -171,23 +178,32 @@ public sealed class HostSocket : SocketFile
         bool nb = NonBlocking || (flags & MSG_DONTWAIT) != 0;
         var tmp = new byte[buffer.Length];
         var addr = new byte[128];
-        int alen = 0;
-        int hostFlags = (flags & ~MSG_DONTWAIT) | MSG_DONTWAIT;
+        var control = new byte[Math.Clamp(result.ControlCapacity, 0, 1 << 16)];
+        int alen = 0, outFlags = 0;
+        ulong clen = 0;
+        int hostFlags = (flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) | MSG_DONTWAIT;
+        // recvmsg on the host: msg_flags (MSG_TRUNC, MSG_CTRUNC, MSG_EOR...) and the control
+        // messages the host produced (same layout: the host is the application's architecture).
         long r = Blocking(task, nb, PollEvents.POLLIN, () =>
         {
             fixed (byte* p = tmp)
             fixed (byte* a = addr)
+            fixed (byte* c = control)
             {
-                int l = 128;
-                nint n = HostSockets.recvfrom(_fd, p, tmp.Length, hostFlags, a, &l);
-                alen = l;
+                var iov = new IoVec { Base = p, Len = (ulong)tmp.Length };
+                var h = new MsgHdr { Name = a, NameLen = addr.Length, Iov = &iov, IovLen = 1, Control = control.Length > 0 ? c : null, ControlLen = (ulong)control.Length };
+                nint n = HostSockets.recvmsg(_fd, &h, hostFlags);
+                alen = h.NameLen;
+                clen = h.ControlLen;
+                outFlags = h.Flags;
                 return n;
             }
         });
         if (r < 0) return r;
         tmp.AsSpan(0, (int)Math.Min(r, tmp.Length)).CopyTo(buffer);
         result.Address = alen > 0 ? addr.AsSpan(0, Math.Min(alen, 128)).ToArray() : null;
-        if (r > buffer.Length) result.Flags |= MSG_TRUNC;
+        result.Flags |= outFlags;
+        if (clen > 0) result.Control = control.AsSpan(0, (int)Math.Min(clen, (ulong)control.Length)).ToArray();
         return r;
     }
 
@@ -230,24 +246,8 @@ public sealed class HostSocket : SocketFile
                     if (HostFiles.ioctl(_fd, request, &v) < 0) return HostFiles.Neg();
                     return Memory.MemoryIOExtensions.CopyOutStruct(task.Memory, argument, v);
                 }
-            case 0x8912: // SIOCGIFCONF
-            case 0x8913: // SIOCGIFFLAGS
-            case 0x8915: // SIOCGIFADDR
-            case 0x8921: // SIOCGIFMTU
-            case 0x8927: // SIOCGIFHWADDR
-            case 0x8933: // SIOCGIFINDEX
-            case 0x8910: // SIOCGIFNAME
-                {
-                    // struct ifreq is 40 bytes; pass it through to the host namespace.
-                    if (request == 0x8912) return -Errno.EOPNOTSUPP;
-                    var b = new byte[40];
-                    int err = Memory.MemoryIOExtensions.CopyIn(task.Memory, argument, b);
-                    if (err != 0) return err;
-                    fixed (byte* p = b) if (HostFiles.ioctl(_fd, request, p) < 0) return HostFiles.Neg();
-                    return Memory.MemoryIOExtensions.CopyOut(task.Memory, argument, b);
-                }
             default:
-                return -Errno.ENOTTY;
+                return InterfaceIoctls.Handles(request) ? InterfaceIoctls.Ioctl(task, _fd, request, argument) : -Errno.ENOTTY;
         }
     }
 

@@ -13,6 +13,13 @@ public sealed class SocketMessage
     public (int Pid, uint Uid, uint Gid)? Credentials;
     /// <summary>MSG_* flags of the result (MSG_TRUNC, MSG_CTRUNC...).</summary>
     public int Flags;
+    /// <summary>
+    /// Control messages in the application's layout, passed through as they are (host sockets:
+    /// IP_PKTINFO, IPV6_HOPLIMIT, SO_TIMESTAMP... sent, or received).
+    /// </summary>
+    public byte[]? Control;
+    /// <summary>Receive: the room the caller gave for control messages (msg_controllen).</summary>
+    public int ControlCapacity;
 }
 
 /// <summary>

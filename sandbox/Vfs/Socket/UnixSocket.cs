@@ -98,15 +98,16 @@ public sealed class UnixSocket : SocketFile
         int end = Array.IndexOf(addr, (byte)0, 2);
         if (end < 0) end = addr.Length;
         kind = 1;
-        name = Encoding.UTF8.GetString(addr, 2, end - 2);
+        name = Memory.LinuxText.Decode(addr.AsSpan(2, end - 2));
         return 0;
     }
 
     private static byte[] PathAddress(string path)
     {
-        var b = new byte[2 + Encoding.UTF8.GetByteCount(path) + 1];
+        var pathBytes = Memory.LinuxText.Encode(path);
+        var b = new byte[2 + pathBytes.Length + 1];
         b[0] = 1;
-        Encoding.UTF8.GetBytes(path, 0, path.Length, b, 2);
+        pathBytes.CopyTo(b, 2);
         return b;
     }
 
@@ -547,7 +548,8 @@ public sealed class UnixSocket : SocketFile
             lock (s_lock) n = IsStream ? _recvBytes : (_recv.First?.Value.Data.Length ?? 0);
             return Memory.MemoryIOExtensions.CopyOutStruct(task.Memory, argument, n);
         }
-        return -Errno.ENOTTY;
+        // Device queries work on any socket (netdevice(7)).
+        return InterfaceIoctls.Handles(request) ? InterfaceIoctls.Ioctl(task, -1, request, argument) : -Errno.ENOTTY;
     }
 
     /// <inheritdoc/>

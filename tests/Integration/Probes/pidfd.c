@@ -151,5 +151,26 @@ int main(void)
     memset(&si, 0, sizeof si);
     CHECK(waitid(P_PIDFD, cfd, &si, WEXITED));
     SHOW("clone child code %d status %d pid-ok %d", si.si_code, si.si_status, si.si_pid == cpid);
+
+    /* An fd open on /proc/PID names the process for pidfd_send_signal (not a thread's directory
+     * or another proc file). */
+    pid_t pchild = fork();
+    if (pchild == 0) {
+        for (;;) pause();
+    }
+    char ppath[64];
+    snprintf(ppath, sizeof ppath, "/proc/%d", pchild);
+    int procfd = open(ppath, O_RDONLY | O_DIRECTORY);
+    snprintf(ppath, sizeof ppath, "/proc/%d/task/%d", pchild, pchild);
+    int taskfd = open(ppath, O_RDONLY | O_DIRECTORY);
+    int statfd = open("/proc/self/stat", O_RDONLY);
+    CHECK(syscall(SYS_pidfd_send_signal, procfd, 0, NULL, 0));
+    CHECK(syscall(SYS_pidfd_send_signal, taskfd, 0, NULL, 0));
+    CHECK(syscall(SYS_pidfd_send_signal, statfd, 0, NULL, 0));
+    CHECK(syscall(SYS_pidfd_send_signal, procfd, SIGTERM, NULL, 0));
+    int pst = 0;
+    waitpid(pchild, &pst, 0);
+    SHOW("killed through /proc/PID: signaled %d sig %d", WIFSIGNALED(pst), WTERMSIG(pst));
+    CHECK(syscall(SYS_pidfd_send_signal, procfd, 0, NULL, 0));
     return 0;
 }
