@@ -60,11 +60,48 @@ public sealed class Cgroup
         foreach (string dir in Directories) Write(dir + "/cgroup.procs", pid.ToString());
     }
 
+    /// <summary>
+    /// Moves the calling thread into the cgroup, so the processes it clones next are born there.
+    /// On cgroup v1 only the thread moves ("0" written to each hierarchy's <c>tasks</c>): moving
+    /// oneself alone needs no global thread-group lock, whose first taking waits for an RCU grace
+    /// period (5-15 ms per create). cgroup v2 moves the whole process (threads must stay together).
+    /// Precondition: the caller clones and moves back on this same thread.
+    /// </summary>
+    public void AddCallingThread()
+    {
+        if (IsV2)
+        {
+            AddProcess(Environment.ProcessId);
+            return;
+        }
+        foreach (string dir in Directories) Write(dir + "/tasks", "0");
+    }
+
+    /// <summary>The cgroups of the calling thread (/proc/thread-self/cgroup), for <see cref="RestoreCallingThread"/>.</summary>
+    public static Dictionary<string, string> MembershipOfCallingThread() => ParseMembership("/proc/thread-self/cgroup");
+
+    /// <summary>Moves the calling thread back (as <see cref="AddCallingThread"/> moved it) to the cgroups of <paramref name="membership"/>.</summary>
+    public static void RestoreCallingThread(Dictionary<string, string> membership)
+    {
+        if (IsV2)
+        {
+            Restore(Environment.ProcessId, membership);
+            return;
+        }
+        foreach (string controller in V1Controllers)
+        {
+            if (membership.TryGetValue(controller, out string? path) && Directory.Exists($"{Mount}/{controller}"))
+                Write($"{Mount}/{controller}{path}/tasks", "0");
+        }
+    }
+
     /// <summary>The cgroup each hierarchy had <paramref name="pid"/> in (from /proc/PID/cgroup), to move it back.</summary>
-    public static Dictionary<string, string> MembershipOf(int pid)
+    public static Dictionary<string, string> MembershipOf(int pid) => ParseMembership($"/proc/{pid}/cgroup");
+
+    private static Dictionary<string, string> ParseMembership(string file)
     {
         var result = new Dictionary<string, string>();
-        foreach (string line in File.ReadAllLines($"/proc/{pid}/cgroup"))
+        foreach (string line in File.ReadAllLines(file))
         {
             string[] parts = line.Split(':', 3);
             if (parts.Length != 3) continue;

@@ -435,8 +435,9 @@ public sealed class Container
     }
 
     /// <summary>
-    /// Starts the sandbox inside its cgroup: we join the cgroup first so gofer and boot are born in
-    /// it (nothing escapes the limits), then move ourselves back once both are started.
+    /// Starts the sandbox inside its cgroup: this thread joins the cgroup first so gofer and boot,
+    /// which it clones, are born in it (nothing escapes the limits), then moves back once both are
+    /// started. Everything between runs on this thread (no await).
     /// </summary>
     private static SandboxProcesses StartInCgroup(string id, BundleConfig bundle, GlobalOptions global, int consoleFd, ContainerState state, int preserveFds)
     {
@@ -447,10 +448,10 @@ public sealed class Container
         Dictionary<string, string>? membership = null;
         try
         {
-            membership = Cgroup.MembershipOf(Environment.ProcessId);
+            membership = Cgroup.MembershipOfCallingThread();
             cgroup.Create(resources);
             state.CgroupPath = path;
-            cgroup.AddProcess(Environment.ProcessId);
+            cgroup.AddCallingThread();
         }
         catch (Exception e) when (!limits && e is RuntimeError or IOException or UnauthorizedAccessException)
         {
@@ -459,14 +460,14 @@ public sealed class Container
             state.CgroupPath = "";
             membership = null;
         }
-        // Back out as soon as both children exist: they were born in the cgroup, and a cgroup v1
-        // migration right after another one skips the RCU grace period (~10 ms) a later one waits for.
+        // Back out as soon as both children exist: they were born in the cgroup (on cgroup v2 the
+        // migration right after the first one also skips the RCU grace period a later one waits for).
         void Leave()
         {
             if (membership == null) return;
             var back = membership;
             membership = null;
-            Cgroup.Restore(Environment.ProcessId, back);
+            Cgroup.RestoreCallingThread(back);
         }
         try
         {
