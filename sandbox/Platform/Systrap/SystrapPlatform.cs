@@ -25,11 +25,17 @@ public sealed unsafe class SystrapPlatform : IPlatform
     private readonly double _pauseNanoseconds = HandoffSpin.MeasurePause();
     private readonly StubSpawner _spawner = new();
 
-    /// <summary>The longest the Sentry spins for a stub's report before it sleeps (microseconds; 0 = never spin).</summary>
-    public int MaxSentrySpinMicroseconds { get; init; } = 20;
+    /// <summary>
+    /// The longest the Sentry spins for a stub's report before it sleeps (microseconds; 0 = never
+    /// spin). On a VM a futex sleep and wake-up costs tens of microseconds per hand-off, and a
+    /// hand-off caught while spinning a few; budgets of 20/10 us missed most hand-offs there
+    /// (getpid 30-90 us), 100/50 us catch them (3 us). <see cref="HandoffSpin"/> halves a
+    /// budget after each miss, so oversubscribed CPUs still stop spinning.
+    /// </summary>
+    public int MaxSentrySpinMicroseconds { get; init; } = 100;
 
     /// <summary>The longest a stub spins for the Sentry's answer before it sleeps (microseconds; 0 = never spin).</summary>
-    public int MaxStubSpinMicroseconds { get; init; } = 10;
+    public int MaxStubSpinMicroseconds { get; init; } = 50;
 
     /// <summary>Writes the stub into a memfd the Sentry keeps open.</summary>
     public SystrapPlatform()
