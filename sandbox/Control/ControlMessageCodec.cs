@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Text;
+using RunscNet.Gofer.Protocol;
 
 namespace RunscNet.Sentry.Control;
 
@@ -10,219 +10,127 @@ namespace RunscNet.Sentry.Control;
 /// extended to ten bytes), strings and nested messages length-delimited, defaults left out. A
 /// reflection-built serializer cost each runtime and boot process ~10 ms of start-up per message
 /// type under NativeAOT, on the critical path of every create.
-/// Unknown fields are skipped; malformed input throws <see cref="InvalidDataException"/>.
+/// Unknown fields are skipped; malformed input throws <see cref="InvalidDataException"/>. The
+/// field reader and writer are the gofer protocol's (<see cref="WireReader"/>, <see cref="WireWriter"/>).
 /// </summary>
 public static class ControlMessageCodec
 {
-    private const int WireVarint = 0, WireFixed64 = 1, WireLengthDelimited = 2, WireFixed32 = 5;
+    private const int WireVarint = WireReader.Varint, WireLengthDelimited = WireReader.LengthDelimited;
 
     /// <summary>Encodes a request.</summary>
-    public static byte[] Encode(ControlRequest m)
-    {
-        var w = new Writer();
-        w.Int(1, (int)m.Operation);
-        w.Int(2, m.Signal);
-        w.Bool(3, m.All);
-        w.Int(4, m.Pid);
-        foreach (string a in m.Args) w.String(5, a, always: true);
-        foreach (string e in m.Env) w.String(6, e, always: true);
-        if (m.Cwd != "/") w.String(7, m.Cwd, always: true);
-        w.UInt(8, m.Uid);
-        w.UInt(9, m.Gid);
-        foreach (string g in m.AdditionalGids) w.String(10, g, always: true);
-        w.Bool(11, m.Terminal);
-        return w.ToArray();
-    }
+    public static byte[] Encode(ControlRequest m) => Write(new RequestWire(m));
 
     /// <summary>Encodes a response.</summary>
-    public static byte[] Encode(ControlResponse m)
-    {
-        var w = new Writer();
-        if (m.Error != null) w.String(1, m.Error, always: true);
-        w.Int(2, m.Pid);
-        w.Int(3, m.WaitStatus);
-        foreach (ControlProcess p in m.Processes)
-        {
-            var inner = new Writer();
-            inner.Int(1, p.Pid);
-            inner.Int(2, p.PPid);
-            inner.UInt(3, p.Uid);
-            inner.String(4, p.Command, always: false);
-            inner.String(5, p.State, always: false);
-            inner.Long(6, p.StartTimeTicks);
-            w.Bytes(4, inner.Written);
-        }
-        return w.ToArray();
-    }
+    public static byte[] Encode(ControlResponse m) => Write(new ResponseWire(m));
 
     /// <summary>Decodes a request.</summary>
-    public static ControlRequest DecodeRequest(ReadOnlySpan<byte> body)
-    {
-        var m = new ControlRequest();
-        var r = new Reader(body);
-        while (r.Next(out int field, out int type))
-        {
-            switch (field, type)
-            {
-                case (1, WireVarint): m.Operation = (ControlOperation)(int)r.Varint(); break;
-                case (2, WireVarint): m.Signal = (int)r.Varint(); break;
-                case (3, WireVarint): m.All = r.Varint() != 0; break;
-                case (4, WireVarint): m.Pid = (int)r.Varint(); break;
-                case (5, WireLengthDelimited): m.Args.Add(r.String()); break;
-                case (6, WireLengthDelimited): m.Env.Add(r.String()); break;
-                case (7, WireLengthDelimited): m.Cwd = r.String(); break;
-                case (8, WireVarint): m.Uid = (uint)r.Varint(); break;
-                case (9, WireVarint): m.Gid = (uint)r.Varint(); break;
-                case (10, WireLengthDelimited): m.AdditionalGids.Add(r.String()); break;
-                case (11, WireVarint): m.Terminal = r.Varint() != 0; break;
-                default: r.Skip(type); break;
-            }
-        }
-        return m;
-    }
+    public static ControlRequest DecodeRequest(ReadOnlySpan<byte> body) => WireReader.Decode(body, new RequestWire(new ControlRequest())).Message;
 
     /// <summary>Decodes a response.</summary>
-    public static ControlResponse DecodeResponse(ReadOnlySpan<byte> body)
+    public static ControlResponse DecodeResponse(ReadOnlySpan<byte> body) => WireReader.Decode(body, new ResponseWire(new ControlResponse())).Message;
+
+    private static byte[] Write(IWireMessage message)
     {
-        var m = new ControlResponse();
-        var r = new Reader(body);
-        while (r.Next(out int field, out int type))
-        {
-            switch (field, type)
-            {
-                case (1, WireLengthDelimited): m.Error = r.String(); break;
-                case (2, WireVarint): m.Pid = (int)r.Varint(); break;
-                case (3, WireVarint): m.WaitStatus = (int)r.Varint(); break;
-                case (4, WireLengthDelimited): m.Processes.Add(DecodeProcess(r.Bytes())); break;
-                default: r.Skip(type); break;
-            }
-        }
-        return m;
+        var buffer = new ArrayBufferWriter<byte>(256);
+        message.WriteTo(new WireWriter(buffer));
+        return buffer.WrittenSpan.ToArray();
     }
 
-    private static ControlProcess DecodeProcess(ReadOnlySpan<byte> body)
+    // Defaults are left out, as protobuf-net does; int32 is sign-extended to ten bytes.
+    private static void Int(WireWriter w, int field, long value) { if (value != 0) w.Varint(field, (ulong)value); }
+
+    private static void Bool(WireWriter w, int field, bool value) { if (value) w.Varint(field, 1); }
+
+    private sealed class RequestWire(ControlRequest m) : IWireMessage
     {
-        var p = new ControlProcess();
-        var r = new Reader(body);
-        while (r.Next(out int field, out int type))
+        public ControlRequest Message => m;
+
+        public void WriteTo(WireWriter w)
         {
-            switch (field, type)
+            Int(w, 1, (int)m.Operation);
+            Int(w, 2, m.Signal);
+            Bool(w, 3, m.All);
+            Int(w, 4, m.Pid);
+            foreach (string a in m.Args) w.String(5, a);
+            foreach (string e in m.Env) w.String(6, e);
+            if (m.Cwd != "/") w.String(7, m.Cwd);
+            Int(w, 8, m.Uid);
+            Int(w, 9, m.Gid);
+            foreach (string g in m.AdditionalGids) w.String(10, g);
+            Bool(w, 11, m.Terminal);
+        }
+
+        public void MergeField(ref WireReader r, int field, int wireType)
+        {
+            switch (field, wireType)
             {
-                case (1, WireVarint): p.Pid = (int)r.Varint(); break;
-                case (2, WireVarint): p.PPid = (int)r.Varint(); break;
-                case (3, WireVarint): p.Uid = (uint)r.Varint(); break;
-                case (4, WireLengthDelimited): p.Command = r.String(); break;
-                case (5, WireLengthDelimited): p.State = r.String(); break;
-                case (6, WireVarint): p.StartTimeTicks = (long)r.Varint(); break;
-                default: r.Skip(type); break;
+                case (1, WireVarint): m.Operation = (ControlOperation)(int)r.ReadVarint(); break;
+                case (2, WireVarint): m.Signal = (int)r.ReadVarint(); break;
+                case (3, WireVarint): m.All = r.ReadVarint() != 0; break;
+                case (4, WireVarint): m.Pid = (int)r.ReadVarint(); break;
+                case (5, WireLengthDelimited): m.Args.Add(r.ReadString()); break;
+                case (6, WireLengthDelimited): m.Env.Add(r.ReadString()); break;
+                case (7, WireLengthDelimited): m.Cwd = r.ReadString(); break;
+                case (8, WireVarint): m.Uid = (uint)r.ReadVarint(); break;
+                case (9, WireVarint): m.Gid = (uint)r.ReadVarint(); break;
+                case (10, WireLengthDelimited): m.AdditionalGids.Add(r.ReadString()); break;
+                case (11, WireVarint): m.Terminal = r.ReadVarint() != 0; break;
+                default: r.Skip(wireType); break;
             }
-        }
-        return p;
-    }
-
-    private sealed class Writer
-    {
-        private readonly ArrayBufferWriter<byte> _buffer = new(256);
-
-        public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
-
-        public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
-
-        public void Int(int field, int value) { if (value != 0) { Tag(field, WireVarint); Raw((ulong)(long)value); } }
-
-        public void UInt(int field, uint value) { if (value != 0) { Tag(field, WireVarint); Raw(value); } }
-
-        public void Long(int field, long value) { if (value != 0) { Tag(field, WireVarint); Raw((ulong)value); } }
-
-        public void Bool(int field, bool value) { if (value) { Tag(field, WireVarint); Raw(1); } }
-
-        public void String(int field, string value, bool always)
-        {
-            if (!always && value.Length == 0) return;
-            Bytes(field, Encoding.UTF8.GetBytes(value));
-        }
-
-        public void Bytes(int field, ReadOnlySpan<byte> value)
-        {
-            Tag(field, WireLengthDelimited);
-            Raw((ulong)value.Length);
-            _buffer.Write(value);
-        }
-
-        private void Tag(int field, int type) => Raw((ulong)((field << 3) | type));
-
-        private void Raw(ulong v)
-        {
-            Span<byte> span = _buffer.GetSpan(10);
-            int n = 0;
-            while (v >= 0x80)
-            {
-                span[n++] = (byte)(v | 0x80);
-                v >>= 7;
-            }
-            span[n++] = (byte)v;
-            _buffer.Advance(n);
         }
     }
 
-    private ref struct Reader
+    private sealed class ProcessWire(ControlProcess p) : IWireMessage
     {
-        private ReadOnlySpan<byte> _rest;
+        public ControlProcess Message => p;
 
-        public Reader(ReadOnlySpan<byte> body) => _rest = body;
-
-        public bool Next(out int field, out int type)
+        public void WriteTo(WireWriter w)
         {
-            field = type = 0;
-            if (_rest.IsEmpty) return false;
-            ulong tag = Varint();
-            field = (int)(tag >> 3);
-            type = (int)(tag & 7);
-            if (field <= 0 || tag >> 3 > int.MaxValue) throw new InvalidDataException($"control message: bad field tag {tag}");
-            return true;
+            Int(w, 1, p.Pid);
+            Int(w, 2, p.PPid);
+            Int(w, 3, p.Uid);
+            if (p.Command.Length > 0) w.String(4, p.Command);
+            if (p.State.Length > 0) w.String(5, p.State);
+            Int(w, 6, p.StartTimeTicks);
         }
 
-        public ulong Varint()
+        public void MergeField(ref WireReader r, int field, int wireType)
         {
-            ulong v = 0;
-            for (int shift = 0; shift < 64; shift += 7)
+            switch (field, wireType)
             {
-                if (_rest.IsEmpty) throw new InvalidDataException("control message: truncated varint");
-                byte b = _rest[0];
-                _rest = _rest[1..];
-                v |= (ulong)(b & 0x7f) << shift;
-                if (b < 0x80) return v;
-            }
-            throw new InvalidDataException("control message: varint longer than ten bytes");
-        }
-
-        public ReadOnlySpan<byte> Bytes()
-        {
-            ulong length = Varint();
-            if (length > (ulong)_rest.Length) throw new InvalidDataException("control message: field longer than the message");
-            ReadOnlySpan<byte> value = _rest[..(int)length];
-            _rest = _rest[(int)length..];
-            return value;
-        }
-
-        public string String() => Encoding.UTF8.GetString(Bytes());
-
-        public void Skip(int type)
-        {
-            switch (type)
-            {
-                case WireVarint: Varint(); break;
-                case WireLengthDelimited: Bytes(); break;
-                case WireFixed64: Advance(8); break;
-                case WireFixed32: Advance(4); break;
-                default: throw new InvalidDataException($"control message: unsupported wire type {type}");
+                case (1, WireVarint): p.Pid = (int)r.ReadVarint(); break;
+                case (2, WireVarint): p.PPid = (int)r.ReadVarint(); break;
+                case (3, WireVarint): p.Uid = (uint)r.ReadVarint(); break;
+                case (4, WireLengthDelimited): p.Command = r.ReadString(); break;
+                case (5, WireLengthDelimited): p.State = r.ReadString(); break;
+                case (6, WireVarint): p.StartTimeTicks = (long)r.ReadVarint(); break;
+                default: r.Skip(wireType); break;
             }
         }
+    }
 
-        private void Advance(int n)
+    private sealed class ResponseWire(ControlResponse m) : IWireMessage
+    {
+        public ControlResponse Message => m;
+
+        public void WriteTo(WireWriter w)
         {
-            if (_rest.Length < n) throw new InvalidDataException("control message: truncated field");
-            _rest = _rest[n..];
+            if (m.Error != null) w.String(1, m.Error);
+            Int(w, 2, m.Pid);
+            Int(w, 3, m.WaitStatus);
+            foreach (ControlProcess p in m.Processes) w.Message(4, new ProcessWire(p));
+        }
+
+        public void MergeField(ref WireReader r, int field, int wireType)
+        {
+            switch (field, wireType)
+            {
+                case (1, WireLengthDelimited): m.Error = r.ReadString(); break;
+                case (2, WireVarint): m.Pid = (int)r.ReadVarint(); break;
+                case (3, WireVarint): m.WaitStatus = (int)r.ReadVarint(); break;
+                case (4, WireLengthDelimited): m.Processes.Add(WireReader.Decode(r.ReadBytes(), new ProcessWire(new ControlProcess())).Message); break;
+                default: r.Skip(wireType); break;
+            }
         }
     }
 }

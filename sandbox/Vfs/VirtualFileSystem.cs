@@ -47,27 +47,17 @@ public sealed partial class VirtualFileSystem
 
     /// <summary>Mounts <paramref name="fs"/> on directory <paramref name="at"/> (stacking on an existing mount there).</summary>
     public Mount MountAt(VfsPath at, FileSystem fs, MountFlags flags, string source)
-    {
-        var m = new Mount(fs, new Dentry("/", null, fs.Root), flags) { Source = source };
-        lock (_mountLock)
-        {
-            m.Parent = at.Mount;
-            m.MountPoint = at.Dentry;
-            _mountsByPoint[(at.Mount, at.Dentry)] = m;
-            Interlocked.Increment(ref at.Dentry.MountCount);
-            at.Dentry.Parent?.Pin(at.Dentry);
-            _mounts.Add(m);
-        }
-        return m;
-    }
+        => Attach(at, new Mount(fs, new Dentry("/", null, fs.Root), flags) { Source = source });
 
     /// <summary>
     /// Bind-mounts the directory or file at <paramref name="source"/> on <paramref name="at"/>
     /// (MS_BIND within the sandbox: the new mount shows the same file system from that dentry).
     /// </summary>
     public Mount BindAt(VfsPath at, VfsPath source, MountFlags flags, string sourceName)
+        => Attach(at, new Mount(source.Mount.FileSystem, source.Dentry, flags) { Source = sourceName });
+
+    private Mount Attach(VfsPath at, Mount m)
     {
-        var m = new Mount(source.Mount.FileSystem, source.Dentry, flags) { Source = sourceName };
         lock (_mountLock)
         {
             m.Parent = at.Mount;
