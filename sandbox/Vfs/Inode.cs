@@ -11,6 +11,16 @@ public struct InodeAttr
     /// <summary>Times in nanoseconds since the epoch.</summary>
     public long AtimeNs, MtimeNs, CtimeNs;
     public int BlockSize;
+
+    /// <summary>The attributes of a host stat(2) result, identity included.</summary>
+    public static InodeAttr FromHost(in Interop.LinuxStatBuffer st) => new()
+    {
+        Mode = st.Mode, Uid = st.Uid, Gid = st.Gid, Nlink = st.Nlink, Ino = st.Ino, Dev = st.Dev, Rdev = st.Rdev,
+        Size = st.Size, Blocks = st.Blocks, BlockSize = (int)st.Blksize,
+        AtimeNs = st.AtimeSec * 1_000_000_000 + st.AtimeNsec,
+        MtimeNs = st.MtimeSec * 1_000_000_000 + st.MtimeNsec,
+        CtimeNs = st.CtimeSec * 1_000_000_000 + st.CtimeNsec,
+    };
 }
 
 /// <summary>Which fields of a <see cref="SetAttrRequest"/> to apply (chmod, chown, truncate, utimensat).</summary>

@@ -30,6 +30,9 @@ public sealed class EpollFile : FileDescription
 
         public bool EdgeTriggered => (Events & EPOLLET) != 0;
 
+        /// <summary>True for a file whose readiness the host fd poller reports (its edges come from that thread).</summary>
+        public bool HostBacked => File is Host.HostFileDescription or Socket.HostSocket;
+
         /// <summary>Starts (EPOLLET) or stops recording edges of the file's readiness queue.</summary>
         public void WatchEdges()
         {
@@ -37,7 +40,7 @@ public sealed class EpollFile : FileDescription
             if (EdgeTriggered && EdgeWaiter == null && File.ReadinessQueue is { } q)
             {
                 // Host readiness already signalled but not yet delivered is not a new edge.
-                Host.HostFdPoller.FlushPending();
+                if (HostBacked) Host.HostFdPoller.FlushPending();
                 // Only a notification about an event the entry watches is an edge for it (the
                 // key of Linux's wake-up: a write to a pipe is no edge for its write end).
                 EdgeWaiter = new Waiter(key =>
@@ -118,7 +121,7 @@ public sealed class EpollFile : FileDescription
         // Host files' edges travel through the poller thread: take the ones the host has already
         // queued now, so edges that happened before this wait are all seen by it (as Linux queues
         // them synchronously).
-        if (entries.Exists(e => e.EdgeTriggered)) Host.HostFdPoller.FlushPending();
+        if (entries.Exists(e => e.EdgeTriggered && e.HostBacked)) Host.HostFdPoller.FlushPending();
         foreach (var e in entries)
         {
             if (ready.Count >= max) break;

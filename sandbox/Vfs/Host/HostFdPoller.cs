@@ -79,6 +79,8 @@ public sealed class HostFdPoller
         }
     }
 
+    [ThreadStatic] private static EpollEvent[]? t_flushEvents;
+
     /// <summary>
     /// Delivers the host events already pending, on the calling thread: an edge-triggered epoll
     /// entry about to start recording edges must not take an old one (an fd's first readiness after
@@ -87,7 +89,7 @@ public sealed class HostFdPoller
     public static void FlushPending()
     {
         if (!s_instance.IsValueCreated) return;
-        s_instance.Value.Dispatch(new EpollEvent[32], 0);
+        s_instance.Value.Dispatch(t_flushEvents ??= new EpollEvent[32], 0);
     }
 
     /// <summary>Host poll(2) of one fd with timeout 0: the ready events of <paramref name="mask"/> (plus ERR/HUP/NVAL).</summary>

@@ -98,12 +98,10 @@ public sealed class HostFileDescription : FileDescription
 
     private static TerminalState StateOf(ulong rdev, ulong ino)
     {
+        lock (s_terminals)
         {
-            lock (s_terminals)
-            {
-                if (!s_terminals.TryGetValue((rdev, ino), out var state)) s_terminals[(rdev, ino)] = state = new TerminalState();
-                return state;
-            }
+            if (!s_terminals.TryGetValue((rdev, ino), out var state)) s_terminals[(rdev, ino)] = state = new TerminalState();
+            return state;
         }
     }
 
@@ -282,14 +280,7 @@ public sealed class HostFileDescription : FileDescription
             attr = default;
             return HostFiles.Neg();
         }
-        attr = new InodeAttr
-        {
-            Mode = st.Mode, Uid = st.Uid, Gid = st.Gid, Nlink = st.Nlink, Ino = st.Ino, Dev = st.Dev, Rdev = st.Rdev,
-            Size = st.Size, Blocks = st.Blocks, BlockSize = (int)st.Blksize,
-            AtimeNs = st.AtimeSec * 1_000_000_000 + st.AtimeNsec,
-            MtimeNs = st.MtimeSec * 1_000_000_000 + st.MtimeNsec,
-            CtimeNs = st.CtimeSec * 1_000_000_000 + st.CtimeNsec,
-        };
+        attr = InodeAttr.FromHost(st);
         // A terminal of the sandbox's devpts has the identity of its /dev/pts/N node.
         if (_isTty) Dev.DevptsFileSystem.Instance.ByHostDevice(st.Rdev)?.Identify(ref attr);
         return 0;

@@ -53,14 +53,10 @@ public sealed class HostViewInode : Inode
         get
         {
             if (HostStat(out var st) != 0) return new InodeAttr { Mode = LinuxMode.S_IFREG, Nlink = 1, Ino = Ino, Dev = FileSystem.DeviceId };
-            return new InodeAttr
-            {
-                Mode = st.Mode, Uid = st.Uid, Gid = st.Gid, Nlink = st.Nlink, Ino = st.Ino, Dev = FileSystem.DeviceId,
-                Size = st.Size, Blocks = st.Blocks, BlockSize = (int)st.Blksize,
-                AtimeNs = st.AtimeSec * 1_000_000_000 + st.AtimeNsec,
-                MtimeNs = st.MtimeSec * 1_000_000_000 + st.MtimeNsec,
-                CtimeNs = st.CtimeSec * 1_000_000_000 + st.CtimeNsec,
-            };
+            var attr = InodeAttr.FromHost(st);
+            attr.Dev = FileSystem.DeviceId;   // the view's own device, as a mount of it shows
+            attr.Rdev = 0;
+            return attr;
         }
     }
 

@@ -135,10 +135,6 @@ public sealed class Pipe
             {
                 if (_count > 0)
                 {
-                    // Writers are told of new room only when there was too little to write
-                    // (pipe_read wakes them when the pipe was full), so an edge-triggered
-                    // write end sees one event per time it fills up.
-                    bool wasFull = _buffer.Length - _count < PipeBuf;
                     int n = Math.Min(dst.Length, _count);
                     for (int i = 0; i < n; i++) dst[i] = _buffer[(_head + i) % _buffer.Length];
                     return n;
