@@ -44,6 +44,7 @@ public sealed class SentrySandbox : ISandboxControl
     public static SentrySandbox Create(Spec spec, GoferClient gofer, int[] stdio, int consoleFd, DebugLog log, bool strace, IPlatform? platform = null,
         bool memoryOverlay = false, int[]? preservedFds = null)
     {
+        Platform.Systrap.StubIds.Log = log;
         var kernel = new Kernel.Kernel
         {
             Platform = platform ?? new PtracePlatform(),

@@ -19,6 +19,9 @@ public sealed class AddressSpace
     /// <summary>Page size.</summary>
     public const ulong PageSize = 4096;
 
+    /// <summary>End of the x86-64 user half (47-bit addresses); no host mapping lies above it.</summary>
+    private const ulong UserSpaceEnd = 0x7fff_ffff_f000;
+
     private const int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_SHARED_VALIDATE = 3, MAP_FIXED = 0x10,
         MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100, MAP_NORESERVE = 0x4000, MAP_POPULATE = 0x8000,
         MAP_STACK = 0x20000, MAP_FIXED_NOREPLACE = 0x100000;
@@ -106,6 +109,10 @@ public sealed class AddressSpace
     private long HostMap(ulong addr, ulong len, int prot, int hostFlags, bool fixedMap, long stubFd = -1, ulong offset = 0)
     {
         long r = HostContext.HostSyscall(RawSyscall.SYS_mmap, addr, len, (ulong)prot, (ulong)hostFlags, (ulong)stubFd, offset);
+        // The result travels through the application-writable shared page (systrap): an address
+        // the host could not have chosen is refused before it reaches the VMA table.
+        if (r >= 0 && (((ulong)r & 0xfff) != 0 || (ulong)r + len > UserSpaceEnd || (ulong)r + len < (ulong)r || (fixedMap && (ulong)r != addr)))
+            return -Errno.ENOMEM;
         if (fixedMap || r < 0) return r;
         ulong hit = LowestReservedHit((ulong)r, (ulong)r + len);
         if (hit == ulong.MaxValue) return r;
@@ -194,10 +201,10 @@ public sealed class AddressSpace
             // The host maps the file itself when the file's data is a host fd and the platform can
             // hand it to the stub: shared mappings then really share, private ones are not copied.
             // (The loader's partial last pages, fileBytes, keep the copy: their tail must be zero.)
-            if (fileBytes == ulong.MaxValue && file!.HostFd >= 0 && HostContext is IStubFdInstaller installer)
+            if (fileBytes == ulong.MaxValue && file!.MapFd >= 0 && HostContext is IStubFdInstaller installer)
             {
                 if (shared && (prot & Vma.ProtWrite) != 0 && !file.Writable) return -Errno.EACCES;
-                long stubFd = installer.InstallFd(file.HostFd);
+                long stubFd = installer.InstallFd(file.MapFd);
                 if (stubFd >= 0)
                 {
                     long mapped = HostMap(addr, len, prot, hostFlags & ~MAP_ANONYMOUS, fixedMap, stubFd, offset);
@@ -309,6 +316,7 @@ public sealed class AddressSpace
             if ((flags & MREMAP_FIXED) != 0 && HitsReserved(newAddr, newAddr + newLen)) return -Errno.EINVAL;
             long r = HostContext.HostSyscall(RawSyscall.SYS_mremap, oldAddr, oldLen, newLen, (ulong)flags, newAddr);
             if (r < 0) return r;
+            if (((ulong)r & 0xfff) != 0 || (ulong)r + newLen > UserSpaceEnd) return -Errno.ENOMEM;
             if ((flags & MREMAP_DONTUNMAP) == 0) _vmas.Remove(oldAddr, oldAddr + Math.Max(oldLen, (ulong)r == oldAddr ? 0 : oldLen));
             _vmas.Insert(old with { Start = (ulong)r, End = (ulong)r + newLen });
             return r;

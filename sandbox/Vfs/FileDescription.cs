@@ -28,6 +28,14 @@ public abstract class FileDescription
     /// </summary>
     public virtual int HostFd => -1;
 
+    /// <summary>
+    /// The host fd the platform may hand to the application's address space for a mapping: one
+    /// whose host access is exactly this description's (a stub can reach the host's mmap and
+    /// mprotect, so a read-write host fd behind a read-only description would let it write the
+    /// file). <see cref="HostFd"/> unless a file keeps its data in a read-write host fd.
+    /// </summary>
+    public virtual int MapFd => HostFd;
+
     /// <summary>True if reads are allowed by the access mode.</summary>
     public bool Readable => OpenFlags.CanRead(StatusFlags);
 

@@ -26,6 +26,15 @@ public class HostRegularFile : FileDescription
     /// <inheritdoc/>
     public override int HostFd => _fd;
 
+    /// <summary>
+    /// For a host fd open read-write behind descriptions of any access (a tmpfs file's memfd):
+    /// a read-only fd of the same file, for mappings of a description not open for writing.
+    /// </summary>
+    public Func<int>? ReadOnlyFd { get; init; }
+
+    /// <inheritdoc/>
+    public override int MapFd => !Writable && ReadOnlyFd != null ? ReadOnlyFd() : _fd;
+
     /// <summary>Called after data was written (size/mtime caches of the inode).</summary>
     public Action? Written { get; set; }
 

@@ -12,7 +12,7 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// </summary>
 internal sealed unsafe class StubFdChannel : IDisposable
 {
-    private const long SYS_sendmsg = 46, SYS_recvmsg = 47, SYS_socketpair = 53, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438;
+    private const long SYS_sendmsg = 46, SYS_recvmsg = 47, SYS_socketpair = 53;
     private const int AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, MSG_CMSG_CLOEXEC = 0x40000000;
     private const int SOL_SOCKET = 1, SCM_RIGHTS = 1;
 
@@ -50,11 +50,17 @@ internal sealed unsafe class StubFdChannel : IDisposable
         if (_sentryEnd >= 0) return 0;
         long r = _context.HostSyscall(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, StubAddress(PairOffset));
         if (r < 0) return r;
+        // Both numbers are in the application-writable page: the end the Sentry takes must be a
+        // unix seqpacket socket made by this stub, or the Sentry would send fds somewhere else.
         int ours = _page.Int(PairOffset), theirs = _page.Int(PairOffset + 4);
-        long pidfd = RawSyscall.Checked(SYS_pidfd_open, _stubPid, 0);
-        long taken = pidfd < 0 ? pidfd : RawSyscall.Checked(SYS_pidfd_getfd, pidfd, ours, 0);
-        if (pidfd >= 0) HostIo.Close((int)pidfd);
+        long taken = StubIds.TakeFd(_stubPid, ours);
         _context.HostSyscall(RawSyscall.SYS_close, (ulong)ours);
+        if (taken >= 0 && !StubIds.IsChannelOf((int)taken, _stubPid))
+        {
+            HostIo.Close((int)taken);
+            _context.KillForgery($"fd channel end {ours}");
+            return -Errno.EAGAIN;
+        }
         if (taken < 0)
         {
             _context.HostSyscall(RawSyscall.SYS_close, (ulong)theirs);

@@ -28,8 +28,11 @@ internal static unsafe class StubProcess
         while (true)
         {
             int r = Ptrace.WaitPid(pid, &status, Ptrace.__WALL);
-            if (r == pid) return;
-            if (r < 0 && Marshal.GetLastPInvokeError() != 4) return;   // ECHILD: already reaped
+            if (r == pid || (r < 0 && Marshal.GetLastPInvokeError() != 4))   // ECHILD: already reaped
+            {
+                StubIds.Forget(pid);
+                return;
+            }
         }
     }
 }

@@ -7,8 +7,9 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// SECCOMP_RET_TRAP: the kernel skips it and raises SIGSYS, whose handler hands it to the Sentry;</item>
 /// <item>a system call from the stub's code page (the handler itself) is allowed only for the few
 /// calls the handler makes (futex, rt_sigreturn, the memory calls the Sentry requests, fork with
-/// exactly CLONE_PARENT, a new stub thread with exactly <see cref="SystrapStub.ThreadCloneFlags"/>, ...), everything else fails with EPERM, so code that jumps into the stub
-/// cannot reach the rest of the host kernel;</item>
+/// exactly CLONE_PARENT | CLONE_PIDFD, a new stub thread with exactly <see cref="SystrapStub.ThreadCloneFlags"/>, ...), everything else fails with EPERM, so code that jumps into the stub
+/// cannot reach the rest of the host kernel; the calls that make kernel objects (clone, memfd_create,
+/// socketpair) go to the Sentry first (SECCOMP_RET_USER_NOTIF), which lets them through only for its own commands;</item>
 /// <item>a call of another architecture (int 0x80) fails with ENOSYS.</item>
 /// </list>
 /// </summary>
@@ -16,7 +17,7 @@ public static class StubSeccompFilter
 {
     private const ushort LdAbsW = 0x20, JeqK = 0x15, JgeK = 0x35, RetK = 0x06;
     private const uint AuditArchX86_64 = 0xc000003e;
-    private const uint RetAllow = 0x7fff0000, RetTrap = 0x00030000, RetErrno = 0x00050000;
+    private const uint RetAllow = 0x7fff0000, RetUserNotif = 0x7fc00000, RetTrap = 0x00030000, RetErrno = 0x00050000;
     private const uint ENOSYS = 38, EPERM = 1;
     private const uint OffNr = 0, OffArch = 4, OffIpLow = 8, OffIpHigh = 12, OffArg0Low = 16, OffArg0High = 20;
 
@@ -36,16 +37,20 @@ public static class StubSeccompFilter
         110, // getppid
         60,  // exit
         231, // exit_group
-        319, // memfd_create
         77,  // ftruncate
-        53,  // socketpair (the fd channel the Sentry hands file fds over, for mmap)
         47,  // recvmsg (receiving such an fd)
         131, // sigaltstack (a new thread's own alternate stack)
         14,  // rt_sigprocmask (a new thread unblocks its signals)
     };
 
-    /// <summary>clone's permitted flags word for a fork from the stub: CLONE_PARENT, exit signal 0.</summary>
-    public const ulong ForkFlags = 0x8000;
+    /// <summary>
+    /// Calls that make kernel objects (memfd_create, socketpair; clone is checked separately):
+    /// SECCOMP_RET_USER_NOTIF, let through by <see cref="StubSyscallApprover"/> only for a command of the Sentry.
+    /// </summary>
+    public static readonly int[] ApprovedSyscalls = { 319, 53 };
+
+    /// <summary>clone's permitted flags word for a fork from the stub: CLONE_PARENT | CLONE_PIDFD, exit signal 0.</summary>
+    public const ulong ForkFlags = 0x9000;
 
     /// <summary>Builds the program as struct sock_filter entries (8 bytes each).</summary>
     /// <param name="codeStart">First address of the stub's code page.</param>
@@ -66,6 +71,7 @@ public static class StubSeccompFilter
         Ins(JgeK, (uint)codeEnd, jt: "trap");
         Ins(LdAbsW, OffNr);
         foreach (int nr in StubSyscalls) Ins(JeqK, (uint)nr, jt: "allow");
+        foreach (int nr in ApprovedSyscalls) Ins(JeqK, (uint)nr, jt: "notify");
         Ins(JeqK, 56, jt: "clone");
         Ins(RetK, RetErrno | EPERM);
         Label("clone");
@@ -74,11 +80,13 @@ public static class StubSeccompFilter
         Ins(JeqK, (uint)SystrapStub.ThreadCloneFlags, jf: "eperm");
         Label("cloneHigh");
         Ins(LdAbsW, OffArg0High);
-        Ins(JeqK, 0, jt: "allow");
+        Ins(JeqK, 0, jt: "notify");
         Label("eperm");
         Ins(RetK, RetErrno | EPERM);
         Label("allow");
         Ins(RetK, RetAllow);
+        Label("notify");
+        Ins(RetK, RetUserNotif);
         Label("trap");
         Ins(RetK, RetTrap);
         Label("enosys");

@@ -10,6 +10,7 @@ internal sealed class StubThreads
 {
     private readonly object _lock = new();
     private readonly bool[] _taken = new bool[SystrapStub.MaxThreads];
+    private readonly HashSet<int> _tids = [];
     private int _users;
 
     /// <summary>A process whose first context uses slot <paramref name="firstSlot"/>.</summary>
@@ -20,7 +21,24 @@ internal sealed class StubThreads
         Reserved = reserved;
         FirstSlot = firstSlot;
         _taken[firstSlot] = true;
+        _tids.Add(pid);
         _users = 1;
+    }
+
+    /// <summary>
+    /// Records <paramref name="tid"/> as the host thread of a new context; false when another
+    /// context of the process already drives that thread (a forged id from the shared page).
+    /// </summary>
+    public bool ClaimTid(int tid)
+    {
+        lock (_lock) return _tids.Add(tid);
+    }
+
+    /// <summary>The host thread <paramref name="tid"/> is gone or abandoned.</summary>
+    public void ReleaseTid(int tid)
+    {
+        if (tid == Pid) return;
+        lock (_lock) _tids.Remove(tid);
     }
 
     /// <summary>Host pid of the stub process (its thread group ID).</summary>

@@ -82,14 +82,30 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
             page.Dispose();
             throw new InvalidOperationException("the systrap stub reported an unexpected first stop");
         }
+        if (!StubIds.Claim(pid))
+        {
+            StubProcess.KillAndReap(pid);
+            page.Dispose();
+            throw new InvalidOperationException($"the new systrap stub's pid {pid} is already in use");
+        }
+        // Read before any application instruction ran: the page is still the stub's alone.
         ulong rsp = page.Long(SharedPage.InitialRspOffset);
         ulong vdso = FindVdso(new PtraceMemory(pid), rsp);
         var reserved = new List<(ulong, ulong)> { (SystrapStub.Base, SystrapStub.ReservedEnd) };
         if (vdso != 0) reserved.Add((vdso - 0x10000, vdso + 0x4000));
         ulong sp = rsp & ~0xfffUL;
         reserved.Add((sp - 0x40000, sp + 0x40000));
+        long listener = (long)page.Context(SharedPage.Rax);   // the seccomp listener, see StubSyscallApprover
         var ctx = new SystrapContext(platform, new StubThreads(pid, 0, vdso, reserved), 0, pid, page);
         ctx.LoadRegs();
+        long taken = StubIds.TakeFd(pid, listener);
+        ctx.HostSyscall(RawSyscall.SYS_close, (ulong)listener);
+        if (taken < 0)
+        {
+            ctx.Dispose();
+            throw new InvalidOperationException($"taking the systrap stub's seccomp listener: errno {-taken}");
+        }
+        platform.Approver.Watch((int)taken);
         return ctx;
     }
 
@@ -100,7 +116,6 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         SharedPage page;
         try
         {
-            RawSyscall.Checked(77 /* ftruncate: the stub did it; a short file would SIGBUS the Sentry */, forked.SharedFd, SharedPage.Size);
             page = new SharedPage(forked.SharedFd);
         }
         finally
@@ -228,6 +243,24 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         if (flags != 0) p.Int(SharedPage.BaseFlagsOffset) = flags;
     }
 
+    /// <summary>
+    /// Runs <paramref name="command"/> (see <see cref="Command(int)"/>) with the stub's host calls in
+    /// <paramref name="approve"/> (<see cref="StubSyscallApprover"/> bits) let through once each meanwhile.
+    /// </summary>
+    private bool Command(int command, int approve)
+    {
+        if (approve == 0) return Command(command);
+        _platform.Approver.Expect(_tid, approve);
+        try
+        {
+            return Command(command);
+        }
+        finally
+        {
+            _platform.Approver.Done(_tid);
+        }
+    }
+
     /// <summary>Hands the page to the stub with <paramref name="command"/> and waits for its next report.</summary>
     private bool Command(int command)
     {
@@ -311,7 +344,7 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         p.Long(SharedPage.ArgsOffset + 24) = a3;
         p.Long(SharedPage.ArgsOffset + 32) = a4;
         p.Long(SharedPage.ArgsOffset + 40) = a5;
-        if (!Command(SharedPage.StateHostCall)) return -Errno.ESRCH;
+        if (!Command(SharedPage.StateHostCall, StubSyscallApprover.BitOf(nr))) return -Errno.ESRCH;
         return (long)p.Long(SharedPage.ResultOffset);
     }
 
@@ -320,38 +353,62 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
     {
         errno = 0;
         if (_dead) { errno = Errno.ESRCH; return null; }
-        _page.Long(SharedPage.ArgsOffset) = ulong.MaxValue;   // the stub puts the child's memfd number here
-        if (!Command(SharedPage.StateFork)) { errno = Errno.ESRCH; return null; }
-        long pid = (long)_page.Long(SharedPage.ResultOffset);
-        long stubFd = (long)_page.Long(SharedPage.ArgsOffset);
-        long shared = -Errno.EBADF;
-        if (stubFd >= 0)
+        _page.Long(SharedPage.ArgsOffset) = ulong.MaxValue;       // the stub puts the child's memfd number here
+        _page.Long(SharedPage.ArgsOffset + 8) = ulong.MaxValue;   // and clone's CLONE_PIDFD the child's pidfd here
+        if (!Command(SharedPage.StateFork, StubSyscallApprover.MemfdCreate | StubSyscallApprover.Clone)) { errno = Errno.ESRCH; return null; }
+        // Everything below comes from the application-writable page: the numbers only say where
+        // to look in the stub's fd table; the child and its page are what the kernel says they are.
+        long result = (long)_page.Long(SharedPage.ResultOffset);
+        long stubMemfd = (long)_page.Long(SharedPage.ArgsOffset);
+        int stubPidfd = _page.Int(SharedPage.ArgsOffset + 8);
+        int child = -1;
+        long pidfd = StubIds.TakeFd(_pid, stubPidfd);
+        if (pidfd >= 0)
         {
-            long pidfd = RawSyscall.Checked(SYS_pidfd_open, _pid, 0);
-            if (pidfd >= 0)
-            {
-                shared = RawSyscall.Checked(SYS_pidfd_getfd, pidfd, stubFd, 0);
-                HostIo.Close((int)pidfd);
-            }
-            else shared = pidfd;
-            HostSyscall(RawSyscall.SYS_close, (ulong)stubFd);
+            child = StubIds.UnclaimedChildOf((int)pidfd);
+            HostIo.Close((int)pidfd);
+            HostSyscall(RawSyscall.SYS_close, (ulong)stubPidfd);
         }
-        if (pid < 0 || shared < 0)
+        long shared = StubIds.TakeFd(_pid, stubMemfd);
+        if (stubMemfd >= 0 && stubMemfd <= int.MaxValue) HostSyscall(RawSyscall.SYS_close, (ulong)stubMemfd);
+        if (child < 0 && result < 0 && pidfd < 0)
+        {
+            // clone (or memfd_create before it) failed: no child exists.
+            if (shared >= 0) HostIo.Close((int)shared);
+            errno = (int)-result;
+            return null;
+        }
+        // The stub's copy is closed: no application thread can shrink the memfd under the
+        // Sentry's mapping any more (a short page would SIGBUS the Sentry), so check it now.
+        bool pageOk = shared >= 0 && StubIds.IsFreshPageMemfd((int)shared, _page.Inode);
+        if (child < 0 || child != result || !pageOk || !StubIds.Claim(child))
         {
             if (shared >= 0) HostIo.Close((int)shared);
-            if (pid > 0) StubProcess.KillAndReap((int)pid);
-            errno = pid < 0 ? (int)-pid : (int)-shared;
+            if (child > 0) StubProcess.KillAndReap(child);
+            KillForgery($"fork result pid {result}, pidfd {stubPidfd}, memfd {stubMemfd}");
+            errno = Errno.EAGAIN;
             return null;
         }
         return new SystrapForked((int)shared)
         {
-            Pid = (int)pid,
+            Pid = child,
             Slot = _slot,
             VdsoBase = VdsoBase,
             Reserved = Reserved.ToArray(),
             FsBase = _fsBase,
             GsBase = _gsBase,
         };
+    }
+
+    /// <summary>
+    /// The stub reported ids that the kernel contradicts: the application wrote its shared page
+    /// (or the stub is corrupt). Kill the whole stub process; its tasks see it die.
+    /// </summary>
+    internal void KillForgery(string what)
+    {
+        StubIds.Log.Write($"systrap: stub {_pid} reported {what} that the host kernel does not confirm; killing it");
+        HostIo.Kill(_pid, 9);
+        _dead = true;
     }
 
     /// <inheritdoc/>
@@ -372,12 +429,20 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
             page.Long(SharedPage.ThreadStackOffset + 16) = SystrapStub.AltStackSize;      // ss_size
             page.Int(SharedPage.ThreadAliveOffset) = 1;
             page.Int(SharedPage.SpinOffset) = 0;
-            page.Int(SharedPage.SentryPidOffset) = _page.Int(SharedPage.SentryPidOffset);
+            page.Int(SharedPage.SentryPidOffset) = StubIds.SentryPid;
             _page.Long(SharedPage.ArgsOffset) = at + (ulong)SharedPage.Size;           // the thread's first stack
             _page.Long(SharedPage.ArgsOffset + 8) = at + (ulong)SharedPage.ThreadAliveOffset;
-            if (!Command(SharedPage.StateThread)) { errno = Errno.ESRCH; return null; }
+            if (!Command(SharedPage.StateThread, StubSyscallApprover.Clone)) { errno = Errno.ESRCH; return null; }
             long tid = (long)_page.Long(SharedPage.ResultOffset);
             if (tid < 0) { errno = (int)-tid; return null; }
+            // The tid comes from the application-writable page: it must be a thread of this stub
+            // that no other context drives, or memory copies and kicks would hit another process.
+            if (!StubIds.IsThreadOf(_pid, tid) || !_process.ClaimTid((int)tid))
+            {
+                KillForgery($"thread id {tid}");
+                errno = Errno.EAGAIN;
+                return null;
+            }
             var thread = new SystrapThread(_process, slot, (int)tid, page) { FsBase = _fsBase, GsBase = _gsBase };
             page = null;
             slot = -1;
@@ -412,16 +477,24 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
             if (r >= 0 && (ulong)r != at) r = -Errno.ENOMEM;
             if (r >= 0) r = HostSyscall(RawSyscall.SYS_mmap, at + SystrapStub.AltStackOffset, SystrapStub.AltStackSize, 3, MAP_PRIVATE_ANON_FIXED, ulong.MaxValue, 0);
             if (r < 0) { errno = (int)-r; return null; }
-            long pidfd = RawSyscall.Checked(SYS_pidfd_open, _pid, 0);
-            if (pidfd < 0) { errno = (int)-pidfd; return null; }
-            local = RawSyscall.Checked(SYS_pidfd_getfd, pidfd, fd, 0);
-            HostIo.Close((int)pidfd);
+            // The fd number is the host call's result in the application-writable page: take
+            // the file, close the stub's copy (so no application thread can shrink it under
+            // the Sentry's mapping), then check it is a fresh page memfd.
+            local = StubIds.TakeFd(_pid, fd);
+            HostSyscall(RawSyscall.SYS_close, (ulong)fd);
+            fd = -1;
             if (local < 0) { errno = (int)-local; return null; }
+            if (!StubIds.IsFreshPageMemfd((int)local, _page.Inode))
+            {
+                KillForgery("a shared-page memfd that is not a fresh one-page memfd");
+                errno = Errno.EAGAIN;
+                return null;
+            }
             return new SharedPage((int)local);
         }
         finally
         {
-            HostSyscall(RawSyscall.SYS_close, (ulong)fd);
+            if (fd >= 0) HostSyscall(RawSyscall.SYS_close, (ulong)fd);
             if (local >= 0) HostIo.Close((int)local);
         }
     }
@@ -468,6 +541,7 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         if (_slot != _process.FirstSlot)
         {
             _page.WaitThreadGone(() => StubProcess.IsAlive(_pid));
+            _process.ReleaseTid(_tid);
             _process.FreeSlot(_slot);
         }
         _page.Dispose();
@@ -515,6 +589,7 @@ internal sealed class SystrapThread : IForkedContext
         else
         {
             page.WaitThreadGone(() => StubProcess.IsAlive(Process.Pid));
+            Process.ReleaseTid(Tid);
             Process.FreeSlot(Slot);
         }
         page.Dispose();

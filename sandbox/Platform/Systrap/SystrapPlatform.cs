@@ -25,6 +25,9 @@ public sealed unsafe class SystrapPlatform : IPlatform
     private readonly double _pauseNanoseconds = HandoffSpin.MeasurePause();
     private readonly StubSpawner _spawner = new();
 
+    /// <summary>Lets the stubs' clone, memfd_create and socketpair through for the Sentry's own commands only.</summary>
+    internal StubSyscallApprover Approver { get; } = new();
+
     /// <summary>
     /// The longest the Sentry spins for a stub's report before it sleeps (microseconds; 0 = never
     /// spin). On a VM a futex sleep and wake-up costs tens of microseconds per hand-off, and a

@@ -9,8 +9,9 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// page from fd 1 at <see cref="PageAddress"/> (thread slot 0) and close fd 1; map a private
 /// alternate signal stack; install <see cref="HandlerAddress"/> for the signals in <see cref="HandledSignals"/>
 /// (SA_SIGINFO | SA_ONSTACK | SA_RESTORER, every signal blocked while it runs); set no_new_privs;
-/// install <see cref="StubSeccompFilter"/>; then <c>int3</c>, whose SIGTRAP is the stub's first
-/// report ("ready"). A failing step exits with the negated errno as status.</item>
+/// install <see cref="StubSeccompFilter"/> with SECCOMP_FILTER_FLAG_NEW_LISTENER; then <c>int3</c>,
+/// whose SIGTRAP is the stub's first report ("ready"), with the listener fd in rax for the
+/// Sentry's <see cref="StubSyscallApprover"/>. A failing step exits with the negated errno as status.</item>
 /// <item><b>handler</b> (every signal: SIGSYS from the seccomp trap, faults, the Sentry's kick),
 /// running on the thread's alternate stack, finds its thread's shared page by rounding the stack
 /// pointer down to <see cref="SlotSize"/>, stores signo, the ucontext address, the siginfo and the machine context in the shared page,
@@ -20,8 +21,10 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// the Sentry). Commands: <b>resume</b> (set FS/GS base if asked, copy the machine context back into
 /// the ucontext, return into <c>rt_sigreturn</c>), <b>host call</b> (run the requested system call
 /// from here, store the result, report again), <b>fork</b> (create the child's memfd first, its fd
-/// number in the first argument slot, then clone with CLONE_PARENT; the parent reports the child's
-/// pid and keeps the fd until the Sentry has taken a copy with pidfd_getfd and closed it; the child
+/// number in the first argument slot, then clone with CLONE_PARENT | CLONE_PIDFD, the kernel
+/// writing the child's pidfd into the second argument slot; the parent reports the child's pid
+/// and keeps both fds until the Sentry has taken copies with pidfd_getfd and closed them (the
+/// Sentry learns the child from the pidfd, never from the page, see <see cref="StubIds"/>); the child
 /// maps the inherited memfd over the shared page, which it must not share with its parent, closes
 /// it, copies its own context there and reports), <b>thread</b> (clone a host thread with
 /// <see cref="ThreadCloneFlags"/> whose stack is the top of the new slot's page, which the Sentry
@@ -184,13 +187,16 @@ public static class SystrapStub
         0x0f, 0x05,                                                   // 109  syscall
         0x48, 0x85, 0xc0,                                             // 10b  test rax, rax
         0x75, 0x20,                                                   // 10e  jne 130 (fail)
-        0xbf, 0x01, 0x00, 0x00, 0x00,                                 // 110  mov edi, 0x1
-        0x31, 0xf6,                                                   // 115  xor esi, esi
+        0x6a, 0x01,                                                   // 110  push 0x1
+        0x5f,                                                         // 112  pop rdi
+        0x6a, 0x08,                                                   // 113  push 0x8
+        0x5e,                                                         // 115  pop rsi
+        0x90,                                                         // 116  nop
         0x48, 0xba, 0x58, 0x08, 0x00, 0x00, 0x10, 0x7e, 0x00, 0x00,   // 117  movabs rdx, 0x7e1000000858
         0xb8, 0x3d, 0x01, 0x00, 0x00,                                 // 121  mov eax, 0x13d
         0x0f, 0x05,                                                   // 126  syscall
         0x48, 0x85, 0xc0,                                             // 128  test rax, rax
-        0x75, 0x03,                                                   // 12b  jne 130 (fail)
+        0x78, 0x03,                                                   // 12b  js 130 (fail)
         // ready:
         0xcc,                                                         // 12d  int3
         0xeb, 0xfd,                                                   // 12e  jmp 12d (ready)
@@ -320,11 +326,11 @@ public static class SystrapStub
         0xb8, 0x4d, 0x00, 0x00, 0x00,                                 // 2c0  mov eax, 0x4d
         0x0f, 0x05,                                                   // 2c5  syscall
         0xb8, 0x38, 0x00, 0x00, 0x00,                                 // 2c7  mov eax, 0x38
-        0xbf, 0x00, 0x80, 0x00, 0x00,                                 // 2cc  mov edi, 0x8000
+        0xbf, 0x00, 0x90, 0x00, 0x00,                                 // 2cc  mov edi, 0x9000
         0x31, 0xf6,                                                   // 2d1  xor esi, esi
-        0x31, 0xd2,                                                   // 2d3  xor edx, edx
-        0x45, 0x31, 0xd2,                                             // 2d5  xor r10d, r10d
-        0x45, 0x31, 0xc0,                                             // 2d8  xor r8d, r8d
+        0x48, 0x8d, 0x53, 0x20,                                       // 2d3  lea rdx, [rbx+0x20]
+        0x45, 0x31, 0xd2,                                             // 2d7  xor r10d, r10d
+        0x90,                                                         // 2da  nop
         0x0f, 0x05,                                                   // 2db  syscall
         0x48, 0x85, 0xc0,                                             // 2dd  test rax, rax
         0x0f, 0x85, 0x53, 0xff, 0xff, 0xff,                           // 2e0  jne 239 (hostdone)

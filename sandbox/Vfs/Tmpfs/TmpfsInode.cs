@@ -20,6 +20,7 @@ public sealed class TmpfsInode : Inode
     private readonly Dictionary<string, byte[]> _xattrs = new();
     private string _target = "";
     private int _memfd = -1;
+    private int _readOnlyMemfd = -1;
     private int _openCount;
     private long _dataMtimeSeen = -1;
     private NamedPipe? _fifo;
@@ -55,11 +56,28 @@ public sealed class TmpfsInode : Inode
             {
                 if (_memfd < 0)
                 {
-                    _memfd = HostFiles.memfd_create("tmpfs", 1 /* MFD_CLOEXEC */);
+                    _memfd = HostFiles.memfd_create("tmpfs", 3 /* MFD_CLOEXEC | MFD_ALLOW_SEALING: unlike a stub's page memfd (StubIds) */);
                     if (_memfd < 0) throw new IOException($"memfd_create failed: {HostFiles.Neg()}");
                 }
                 return _memfd;
             }
+        }
+    }
+
+    /// <summary>
+    /// A read-only fd of the data memfd (opened once through the Sentry's own /proc/self/fd), what
+    /// the stubs get for mappings of read-only descriptions; -1 when it cannot be had.
+    /// </summary>
+    private int ReadOnlyDataFd()
+    {
+        lock (_lock)
+        {
+            if (_readOnlyMemfd < 0)
+            {
+                int fd = DataFd;
+                _readOnlyMemfd = HostFiles.openat(-100 /* AT_FDCWD */, $"/proc/self/fd/{fd}", 0x80000 /* O_RDONLY | O_CLOEXEC */, 0);
+            }
+            return _readOnlyMemfd;
         }
     }
 
@@ -367,7 +385,7 @@ public sealed class TmpfsInode : Inode
         {
             case LinuxMode.S_IFREG:
                 {
-                    var f = new HostRegularFile(DataFd, ownsFd: false, flags);
+                    var f = new HostRegularFile(DataFd, ownsFd: false, flags) { ReadOnlyFd = ReadOnlyDataFd };
                     Interlocked.Increment(ref _openCount);
                     f.Released = () => { Interlocked.Decrement(ref _openCount); MaybeFreeData(); };
                     file = f;
@@ -393,6 +411,8 @@ public sealed class TmpfsInode : Inode
             {
                 HostFiles.close(_memfd);
                 _memfd = -1;
+                if (_readOnlyMemfd >= 0) HostFiles.close(_readOnlyMemfd);
+                _readOnlyMemfd = -1;
             }
         }
     }
