@@ -41,6 +41,7 @@ public static class StubSeccompFilter
         47,  // recvmsg (receiving such an fd)
         131, // sigaltstack (a new thread's own alternate stack)
         14,  // rt_sigprocmask (a new thread unblocks its signals)
+        462, // mseal (the Sentry seals the stub's code page once it is ready)
     };
 
     /// <summary>

@@ -20,7 +20,7 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
     private const long SYS_pidfd_open = 434, SYS_pidfd_getfd = 438;
     private const uint FP_XSTATE_MAGIC1 = 0x46505853;
 
-    private const long SYS_memfd_create = 319, SYS_ftruncate = 77, SYS_exit = 60;
+    private const long SYS_memfd_create = 319, SYS_ftruncate = 77, SYS_exit = 60, SYS_mseal = 462;
     private const ulong MAP_SHARED_FIXED = 0x11, MAP_PRIVATE_ANON_FIXED = 0x32;
 
     private readonly SystrapPlatform _platform;
@@ -106,6 +106,15 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
             throw new InvalidOperationException($"taking the systrap stub's seccomp listener: errno {-taken}");
         }
         platform.Approver.Watch((int)taken);
+        // Seal the stub's code page (Linux 6.10+, inherited by forks): the application could
+        // otherwise mprotect it writable or map its own code there, inside the range the stub
+        // filter lets through. Older kernels answer ENOSYS and the page stays unsealed.
+        long seal = ctx.HostSyscall(SYS_mseal, SystrapStub.Base, SystrapStub.ImageSize, 0);
+        if (seal < 0 && seal != -Errno.ENOSYS)
+        {
+            ctx.Dispose();
+            throw new InvalidOperationException($"sealing the systrap stub's code: errno {-seal}");
+        }
         return ctx;
     }
 

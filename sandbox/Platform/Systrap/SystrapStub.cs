@@ -89,7 +89,8 @@ public static class SystrapStub
     private const int SigactionOffset = 0x800, StackOffset = 0x820, TimespecOffset = 0x838,
         EmptySetOffset = 0x848, NameOffset = 0x850, FprogOffset = 0x858, SignalListOffset = 0x868,
         FilterOffset = 0x8a0;
-    private const int ImageSize = 0x1000;
+    /// <summary>Size of the stub's image, mapped at <see cref="Base"/> (code and data).</summary>
+    public const int ImageSize = 0x1000;
 
     /// <summary>The ELF entry point (setup).</summary>
     public const ulong EntryAddress = Base + CodeOffset;
