@@ -31,11 +31,11 @@ public sealed class SharedPageForgeryTests
     {
         using var c = new AttackContainer("forgery", mode, Seconds);
         string output = c.WaitForLine("DONE", 45);
-        Assert.Contains($"uid 1000 mode {mode}", output);
-        Assert.DoesNotContain("LEAK", output);
-        Assert.DoesNotContain("hung", output);
-        Assert.Contains("attacker rounds: ", output);
-        Assert.Contains("parent: ok", output);
+        Assert.True(output.Contains($"uid 1000 mode {mode}\n", StringComparison.Ordinal), output);
+        Assert.False(output.Contains("LEAK", StringComparison.Ordinal), "a forged value took effect:\n" + output);
+        Assert.False(output.Contains("hung", StringComparison.Ordinal), "the attacker could not be ended:\n" + output);
+        Assert.True(output.Contains("attacker rounds: ", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("parent: ok\n", StringComparison.Ordinal), "the attacker's parent was harmed:\n" + output);
         // The sandbox is intact: the container runs and a new process in it works.
         Assert.Equal("running", c.State().Status);
         var exec = c.Exec("/probe/forgery", "check");
