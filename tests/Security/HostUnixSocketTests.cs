@@ -51,7 +51,7 @@ public sealed class HostUnixSocketTests : IDisposable
             catch (ObjectDisposedException) { }
         }) { IsBackground = true };
         server.Start();
-        string bundle = SecurityBundles.Make(["/probe/hostuds", "/host/daemon.sock"], (_hostDir, "/host"));
+        string bundle = SecurityBundles.Make(["/probe/hostuds", "/run/daemon.sock"], (_hostDir, "/run"));
         _bundles.Add(bundle);
         var r = _runsc.Run([.. globalFlags, "run", "--bundle", bundle, "hostuds-" + Guid.NewGuid().ToString("N")[..8]]);
         listener.Close();
@@ -87,7 +87,7 @@ public sealed class HostUnixSocketTests : IDisposable
         r.AssertSuccess();
         Assert.Equal(
             "connect(s, (struct sockaddr *)&a, sizeof a): 0\n" +
-            "peer: /host/daemon.sock\n" + // the path the container used, not the host's
+            "peer: /run/daemon.sock\n" + // the path the container used, not the host's
             "sendto(s, \"x\", 1, 0, (struct sockaddr *)&a, sizeof a): -1 EISCONN\n" +
             "write(s, \"ping\", 4): 4\n" +
             "read(s, buf, sizeof buf - 1): 9\n" +

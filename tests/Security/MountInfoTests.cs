@@ -27,22 +27,22 @@ public sealed class MountInfoTests : IDisposable
     {
         string bundle = SecurityBundles.Make(
             ["sh", "-c", "cat /proc/self/mountinfo; echo ==; cat /proc/self/mounts; echo ==; cat /proc/1/mountinfo; echo ==; cat /proc/mounts"],
-            (_hostDir, "/hostdata"));
+            (_hostDir, "/tmp"));
         _bundles.Add(bundle);
         string output = _runsc.Run("run", "--bundle", bundle, "mountinfo-" + Guid.NewGuid().ToString("N")[..8]).AssertSuccess().Stdout;
         string[] tables = output.Split("==\n");
         Assert.Equal(4, tables.Length);
-        Assert.All(tables, t => Assert.Contains(" /hostdata ", t));
+        Assert.All(tables, t => Assert.Contains(" /tmp ", t));
         string rootfs = Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS")!;
         foreach (string hostPath in new[] { bundle, _hostDir, Path.GetFullPath(rootfs).TrimEnd('/'), SyscallProbe.Compile("hostuds").TrimEnd('/') })
         {
             Assert.DoesNotContain(hostPath, output);
         }
         // mountinfo(5): "ID PARENT MAJ:MIN ROOT POINT OPTIONS - TYPE SOURCE SUPER"; mounts: "SOURCE POINT TYPE ...".
-        string info = tables[0].Split('\n').Single(l => l.Split(' ') is [_, _, _, _, "/hostdata", ..]);
+        string info = tables[0].Split('\n').Single(l => l.Split(' ') is [_, _, _, _, "/tmp", ..]);
         string[] f = info.Split(' ');
         Assert.Equal("/", f[3]);
         Assert.Equal(["9p", "none"], f[(Array.IndexOf(f, "-") + 1)..(Array.IndexOf(f, "-") + 3)]);
-        Assert.StartsWith("none /hostdata 9p ", tables[1].Split('\n').Single(l => l.Contains(" /hostdata ")));
+        Assert.StartsWith("none /tmp 9p ", tables[1].Split('\n').Single(l => l.Contains(" /tmp ")));
     }
 }
