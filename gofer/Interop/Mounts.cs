@@ -23,6 +23,10 @@ internal static unsafe partial class Mounts
     [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mount(string? source, string target, string? fileSystemType, ulong flags, nint data);
 
+    /// <summary>mount(2) with a file-system-specific option string.</summary>
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MountWithData(string source, string target, string fileSystemType, ulong flags, string? data);
+
     [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Unmount(string target, int flags);
 

@@ -103,6 +103,25 @@ internal static class ContainerMounts
     }
 
     /// <summary>
+    /// Mounts a procfs of the gofer's own pid namespace on /proc, read-only, with subset=pid (Linux
+    /// 5.8; without it where refused): the /proc/self/fd the server keeps across pivot_root then
+    /// leads to no host process (the runtime starts the gofer in a new pid namespace, whose only
+    /// process it is) and to no system file (sysrq-trigger, kcore, /proc/sys) that the gofer's
+    /// CAP_DAC_OVERRIDE could write. The mount leaves the gofer's tree with the old root; only
+    /// the kept fd holds it.
+    /// </summary>
+    public static void MountOwnProc(GoferLog log)
+    {
+        const ulong flags = Mounts.MS_RDONLY | Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC;
+        if (Mounts.MountWithData("proc", "/proc", "proc", flags, "subset=pid") == 0)
+        {
+            return;
+        }
+        log.Write("procfs subset=pid refused (" + Files.Result(-1) + "); mounting the whole procfs read-only");
+        Check(Mounts.MountWithData("proc", "/proc", "proc", flags, null), "mount the gofer's own /proc");
+    }
+
+    /// <summary>
     /// pivot_root into <paramref name="rootfs"/> and detach the old root, leaving "/" as the
     /// container's tree and the cwd at "/".
     /// </summary>

@@ -24,6 +24,13 @@ public sealed class GoferOptions
     /// </summary>
     public string Overlay { get; set; } = "none";
 
+    /// <summary>
+    /// Host unix sockets the gofer may reach for the Sentry (runsc's --host-uds): "none" (default:
+    /// connect and bind requests fail with EPERM), "open" (connect to existing ones), "create"
+    /// (bind new ones), "all".
+    /// </summary>
+    public string HostUds { get; set; } = "none";
+
     /// <summary>A file to append diagnostic lines to (none when null or empty).</summary>
     public string? DebugLogPath { get; set; }
 

@@ -58,9 +58,11 @@ public static class GoferProcess
             "memory" => true,
             _ => throw new GoferSetupException($"unknown overlay mode \"{options.Overlay}\" (none or memory)"),
         };
+        HostUnixSockets hostUds = HostUnixSocketsNames.Parse(options.HostUds)
+            ?? throw new GoferSetupException($"unknown --host-uds mode \"{options.HostUds}\" (none, open, create or all)");
         var skipped = new List<string>();
         List<BindMountPlan> binds = BindMountPlan.FromSpec(spec, bundle, skipped);
-        log.Write($"bundle {bundle}, rootfs {rootfs}, {binds.Count} bind mount(s), overlay {options.Overlay}");
+        log.Write($"bundle {bundle}, rootfs {rootfs}, {binds.Count} bind mount(s), overlay {options.Overlay}, host-uds {options.HostUds}, pid {Environment.ProcessId}");
         foreach (string s in skipped)
         {
             log.Write("not mounted by the gofer: " + s);
@@ -78,8 +80,9 @@ public static class GoferProcess
         ContainerMounts.RestrictRootfs(rootfs, readOnlyRoot);
         log.Write(readOnlyRoot ? "rootfs is read-only, nodev" : "rootfs is nodev");
 
-        // /proc is not part of the container's tree: keep /proc/self/fd open across pivot_root,
-        // the server re-opens O_PATH handles through it.
+        // /proc is not part of the container's tree: keep /proc/self/fd of a procfs of our own
+        // open across pivot_root, the server re-opens O_PATH handles through it.
+        ContainerMounts.MountOwnProc(log);
         int procFd = Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
         if (procFd < 0 || !IsProcFs(procFd))
         {
@@ -109,6 +112,7 @@ public static class GoferProcess
         var server = new GoferServer(options.SocketFd, rootFd, new GoferServerOptions
         {
             ProcSelfFdDirectory = procFd,
+            HostUds = hostUds,
             Log = log.Write,
             // The Sentry's set-up requests run code start-up did not: release it once they are over.
             OnFirstIdle = IdleHeapTrim.Now,

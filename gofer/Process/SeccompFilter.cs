@@ -7,7 +7,7 @@ namespace RunscNet.Gofer.Process;
 /// those the NativeAOT runtime needs to keep running (memory, threads, signals, futexes, clocks).
 /// Anything else is refused with <see cref="Violation"/>; a foreign architecture or the x32 ABI
 /// kills the process. A few calls are allowed with argument checks only: socket (AF_UNIX),
-/// clone (threads only: CLONE_THREAD set), prctl (thread names only), tgkill and prlimit64 (this
+/// clone (threads only: CLONE_THREAD set, no CLONE_NEW* flag), prctl (thread names only), tgkill and prlimit64 (this
 /// process only), mknodat (no device nodes). ioctl is not allowed at all. clone3 answers ENOSYS
 /// so libc falls back to clone, whose flags the filter can see.
 /// </summary>
@@ -29,6 +29,8 @@ internal static class SeccompFilter
     private const uint OffsetNr = 0, OffsetArch = 4, OffsetArg0Low = 16;
     private const uint SysSocket = 41, SysClone = 56, SysPrctl = 157, SysTgkill = 234, SysPrlimit64 = 302, SysMknodat = 259, SysClone3 = 435;
     private const uint CloneThread = 0x10000;
+    /// <summary>CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET.</summary>
+    private const uint CloneNamespaceFlags = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000;
     private const uint PrSetName = 15, PrGetName = 16;
 
     /// <summary>System calls allowed with any arguments (x86_64 numbers), by purpose.</summary>
@@ -85,10 +87,12 @@ internal static class SeccompFilter
         // Signals and rlimits of this process only (the runtime suspends its threads with tgkill).
         AllowIfArgumentIs(p, SysTgkill, 0, new[] { (uint)pid }, deny);
         AllowIfArgumentIs(p, SysPrlimit64, 0, new[] { 0u, (uint)pid }, deny);
-        // clone: new threads only (CLONE_THREAD set), never new processes.
+        // clone: new threads only (CLONE_THREAD set), never new processes, never a new namespace
+        // (the kernel reads only the low 32 bits of the legacy clone's flags).
         p.Add(Load(OffsetNr));
-        p.Add(Jump(JeqK, SysClone, 0, 4));
+        p.Add(Jump(JeqK, SysClone, 0, 5));
         p.Add(Load(OffsetArg0Low));
+        p.Add(Jump(JsetK, CloneNamespaceFlags, 2, 0));
         p.Add(Jump(JsetK, CloneThread, 0, 1));
         p.Add(Return(RetAllow));
         p.Add(Return(deny));

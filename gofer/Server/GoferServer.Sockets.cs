@@ -4,11 +4,17 @@ using RunscNet.Gofer.Server;
 
 namespace RunscNet.Gofer;
 
-// Host unix sockets in the tree: bind a new one, connect to an existing one.
+// Host unix sockets in the tree: bind a new one, connect to an existing one. Only with the
+// runtime's --host-uds create (bind) or open (connect); otherwise EPERM, before anything is looked
+// up, as runsc's gofer answers (the Sentry turns a refused connect into ECONNREFUSED).
 public sealed partial class GoferServer
 {
     private unsafe BindSocketResponse BindSocket(BindSocketRequest request)
     {
+        if ((_hostUds & HostUnixSockets.Create) == 0)
+        {
+            return new BindSocketResponse { Errno = Errno.EPERM };
+        }
         int r = FindDirectoryToChange(request.Directory, request.Name, out Node? found);
         if (r < 0)
         {
@@ -60,6 +66,10 @@ public sealed partial class GoferServer
 
     private unsafe ConnectSocketResponse ConnectSocket(ConnectSocketRequest request)
     {
+        if ((_hostUds & HostUnixSockets.Open) == 0)
+        {
+            return new ConnectSocketResponse { Errno = Errno.EPERM };
+        }
         Node? node = _handles.Find(request.Handle);
         if (node is null)
         {

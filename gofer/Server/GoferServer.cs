@@ -32,6 +32,7 @@ public sealed partial class GoferServer : IDisposable
     /// any) belongs to the container and must not be trusted.
     /// </summary>
     private readonly bool _procPaths;
+    private readonly HostUnixSockets _hostUds;
     private readonly Action<string>? _log;
     private readonly Action? _onFirstIdle;
     private readonly int _idleAfterMs;
@@ -54,6 +55,7 @@ public sealed partial class GoferServer : IDisposable
         _socket = socketFd;
         _rootFd = rootFd;
         _readOnly = options.ReadOnly;
+        _hostUds = options.HostUds;
         _log = options.Log;
         _onFirstIdle = options.OnFirstIdle;
         _idleAfterMs = (int)options.IdleAfter.TotalMilliseconds;

@@ -23,6 +23,12 @@ public sealed class GoferServerOptions
     /// <summary>How long without a request counts as idle for <see cref="OnFirstIdle"/>.</summary>
     public TimeSpan IdleAfter { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Host unix sockets the server may connect to (<see cref="HostUnixSockets.Open"/>) or bind
+    /// (<see cref="HostUnixSockets.Create"/>) for the Sentry; other requests fail with EPERM.
+    /// </summary>
+    public HostUnixSockets HostUds { get; set; }
+
     /// <summary>Where diagnostic lines go (none when null).</summary>
     public Action<string>? Log { get; set; }
 }

@@ -152,6 +152,7 @@ public static class CommandDispatcher
         text.Append("  --systemd-cgroup        cgroupsPath is slice:prefix:name (systemd)\n");
         text.Append("  --network MODE          sandbox (default), none or host\n");
         text.Append("  --platform NAME         systrap (default: seccomp traps) or ptrace\n");
+        text.Append("  --host-uds MODE         host unix sockets: none (default), open, create or all\n");
         text.Append("  --strace                log the system calls the sandbox serves\n");
         text.Append("  --version, -v           print the version\n");
         text.Append("  --help, -h              print this help (COMMAND --help: the command's flags)\n");

@@ -20,7 +20,7 @@ public static class GlobalFlagParser
 
     private static readonly HashSet<string> ValueFlags = new(StringComparer.Ordinal)
     {
-        "root", "log", "log-format", "debug-log", "network", "platform", "overlay", "criu",
+        "root", "log", "log-format", "debug-log", "network", "platform", "overlay", "host-uds", "criu",
     };
 
     /// <summary>Parses <paramref name="args"/>; throws <see cref="RuntimeError"/> for a bad or unknown flag.</summary>
@@ -86,6 +86,11 @@ public static class GlobalFlagParser
                     if (value is not ("none" or "memory"))
                         throw new RuntimeError($"invalid --overlay {value}: use none or memory");
                     options.Overlay = value;
+                    break;
+                case "host-uds":
+                    if (value is not ("none" or "open" or "create" or "all"))
+                        throw new RuntimeError($"invalid --host-uds {value}: use none, open, create or all");
+                    options.HostUds = value;
                     break;
                 case "criu": break; // runc compatibility; checkpoints are our own
             }

@@ -45,13 +45,20 @@ public sealed class GlobalOptions
     /// </summary>
     public string Overlay { get; set; } = "none";
 
+    /// <summary>
+    /// Host unix sockets in the container's mounts (--host-uds, runsc's flag): none (default: the
+    /// container can neither connect to nor create host sockets), open (connect to existing
+    /// ones), create (bind new ones on the host), all (both).
+    /// </summary>
+    public string HostUds { get; set; } = "none";
+
     /// <summary>Log every system call the Sentry serves (--strace).</summary>
     public bool Strace { get; set; }
 
     /// <summary>The global flags in command-line form, to hand on to the boot and gofer processes.</summary>
     public List<string> ToArguments()
     {
-        var args = new List<string> { "--root", Root, "--network", Network, "--platform", Platform, "--overlay", Overlay };
+        var args = new List<string> { "--root", Root, "--network", Network, "--platform", Platform, "--overlay", Overlay, "--host-uds", HostUds };
         if (LogFile != null) { args.Add("--log"); args.Add(LogFile); }
         args.Add("--log-format"); args.Add(LogFormat == LogFormat.Json ? "json" : "text");
         if (Debug) args.Add("--debug");

@@ -70,7 +70,10 @@ public static class Sandbox
                 Executable = exe,
                 Arguments = ["runsc-net", .. globalArgs, "gofer", "--container-id", containerId, "--bundle", bundle.Directory,
                     "--spec-fd", SpecFd.ToString(), "--socket-fd", "4"],
-                NamespaceFlags = Processes.CLONE_NEWNS,
+                // Own pid namespace: the gofer sees and can signal no host process (its procfs
+                // shows only itself; see GoferProcess).
+                NamespaceFlags = Processes.CLONE_NEWNS | Processes.CLONE_NEWPID,
+                CapabilityBoundingSet = GoferSetupCapabilities,
                 Environment = sandboxEnvironment,
                 // stderr stays the caller's, so a failed setup is seen; stdin and stdout are not the gofer's business.
                 Fds = new Dictionary<int, int> { [0] = devNull, [1] = devNull, [SpecFd] = specFd, [4] = pair[0] },
@@ -188,6 +191,15 @@ public static class Sandbox
         (1UL << 0) | (1UL << 1) | (1UL << 2) | (1UL << 3) | (1UL << 4) | (1UL << 5) |
         (1UL << 10) | (1UL << 11) | (1UL << 12) | (1UL << 13) | (1UL << 14) |
         (1UL << 19) | (1UL << 21) | (1UL << 23) | (1UL << 24);
+
+    /// <summary>
+    /// The capabilities the gofer may ever hold: what its set-up needs (SYS_ADMIN for its mounts
+    /// and pivot_root, SETPCAP to shrink its bounding set, SETUID to become uid 65534) and what
+    /// serving keeps (CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID). The gofer drops all
+    /// but the last five itself before serving (gofer/Process/CapabilityDrop.cs).
+    /// </summary>
+    private const ulong GoferSetupCapabilities =
+        (1UL << 0) | (1UL << 1) | (1UL << 2) | (1UL << 3) | (1UL << 4) | (1UL << 7) | (1UL << 8) | (1UL << 21);
 
     private static (long Flags, List<(int Fd, long Type)> Joins) BootNamespaces(Spec spec, GlobalOptions global)
     {

@@ -45,6 +45,9 @@ public sealed class BootOptions
     /// <summary>Root file system overlay (--overlay): none, or memory (copy-up layer in the Sentry).</summary>
     public string Overlay { get; set; } = "none";
 
+    /// <summary>Host unix sockets the container may use (--host-uds): none, open, create or all.</summary>
+    public string HostUds { get; set; } = "none";
+
     /// <summary>Log every system call served (--strace).</summary>
     public bool Strace { get; set; }
 

@@ -28,6 +28,9 @@ public static class BootProcess
             sandbox = SentrySandbox.Create(spec, gofer, new[] { 0, 1, 2 }, options.ConsoleFd, log, options.Strace,
                 Platform.PlatformFactory.Create(options.Platform), memoryOverlay: options.Overlay == "memory",
                 preservedFds: Enumerable.Range(BootOptions.PreservedFdBase, Math.Max(0, options.PreservedFds)).ToArray());
+            // Before init's first instruction (start): which host sockets connect may reach.
+            sandbox.Kernel.Vfs.HostUds = RunscNet.Gofer.HostUnixSocketsNames.Parse(options.HostUds)
+                ?? throw new ArgumentException($"unknown --host-uds mode {options.HostUds}");
         }
         catch (Exception e)
         {

@@ -105,7 +105,10 @@ public sealed partial class VirtualFileSystem
         {
             int err = GoferFileSystem.Attach(gofer, dest, out var fs);
             if (err != 0) { MountWarnings.Add($"bind mount {dest}: attach failed ({-err})"); return; }
-            MountSpecial(dest, fs!, flags, m.Source ?? "none");
+            // The source of a bind mount is a host path: /proc/PID/mounts and mountinfo show
+            // "none", as gVisor does (runc shows the host device and, as mountinfo's root, the
+            // host directory).
+            MountSpecial(dest, fs!, flags, "none");
             return;
         }
         switch (type)

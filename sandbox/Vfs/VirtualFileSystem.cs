@@ -23,6 +23,9 @@ public sealed partial class VirtualFileSystem
         _mounts.Add(RootMount);
     }
 
+    /// <summary>Host unix sockets in gofer mounts the container may connect to or bind (--host-uds; none by default).</summary>
+    public RunscNet.Gofer.HostUnixSockets HostUds { get; set; }
+
     /// <summary>AF_UNIX sockets bound to abstract names (hex of the name bytes → socket).</summary>
     internal Dictionary<string, object> AbstractSockets { get; } = new();
 

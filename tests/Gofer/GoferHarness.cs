@@ -17,7 +17,8 @@ internal sealed class GoferHarness : IDisposable
     /// <param name="readOnly">Serve read-only.</param>
     /// <param name="procFdGiven">Hand the server a /proc/self/fd fd as the gofer process does after
     /// pivot_root; it then binds/connects unix sockets through cwd changes instead of /proc paths.</param>
-    public GoferHarness(bool readOnly = false, bool procFdGiven = false)
+    /// <param name="hostUds">Host unix sockets the server may bind and connect (all: the tests of those operations).</param>
+    public GoferHarness(bool readOnly = false, bool procFdGiven = false, HostUnixSockets hostUds = HostUnixSockets.All)
     {
         Base = Directory.CreateTempSubdirectory("gofer-test-").FullName;
         Root = Path.Combine(Base, "root");
@@ -31,7 +32,7 @@ internal sealed class GoferHarness : IDisposable
         (int clientFd, int serverFd) = SocketPair();
         ServerSocket = serverFd;
         int procFd = procFdGiven ? Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0) : -1;
-        _server = GoferServer.ForDirectory(serverFd, Root, new GoferServerOptions { ReadOnly = readOnly, ProcSelfFdDirectory = procFd });
+        _server = GoferServer.ForDirectory(serverFd, Root, new GoferServerOptions { ReadOnly = readOnly, ProcSelfFdDirectory = procFd, HostUds = hostUds });
         _serverThread = new Thread(() => _server.Serve()) { IsBackground = true, Name = "gofer-test-server" };
         _serverThread.Start();
         Client = new GoferClient(clientFd);

@@ -94,6 +94,9 @@ public sealed class SeccompFilterTests
         Assert.Equal(ErrnoBase | Errno.EAFNOSUPPORT, Run(p, 41, new ulong[] { 2 })); // socket(AF_INET)
         Assert.Equal(Allow, Run(p, 56, new ulong[] { 0x3D0F00 }));               // clone of a thread (glibc flags)
         Assert.Equal(Kill, Run(p, 56, new ulong[] { 17 }));                      // clone(SIGCHLD) = fork
+        Assert.Equal(Kill, Run(p, 56, new ulong[] { 0x3D0F00 | 0x10000000 }));   // a thread in a new user namespace
+        Assert.Equal(Kill, Run(p, 56, new ulong[] { 0x3D0F00 | 0x00020000 }));   // ... a new mount namespace
+        Assert.Equal(Kill, Run(p, 56, new ulong[] { 0x3D0F00 | 0x40000000 }));   // ... a new network namespace
         Assert.Equal(ErrnoBase | Errno.ENOSYS, Run(p, 435));                     // clone3
         Assert.Equal(Allow, Run(p, 157, new ulong[] { 15 }));                    // prctl(PR_SET_NAME)
         Assert.Equal(Allow, Run(p, 157, new ulong[] { 16 }));                    // prctl(PR_GET_NAME)

@@ -9,11 +9,15 @@ namespace RunscNet.Tests.Integration;
 public sealed class IntegrationFactAttribute : FactAttribute
 {
     /// <summary>Decides the skip reason from the environment.</summary>
-    public IntegrationFactAttribute(bool needsRoot = true)
+    /// <param name="needsRoot">Skip unless run as root.</param>
+    /// <param name="needsRootfs">Skip unless RUNSC_NET_ROOTFS names the busybox rootfs (the test runs its programs).</param>
+    public IntegrationFactAttribute(bool needsRoot = true, bool needsRootfs = false)
     {
         if (RunscNetBinary.Path == null)
             Skip = "RUNSC_NET does not name the published runsc-net binary (scripts/test.sh sets it)";
         else if (needsRoot && Environment.UserName != "root")
             Skip = "needs root: create makes pid, mount, network namespaces";
+        else if (needsRootfs && !(Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } rootfs && Directory.Exists(rootfs)))
+            Skip = "RUNSC_NET_ROOTFS does not name the busybox rootfs (scripts/test.sh builds it)";
     }
 }

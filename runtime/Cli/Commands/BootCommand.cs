@@ -45,6 +45,7 @@ public sealed class BootCommand : ICommand
             Network = context.Global.Network,
             Platform = context.Global.Platform,
             Overlay = context.Global.Overlay,
+            HostUds = context.Global.HostUds,
             Strace = context.Global.Strace,
             DebugLog = RuntimeLog.DebugEnabled ? RuntimeLog.Debug : null,
         };

@@ -33,6 +33,7 @@ public sealed class GoferCommand : ICommand
             SpecFd = SpecFd,
             SocketFd = SocketFd,
             Overlay = Overlay != "none" ? Overlay : context.Global.Overlay,
+            HostUds = context.Global.HostUds,
             DebugLogPath = RuntimeLog.DebugLogPath,
         };
         return GoferProcess.Run(options);

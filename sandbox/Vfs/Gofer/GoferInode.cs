@@ -57,6 +57,12 @@ public sealed class GoferInode : Inode
 
     private static GoferChangeTracker Changes => GoferChangeTracker.Shared;
 
+    /// <summary>
+    /// Asks the gofer to connect a new host socket of <paramref name="type"/> to this socket file
+    /// (--host-uds open). Returns 0 and the connected host fd (ours), or the gofer's -errno.
+    /// </summary>
+    public int ConnectHostSocket(int type, out int hostFd) => Client.ConnectSocket(_handle, type, out hostFd);
+
     /// <summary>The gofer handle.</summary>
     public ulong Handle => _handle;
 

@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Vfs.Socket;
 /// autobind; listen/accept/connect; SCM_RIGHTS file passing; SO_PEERCRED; shutdown; EOF when the
 /// peer closes and EPIPE when writing to a closed peer. One lock serialises all unix-socket state.
 /// </summary>
-public sealed class UnixSocket : SocketFile
+public sealed partial class UnixSocket : SocketFile
 {
     private const int DefaultBuffer = 212992;
     private static readonly object s_lock = new();
@@ -116,6 +116,7 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override int Bind(Task task, byte[] address)
     {
+        if (_host != null) return -Errno.EINVAL;
         int err = ParseAddress(address, out int kind, out string name);
         if (err != 0) return err;
         lock (s_lock)
@@ -149,10 +150,17 @@ public sealed class UnixSocket : SocketFile
         return 0;
     }
 
-    /// <summary>Finds the socket bound at <paramref name="address"/>; ECONNREFUSED if none, EACCES without write permission.</summary>
-    private int Lookup(Task task, byte[] address, out UnixSocket? target)
+    /// <summary>
+    /// Finds the socket bound at <paramref name="address"/>; ECONNREFUSED if none, EACCES without
+    /// write permission. <paramref name="unbound"/>: the socket file no sandbox socket is bound to
+    /// (a host socket, perhaps), with the ECONNREFUSED.
+    /// </summary>
+    private int Lookup(Task task, byte[] address, out UnixSocket? target) => Lookup(task, address, out target, out _);
+
+    private int Lookup(Task task, byte[] address, out UnixSocket? target, out Inode? unbound)
     {
         target = null;
+        unbound = null;
         int err = ParseAddress(address, out int kind, out string name);
         if (err != 0) return err;
         if (kind == 0) return -Errno.EINVAL;
@@ -170,12 +178,14 @@ public sealed class UnixSocket : SocketFile
         err = Permissions.Check(task.Credentials, loc.Inode.Attr, Permissions.MayWrite);
         if (err != 0) return err;
         if (loc.Inode.BoundSocket is UnixSocket { _closed: false } u) { target = u; return 0; }
+        unbound = loc.Inode;
         return -Errno.ECONNREFUSED;
     }
 
     /// <inheritdoc/>
     public override int GetSockName(out byte[] address)
     {
+        if (_host != null) { address = Unnamed; return 0; }
         lock (s_lock) address = _address ?? Unnamed;
         return 0;
     }
@@ -183,6 +193,7 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override int GetPeerName(out byte[] address)
     {
+        if (_host != null) { address = _hostPeerAddress ?? Unnamed; return 0; }
         lock (s_lock)
         {
             address = Unnamed;
@@ -197,6 +208,7 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override int Listen(Task task, int backlog)
     {
+        if (_host != null) return -Errno.EINVAL;
         if (IsDgram) return -Errno.EOPNOTSUPP;
         lock (s_lock)
         {
@@ -213,6 +225,7 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override int Accept(Task task, bool nonBlocking, out SocketFile? accepted, out byte[] peer)
     {
+        if (_host != null) { accepted = null; peer = Unnamed; return -Errno.EINVAL; }
         accepted = null;
         peer = Unnamed;
         if (IsDgram) return -Errno.EOPNOTSUPP;
@@ -239,7 +252,10 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override int Connect(Task task, byte[] address)
     {
-        int err = Lookup(task, address, out var target);
+        if (_host != null) return -Errno.EISCONN;
+        int err = Lookup(task, address, out var target, out Inode? unbound);
+        if (err == -Errno.ECONNREFUSED && unbound is Gofer.GoferInode file && (_vfs.HostUds & RunscNet.Gofer.HostUnixSockets.Open) != 0)
+            return ConnectHost(file, address);
         if (err != 0) return err;
         if (target!._type != _type) return -Errno.EPROTOTYPE;
         if (IsDgram)
@@ -280,6 +296,7 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override long Send(Task task, ReadOnlySpan<byte> data, SocketMessage message, int flags)
     {
+        if (_host is { } host) return SendHost(task, host, data, message, flags);
         bool nonBlocking = NonBlocking || (flags & MSG_DONTWAIT) != 0;
         UnixSocket? target;
         byte[]? from;
@@ -379,6 +396,7 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override long Receive(Task task, Span<byte> buffer, SocketMessage result, int flags)
     {
+        if (_host is { } host) return ReceiveHost(task, host, buffer, result, flags);
         bool nonBlocking = NonBlocking || (flags & MSG_DONTWAIT) != 0;
         bool peek = (flags & MSG_PEEK) != 0;
         while (true)
@@ -450,6 +468,7 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override int Shutdown(Task task, int how)
     {
+        if (_host is { } host) return host.Shutdown(task, how);
         if (how is < 0 or > 2) return -Errno.EINVAL;
         lock (s_lock)
         {
@@ -471,6 +490,7 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override int SetOption(Task task, int level, int name, byte[] value)
     {
+        if (_host is { } host && IsHostOption(level, name, set: true)) return host.SetOption(task, level, name, value);
         if (level != 1) return -Errno.ENOPROTOOPT;
         lock (s_lock) _options[(level, name)] = value;
         return 0;
@@ -479,6 +499,7 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override int GetOption(Task task, int level, int name, out byte[] value)
     {
+        if (_host is { } host && IsHostOption(level, name, set: false)) return host.GetOption(task, level, name, out value);
         value = Array.Empty<byte>();
         if (level != 1) return -Errno.ENOPROTOOPT;
         lock (s_lock)
@@ -510,6 +531,7 @@ public sealed class UnixSocket : SocketFile
     /// <inheritdoc/>
     public override short Readiness(short mask)
     {
+        if (_host is { } host) return host.Readiness(mask);
         int ev = 0;
         lock (s_lock)
         {
@@ -537,11 +559,12 @@ public sealed class UnixSocket : SocketFile
     }
 
     /// <inheritdoc/>
-    public override WaitQueue? ReadinessQueue => Queue;
+    public override WaitQueue? ReadinessQueue => _host?.ReadinessQueue ?? Queue;
 
     /// <inheritdoc/>
     public override long Ioctl(Task task, uint request, ulong argument)
     {
+        if (_host is { } host && request is 0x541B or 0x5411) return host.Ioctl(task, request, argument); // FIONREAD, TIOCOUTQ
         if (request == 0x541B) // FIONREAD / SIOCINQ
         {
             int n;
@@ -576,5 +599,6 @@ public sealed class UnixSocket : SocketFile
         }
         foreach (var s in pending) s.DecRef();
         foreach (var f in drop) f.DecRef();
+        ReleaseHost();
     }
 }
