@@ -69,7 +69,8 @@ internal static class EmptyRoot
     {
         var views = Vfs.Cgroup.HostCgroups.Hierarchies.Where(h => h.HostDir != null).ToList();
         if (views.Count == 0) return null;
-        long r = WithPath(Staging + Vfs.Cgroup.HostCgroups.ViewRoot, p => RawSyscall.Checked(SYS_mkdir, p, 0x16d));
+        // 0755 while it is filled (boot has no DAC_OVERRIDE); the whole root is made read-only after.
+        long r = WithPath(Staging + Vfs.Cgroup.HostCgroups.ViewRoot, p => RawSyscall.Checked(SYS_mkdir, p, 0x1ed));
         if (r < 0) return $"cgroup view directory: errno {-r}";
         foreach (var h in views)
         {

@@ -9,9 +9,11 @@ namespace RunscNet.Tests.Integration;
 public sealed class IntegrationFactAttribute : FactAttribute
 {
     /// <summary>Decides the skip reason from the environment.</summary>
-    public IntegrationFactAttribute(bool needsRoot = true)
+    public IntegrationFactAttribute(bool needsRoot = true, bool needsRootfs = false)
     {
-        if (RunscNetBinary.Path == null)
+        if (needsRootfs && Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is not { Length: > 0 })
+            Skip = "RUNSC_NET_ROOTFS does not name a root file system with a shell (scripts/test.sh sets it)";
+        else if (RunscNetBinary.Path == null)
             Skip = "RUNSC_NET does not name the published runsc-net binary (scripts/test.sh sets it)";
         else if (needsRoot && Environment.UserName != "root")
             Skip = "needs root: create makes pid, mount, network namespaces";
