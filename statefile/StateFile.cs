@@ -48,6 +48,13 @@ public sealed class StateFile : IDisposable
 
     private string TempPath => StatePath + ".tmp";
 
+    /// <summary>
+    /// Path of the exit record: the sandbox process (which runs as an unprivileged user and holds
+    /// no directory of ours) writes init's wait status as decimal text into this file, created by
+    /// the runtime and handed to it open; <see cref="Read"/> folds it into the state.
+    /// </summary>
+    public string ExitPath => Path.Combine(RootDir, Id.FileStem + ".exit");
+
     /// <summary>True while this instance holds the lock.</summary>
     public bool IsLocked => _lockFd >= 0;
 
@@ -160,8 +167,10 @@ public sealed class StateFile : IDisposable
         }
         try
         {
-            return JsonSerializer.Deserialize(json, StateJsonContext.Default.ContainerState)
+            var state = JsonSerializer.Deserialize(json, StateJsonContext.Default.ContainerState)
                 ?? throw new JsonException("null");
+            state.ExitStatus ??= ReadExitRecord();
+            return state;
         }
         catch (JsonException e)
         {
@@ -169,13 +178,27 @@ public sealed class StateFile : IDisposable
         }
     }
 
+    /// <summary>The wait status in the exit record, or null (none written yet, or unreadable).</summary>
+    private int? ReadExitRecord()
+    {
+        try
+        {
+            string text = File.ReadAllText(ExitPath).Trim();
+            return int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int status) ? status : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
-    /// Removes the state file, a leftover temp file and the lock file. May be called with the lock
+    /// Removes the state file, a leftover temp file, the exit record and the lock file. May be called with the lock
     /// held; the lock must still be released (Unlock or Dispose) afterwards.
     /// </summary>
     public void Destroy()
     {
-        foreach (string path in new[] { StatePath, TempPath, LockPath })
+        foreach (string path in new[] { StatePath, TempPath, ExitPath, LockPath })
         {
             if (Unlink(path) < 0)
             {

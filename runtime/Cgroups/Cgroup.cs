@@ -41,9 +41,31 @@ public sealed class Cgroup
     {
         if (IsV2) EnableV2Controllers();
         foreach (string dir in Directories) Directory.CreateDirectory(dir);
+        if (resources?.Pids is not { Limit: not 0 }) LimitPidsByDefault();
         if (resources == null) return;
         if (IsV2) ApplyV2(resources);
         else ApplyV1(resources);
+    }
+
+    /// <summary>
+    /// pids.max when the spec sets none: the sandbox's host processes (boot, the gofer, one stub
+    /// per application process, and their threads) are bounded even then, so a program (or a
+    /// Sentry taken over) cannot fork-bomb the host through the stubs. Best effort: a host
+    /// without the pids controller keeps no limit.
+    /// </summary>
+    public const long DefaultPidsLimit = 4096;
+
+    private void LimitPidsByDefault()
+    {
+        string file = IsV2 ? Mount + Path + "/pids.max" : $"{Mount}/pids{Path}/pids.max";
+        try
+        {
+            if (File.Exists(file)) File.WriteAllText(file, DefaultPidsLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Logging.RuntimeLog.Debug($"default pids limit on {file}: {e.Message}");
+        }
     }
 
     /// <summary>Applies <paramref name="resources"/> to the existing cgroup (update); throws <see cref="RuntimeError"/> naming the file that failed.</summary>

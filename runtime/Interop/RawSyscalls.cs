@@ -32,13 +32,15 @@ internal static partial class RawSyscalls
 /// <summary>System call numbers of the calls a clone child makes, for x86-64 and arm64.</summary>
 internal sealed class SyscallNumbers
 {
-    public long Clone, Execve, ExitGroup, Dup3, SetSid, SetNs, GetPid, Prctl;
+    public long Clone, Execve, ExitGroup, Dup3, SetSid, SetNs, GetPid, Prctl, Read, SetResUid, SetResGid, GetGroups, SetGroups;
 
     /// <summary>The numbers of the architecture we run on.</summary>
     public static readonly SyscallNumbers Current = RuntimeInformation.ProcessArchitecture switch
     {
-        Architecture.X64 => new SyscallNumbers { Clone = 56, Execve = 59, ExitGroup = 231, Dup3 = 292, SetSid = 112, SetNs = 308, GetPid = 39, Prctl = 157 },
-        Architecture.Arm64 => new SyscallNumbers { Clone = 220, Execve = 221, ExitGroup = 94, Dup3 = 24, SetSid = 157, SetNs = 268, GetPid = 172, Prctl = 167 },
+        Architecture.X64 => new SyscallNumbers { Clone = 56, Execve = 59, ExitGroup = 231, Dup3 = 292, SetSid = 112, SetNs = 308, GetPid = 39, Prctl = 157,
+            Read = 0, SetResUid = 117, SetResGid = 119, GetGroups = 115, SetGroups = 116 },
+        Architecture.Arm64 => new SyscallNumbers { Clone = 220, Execve = 221, ExitGroup = 94, Dup3 = 24, SetSid = 157, SetNs = 268, GetPid = 172, Prctl = 167,
+            Read = 63, SetResUid = 147, SetResGid = 149, GetGroups = 158, SetGroups = 159 },
         _ => throw new PlatformNotSupportedException("runsc-net runs on x86-64 and arm64 Linux"),
     };
 }

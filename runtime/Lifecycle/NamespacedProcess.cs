@@ -16,7 +16,7 @@ namespace RunscNet.Runtime.Lifecycle;
 public sealed class NamespacedProcess
 {
     /// <summary>Exit codes of a child that failed before execve, by step.</summary>
-    public const int ExitSetNsFailed = 121, ExitSetSidFailed = 122, ExitDupFailed = 123, ExitCapabilityDropFailed = 124, ExitExecFailed = 127;
+    public const int ExitSetNsFailed = 121, ExitSetSidFailed = 122, ExitDupFailed = 123, ExitCapabilityDropFailed = 124, ExitUserNamespaceFailed = 125, ExitExecFailed = 127;
     private const long PrCapBsetDrop = 24;
 
     /// <summary>Path of the program (e.g. /proc/self/exe or the runsc-net binary).</summary>
@@ -49,6 +49,17 @@ public sealed class NamespacedProcess
     /// <summary>Start a new session (detach from the caller's terminal and process group).</summary>
     public bool NewSession { get; init; } = true;
 
+    /// <summary>
+    /// Run the program in a new user namespace whose root (uid 0, gid 0, the only ids mapped) is
+    /// this host uid/gid; null: stay in ours. The namespaces of <see cref="NamespaceFlags"/> are
+    /// then created together with it and so owned by it. We (root) write the child's
+    /// setgroups ("deny"), gid_map and uid_map while it waits on a pipe, then it takes uid/gid 0
+    /// there and execs: it has capabilities in its own namespace only, none in ours. Namespaces of
+    /// <see cref="JoinNamespaces"/> are joined by the cloning thread around the clone (the child
+    /// has no right to join namespaces of ours), so the child is born in them.
+    /// </summary>
+    public (uint Uid, uint Gid)? UserNamespaceRoot { get; init; }
+
     /// <summary>Clones and execs the child; returns its host pid. Throws <see cref="RuntimeError"/> if clone fails.</summary>
     public unsafe int Start()
     {
@@ -57,6 +68,7 @@ public sealed class NamespacedProcess
         nint argv = 0, envp = 0, exe = 0;
         int[] moves = Fds.OrderBy(kv => kv.Key).SelectMany(kv => new[] { kv.Key, kv.Value }).ToArray();
         var staged = new List<int>();
+        int syncRead = -1, syncWrite = -1;
         try
         {
             exe = NativeString(Executable, strings);
@@ -71,26 +83,42 @@ public sealed class NamespacedProcess
                 staged.Add(high);
                 moves[i + 1] = high;
             }
-            long[] joins = JoinNamespaces.SelectMany(j => new long[] { j.Fd, j.Type }).ToArray();
+            bool userNs = UserNamespaceRoot != null;
+            long[] joins = userNs ? [] : JoinNamespaces.SelectMany(j => new long[] { j.Fd, j.Type }).ToArray();
+            long flags = NamespaceFlags | (userNs ? Processes.CLONE_NEWUSER : 0);
+            if (userNs)
+            {
+                int* ends = stackalloc int[2];
+                if (Processes.Pipe2(ends, Processes.O_CLOEXEC) < 0) throw new RuntimeError($"pipe2: {Processes.LastError()}");
+                syncRead = ends[0];
+                syncWrite = ends[1];
+            }
             RawSyscalls.Warm();
             // No GC may be under way when we clone: the child must never meet a pending suspension.
             bool noGc = false;
             try { noGc = GC.TryStartNoGCRegion(1 << 20); } catch (InvalidOperationException) { }
             int pid;
-            try
+            using (var borrowed = userNs ? ThreadNamespaces.Enter(JoinNamespaces) : null)
+            using (userNs ? ThreadGroups.DropWhile() : null)
             {
-                pid = CloneAndExec(nr, NamespaceFlags, (byte*)exe, (byte**)argv, (byte**)envp, moves, joins, NewSession,
-                    CapabilityBoundingSet ?? ulong.MaxValue);
-            }
-            finally
-            {
-                if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+                try
+                {
+                    pid = CloneAndExec(nr, flags, (byte*)exe, (byte**)argv, (byte**)envp, moves, joins, NewSession,
+                        CapabilityBoundingSet ?? ulong.MaxValue, syncRead);
+                }
+                finally
+                {
+                    if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+                }
             }
             if (pid < 0) throw new RuntimeError($"clone of {Executable}: {Marshal.GetPInvokeErrorMessage(-pid)}");
+            if (userNs) ReleaseIntoUserNamespace(pid, UserNamespaceRoot!.Value, syncWrite);
             return pid;
         }
         finally
         {
+            if (syncRead >= 0) Processes.Close(syncRead);
+            if (syncWrite >= 0) Processes.Close(syncWrite);
             foreach (int fd in staged) Processes.Close(fd);
             foreach (nint p in strings) NativeMemory.Free((void*)p);
             if (argv != 0) NativeMemory.Free((void*)argv);
@@ -104,10 +132,11 @@ public sealed class NamespacedProcess
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static unsafe int CloneAndExec(SyscallNumbers nr, long namespaceFlags, byte* exe, byte** argv, byte** envp,
-        int[] moves, long[] joins, bool newSession, ulong boundingSet)
+        int[] moves, long[] joins, bool newSession, ulong boundingSet, int syncFd)
     {
         long cloneNr = nr.Clone, setNsNr = nr.SetNs, setSidNr = nr.SetSid, dup3Nr = nr.Dup3,
-            execNr = nr.Execve, exitNr = nr.ExitGroup, prctlNr = nr.Prctl;
+            execNr = nr.Execve, exitNr = nr.ExitGroup, prctlNr = nr.Prctl, readNr = nr.Read,
+            setResUidNr = nr.SetResUid, setResGidNr = nr.SetResGid;
         int moveCount = moves.Length;
         int joinCount = joins.Length;
         fixed (int* m = moves)
@@ -118,6 +147,16 @@ public sealed class NamespacedProcess
             if (pid > 0) return (int)pid;
 
             // The child: no allocation, no managed calls, only raw system calls from here.
+            if (syncFd >= 0)
+            {
+                // New user namespace: wait for our maps, then become its root (kuid/kgid = the
+                // mapped host ids; the capabilities of the new namespace stay and survive execve).
+                byte go = 0;
+                if (RawSyscalls.Syscall6(readNr, syncFd, (long)&go, 1, 0, 0, 0) != 1
+                    || RawSyscalls.Syscall6(setResGidNr, 0, 0, 0, 0, 0, 0) < 0
+                    || RawSyscalls.Syscall6(setResUidNr, 0, 0, 0, 0, 0, 0) < 0)
+                    RawSyscalls.Syscall6(exitNr, ExitUserNamespaceFailed, 0, 0, 0, 0, 0);
+            }
             for (int i = 0; i < joinCount; i += 2)
             {
                 if (RawSyscalls.Syscall6(setNsNr, j[i], j[i + 1], 0, 0, 0, 0) < 0)
@@ -141,6 +180,35 @@ public sealed class NamespacedProcess
             RawSyscalls.Syscall6(execNr, (long)exe, (long)argv, (long)envp, 0, 0, 0);
             RawSyscalls.Syscall6(exitNr, ExitExecFailed, 0, 0, 0, 0, 0);
             return 0; // not reached
+        }
+    }
+
+    /// <summary>
+    /// Writes the id maps of <paramref name="pid"/>'s new user namespace (root there = <paramref name="root"/>
+    /// here) and lets it go on; kills and reaps it if that fails.
+    /// </summary>
+    private static unsafe void ReleaseIntoUserNamespace(int pid, (uint Uid, uint Gid) root, int syncWrite)
+    {
+        try
+        {
+            // setgroups first: "deny" must be set before gid_map; nobody in the namespace can then
+            // ever add a supplementary group (the child has none: see ThreadGroups).
+            File.WriteAllText($"/proc/{pid}/setgroups", "deny");
+            File.WriteAllText($"/proc/{pid}/gid_map", $"0 {root.Gid} 1\n");
+            File.WriteAllText($"/proc/{pid}/uid_map", $"0 {root.Uid} 1\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Processes.Kill(pid, 9);
+            Processes.WaitPid(pid, out _, Processes.__WALL);
+            throw new RuntimeError($"writing the user namespace maps of pid {pid}: {e.Message}");
+        }
+        byte go = 1;
+        if (Processes.Write(syncWrite, &go, 1) != 1)
+        {
+            Processes.Kill(pid, 9);
+            Processes.WaitPid(pid, out _, Processes.__WALL);
+            throw new RuntimeError($"releasing pid {pid} into its user namespace: {Processes.LastError()}");
         }
     }
 

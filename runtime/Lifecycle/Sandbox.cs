@@ -28,7 +28,13 @@ public static class Sandbox
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
 
     // fd numbers in the children.
-    private const int SpecFd = 3, ControlFd = 4, GoferSocketFd = 5, ConsoleFd = 6, PreservedFdBase = 10;
+    private const int SpecFd = 3, ControlFd = 4, GoferSocketFd = 5, ConsoleFd = 6, ExitFd = 7, LogFd = 8, DebugLogFd = 9, PreservedFdBase = 10;
+
+    /// <summary>
+    /// The host uid and gid boot (and so every stub) runs as: root of the sandbox's user namespace
+    /// is this one id of the host ("nobody", the overflow id, which owns no file on a sane host).
+    /// </summary>
+    public const uint SandboxUid = 65534, SandboxGid = 65534;
 
     /// <summary>
     /// Starts gofer and boot for container <paramref name="containerId"/> and waits until boot
@@ -83,9 +89,17 @@ public static class Sandbox
 
             var (flags, joins) = BootNamespaces(spec, global);
             ownFds.AddRange(joins.Select(j => j.Fd));
+            foreach (var (fd, type) in joins)
+                if (type == Processes.CLONE_NEWNET) NetworkNamespaceSetup.AllowPrivilegedPorts(fd);
             var bootFds = new Dictionary<int, int> { [SpecFd] = specFd, [ControlFd] = listener, [GoferSocketFd] = pair[1] };
-            List<string> bootArgs = ["runsc-net", .. globalArgs, "boot", "--container-id", containerId, "--bundle", bundle.Directory,
-                "--spec-fd", SpecFd.ToString(), "--control-fd", ControlFd.ToString(), "--gofer-fd", GoferSocketFd.ToString()];
+            // Boot runs unprivileged and keeps no directory of ours: every file it writes is opened here.
+            var bootFiles = BootFiles.Open(containerId, global, ownFds);
+            bootFds[ExitFd] = bootFiles.ExitRecord;
+            if (bootFiles.Log >= 0) bootFds[LogFd] = bootFiles.Log;
+            if (bootFiles.DebugLog >= 0) bootFds[DebugLogFd] = bootFiles.DebugLog;
+            List<string> bootArgs = ["runsc-net", .. BootFiles.GlobalArguments(global, LogFd, DebugLogFd), "boot", "--container-id", containerId,
+                "--bundle", bundle.Directory, "--spec-fd", SpecFd.ToString(), "--control-fd", ControlFd.ToString(), "--gofer-fd", GoferSocketFd.ToString(),
+                "--exit-fd", ExitFd.ToString()];
             if (consoleFd >= 0)
             {
                 bootFds[ConsoleFd] = consoleFd;
@@ -106,6 +120,7 @@ public static class Sandbox
                 // foreground process group, so the terminal's signals and job control reach it.
                 NewSession = consoleFd != 0,
                 CapabilityBoundingSet = SentryCapabilities,
+                UserNamespaceRoot = (SandboxUid, SandboxGid),
             };
             bootPid = boot.Start();
             RuntimeLog.Debug($"boot started: pid {bootPid}, namespaces 0x{flags:x}");
@@ -179,18 +194,16 @@ public static class Sandbox
 
     /// <summary>
     /// The capabilities the Sentry may hold (its bounding set; every other one is gone before boot
-    /// starts): file ownership and access for the host fds it serves (CHOWN, DAC_OVERRIDE,
-    /// DAC_READ_SEARCH, FOWNER, FSETID), KILL, the network ones its host sockets need
-    /// (NET_BIND_SERVICE, NET_BROADCAST, NET_ADMIN, NET_RAW), IPC_LOCK, SYS_PTRACE (the ptrace
-    /// platform), SYS_ADMIN (its mounts while it sets up its empty root; the seccomp filter it
-    /// installs afterwards refuses mounts and namespaces), SYS_NICE and SYS_RESOURCE. Not: SETUID,
-    /// SETGID, SETPCAP, SYS_MODULE, SYS_RAWIO, SYS_CHROOT, SYS_BOOT, SYS_TIME, MKNOD, SETFCAP,
-    /// AUDIT_*, MAC_*, SYSLOG, BPF, PERFMON, CHECKPOINT_RESTORE and the rest.
+    /// starts). They count only over boot's own user namespace and the namespaces it owns (mount,
+    /// PID, UTS, IPC, and the network namespace when boot creates it): boot holds none over the
+    /// host. KILL and SYS_PTRACE for its stubs; SETPCAP for the securebits that keep the stubs
+    /// capability-less; SYS_ADMIN for the mounts of its empty root (the allow-list seccomp filter
+    /// it installs afterwards refuses every mount and namespace call); NET_BIND_SERVICE,
+    /// NET_BROADCAST, NET_ADMIN, NET_RAW for host sockets in a network namespace of its own (in a
+    /// namespace given by path, or the host's, they count for nothing).
     /// </summary>
     private const ulong SentryCapabilities =
-        (1UL << 0) | (1UL << 1) | (1UL << 2) | (1UL << 3) | (1UL << 4) | (1UL << 5) |
-        (1UL << 10) | (1UL << 11) | (1UL << 12) | (1UL << 13) | (1UL << 14) |
-        (1UL << 19) | (1UL << 21) | (1UL << 23) | (1UL << 24);
+        (1UL << 5) | (1UL << 8) | (1UL << 10) | (1UL << 11) | (1UL << 12) | (1UL << 13) | (1UL << 19) | (1UL << 21);
 
     /// <summary>
     /// The capabilities the gofer may ever hold: what its set-up needs (SYS_ADMIN for its mounts

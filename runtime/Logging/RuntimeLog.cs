@@ -156,6 +156,12 @@ public static class RuntimeLog
 
     private static StreamWriter OpenAppend(string path)
     {
+        // The sandbox process gets its log files open (it may not open them itself): /proc/self/fd/N.
+        if (path.StartsWith("/proc/self/fd/", StringComparison.Ordinal) && int.TryParse(path["/proc/self/fd/".Length..], out int fd) && fd > 2)
+        {
+            var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+            return new StreamWriter(new FileStream(handle, FileAccess.Write), new UTF8Encoding(false));
+        }
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir != null) Directory.CreateDirectory(dir);
         var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);

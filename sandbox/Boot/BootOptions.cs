@@ -9,8 +9,8 @@ public sealed class BootOptions
     /// <summary>The container ID.</summary>
     public string ContainerId { get; set; } = "";
 
-    /// <summary>The runtime's state directory (--root), where boot records init's exit status; empty: not recorded.</summary>
-    public string RootDir { get; set; } = "";
+    /// <summary>fd of the container's exit record file (open for writing), where boot records init's wait status; -1: none.</summary>
+    public int ExitFd { get; set; } = -1;
 
     /// <summary>Absolute path of the bundle (for messages; the spec comes from <see cref="SpecFd"/>).</summary>
     public string BundleDir { get; set; } = "";

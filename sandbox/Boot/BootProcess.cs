@@ -18,6 +18,9 @@ public static class BootProcess
     public static int Run(BootOptions options)
     {
         var log = options.DebugLog is { } sink ? new DebugLog(sink) : DebugLog.Null;
+        // First of all: no program this process starts (the stubs) gains capabilities by running
+        // as root of the sandbox's user namespace.
+        SentryPrivileges.LockStubsOutOfCapabilities(log);
         SentrySandbox sandbox;
         if (options.Network != "host") Loopback.BringUp(log);
         try
@@ -39,21 +42,22 @@ public static class BootProcess
             return 1;
         }
         if (options.ConsoleFd >= 0 && OperatingSystem.IsLinux()) TerminalSignals.Forward(sandbox.Kernel, options.ConsoleFd, log);
-        var server = new ControlServer(options.ControlFd, sandbox, options.DebugLog);
-        server.Start();
-        // The container's ptmx opens make host ptys: keep the host's devpts reachable.
-        Vfs.Dev.PtmxInode.KeepHostDevpts();
+        // The container's ptmx opens make host ptys: keep the host's ptmx reachable (a device file, not a directory).
+        Vfs.Dev.PtmxInode.KeepHostPtmx();
         Vfs.Cgroup.HostCgroups.Capture();
-        Vfs.Proc.ProcFileSystem.KeepHostProcSys();
         // Set up: from here on the Sentry needs no host path, so it gives up the host's tree.
-        string stateDir = EmptyRoot.Enter(options.RootDir, log);
-        // Hardening once set up: nothing this process executes later may gain privileges.
+        EmptyRoot.Enter(log);
+        // Hardening once set up, before the control server can start the container's init (so
+        // before any application instruction runs): nothing this process executes later may gain
+        // privileges, and the host calls it makes are the allow-listed ones (every thread).
         if (HostIo.Prctl(38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0) != 0) log.Write("boot: PR_SET_NO_NEW_PRIVS failed");
         long filtered = SentrySeccomp.Install();
         if (filtered != 0) log.Write($"boot: seccomp filter not installed: {filtered}");
+        var server = new ControlServer(options.ControlFd, sandbox, options.DebugLog);
+        server.Start();
         int status = sandbox.WaitForInit();
         log.Write($"boot: init exited with wait status 0x{status:x}");
-        ExitRecord.Save(stateDir, options.ContainerId, status, log);
+        ExitRecord.Save(options.ExitFd, status, log);
         server.WaitForPendingReplies(TimeSpan.FromSeconds(2));
         return ExitLike(status);
     }

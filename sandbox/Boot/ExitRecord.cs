@@ -1,45 +1,27 @@
+using System.Text;
+using RunscNet.Sentry.Interop;
 using RunscNet.Sentry.Kernel;
-using RunscNet.StateFile;
 
 namespace RunscNet.Sentry.Boot;
 
 /// <summary>
-/// Records init's wait status in the container's state file when the sandbox ends by itself, so
-/// `wait` and `state` after the fact can tell how it ended (nobody else is left to ask: the
-/// caller that started the container may be gone). Best effort: a state file that is locked for
-/// long (a `delete` in progress) or already gone is left alone.
+/// Records init's wait status when the sandbox ends by itself, so `wait` and `state` after the
+/// fact can tell how it ended (nobody else is left to ask: the caller that started the container
+/// may be gone). The runtime creates the container's exit record file (StateFile.ExitPath) and
+/// hands it to boot open for writing (--exit-fd): boot runs as an unprivileged user and keeps no
+/// fd of the state directory, so this one regular file is all it can write there.
 /// </summary>
 internal static class ExitRecord
 {
-    /// <summary>Writes <paramref name="status"/> as the exit status of container <paramref name="id"/> under <paramref name="rootDir"/>.</summary>
-    public static void Save(string rootDir, string id, int status, DebugLog log)
+    /// <summary>Writes <paramref name="status"/> as decimal text at the start of <paramref name="fd"/> (-1: none).</summary>
+    public static unsafe void Save(int fd, int status, DebugLog log)
     {
-        if (rootDir.Length == 0 || id.Length == 0) return;
-        try
+        if (fd < 0) return;
+        byte[] text = Encoding.ASCII.GetBytes(status.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
+        fixed (byte* p = text)
         {
-            using var stateFile = new StateFile.StateFile(rootDir, new FullId(id, id));
-            if (!stateFile.Exists) return;
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1);
-            while (true)
-            {
-                try
-                {
-                    stateFile.Lock(LockMode.TryLock);
-                    break;
-                }
-                catch (StateFileLockedException) when (DateTime.UtcNow < deadline)
-                {
-                    Thread.Sleep(10);
-                }
-            }
-            var state = stateFile.Read();
-            if (state.ExitStatus != null) return;
-            state.ExitStatus = status;
-            stateFile.SaveLocked(state);
-        }
-        catch (Exception e) when (e is StateFileException or IOException or UnauthorizedAccessException or ContainerNotFoundException)
-        {
-            log.Write($"boot: exit status not recorded: {e.Message}");
+            long n = RawSyscall.Checked(18 /* pwrite64 */, fd, (long)p, text.Length, 0);
+            if (n != text.Length) log.Write($"boot: exit status not recorded: {(n < 0 ? $"errno {-n}" : "short write")}");
         }
     }
 }

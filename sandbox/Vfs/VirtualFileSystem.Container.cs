@@ -160,9 +160,9 @@ public sealed partial class VirtualFileSystem
     private void MountCgroups(string dest, string type, MountFlags flags)
     {
         var hierarchies = Cgroup.HostCgroups.Hierarchies;
-        if (Cgroup.HostCgroups.Unified && hierarchies[0].DirFd >= 0)
+        if (Cgroup.HostCgroups.Unified && hierarchies[0].ViewPath != null)
         {
-            MountSpecial(dest, new Cgroup.HostCgroupFileSystem(hierarchies[0].DirFd, unified: true, ""), flags, "cgroup2");
+            MountSpecial(dest, new Cgroup.HostCgroupFileSystem(hierarchies[0].ViewPath!, unified: true, ""), flags, "cgroup2");
             return;
         }
         var mounted = hierarchies.Where(h => h.Id != 0 && h.Mounted).OrderBy(h => h.MountOrder).ToList();
@@ -183,8 +183,8 @@ public sealed partial class VirtualFileSystem
         MountSpecial(dest, top, flags & ~MountFlags.ReadOnly, "tmpfs");
         foreach (var h in mounted)
         {
-            FileSystem view = h.DirFd >= 0
-                ? new Cgroup.HostCgroupFileSystem(h.DirFd, unified: false, h.Controllers)
+            FileSystem view = h.ViewPath != null
+                ? new Cgroup.HostCgroupFileSystem(h.ViewPath, unified: false, h.Controllers)
                 : new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x1ed, typeName: "cgroup");
             MountSpecial(dest.TrimEnd('/') + "/" + h.DirectoryName, view, flags, "cgroup");
         }

@@ -29,13 +29,16 @@ public sealed class BootCommand : ICommand
     [Option("preserved-fds", Default = 0, MetaValue = "N", HelpText = "number of fds held from 10 up for the container's init (as its fds 3...)")]
     public int PreservedFds { get; set; }
 
+    [Option("exit-fd", Default = -1, MetaValue = "FD", HelpText = "fd of the exit record file init's wait status is written to")]
+    public int ExitFd { get; set; } = -1;
+
     /// <inheritdoc/>
     public int Execute(CommandContext context)
     {
         var options = new BootOptions
         {
             ContainerId = ContainerId,
-            RootDir = context.Global.Root,
+            ExitFd = ExitFd,
             BundleDir = Bundle,
             SpecFd = SpecFd,
             ControlFd = ControlFd,

@@ -2,13 +2,17 @@ using RunscNet.Sentry.Interop;
 
 namespace RunscNet.Sentry.Vfs.Cgroup;
 
-/// <summary>One cgroup hierarchy boot is in: its ID and controllers as /proc/self/cgroup lists them, and an O_PATH fd of boot's cgroup directory in it (-1 if the host has it unmounted).</summary>
+/// <summary>One cgroup hierarchy boot is in: its ID and controllers as /proc/self/cgroup lists them, and where boot's cgroup directory in it is.</summary>
 /// <param name="Id">The hierarchy ID (0 for the unified hierarchy).</param>
 /// <param name="Controllers">The controllers ("cpu,cpuacct", "name=systemd", "" for unified).</param>
-/// <param name="DirFd">O_PATH fd of the sandbox's cgroup directory in this hierarchy, or -1 (not mounted on the host, or the sandbox sits at its root).</param>
+/// <param name="HostDir">Host path of the sandbox's cgroup directory in this hierarchy, or null (not mounted on the host, or the sandbox sits at its root).</param>
 /// <param name="MountOrder">Where the host's mount of it comes in mountinfo (the order runc mounts them in).</param>
-public sealed record CgroupHierarchy(int Id, string Controllers, int DirFd, int MountOrder)
+/// <param name="Index">Its position in the list (names its mount point in the Sentry's empty root).</param>
+public sealed record CgroupHierarchy(int Id, string Controllers, string? HostDir, int MountOrder, int Index)
 {
+    /// <summary>Where the Sentry's empty root holds the directory (a read-only bind mount, see Boot.EmptyRoot), or null.</summary>
+    public string? ViewPath => HostDir == null ? null : $"{HostCgroups.ViewRoot}/{Index}";
+
     /// <summary>True if the host has the hierarchy mounted.</summary>
     public bool Mounted => MountOrder != int.MaxValue;
 
@@ -32,6 +36,9 @@ public static class HostCgroups
     /// <summary>True on a host with only the unified (v2) hierarchy.</summary>
     public static bool Unified => Hierarchies.Count == 1 && Hierarchies[0].Id == 0;
 
+    /// <summary>The directory of the Sentry's empty root under which the hierarchies are bind-mounted.</summary>
+    public const string ViewRoot = "/cgroup";
+
     /// <summary>Looks the hierarchies up now (call before boot leaves the host's tree).</summary>
     public static void Capture() => _ = s_hierarchies.Value;
 
@@ -43,8 +50,6 @@ public static class HostCgroups
         foreach (var h in Hierarchies) sb.Append(h.Id).Append(':').Append(h.Controllers).Append(":/\n");
         return sb.ToString();
     }
-
-    private const int O_PATH = 0x200000, O_DIRECTORY = 0x10000;
 
     private static IReadOnlyList<CgroupHierarchy> Discover()
     {
@@ -68,17 +73,18 @@ public static class HostCgroups
             string[] parts = line.Split(':', 3);
             if (parts.Length != 3 || !int.TryParse(parts[0], out int id)) continue;
             string controllers = parts[1], path = parts[2];
-            int fd = -1, order = int.MaxValue;
+            string? hostDir = null;
+            int order = int.MaxValue;
             if (FindMount(mounts, id == 0, controllers) is var (mountPoint, mountRoot, index))
             {
                 string rel = mountRoot == "/" ? path : path.StartsWith(mountRoot, StringComparison.Ordinal) ? path[mountRoot.Length..] : path;
                 string dir = mountPoint.TrimEnd('/') + "/" + rel.TrimStart('/');
                 // Where the sandbox has no cgroup of its own (the runtime makes none for this
                 // controller) it would see the host's whole hierarchy: it sees an empty one.
-                if (rel.Trim('/').Length > 0) fd = HostFiles.openat(-100, dir, O_PATH | O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
+                if (rel.Trim('/').Length > 0 && Directory.Exists(dir)) hostDir = dir;
                 order = index;
             }
-            result.Add(new CgroupHierarchy(id, controllers, fd, order));
+            result.Add(new CgroupHierarchy(id, controllers, hostDir, order, result.Count));
         }
         return result;
     }

@@ -7,7 +7,8 @@ namespace RunscNet.Sentry.Vfs.Dev;
 /// <summary>
 /// /dev/pts/ptmx (and /dev/ptmx, a link to it): each open makes a new pseudo-terminal pair, as
 /// posix_openpt(3), openpty(3), script(1), Python's pty module do. The pair is a host pty from the
-/// host's devpts (an O_PATH fd of it is kept from boot, before the Sentry leaves the host's tree);
+/// host's devpts, opened through an O_PATH fd of the host's /dev/ptmx kept from boot (a device
+/// file, not a directory: reopened as /proc/self/fd/N in the Sentry's own proc);
 /// its slave is registered in the sandbox's devpts under the container's own number, which the
 /// master's TIOCGPTN reports, and is opened through the master (TIOCGPTPEER) whenever the
 /// container opens /dev/pts/N, so the Sentry holds no slave fd and the master sees the hang-up of
@@ -15,18 +16,21 @@ namespace RunscNet.Sentry.Vfs.Dev;
 /// </summary>
 public sealed class PtmxInode : Inode
 {
-    /// <summary>An O_PATH fd of the host's /dev/pts (-1 when there is none: then opens give ENODEV).</summary>
-    public static int HostDevptsFd { get; private set; } = -1;
+    /// <summary>An O_PATH fd of the host's /dev/ptmx (-1 when there is none: then opens give ENODEV).</summary>
+    public static int HostPtmxFd { get; private set; } = -1;
 
-    private const int O_PATH = 0x200000, O_DIRECTORY = 0x10000;
+    private const int O_PATH = 0x200000, O_NOFOLLOW = 0x20000;
     private const ulong TIOCSPTLCK = 0x40045431, TIOCGPTN = 0x80045430;
 
-    /// <summary>Keeps an O_PATH fd of the host's /dev/pts for later ptmx opens (call before leaving the host's tree).</summary>
-    public static void KeepHostDevpts()
+    /// <summary>
+    /// Keeps an O_PATH fd of the host's /dev/ptmx for later opens (call before leaving the host's
+    /// tree). /dev/ptmx (mode 0666) rather than /dev/pts/ptmx, which hosts often make mode 000.
+    /// </summary>
+    public static void KeepHostPtmx()
     {
-        if (HostDevptsFd >= 0) return;
-        int fd = HostFiles.openat(-100, "/dev/pts", O_PATH | O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
-        if (fd >= 0) HostDevptsFd = fd;
+        if (HostPtmxFd >= 0) return;
+        int fd = HostFiles.openat(-100, "/dev/ptmx", O_PATH | O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
+        if (fd >= 0) HostPtmxFd = fd;
     }
 
     internal PtmxInode(DevptsFileSystem fs) : base(fs) { }
@@ -47,8 +51,8 @@ public sealed class PtmxInode : Inode
     public override unsafe int Open(Task task, int flags, out FileDescription? file)
     {
         file = null;
-        if (HostDevptsFd < 0) return -Errno.ENODEV;
-        int master = HostFiles.openat(HostDevptsFd, "ptmx", OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC, 0);
+        if (HostPtmxFd < 0) return -Errno.ENODEV;
+        int master = HostFiles.openat(-100, $"/proc/self/fd/{HostPtmxFd}", OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC, 0);
         if (master < 0) return HostFiles.Neg();
         int unlock = 0, hostNumber = 0;
         if (HostFiles.ioctl(master, TIOCSPTLCK, &unlock) != 0 || HostFiles.ioctl(master, TIOCGPTN, &hostNumber) != 0)

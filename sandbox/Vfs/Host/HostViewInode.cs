@@ -4,47 +4,34 @@ using RunscNet.Sentry.Kernel;
 namespace RunscNet.Sentry.Vfs.Host;
 
 /// <summary>
-/// A read-only view of a host file or directory by an O_PATH fd of it (the sandbox's cgroups,
-/// the host's /proc/sys): every lookup goes one component below a directory fd with O_NOFOLLOW,
-/// so nothing outside the directory the view was made from is reachable; files open read-only
-/// (EROFS for writing). Boot takes the fds while it still sees the host's tree.
+/// A read-only view of a directory tree the Sentry reaches by path in its own empty root (the
+/// sandbox's cgroups, bind-mounted read-only there by EmptyRoot; /proc/sys of the Sentry's own
+/// proc): every lookup adds one validated component (no "/", ".", ".."), stats and opens use
+/// O_NOFOLLOW, files open read-only (EROFS for writing). No fd is kept between calls, so the
+/// Sentry holds no directory fd for these views (docs/ARCHITECTURE.md lists the fds it holds).
 /// </summary>
 public sealed class HostViewInode : Inode
 {
-    private const int O_PATH = 0x200000, O_NOFOLLOW = 0x20000, O_DIRECTORY = 0x10000, AT_SYMLINK_NOFOLLOW = 0x100;
+    private const int O_NOFOLLOW = 0x20000, O_DIRECTORY = 0x10000, AT_SYMLINK_NOFOLLOW = 0x100, AT_FDCWD = -100;
 
-    // Directory fds by (parent fd, name), reused while the name names the same directory, so
-    // repeated lookups hold no more fds than there are host directories seen. Files hold none.
-    private static readonly Dictionary<(int, string), (int Fd, ulong Ino)> s_directories = new();
+    private readonly string _path;
 
-    private readonly int _fd;         // O_PATH fd of a directory; -1 for a file
-    private readonly int _parentFd;   // for a file: where it is looked up again
-    private readonly string? _name;
-
-    /// <summary>The view of host directory <paramref name="dirFd"/> (an O_PATH fd).</summary>
-    public HostViewInode(FileSystem fs, int dirFd) : this(fs, dirFd, -1, null) { }
-
-    private HostViewInode(FileSystem fs, int fd, int parentFd, string? name) : base(fs)
+    /// <summary>The view of the directory at absolute path <paramref name="path"/> (in the Sentry's own root).</summary>
+    public HostViewInode(FileSystem fs, string path) : base(fs)
     {
-        _fd = fd;
-        _parentFd = parentFd;
-        _name = name;
+        _path = path;
         if (HostStat(out var st) == 0) Ino = st.Ino;
     }
 
     private unsafe int HostStat(out LinuxStatBuffer st)
     {
-        fixed (LinuxStatBuffer* p = &st)
-        {
-            if (_fd >= 0) return HostFiles.fstat(_fd, p) < 0 ? HostFiles.Neg() : 0;
-            return StatAt(_parentFd, _name!, p);
-        }
+        fixed (LinuxStatBuffer* p = &st) return StatAt(_path, p);
     }
 
-    private static unsafe int StatAt(int dirFd, string name, LinuxStatBuffer* st)
+    private static unsafe int StatAt(string path, LinuxStatBuffer* st)
     {
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(name + "\0");
-        fixed (byte* n = bytes) return (int)RawSyscall.Checked(262 /* newfstatat */, dirFd, (long)n, (long)st, AT_SYMLINK_NOFOLLOW);
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* n = bytes) return (int)RawSyscall.Checked(262 /* newfstatat */, AT_FDCWD, (long)n, (long)st, AT_SYMLINK_NOFOLLOW);
     }
 
     /// <inheritdoc/>
@@ -64,50 +51,35 @@ public sealed class HostViewInode : Inode
     /// <inheritdoc/>
     public override bool CachesLookups => false;
 
-    /// <summary>The O_PATH fd of a directory (-1 for a file).</summary>
-    public int PathFd => _fd;
+    /// <summary>The view's path in the Sentry's root.</summary>
+    public string HostPath => _path;
 
-    /// <summary>Keeps an O_PATH fd of host directory <paramref name="path"/> (-1 if it cannot be opened).</summary>
-    public static int KeepDirectory(string path) => HostFiles.openat(-100, path, O_PATH | O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
-
-    /// <summary>A view of entry <paramref name="name"/> of host directory <paramref name="dirFd"/>, or null.</summary>
-    public static unsafe HostViewInode? Child(FileSystem fs, int dirFd, string name)
+    /// <summary>A view of entry <paramref name="name"/> of directory <paramref name="dirPath"/>, or null.</summary>
+    public static unsafe HostViewInode? Child(FileSystem fs, string? dirPath, string name)
     {
-        if (dirFd < 0 || name.Length == 0 || name == "." || name == ".." || name.Contains('/') || name.Contains('\0')) return null;
+        if (dirPath == null || name.Length == 0 || name == "." || name == ".." || name.Contains('/') || name.Contains('\0')) return null;
+        string path = dirPath.TrimEnd('/') + "/" + name;
         LinuxStatBuffer st;
-        if (StatAt(dirFd, name, &st) != 0) return null;
-        if (!LinuxMode.IsDir(st.Mode)) return new HostViewInode(fs, -1, dirFd, name);
-        int fd;
-        lock (s_directories)
-        {
-            if (!s_directories.TryGetValue((dirFd, name), out var known) || known.Ino != st.Ino)
-            {
-                // A directory replaced under the same name gets a new fd; the old one may still
-                // serve a view in use, so it stays open.
-                int opened = HostFiles.openat(dirFd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
-                if (opened < 0) return null;
-                known = (opened, st.Ino);
-                s_directories[(dirFd, name)] = known;
-            }
-            fd = known.Fd;
-        }
-        return new HostViewInode(fs, fd, dirFd, name);
+        if (StatAt(path, &st) != 0) return null;
+        return new HostViewInode(fs, path);
     }
 
-    /// <summary>The names in host directory <paramref name="dirFd"/> (empty if it cannot be read).</summary>
-    public static List<string> Names(int dirFd)
+    /// <summary>The names in directory <paramref name="dirPath"/> (empty if it cannot be read).</summary>
+    public static List<string> Names(string? dirPath)
     {
         var entries = new List<DirEntry>();
-        if (dirFd >= 0) ReadEntries(dirFd, entries);
+        if (dirPath != null) ReadEntries(dirPath, entries);
         return entries.Select(e => e.Name).ToList();
     }
+
+    private bool IsHostDirectory => HostStat(out var st) == 0 && LinuxMode.IsDir(st.Mode);
 
     /// <inheritdoc/>
     public override int Lookup(string name, out Inode? child)
     {
         child = null;
-        if (_fd < 0) return -Errno.ENOTDIR;
-        child = Child(FileSystem, _fd, name);
+        if (!IsHostDirectory) return -Errno.ENOTDIR;
+        child = Child(FileSystem, _path, name);
         return child == null ? -Errno.ENOENT : 0;
     }
 
@@ -115,13 +87,13 @@ public sealed class HostViewInode : Inode
     public override unsafe int ReadDir(out List<DirEntry> entries)
     {
         entries = new List<DirEntry>();
-        if (_fd < 0) return -Errno.ENOTDIR;
-        return ReadEntries(_fd, entries);
+        if (!IsHostDirectory) return -Errno.ENOTDIR;
+        return ReadEntries(_path, entries);
     }
 
-    private static unsafe int ReadEntries(int pathFd, List<DirEntry> entries)
+    private static unsafe int ReadEntries(string path, List<DirEntry> entries)
     {
-        int dir = HostFiles.openat(pathFd, ".", OpenFlags.O_RDONLY | O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
+        int dir = HostFiles.openat(AT_FDCWD, path, OpenFlags.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
         if (dir < 0) return HostFiles.Neg();
         try
         {
@@ -158,8 +130,7 @@ public sealed class HostViewInode : Inode
         // The view is read-only, whatever the mount says (the sandbox's limits are the runtime's,
         // /proc/sys is read-only under runc).
         if ((flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY || (flags & OpenFlags.O_TRUNC) != 0) return -Errno.EROFS;
-        if (_name == null) return -Errno.ENXIO;
-        int fd = HostFiles.openat(_parentFd, _name, OpenFlags.O_RDONLY | O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
+        int fd = HostFiles.openat(AT_FDCWD, _path, OpenFlags.O_RDONLY | O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0) return HostFiles.Neg();
         file = new HostRegularFile(fd, ownsFd: true, flags & ~OpenFlags.O_CLOEXEC);
         return 0;

@@ -80,14 +80,11 @@ public sealed partial class ProcFileSystem
         };
     }
 
-    /// <summary>An O_PATH fd of the host's /proc/sys, kept from boot (-1 when there is none).</summary>
-    public static int HostProcSysFd { get; private set; } = -1;
-
-    /// <summary>Keeps the host's /proc/sys reachable (call before boot leaves the host's tree).</summary>
-    public static void KeepHostProcSys()
-    {
-        if (HostProcSysFd < 0) HostProcSysFd = Host.HostViewInode.KeepDirectory("/proc/sys");
-    }
+    /// <summary>
+    /// Where the Sentry reads the host's sysctls: /proc/sys of its own proc (the empty root's; the
+    /// global values are the host's, the net ones those of the sandbox's network namespace).
+    /// </summary>
+    public const string HostProcSys = "/proc/sys";
 
     /// <summary>
     /// A /proc/sys directory: the sysctls the Sentry keeps itself (<paramref name="own"/>: the
@@ -98,12 +95,7 @@ public sealed partial class ProcFileSystem
     /// </summary>
     private ProcDirectory SysctlDirectory(IReadOnlyDictionary<string, Func<Inode>> own, string hostPath)
     {
-        int HostDir()
-        {
-            if (hostPath.Length == 0) return HostProcSysFd;
-            var view = HostProcSysFd < 0 ? null : Host.HostViewInode.Child(this, HostProcSysFd, hostPath);
-            return view?.PathFd ?? -1;
-        }
+        string HostDir() => hostPath.Length == 0 ? HostProcSys : HostProcSys + "/" + hostPath;
         return new ProcDirectory(this,
             () => own.Keys.Union(Host.HostViewInode.Names(HostDir())).Order(StringComparer.Ordinal),
             name => own.TryGetValue(name, out var make) ? make() : Host.HostViewInode.Child(this, HostDir(), name),

@@ -1,0 +1,44 @@
+using RunscNet.Runtime.Interop;
+using RunscNet.Runtime.Logging;
+
+namespace RunscNet.Runtime.Lifecycle;
+
+/// <summary>
+/// Set-up of a network namespace given by path (podman, CNI) before boot joins it. Such a
+/// namespace belongs to the host's user namespace, where boot holds no capability, so without
+/// help a server in the container could not bind port 80 as it can under runc (whose container
+/// root holds CAP_NET_BIND_SERVICE there). We lower net.ipv4.ip_unprivileged_port_start to 0 in
+/// that namespace (never in ours: the write is made by this thread while it is in the
+/// container's namespace); the Sentry still checks the task's own CAP_NET_BIND_SERVICE before
+/// any bind. Raw and packet sockets and interface changes stay impossible there (docs/SECURITY.md).
+/// </summary>
+internal static class NetworkNamespaceSetup
+{
+    private const string UnprivilegedPortStart = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
+
+    /// <summary>Sets ip_unprivileged_port_start=0 in network namespace <paramref name="netnsFd"/>; warns on failure.</summary>
+    public static void AllowPrivilegedPorts(int netnsFd)
+    {
+        using var inside = ThreadNamespaces.Enter([(netnsFd, Processes.CLONE_NEWNET)]);
+        // /proc/sys/net shows the namespace of the thread that opens it.
+        int fd = Processes.Open(UnprivilegedPortStart, 1 /* O_WRONLY */ | Processes.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            RuntimeLog.Warning($"container network namespace: {UnprivilegedPortStart}: {Processes.LastError()}");
+            return;
+        }
+        try
+        {
+            unsafe
+            {
+                byte zero = (byte)'0';
+                if (Processes.Write(fd, &zero, 1) != 1)
+                    RuntimeLog.Warning($"container network namespace: writing {UnprivilegedPortStart}: {Processes.LastError()}");
+            }
+        }
+        finally
+        {
+            Processes.Close(fd);
+        }
+    }
+}
