@@ -53,6 +53,7 @@ public static class SentrySeccomp
         (318, "getrandom"), (319, "memfd_create"), (324, "membarrier"), (325, "mlock2"), (326, "copy_file_range"),
         (327, "preadv2"), (328, "pwritev2"), (332, "statx"), (334, "rseq"), (424, "pidfd_send_signal"), (434, "pidfd_open"),
         (436, "close_range"), (438, "pidfd_getfd"), (439, "faccessat2"), (441, "epoll_pwait2"), (449, "futex_waitv"),
+        (462, "mseal"),
     };
 
     /// <summary>
