@@ -32,7 +32,7 @@ internal static partial class RawSyscalls
 /// <summary>System call numbers of the calls a clone child makes, for x86-64 and arm64.</summary>
 internal sealed class SyscallNumbers
 {
-    public long Clone, Execve, ExitGroup, Dup3, SetSid, SetNs, GetPid, Prctl, Read, SetResUid, SetResGid, GetGroups, SetGroups;
+    public long Clone, Execve, ExitGroup, Dup3, SetSid, SetNs, GetPid, Prctl, Read, SetResUid, SetResGid, GetGroups, SetGroups, CloseRange = 436;
 
     /// <summary>The numbers of the architecture we run on.</summary>
     public static readonly SyscallNumbers Current = RuntimeInformation.ProcessArchitecture switch

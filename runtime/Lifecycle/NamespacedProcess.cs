@@ -17,7 +17,7 @@ public sealed class NamespacedProcess
 {
     /// <summary>Exit codes of a child that failed before execve, by step.</summary>
     public const int ExitSetNsFailed = 121, ExitSetSidFailed = 122, ExitDupFailed = 123, ExitCapabilityDropFailed = 124, ExitUserNamespaceFailed = 125, ExitExecFailed = 127;
-    private const long PrCapBsetDrop = 24;
+    private const long PrCapBsetDrop = 24, CloseRangeCloexec = 4;
 
     /// <summary>Path of the program (e.g. /proc/self/exe or the runsc-net binary).</summary>
     public required string Executable { get; init; }
@@ -136,7 +136,7 @@ public sealed class NamespacedProcess
     {
         long cloneNr = nr.Clone, setNsNr = nr.SetNs, setSidNr = nr.SetSid, dup3Nr = nr.Dup3,
             execNr = nr.Execve, exitNr = nr.ExitGroup, prctlNr = nr.Prctl, readNr = nr.Read,
-            setResUidNr = nr.SetResUid, setResGidNr = nr.SetResGid;
+            setResUidNr = nr.SetResUid, setResGidNr = nr.SetResGid, closeRangeNr = nr.CloseRange;
         int moveCount = moves.Length;
         int joinCount = joins.Length;
         fixed (int* m = moves)
@@ -170,6 +170,16 @@ public sealed class NamespacedProcess
                 if (RawSyscalls.Syscall6(dup3Nr, m[i + 1], m[i], 0, 0, 0, 0) < 0)
                     RawSyscalls.Syscall6(exitNr, ExitDupFailed, 0, 0, 0, 0, 0);
             }
+            // Every other fd above stdio becomes close-on-exec: fds our caller left inheritable
+            // (a shell's, conmon's) must not reach the gofer or the Sentry. Targets are sorted.
+            long from = 3;
+            for (int i = 0; i < moveCount; i += 2)
+            {
+                if (m[i] < from) continue;
+                if (m[i] > from) RawSyscalls.Syscall6(closeRangeNr, from, m[i] - 1, CloseRangeCloexec, 0, 0, 0);
+                from = m[i] + 1;
+            }
+            RawSyscalls.Syscall6(closeRangeNr, from, uint.MaxValue, CloseRangeCloexec, 0, 0, 0);
             for (int cap = 0; cap < 64 && boundingSet != ulong.MaxValue; cap++)
             {
                 // EINVAL: past the kernel's last capability.
