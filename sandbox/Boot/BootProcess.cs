@@ -42,6 +42,8 @@ public static class BootProcess
         Vfs.Dev.PtmxInode.KeepHostDevpts();
         Vfs.Cgroup.HostCgroups.Capture();
         Vfs.Proc.ProcFileSystem.KeepHostProcSys();
+        // The sysctls the socket permission checks use (the sandbox's network namespace).
+        Vfs.Socket.NetSysctls.Capture();
         // Set up: from here on the Sentry needs no host path, so it gives up the host's tree.
         string stateDir = EmptyRoot.Enter(options.RootDir, log);
         // Hardening once set up: nothing this process executes later may gain privileges.
