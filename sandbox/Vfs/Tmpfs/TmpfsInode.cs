@@ -57,11 +57,15 @@ public sealed class TmpfsInode : Inode
                 {
                     _memfd = HostFiles.memfd_create("tmpfs", 1 /* MFD_CLOEXEC */);
                     if (_memfd < 0) throw new IOException($"memfd_create failed: {HostFiles.Neg()}");
+                    Space?.Track(_memfd);
                 }
                 return _memfd;
             }
         }
     }
+
+    /// <summary>The size and inode accounting of this file's tmpfs (null for a file system that is not one).</summary>
+    private TmpfsSpace? Space => (FileSystem as TmpfsFileSystem)?.Space;
 
     /// <inheritdoc/>
     public override unsafe int Stat(out InodeAttr attr)
@@ -178,8 +182,13 @@ public sealed class TmpfsInode : Inode
             gid = Attr.Gid;
             if (LinuxMode.IsDir(mode)) mode |= LinuxMode.S_ISGID;
         }
+        child = null!;
+        int err = Space?.ReserveInode() ?? 0;
+        if (err != 0) return err;
         child = new TmpfsInode(FileSystem, mode, uid, gid, rdev);
-        return AddChild(name, child);
+        err = AddChild(name, child);
+        if (err != 0) Space?.ReleaseInode();
+        return err;
     }
 
     /// <summary>Sets the target of a symlink made with the constructor (overlay copy-up).</summary>
@@ -223,17 +232,25 @@ public sealed class TmpfsInode : Inode
     /// <inheritdoc/>
     public override int Symlink(Task task, string name, string target, out Inode? child)
     {
+        child = null;
+        int err = Space?.ReserveInode() ?? 0;
+        if (err != 0) return err;
         var c = new TmpfsInode(FileSystem, LinuxMode.S_IFLNK | 0x1ff, task.Credentials.Fsuid, task.Credentials.Fsgid) { _target = target };
         child = c;
-        return AddChild(name, c);
+        err = AddChild(name, c);
+        if (err != 0) Space?.ReleaseInode();
+        return err;
     }
 
     /// <inheritdoc/>
     public override int Link(Task task, string name, Inode target)
     {
         if (target is not TmpfsInode t || t.FileSystem != FileSystem) return -Errno.EXDEV;
-        int err = AddChild(name, t);
+        // shmem_link: every hard link takes an inode of nr_inodes (the dentry costs as much).
+        int err = Space?.ReserveInode() ?? 0;
         if (err != 0) return err;
+        err = AddChild(name, t);
+        if (err != 0) { Space?.ReleaseInode(); return err; }
         lock (t._lock) { t._attr.Nlink++; t._attr.CtimeNs = FileSystem.NowNs(); }
         return 0;
     }
@@ -261,6 +278,7 @@ public sealed class TmpfsInode : Inode
             if (c.IsDirectory) _attr.Nlink--;
             _attr.MtimeNs = _attr.CtimeNs = FileSystem.NowNs();
         }
+        Space?.ReleaseInode();
         c.DropLink();
         return 0;
     }
@@ -367,7 +385,7 @@ public sealed class TmpfsInode : Inode
         {
             case LinuxMode.S_IFREG:
                 {
-                    var f = new HostRegularFile(DataFd, ownsFd: false, flags);
+                    var f = new HostRegularFile(DataFd, ownsFd: false, flags) { Space = Space };
                     Interlocked.Increment(ref _openCount);
                     f.Released = () => { Interlocked.Decrement(ref _openCount); MaybeFreeData(); };
                     file = f;
@@ -391,6 +409,7 @@ public sealed class TmpfsInode : Inode
         {
             if (_attr.Nlink == 0 && Volatile.Read(ref _openCount) == 0 && _memfd >= 0)
             {
+                Space?.Untrack(_memfd);
                 HostFiles.close(_memfd);
                 _memfd = -1;
             }
