@@ -258,7 +258,7 @@ public static class Sandbox
             throw new RuntimeError($"binding the control socket {path}: {error}");
         }
         // A kernel that ignored the socket inode's mode would leave a wider file: refuse to serve it.
-        if (((int)File.GetUnixFileMode(path) & 0x3f) != 0)
+        if (!OperatingSystem.IsWindows() && ((int)File.GetUnixFileMode(path) & 0x3f) != 0)
         {
             Processes.Close(fd);
             try { File.Delete(path); } catch (IOException) { }
