@@ -14,7 +14,14 @@ namespace RunscNet.Tests.Security;
 public sealed class SecurityProbe : IDisposable
 {
     private static readonly object s_compileLock = new();
-    private static readonly string s_binDir = Directory.CreateTempSubdirectory("runsc-net-security-probes-").FullName;
+    private static readonly string s_binDir = OpenDirectory(Directory.CreateTempSubdirectory("runsc-net-security-probes-").FullName);
+
+    // The probes also run as other uids (1000, 65534): the directory must be searchable by them.
+    private static string OpenDirectory(string dir)
+    {
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, (UnixFileMode)0x1ed);
+        return dir;
+    }
     private readonly List<string> _dirs = [];
 
     /// <summary>The runtime instance (its own --root).</summary>

@@ -128,7 +128,10 @@ public sealed class TmpfsSpace
             if (data >= to) break;
             long hole = HostFiles.lseek(fd, data, 4 /* SEEK_HOLE */);
             if (hole <= data) break;
-            pos = hole / PageSize * PageSize;
+            // The hole at the end of the file starts at its size, inside the allocated last page.
+            long next = (hole + PageSize - 1) / PageSize * PageSize;
+            if (next <= pos) break;
+            pos = next;
         }
         cut = to;
         return holes;

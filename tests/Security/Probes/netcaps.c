@@ -124,13 +124,13 @@ int main(void)
     {
         struct ifinfomsg link = { .ifi_family = AF_UNSPEC };
         rtnl("RTM_GETLINK dump", RTM_GETLINK, NLM_F_DUMP, &link, sizeof link);
-        /* ip addr add 127.0.0.2/8 dev lo */
+        /* ip addr add 127.0.0.2/32 dev lo */
         struct { struct ifaddrmsg a; struct rtattr ra; struct in_addr ip; } addr = {
-            .a = { .ifa_family = AF_INET, .ifa_prefixlen = 8, .ifa_index = 1 },
+            .a = { .ifa_family = AF_INET, .ifa_prefixlen = 32, .ifa_index = 1 },
             .ra = { .rta_len = RTA_LENGTH(4), .rta_type = IFA_LOCAL },
         };
         inet_pton(AF_INET, "127.0.0.2", &addr.ip);
-        rtnl("RTM_NEWADDR", RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &addr, sizeof addr);
+        rtnl("RTM_NEWADDR", RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &addr, sizeof addr);
         struct ifinfomsg down = { .ifi_family = AF_UNSPEC, .ifi_index = 1, .ifi_change = 0 };
         rtnl("RTM_SETLINK", RTM_SETLINK, 0, &down, sizeof down);
         struct rtmsg route = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_STATIC,
