@@ -219,13 +219,17 @@ public sealed class StateFile : IDisposable
         if (!IsLocked) throw new InvalidOperationException("the state file must be locked first");
     }
 
-    /// <summary>Creates the root directory (mode 0711: others may reach sockets by name, not list IDs).</summary>
+    /// <summary>
+    /// Creates the root directory, mode 0700 (less the umask, which can only narrow it): the state
+    /// files and control sockets in it are the creating user's business. A --root that exists
+    /// already is the caller's and is left as it is.
+    /// </summary>
     private void CreateRootDirectory()
     {
         if (Directory.Exists(RootDir)) return;
         string? parent = Path.GetDirectoryName(RootDir);
         if (parent != null) Directory.CreateDirectory(parent);
-        if (Mkdir(RootDir, 0x1c9 /* 0711 */) < 0 && Marshal.GetLastPInvokeError() != EEXIST)
+        if (Mkdir(RootDir, 0x1c0 /* 0700 */) < 0 && Marshal.GetLastPInvokeError() != EEXIST)
             throw Failure("creating", RootDir, Marshal.GetLastPInvokeError());
     }
 

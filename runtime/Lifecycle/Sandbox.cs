@@ -263,20 +263,37 @@ public static class Sandbox
         return fd;
     }
 
+    /// <summary>
+    /// Creates the control listener at <paramref name="path"/>, mode 0600 whatever the caller's
+    /// umask: unix(7) bind makes the file with the socket inode's mode less the umask, so the
+    /// fchmod before bind leaves no moment in which the socket exists with a wider mode (a
+    /// process-wide temporary umask would race other threads). Only its owner (the uid that
+    /// creates the container) and root can connect; boot also checks SO_PEERCRED.
+    /// </summary>
     private static unsafe int Listen(string path)
     {
         try { File.Delete(path); } catch (IOException) { }
         int fd = Sockets.Socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new RuntimeError($"creating the control socket: {Processes.LastError()}");
         int length = Sockets.MakeAddress(path, out var address);
-        if (Sockets.Bind(fd, &address, length) < 0 || Sockets.Listen(fd, 64) < 0)
+        if (Sockets.FChmod(fd, ControlSocketMode) < 0 || Sockets.Bind(fd, &address, length) < 0 || Sockets.Listen(fd, 64) < 0)
         {
             string error = Processes.LastError();
             Processes.Close(fd);
             throw new RuntimeError($"binding the control socket {path}: {error}");
         }
+        // A kernel that ignored the socket inode's mode would leave a wider file: refuse to serve it.
+        if (!OperatingSystem.IsWindows() && ((int)File.GetUnixFileMode(path) & 0x3f) != 0)
+        {
+            Processes.Close(fd);
+            try { File.Delete(path); } catch (IOException) { }
+            throw new RuntimeError($"the control socket {path} was created with group/other access");
+        }
         return fd;
     }
+
+    /// <summary>Mode of the control socket: owner read/write only.</summary>
+    public const uint ControlSocketMode = 0x180; // 0600
 
     private static void WaitUntilReady(string containerId, string controlPath, int bootPid)
     {

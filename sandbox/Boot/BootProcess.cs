@@ -45,6 +45,8 @@ public static class BootProcess
         // The container's ptmx opens make host ptys: keep the host's ptmx reachable (a device file, not a directory).
         Vfs.Dev.PtmxInode.KeepHostPtmx();
         Vfs.Cgroup.HostCgroups.Capture();
+        // The sysctls the socket permission checks use (the sandbox's network namespace).
+        Vfs.Socket.NetSysctls.Capture();
         // Set up: from here on the Sentry needs no host path, so it gives up the host's tree.
         EmptyRoot.Enter(log);
         // Hardening once set up, before the control server can start the container's init (so

@@ -18,12 +18,70 @@ public sealed class ControlServer
     private readonly Action<string>? _log;
     private volatile bool _stopping;
 
-    /// <summary>Serves <paramref name="control"/> on listening socket <paramref name="listenFd"/>.</summary>
-    public ControlServer(int listenFd, ISandboxControl control, Action<string>? log = null)
+    private readonly uint _ownerUid;
+
+    /// <summary>
+    /// Serves <paramref name="control"/> on listening socket <paramref name="listenFd"/>. Only
+    /// peers running as uid 0 or as <paramref name="ownerUid"/> are served; by default that is
+    /// the owner of the listening socket, i.e. the uid that created it (the container's creator:
+    /// a socket's inode belongs to the fsuid of socket(2)'s caller).
+    /// </summary>
+    public ControlServer(int listenFd, ISandboxControl control, Action<string>? log = null, uint? ownerUid = null)
     {
         _listenFd = listenFd;
         _control = control;
         _log = log;
+        _ownerUid = ownerUid ?? SocketOwner(listenFd);
+        _rootIsHostRoot = UidMapIsIdentity();
+    }
+
+    /// <summary>
+    /// True when this process's uid 0 is the host's root (no user namespace of its own). In boot's
+    /// user namespace only one host uid is mapped (to 0): SO_PEERCRED then shows that host uid as
+    /// 0 and every unmapped one, host root included, as the overflow uid, like the socket's owner.
+    /// </summary>
+    private readonly bool _rootIsHostRoot;
+
+    private static bool UidMapIsIdentity()
+    {
+        try
+        {
+            string[] f = File.ReadAllText("/proc/self/uid_map").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return f is ["0", "0", "4294967295"];
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static unsafe uint SocketOwner(int fd)
+    {
+        Interop.LinuxStatBuffer st;
+        return Interop.HostFiles.fstat(fd, &st) == 0 ? st.Uid : 0;
+    }
+
+    /// <summary>
+    /// Whether the peer of accepted connection <paramref name="fd"/> may use the control socket:
+    /// root or the container's creator (SO_PEERCRED, the credentials of its connect(2)). Anyone
+    /// else could otherwise list, signal and exec in the container.
+    /// </summary>
+    private bool PeerAllowed(int fd, out string peer)
+    {
+        if (!TryPeerCredentials(fd, out var c))
+        {
+            peer = "unknown peer";
+            return false;
+        }
+        peer = $"pid {c.Pid} uid {c.Uid}";
+        // In a user namespace uid 0 is the one mapped host uid (the sandbox's own), never host
+        // root; host root shows as the overflow uid, as the socket's owner does. The socket's
+        // 0600 mode (checked by the host kernel at connect) keeps other unmapped uids out.
+        return c.Uid == _ownerUid || (c.Uid == 0 && _rootIsHostRoot);
     }
 
     /// <summary>Starts the accept loop on a background thread and returns at once.</summary>
@@ -47,6 +105,12 @@ public sealed class ControlServer
                 if (_stopping) return;
                 _log?.Invoke($"control: accept failed: {Marshal.GetPInvokeErrorMessage(errno)}");
                 return;
+            }
+            if (!PeerAllowed(fd, out string peer))
+            {
+                _log?.Invoke($"control: refused a connection from {peer} (only uid 0 and uid {_ownerUid} are served)");
+                Close(fd);
+                continue;
             }
             var connection = new ControlConnection(fd);
             var worker = new Thread(() => Handle(connection)) { IsBackground = true, Name = "control-request" };

@@ -15,6 +15,11 @@ internal static unsafe partial class ControlSocketInterop
     [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
     public static partial int Accept4(int fd, void* address, void* addressLength, int flags);
 
+    public const int SO_PEERCRED = 17;
+
+    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetSockOpt(int fd, int level, int name, void* value, int* length);
+
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, byte* buffer, nint count);
 
@@ -32,6 +37,25 @@ internal static unsafe partial class ControlSocketInterop
 
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int fd, int how);
+
+    /// <summary>struct ucred (SO_PEERCRED).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PeerCredentials
+    {
+        public int Pid;
+        public uint Uid;
+        public uint Gid;
+    }
+
+    /// <summary>The credentials the peer of connected unix socket <paramref name="fd"/> had at connect(2); false if unknown.</summary>
+    public static bool TryPeerCredentials(int fd, out PeerCredentials credentials)
+    {
+        PeerCredentials c;
+        int length = sizeof(PeerCredentials);
+        bool ok = GetSockOpt(fd, SOL_SOCKET, SO_PEERCRED, &c, &length) == 0 && length == sizeof(PeerCredentials);
+        credentials = c;
+        return ok;
+    }
 
     /// <summary>struct iovec.</summary>
     [StructLayout(LayoutKind.Sequential)]

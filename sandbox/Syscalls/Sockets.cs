@@ -9,7 +9,8 @@ namespace RunscNet.Sentry.Syscalls;
 /// <summary>
 /// Socket system calls (socket(7), unix(7)): AF_UNIX sockets are the Sentry's own; AF_INET,
 /// AF_INET6 and AF_NETLINK (NETLINK_ROUTE) are host sockets in the container's network
-/// namespace. Each handler documents the man-page semantics it implements.
+/// namespace. Each handler documents the man-page semantics it implements. Host sockets check
+/// the calling task's capabilities before the host call (<see cref="SocketPrivileges"/>).
 /// </summary>
 internal static partial class SocketSyscalls
 {
@@ -92,9 +93,15 @@ internal static partial class SocketSyscalls
             case AF_NETLINK:
                 {
                     if (domain == AF_NETLINK && protocol != 0) return -Errno.EPROTONOSUPPORT;
-                    int err = HostSocket.Create(domain, baseType, protocol, status, out var s);
+                    int err = HostSocket.Create(t.Credentials, domain, baseType, protocol, status, out var s);
                     if (err != 0) return err;
                     return t.Fds.InstallNew(s!, cloexec);
+                }
+            case SocketPrivileges.AF_PACKET:
+                // packet(7): CAP_NET_RAW is checked before anything else; the Sentry has no packet sockets.
+                {
+                    int err = SocketPrivileges.CheckCreate(t.Credentials, domain, baseType, protocol);
+                    return err != 0 ? err : -Errno.EAFNOSUPPORT;
                 }
             default:
                 return -Errno.EAFNOSUPPORT;

@@ -38,6 +38,9 @@ public class HostRegularFile : FileDescription
     /// <summary>Called after data was written (size/mtime caches of the inode).</summary>
     public Action? Written { get; set; }
 
+    /// <summary>The tmpfs limits writes and fallocate must respect (a tmpfs file's memfd), or null.</summary>
+    public Tmpfs.TmpfsSpace? Space { get; init; }
+
     /// <summary>Called once on release (open-file counts of the inode).</summary>
     public Action? Released { get; set; }
 
@@ -136,6 +139,12 @@ public class HostRegularFile : FileDescription
     public override unsafe int Allocate(Task task, int mode, long offset, long length)
     {
         if (!Writable) return -Errno.EBADF;
+        // Allocating (not punching or keeping the size of a hole) must fit the tmpfs's size=.
+        if (Space != null && (mode & 0x2 /* FALLOC_FL_PUNCH_HOLE */) == 0 && offset >= 0 && length > 0)
+        {
+            int err = Space.AllowAllocate(_fd, offset, length);
+            if (err != 0) return err;
+        }
         int r = HostFiles.fallocate(_fd, mode, offset, length);
         if (r < 0) return HostFiles.Neg();
         Written?.Invoke();
@@ -203,6 +212,13 @@ public class HostRegularFile : FileDescription
 
     private unsafe long PWriteHost(ReadOnlySpan<byte> source, long offset)
     {
+        if (Space != null && source.Length > 0)
+        {
+            // tmpfs size=: a write stops at the first page that does not fit (ENOSPC if none does).
+            long allowed = Space.AllowWrite(_fd, offset, source.Length);
+            if (allowed < 0) return allowed;
+            source = source[..(int)allowed];
+        }
         long total = 0;
         fixed (byte* p = source)
         {

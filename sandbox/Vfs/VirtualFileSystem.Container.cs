@@ -63,12 +63,13 @@ public sealed partial class VirtualFileSystem
     }
 
     /// <summary>Mount flags and tmpfs parameters (mode=, size=) from OCI mount options.</summary>
-    private static MountFlags ParseOptions(List<string>? options, out bool bind, out uint mode, out long? size)
+    private static MountFlags ParseOptions(List<string>? options, out bool bind, out uint mode, out long? size, out long? inodes)
     {
         var flags = MountFlags.None;
         bind = false;
         mode = 0;
         size = null;
+        inodes = null;
         foreach (var o in options ?? new List<string>())
         {
             switch (o)
@@ -90,6 +91,10 @@ public sealed partial class VirtualFileSystem
                     {
                         size = TmpfsFileSystem.ParseSize(o[5..]);
                     }
+                    else if (o.StartsWith("nr_inodes=", StringComparison.Ordinal))
+                    {
+                        inodes = TmpfsFileSystem.ParseInodes(o[10..]);
+                    }
                     break;
             }
         }
@@ -99,7 +104,7 @@ public sealed partial class VirtualFileSystem
     private void MountOne(StateFile.Oci.Mount m, GoferClient gofer)
     {
         string dest = NormalizeDestination(m.Destination);
-        var flags = ParseOptions(m.Options, out bool bind, out uint mode, out long? size);
+        var flags = ParseOptions(m.Options, out bool bind, out uint mode, out long? size, out long? inodes);
         string type = m.Type ?? (bind ? "bind" : "none");
         if (bind || type == "bind")
         {
@@ -124,6 +129,7 @@ public sealed partial class VirtualFileSystem
                         ? DevFileSystem.Create()
                         : new TmpfsFileSystem(LinuxMode.S_IFDIR | (mode != 0 ? mode & LinuxMode.PermMask : 0x3ff));
                     if (size is long limit && limit > 0) fs.SizeLimit = limit;
+                    if (inodes is long inodeLimit && inodeLimit > 0) fs.InodeLimit = inodeLimit;
                     if (modeOption != 0) fs.ModeOption = modeOption & LinuxMode.PermMask;
                     MountSpecial(dest, fs, flags, m.Source ?? "tmpfs");
                     break;

@@ -19,6 +19,7 @@ public sealed class OverlayFileSystem : FileSystem
     {
         Lower = lower;
         Upper = new TmpfsFileSystem(lower.Root.Mode, lower.Root.Attr.Uid, lower.Root.Attr.Gid, "tmpfs");
+        Upper.RemoveLimits();   // the copy-ups stand for the root file system: only the memory cgroup bounds them
         _root = new OverlayInode(this, null, "", Upper.RootInode, lower.Root);
     }
 

@@ -8,7 +8,16 @@ namespace RunscNet.Sentry.Vfs.Tmpfs;
 /// </summary>
 public static class MemfdFileSystem
 {
-    private static readonly TmpfsFileSystem s_fs = new(typeName: "tmpfs");
+    private static readonly TmpfsFileSystem s_fs = Unlimited();
+
+    // Linux's memfds live on the kernel's internal shmem mount, which has no size= (the memory
+    // cgroup bounds them).
+    private static TmpfsFileSystem Unlimited()
+    {
+        var fs = new TmpfsFileSystem(typeName: "tmpfs");
+        fs.RemoveLimits();
+        return fs;
+    }
     private static readonly Mount s_mount = new(s_fs, new Dentry("/", null, s_fs.Root), MountFlags.None) { Source = "memfd" };
 
     /// <summary>Creates a new memfd description (one reference, owned by the caller), open O_RDWR.</summary>

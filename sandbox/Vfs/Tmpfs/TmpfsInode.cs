@@ -58,6 +58,7 @@ public sealed class TmpfsInode : Inode
                 {
                     _memfd = HostFiles.memfd_create("tmpfs", 3 /* MFD_CLOEXEC | MFD_ALLOW_SEALING: unlike a stub's page memfd (StubIds) */);
                     if (_memfd < 0) throw new IOException($"memfd_create failed: {HostFiles.Neg()}");
+                    Space?.Track(_memfd);
                 }
                 return _memfd;
             }
@@ -80,6 +81,9 @@ public sealed class TmpfsInode : Inode
             return _readOnlyMemfd;
         }
     }
+
+    /// <summary>The size and inode accounting of this file's tmpfs (null for a file system that is not one).</summary>
+    private TmpfsSpace? Space => (FileSystem as TmpfsFileSystem)?.Space;
 
     /// <inheritdoc/>
     public override unsafe int Stat(out InodeAttr attr)
@@ -196,8 +200,13 @@ public sealed class TmpfsInode : Inode
             gid = Attr.Gid;
             if (LinuxMode.IsDir(mode)) mode |= LinuxMode.S_ISGID;
         }
+        child = null!;
+        int err = Space?.ReserveInode() ?? 0;
+        if (err != 0) return err;
         child = new TmpfsInode(FileSystem, mode, uid, gid, rdev);
-        return AddChild(name, child);
+        err = AddChild(name, child);
+        if (err != 0) Space?.ReleaseInode();
+        return err;
     }
 
     /// <summary>Sets the target of a symlink made with the constructor (overlay copy-up).</summary>
@@ -241,17 +250,25 @@ public sealed class TmpfsInode : Inode
     /// <inheritdoc/>
     public override int Symlink(Task task, string name, string target, out Inode? child)
     {
+        child = null;
+        int err = Space?.ReserveInode() ?? 0;
+        if (err != 0) return err;
         var c = new TmpfsInode(FileSystem, LinuxMode.S_IFLNK | 0x1ff, task.Credentials.Fsuid, task.Credentials.Fsgid) { _target = target };
         child = c;
-        return AddChild(name, c);
+        err = AddChild(name, c);
+        if (err != 0) Space?.ReleaseInode();
+        return err;
     }
 
     /// <inheritdoc/>
     public override int Link(Task task, string name, Inode target)
     {
         if (target is not TmpfsInode t || t.FileSystem != FileSystem) return -Errno.EXDEV;
-        int err = AddChild(name, t);
+        // shmem_link: every hard link takes an inode of nr_inodes (the dentry costs as much).
+        int err = Space?.ReserveInode() ?? 0;
         if (err != 0) return err;
+        err = AddChild(name, t);
+        if (err != 0) { Space?.ReleaseInode(); return err; }
         lock (t._lock) { t._attr.Nlink++; t._attr.CtimeNs = FileSystem.NowNs(); }
         return 0;
     }
@@ -279,6 +296,7 @@ public sealed class TmpfsInode : Inode
             if (c.IsDirectory) _attr.Nlink--;
             _attr.MtimeNs = _attr.CtimeNs = FileSystem.NowNs();
         }
+        Space?.ReleaseInode();
         c.DropLink();
         return 0;
     }
@@ -385,7 +403,7 @@ public sealed class TmpfsInode : Inode
         {
             case LinuxMode.S_IFREG:
                 {
-                    var f = new HostRegularFile(DataFd, ownsFd: false, flags) { ReadOnlyFd = ReadOnlyDataFd };
+                    var f = new HostRegularFile(DataFd, ownsFd: false, flags) { ReadOnlyFd = ReadOnlyDataFd, Space = Space };
                     Interlocked.Increment(ref _openCount);
                     f.Released = () => { Interlocked.Decrement(ref _openCount); MaybeFreeData(); };
                     file = f;
@@ -409,6 +427,7 @@ public sealed class TmpfsInode : Inode
         {
             if (_attr.Nlink == 0 && Volatile.Read(ref _openCount) == 0 && _memfd >= 0)
             {
+                Space?.Untrack(_memfd);
                 HostFiles.close(_memfd);
                 _memfd = -1;
                 if (_readOnlyMemfd >= 0) HostFiles.close(_readOnlyMemfd);
