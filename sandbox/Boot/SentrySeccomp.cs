@@ -12,9 +12,12 @@ namespace RunscNet.Sentry.Boot;
 /// userfaultfd, io_uring, keyrings, file handles (open_by_handle_at walks around any root), clocks,
 /// syslog, port I/O, accounting and quotas. clone with a CLONE_NEW* flag is refused too, and clone3
 /// answers ENOSYS (its flags are out of the filter's sight; glibc then uses clone). Refused calls
-/// fail with EPERM; a foreign architecture or the x32 ABI kills the process.
+/// fail with EPERM; a foreign architecture (int 0x80) or a number with the x32 bit or beyond it
+/// (negative numbers too) fails with ENOSYS.
 /// The stubs inherit the filter: for the application's own calls it changes nothing, since a
-/// stub's SECCOMP_RET_TRAP takes precedence over EPERM and PTRACE_SYSEMU stops come before seccomp.
+/// stub's SECCOMP_RET_TRAP takes precedence over ERRNO and PTRACE_SYSEMU stops come before seccomp.
+/// That is why nothing here kills: SECCOMP_RET_KILL_PROCESS would take precedence over the stub's
+/// TRAP, and an application's syscall(-1) or x32 call (ENOSYS on Linux) would kill its process.
 /// </summary>
 internal static class SentrySeccomp
 {
@@ -40,7 +43,7 @@ internal static class SentrySeccomp
 
     private const ushort LdAbsW = 0x20, JeqK = 0x15, JgeK = 0x35, JsetK = 0x45, RetK = 0x06;
     private const uint AuditArchX86_64 = 0xC000003E, X32Bit = 0x40000000;
-    private const uint RetKillProcess = 0x80000000, RetErrno = 0x00050000, RetAllow = 0x7FFF0000;
+    private const uint RetErrno = 0x00050000, RetAllow = 0x7FFF0000;
     private const uint EPERM = 1, ENOSYS = 38;
     private const uint OffNr = 0, OffArch = 4, OffArg0Low = 16;
     private const uint SysClone = 56, SysClone3 = 435;
@@ -52,10 +55,10 @@ internal static class SentrySeccomp
         {
             Ins(LdAbsW, OffArch),
             Ins(JeqK, AuditArchX86_64, 1, 0),
-            Ins(RetK, RetKillProcess),
+            Ins(RetK, RetErrno | ENOSYS),
             Ins(LdAbsW, OffNr),
             Ins(JgeK, X32Bit, 0, 1),
-            Ins(RetK, RetKillProcess),
+            Ins(RetK, RetErrno | ENOSYS),
         };
         foreach ((uint nr, _) in Denied)
         {
