@@ -15,6 +15,7 @@ namespace RunscNet.Tests.Security;
 /// user and capabilities the test chooses. The container is driven by create, start, state,
 /// wait and delete, so a Sentry that hangs is seen as one that does not stop in time.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class SecurityProbe : IDisposable
 {
     private static readonly object s_compileLock = new();
@@ -41,6 +42,8 @@ public sealed class SecurityProbe : IDisposable
             // No stack protector: the fuzzer's workers may lose their TLS (a fuzzed arch_prctl).
             var r = Exec("gcc", ["-static", "-O1", "-Wall", "-Werror", "-fno-stack-protector", "-o", bin, src]);
             Assert.True(r.ExitCode == 0, $"gcc {name}.c failed:\n{r.Stdout}{r.Stderr}");
+            // Probes also run as an unprivileged user: the temporary directory is 0700.
+            File.SetUnixFileMode(s_binDir, (UnixFileMode)0b111_101_101);
             return s_binDir;
         }
     }

@@ -14,6 +14,7 @@ namespace RunscNet.Tests.Security;
 /// RUNSC_NET_FUZZ_SEED fixes the seed (else a new one per run, printed in any failure);
 /// RUNSC_NET_FUZZ_SECONDS overrides the run time (for local runs of many minutes).
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class SyscallFuzzTests : IDisposable
 {
     private readonly SecurityProbe _probe = new();

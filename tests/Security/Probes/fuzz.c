@@ -38,6 +38,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -342,6 +343,9 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     printf("fuzz: seed %llu seconds %ld first worker %ld\n", (unsigned long long)seed, seconds, first);
     mkdir("/tmp/fuzzdir", 0755);
+    /* Not dumpable: a worker (same uid) then has no ptrace access to the supervisor, so a fuzzed
+     * pidfd_getfd or prlimit cannot take its stdout or limit it. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     setup_memory();
     long deadline = now_ms() + seconds * 1000L, workers = 0, killed = 0, by_signal = 0;
     long signals[65] = { 0 };
