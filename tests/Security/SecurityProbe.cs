@@ -121,7 +121,24 @@ public sealed class SecurityProbe : IDisposable
         _runsc.Run("delete", "--force", id).AssertSuccess();
         var gone = _runsc.Run("state", id);
         Assert.NotEqual(0, gone.ExitCode);
-        return new Outcome(exit, File.ReadAllText(outFile), File.ReadAllText(errFile), stopped);
+        return new Outcome(exit, ReadCapped(outFile), ReadCapped(errFile), stopped);
+    }
+
+    /// <summary>
+    /// A probe's output: all of it up to 64 KiB, else its first and last 32 KiB (a hostile probe
+    /// may write gigabytes, or extend the file with a hole).
+    /// </summary>
+    private static string ReadCapped(string file)
+    {
+        const int Half = 32 * 1024;
+        using var f = File.OpenRead(file);
+        if (f.Length <= 2 * Half) return new StreamReader(f).ReadToEnd();
+        var head = new byte[Half];
+        f.ReadExactly(head);
+        var tail = new byte[Half];
+        f.Seek(-Half, SeekOrigin.End);
+        f.ReadExactly(tail);
+        return System.Text.Encoding.UTF8.GetString(head) + $"\n[... {f.Length - 2 * Half} bytes left out ...]\n" + System.Text.Encoding.UTF8.GetString(tail);
     }
 
     private string Status(string id)
