@@ -35,7 +35,7 @@ public sealed class CpuIntervalTimer
         {
             var old = GetLocked();
             _interval = interval;
-            _value = value > 0 ? value + TickNanos : 0;
+            _value = value > 0 ? LongTimer.SaturatingAdd(value, TickNanos) : 0;
             _used = 0;
             _last = _sample();
             if (value > 0) _ticker ??= new Timer(_ => Tick(), null, TimeSpan.FromTicks(TickNanos / 100), TimeSpan.FromTicks(TickNanos / 100));

@@ -10,6 +10,13 @@ public sealed class DebugLog : IDisposable
     private readonly Action<string>? _sink;
     private readonly HashSet<(long, string)> _reported = new();
 
+    /// <summary>
+    /// Starts the line of every exception a system-call handler threw (and of every task killed by a
+    /// Sentry error). Tests fail when a boot log contains it: a handler exception is a Sentry bug
+    /// (it should have returned an errno), never an answer.
+    /// </summary>
+    public const string SentryErrorMarker = "SENTRY-ERROR:";
+
     /// <summary>A log that discards.</summary>
     public static DebugLog Null { get; } = new((TextWriter?)null);
 

@@ -11,13 +11,22 @@ public sealed class IntervalTimer
     private readonly Action _expire;
     private readonly object _lock = new();
     private Timer? _timer;
-    private long _deadline;       // Stopwatch ticks; 0 = disarmed
+    private long _deadline;       // monotonic ns (Stopwatch); 0 = disarmed
     private TimeSpan _interval;
 
     /// <summary>A disarmed timer.</summary>
     public IntervalTimer(Action expire) => _expire = expire;
 
-    /// <summary>Arms the timer (<paramref name="value"/> zero disarms); returns the previous (remaining, interval).</summary>
+    private static long NowNs() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
+
+    /// <summary>Nanoseconds of <paramref name="t"/> (≥ 0; TimeSpan.MaxValue fits).</summary>
+    private static long Ns(TimeSpan t) => t.Ticks > long.MaxValue / 100 ? long.MaxValue : t.Ticks * 100;
+
+    /// <summary>
+    /// Arms the timer (<paramref name="value"/> zero disarms); returns the previous (remaining, interval).
+    /// Any value is accepted (setitimer's seconds are not bounded): waits beyond what a
+    /// Threading.Timer takes are re-armed when it fires before the deadline.
+    /// </summary>
     public (TimeSpan Remaining, TimeSpan Interval) Set(TimeSpan value, TimeSpan interval)
     {
         lock (_lock)
@@ -27,13 +36,16 @@ public sealed class IntervalTimer
             _timer = null;
             _deadline = 0;
             _interval = interval;
-            if (value > TimeSpan.Zero)
-            {
-                _deadline = Stopwatch.GetTimestamp() + (long)(value.TotalSeconds * Stopwatch.Frequency);
-                _timer = new Timer(_ => Fire(), null, value, Timeout.InfiniteTimeSpan);
-            }
+            if (value > TimeSpan.Zero) ArmLocked(Ns(value));
             return old;
         }
+    }
+
+    private void ArmLocked(long ns)
+    {
+        _deadline = LongTimer.SaturatingAdd(NowNs(), ns);
+        _timer ??= new Timer(_ => Fire());
+        LongTimer.Arm(_timer, ns);
     }
 
     /// <summary>The time left and the interval.</summary>
@@ -45,8 +57,8 @@ public sealed class IntervalTimer
     private (TimeSpan, TimeSpan) GetLocked()
     {
         if (_deadline == 0) return (TimeSpan.Zero, _interval);
-        long left = _deadline - Stopwatch.GetTimestamp();
-        var rem = left <= 0 ? TimeSpan.FromTicks(1) : TimeSpan.FromSeconds((double)left / Stopwatch.Frequency);
+        long left = _deadline - NowNs();
+        var rem = left <= 0 ? TimeSpan.FromTicks(1) : TimeSpan.FromTicks(left / 100 + (left % 100 != 0 ? 1 : 0));
         return (rem, _interval);
     }
 
@@ -54,13 +66,20 @@ public sealed class IntervalTimer
     {
         lock (_lock)
         {
-            _timer?.Dispose();
-            _timer = null;
-            _deadline = 0;
-            if (_interval > TimeSpan.Zero)
+            if (_deadline == 0) return;
+            long now = NowNs();
+            if (now < _deadline)
             {
-                _deadline = Stopwatch.GetTimestamp() + (long)(_interval.TotalSeconds * Stopwatch.Frequency);
-                _timer = new Timer(_ => Fire(), null, _interval, Timeout.InfiniteTimeSpan);
+                // A wait longer than a Threading.Timer takes: keep waiting.
+                LongTimer.Arm(_timer!, _deadline - now);
+                return;
+            }
+            _deadline = 0;
+            if (_interval > TimeSpan.Zero) ArmLocked(Ns(_interval));
+            else
+            {
+                _timer?.Dispose();
+                _timer = null;
             }
         }
         _expire();

@@ -129,13 +129,7 @@ public sealed class PosixTimer : IDisposable
 
     private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 
-    private void Schedule(long ns)
-    {
-        if (ns < 0) ns = 0;
-        // Threading.Timer takes at most ~49 days; a longer wait is re-checked when it ends.
-        long ms = Math.Min((ns + 999_999) / 1_000_000, 0xfffffffeL - 1);
-        _timer.Change(TimeSpan.FromMilliseconds(ms), Timeout.InfiniteTimeSpan);
-    }
+    private void Schedule(long ns) => LongTimer.Arm(_timer, ns);
 
     private void Fire()
     {

@@ -43,7 +43,7 @@ public sealed partial class Task
         }
         catch (Exception e)
         {
-            Kernel.Log.Write($"task {Tid}: setup failed: {e}");
+            Kernel.Log.Write($"{DebugLog.SentryErrorMarker} task {Tid}: setup failed: {e}");
             err = -Errno.ENOMEM;
         }
         if (err < 0) Kernel.Log.Write($"task {Tid}: start failed: errno {-err}");
@@ -61,7 +61,7 @@ public sealed partial class Task
         }
         catch (Exception e)
         {
-            Kernel.Log.Write($"task {Tid} ({Name}): fatal Sentry error: {e}");
+            Kernel.Log.Write($"{DebugLog.SentryErrorMarker} task {Tid} ({Name}): fatal Sentry error: {e}");
             lock (Kernel.TaskLock) StartGroupExitLocked(WaitStatus.Signaled(Signal.SIGKILL, false));
         }
         ExitTask();
@@ -104,7 +104,8 @@ public sealed partial class Task
     private long? DoSyscall()
     {
         ref var r = ref Context!.Regs;
-        long nr = (long)r.OrigRax;
+        // Linux takes the number from the low 32 bits, sign-extended (entry_64.S: movslq %eax).
+        long nr = unchecked((int)r.OrigRax);
         var args = new SyscallArguments(r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9);
         var entry = Kernel.Syscalls.Lookup(nr);
         _syscallRestartable = true;
@@ -123,7 +124,11 @@ public sealed partial class Task
             }
             catch (Exception e)
             {
-                Kernel.Log.Write($"system call {entry.Name} by {Name} (pid {Pid}) threw: {e}");
+                // A Sentry bug: the handler should have returned an errno. Made loud (with the
+                // call, its arguments and the stack) so tests and fuzzing catch it; the
+                // application still gets an error rather than a dead Sentry.
+                Kernel.Log.Write($"{DebugLog.SentryErrorMarker} system call {entry.Name} ({nr}) by {Name} (pid {Pid}, tid {Tid}) "
+                    + $"args (0x{args.A0:x}, 0x{args.A1:x}, 0x{args.A2:x}, 0x{args.A3:x}, 0x{args.A4:x}, 0x{args.A5:x}) threw: {e}");
                 result = -Errno.EINVAL;
             }
         }

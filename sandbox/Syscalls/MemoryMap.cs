@@ -85,19 +85,40 @@ internal static partial class MemorySyscalls
         return 0;
     }
 
+    /// <summary>
+    /// mincore(2): EINVAL for an unaligned start; ENOMEM when [start, start+len) leaves the user
+    /// address space or holds an unmapped page; EFAULT for a bad vector. Every mapped page is
+    /// reported resident. The vector is written in chunks of at most 4096 entries, as Linux does
+    /// (a huge length must not become a huge Sentry buffer).
+    /// </summary>
     private static long Mincore(Task t, in SyscallArguments a)
     {
-        if ((a.A0 & 4095) != 0) return -Errno.EINVAL;
-        ulong pages = AddressSpace.PageUp(a.A1) / 4096;
+        const ulong TaskSize = 0x7ffffffff000;
+        ulong start = a.A0, length = a.A1;
+        if ((start & 4095) != 0) return -Errno.EINVAL;
+        if (start > TaskSize || length > TaskSize - start) return -Errno.ENOMEM;
+        ulong pages = length / 4096 + ((length & 4095) != 0 ? 1UL : 0);
         var vmas = Mm(t).Vmas;
-        var vec = new byte[pages];
-        for (ulong i = 0; i < pages; i++)
+        var chunk = new byte[4096];
+        for (ulong done = 0; done < pages;)
         {
-            ulong addr = a.A0 + i * 4096;
-            if (!vmas.Any(v => v.Start <= addr && addr < v.End)) return -Errno.ENOMEM;
-            vec[i] = 1;
+            int n = (int)Math.Min(pages - done, (ulong)chunk.Length);
+            for (int i = 0; i < n; i++)
+            {
+                ulong addr = start + (done + (ulong)i) * 4096;
+                if (!vmas.Any(v => v.Start <= addr && addr < v.End))
+                {
+                    if (i == 0) return -Errno.ENOMEM;
+                    n = i;   // copy out what was found, then report the hole
+                    break;
+                }
+                chunk[i] = 1;
+            }
+            if (t.Memory.CopyOut(a.A2 + done, chunk.AsSpan(0, n)) != 0) return -Errno.EFAULT;
+            done += (ulong)n;
+            if (n < chunk.Length && done < pages) return -Errno.ENOMEM;
         }
-        return t.Memory.CopyOut(a.A2, vec);
+        return 0;
     }
 
     private static long Membarrier(Task t, in SyscallArguments a)

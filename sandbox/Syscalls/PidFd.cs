@@ -151,7 +151,8 @@ internal static class PidFdSyscalls
     /// <summary>
     /// pidfd_getfd(2): a duplicate (close-on-exec) of file <c>targetfd</c> of the pidfd's process.
     /// EINVAL for flags; EBADF unless a pidfd or when targetfd is not open there; ESRCH once the
-    /// process has exited; EPERM unless the caller may ptrace it (same user or CAP_SYS_PTRACE).
+    /// process has exited; EPERM unless the caller may ptrace it (same user and a dumpable target,
+    /// or CAP_SYS_PTRACE: ptrace_may_access's PTRACE_MODE_ATTACH_REALCREDS).
     /// </summary>
     private static long PidfdGetfd(Task t, in SyscallArguments a)
     {
@@ -165,7 +166,8 @@ internal static class PidFdSyscalls
         var c = t.Credentials;
         var tc = leader.Credentials;
         bool sameUser = c.Uid == tc.Uid && c.Uid == tc.Euid && c.Uid == tc.Suid && c.Gid == tc.Gid && c.Gid == tc.Egid && c.Gid == tc.Sgid;
-        if (!sameUser && !c.HasCapability(CAP_SYS_PTRACE)) return -Errno.EPERM;
+        bool own = target == t.ThreadGroup;
+        if (!own && !((sameUser && target.Dumpable == 1) || c.HasCapability(CAP_SYS_PTRACE))) return -Errno.EPERM;
         var file = leader.Fds.GetRef((int)a.A1);
         if (file == null) return -Errno.EBADF;
         try

@@ -382,7 +382,9 @@ internal static partial class PollSyscalls
         long isec = BitConverter.ToInt64(b, 0), insec = BitConverter.ToInt64(b, 8);
         long vsec = BitConverter.ToInt64(b, 16), vnsec = BitConverter.ToInt64(b, 24);
         if (insec < 0 || insec >= 1_000_000_000 || vnsec < 0 || vnsec >= 1_000_000_000 || isec < 0 || vsec < 0) return -Errno.EINVAL;
-        tf.Set(vsec * 1_000_000_000 + vnsec, isec * 1_000_000_000 + insec, (flags & 1) != 0, out long oldV, out long oldI);
+        // Linux saturates times past KTIME_MAX (timespec64_to_ktime) rather than wrapping.
+        static long Nanos(long sec, long nsec) => sec > long.MaxValue / 1_000_000_000 - 1 ? long.MaxValue : sec * 1_000_000_000 + nsec;
+        tf.Set(Nanos(vsec, vnsec), Nanos(isec, insec), (flags & 1) != 0, out long oldV, out long oldI);
         if (a.A3 != 0)
         {
             PutItimerspec(b, oldI, oldV);

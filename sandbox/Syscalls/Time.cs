@@ -316,7 +316,8 @@ internal static partial class TimeSyscalls
         long usec = BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(off + 8));
         v = TimeSpan.Zero;
         if (sec < 0 || usec < 0 || usec >= 1_000_000) return -Errno.EINVAL;
-        v = TimeSpan.FromTicks(sec * TimeSpan.TicksPerSecond + usec * 10);
+        // Linux saturates a time too large for its clock (KTIME_MAX) rather than refusing it.
+        v = sec >= TimeSpan.MaxValue.Ticks / TimeSpan.TicksPerSecond ? TimeSpan.MaxValue : TimeSpan.FromTicks(sec * TimeSpan.TicksPerSecond + usec * 10);
         return 0;
     }
 
@@ -337,8 +338,11 @@ internal static partial class TimeSyscalls
     /// <summary>ITIMER_VIRTUAL (1) or ITIMER_PROF (2) of the caller's process.</summary>
     private static CpuIntervalTimer CpuTimer(Task t, int which) => which == 1 ? t.ThreadGroup.VirtualTimer : t.ThreadGroup.ProfTimer;
 
+    /// <summary>Nanoseconds of <paramref name="t"/> (≥ 0), saturating at long.MaxValue.</summary>
+    private static long Nanos(TimeSpan t) => t.Ticks > long.MaxValue / 100 ? long.MaxValue : t.Ticks * 100;
+
     private static (TimeSpan, TimeSpan) FromNanos((long Remaining, long Interval) v)
-        => (TimeSpan.FromTicks((v.Remaining + 99) / 100), TimeSpan.FromTicks((v.Interval + 99) / 100));
+        => (TimeSpan.FromTicks(v.Remaining / 100 + (v.Remaining % 100 != 0 ? 1 : 0)), TimeSpan.FromTicks(v.Interval / 100 + (v.Interval % 100 != 0 ? 1 : 0)));
 
     /// <summary>getitimer(2): EINVAL for an unknown timer; the time left (one tick for an expired CPU timer not yet delivered).</summary>
     private static long Getitimer(Task t, in SyscallArguments a)
@@ -369,7 +373,7 @@ internal static partial class TimeSyscalls
         }
         var old = which == 0
             ? t.ThreadGroup.RealTimer.Set(value, interval)
-            : FromNanos(CpuTimer(t, which).Set(value.Ticks * 100, interval.Ticks * 100));
+            : FromNanos(CpuTimer(t, which).Set(Nanos(value), Nanos(interval)));
         if (a.A2 != 0 && t.Memory.CopyOut(a.A2, ItimerBytes(old.Item1, old.Item2)) != 0) return -Errno.EFAULT;
         return 0;
     }

@@ -55,7 +55,7 @@ public sealed class TimerFdFile : FileDescription
             long rel = valueNs;
             if (absolute) rel = valueNs - (_clock == 0 ? RealtimeNs() : NowNs());
             if (rel < 0) rel = 0;
-            _nextDueTimestamp = NowNs() + rel;
+            _nextDueTimestamp = LongTimer.SaturatingAdd(NowNs(), rel);
             Schedule(rel);
         }
     }
@@ -70,7 +70,7 @@ public sealed class TimerFdFile : FileDescription
         }
     }
 
-    private void Schedule(long ns) => _timer.Change(TimeSpan.FromTicks(Math.Max(0, ns / 100)), Timeout.InfiniteTimeSpan);
+    private void Schedule(long ns) => LongTimer.Arm(_timer, ns);
 
     private void Fire()
     {
@@ -83,7 +83,7 @@ public sealed class TimerFdFile : FileDescription
             {
                 long missed = (now - _nextDueTimestamp) / _intervalNs + 1;
                 _expirations += (ulong)missed;
-                _nextDueTimestamp += missed * _intervalNs;
+                _nextDueTimestamp = LongTimer.SaturatingAdd(_nextDueTimestamp, missed > long.MaxValue / _intervalNs ? long.MaxValue : missed * _intervalNs);
                 Schedule(_nextDueTimestamp - now);
             }
             else
