@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using RunscNet.Sentry.Interop;
 using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Memory;
@@ -319,6 +320,13 @@ public sealed partial class HostSocket : SocketFile
         }
         int r;
         fixed (byte* v = value) r = HostSockets.setsockopt(_fd, level, name, v, value.Length);
+        if (r < 0 && level == SocketPrivileges.SOL_SOCKET && name is 32 or 33 && Marshal.GetLastPInvokeError() == Errno.EPERM)
+        {
+            // SO_SNDBUFFORCE/SO_RCVBUFFORCE need CAP_NET_ADMIN in the host's initial user
+            // namespace, which the Sentry never holds: the task was allowed above, so set the
+            // plain size (capped at the host's wmem_max/rmem_max) instead.
+            fixed (byte* v = value) r = HostSockets.setsockopt(_fd, level, name == 32 ? 7 : 8, v, value.Length);
+        }
         if (r < 0) return HostFiles.Neg();
         // MRT_INIT/MRT6_INIT (200) make this the router socket, MRT_DONE (201) ends that.
         if (name is 200 or 201 && level is SocketPrivileges.SOL_IP or SocketPrivileges.SOL_IPV6 && _type == SOCK_RAW) MulticastRouter = name == 200;
