@@ -50,12 +50,7 @@ internal sealed unsafe class SharedPage : IDisposable
         long p = RawSyscall.Checked(RawSyscall.SYS_mmap, 0, Size, 3, 1 /* MAP_SHARED */, memfd, 0);
         if (p < 0) throw new InvalidOperationException($"mmap of a stub's shared page: errno {-p}");
         _base = (byte*)p;
-        LinuxStatBuffer st;
-        Inode = HostFiles.fstat(memfd, &st) == 0 ? st.Ino : 0;
     }
-
-    /// <summary>The memfd's inode number (a forked child's or new thread's page must be another file).</summary>
-    public ulong Inode { get; }
 
     /// <summary>A 32-bit field.</summary>
     public ref int Int(int offset) => ref *(int*)(_base + offset);

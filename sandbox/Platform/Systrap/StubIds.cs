@@ -12,16 +12,16 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// a tid must be a thread of that stub's thread group (tgkill with signal 0) and not one a context
 /// already drives; a child is learnt from the pidfd CLONE_PIDFD made for it (its pid and parent
 /// from the kernel, never from the page), must be the Sentry's child and no stub the Sentry
-/// already owns; an fd taken from a stub must be the kind of file the Sentry expects. A value that
+/// already owns; an fd taken from a stub must be the kind of file the Sentry expects (the shared
+/// pages are memfds the Sentry makes itself and hands to the stub). A value that
 /// fails these checks is an attack or a corrupted stub: the caller kills that stub process.
 /// </summary>
 internal static unsafe class StubIds
 {
-    private const long SYS_tgkill = 234, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438, SYS_fcntl = 72, SYS_getsockopt = 55;
+    private const long SYS_tgkill = 234, SYS_pidfd_open = 434, SYS_pidfd_getfd = 438, SYS_getsockopt = 55;
     private const ulong PIDFD_GET_INFO = 0xC040FF0B;   // _IOWR(0xFF, 11, struct pidfd_info) with the 64-byte VER0 layout
     private const ulong PIDFD_INFO_PID = 1;
-    private const int F_GET_SEALS = 1034, F_SEAL_SEAL = 1;
-    private const uint S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFSOCK = 0xC000;
+    private const uint S_IFMT = 0xF000, S_IFSOCK = 0xC000;
     private const int SOL_SOCKET = 1, SO_TYPE = 3, SO_PEERCRED = 17, SO_DOMAIN = 39, AF_UNIX = 1, SOCK_SEQPACKET = 5;
 
     /// <summary>Where a forgery is reported (the boot process's debug log).</summary>
@@ -104,20 +104,6 @@ internal static unsafe class StubIds
         {
             return false;
         }
-    }
-
-    /// <summary>
-    /// True when <paramref name="fd"/> is a fresh shared-page memfd made by a stub: an unlinked
-    /// regular file of exactly one page, created without MFD_ALLOW_SEALING (its seals are just
-    /// F_SEAL_SEAL; the Sentry's tmpfs memfds allow sealing, so a file of the container in flight
-    /// to a stub cannot pass), and not the page <paramref name="notInode"/> already in use.
-    /// </summary>
-    public static bool IsFreshPageMemfd(int fd, ulong notInode)
-    {
-        LinuxStatBuffer st;
-        if (HostFiles.fstat(fd, &st) != 0) return false;
-        if ((st.Mode & S_IFMT) != S_IFREG || st.Nlink != 0 || st.Size != SharedPage.Size || st.Ino == notInode) return false;
-        return RawSyscall.Checked(SYS_fcntl, fd, F_GET_SEALS) == F_SEAL_SEAL;
     }
 
     /// <summary>True when <paramref name="fd"/> is a unix SOCK_SEQPACKET socket whose peer is the stub process <paramref name="pid"/>.</summary>

@@ -45,10 +45,11 @@ public static class StubSeccompFilter
     };
 
     /// <summary>
-    /// Calls that make kernel objects (memfd_create, socketpair; clone is checked separately):
+    /// Calls that make kernel objects (socketpair; clone is checked separately; memfd_create is
+    /// refused: the Sentry makes the page memfds itself):
     /// SECCOMP_RET_USER_NOTIF, let through by <see cref="StubSyscallApprover"/> only for a command of the Sentry.
     /// </summary>
-    public static readonly int[] ApprovedSyscalls = { 319, 53 };
+    public static readonly int[] ApprovedSyscalls = { 53 };
 
     /// <summary>clone's permitted flags word for a fork from the stub: CLONE_PARENT | CLONE_PIDFD, exit signal 0.</summary>
     public const ulong ForkFlags = 0x9000;

@@ -362,14 +362,30 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
     {
         errno = 0;
         if (_dead) { errno = Errno.ESRCH; return null; }
-        _page.Long(SharedPage.ArgsOffset) = ulong.MaxValue;       // the stub puts the child's memfd number here
-        _page.Long(SharedPage.ArgsOffset + 8) = ulong.MaxValue;   // and clone's CLONE_PIDFD the child's pidfd here
-        if (!Command(SharedPage.StateFork, StubSyscallApprover.MemfdCreate | StubSyscallApprover.Clone)) { errno = Errno.ESRCH; return null; }
+        // The child's page is a memfd of the Sentry's, handed to the stub over the fd channel
+        // before the fork (the child inherits it and maps it over its slot).
+        int memfd = NewPageMemfd(out errno);
+        if (memfd < 0) return null;
+        long stubMemfd = InstallFd(memfd);
+        if (stubMemfd < 0)
+        {
+            HostIo.Close(memfd);
+            errno = (int)-stubMemfd;
+            return null;
+        }
+        _page.Long(SharedPage.ArgsOffset) = (ulong)stubMemfd;     // the fd the child maps as its page
+        _page.Long(SharedPage.ArgsOffset + 8) = ulong.MaxValue;   // clone's CLONE_PIDFD writes the child's pidfd here
+        if (!Command(SharedPage.StateFork, StubSyscallApprover.Clone))
+        {
+            HostIo.Close(memfd);
+            errno = Errno.ESRCH;
+            return null;
+        }
         // Everything below comes from the application-writable page: the numbers only say where
-        // to look in the stub's fd table; the child and its page are what the kernel says they are.
+        // to look in the stub's fd table; the child is what the kernel says it is.
         long result = (long)_page.Long(SharedPage.ResultOffset);
-        long stubMemfd = (long)_page.Long(SharedPage.ArgsOffset);
         int stubPidfd = _page.Int(SharedPage.ArgsOffset + 8);
+        HostSyscall(RawSyscall.SYS_close, (ulong)stubMemfd);
         int child = -1;
         long pidfd = StubIds.TakeFd(_pid, stubPidfd);
         if (pidfd >= 0)
@@ -378,27 +394,22 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
             HostIo.Close((int)pidfd);
             HostSyscall(RawSyscall.SYS_close, (ulong)stubPidfd);
         }
-        long shared = StubIds.TakeFd(_pid, stubMemfd);
-        if (stubMemfd >= 0 && stubMemfd <= int.MaxValue) HostSyscall(RawSyscall.SYS_close, (ulong)stubMemfd);
         if (child < 0 && result < 0 && pidfd < 0)
         {
-            // clone (or memfd_create before it) failed: no child exists.
-            if (shared >= 0) HostIo.Close((int)shared);
+            // clone failed: no child exists.
+            HostIo.Close(memfd);
             errno = (int)-result;
             return null;
         }
-        // The stub's copy is closed: no application thread can shrink the memfd under the
-        // Sentry's mapping any more (a short page would SIGBUS the Sentry), so check it now.
-        bool pageOk = shared >= 0 && StubIds.IsFreshPageMemfd((int)shared, _page.Inode);
-        if (child < 0 || child != result || !pageOk || !StubIds.Claim(child))
+        if (child < 0 || child != result || !StubIds.Claim(child))
         {
-            if (shared >= 0) HostIo.Close((int)shared);
+            HostIo.Close(memfd);
             if (child > 0) StubProcess.KillAndReap(child);
-            KillForgery($"fork result pid {result}, pidfd {stubPidfd}, memfd {stubMemfd}");
+            KillForgery($"fork result pid {result}, pidfd {stubPidfd}");
             errno = Errno.EAGAIN;
             return null;
         }
-        return new SystrapForked((int)shared)
+        return new SystrapForked(memfd)
         {
             Pid = child,
             Slot = _slot,
@@ -476,36 +487,42 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
     {
         errno = 0;
         ulong at = SystrapStub.SlotPage(slot);
-        long fd = HostSyscall(SYS_memfd_create, SystrapStub.EmptyNameAddress, 0);
-        if (fd < 0) { errno = (int)-fd; return null; }
-        long local = -Errno.EBADF;
+        int memfd = NewPageMemfd(out errno);
+        if (memfd < 0) return null;
         try
         {
-            long r = HostSyscall(SYS_ftruncate, (ulong)fd, SharedPage.Size);
-            if (r == 0) r = HostSyscall(RawSyscall.SYS_mmap, at, SharedPage.Size, 3, MAP_SHARED_FIXED, (ulong)fd, 0);
+            // The page is the Sentry's own memfd, handed over the fd channel: nothing about it
+            // comes from the application-writable page but the stub's fd number, and a wrong
+            // number can only leave the stub's slot unmapped (checked by the mmap result).
+            long stubFd = InstallFd(memfd);
+            if (stubFd < 0) { errno = (int)-stubFd; return null; }
+            long r = HostSyscall(RawSyscall.SYS_mmap, at, SharedPage.Size, 3, MAP_SHARED_FIXED, (ulong)stubFd, 0);
+            HostSyscall(RawSyscall.SYS_close, (ulong)stubFd);
             if (r >= 0 && (ulong)r != at) r = -Errno.ENOMEM;
             if (r >= 0) r = HostSyscall(RawSyscall.SYS_mmap, at + SystrapStub.AltStackOffset, SystrapStub.AltStackSize, 3, MAP_PRIVATE_ANON_FIXED, ulong.MaxValue, 0);
             if (r < 0) { errno = (int)-r; return null; }
-            // The fd number is the host call's result in the application-writable page: take
-            // the file, close the stub's copy (so no application thread can shrink it under
-            // the Sentry's mapping), then check it is a fresh page memfd.
-            local = StubIds.TakeFd(_pid, fd);
-            HostSyscall(RawSyscall.SYS_close, (ulong)fd);
-            fd = -1;
-            if (local < 0) { errno = (int)-local; return null; }
-            if (!StubIds.IsFreshPageMemfd((int)local, _page.Inode))
-            {
-                KillForgery("a shared-page memfd that is not a fresh one-page memfd");
-                errno = Errno.EAGAIN;
-                return null;
-            }
-            return new SharedPage((int)local);
+            return new SharedPage(memfd);
         }
         finally
         {
-            if (fd >= 0) HostSyscall(RawSyscall.SYS_close, (ulong)fd);
-            if (local >= 0) HostIo.Close((int)local);
+            HostIo.Close(memfd);
         }
+    }
+
+    /// <summary>A new one-page memfd of the Sentry's for a stub thread's shared page; -1 (and <paramref name="errno"/>) on failure.</summary>
+    private static int NewPageMemfd(out int errno)
+    {
+        errno = 0;
+        long fd = RawSyscall.Checked(SYS_memfd_create, SystrapPlatform.PageMemfdName, 1 /* MFD_CLOEXEC */);
+        if (fd < 0) { errno = (int)-fd; return -1; }
+        long r = RawSyscall.Checked(SYS_ftruncate, fd, SharedPage.Size);
+        if (r < 0)
+        {
+            HostIo.Close((int)fd);
+            errno = (int)-r;
+            return -1;
+        }
+        return (int)fd;
     }
 
     private StubFdChannel? _fdChannel;

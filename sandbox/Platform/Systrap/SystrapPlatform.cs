@@ -25,6 +25,9 @@ public sealed unsafe class SystrapPlatform : IPlatform
     private readonly double _pauseNanoseconds = HandoffSpin.MeasurePause();
     private readonly StubSpawner _spawner = new();
 
+    /// <summary>The name of the shared-page memfds the Sentry makes (a NUL-terminated native string).</summary>
+    internal static readonly nint PageMemfdName = Marshal.StringToHGlobalAnsi("runsc-net-page");
+
     /// <summary>Lets the stubs' clone, memfd_create and socketpair through for the Sentry's own commands only.</summary>
     internal StubSyscallApprover Approver { get; } = new();
 

@@ -20,8 +20,8 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// rechecks and FUTEX_WAITs with a 1 s timeout (after a timeout it exits if its parent is no longer
 /// the Sentry). Commands: <b>resume</b> (set FS/GS base if asked, copy the machine context back into
 /// the ucontext, return into <c>rt_sigreturn</c>), <b>host call</b> (run the requested system call
-/// from here, store the result, report again), <b>fork</b> (create the child's memfd first, its fd
-/// number in the first argument slot, then clone with CLONE_PARENT | CLONE_PIDFD, the kernel
+/// from here, store the result, report again), <b>fork</b> (the child's page memfd, made by the
+/// Sentry and handed over the fd channel, is in the first argument slot; clone with CLONE_PARENT | CLONE_PIDFD, the kernel
 /// writing the child's pidfd into the second argument slot; the parent reports the child's pid
 /// and keeps both fds until the Sentry has taken copies with pidfd_getfd and closed them (the
 /// Sentry learns the child from the pidfd, never from the page, see <see cref="StubIds"/>); the child
@@ -314,12 +314,10 @@ public static class SystrapStub
         0xf3, 0x48, 0xa5,                                             // 295  rep movs QWORD PTR es:[rdi], QWORD PTR ds:[rsi]
         0xc3,                                                         // 298  ret
         // fork:
-        0x48, 0xbf, 0x50, 0x08, 0x00, 0x00, 0x10, 0x7e, 0x00, 0x00,   // 299  movabs rdi, 0x7e1000000850
-        0x31, 0xf6,                                                   // 2a3  xor esi, esi
-        0xb8, 0x3f, 0x01, 0x00, 0x00,                                 // 2a5  mov eax, 0x13f
-        0x0f, 0x05,                                                   // 2aa  syscall
-        0x48, 0x85, 0xc0,                                             // 2ac  test rax, rax
-        0x78, 0x88,                                                   // 2af  js 239 (hostdone)
+        0x48, 0x8b, 0x43, 0x18,                                       // 299  mov rax, QWORD PTR [rbx+0x18]
+        0xeb, 0x12,                                                   // 29d  jmp 2b1
+        0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,         // 29f  int3 (padding)
+        0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,         // 2a8  int3 (padding)
         0x49, 0x89, 0xc5,                                             // 2b1  mov r13, rax
         0x48, 0x89, 0x43, 0x18,                                       // 2b4  mov QWORD PTR [rbx+0x18], rax
         0x48, 0x89, 0xc7,                                             // 2b8  mov rdi, rax

@@ -56,7 +56,7 @@ public sealed class TmpfsInode : Inode
             {
                 if (_memfd < 0)
                 {
-                    _memfd = HostFiles.memfd_create("tmpfs", 3 /* MFD_CLOEXEC | MFD_ALLOW_SEALING: unlike a stub's page memfd (StubIds) */);
+                    _memfd = HostFiles.memfd_create("tmpfs", 1 /* MFD_CLOEXEC */);
                     if (_memfd < 0) throw new IOException($"memfd_create failed: {HostFiles.Neg()}");
                     Space?.Track(_memfd);
                 }
