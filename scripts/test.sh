@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: checks the tools, publishes runsc-net (NativeAOT), builds the busybox fixture
 # and runs `dotnet test Sandbox.sln` with the published binary in RUNSC_NET for the integration
-# tests (which skip, saying why, when not run as root).
+# tests (which skip, saying why, when not run as root or a fixture or tool is missing). In CI
+# (CI=true) any skipped test fails the run, with the list of skipped tests and their reasons.
 #
 # usage: scripts/test.sh [dotnet test arguments, e.g. --filter FullyQualifiedName~Integration]
 set -euo pipefail
@@ -33,4 +34,30 @@ fi
 export RUNSC_NET_ROOTFS="$repo/fixtures/busybox/rootfs"
 
 echo "== dotnet test"
-dotnet test Sandbox.sln -nologo "$@"
+# The trx results say which tests skipped and why; a skip means a fixture, tool or daemon is
+# missing, so CI (CI=true, .ci/run installs everything) fails on any instead of passing quietly.
+results="$(mktemp -d "${TMPDIR:-/tmp}/runsc-net-test-results.XXXXXX")"
+trap 'rm -rf "$results"' EXIT
+status=0
+dotnet test Sandbox.sln -nologo --logger trx --results-directory "$results" "$@" || status=$?
+
+shopt -s nullglob
+trx=("$results"/*.trx)
+skipped=""
+if [ ${#trx[@]} -gt 0 ]; then
+    skipped="$(scripts/skipped-tests.sh "${trx[@]}")"
+fi
+if [ -n "$skipped" ]; then
+    count="$(printf '%s\n' "$skipped" | wc -l)"
+    if [ "${CI:-}" = true ]; then
+        echo "test.sh: FAILED: $count test(s) skipped in CI, where every test must run:" >&2
+        sed 's/^/  /' <<<"$skipped" >&2
+        exit 1
+    fi
+    echo "test.sh: $count test(s) skipped (allowed outside CI; CI=true fails on them):"
+    sed 's/^/  /' <<<"$skipped"
+elif [ "$status" = 0 ] && [ "${CI:-}" = true ] && [ ${#trx[@]} -eq 0 ]; then
+    echo "test.sh: FAILED: dotnet test wrote no trx results to check for skipped tests" >&2
+    exit 1
+fi
+exit "$status"

@@ -88,10 +88,14 @@ internal sealed class SentryHarness
         }
     }
 
+    /// <summary>
+    /// The busybox tree: RUNSC_NET_ROOTFS (the fixture scripts/test.sh builds, so CI runs these
+    /// tests) or RUNSC_TEST_BUSYBOX_ROOT; "" when neither holds bin/busybox ([RootfsFact] skips then).
+    /// </summary>
     private static string FindBusyboxRoot()
     {
-        foreach (var dir in new[] { Environment.GetEnvironmentVariable("RUNSC_TEST_BUSYBOX_ROOT"), "/tmp/sx/root" })
-            if (dir != null && File.Exists(Path.Combine(dir, "bin/busybox"))) return dir;
+        foreach (var dir in new[] { Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS"), Environment.GetEnvironmentVariable("RUNSC_TEST_BUSYBOX_ROOT") })
+            if (!string.IsNullOrEmpty(dir) && File.Exists(Path.Combine(dir, "bin/busybox"))) return dir;
         return "";
     }
 }
