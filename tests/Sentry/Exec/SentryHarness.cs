@@ -66,7 +66,8 @@ internal sealed class SentryHarness
     public int Run(params string[] argv)
     {
         var init = Kernel.CreateInit(Credentials.Root, new Rlimits());
-        int err = init.StartProcess(argv[0], argv.ToList(), new List<string> { "PATH=/bin", "HOME=/" });
+        // The shell finds applets on PATH; the busybox fixture (scripts/build-busybox-rootfs.sh) links most in /usr/bin.
+        int err = init.StartProcess(argv[0], argv.ToList(), new List<string> { "PATH=/bin:/usr/bin", "HOME=/" });
         if (err < 0) return err;
         if (Kernel.InitExited.Wait(60_000)) return Kernel.InitExitStatus;
         foreach (var g in Kernel.ThreadGroups())

@@ -55,7 +55,8 @@ public class SystrapPipeTests
         Install(init, 0, open("/dev/null", 0x80000));
         Install(init, 1, writeEnd);
         Install(init, 2, Dup(writeEnd));
-        int err = init.StartProcess("/bin/sh", new List<string> { "/bin/sh", "-c", script }, new List<string> { "PATH=/bin", "HOME=/" });
+        // The shell finds applets on PATH; the busybox fixture (scripts/build-busybox-rootfs.sh) links most in /usr/bin.
+        int err = init.StartProcess("/bin/sh", new List<string> { "/bin/sh", "-c", script }, new List<string> { "PATH=/bin:/usr/bin", "HOME=/" });
         Assert.Equal(0, err);
         Assert.True(kernel.InitExited.Wait(60_000));
         Assert.True(reader.Join(10_000));
