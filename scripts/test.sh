@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: checks the tools, publishes runsc-net (NativeAOT), builds the busybox fixture
 # and runs `dotnet test Sandbox.sln` with the published binary in RUNSC_NET for the integration
-# tests (which skip, saying why, when not run as root).
+# tests (which skip, saying why, when not run as root or a fixture or tool is missing). In CI
+# (CI=true) any skipped test fails the run, with the list of skipped tests and their reasons.
 #
-# usage: scripts/test.sh [dotnet test arguments, e.g. --filter FullyQualifiedName~Integration]
+# usage: [RUNSC_NET_ROOTFS=DIR] scripts/test.sh [dotnet test arguments, e.g. --filter FullyQualifiedName~Integration]
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,10 +28,40 @@ dotnet publish runtime/Runtime.csproj -c Release -r linux-x64 -o out -v quiet -n
 export RUNSC_NET="$repo/out/runsc-net"
 
 echo "== fixtures"
-if [ ! -x fixtures/busybox/rootfs/bin/busybox ]; then
-    RUNSC_NET="$RUNSC_NET" scripts/make-bundle.sh fixtures/busybox sh
+# RUNSC_NET_ROOTFS, when set, names the busybox rootfs to use instead (set but empty: none, to
+# see which tests need it: they skip, and in CI that fails the run).
+if [ -z "${RUNSC_NET_ROOTFS+set}" ]; then
+    if [ ! -x fixtures/busybox/rootfs/bin/busybox ]; then
+        RUNSC_NET="$RUNSC_NET" scripts/make-bundle.sh fixtures/busybox sh
+    fi
+    export RUNSC_NET_ROOTFS="$repo/fixtures/busybox/rootfs"
 fi
-export RUNSC_NET_ROOTFS="$repo/fixtures/busybox/rootfs"
 
 echo "== dotnet test"
-dotnet test Sandbox.sln -nologo "$@"
+# The trx results say which tests skipped and why; a skip means a fixture, tool or daemon is
+# missing, so CI (CI=true, .ci/run installs everything) fails on any instead of passing quietly.
+results="$(mktemp -d "${TMPDIR:-/tmp}/runsc-net-test-results.XXXXXX")"
+trap 'rm -rf "$results"' EXIT
+status=0
+dotnet test Sandbox.sln -nologo --logger trx --results-directory "$results" "$@" || status=$?
+
+shopt -s nullglob
+trx=("$results"/*.trx)
+skipped=""
+if [ ${#trx[@]} -gt 0 ]; then
+    skipped="$(scripts/skipped-tests.sh "${trx[@]}")"
+fi
+if [ -n "$skipped" ]; then
+    count="$(printf '%s\n' "$skipped" | wc -l)"
+    if [ "${CI:-}" = true ]; then
+        echo "test.sh: FAILED: $count test(s) skipped in CI, where every test must run:" >&2
+        sed 's/^/  /' <<<"$skipped" >&2
+        exit 1
+    fi
+    echo "test.sh: $count test(s) skipped (allowed outside CI; CI=true fails on them):"
+    sed 's/^/  /' <<<"$skipped"
+elif [ "$status" = 0 ] && [ "${CI:-}" = true ] && [ ${#trx[@]} -eq 0 ]; then
+    echo "test.sh: FAILED: dotnet test wrote no trx results to check for skipped tests" >&2
+    exit 1
+fi
+exit "$status"

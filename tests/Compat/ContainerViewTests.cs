@@ -22,9 +22,6 @@ public sealed class ContainerViewTests : IDisposable
         foreach (string b in _bundles) Directory.Delete(b, recursive: true);
     }
 
-    private static bool HaveBusybox => Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } r
-        && File.Exists(Path.Combine(r, "bin", "busybox"));
-
     private CommandResult Run(string id, string script)
     {
         string b = Bundles.Make("sh", "-c", script);
@@ -32,10 +29,9 @@ public sealed class ContainerViewTests : IDisposable
         return _runsc.Run("run", "--bundle", b, id).AssertSuccess();
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void LimitsAreTheCallersWithTheSpecsOnTop()
     {
-        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
         // runsc-net inherits this process's limits and passes them on, as runc does; the default
         // spec sets RLIMIT_NOFILE to 1024.
         var expected = File.ReadAllLines("/proc/self/limits")
@@ -49,47 +45,42 @@ public sealed class ContainerViewTests : IDisposable
         Assert.Equal(string.Join('\n', expected) + $"\n{stackKb}\n1024\n", r.Stdout);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void StatusShowsTheSpecsNoNewPrivileges()
     {
-        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
         var r = Run("compat-nnp", "grep -E '^(NoNewPrivs|Seccomp|Seccomp_filters):' /proc/self/status");
         Assert.Equal("NoNewPrivs:\t1\nSeccomp:\t0\nSeccomp_filters:\t0\n", r.Stdout);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void SpecialMountsReportLinuxsStatFs()
     {
-        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
         // f_type in hex, f_blocks, f_bsize: /dev/shm and /dev have size=65536k in the default spec.
         var r = Run("compat-statfs", "for d in /dev/shm /dev /sys /dev/mqueue; do stat -f -c '%t %b %s' $d; done");
         Assert.Equal("1021994 16384 4096\n1021994 16384 4096\n62656572 0 4096\n19800202 0 4096\n", r.Stdout);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void ProcNetShowsTheSandboxsNetworkNamespace()
     {
-        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
         // A fresh network namespace has only lo; the tables have the host kernel's headers.
         var r = Run("compat-procnet", "ls /proc/net/if_inet6 /proc/net/unix /proc/net/dev_snmp6/lo; tail -n +3 /proc/net/dev | cut -d: -f1; head -1 /proc/net/tcp; head -1 /proc/net/udp");
         string tcpHeader = File.ReadLines("/proc/net/tcp").First(), udpHeader = File.ReadLines("/proc/net/udp").First();
         Assert.Equal($"/proc/net/dev_snmp6/lo\n/proc/net/if_inet6\n/proc/net/unix\n    lo\n{tcpHeader}\n{udpHeader}\n", r.Stdout);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void ProcNamespaceLinksNameTheSandboxsNamespaces()
     {
-        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
         // As Linux: the ten links, "type:[inode]", and stat through them tells namespaces apart.
         var r = Run("compat-ns", "ls /proc/self/ns | tr '\\n' ' '; echo; readlink /proc/self/ns/net | sed 's/[0-9]//g';"
             + " [ /proc/1/ns/pid -ef /proc/self/ns/pid ] && echo same-pid; [ /proc/self/ns/pid -ef /proc/self/ns/net ] || echo pid-is-not-net");
         Assert.Equal("cgroup ipc mnt net pid pid_for_children time time_for_children user uts \nnet:[]\nsame-pid\npid-is-not-net\n", r.Stdout);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void ProcMountsShowsTmpfsAndDevptsOptionsAsLinux()
     {
-        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
         // The default spec's /dev (strictatime, mode=755, size=65536k), /dev/pts and /dev/shm, as runc's show.
         // On a cgroup v1 host /sys/fs/cgroup is a tmpfs too, as runc mounts it.
         bool v1 = !File.Exists("/sys/fs/cgroup/cgroup.controllers");
@@ -100,10 +91,9 @@ public sealed class ContainerViewTests : IDisposable
             + (v1 ? "tmpfs /sys/fs/cgroup tmpfs rw,nosuid,nodev,noexec,relatime,mode=755 0 0\n" : ""), r.Stdout);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void ProcSysShowsTheHostsSysctlsReadOnlyAsRuncDoes()
     {
-        if (!HaveBusybox) { Console.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox rootfs"); return; }
         // runc bind-mounts the spec's readonlyPaths (/proc/sys among them) read-only over
         // themselves; the values under /proc/sys are the host kernel's.
         var r = Run("compat-sysctl", "cat /proc/sys/fs/file-max /proc/sys/net/ipv4/ip_local_port_range; "

@@ -4,22 +4,6 @@ using Xunit;
 
 namespace RunscNet.Tests.Gofer;
 
-/// <summary>An integration test that runs a container: needs RUNSC_NET, root, and the busybox rootfs of RUNSC_NET_ROOTFS.</summary>
-public sealed class ContainerFactAttribute : FactAttribute
-{
-    /// <summary>Decides the skip reason from the environment.</summary>
-    public ContainerFactAttribute()
-    {
-        string? rootfs = Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS");
-        if (RunscNetBinary.Path == null)
-            Skip = "RUNSC_NET does not name the published runsc-net binary (scripts/test.sh sets it)";
-        else if (Environment.UserName != "root")
-            Skip = "needs root: runs a container";
-        else if (string.IsNullOrEmpty(rootfs) || !File.Exists(Path.Combine(rootfs, "bin", "busybox")))
-            Skip = "RUNSC_NET_ROOTFS does not hold bin/busybox (scripts/test.sh builds it)";
-    }
-}
-
 /// <summary>
 /// From inside a container, every way toward a marker file planted on the host outside the
 /// container's mounts: symlinks (absolute, relative with ".."), "..", /proc/self/root,
@@ -38,7 +22,7 @@ public sealed class ContainerEscapeTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    [ContainerFact]
+    [IntegrationFact(needsRootfs: true)]
     public void NothingReachesTheHostMarker()
     {
         string outside = Path.Combine(_dir, "outside");

@@ -1,26 +1,15 @@
 using System.Diagnostics;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace RunscNet.Tests.Integration;
 
 /// <summary>
 /// Real callers drive the published binary: podman (through conmon) and containerd's ctr. Each
 /// test imports the busybox rootfs as a local image and skips, saying why, when its caller is not
-/// installed (.ci/run installs both and starts containerd).
+/// installed or containerd does not answer (.ci/run installs both and starts containerd).
 /// </summary>
 public sealed class CallerTests
 {
-    private readonly ITestOutputHelper _output;
-
-    public CallerTests(ITestOutputHelper output) => _output = output;
-
-    private static string? Rootfs => Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } r
-        && File.Exists(Path.Combine(r, "bin", "busybox")) ? r : null;
-
-    private static string? Which(string tool) =>
-        new[] { "/usr/bin", "/usr/sbin", "/usr/local/bin" }.Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
-
     private static (int Code, string Out, string Err) Sh(string script, int timeoutSeconds = 120)
     {
         var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
@@ -38,70 +27,56 @@ public sealed class CallerTests
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
-    private bool Ready(string tool, out string runscNet, out string rootfs)
-    {
-        runscNet = RunscNetBinary.Path ?? "";
-        rootfs = Rootfs ?? "";
-        string? why = RunscNetBinary.Path == null ? "RUNSC_NET is not set" : Rootfs == null ? "RUNSC_NET_ROOTFS is not set"
-            : Environment.UserName != "root" ? "not root" : Which(tool) == null ? $"{tool} is not installed" : null;
-        if (why != null) _output.WriteLine($"skipped: {why}");
-        return why == null;
-    }
+    // The attributes skip the test when these are missing.
+    private static string Runsc => RunscNetBinary.Path!;
 
-    [IntegrationFact]
+    private static string Rootfs => TestRequirements.Rootfs!;
+
+    [IntegrationFact(needsRootfs: true, needsTools: "podman")]
     public void PodmanRunPrintsAndExitsWithTheContainersStatus()
     {
-        if (!Ready("podman", out string runsc, out string rootfs)) return;
-        var import = Sh($"tar -C '{rootfs}' -c . | podman import - localhost/runsc-net-test:busybox");
+        var import = Sh($"tar -C '{Rootfs}' -c . | podman import - localhost/runsc-net-test:busybox");
         Assert.True(import.Code == 0, import.Err);
-        var run = Sh($"podman --runtime '{runsc}' run --rm localhost/runsc-net-test:busybox sh -c 'echo hi; exit 3'");
+        var run = Sh($"podman --runtime '{Runsc}' run --rm localhost/runsc-net-test:busybox sh -c 'echo hi; exit 3'");
         Assert.Equal("hi\n", run.Out);
         Assert.Equal(3, run.Code);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true, needsTools: "podman")]
     public void PodmanExecReportsTheExecStatus()
     {
-        if (!Ready("podman", out string runsc, out string rootfs)) return;
-        Assert.Equal(0, Sh($"tar -C '{rootfs}' -c . | podman import - localhost/runsc-net-test:busybox").Code);
+        Assert.Equal(0, Sh($"tar -C '{Rootfs}' -c . | podman import - localhost/runsc-net-test:busybox").Code);
         string name = "runsc-net-exec-" + Environment.ProcessId;
         try
         {
-            var start = Sh($"podman --runtime '{runsc}' run -d --name {name} localhost/runsc-net-test:busybox sleep 60");
+            var start = Sh($"podman --runtime '{Runsc}' run -d --name {name} localhost/runsc-net-test:busybox sleep 60");
             Assert.True(start.Code == 0, start.Err);
-            var exec = Sh($"podman --runtime '{runsc}' exec {name} sh -c 'echo in-exec; exit 4'");
+            var exec = Sh($"podman --runtime '{Runsc}' exec {name} sh -c 'echo in-exec; exit 4'");
             Assert.Equal("in-exec\n", exec.Out);
             Assert.Equal(4, exec.Code);
         }
         finally
         {
-            Sh($"podman --runtime '{runsc}' rm -f -t 0 {name}");
+            Sh($"podman --runtime '{Runsc}' rm -f -t 0 {name}");
         }
     }
 
-    [IntegrationFact]
+    // podman makes the OCI image archive that ctr imports.
+    [IntegrationFact(needsRootfs: true, needsTools: "ctr podman", needsContainerd: true)]
     public void CtrRunWithRuncBinary()
     {
-        if (!Ready("ctr", out string runsc, out string rootfs)) return;
-        // A socket file can outlive its daemon; ask the daemon. CI (.ci/run) starts one, so there
-        // an unreachable daemon is a failure, not a skip.
         var version = Sh("timeout 10 ctr version");
-        if (version.Code != 0)
-        {
-            Assert.True(Environment.GetEnvironmentVariable("CI") != "true", "containerd is not answering: " + version.Err);
-            _output.WriteLine("skipped: containerd is not answering on /run/containerd/containerd.sock");
-            return;
-        }
+        Assert.True(version.Code == 0, "containerd accepts connections but ctr version failed: " + version.Err);
         string dir = Directory.CreateTempSubdirectory("runsc-net-ctr").FullName;
         try
         {
             // An OCI image archive made by podman from the same rootfs.
-            var image = Sh($"tar -C '{rootfs}' -c . | podman import - localhost/runsc-net-test:busybox >/dev/null && " +
+            var image = Sh($"tar -C '{Rootfs}' -c . | podman import - localhost/runsc-net-test:busybox >/dev/null && " +
                 $"podman save --format oci-archive -o '{dir}/img.tar' localhost/runsc-net-test:busybox >/dev/null && " +
                 $"ctr images import --base-name localhost/runsc-net-test '{dir}/img.tar'");
             Assert.True(image.Code == 0, image.Err);
             string id = "runsc-net-ctr-" + Environment.ProcessId;
-            var run = Sh($"ctr run --runc-binary '{runsc}' --rm localhost/runsc-net-test:busybox {id} sh -c 'echo hi; exit 5'");
+            var run = Sh($"ctr run --runc-binary '{Runsc}' --rm localhost/runsc-net-test:busybox {id} sh -c 'echo hi; exit 5'");
             Assert.Equal("hi\n", run.Out);
             Assert.Equal(5, run.Code);
         }

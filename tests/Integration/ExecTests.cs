@@ -14,9 +14,6 @@ public sealed class ExecTests : IDisposable
         foreach (string b in _bundles) Directory.Delete(b, recursive: true);
     }
 
-    private static bool HaveBusybox => Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } r
-        && File.Exists(Path.Combine(r, "bin", "busybox"));
-
     private string StartSleeper(string id)
     {
         string b = Bundles.Make("sleep", "60");
@@ -25,10 +22,9 @@ public sealed class ExecTests : IDisposable
         return b;
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void AttachedExecExitsWithTheProcessStatus()
     {
-        if (!HaveBusybox) return;
         StartSleeper("exec-attached");
         var r = _runsc.Run("exec", "exec-attached", "sh", "-c", "echo in-exec; exit 5");
         Assert.Equal(5, r.ExitCode);
@@ -36,10 +32,9 @@ public sealed class ExecTests : IDisposable
         _runsc.Run("delete", "--force", "exec-attached").AssertSuccess();
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void DetachedExecPidFileNamesAHostWaiterThatLivesAsLongAsTheProcess()
     {
-        if (!HaveBusybox) return;
         StartSleeper("exec-detached");
         string pidFile = Path.Combine(_runsc.Root, "exec.pid");
         _runsc.Run("exec", "--detach", "--pid-file", pidFile, "exec-detached", "sleep", "1").AssertSuccess();

@@ -4,20 +4,20 @@ namespace RunscNet.Tests.Integration;
 
 /// <summary>
 /// A test that runs the published binary. Skipped, with the reason shown by the test runner, when
-/// RUNSC_NET does not name the binary or (with <see cref="NeedsRoot"/>) when not run as root.
+/// RUNSC_NET does not name the binary or something else it needs is missing (see the parameters and
+/// <see cref="TestRequirements"/>). A test never returns early instead: that would pass.
 /// </summary>
 public sealed class IntegrationFactAttribute : FactAttribute
 {
     /// <summary>Decides the skip reason from the environment.</summary>
     /// <param name="needsRoot">Skip unless run as root.</param>
     /// <param name="needsRootfs">Skip unless RUNSC_NET_ROOTFS names the busybox rootfs (the test runs its programs).</param>
-    public IntegrationFactAttribute(bool needsRoot = true, bool needsRootfs = false)
+    /// <param name="needsTools">Space-separated programs that must be on PATH (e.g. "podman ctr").</param>
+    /// <param name="needsFiles">Space-separated host files the test copies or runs.</param>
+    /// <param name="needsContainerd">Skip unless a containerd daemon answers on its socket.</param>
+    public IntegrationFactAttribute(bool needsRoot = true, bool needsRootfs = false, string? needsTools = null,
+        string? needsFiles = null, bool needsContainerd = false)
     {
-        if (RunscNetBinary.Path == null)
-            Skip = "RUNSC_NET does not name the published runsc-net binary (scripts/test.sh sets it)";
-        else if (needsRoot && Environment.UserName != "root")
-            Skip = "needs root: create makes pid, mount, network namespaces";
-        else if (needsRootfs && !(Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } rootfs && Directory.Exists(rootfs)))
-            Skip = "RUNSC_NET_ROOTFS does not name the busybox rootfs (scripts/test.sh builds it)";
+        Skip = TestRequirements.SkipReason(needsBinary: true, needsRoot, needsRootfs, needsTools, needsFiles, needsContainerd);
     }
 }

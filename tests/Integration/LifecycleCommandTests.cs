@@ -168,10 +168,9 @@ public sealed class LifecycleCommandTests : IDisposable
         Assert.True(line.TryGetProperty("time", out _));
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void WaitAfterTheContainerEndedByItselfReportsItsStatus()
     {
-        if (Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is not { Length: > 0 }) return;
         _runsc.Run("run", "--detach", "--bundle", Bundle("sh", "-c", "exit 7"), "ended-alone").AssertSuccess();
         WaitUntil(() => Json(_runsc.Run("state", "ended-alone").AssertSuccess().Stdout).GetProperty("status").GetString() == "stopped");
         // Nobody waited while it ran: the sandbox recorded the status itself as it ended.

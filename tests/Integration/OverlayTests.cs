@@ -15,11 +15,10 @@ public sealed class OverlayTests : IDisposable
         if (_bundle != null) Directory.Delete(_bundle, recursive: true);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void MemoryOverlayKeepsTheHostRootfsUnchanged()
     {
-        string? rootfs = Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS");
-        if (string.IsNullOrEmpty(rootfs) || !File.Exists(Path.Combine(rootfs, "bin", "busybox"))) return;
+        string rootfs = TestRequirements.Rootfs!;
         string name = "overlay-" + Environment.ProcessId;
         _bundle = Bundles.Make("sh", "-c", $"echo data > /{name} && rm /bin/true && cat /{name} && ls /bin/true 2>&1");
         string configPath = Path.Combine(_bundle, "config.json");

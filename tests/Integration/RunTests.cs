@@ -21,22 +21,17 @@ public sealed class RunTests : IDisposable
         return b;
     }
 
-    private static bool HaveBusybox => Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } r
-        && File.Exists(Path.Combine(r, "bin", "busybox"));
-
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void RunPrintsAndExitsWithTheContainersStatus()
     {
-        if (!HaveBusybox) return; // RUNSC_NET_ROOTFS (scripts/test.sh) names the busybox rootfs
         var r = _runsc.Run("run", "--bundle", Bundle("sh", "-c", "echo hi; exit 3"), "run-exit");
         Assert.Equal(3, r.ExitCode);
         Assert.Equal("hi\n", r.Stdout);
         Assert.Empty(Directory.GetFiles(_runsc.Root, "*.state"));
     }
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void LoopbackIsUpInTheContainersNetworkNamespace()
     {
-        if (!HaveBusybox) return;
         // As runc's "loopback" network: lo is up, so a server and client on 127.0.0.1 talk.
         var r = _runsc.Run("run", "--bundle", Bundle("sh", "-c",
             // The client retries until the server listens (a fixed sleep races with a loaded machine).
@@ -60,10 +55,9 @@ public sealed class RunTests : IDisposable
         return (p.ExitCode, stdout);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void PreservedFdsReachInitAndExecAsFdsThreeAndUp()
     {
-        if (!HaveBusybox) return;
         string dir = Directory.CreateTempSubdirectory("runsc-net-preserve-").FullName;
         _bundles.Add(dir);
         File.WriteAllText(Path.Combine(dir, "in"), "from-fd-3\n");

@@ -24,9 +24,6 @@ public sealed class TerminalTests : IDisposable
         foreach (string d in _dirs) Directory.Delete(d, recursive: true);
     }
 
-    private static bool HaveBusybox => Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } r
-        && File.Exists(Path.Combine(r, "bin", "busybox"));
-
     [DllImport("libc", SetLastError = true)]
     private static extern nint read(int fd, byte[] buffer, nint count);
 
@@ -98,10 +95,9 @@ public sealed class TerminalTests : IDisposable
         return bundle;
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void ContainerWithATerminalSeesATtyOnItsConsole()
     {
-        if (!HaveBusybox) return;
         string bundle = TerminalBundle("sh", "-c",
             "tty; stty size; test -c /dev/console && echo console-ok; echo via-tty > /dev/tty; ls -1 /dev/pts; exit 6");
         using var console = new ConsoleSocket(Path.Combine(_runsc.Root, "console.sock"));
@@ -119,10 +115,9 @@ public sealed class TerminalTests : IDisposable
     [DllImport("libc", SetLastError = true)]
     private static extern nint write(int fd, byte[] buffer, nint count);
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void CtrlCOnTheConsoleInterruptsTheForegroundProcesses()
     {
-        if (!HaveBusybox) return;
         string bundle = TerminalBundle("sh", "-c", "trap 'echo trapped; exit 5' INT; echo ready; while true; do sleep 0.1; done");
         using var console = new ConsoleSocket(Path.Combine(_runsc.Root, "intr.sock"));
         _runsc.Run("create", "--bundle", bundle, "--console-socket", console.Path, "term-intr").AssertSuccess();
@@ -149,10 +144,9 @@ public sealed class TerminalTests : IDisposable
         _runsc.Run("delete", "term-intr").AssertSuccess();
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void ExecWithTtyGetsItsOwnTerminalAndStatus()
     {
-        if (!HaveBusybox) return;
         string bundle = Bundles.Make("sleep", "60");
         _dirs.Add(bundle);
         _runsc.Run("run", "--detach", "--bundle", bundle, "term-exec").AssertSuccess();
@@ -167,10 +161,9 @@ public sealed class TerminalTests : IDisposable
         _runsc.Run("delete", "--force", "term-exec").AssertSuccess();
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void ExecWithTtyButNoTerminalOrSocketIsRefused()
     {
-        if (!HaveBusybox) return;
         string bundle = Bundles.Make("sleep", "60");
         _dirs.Add(bundle);
         _runsc.Run("run", "--detach", "--bundle", bundle, "term-refuse").AssertSuccess();

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using RunscNet.Tests.Integration;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace RunscNet.Tests.Threads;
 
@@ -14,11 +13,8 @@ namespace RunscNet.Tests.Threads;
 /// </summary>
 public class ThreadsTests : IDisposable
 {
-    private readonly ITestOutputHelper _log;
     private readonly RunscNetBinary _runsc = new();
     private readonly List<string> _cleanup = new();
-
-    public ThreadsTests(ITestOutputHelper log) => _log = log;
 
     public void Dispose()
     {
@@ -50,26 +46,14 @@ public class ThreadsTests : IDisposable
         return (p.ExitCode, stdout);
     }
 
-    private static bool OnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => d.Length > 0 && File.Exists(Path.Combine(d, tool)));
-
     /// <summary>
     /// Builds the threads program and a rootfs (a copy of the busybox fixture with the program
-    /// in /bin/threads); returns the rootfs and the native binary, or null with the reason logged.
+    /// in /bin/threads); returns the rootfs and the native binary. The tests' attribute
+    /// skips them when the fixture or gcc is missing.
     /// </summary>
-    private (string Rootfs, string Native)? ThreadsRootfs()
+    private (string Rootfs, string Native) ThreadsRootfs()
     {
-        string? busybox = Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS");
-        if (string.IsNullOrEmpty(busybox) || !File.Exists(Path.Combine(busybox, "bin/busybox")))
-        {
-            _log.WriteLine("skipped: RUNSC_NET_ROOTFS does not name the busybox fixture (scripts/test.sh builds it)");
-            return null;
-        }
-        if (!OnPath("gcc"))
-        {
-            _log.WriteLine("skipped: gcc is not installed (the threads program is built with gcc -static -pthread)");
-            return null;
-        }
+        string busybox = TestRequirements.Rootfs!;
         string work = Directory.CreateTempSubdirectory("runsc-net-threads-").FullName;
         _cleanup.Add(work);
         string native = Path.Combine(work, "threads");
@@ -97,8 +81,7 @@ public class ThreadsTests : IDisposable
     /// <summary>Runs `threads MODE` natively and in the sandbox; both must print the same and exit the same.</summary>
     private void SameAsNative(string mode, string expectedStdout, int expectedExit = 0)
     {
-        if (ThreadsRootfs() is not { } fixture) return;
-        var (rootfs, native) = fixture;
+        var (rootfs, native) = ThreadsRootfs();
         var host = RunNative(native, mode);
         Assert.Equal(expectedStdout, host.Stdout);
         Assert.Equal(expectedExit, host.ExitCode);
@@ -107,35 +90,35 @@ public class ThreadsTests : IDisposable
         Assert.Equal(host.ExitCode, r.ExitCode);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void EightThreadsCountToEightHundredThousandUnderAMutex() =>
         SameAsNative("counter", "counter 800000\njoin results 280\ngetpid same in every thread: yes\ngettid distinct: yes\n");
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void ConditionVariablePingPong() =>
         SameAsNative("pingpong", "pingpong 4000 turns, 0 out of order\n");
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void ExitFromOneThreadEndsThreadsBlockedInFutexWaits() =>
         SameAsNative("exitgroup", "thread calls exit(3)\n", 3);
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void KillEndsAProcessWhoseThreadsBlockAndAThreadReapsIt() =>
         SameAsNative("kill", "child threads blocked\nreaped by a thread: yes\nchild killed by signal 15\n");
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void PthreadKillReachesTheNamedThreadAndInterruptsItsFutexWait() =>
         SameAsNative("tkill", "target's sem_wait: EINTR\nhandler ran in the target thread: yes\n");
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void ProcListsEveryThread() =>
         SameAsNative("proc", "task entries 4, leader listed: yes, Threads: 4\n");
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void ExecFromANonLeaderThreadKeepsThePid() =>
         SameAsNative("execthread", "after exec: same pid yes, tid == pid yes\n");
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void ProcessOutlivesItsMainThreadsPthreadExit() =>
         SameAsNative("mainexit", "main thread exits\nworker outlived main, same pid: yes\n");
 
@@ -156,22 +139,14 @@ public class ThreadsTests : IDisposable
         print(threading.active_count())
         """;
 
-    [IntegrationFact]
+    // Debian's python3 package (.ci/run installs it) brings its standard library and ldd is in libc-bin.
+    [IntegrationFact(needsFiles: "/usr/bin/python3 /usr/bin/ldd")]
     public void DynamicPythonThreadingAndThreadPoolExecutor()
     {
         string python = "/usr/bin/python3";
-        if (!File.Exists(python))
-        {
-            _log.WriteLine("skipped: /usr/bin/python3 is not installed");
-            return;
-        }
         string real = new FileInfo(python).ResolveLinkTarget(true)?.FullName ?? python;   // /usr/bin/python3.11
         string stdlib = "/usr/lib/" + Path.GetFileName(real);
-        if (!Directory.Exists(stdlib))
-        {
-            _log.WriteLine($"skipped: {stdlib} (python's standard library) is missing");
-            return;
-        }
+        Assert.True(Directory.Exists(stdlib), $"{stdlib} (python's standard library) is missing beside {real}");
         var ldd = RunNative("/usr/bin/ldd", real);
         Assert.Equal(0, ldd.ExitCode);
         var files = new List<string> { real };

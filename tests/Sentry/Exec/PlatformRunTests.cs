@@ -10,10 +10,9 @@ public class PlatformRunTests
 
     public PlatformRunTests(ITestOutputHelper log) => _log = log;
 
-    [Fact]
+    [RootfsFact]
     public void BusyboxEchoPrintsAndExitsZero()
     {
-        if (SentryHarness.BusyboxRoot == "") return;
         var h = new SentryHarness(SentryHarness.BusyboxRoot);
         int status = h.Run("/bin/busybox", "echo", "hello", "world");
         _log.WriteLine(h.Output);
@@ -28,10 +27,9 @@ public class PlatformShellTests
 
     public PlatformShellTests(ITestOutputHelper log) => _log = log;
 
-    [Fact]
+    [RootfsFact]
     public void ShellForksWaitsAndExits()
     {
-        if (SentryHarness.BusyboxRoot == "") return;
         var h = new SentryHarness(SentryHarness.BusyboxRoot);
         var sw = new StringWriter();
         h.Kernel.Log = new DebugLog(sw);
@@ -62,10 +60,9 @@ public class PlatformProcessTests
         return (status, h.Output);
     }
 
-    [Fact]
+    [RootfsFact]
     public void TwoHundredForkExecsComplete()
     {
-        if (SentryHarness.BusyboxRoot == "") return;
         var (status, output) = RunShell("i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo $i");
         Assert.Equal("200\n", output);
         Assert.Equal(WaitStatus.Exited(0), status);

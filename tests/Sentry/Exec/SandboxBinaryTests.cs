@@ -24,9 +24,6 @@ public class SandboxBinaryTests : IDisposable
         return dir;
     }
 
-    private static bool HaveRootfs =>
-        Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } r && File.Exists(Path.Combine(r, "bin/busybox"));
-
     private static string NewId() => "t" + Guid.NewGuid().ToString("N")[..8];
 
     private CommandResult RunShell(string script, params string[] globalFlags)
@@ -35,37 +32,33 @@ public class SandboxBinaryTests : IDisposable
         return _runsc.Run([.. globalFlags, "run", "--bundle", bundle, NewId()]);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void AcceptanceScriptPrintsLikeNativeAndExits42()
     {
-        if (!HaveRootfs) return;
         var r = RunShell("echo hello; seq 1 2000 | sort -rn | head -3; (sleep 0.2; echo child) & wait; trap \"echo usr1\" USR1; kill -USR1 $$; exit 42");
         Assert.Equal("hello\n2000\n1999\n1998\nchild\nusr1\n", r.Stdout);
         Assert.Equal(42, r.ExitCode);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void TwoHundredForkExecsAndTimeout()
     {
-        if (!HaveRootfs) return;
         var r = RunShell("i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo $i; timeout 1 sleep 5; echo $?");
         Assert.Equal(0, r.ExitCode);
         Assert.StartsWith("200\n", r.Stdout);
         Assert.EndsWith("143\n", r.Stdout);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void UnameNamesRunscNet()
     {
-        if (!HaveRootfs) return;
         var r = RunShell("uname -v; uname -s");
         Assert.Equal("#1 SMP runsc-net\nLinux\n", r.Stdout);
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void StraceLogsTheApplicationsSystemCalls()
     {
-        if (!HaveRootfs) return;
         string logDir = Directory.CreateTempSubdirectory("runsc-net-strace-").FullName;
         try
         {
@@ -82,10 +75,9 @@ public class SandboxBinaryTests : IDisposable
         }
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsRootfs: true)]
     public void StubsAreTracedByTheSentry()
     {
-        if (!HaveRootfs) return;
         string id = NewId();
         string bundle = Bundles.Make("sleep", "30");
         // Only the ptrace platform traces its stubs (systrap stubs run untraced under seccomp).
@@ -112,12 +104,10 @@ public class SandboxBinaryTests : IDisposable
         Assert.All(stubs, s => Assert.Contains(s.Tracer, sentryThreads));
     }
 
-    [IntegrationFact]
+    [IntegrationFact(needsFiles: SandboxBootTests.HostLsFiles)]
     public void DynamicGlibcProgramPrintsLikeNatively()
     {
-        string[] libs = { "/lib/x86_64-linux-gnu/libselinux.so.1", "/lib/x86_64-linux-gnu/libc.so.6",
-            "/lib/x86_64-linux-gnu/libpcre2-8.so.0", "/lib64/ld-linux-x86-64.so.2" };
-        if (!libs.All(File.Exists)) return;
+        string[] libs = SandboxBootTests.HostLsFiles.Split(' ').Skip(1).ToArray();
         string rootfs = Directory.CreateTempSubdirectory("runsc-net-ls-").FullName;
         try
         {

@@ -66,7 +66,8 @@ internal sealed class SentryHarness
     public int Run(params string[] argv)
     {
         var init = Kernel.CreateInit(Credentials.Root, new Rlimits());
-        int err = init.StartProcess(argv[0], argv.ToList(), new List<string> { "PATH=/bin", "HOME=/" });
+        // The shell finds applets on PATH; the busybox fixture (scripts/build-busybox-rootfs.sh) links most in /usr/bin.
+        int err = init.StartProcess(argv[0], argv.ToList(), new List<string> { "PATH=/bin:/usr/bin", "HOME=/" });
         if (err < 0) return err;
         if (Kernel.InitExited.Wait(60_000)) return Kernel.InitExitStatus;
         foreach (var g in Kernel.ThreadGroups())
@@ -88,10 +89,14 @@ internal sealed class SentryHarness
         }
     }
 
+    /// <summary>
+    /// The busybox tree: RUNSC_NET_ROOTFS (the fixture scripts/test.sh builds, so CI runs these
+    /// tests) or RUNSC_TEST_BUSYBOX_ROOT; "" when neither holds bin/busybox ([RootfsFact] skips then).
+    /// </summary>
     private static string FindBusyboxRoot()
     {
-        foreach (var dir in new[] { Environment.GetEnvironmentVariable("RUNSC_TEST_BUSYBOX_ROOT"), "/tmp/sx/root" })
-            if (dir != null && File.Exists(Path.Combine(dir, "bin/busybox"))) return dir;
+        foreach (var dir in new[] { Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS"), Environment.GetEnvironmentVariable("RUNSC_TEST_BUSYBOX_ROOT") })
+            if (!string.IsNullOrEmpty(dir) && File.Exists(Path.Combine(dir, "bin/busybox"))) return dir;
         return "";
     }
 }

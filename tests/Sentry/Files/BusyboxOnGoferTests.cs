@@ -83,10 +83,9 @@ public class BusyboxOnGoferTests
         return (kernel.InitExitStatus, Encoding.UTF8.GetString(output.ToArray()));
     }
 
-    [Fact]
+    [RootfsFact]
     public void ShellPipelinesFilesAndProcWork()
     {
-        if (SentryHarness.BusyboxRoot == "") return;
         var (status, output) = Run(
             "echo hello; seq 1 2000 | sort -rn | head -3; echo data > /tmp/f; cat /tmp/f; " +
             "mkdir -p /work/a/b && cd /work/a/b && pwd && echo x > file && ls /work/a/b; " +
