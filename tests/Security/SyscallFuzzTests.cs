@@ -15,6 +15,7 @@ namespace RunscNet.Tests.Security;
 /// RUNSC_NET_FUZZ_SECONDS overrides the run time (for local runs of many minutes).
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection(AloneCollection.Name)]
 public sealed class SyscallFuzzTests : IDisposable
 {
     private readonly FuzzProbe _probe = new();
