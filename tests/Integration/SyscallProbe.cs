@@ -103,7 +103,8 @@ public sealed class SyscallProbe : IDisposable
         Assert.Equal(native.Stdout, sandboxed.Stdout);
     }
 
-    private static CommandResult Exec(string file, IEnumerable<string> args)
+    /// <summary>Runs a program and collects its output (two minutes at most); the probe harnesses share it.</summary>
+    public static CommandResult Exec(string file, IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in args) psi.ArgumentList.Add(a);

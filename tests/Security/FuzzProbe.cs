@@ -40,7 +40,7 @@ public sealed class FuzzProbe : IDisposable
             if (File.Exists(bin)) return s_binDir;
             string src = Path.Combine(SourceDir(), name + ".c");
             // No stack protector: the fuzzer's workers may lose their TLS (a fuzzed arch_prctl).
-            var r = Exec("gcc", ["-static", "-O1", "-Wall", "-Werror", "-fno-stack-protector", "-o", bin, src]);
+            var r = SyscallProbe.Exec("gcc", ["-static", "-O1", "-Wall", "-Werror", "-fno-stack-protector", "-o", bin, src]);
             Assert.True(r.ExitCode == 0, $"gcc {name}.c failed:\n{r.Stdout}{r.Stderr}");
             // Probes also run as an unprivileged user: the temporary directory is 0700.
             File.SetUnixFileMode(s_binDir, (UnixFileMode)0b111_101_101);
@@ -49,7 +49,7 @@ public sealed class FuzzProbe : IDisposable
     }
 
     /// <summary>Runs the probe on the host (only for probes harmless there); returns its exit code and output.</summary>
-    public static CommandResult RunNative(string name, params string[] args) => Exec(Path.Combine(Compile(name), name), args);
+    public static CommandResult RunNative(string name, params string[] args) => SyscallProbe.Exec(Path.Combine(Compile(name), name), args);
 
     /// <summary>A container's end: the probe's exit status (-1 when it did not stop in time) and output.</summary>
     public sealed record Outcome(int ExitStatus, string Stdout, string Stderr, bool StoppedInTime);
@@ -147,20 +147,6 @@ public sealed class FuzzProbe : IDisposable
         return JsonDocument.Parse(r.Stdout).RootElement.GetProperty("status").GetString() ?? "";
     }
 
-    private static CommandResult Exec(string file, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"{file} did not finish");
-        }
-        return new CommandResult(p.ExitCode, stdout, stderr.Result);
-    }
 
     /// <inheritdoc/>
     public void Dispose()

@@ -82,20 +82,7 @@ public sealed class SecurityProbe : IDisposable
     }
 
     /// <summary>Runs a program and collects its output (two minutes at most).</summary>
-    public static CommandResult Exec(string file, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"{file} did not finish");
-        }
-        return new CommandResult(p.ExitCode, stdout, stderr.Result);
-    }
+    public static CommandResult Exec(string file, IEnumerable<string> args) => SyscallProbe.Exec(file, args);
 
     /// <summary>A fresh host directory removed at the end.</summary>
     public string TempDir()
