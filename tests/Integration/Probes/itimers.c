@@ -29,11 +29,14 @@ static void check(int which, int sig, const char *name)
 {
     struct itimerval v = {{0, 50000}, {0, 100000}}, got;
     fired[sig] = 0;
-    CHECK(setitimer(which, &v, NULL));
-    CHECK(getitimer(which, &got));
-    /* Linux adds one tick to a CPU timer's first expiry. */
-    SHOW("%s interval %ld.%06ld value in (0.1, 0.11]: %d", name, (long)got.it_interval.tv_sec, (long)got.it_interval.tv_usec,
-         got.it_value.tv_sec == 0 && got.it_value.tv_usec > 100000 && got.it_value.tv_usec <= 110000);
+    /* Linux adds one tick to a CPU timer's first expiry. The CPU clocks advance a whole tick at a
+     * time, so a tick landing between the two calls can eat the bonus: look up to three times. */
+    int in_window = 0;
+    for (int attempt = 0; attempt < 3 && !in_window; attempt++) {
+        int rc = setitimer(which, &v, NULL) | getitimer(which, &got);
+        in_window = rc == 0 && got.it_value.tv_sec == 0 && got.it_value.tv_usec > 100000 && got.it_value.tv_usec <= 110000;
+    }
+    SHOW("%s interval %ld.%06ld value in (0.1, 0.11]: %d", name, (long)got.it_interval.tv_sec, (long)got.it_interval.tv_usec, in_window);
     struct timespec nap = {0, 200000000};
     nanosleep(&nap, NULL);
     SHOW("%s fired while sleeping: %d", name, fired[sig] > 0 && which == ITIMER_VIRTUAL);
