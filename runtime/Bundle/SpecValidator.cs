@@ -30,6 +30,7 @@ public static class SpecValidator
         {
             if (!env.Contains('=')) Fail($"process.env entry \"{env}\" is not NAME=VALUE");
         }
+        ValidateProcessSecurity(spec.Process, spec.Linux?.MountLabel, Fail);
         if (spec.Root == null || string.IsNullOrEmpty(spec.Root.Path)) Fail("root.path is missing");
         string rootfs = Path.GetFullPath(spec.Root!.Path, bundleDir);
         if (!Directory.Exists(rootfs)) Fail($"root.path {rootfs} does not exist or is not a directory");
@@ -53,5 +54,48 @@ public static class SpecValidator
         if (spec.Process.Terminal && spec.Process.ConsoleSize is { Height: 0, Width: 0 })
             spec.Process.ConsoleSize = null;
         return rootfs;
+    }
+
+    /// <summary>
+    /// Fields of process that must map onto a kernel interface, or the spec is refused (config.md:
+    /// "any value which cannot be mapped to a relevant kernel interface MUST cause an error"):
+    /// capability names, rlimit types and soft ≤ hard (setrlimit's EINVAL), oomScoreAdj in
+    /// [-1000, 1000], and LSM labels, which need that LSM on the host (runc fails at start when
+    /// writing them; runsc-net says so at create).
+    /// </summary>
+    private static void ValidateProcessSecurity(Process process, string? mountLabel, Func<string, string> fail)
+    {
+        var caps = process.Capabilities;
+        foreach (var (set, names) in new[] { ("bounding", caps?.Bounding), ("effective", caps?.Effective),
+                     ("inheritable", caps?.Inheritable), ("permitted", caps?.Permitted), ("ambient", caps?.Ambient) })
+        {
+            foreach (string name in names ?? [])
+            {
+                if (!RunscNet.Sentry.Boot.Capabilities.IsKnown(name))
+                    fail($"process.capabilities.{set}: unknown capability \"{name}\"");
+            }
+        }
+        var seenLimits = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var r in process.Rlimits ?? [])
+        {
+            if (RunscNet.Sentry.Kernel.Rlimits.FromName(r.Type) < 0) fail($"process.rlimits: unknown rlimit type \"{r.Type}\"");
+            if (!seenLimits.Add(r.Type)) fail($"process.rlimits: {r.Type} is listed twice");
+            if (r.Soft > r.Hard) fail($"process.rlimits: {r.Type} soft limit {r.Soft} is above its hard limit {r.Hard}");
+        }
+        if (process.OomScoreAdj is < -1000 or > 1000)
+            fail($"process.oomScoreAdj {process.OomScoreAdj} is outside [-1000, 1000]");
+        if (!string.IsNullOrEmpty(process.ApparmorProfile))
+        {
+            fail(HostLsm.AppArmorEnabled
+                ? $"process.apparmorProfile \"{process.ApparmorProfile}\": runsc-net does not apply AppArmor profiles to the sandbox yet (the Sentry's own seccomp and namespaces confine it)"
+                : $"process.apparmorProfile \"{process.ApparmorProfile}\" is set but AppArmor is not enabled on this host");
+        }
+        foreach (var (field, label) in new[] { ("process.selinuxLabel", process.SelinuxLabel), ("linux.mountLabel", mountLabel) })
+        {
+            if (string.IsNullOrEmpty(label)) continue;
+            fail(HostLsm.SelinuxEnabled
+                ? $"{field} \"{label}\": runsc-net does not apply SELinux labels yet"
+                : $"{field} \"{label}\" is set but SELinux is not enabled on this host");
+        }
     }
 }

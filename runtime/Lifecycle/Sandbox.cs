@@ -124,6 +124,9 @@ public static class Sandbox
             };
             bootPid = boot.Start();
             RuntimeLog.Debug($"boot started: pid {bootPid}, namespaces 0x{flags:x}");
+            // process.oomScoreAdj: the host's OOM killer weighs the sandbox's processes (boot and
+            // the stubs it forks, which hold the application's memory) as runc's init.
+            if (spec.Process?.OomScoreAdj is int oom) OomScore.Set(bootPid, oom);
             spawned?.Invoke();
 
             // Only the children hold the listener and the socket ends now: if boot dies, the

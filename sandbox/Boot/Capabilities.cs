@@ -14,7 +14,10 @@ public static class Capabilities
         "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
     };
 
-    /// <summary>The set of the named capabilities (unknown names are ignored); null list gives <paramref name="fallback"/>.</summary>
+    /// <summary>True if <paramref name="name"/> names a capability this kernel knows (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE).</summary>
+    public static bool IsKnown(string name) => Array.IndexOf(Names, name.ToUpperInvariant()) >= 0;
+
+    /// <summary>The set of the named capabilities (unknown names are refused at create; see SpecValidator); null list gives <paramref name="fallback"/>.</summary>
     public static ulong FromNames(IEnumerable<string>? names, ulong fallback)
     {
         if (names == null) return fallback;

@@ -81,8 +81,11 @@ public sealed class SentrySandbox : ISandboxControl
         ulong effective = Capabilities.FromNames(p?.Capabilities?.Effective, uid == 0 ? bounding : 0);
         ulong permitted = Capabilities.FromNames(p?.Capabilities?.Permitted, effective);
         ulong inheritable = Capabilities.FromNames(p?.Capabilities?.Inheritable, 0);
+        // As runc's capset/PR_CAP_AMBIENT_RAISE before execve: an ambient capability needs to be
+        // permitted and inheritable, or it is not raised.
+        ulong ambient = Capabilities.FromNames(p?.Capabilities?.Ambient, 0) & permitted & inheritable;
         var g = (groups ?? Array.Empty<uint>()).Distinct().OrderBy(x => x).ToArray();
-        return new Credentials(uid, gid, uid, gid, uid, gid, uid, gid, g, effective, permitted, inheritable, bounding);
+        return new Credentials(uid, gid, uid, gid, uid, gid, uid, gid, g, effective, permitted, inheritable, bounding) { AmbientCaps = ambient };
     }
 
     private Rlimits LimitsFor(Process? p)
@@ -164,6 +167,8 @@ public sealed class SentrySandbox : ISandboxControl
         var creds = CredentialsFor(p.User.Uid, p.User.Gid, p.User.AdditionalGids, p);
         var init = Kernel.CreateInit(creds, LimitsFor(p));
         init.NoNewPrivileges = p.NoNewPrivileges;
+        // As runc writes it for its init (the host's processes of the sandbox got it from the runtime).
+        init.ThreadGroup.OomScoreAdj = p.OomScoreAdj ?? 0;
         int[] stdio = _consoleFd >= 0 ? new[] { _consoleFd, _consoleFd, _consoleFd } : _stdio;
         SetUpFiles(init, stdio, p.Cwd, p.User.Umask);
         InstallPreserved(init, _preservedFds);

@@ -87,6 +87,8 @@ public sealed partial class Task
                 Parent = parent,
                 Handlers = (flags & CLONE_SIGHAND) != 0 ? tg.Handlers : tg.Handlers.Clone(),
                 Limits = tg.Limits.Clone(),
+                OomScoreAdj = tg.OomScoreAdj,
+                OomScoreAdjMin = tg.OomScoreAdjMin,
                 ExitSignal = exitSignal,
                 AddressSpace = tg.AddressSpace!.Fork(null),
             };

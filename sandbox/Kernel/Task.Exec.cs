@@ -21,6 +21,8 @@ public sealed partial class Task
         DebugPhase = "exec: prepare";
         int err = ExecLoader.Prepare(this, path, argv, envp, out var image);
         if (err < 0) return err;
+        image!.NewCredentials = CredentialsForExec(image, out bool secure);
+        image.Secure = secure;
         DebugPhase = "exec: new stub";
         var ctx = Kernel.Platform.NewAddressSpace();
         DebugPhase = "exec: build " + ctx.HostPid;
@@ -58,6 +60,7 @@ public sealed partial class Task
         lock (Kernel.TaskLock) ThreadGroup.MaxRssKb = Math.Max(ThreadGroup.MaxRssKb, oldPeakKb);
         var old = Context;
         Context = ctx;
+        Credentials = image.NewCredentials;
         Memory = ctx.Memory;
         var tg = ThreadGroup;
         tg.AddressSpace = mm;
@@ -83,6 +86,20 @@ public sealed partial class Task
         Name = slash >= 0 ? fn[(slash + 1)..] : fn;
         OnExecFiles();
         return 0;
+    }
+
+    /// <summary>
+    /// The credentials the exec of <paramref name="image"/> gives (capabilities(7)): the file's
+    /// set-user/group-ID bits count unless its mount is nosuid; no_new_privs and the ambient set
+    /// are honoured by <see cref="Credentials.ForExec"/>.
+    /// </summary>
+    private Credentials CredentialsForExec(ExecImage image, out bool secure)
+    {
+        var attr = image.File.Inode?.Attr ?? default;
+        bool nosuid = image.File.Location is { } loc && (loc.Mount.Flags & Vfs.MountFlags.NoSuid) != 0;
+        bool setUid = !nosuid && (attr.Mode & 0x800) != 0;                       // S_ISUID
+        bool setGid = !nosuid && (attr.Mode & 0x400) != 0 && (attr.Mode & 0x8) != 0;   // S_ISGID with group execute
+        return Credentials.ForExec(attr.Uid, attr.Gid, setUid, setGid, NoNewPrivileges, out secure);
     }
 
     /// <summary>

@@ -92,6 +92,12 @@ public sealed class ThreadGroup
     /// <summary>PR_SET_CHILD_SUBREAPER.</summary>
     public bool IsSubreaper { get; set; }
 
+    /// <summary>/proc/PID/oom_score_adj (-1000..1000), inherited by fork; and the floor below which only CAP_SYS_RESOURCE may lower it.</summary>
+    public int OomScoreAdj { get; set; }
+
+    /// <summary>Linux's oom_score_adj_min: the last value set by a task with CAP_SYS_RESOURCE.</summary>
+    public int OomScoreAdjMin { get; set; }
+
     /// <summary>PR_SET_DUMPABLE (SUID_DUMP_USER = 1 by default, again after execve).</summary>
     public int Dumpable { get; set; } = 1;
 

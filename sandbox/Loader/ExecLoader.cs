@@ -24,6 +24,10 @@ public sealed class ExecImage
     public required List<string> Argv { get; init; }
     /// <summary>The environment.</summary>
     public required List<string> Envp { get; init; }
+    /// <summary>The caller's credentials once the exec completes (set-ID bits and capability rules applied).</summary>
+    public Kernel.Credentials? NewCredentials { get; set; }
+    /// <summary>AT_SECURE: the exec changed IDs or raised capabilities (the C library's secure mode).</summary>
+    public bool Secure { get; set; }
     /// <summary>The file name passed to execve (AT_EXECFN, comm).</summary>
     public required string ExecFn { get; init; }
 }
@@ -160,7 +164,7 @@ public static class ExecLoader
         if (stack < 0) return (int)stack;
         ulong top = (ulong)stack + StackSize;
 
-        var creds = t.Credentials;
+        var creds = image.NewCredentials ?? t.Credentials;
         var aux = new List<(ulong, ulong)>();
         if (ctx.VdsoBase != 0) aux.Add((AuxType.AT_SYSINFO_EHDR, ctx.VdsoBase));
         aux.Add((AuxType.AT_MINSIGSTKSZ, 2048));
@@ -177,7 +181,7 @@ public static class ExecLoader
         aux.Add((AuxType.AT_EUID, creds.Euid));
         aux.Add((AuxType.AT_GID, creds.Gid));
         aux.Add((AuxType.AT_EGID, creds.Egid));
-        aux.Add((AuxType.AT_SECURE, 0));
+        aux.Add((AuxType.AT_SECURE, image.Secure ? 1UL : 0));
         aux.Add((AuxType.AT_HWCAP2, HostIo.GetAuxVal(AuxType.AT_HWCAP2)));
         Span<byte> random = stackalloc byte[16];
         Interop.HostRandom.Fill(random);

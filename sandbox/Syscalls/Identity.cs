@@ -39,16 +39,8 @@ internal static partial class IdentitySyscalls
         return 0;
     }
 
-    /// <summary>Linux's capability fix-ups after a UID change (without SECBIT_KEEP_CAPS).</summary>
-    private static Credentials FixCaps(Credentials old, Credentials n)
-    {
-        bool oldAnyRoot = old.Uid == 0 || old.Euid == 0 || old.Suid == 0;
-        bool newAllNonRoot = n.Uid != 0 && n.Euid != 0 && n.Suid != 0;
-        if (oldAnyRoot && newAllNonRoot) n = n with { PermittedCaps = 0, EffectiveCaps = 0 };
-        if (old.Euid == 0 && n.Euid != 0) n = n with { EffectiveCaps = 0 };
-        if (old.Euid != 0 && n.Euid == 0) n = n with { EffectiveCaps = n.PermittedCaps };
-        return n;
-    }
+    /// <summary>Linux's capability fix-ups after a UID change (see <see cref="Credentials.AfterUidChange"/>).</summary>
+    private static Credentials FixCaps(Credentials old, Credentials n) => n.AfterUidChange(old);
 
     private static long SetUid(Task t, uint uid)
     {
@@ -227,7 +219,7 @@ internal static partial class IdentitySyscalls
         if ((eff & ~perm) != 0) return -Errno.EPERM;
         if ((inh & ~(c.InheritableCaps | c.PermittedCaps)) != 0 && !c.HasCapability(CAP_SETPCAP)) return -Errno.EPERM;
         if ((inh & ~(c.InheritableCaps | c.BoundingCaps)) != 0) return -Errno.EPERM;
-        t.Credentials = c with { EffectiveCaps = eff, PermittedCaps = perm, InheritableCaps = inh };
+        t.Credentials = (c with { EffectiveCaps = eff, PermittedCaps = perm, InheritableCaps = inh }).WithAmbientInvariant();
         return 0;
     }
 }

@@ -143,7 +143,7 @@ internal static partial class SystemSyscalls
         const int PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
             PR_GET_TIMERSLACK = 30, PR_SET_TIMERSLACK = 29,
             PR_GET_KEEPCAPS = 7, PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_GET_NAME = 16, PR_CAPBSET_READ = 23,
-            PR_CAPBSET_DROP = 24, PR_GET_SECUREBITS = 27, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37,
+            PR_CAPBSET_DROP = 24, PR_GET_SECUREBITS = 27, PR_SET_SECUREBITS = 28, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37,
             PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39, PR_CAP_AMBIENT = 47;
         switch ((int)a.A0)
         {
@@ -165,9 +165,15 @@ internal static partial class SystemSyscalls
                 t.TimerSlackNs = a.A1 == 0 ? 50_000 : (long)Math.Min(a.A1, long.MaxValue);
                 return 0;
             case PR_GET_KEEPCAPS:
-                return 0;
+                return (t.Credentials.SecureBits & Credentials.SecbitKeepCaps) != 0 ? 1 : 0;
             case PR_SET_KEEPCAPS:
-                return a.A1 <= 1 ? 0 : -Errno.EINVAL;
+            {
+                if (a.A1 > 1) return -Errno.EINVAL;
+                var c = t.Credentials;
+                if ((c.SecureBits & (Credentials.SecbitKeepCaps << 1)) != 0) return -Errno.EPERM;   // SECBIT_KEEP_CAPS_LOCKED
+                t.Credentials = c with { SecureBits = a.A1 == 1 ? c.SecureBits | Credentials.SecbitKeepCaps : c.SecureBits & ~Credentials.SecbitKeepCaps };
+                return 0;
+            }
             case PR_SET_NAME:
             {
                 var b = new byte[16];
@@ -185,15 +191,17 @@ internal static partial class SystemSyscalls
                 return t.Memory.CopyOut(a.A1, b);
             }
             case PR_CAPBSET_READ:
-                if (a.A1 > 40) return -Errno.EINVAL;
+                if (a.A1 > Credentials.LastCap) return -Errno.EINVAL;
                 return (t.Credentials.BoundingCaps & (1UL << (int)a.A1)) != 0 ? 1 : 0;
             case PR_CAPBSET_DROP:
-                if (a.A1 > 40) return -Errno.EINVAL;
+                if (a.A1 > Credentials.LastCap) return -Errno.EINVAL;
                 if (!t.Credentials.HasCapability(8)) return -Errno.EPERM;
                 t.Credentials = t.Credentials with { BoundingCaps = t.Credentials.BoundingCaps & ~(1UL << (int)a.A1) };
                 return 0;
             case PR_GET_SECUREBITS:
-                return 0;
+                return t.Credentials.SecureBits;
+            case PR_SET_SECUREBITS:
+                return SetSecureBits(t, a.A1);
             case PR_SET_CHILD_SUBREAPER:
                 t.ThreadGroup.IsSubreaper = a.A1 != 0;
                 return 0;
@@ -207,7 +215,59 @@ internal static partial class SystemSyscalls
                 if (a.A1 != 0 || a.A2 != 0 || a.A3 != 0 || a.A4 != 0) return -Errno.EINVAL;
                 return t.NoNewPrivileges ? 1 : 0;
             case PR_CAP_AMBIENT:
-                return (int)a.A1 == 1 ? 0 : -Errno.EINVAL;   // IS_SET: never
+                return CapAmbient(t, a);
+            default:
+                return -Errno.EINVAL;
+        }
+    }
+
+    /// <summary>
+    /// prctl(PR_SET_SECUREBITS) (capabilities(7)): needs CAP_SETPCAP; a locked bit cannot change,
+    /// a lock cannot be released; unknown bits EPERM, as Linux's cap_prctl_drop checks.
+    /// </summary>
+    private static long SetSecureBits(Task t, ulong bits)
+    {
+        var c = t.Credentials;
+        uint current = c.SecureBits;
+        uint locked = (current >> 1) & 0x55;   // each _LOCKED bit guards the bit below it
+        if (bits > uint.MaxValue || (bits & ~(ulong)Credentials.SecbitsAll) != 0) return -Errno.EPERM;
+        uint want = (uint)bits;
+        if (((want ^ current) & locked) != 0 || (current & ~want & 0xaa) != 0 || !c.HasCapability(8)) return -Errno.EPERM;
+        t.Credentials = c with { SecureBits = want };
+        return 0;
+    }
+
+    /// <summary>
+    /// prctl(PR_CAP_AMBIENT, op, cap, 0, 0): IS_SET answers 1 or 0; RAISE needs the capability in
+    /// both the permitted and the inheritable set (EPERM) and no SECBIT_NO_CAP_AMBIENT_RAISE;
+    /// LOWER and CLEAR_ALL always work; EINVAL for an unknown op or capability or non-zero
+    /// unused arguments.
+    /// </summary>
+    private static long CapAmbient(Task t, in SyscallArguments a)
+    {
+        const int IS_SET = 1, RAISE = 2, LOWER = 3, CLEAR_ALL = 4;
+        if (a.A3 != 0 || a.A4 != 0) return -Errno.EINVAL;
+        var c = t.Credentials;
+        if ((int)a.A1 == CLEAR_ALL)
+        {
+            if (a.A2 != 0) return -Errno.EINVAL;
+            t.Credentials = c with { AmbientCaps = 0 };
+            return 0;
+        }
+        if (a.A2 > Credentials.LastCap) return -Errno.EINVAL;
+        ulong bit = 1UL << (int)a.A2;
+        switch ((int)a.A1)
+        {
+            case IS_SET:
+                return (c.AmbientCaps & bit) != 0 ? 1 : 0;
+            case RAISE:
+                if ((c.PermittedCaps & bit) == 0 || (c.InheritableCaps & bit) == 0
+                    || (c.SecureBits & Credentials.SecbitNoCapAmbientRaise) != 0) return -Errno.EPERM;
+                t.Credentials = c with { AmbientCaps = c.AmbientCaps | bit };
+                return 0;
+            case LOWER:
+                t.Credentials = c with { AmbientCaps = c.AmbientCaps & ~bit };
+                return 0;
             default:
                 return -Errno.EINVAL;
         }

@@ -46,7 +46,8 @@ public sealed partial class ProcFileSystem
             ["maps"] = Text(() => (Memory.AddressSpace?)task.AddressSpace is { } mm ? mm.MapsText() : ""),
             ["mounts"] = () => File(t => Mounts(t)),
             ["mountinfo"] = () => File(t => MountInfo(t)),
-            ["oom_score_adj"] = Text(() => "0\n", 0x1a4),
+            ["oom_score_adj"] = () => new ProcFile(this, _ => task.ThreadGroup.OomScoreAdj + "\n", 0x1a4, uid, gid,
+                (writer, bytes) => WriteOomScoreAdj(writer, task, bytes)),
             ["oom_score"] = Text(() => "0\n"),
             ["loginuid"] = Text(() => "4294967295\n", 0x1a4),
             ["exe"] = () => new ProcSymlink(this, t => p.Exe is { } e ? Vfs.PathOf(e, t.Fs.Root) : null, _ => p.Exe, uid, gid),
@@ -63,6 +64,25 @@ public sealed partial class ProcFileSystem
                     : null,
                 0x16d, uid, gid),
         };
+    }
+
+    /// <summary>
+    /// A write of /proc/PID/oom_score_adj (proc(5)): a decimal in [-1000, 1000] (EINVAL otherwise);
+    /// going below the process's floor needs CAP_SYS_RESOURCE (EACCES), and a writer with it sets
+    /// the floor, as Linux's __set_oom_adj.
+    /// </summary>
+    private static int WriteOomScoreAdj(Task writer, Task task, byte[] bytes)
+    {
+        string text = System.Text.Encoding.ASCII.GetString(bytes).Trim();
+        if (!int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int value)
+            || value < -1000 || value > 1000) return -Errno.EINVAL;
+        var tg = task.ThreadGroup;
+        const int CAP_SYS_RESOURCE = 24;
+        bool privileged = writer.Credentials.HasCapability(CAP_SYS_RESOURCE);
+        if (value < tg.OomScoreAdjMin && !privileged) return -Errno.EACCES;
+        tg.OomScoreAdj = value;
+        if (privileged) tg.OomScoreAdjMin = value;
+        return bytes.Length;
     }
 
     /// <summary>
@@ -143,7 +163,7 @@ public sealed partial class ProcFileSystem
             sb.Append($"SigQ:\t{sig.Queued}/{group.Limits.Get(Rlimits.SIGPENDING).Cur}\nSigPnd:\t{sig.Pending:x16}\nShdPnd:\t{sig.SharedPending:x16}\n");
             sb.Append($"SigBlk:\t{sig.Blocked:x16}\nSigIgn:\t{sig.Ignored:x16}\nSigCgt:\t{sig.Caught:x16}\n");
         }
-        sb.Append($"CapInh:\t{c.InheritableCaps:x16}\nCapPrm:\t{c.PermittedCaps:x16}\nCapEff:\t{c.EffectiveCaps:x16}\nCapBnd:\t{c.BoundingCaps:x16}\nCapAmb:\t0000000000000000\n");
+        sb.Append($"CapInh:\t{c.InheritableCaps:x16}\nCapPrm:\t{c.PermittedCaps:x16}\nCapEff:\t{c.EffectiveCaps:x16}\nCapBnd:\t{c.BoundingCaps:x16}\nCapAmb:\t{c.AmbientCaps:x16}\n");
         sb.Append($"NoNewPrivs:\t{(task.NoNewPrivileges ? 1 : 0)}\nSeccomp:\t0\nSeccomp_filters:\t0\n");
         var affinity = task.CpuAffinity;
         foreach (string key in s_tailLines)
