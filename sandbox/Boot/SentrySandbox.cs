@@ -168,7 +168,8 @@ public sealed class SentrySandbox : ISandboxControl
         var init = Kernel.CreateInit(creds, LimitsFor(p));
         init.NoNewPrivileges = p.NoNewPrivileges;
         // As runc writes it for its init (the host's processes of the sandbox got it from the runtime).
-        init.ThreadGroup.OomScoreAdj = p.OomScoreAdj ?? 0;
+        // runc's init writes it while privileged, which also sets the floor (oom_score_adj_min).
+        init.ThreadGroup.OomScoreAdj = init.ThreadGroup.OomScoreAdjMin = p.OomScoreAdj ?? 0;
         int[] stdio = _consoleFd >= 0 ? new[] { _consoleFd, _consoleFd, _consoleFd } : _stdio;
         SetUpFiles(init, stdio, p.Cwd, p.User.Umask);
         InstallPreserved(init, _preservedFds);

@@ -29,6 +29,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void CpuClocksAndClockSettingBehaveAsOnLinux() => _probe.AssertSameAsNative("cpuclocks", [], []);
 
     [IntegrationFact]
+    public void CapabilitySetsAmbientAndExecRulesAsOnLinux() => _probe.AssertSameAsNative("capabilities", [], []);
+
+    [IntegrationFact]
     public void CpuIntervalTimersFireAsOnLinux() => _probe.AssertSameAsNative("itimers", [], []);
 
     [IntegrationFact]

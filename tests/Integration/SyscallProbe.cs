@@ -67,7 +67,7 @@ public sealed class SyscallProbe : IDisposable
         foreach (string set in new[] { "bounding", "effective", "permitted" })
         {
             var list = caps[set]!.AsArray();
-            foreach (string cap in new[] { "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER" })
+            foreach (string cap in new[] { "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETPCAP" })
                 if (!list.Any(n => n!.GetValue<string>() == cap)) list.Add(cap);
         }
         var mounts = config["mounts"]!.AsArray();

@@ -92,6 +92,14 @@ public sealed class ProcFile : Inode
     /// <inheritdoc/>
     public override bool CachesLookups => false;
 
+    /// <summary>
+    /// A truncate (open with O_TRUNC, as a shell's "echo 1 > /proc/self/oom_score_adj" does) or a
+    /// time change is accepted and has no effect, as on Linux's procfs; mode and owner changes
+    /// are refused (proc_setattr's EPERM).
+    /// </summary>
+    public override int SetAttr(in SetAttrRequest request) =>
+        (request.Mask & (SetAttrMask.Mode | SetAttrMask.Uid | SetAttrMask.Gid)) != 0 ? -Errno.EPERM : 0;
+
     /// <inheritdoc/>
     public override int Open(Task task, int flags, out FileDescription? file)
     {
