@@ -157,7 +157,8 @@ public sealed class Dentry
     /// <summary>Caches (or replaces) a child.</summary>
     internal Dentry AddChild(string name, Inode inode)
     {
-        var d = new Dentry(name, this, inode);
+        // Recent: the caller is about to use it (a walk in progress), so eviction passes it over once.
+        var d = new Dentry(name, this, inode) { Recent = true };
         Dentry? replaced = null;
         bool cached = false;
         lock (this)
