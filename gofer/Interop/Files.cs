@@ -123,6 +123,16 @@ internal static unsafe partial class Files
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    private static partial int GetRlimit(int resource, ulong* limits);
+
+    /// <summary>The soft RLIMIT_NOFILE of this process (glibc's getrlimit is prlimit64 on pid 0, which the gofer's filter allows).</summary>
+    public static ulong OpenFileLimit()
+    {
+        ulong* limits = stackalloc ulong[2];
+        return GetRlimit(7 /* RLIMIT_NOFILE */, limits) == 0 ? limits[0] : 1024;
+    }
+
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int StatxAt(int dirFd, string path, int flags, uint mask, Statx* buffer);
 

@@ -29,7 +29,7 @@ public sealed partial class GoferServer
         WireNode? node = null;
         if (r >= 0)
         {
-            r = AddNode(pathFd, out node);
+            r = AddNode(pathFd, dir, request.Name, out node);
             pathFd = -1;
         }
         if (r < 0)
@@ -150,6 +150,7 @@ public sealed partial class GoferServer
         {
             return new UnlinkResponse { Errno = -r };
         }
+        _handles.PinEntry(dir!, request.Name);
         r = Files.Result(Files.UnlinkAt(dir!.Fd, request.Name, request.IsDirectory ? Files.AT_REMOVEDIR : 0));
         return new UnlinkResponse { Errno = -r };
     }
@@ -169,7 +170,16 @@ public sealed partial class GoferServer
                 }
                 else
                 {
+                    bool exchange = (request.Flags & Files.RENAME_EXCHANGE) != 0;
+                    if (!exchange)
+                    {
+                        _handles.PinEntry(newDir!, request.NewName); // replaced, if it exists
+                    }
                     r = Files.Result(Files.RenameAt2(oldDir!.Fd, request.OldName, newDir!.Fd, request.NewName, request.Flags));
+                    if (r == 0)
+                    {
+                        _handles.Renamed(oldDir, request.OldName, newDir, request.NewName, exchange);
+                    }
                 }
             }
         }
@@ -211,7 +221,7 @@ public sealed partial class GoferServer
         int r = fd < 0 ? Files.Result(fd) : SetOwnerAndMode(fd, uid, gid, mode);
         if (r >= 0)
         {
-            r = AddNode(fd, out node);
+            r = AddNode(fd, dir, name, out node);
             fd = -1;
         }
         if (r < 0)

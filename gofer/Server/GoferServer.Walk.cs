@@ -25,7 +25,7 @@ public sealed partial class GoferServer
         {
             return new AttachResponse { Errno = -fd };
         }
-        r = AddNode(fd, out WireNode? node);
+        r = AddNode(fd, null, null, out WireNode? node);
         return new AttachResponse { Errno = -r, Node = node };
     }
 
@@ -50,7 +50,7 @@ public sealed partial class GoferServer
         {
             return new WalkResponse { Errno = -Files.Result(fd) };
         }
-        r = AddNode(fd, out WireNode? node);
+        r = AddNode(fd, dir, request.Name, out WireNode? node);
         return new WalkResponse { Errno = -r, Node = node };
     }
 
@@ -95,9 +95,10 @@ public sealed partial class GoferServer
 
     /// <summary>
     /// Registers O_PATH <paramref name="fd"/> as a new handle (taking ownership; closed on failure)
-    /// and describes it. Returns 0 or -errno.
+    /// and describes it; <paramref name="parent"/>/<paramref name="name"/> is how to reopen it
+    /// (null for an attach point). Returns 0 or -errno.
     /// </summary>
-    private int AddNode(int fd, out WireNode? node)
+    private int AddNode(int fd, Node? parent, string? name, out WireNode? node)
     {
         node = null;
         int r = StatFd(fd, out Statx sx);
@@ -107,7 +108,8 @@ public sealed partial class GoferServer
             return r;
         }
         bool readOnly = _readOnly || IsReadOnlyMount(fd);
-        ulong handle = _handles.Add(new Node(fd, sx.Mode & Files.S_IFMT, readOnly));
+        ulong handle = _handles.Add(new Node(fd, sx.Mode & Files.S_IFMT, readOnly, parent, name,
+            WireConversions.MakeDev(sx.DevMajor, sx.DevMinor), sx.Ino));
         node = new WireNode { Handle = handle, Stat = ToWire(sx), ReadOnly = readOnly };
         return 0;
     }

@@ -36,7 +36,7 @@ public sealed partial class GoferServer : IDisposable
     private readonly Action<string>? _log;
     private readonly Action? _onFirstIdle;
     private readonly int _idleAfterMs;
-    private readonly HandleTable _handles = new();
+    private readonly HandleTable _handles;
     private readonly ArrayBufferWriter<byte> _writer = new(4096);
     private readonly byte[] _receiveBuffer = new byte[ProtocolLimits.MaxMessageSize];
     private bool _handshakeDone;
@@ -59,6 +59,7 @@ public sealed partial class GoferServer : IDisposable
         _log = options.Log;
         _onFirstIdle = options.OnFirstIdle;
         _idleAfterMs = (int)options.IdleAfter.TotalMilliseconds;
+        _handles = new HandleTable(options.MaxOpenHandles > 0 ? options.MaxOpenHandles : HandleTable.CapacityFor(Files.OpenFileLimit()));
         _procFd = options.ProcSelfFdDirectory >= 0
             ? options.ProcSelfFdDirectory
             : Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
@@ -84,6 +85,12 @@ public sealed partial class GoferServer : IDisposable
 
     /// <summary>Number of handles currently held (for tests and diagnostics).</summary>
     public int HandleCount => _handles.Count;
+
+    /// <summary>Number of O_PATH fds the handles keep open now (bounded by the cap, <see cref="GoferServerOptions.MaxOpenHandles"/>).</summary>
+    public int OpenHandleFds => _handles.OpenFds;
+
+    /// <summary>The cap on <see cref="OpenHandleFds"/>.</summary>
+    public int OpenHandleCapacity => _handles.Capacity;
 
     /// <summary>
     /// Answers requests until the peer closes the socket (or a send fails), then releases every

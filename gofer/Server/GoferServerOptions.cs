@@ -29,6 +29,12 @@ public sealed class GoferServerOptions
     /// </summary>
     public HostUnixSockets HostUds { get; set; }
 
+    /// <summary>
+    /// The most O_PATH fds the handles keep open (least recently used ones are closed and reopened
+    /// by name when used again). 0: derived from RLIMIT_NOFILE (<see cref="Server.HandleTable.CapacityFor"/>).
+    /// </summary>
+    public int MaxOpenHandles { get; set; }
+
     /// <summary>Where diagnostic lines go (none when null).</summary>
     public Action<string>? Log { get; set; }
 }

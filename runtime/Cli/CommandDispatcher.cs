@@ -23,7 +23,7 @@ public static class CommandDispatcher
         typeof(KillCommand), typeof(DeleteCommand), typeof(ListCommand), typeof(PsCommand),
         typeof(ExecCommand), typeof(PauseCommand), typeof(ResumeCommand), typeof(EventsCommand),
         typeof(WaitCommand), typeof(SpecCommand), typeof(CheckpointCommand), typeof(RestoreCommand),
-        typeof(FeaturesCommand), typeof(UpdateCommand),
+        typeof(FeaturesCommand), typeof(UpdateCommand), typeof(SyscallsCommand), typeof(DebugCommand),
     ];
 
     /// <summary>Runs the command line <paramref name="args"/>; returns the exit code.</summary>

@@ -237,6 +237,22 @@ public sealed class Container
         return response.Processes.Select(p => new ProcessInfo(p.Pid, p.PPid, p.Uid, p.Command, p.State, p.StartTimeTicks)).ToList();
     }
 
+    /// <summary>The calls without a handler in the Sentry that each program made, with counts (`debug --unimplemented`).</summary>
+    public IReadOnlyList<UnimplementedCall> UnimplementedCalls()
+    {
+        RequireSandbox("debug");
+        var response = Control().Call(new ControlRequest { Operation = ControlOperation.Unimplemented }, timeout: TimeSpan.FromSeconds(30));
+        return response.Unimplemented.Select(u => new UnimplementedCall(u.Program, u.Number, u.Name, u.Count)).ToList();
+    }
+
+    /// <summary>Every task of the sandbox with its state and the system call it is in (`debug --stacks`).</summary>
+    public IReadOnlyList<TaskStack> Stacks()
+    {
+        RequireSandbox("debug");
+        var response = Control().Call(new ControlRequest { Operation = ControlOperation.Stacks }, timeout: TimeSpan.FromSeconds(30));
+        return response.Tasks.Select(t => new TaskStack(t.Tid, t.Pid, t.Name, t.State, t.SyscallPlusOne - 1, t.SyscallName)).ToList();
+    }
+
     /// <summary>Runs a new process in the container; returns exec's exit code (the process's, unless detached).</summary>
     public int Exec(ExecOptions options)
     {

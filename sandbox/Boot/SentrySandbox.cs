@@ -222,6 +222,43 @@ public sealed class SentrySandbox : ISandboxControl
     }
 
     /// <inheritdoc/>
+    public IReadOnlyList<UnimplementedCall> UnimplementedCalls()
+    {
+        var names = SyscallNames();
+        return Kernel.Unimplemented.Snapshot()
+            .Select(u => new UnimplementedCall(u.Program, (int)u.Number, names.TryGetValue((int)u.Number, out var n) ? n : $"syscall_{u.Number}", u.Count))
+            .ToList();
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<TaskStack> Stacks()
+    {
+        var names = SyscallNames();
+        var list = new List<TaskStack>();
+        foreach (var g in Kernel.ThreadGroups())
+        {
+            Task[] tasks;
+            bool zombie, stopped;
+            lock (Kernel.TaskLock)
+            {
+                tasks = g.Tasks.ToArray();
+                zombie = g.Zombie;
+                stopped = g.Stopped;
+            }
+            foreach (var t in tasks)
+            {
+                int nr = (int)t.CurrentSyscall;
+                // In a call: the task thread serves it (blocked in it, or working); else in user code.
+                string state = zombie || t.Exited ? "zombie" : stopped ? "stopped" : nr >= 0 ? "in-syscall" : t.IsRunningUserCode ? "running" : "sentry";
+                list.Add(new TaskStack(t.Tid, g.Tgid, t.Name, state, nr, nr >= 0 && names.TryGetValue(nr, out var n) ? n : ""));
+            }
+        }
+        return list.OrderBy(s => s.Tid).ToList();
+    }
+
+    private Dictionary<int, string> SyscallNames() => Kernel.Syscalls.Catalog().ToDictionary(e => e.Number, e => e.Name);
+
+    /// <inheritdoc/>
     public int Exec(ExecRequest request)
     {
         if (request.Args.Count == 0) throw new InvalidOperationException("exec: no command given");

@@ -5,7 +5,7 @@ namespace RunscNet.Sentry.Control;
 
 /// <summary>
 /// The protobuf wire encoding of the control messages (<see cref="ControlRequest"/>,
-/// <see cref="ControlResponse"/>, <see cref="ControlProcess"/>), written out by hand: field
+/// <see cref="ControlResponse"/>, <see cref="ControlProcess"/>, <see cref="ControlUnimplemented"/>, <see cref="ControlTask"/>), written out by hand: field
 /// numbers as their [ProtoMember] attributes say, int32 and enums as varints (negative ones sign
 /// extended to ten bytes), strings and nested messages length-delimited, defaults left out. A
 /// reflection-built serializer cost each runtime and boot process ~10 ms of start-up per message
@@ -109,6 +109,60 @@ public static class ControlMessageCodec
         }
     }
 
+    private sealed class UnimplementedWire(ControlUnimplemented u) : IWireMessage
+    {
+        public ControlUnimplemented Message => u;
+
+        public void WriteTo(WireWriter w)
+        {
+            if (u.Program.Length > 0) w.String(1, u.Program);
+            Int(w, 2, u.Number);
+            if (u.Name.Length > 0) w.String(3, u.Name);
+            Int(w, 4, u.Count);
+        }
+
+        public void MergeField(ref WireReader r, int field, int wireType)
+        {
+            switch (field, wireType)
+            {
+                case (1, WireLengthDelimited): u.Program = r.ReadString(); break;
+                case (2, WireVarint): u.Number = (int)r.ReadVarint(); break;
+                case (3, WireLengthDelimited): u.Name = r.ReadString(); break;
+                case (4, WireVarint): u.Count = (long)r.ReadVarint(); break;
+                default: r.Skip(wireType); break;
+            }
+        }
+    }
+
+    private sealed class TaskWire(ControlTask t) : IWireMessage
+    {
+        public ControlTask Message => t;
+
+        public void WriteTo(WireWriter w)
+        {
+            Int(w, 1, t.Tid);
+            Int(w, 2, t.Pid);
+            if (t.Name.Length > 0) w.String(3, t.Name);
+            if (t.State.Length > 0) w.String(4, t.State);
+            Int(w, 5, t.SyscallPlusOne);
+            if (t.SyscallName.Length > 0) w.String(6, t.SyscallName);
+        }
+
+        public void MergeField(ref WireReader r, int field, int wireType)
+        {
+            switch (field, wireType)
+            {
+                case (1, WireVarint): t.Tid = (int)r.ReadVarint(); break;
+                case (2, WireVarint): t.Pid = (int)r.ReadVarint(); break;
+                case (3, WireLengthDelimited): t.Name = r.ReadString(); break;
+                case (4, WireLengthDelimited): t.State = r.ReadString(); break;
+                case (5, WireVarint): t.SyscallPlusOne = (int)r.ReadVarint(); break;
+                case (6, WireLengthDelimited): t.SyscallName = r.ReadString(); break;
+                default: r.Skip(wireType); break;
+            }
+        }
+    }
+
     private sealed class ResponseWire(ControlResponse m) : IWireMessage
     {
         public ControlResponse Message => m;
@@ -119,6 +173,8 @@ public static class ControlMessageCodec
             Int(w, 2, m.Pid);
             Int(w, 3, m.WaitStatus);
             foreach (ControlProcess p in m.Processes) w.Message(4, new ProcessWire(p));
+            foreach (ControlUnimplemented u in m.Unimplemented) w.Message(5, new UnimplementedWire(u));
+            foreach (ControlTask t in m.Tasks) w.Message(6, new TaskWire(t));
         }
 
         public void MergeField(ref WireReader r, int field, int wireType)
@@ -129,6 +185,8 @@ public static class ControlMessageCodec
                 case (2, WireVarint): m.Pid = (int)r.ReadVarint(); break;
                 case (3, WireVarint): m.WaitStatus = (int)r.ReadVarint(); break;
                 case (4, WireLengthDelimited): m.Processes.Add(WireReader.Decode(r.ReadBytes(), new ProcessWire(new ControlProcess())).Message); break;
+                case (5, WireLengthDelimited): m.Unimplemented.Add(WireReader.Decode(r.ReadBytes(), new UnimplementedWire(new ControlUnimplemented())).Message); break;
+                case (6, WireLengthDelimited): m.Tasks.Add(WireReader.Decode(r.ReadBytes(), new TaskWire(new ControlTask())).Message); break;
                 default: r.Skip(wireType); break;
             }
         }

@@ -21,6 +21,10 @@ public enum ControlOperation
     Pause = 7,
     /// <summary>Continue every task (<see cref="ISandboxControl.Resume"/>).</summary>
     Resume = 8,
+    /// <summary>Calls the Sentry does not implement, per program (<see cref="ISandboxControl.UnimplementedCalls"/>).</summary>
+    Unimplemented = 9,
+    /// <summary>Every task's state and system call (<see cref="ISandboxControl.Stacks"/>).</summary>
+    Stacks = 10,
 }
 
 /// <summary>One request on the control socket (runtime → sandbox).</summary>
@@ -76,6 +80,29 @@ public sealed class ControlProcess
     [ProtoMember(6)] public long StartTimeTicks { get; set; }
 }
 
+/// <summary>One program's count of one unimplemented call (see <see cref="UnimplementedCall"/>).</summary>
+[ProtoContract]
+public sealed class ControlUnimplemented
+{
+    [ProtoMember(1)] public string Program { get; set; } = "";
+    [ProtoMember(2)] public int Number { get; set; }
+    [ProtoMember(3)] public string Name { get; set; } = "";
+    [ProtoMember(4)] public long Count { get; set; }
+}
+
+/// <summary>A task as the control protocol carries it (see <see cref="TaskStack"/>).</summary>
+[ProtoContract]
+public sealed class ControlTask
+{
+    [ProtoMember(1)] public int Tid { get; set; }
+    [ProtoMember(2)] public int Pid { get; set; }
+    [ProtoMember(3)] public string Name { get; set; } = "";
+    [ProtoMember(4)] public string State { get; set; } = "";
+    /// <summary>The system call the task is in, plus one (0: none), so the default encodes as absent.</summary>
+    [ProtoMember(5)] public int SyscallPlusOne { get; set; }
+    [ProtoMember(6)] public string SyscallName { get; set; } = "";
+}
+
 /// <summary>The answer to one request (sandbox → runtime).</summary>
 [ProtoContract]
 public sealed class ControlResponse
@@ -91,5 +118,11 @@ public sealed class ControlResponse
 
     /// <summary>The processes (Processes).</summary>
     [ProtoMember(4)] public List<ControlProcess> Processes { get; set; } = new();
+
+    /// <summary>Unimplemented calls per program (Unimplemented).</summary>
+    [ProtoMember(5)] public List<ControlUnimplemented> Unimplemented { get; set; } = new();
+
+    /// <summary>The tasks (Stacks).</summary>
+    [ProtoMember(6)] public List<ControlTask> Tasks { get; set; } = new();
 }
 

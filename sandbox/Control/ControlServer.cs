@@ -230,6 +230,20 @@ public sealed class ControlServer
             case ControlOperation.Resume:
                 _control.Resume();
                 break;
+            case ControlOperation.Unimplemented:
+                foreach (var u in _control.UnimplementedCalls())
+                    response.Unimplemented.Add(new ControlUnimplemented { Program = u.Program, Number = u.Number, Name = u.Name, Count = u.Count });
+                break;
+            case ControlOperation.Stacks:
+                foreach (var t in _control.Stacks())
+                {
+                    response.Tasks.Add(new ControlTask
+                    {
+                        Tid = t.Tid, Pid = t.Pid, Name = t.Name, State = t.State,
+                        SyscallPlusOne = t.Syscall + 1, SyscallName = t.SyscallName,
+                    });
+                }
+                break;
             default:
                 throw new InvalidOperationException($"unknown control operation {(int)request.Operation}");
         }

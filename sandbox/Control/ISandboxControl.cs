@@ -3,6 +3,12 @@ namespace RunscNet.Sentry.Control;
 /// <summary>A process of the sandbox as `ps` shows it.</summary>
 public sealed record ProcessInfo(int Pid, int PPid, uint Uid, string Command, string State, long StartTimeTicks);
 
+/// <summary>Calls a program of the container made that the Sentry does not implement (`debug --unimplemented`).</summary>
+public sealed record UnimplementedCall(string Program, int Number, string Name, long Count);
+
+/// <summary>A task as `debug --stacks` shows it: its state and the system call it is in (-1: none).</summary>
+public sealed record TaskStack(int Tid, int Pid, string Name, string State, int Syscall, string SyscallName);
+
 /// <summary>A request to run a new process in a running sandbox (`runsc-net exec`).</summary>
 public sealed record ExecRequest(
     List<string> Args, List<string> Env, string Cwd, uint Uid, uint Gid, List<uint> AdditionalGids,
@@ -41,4 +47,10 @@ public interface ISandboxControl
 
     /// <summary>Continues every task (`resume`).</summary>
     void Resume();
+
+    /// <summary>The calls without a handler each program made, with counts (`debug --unimplemented`).</summary>
+    IReadOnlyList<UnimplementedCall> UnimplementedCalls();
+
+    /// <summary>Every live task with its state and current system call (`debug --stacks`).</summary>
+    IReadOnlyList<TaskStack> Stacks();
 }

@@ -41,4 +41,10 @@ public sealed class UnavailableSandboxControl : ISandboxControl
 
     /// <inheritdoc/>
     public void Resume() => throw new NotSupportedException(Message);
+
+    /// <inheritdoc/>
+    public IReadOnlyList<UnimplementedCall> UnimplementedCalls() => [];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<TaskStack> Stacks() => [];
 }

@@ -49,6 +49,9 @@ public sealed partial class Kernel
     /// <summary>The debug log.</summary>
     public DebugLog Log { get; set; } = DebugLog.Null;
 
+    /// <summary>Calls the table has no handler for, counted per program (`runsc-net debug --unimplemented`).</summary>
+    public UnimplementedCalls Unimplemented { get; } = new();
+
     /// <summary>Log every system call (--strace).</summary>
     public bool Strace { get; set; }
 

@@ -113,24 +113,13 @@ public sealed partial class Task
         if (entry?.Handler == null)
         {
             result = -Errno.ENOSYS;
+            Kernel.Unimplemented.Record(Name, nr);
             Kernel.Log.WriteOnce(nr, Name, $"unimplemented system call {nr} ({entry?.Name ?? "unknown"}) by {Name} (pid {Pid})");
         }
         else
         {
-            try
-            {
-                CurrentSyscall = nr;
-                result = entry.Handler(this, args);
-            }
-            catch (Exception e)
-            {
-                // A Sentry bug: the handler should have returned an errno. Made loud (with the
-                // call, its arguments and the stack) so tests and fuzzing catch it; the
-                // application still gets an error rather than a dead Sentry.
-                Kernel.Log.Write($"{DebugLog.SentryErrorMarker} system call {entry.Name} ({nr}) by {Name} (pid {Pid}, tid {Tid}) "
-                    + $"args (0x{args.A0:x}, 0x{args.A1:x}, 0x{args.A2:x}, 0x{args.A3:x}, 0x{args.A4:x}, 0x{args.A5:x}) threw: {e}");
-                result = -Errno.EINVAL;
-            }
+            CurrentSyscall = nr;
+            result = SyscallDispatch.Invoke(entry, this, args, Kernel.Log);
         }
         CurrentSyscall = -1;
         if (Kernel.Strace)

@@ -72,4 +72,25 @@ public sealed class SyscallTable
 
     /// <summary>Every registered row, by number.</summary>
     public IEnumerable<SyscallEntry> Entries => _entries.Where(e => e is not null)!;
+
+    /// <summary>
+    /// Every x86-64 system call (<see cref="X86SyscallNames"/>) with this table's support for it:
+    /// its row when there is one, else unimplemented with the ENOSYS note (`runsc-net syscalls`).
+    /// </summary>
+    public IReadOnlyList<SyscallEntry> Catalog()
+    {
+        var rows = new SortedDictionary<int, SyscallEntry>();
+        foreach (var (nr, name) in X86SyscallNames.All)
+            rows[nr] = Lookup(nr) ?? new SyscallEntry(nr, name, null, SupportLevel.Unimplemented, "no handler: returns ENOSYS");
+        foreach (var e in Entries) rows[e.Number] = e;
+        return rows.Values.ToList();
+    }
+
+    /// <summary>The word `runsc-net syscalls` prints for a support level.</summary>
+    public static string LevelName(SupportLevel level) => level switch
+    {
+        SupportLevel.Supported => "supported",
+        SupportLevel.PartiallySupported => "partial",
+        _ => "unsupported",
+    };
 }

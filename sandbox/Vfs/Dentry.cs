@@ -3,7 +3,8 @@ namespace RunscNet.Sentry.Vfs;
 /// <summary>
 /// A name in the tree: a child of a parent directory, pointing at an inode. Dentries cache
 /// lookups (for the gofer, this is the dentry cache: entries stay valid because the Sentry
-/// makes every change itself and updates the cache as it does).
+/// makes every change itself and updates the cache as it does). On file systems that evict
+/// (the gofer's), dentries are reference counted and unused ones are evicted (<see cref="DentryCache"/>).
 /// </summary>
 public sealed class Dentry
 {
@@ -25,12 +26,69 @@ public sealed class Dentry
     /// <summary>How many mounts sit on this dentry (fast check in the walk).</summary>
     internal int MountCount;
 
+    /// <summary>True for a dentry under <see cref="DentryCache"/>'s rules (a non-root dentry of an evicting file system).</summary>
+    internal readonly bool Evicts;
+
+    /// <summary>References (open files, cwd/root, executables, referenced children); under the cache lock.</summary>
+    internal int Refs;
+
+    /// <summary>Place on the cache's unused list; under the cache lock.</summary>
+    internal LinkedListNode<Dentry>? Lru;
+
+    /// <summary>Set by a lookup that found this dentry: eviction passes it over once.</summary>
+    internal bool Recent;
+
+    /// <summary>True once the dentry was evicted or died with no reference left (its inode lost this name).</summary>
+    internal bool IsGone;
+
+    private bool _sticky;
+
     /// <summary>Creates a dentry.</summary>
     public Dentry(string name, Dentry? parent, Inode inode)
     {
         Name = name;
         Parent = parent;
         Inode = inode;
+        Evicts = parent != null && inode.FileSystem.EvictsDentries;
+        if (Evicts) Interlocked.Increment(ref inode.EvictableDentries);
+    }
+
+    /// <summary>Adds a reference (an open file's location, a cwd): the dentry and its ancestors stay cached.</summary>
+    public void IncRef() => DentryCache.IncRef(this);
+
+    /// <summary>Drops a reference taken with <see cref="IncRef"/>.</summary>
+    public void DecRef() => DentryCache.DecRef(this);
+
+    /// <summary>
+    /// Keeps the dentry for the rest of the sandbox's life (cwd/root and executables, whose holders
+    /// have no release hook yet); once per dentry.
+    /// </summary>
+    public void PinForever()
+    {
+        if (!Evicts || _sticky) return;
+        lock (this)
+        {
+            if (_sticky) return;
+            _sticky = true;
+        }
+        IncRef();
+    }
+
+    /// <summary>True when children are cached under this dentry (it is then not evicted).</summary>
+    internal bool HasCachedChildren
+    {
+        get { lock (this) return (_children != null && _children.Count > 0) || (_pinned != null && _pinned.Count > 0); }
+    }
+
+    /// <summary>Drops <paramref name="child"/> from the cache if it is still this directory's entry (eviction).</summary>
+    internal bool Uncache(Dentry child)
+    {
+        lock (this)
+        {
+            if (_children == null || !_children.TryGetValue(child.Name, out var d) || d != child) return false;
+            _children.Remove(child.Name);
+            return true;
+        }
     }
 
     /// <summary>The cached child, if any.</summary>
@@ -38,9 +96,31 @@ public sealed class Dentry
     {
         lock (this)
         {
-            if (_children != null && _children.TryGetValue(name, out var d)) return d;
+            if (_children != null && _children.TryGetValue(name, out var d))
+            {
+                d.Recent = true;
+                return d;
+            }
             return _pinned != null && _pinned.TryGetValue(name, out var p) ? p : null;
         }
+    }
+
+    /// <summary>
+    /// Caches a child found by a lookup, unless a concurrent lookup cached one first: then that one
+    /// is returned and <paramref name="inode"/> given back (<see cref="Inode.Evicted"/>).
+    /// </summary>
+    internal Dentry AddLookedUp(string name, Inode inode)
+    {
+        lock (this)
+        {
+            if (_children != null && _children.TryGetValue(name, out var existing))
+            {
+                existing.Recent = true;
+                if (existing.Inode != inode) inode.Evicted();
+                return existing;
+            }
+        }
+        return AddChild(name, inode);
     }
 
     // Children something is mounted on, kept even where lookups are not cached (/proc/sys), so
@@ -77,22 +157,36 @@ public sealed class Dentry
     /// <summary>Caches (or replaces) a child.</summary>
     internal Dentry AddChild(string name, Inode inode)
     {
-        var d = new Dentry(name, this, inode);
+        // Recent: the caller is about to use it (a walk in progress), so eviction passes it over once.
+        var d = new Dentry(name, this, inode) { Recent = true };
+        Dentry? replaced = null;
+        bool cached = false;
         lock (this)
         {
             _missing?.Remove(name);
-            if (inode.CachesLookups && Inode.CachesLookups) (_children ??= new())[name] = d;
+            if (inode.CachesLookups && Inode.CachesLookups)
+            {
+                _children ??= new();
+                if (_children.Remove(name, out replaced)) replaced.Dead = true;
+                _children[name] = d;
+                cached = true;
+            }
         }
+        if (replaced != null) DentryCache.Removed(replaced);
+        if (cached) DentryCache.Added(d);
         return d;
     }
 
     /// <summary>Drops a child from the cache, marking it dead.</summary>
     internal void RemoveChild(string name)
     {
+        Dentry? d;
         lock (this)
         {
-            if (_children != null && _children.Remove(name, out var d)) d.Dead = true;
+            if (_children == null || !_children.Remove(name, out d)) return;
+            d.Dead = true;
         }
+        DentryCache.Removed(d);
     }
 
     /// <summary>Swaps cached child <paramref name="name"/> with <paramref name="otherParent"/>'s <paramref name="otherName"/> (RENAME_EXCHANGE).</summary>
@@ -112,12 +206,14 @@ public sealed class Dentry
             a.Name = otherName;
             a.Parent = otherParent;
             lock (otherParent) (otherParent._children ??= new())[otherName] = a;
+            DentryCache.Moved(a, this);
         }
         if (b != null)
         {
             b.Name = name;
             b.Parent = this;
             lock (this) (_children ??= new())[name] = b;
+            DentryCache.Moved(b, otherParent);
         }
     }
 
@@ -135,6 +231,7 @@ public sealed class Dentry
         d.Name = newName;
         d.Parent = newParent;
         lock (newParent) (newParent._children ??= new())[newName] = d;
+        DentryCache.Moved(d, this);
     }
 }
 

@@ -15,8 +15,24 @@ public abstract class FileDescription
     /// <summary>Access mode and status flags (O_RDONLY/O_WRONLY/O_RDWR, O_APPEND, O_NONBLOCK, ...).</summary>
     public int StatusFlags { get; set; }
 
-    /// <summary>Where the file was opened (null for anonymous files: pipes, sockets, eventfds).</summary>
-    public VfsPath? Location { get; set; }
+    private VfsPath? _location;
+
+    /// <summary>
+    /// Where the file was opened (null for anonymous files: pipes, sockets, eventfds). The
+    /// description holds a reference on the dentry until it is released, so an open file's
+    /// dentry (and its ancestors) are never evicted from the dentry cache.
+    /// </summary>
+    public VfsPath? Location
+    {
+        get => _location;
+        set
+        {
+            if (!IsReleased) value?.Dentry.IncRef();
+            var old = _location;
+            _location = value;
+            if (!IsReleased) old?.Dentry.DecRef();
+        }
+    }
 
     /// <summary>The inode of the file, when it has one in a file system.</summary>
     public virtual Inode? Inode => Location?.Inode;
@@ -129,6 +145,7 @@ public abstract class FileDescription
         if (Inode is { } inode) Locks.FileLocks.ReleaseOwner(inode, this);
         Inotify.FsNotify.Closed(this);
         Release();
+        _location?.Dentry.DecRef();
     }
 
     /// <summary>True once the last reference was dropped (the file is closed everywhere).</summary>

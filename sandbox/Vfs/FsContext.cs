@@ -3,6 +3,8 @@ namespace RunscNet.Sentry.Vfs;
 /// <summary>
 /// A task's file system context (fs_struct): root directory (chroot), working directory and
 /// umask. Shared by tasks created with CLONE_FS; <see cref="Fork"/> copies it otherwise.
+/// Root and cwd dentries are pinned in the dentry cache for good (<see cref="Dentry.PinForever"/>):
+/// a context has no release hook yet, and the directories processes chdir into are few.
 /// </summary>
 public sealed class FsContext
 {
@@ -14,6 +16,7 @@ public sealed class FsContext
     /// <summary>Creates a context with root and cwd at <paramref name="root"/> and umask 022.</summary>
     public FsContext(VfsPath root)
     {
+        root.Dentry.PinForever();
         _root = root;
         _cwd = root;
         _umask = 0x12;
@@ -23,14 +26,22 @@ public sealed class FsContext
     public VfsPath Root
     {
         get { lock (_lock) return _root; }
-        set { lock (_lock) _root = value; }
+        set
+        {
+            value.Dentry.PinForever();
+            lock (_lock) _root = value;
+        }
     }
 
     /// <summary>The working directory (chdir(2)).</summary>
     public VfsPath Cwd
     {
         get { lock (_lock) return _cwd; }
-        set { lock (_lock) _cwd = value; }
+        set
+        {
+            value.Dentry.PinForever();
+            lock (_lock) _cwd = value;
+        }
     }
 
     /// <summary>The file mode creation mask (umask(2)), 9 bits.</summary>

@@ -229,6 +229,19 @@ public abstract class Inode
 
     /// <summary>The socket bound at this inode, for connect(2) on AF_UNIX paths (null if none).</summary>
     public object? BoundSocket { get; set; }
+
+    /// <summary>Dentries of an evicting file system naming this inode that are not gone yet (<see cref="DentryCache"/>).</summary>
+    internal int EvictableDentries;
+
+    /// <summary>
+    /// Called once when the last dentry naming this inode was evicted or died unreferenced (only on
+    /// file systems with <see cref="FileSystem.EvictsDentries"/>): give back what the inode holds
+    /// outside the Sentry (the gofer handle). Also called for an inode a lookup made but lost to a
+    /// concurrent one.
+    /// </summary>
+    public virtual void Evicted()
+    {
+    }
 }
 
 /// <summary>One file system instance (a tmpfs, the gofer root, devfs, procfs).</summary>
@@ -250,6 +263,13 @@ public abstract class FileSystem
     /// through the VFS, as for the gofer's files, which the container owns).
     /// </summary>
     public virtual bool CachesMissingNames => false;
+
+    /// <summary>
+    /// True if unreferenced dentries of this file system may be evicted (<see cref="DentryCache"/>):
+    /// its files can be looked up again (the gofer's). Not for tmpfs-like trees, whose dentries
+    /// are the only way to their files.
+    /// </summary>
+    public virtual bool EvictsDentries => false;
 
     /// <summary>statfs f_type magic.</summary>
     public virtual long Magic => 0x01021994;

@@ -131,7 +131,7 @@ public sealed partial class VirtualFileSystem
             err = dir.Inode.Lookup(name, out var inode);
             if (err == -Errno.ENOENT) dir.Dentry.AddMissing(name);
             if (err != 0) return err;
-            d = dir.Dentry.AddChild(name, inode!);
+            d = dir.Dentry.AddLookedUp(name, inode!);
         }
         child = CrossMounts(new VfsPath(dir.Mount, d));
         return 0;
@@ -197,7 +197,12 @@ public sealed partial class VirtualFileSystem
         var d = parent;
         for (int i = 0; i < found.Count; i++)
         {
-            d = d.CachedChild(names[i]) ?? d.AddChild(names[i], found[i]);
+            if (d.CachedChild(names[i]) is { } cached)
+            {
+                found[i].Evicted(); // already cached: give the new handle back
+                d = cached;
+            }
+            else d = d.AddChild(names[i], found[i]);
         }
         if (err == -Errno.ENOENT && found.Count < names.Count && d.Inode.IsDirectory) d.AddMissing(names[found.Count]);
     }

@@ -150,6 +150,7 @@ public sealed partial class VirtualFileSystem
         file!.StatusFlags = OpenFlags.O_RDONLY | OpenFlags.O_LARGEFILE;
         file.Location = loc;
         resolvedPath = PathOf(loc, task.Fs.Root);
+        loc.Dentry.PinForever(); // /proc/PID/exe opens it again
         _executables.AddOrUpdate(task, new System.Runtime.CompilerServices.StrongBox<VfsPath>(loc));
         return 0;
     }

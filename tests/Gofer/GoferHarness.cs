@@ -18,7 +18,8 @@ internal sealed class GoferHarness : IDisposable
     /// <param name="procFdGiven">Hand the server a /proc/self/fd fd as the gofer process does after
     /// pivot_root; it then binds/connects unix sockets through cwd changes instead of /proc paths.</param>
     /// <param name="hostUds">Host unix sockets the server may bind and connect (all: the tests of those operations).</param>
-    public GoferHarness(bool readOnly = false, bool procFdGiven = false, HostUnixSockets hostUds = HostUnixSockets.All)
+    /// <param name="maxOpenHandles">The server's cap on open O_PATH fds (0: from RLIMIT_NOFILE).</param>
+    public GoferHarness(bool readOnly = false, bool procFdGiven = false, HostUnixSockets hostUds = HostUnixSockets.All, int maxOpenHandles = 0)
     {
         Base = Directory.CreateTempSubdirectory("gofer-test-").FullName;
         Root = Path.Combine(Base, "root");
@@ -32,7 +33,7 @@ internal sealed class GoferHarness : IDisposable
         (int clientFd, int serverFd) = SocketPair();
         ServerSocket = serverFd;
         int procFd = procFdGiven ? Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0) : -1;
-        _server = GoferServer.ForDirectory(serverFd, Root, new GoferServerOptions { ReadOnly = readOnly, ProcSelfFdDirectory = procFd, HostUds = hostUds });
+        _server = GoferServer.ForDirectory(serverFd, Root, new GoferServerOptions { ReadOnly = readOnly, ProcSelfFdDirectory = procFd, HostUds = hostUds, MaxOpenHandles = maxOpenHandles });
         _serverThread = new Thread(() => _server.Serve()) { IsBackground = true, Name = "gofer-test-server" };
         _serverThread.Start();
         Client = new GoferClient(clientFd);
@@ -54,6 +55,9 @@ internal sealed class GoferHarness : IDisposable
 
     /// <summary>Handles the server holds now.</summary>
     public int ServerHandleCount => _server.HandleCount;
+
+    /// <summary>O_PATH fds the server's handles keep open now.</summary>
+    public int ServerOpenFds => _server.OpenHandleFds;
 
     /// <summary>Asserts the marker outside the served tree is exactly as planted.</summary>
     public void AssertMarkerUntouched()

@@ -56,10 +56,26 @@ public sealed class RunscNetBinary : IDisposable
     /// <summary>The --debug-log directory this instance passes (one file per process).</summary>
     public string DebugLogDir { get; }
 
+    /// <summary>
+    /// A command the binary runs under, e.g. <c>["prlimit", "--nofile=1024:1024", "--"]</c> (limits
+    /// that the gofer and boot inherit from the runtime); empty by default.
+    /// </summary>
+    public string[] Wrapper { get; set; } = [];
+
     /// <summary>Runs <c>runsc-net --root ROOT --debug-log DIR/ args...</c> with stdin, stdout and stderr redirected.</summary>
     public CommandResult Run(params string[] args)
     {
-        var result = RunWithoutRoot(GlobalArgs(args));
+        string outFile = System.IO.Path.GetTempFileName(), errFile = System.IO.Path.GetTempFileName();
+        CommandResult result;
+        try
+        {
+            result = Exec(GlobalArgs(args), outFile, errFile, TimeSpan.FromMinutes(2), Wrapper);
+        }
+        finally
+        {
+            File.Delete(outFile);
+            File.Delete(errFile);
+        }
         AssertNoSentryErrors();
         return result;
     }
@@ -70,7 +86,7 @@ public sealed class RunscNetBinary : IDisposable
     /// </summary>
     public CommandResult RunTo(string outFile, string errFile, TimeSpan timeout, params string[] args)
     {
-        var result = Exec(GlobalArgs(args), outFile, errFile, timeout);
+        var result = Exec(GlobalArgs(args), outFile, errFile, timeout, Wrapper);
         AssertNoSentryErrors();
         return result;
     }
@@ -96,7 +112,7 @@ public sealed class RunscNetBinary : IDisposable
         }
     }
 
-    private static CommandResult Exec(string[] args, string outFile, string errFile, TimeSpan timeout)
+    private static CommandResult Exec(string[] args, string outFile, string errFile, TimeSpan timeout, string[]? wrapper = null)
     {
         var psi = new ProcessStartInfo("/bin/sh");
         psi.ArgumentList.Add("-c");
@@ -104,6 +120,7 @@ public sealed class RunscNetBinary : IDisposable
         psi.ArgumentList.Add("sh");
         psi.ArgumentList.Add(outFile);
         psi.ArgumentList.Add(errFile);
+        foreach (string w in wrapper ?? []) psi.ArgumentList.Add(w);
         psi.ArgumentList.Add(Path ?? throw new InvalidOperationException("RUNSC_NET not set"));
         foreach (string a in args) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;

@@ -34,6 +34,8 @@ public sealed class CommandParsingTests
         new[] { "restore", "--image-path", "img", "--bundle", "b", "-d", "id" },
         new[] { "features" },
         new[] { "update", "--resources", "-", "id" },
+        new[] { "syscalls", "--format", "json" },
+        new[] { "debug", "--stacks", "id", "--unimplemented" },
         new[] { "boot", "--container-id", "id", "--bundle", "/b", "--spec-fd", "3", "--control-fd", "4", "--gofer-fd", "5" },
         new[] { "gofer", "--container-id", "id", "--bundle", "/b", "--spec-fd", "3", "--socket-fd", "4" },
     ];
@@ -56,6 +58,15 @@ public sealed class CommandParsingTests
         var covered = CommandLines.Select(line => line[0]).ToHashSet();
         var all = CommandDispatcher.CommandTypes.Select(t => CommandDispatcher.VerbName(t)).ToHashSet();
         Assert.Equal(all.Order(), covered.Order());
+    }
+
+    [Fact]
+    public void DebugTakesItsFlagsBeforeOrAfterTheId()
+    {
+        var d = Parse<DebugCommand>("debug", "--stacks", "id", "--unimplemented");
+        Assert.Equal(("id", true), (d.Id, d.Stacks));
+        Assert.Equal(new[] { "--unimplemented" }, d.Trailing);
+        Assert.Equal("json", Parse<SyscallsCommand>("syscalls", "-format", "json").Format);
     }
 
     [Fact]

@@ -42,4 +42,7 @@ public sealed class GoferFileSystem : FileSystem
 
     /// <inheritdoc/>
     public override bool CachesMissingNames => true;
+
+    /// <inheritdoc/>
+    public override bool EvictsDentries => true;
 }

@@ -12,8 +12,8 @@ namespace RunscNet.Sentry.Vfs.Gofer;
 /// the Sentry holds open for writing is stat'ed through its host fd. Regular files open with a
 /// donated host fd, so reads, writes and mmap need no round trip; the first read-only open keeps
 /// its fd and later read-only opens get a duplicate of it (no round trip). Symlink targets are
-/// cached (they never change in place). The handle goes back to the gofer when the inode is
-/// collected.
+/// cached (they never change in place). The handle goes back to the gofer when the dentry cache
+/// evicts the inode's last dentry (<see cref="Evicted"/>).
 /// </summary>
 public sealed class GoferInode : Inode
 {
@@ -41,9 +41,28 @@ public sealed class GoferInode : Inode
         _statStamp = stamp;
     }
 
-    /// <summary>Gives the handle (and a kept read-only fd) back once nothing refers to the inode.</summary>
+    private int _released;
+
+    /// <summary>
+    /// Evicted from the dentry cache (or lost a lookup race): gives the handle back to the gofer
+    /// with an explicit Release (queued, sent in batches of <see cref="GoferClient.ReleaseBatch"/>
+    /// before a later request) and closes a kept read-only fd. The inode must not be used afterwards.
+    /// </summary>
+    public override void Evicted()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0) return;
+        GC.SuppressFinalize(this);
+        DropReadFd();
+        _client.ReleaseLater(_handle);
+    }
+
+    /// <summary>
+    /// Backstop for inodes that never had an evicting dentry (the lower layer of --overlay=memory
+    /// holds gofer inodes directly): their handle goes back when they are collected.
+    /// </summary>
     ~GoferInode()
     {
+        if (Interlocked.Exchange(ref _released, 1) != 0) return;
         int fd = Interlocked.Exchange(ref _readFd, -1);
         if (fd >= 0)
         {
