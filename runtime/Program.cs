@@ -1,3 +1,4 @@
+using RunscNet.StateFile;
 using RunscNet.Runtime.Cli;
 
 namespace RunscNet.Runtime;
@@ -8,10 +9,13 @@ public static class Program
     /// <summary>Runs the command line and returns its exit code.</summary>
     public static int Main(string[] args)
     {
+        // Before anything can ask System.Console about the terminal (the CLI parser does): the
+        // runtime never writes to the caller's terminal itself (see RawStdio).
+        RawStdio.KeepConsoleOffTerminal();
         // The fast path callers hit most in health checks: no parser set-up at all.
         if (args.Length == 1 && args[0] is "--version" or "-v" or "-version")
         {
-            Console.Out.Write(RuntimeVersion.Text);
+            RawStdio.Out.Write(RuntimeVersion.Text);
             return 0;
         }
         return CommandDispatcher.Run(args);

@@ -1,3 +1,4 @@
+using RunscNet.StateFile;
 using System.Text.Json;
 using RunscNet.Gofer.Interop;
 using RunscNet.Gofer.Process;
@@ -37,7 +38,7 @@ public static class GoferProcess
         catch (GoferSetupException e)
         {
             log.Write("setup failed: " + e.Message);
-            Console.Error.WriteLine($"runsc-net gofer: {e.Message}");
+            RawStdio.Error.WriteLine($"runsc-net gofer: {e.Message}");
             return 1;
         }
     }

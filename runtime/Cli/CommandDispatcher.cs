@@ -35,12 +35,12 @@ public static class CommandDispatcher
             GlobalParseResult global = GlobalFlagParser.Parse(args);
             if (global.ShowVersion)
             {
-                Console.Out.Write(RuntimeVersion.Text);
+                RawStdio.Out.Write(RuntimeVersion.Text);
                 return 0;
             }
             if (global.Command == null || global.ShowHelp)
             {
-                Console.Out.Write(HelpText());
+                RawStdio.Out.Write(HelpText());
                 return global.Command == null && !global.ShowHelp ? 1 : 0;
             }
             commandName = global.Command;
@@ -77,17 +77,17 @@ public static class CommandDispatcher
         Type? type = CommandTypes.FirstOrDefault(t => VerbName(t) == name);
         if (type == null)
         {
-            if (name is "help") { Console.Out.Write(HelpText()); return null; }
+            if (name is "help") { RawStdio.Out.Write(HelpText()); return null; }
             throw new RuntimeError($"unknown command {name} (see runsc-net --help)");
         }
         if (arguments.Any(a => a is "--help" or "-h") && !arguments.TakeWhile(a => a != "--").Any(a => !a.StartsWith('-')))
         {
-            Console.Out.Write(CommandHelp(type, name));
+            RawStdio.Out.Write(CommandHelp(type, name));
             return null;
         }
         if (arguments.Length > 0 && arguments[0] is "--version" or "-v" && type != typeof(ExecCommand))
         {
-            Console.Out.Write(RuntimeVersion.Text);
+            RawStdio.Out.Write(RuntimeVersion.Text);
             return null;
         }
         string[] normalized = VerbArgumentNormalizer.Normalize(type, arguments);

@@ -1,3 +1,4 @@
+using RunscNet.StateFile;
 using System.Globalization;
 using System.Text.Json;
 using RunscNet.Runtime.Cli.Commands;
@@ -44,7 +45,7 @@ public static class ResourceUpdate
 
     private static byte[] ReadStdin()
     {
-        using var stdin = Console.OpenStandardInput();
+        using var stdin = RawStdio.Open(0);
         using var buffer = new MemoryStream();
         stdin.CopyTo(buffer);
         return buffer.ToArray();

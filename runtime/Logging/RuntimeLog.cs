@@ -1,3 +1,4 @@
+using RunscNet.StateFile;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -45,7 +46,7 @@ public static class RuntimeLog
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"runsc-net: cannot open log file {options.LogFile}: {e.Message}");
+            RawStdio.Error.WriteLine($"runsc-net: cannot open log file {options.LogFile}: {e.Message}");
         }
         try
         {
@@ -57,7 +58,7 @@ public static class RuntimeLog
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"runsc-net: cannot open debug log {options.DebugLog}: {e.Message}");
+            RawStdio.Error.WriteLine($"runsc-net: cannot open debug log {options.DebugLog}: {e.Message}");
         }
     }
 
@@ -147,7 +148,7 @@ public static class RuntimeLog
                 string line = _options.LogFormat == LogFormat.Json && _logFile == null
                     ? Format(LogFormat.Json, level, message, now)
                     : $"runsc-net: {(level == LogLevel.Error ? "" : level.ToString().ToLowerInvariant() + ": ")}{message}";
-                Console.Error.WriteLine(line);
+                RawStdio.Error.WriteLine(line);
             }
         }
     }

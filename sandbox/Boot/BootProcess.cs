@@ -1,3 +1,4 @@
+using RunscNet.StateFile;
 using RunscNet.Gofer;
 using RunscNet.Sentry.Control;
 using RunscNet.Sentry.Interop;
@@ -38,7 +39,7 @@ public static class BootProcess
         catch (Exception e)
         {
             log.Write($"boot: {e}");
-            Console.Error.WriteLine($"runsc-net boot: {e.Message}");
+            RawStdio.Error.WriteLine($"runsc-net boot: {e.Message}");
             return 1;
         }
         if (options.ConsoleFd >= 0 && OperatingSystem.IsLinux()) TerminalSignals.Forward(sandbox.Kernel, options.ConsoleFd, log);
@@ -67,8 +68,6 @@ public static class BootProcess
     /// <summary>Exits with the exit code of <paramref name="status"/>, or dies by its signal (128+signal if that is refused).</summary>
     private static int ExitLike(int status)
     {
-        Console.Out.Flush();
-        Console.Error.Flush();
         if (WaitStatus.IsExited(status)) return WaitStatus.ExitCode(status);
         int sig = WaitStatus.TermSignal(status);
         // No core file of the Sentry for the application's core-dumping signals.

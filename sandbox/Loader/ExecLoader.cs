@@ -146,7 +146,7 @@ public static class ExecLoader
     {
         var ctx = mm.Context;
         regs = ctx.Regs;
-        long r = MapElf(t, mm, image.Elf, image.File, image.ResolvedPath, PieBase, out ulong bias, out ulong end);
+        long r = MapElf(t, mm, image.Elf, image.File, PieBase, out ulong bias, out ulong end);
         if (r < 0) return (int)r;
         ulong entry = image.Elf.Entry + bias;
         ulong phdr = image.Elf.PhdrVaddr() + bias;
@@ -154,7 +154,7 @@ public static class ExecLoader
         ulong start = entry;
         if (image.InterpreterElf is { } ie)
         {
-            r = MapElf(t, mm, ie, image.InterpreterFile!, image.Elf.Interpreter!, 0, out interpBase, out _);
+            r = MapElf(t, mm, ie, image.InterpreterFile!, 0, out interpBase, out _);
             if (r < 0) return (int)r;
             start = ie.Entry + interpBase;
         }
@@ -202,7 +202,7 @@ public static class ExecLoader
     }
 
     /// <summary>Maps the PT_LOAD segments of <paramref name="elf"/>; returns 0 or -errno, the load bias and the end of the image.</summary>
-    private static long MapElf(Task t, AddressSpace mm, ElfFile elf, FileDescription file, string name, ulong pieHint,
+    private static long MapElf(Task t, AddressSpace mm, ElfFile elf, FileDescription file, ulong pieHint,
         out ulong bias, out ulong end)
     {
         bias = 0;
@@ -232,14 +232,14 @@ public static class ExecLoader
             if (bss && (p.Prot & 2) == 0 && (fileEnd & 0xfff) != 0)
             {
                 long copied = mm.Map(t, segStart, segEnd - segStart, p.Prot, MAP_PRIVATE | MAP_FIXED, file, p.Offset - pageOff,
-                    name, fileEnd);
+                    null, fileEnd);
                 if (copied < 0) return copied;
             }
             else
             {
                 if (filePart > 0)
                 {
-                    long r = mm.Map(t, segStart, filePart, p.Prot, MAP_PRIVATE | MAP_FIXED, file, p.Offset - pageOff, name);
+                    long r = mm.Map(t, segStart, filePart, p.Prot, MAP_PRIVATE | MAP_FIXED, file, p.Offset - pageOff);
                     if (r < 0) return r;
                     if (bss && filePart > fileEnd)
                     {

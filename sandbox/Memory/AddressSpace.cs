@@ -73,14 +73,6 @@ public sealed class AddressSpace
         get { lock (_lock) return _vmas.All.ToArray(); }
     }
 
-    /// <summary>The text of /proc/pid/maps.</summary>
-    public string MapsText()
-    {
-        var sb = new System.Text.StringBuilder();
-        foreach (var v in Vmas) sb.Append(v.ToMapsLine()).Append('\n');
-        return sb.ToString();
-    }
-
     /// <summary>Rounds up to a page multiple.</summary>
     public static ulong PageUp(ulong v) => (v + PageSize - 1) & ~(PageSize - 1);
 
@@ -213,6 +205,7 @@ public sealed class AddressSpace
                     int vmaFlags = shared ? Vma.MapShared | (file.Writable ? 0 : Vma.NoSharedWrite) : Vma.MapPrivate;
                     _vmas.Insert(new Vma((ulong)mapped, (ulong)mapped + len, prot, vmaFlags, name, offset)
                     {
+                        File = file,
                         SharedObject = shared ? SharedIdentityOf(file) : null, SharedOffset = offset,
                     });
                     return mapped;
@@ -233,6 +226,7 @@ public sealed class AddressSpace
                 HostContext.HostSyscall(RawSyscall.SYS_mprotect, (ulong)at, len, (ulong)prot);
             _vmas.Insert(new Vma((ulong)at, (ulong)at + len, prot, shared ? Vma.MapShared : Vma.MapPrivate, name, offset)
             {
+                File = file,
                 SharedObject = shared ? SharedIdentityOf(file!) : null, SharedOffset = offset,
             });
             return at;

@@ -24,6 +24,13 @@ public sealed record Vma(ulong Start, ulong End, int Prot, int Flags, string? Na
     /// </summary>
     public object? SharedObject { get; init; }
 
+    /// <summary>
+    /// The open file a file mapping maps (Linux's vm_file): /proc/PID/maps names it by its path as
+    /// the reader sees it and shows its device and inode. A plain reference, not a counted one: it
+    /// is read for its location and stat only, which outlive the description's release.
+    /// </summary>
+    public Vfs.FileDescription? File { get; init; }
+
     /// <summary>Where <see cref="Start"/> lies in <see cref="SharedObject"/> (bytes).</summary>
     public ulong SharedOffset { get; init; }
 
@@ -35,12 +42,18 @@ public sealed record Vma(ulong Start, ulong End, int Prot, int Flags, string? Na
         return this with { Start = s, End = e, Offset = off, SharedOffset = SharedOffset + (s - Start) };
     }
 
-    /// <summary>The line /proc/pid/maps shows for this VMA.</summary>
-    public string ToMapsLine()
+    /// <summary>The perms column of /proc/pid/maps ("r-xp", "rw-s").</summary>
+    public string Perms =>
+        $"{((Prot & ProtRead) != 0 ? 'r' : '-')}{((Prot & ProtWrite) != 0 ? 'w' : '-')}{((Prot & ProtExec) != 0 ? 'x' : '-')}{((Flags & MapShared) != 0 ? 's' : 'p')}";
+
+    /// <summary>
+    /// One line of /proc/pid/maps as show_map_vma prints it: "start-end perms offset maj:min inode ",
+    /// then, when there is a name, spaces up to column 72, one more, and the name.
+    /// </summary>
+    public static string MapsLine(ulong start, ulong end, string perms, ulong offset, uint major, uint minor, ulong inode, string? name)
     {
-        string perms = $"{((Prot & ProtRead) != 0 ? 'r' : '-')}{((Prot & ProtWrite) != 0 ? 'w' : '-')}{((Prot & ProtExec) != 0 ? 'x' : '-')}{((Flags & MapShared) != 0 ? 's' : 'p')}";
-        string line = $"{Start:x8}-{End:x8} {perms} {Offset:x8} 00:00 0";
-        return Name is null ? line : line.PadRight(73) + Name;
+        string line = $"{start:x8}-{end:x8} {perms} {offset:x8} {major:x2}:{minor:x2} {inode} ";
+        return name is null ? line : line.PadRight(72) + " " + name;
     }
 }
 

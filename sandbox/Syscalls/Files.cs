@@ -58,7 +58,7 @@ internal static partial class FileSyscalls
         t.Supported(295, "preadv", Preadv);
         t.Supported(296, "pwritev", Pwritev);
         t.Supported(306, "syncfs", Syncfs);
-        t.Partial(319, "memfd_create", MemfdCreate, "File seals are not supported (MFD_ALLOW_SEALING accepted, F_ADD_SEALS fails).");
+        t.Partial(319, "memfd_create", MemfdCreate, "MFD_HUGETLB is refused (EINVAL); seals as Linux (fcntl F_ADD_SEALS).");
         t.Partial(326, "copy_file_range", CopyFileRange, "Copies through a Sentry buffer.");
         t.Partial(327, "preadv2", Preadv2, "RWF_* flags accepted and ignored.");
         t.Partial(328, "pwritev2", Pwritev2, "RWF_* flags accepted and ignored except RWF_APPEND.");
@@ -433,7 +433,8 @@ internal static partial class FileSyscalls
     /// <summary>
     /// fcntl(2): F_DUPFD(_CLOEXEC), F_GETFD/F_SETFD, F_GETFL/F_SETFL (O_APPEND, O_NONBLOCK,
     /// O_ASYNC, O_DIRECT, O_NOATIME changeable), F_GETLK/F_SETLK/F_SETLKW and OFD variants
-    /// (advisory, not enforced: F_GETLK reports F_UNLCK), F_GETOWN/F_SETOWN, F_SETPIPE_SZ/F_GETPIPE_SZ.
+    /// (advisory, not enforced: F_GETLK reports F_UNLCK), F_GETOWN/F_SETOWN, F_SETPIPE_SZ/F_GETPIPE_SZ,
+    /// F_ADD_SEALS/F_GET_SEALS (tmpfs and memfd files only, else EINVAL).
     /// </summary>
     private static long Fcntl(Task t, in SyscallArguments a)
     {
@@ -489,10 +490,26 @@ internal static partial class FileSyscalls
                 return f is PipeFile p ? p.Pipe.SetCapacity((long)a.A2) : -Errno.EBADF;
             case 1032: // F_GETPIPE_SZ
                 return f is PipeFile p2 ? p2.Pipe.Capacity : -Errno.EBADF;
-            case 1034: return 0; // F_GET_SEALS: none
+            case 1033: // F_ADD_SEALS
+            case 1034: // F_GET_SEALS
+                return isPath ? -Errno.EBADF : Seals(f, cmd == 1033, (int)a.A2);
             default:
                 return -Errno.EINVAL;
         }
+    }
+
+    /// <summary>
+    /// F_ADD_SEALS/F_GET_SEALS (memfd_fcntl): only a regular tmpfs (shmem) file has seals; any
+    /// other file (a pipe, a socket, a file of another file system) gives EINVAL. Adding needs a
+    /// description open for writing (EPERM first, as Linux checks it before the file's kind).
+    /// </summary>
+    private static long Seals(FileDescription f, bool add, int seals)
+    {
+        if (add && !f.Writable) return -Errno.EPERM;
+        if (f.Inode is not Vfs.Tmpfs.TmpfsInode ti || !LinuxMode.IsReg(ti.Mode)
+            || ti.FileSystem is not Vfs.Tmpfs.TmpfsFileSystem { TypeName: "tmpfs" })
+            return -Errno.EINVAL;
+        return add ? ti.AddSeals(seals) : ti.Seals;
     }
 
     /// <summary>flock(2): LOCK_SH/LOCK_EX/LOCK_UN (+LOCK_NB: EWOULDBLOCK), owned by the open file description.</summary>
@@ -879,10 +896,11 @@ internal static partial class FileSyscalls
         uint flags = (uint)a.A1;
         if ((flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC)) != 0) return -Errno.EINVAL;
         if ((flags & MFD_HUGETLB) != 0) return -Errno.EINVAL;
+        if ((flags & MFD_EXEC) != 0 && (flags & MFD_NOEXEC_SEAL) != 0) return -Errno.EINVAL;
         int err = t.Memory.CopyInString(a.A0, 250, out string name);
         if (err == -Errno.ENAMETOOLONG) return -Errno.EINVAL;
         if (err != 0) return err;
-        var file = Vfs.Tmpfs.MemfdFileSystem.Create(t, name);
+        var file = Vfs.Tmpfs.MemfdFileSystem.Create(t, name, (flags & MFD_ALLOW_SEALING) != 0, (flags & MFD_NOEXEC_SEAL) != 0);
         return t.Fds.InstallNew(file, (flags & MFD_CLOEXEC) != 0);
     }
 }

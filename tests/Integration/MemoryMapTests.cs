@@ -24,4 +24,10 @@ public sealed class MemoryMapTests : IDisposable
 
     [IntegrationFact]
     public void FutexesInSharedContainerFileMappingsMeetAcrossAddressesAsOnLinux() => _probe.AssertSameAsNative("sharedfutex", [_probe.TempDir()], ["/data"]);
+
+    [IntegrationFact]
+    public void ProcMapsNamesFilesAndSpecialMappingsAsOnLinux() => _probe.AssertSameAsNative("maps", [_probe.TempDir()], ["/data"]);
+
+    [IntegrationFact]
+    public void ProcMapsNamesTmpfsFilesAsOnLinux() => _probe.AssertSameAsNative("maps", ["/dev/shm"], ["/tmp"]);
 }

@@ -26,8 +26,8 @@ public sealed class EventsCommand : ICommand
         var container = Container.Load(context.Global.Root, Id);
         do
         {
-            Console.Out.WriteLine(Format(container.Id, container.Stats()));
-            Console.Out.Flush();
+            RawStdio.Out.WriteLine(Format(container.Id, container.Stats()));
+            RawStdio.Out.Flush();
             if (Stats) return 0;
             Thread.Sleep(interval);
         }

@@ -1,3 +1,4 @@
+using RunscNet.StateFile;
 using System.Text.Json;
 using CommandLine;
 
@@ -10,7 +11,7 @@ public sealed class FeaturesCommand : ICommand
     /// <inheritdoc/>
     public int Execute(CommandContext context)
     {
-        using var stdout = Console.OpenStandardOutput();
+        using var stdout = RawStdio.Open(1);
         using (var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartObject();

@@ -1,3 +1,4 @@
+using RunscNet.StateFile;
 using System.Text.Json;
 using CommandLine;
 using RunscNet.Runtime.Lifecycle;
@@ -22,15 +23,15 @@ public sealed class ListCommand : ICommand
         List<OciState> states = Container.List(context.Global.Root);
         if (Quiet)
         {
-            foreach (var s in states) Console.Out.WriteLine(s.Id);
+            foreach (var s in states) RawStdio.Out.WriteLine(s.Id);
         }
         else if (Format == "json")
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(states, OciStateJsonContext.Default.ListOciState));
+            RawStdio.Out.WriteLine(JsonSerializer.Serialize(states, OciStateJsonContext.Default.ListOciState));
         }
         else
         {
-            Console.Out.Write(FormatTable(states));
+            RawStdio.Out.Write(FormatTable(states));
         }
         return 0;
     }

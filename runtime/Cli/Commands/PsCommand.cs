@@ -1,3 +1,4 @@
+using RunscNet.StateFile;
 using System.Text.Json;
 using CommandLine;
 using RunscNet.Runtime.Lifecycle;
@@ -26,12 +27,12 @@ public sealed class PsCommand : ICommand
         {
             // runc prints a JSON array of pids; podman reads it.
             var pids = processes.Select(p => p.Pid).ToList();
-            Console.Out.WriteLine(JsonSerializer.Serialize(pids, RuntimeJsonContext.Default.ListInt32));
+            RawStdio.Out.WriteLine(JsonSerializer.Serialize(pids, RuntimeJsonContext.Default.ListInt32));
             return 0;
         }
-        Console.Out.WriteLine($"{"UID",-8} {"PID",-8} {"PPID",-8} {"STATE",-6} CMD");
+        RawStdio.Out.WriteLine($"{"UID",-8} {"PID",-8} {"PPID",-8} {"STATE",-6} CMD");
         foreach (var p in processes)
-            Console.Out.WriteLine($"{p.Uid,-8} {p.Pid,-8} {p.PPid,-8} {p.State,-6} {p.Command}");
+            RawStdio.Out.WriteLine($"{p.Uid,-8} {p.Pid,-8} {p.PPid,-8} {p.State,-6} {p.Command}");
         return 0;
     }
 }

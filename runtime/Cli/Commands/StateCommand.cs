@@ -1,3 +1,4 @@
+using RunscNet.StateFile;
 using System.Text.Json;
 using CommandLine;
 using RunscNet.Runtime.Lifecycle;
@@ -16,7 +17,7 @@ public sealed class StateCommand : ICommand
     public int Execute(CommandContext context)
     {
         OciState state = Container.Load(context.Global.Root, Id).GetOciState();
-        Console.Out.WriteLine(JsonSerializer.Serialize(state, OciStateJsonContext.Default.OciState));
+        RawStdio.Out.WriteLine(JsonSerializer.Serialize(state, OciStateJsonContext.Default.OciState));
         return 0;
     }
 }

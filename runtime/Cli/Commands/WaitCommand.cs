@@ -1,3 +1,4 @@
+using RunscNet.StateFile;
 using CommandLine;
 using RunscNet.Runtime.Lifecycle;
 
@@ -19,7 +20,7 @@ public sealed class WaitCommand : ICommand
         var container = Container.Load(context.Global.Root, Id);
         int status = Pid > 0 ? container.WaitProcess(Pid) : container.Wait();
         int exit = WaitStatus.ToExitCode(status);
-        Console.Out.WriteLine($"{{\"id\":\"{Id}\",\"exitStatus\":{exit}}}");
+        RawStdio.Out.WriteLine($"{{\"id\":\"{Id}\",\"exitStatus\":{exit}}}");
         return exit;
     }
 }

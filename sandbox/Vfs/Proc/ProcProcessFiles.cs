@@ -43,7 +43,8 @@ public sealed partial class ProcFileSystem
             ["net"] = () => NetDirectory(uid, gid),
             ["ns"] = () => NamespaceDirectory(uid, gid),
             ["limits"] = Text(() => (task.ThreadGroup?.Limits ?? new Rlimits()).ProcText()),
-            ["maps"] = Text(() => (Memory.AddressSpace?)task.AddressSpace is { } mm ? mm.MapsText() : ""),
+            ["maps"] = () => File(reader => MapsText(task, reader)),
+            ["smaps"] = () => File(reader => SmapsText(task, reader)),
             ["mounts"] = () => File(t => Mounts(t)),
             ["mountinfo"] = () => File(t => MountInfo(t)),
             ["oom_score_adj"] = () => new ProcFile(this, _ => task.ThreadGroup.OomScoreAdj + "\n", 0x1a4, uid, gid,
@@ -106,7 +107,7 @@ public sealed partial class ProcFileSystem
 
     private Inode FdLink(FileDescription f, uint uid, uint gid)
         => new ProcSymlink(this,
-            t => f.Location is { } loc && loc.Mount.Parent != null | loc.Mount == Vfs.RootMount ? Vfs.PathOf(loc, t.Fs.Root) : (f.Location is { } l2 ? "/" + l2.Dentry.Name + (l2.Dentry.Dead ? " (deleted)" : "") : f.AnonymousName),
+            t => FileName(f, t),
             _ => f.Location,
             uid, gid,
             _ => f.Location == null ? f : null,

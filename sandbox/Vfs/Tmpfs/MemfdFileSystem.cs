@@ -20,10 +20,15 @@ public static class MemfdFileSystem
     }
     private static readonly Mount s_mount = new(s_fs, new Dentry("/", null, s_fs.Root), MountFlags.None) { Source = "memfd" };
 
-    /// <summary>Creates a new memfd description (one reference, owned by the caller), open O_RDWR.</summary>
-    public static FileDescription Create(Task task, string name)
+    /// <summary>
+    /// Creates a new memfd description (one reference, owned by the caller), open O_RDWR. Without
+    /// <paramref name="allowSealing"/> it has F_SEAL_SEAL; with <paramref name="noExecSeal"/> it
+    /// is mode 0666 with F_SEAL_EXEC (and sealable), as memfd_create(2) says.
+    /// </summary>
+    public static FileDescription Create(Task task, string name, bool allowSealing = false, bool noExecSeal = false)
     {
-        var inode = new TmpfsInode(s_fs, LinuxMode.S_IFREG | 0x1ff, task.Credentials.Fsuid, task.Credentials.Fsgid);
+        var inode = new TmpfsInode(s_fs, LinuxMode.S_IFREG | (noExecSeal ? 0x1b6u : 0x1ffu), task.Credentials.Fsuid, task.Credentials.Fsgid);
+        inode.InitSeals(noExecSeal ? TmpfsInode.SealExec : allowSealing ? 0 : TmpfsInode.SealSeal);
         var dentry = new Dentry("memfd:" + name, s_mount.Root, inode) { Dead = true };
         inode.Open(task, OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE, out var file);
         // The inode never had a link: its data goes when the last description closes.

@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Vfs.Tmpfs;
 /// A tmpfs file: a directory (children held here), a regular file (data in a host memfd), a
 /// symlink, a device node (opened through <see cref="DeviceRegistry"/>), a FIFO or a socket.
 /// </summary>
-public sealed class TmpfsInode : Inode
+public sealed partial class TmpfsInode : Inode
 {
     private readonly object _lock = new();
     private InodeAttr _attr;
@@ -56,7 +56,9 @@ public sealed class TmpfsInode : Inode
             {
                 if (_memfd < 0)
                 {
-                    _memfd = HostFiles.memfd_create("tmpfs", 1 /* MFD_CLOEXEC */);
+                    // Sealable, so that the seals memfd_create(2)'s files take are the host's to enforce
+                    // (TmpfsInode.Seals.cs); the Sentry adds none unless the application asks.
+                    _memfd = HostFiles.memfd_create("tmpfs", 1 | 2 /* MFD_CLOEXEC | MFD_ALLOW_SEALING */);
                     if (_memfd < 0) throw new IOException($"memfd_create failed: {HostFiles.Neg()}");
                     Space?.Track(_memfd);
                 }
@@ -148,6 +150,9 @@ public sealed class TmpfsInode : Inode
         lock (_lock)
         {
             if (dataMtime >= 0) _dataMtimeSeen = dataMtime;
+            // F_SEAL_EXEC: the execute bits stay as they are (shmem_setattr).
+            if ((r.Mask & SetAttrMask.Mode) != 0 && (Seals & SealExec) != 0 && ((_attr.Mode ^ r.Mode) & 0x49) != 0)
+                return -Errno.EPERM;
             if ((r.Mask & SetAttrMask.Mode) != 0) _attr.Mode = (_attr.Mode & LinuxMode.S_IFMT) | (r.Mode & LinuxMode.PermMask);
             if ((r.Mask & SetAttrMask.Uid) != 0) _attr.Uid = r.Uid;
             if ((r.Mask & SetAttrMask.Gid) != 0) _attr.Gid = r.Gid;

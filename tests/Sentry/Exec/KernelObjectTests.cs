@@ -181,6 +181,6 @@ public class VmaSetTests
         var clone = set.Clone();
         set.Remove(0, 0x100000);
         Assert.Equal(2, clone.All.Count);
-        Assert.StartsWith("00018000-00028000 r--p", clone.All[1].ToMapsLine());
+        Assert.Equal((0x18000UL, 0x28000UL, "r--p"), (clone.All[1].Start, clone.All[1].End, clone.All[1].Perms));
     }
 }
