@@ -65,6 +65,9 @@ internal static partial class Processes
     [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static unsafe partial int Stat(string path, ulong* buffer);
 
+    [LibraryImport("libc", EntryPoint = "sethostname", SetLastError = true)]
+    public static unsafe partial int SetHostname(byte* name, nuint length);
+
     [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
     public static partial int SetNs(int fd, int type);
 

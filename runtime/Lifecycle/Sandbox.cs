@@ -97,6 +97,7 @@ public static class Sandbox
                     NetworkNamespaceSetup.AllowPrivilegedPorts(fd);
                     NetworkNamespaceSetup.ApplySysctls(fd, spec);
                 }
+                else if (type == Processes.CLONE_NEWUTS) SandboxNamespaces.SetHostname(fd, spec.Hostname);
             var bootFds = new Dictionary<int, int> { [SpecFd] = specFd, [ControlFd] = listener, [GoferSocketFd] = pair[1] };
             // Boot runs unprivileged and keeps no directory of ours: every file it writes is opened here.
             var bootFiles = BootFiles.Open(containerId, global, ownFds);

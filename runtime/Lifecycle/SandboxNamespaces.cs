@@ -69,8 +69,9 @@ internal static class SandboxNamespaces
             CheckMappings(spec.Linux!.UidMappings!, "uidMappings");
             CheckMappings(spec.Linux!.GidMappings!, "gidMappings");
         }
-        if (!string.IsNullOrEmpty(spec.Hostname) && Find("uts") is not { Path: null })
-            throw new RuntimeError("hostname is set but the container has no UTS namespace of its own");
+        // runc: a hostname needs a UTS namespace in the list (new, or joined: then it is set there).
+        if (!string.IsNullOrEmpty(spec.Hostname) && Find("uts") == null)
+            throw new RuntimeError("hostname is set but linux.namespaces has no uts namespace");
     }
 
     /// <summary>
@@ -126,6 +127,22 @@ internal static class SandboxNamespaces
             throw;
         }
         return (flags, joins);
+    }
+
+    /// <summary>
+    /// The spec's hostname in a UTS namespace given by path, set from this thread while it is in
+    /// it, as runc's init does after joining (boot holds no capability there).
+    /// </summary>
+    public static unsafe void SetHostname(int utsFd, string? hostname)
+    {
+        if (string.IsNullOrEmpty(hostname)) return;
+        using var inside = ThreadNamespaces.Enter([(utsFd, Processes.CLONE_NEWUTS)]);
+        byte[] name = System.Text.Encoding.UTF8.GetBytes(hostname);
+        fixed (byte* p = name)
+        {
+            if (Processes.SetHostname(p, (nuint)name.Length) < 0)
+                throw new RuntimeError($"setting hostname {hostname} in the container's UTS namespace: {Processes.LastError()}");
+        }
     }
 
     /// <summary>Opens the nsfs file of <paramref name="ns"/> and checks that it is a namespace of its type.</summary>

@@ -61,7 +61,7 @@ internal static partial class SandboxNamespaceSetup
         {
             try
             {
-                string target = File.ResolveLinkTarget("/proc/self/ns/" + name, false)?.LinkTarget ?? "";
+                string target = new FileInfo("/proc/self/ns/" + name).LinkTarget ?? "";
                 int open = target.IndexOf('['), close = target.IndexOf(']');
                 if (open > 0 && close > open && ulong.TryParse(target.AsSpan(open + 1, close - open - 1), out ulong ino)) ids[name] = ino;
             }
