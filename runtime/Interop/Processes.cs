@@ -61,6 +61,13 @@ internal static partial class Processes
     [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MemfdCreate(string name, uint flags);
 
+    /// <summary>stat(2) into a struct stat buffer (at least 144 bytes; st_dev and st_ino first).</summary>
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial int Stat(string path, ulong* buffer);
+
+    [LibraryImport("libc", EntryPoint = "sethostname", SetLastError = true)]
+    public static unsafe partial int SetHostname(byte* name, nuint length);
+
     [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
     public static partial int SetNs(int fd, int type);
 

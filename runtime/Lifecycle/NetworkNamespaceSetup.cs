@@ -41,4 +41,27 @@ internal static class NetworkNamespaceSetup
             Processes.Close(fd);
         }
     }
+
+    /// <summary>
+    /// Writes the net.* entries of linux.sysctl into network namespace <paramref name="netnsFd"/>
+    /// (one given by path; boot writes them into a namespace it creates itself). A failed write
+    /// fails the create, as runc's does.
+    /// </summary>
+    public static unsafe void ApplySysctls(int netnsFd, StateFile.Oci.Spec spec)
+    {
+        var entries = SysctlRules.NetworkEntries(spec).ToList();
+        if (entries.Count == 0) return;
+        using var inside = ThreadNamespaces.Enter([(netnsFd, Processes.CLONE_NEWNET)]);
+        foreach (var (path, value) in entries)
+        {
+            int fd = Processes.Open("/proc/sys/" + path, 1 /* O_WRONLY */ | Processes.O_CLOEXEC, 0);
+            byte[] bytes = System.Text.Encoding.UTF8.GetBytes(value);
+            bool ok = fd >= 0;
+            if (ok)
+                fixed (byte* p = bytes) ok = Processes.Write(fd, p, bytes.Length) == bytes.Length;
+            string error = ok ? "" : Processes.LastError();
+            if (fd >= 0) Processes.Close(fd);
+            if (!ok) throw new RuntimeError($"linux.sysctl: writing {path.Replace('/', '.')}={value} in the container's network namespace: {error}");
+        }
+    }
 }

@@ -49,6 +49,8 @@ public static class Sandbox
         string controlPath = ControlSocketPath.For(global.Root, containerId);
         var ownFds = new List<int>();
         int goferPid = 0, bootPid = 0;
+        SandboxNamespaces.Validate(spec);
+        SysctlRules.Validate(spec, global);
         try
         {
             int specFd = WriteSpecMemfd(spec, bundle.Rootfs);
@@ -87,10 +89,15 @@ public static class Sandbox
             goferPid = gofer.Start();
             RuntimeLog.Debug($"gofer started: pid {goferPid}");
 
-            var (flags, joins) = BootNamespaces(spec, global);
+            var (flags, joins) = SandboxNamespaces.ForBoot(spec, global);
             ownFds.AddRange(joins.Select(j => j.Fd));
             foreach (var (fd, type) in joins)
-                if (type == Processes.CLONE_NEWNET) NetworkNamespaceSetup.AllowPrivilegedPorts(fd);
+                if (type == Processes.CLONE_NEWNET)
+                {
+                    NetworkNamespaceSetup.AllowPrivilegedPorts(fd);
+                    NetworkNamespaceSetup.ApplySysctls(fd, spec);
+                }
+                else if (type == Processes.CLONE_NEWUTS) SandboxNamespaces.SetHostname(fd, spec.Hostname);
             var bootFds = new Dictionary<int, int> { [SpecFd] = specFd, [ControlFd] = listener, [GoferSocketFd] = pair[1] };
             // Boot runs unprivileged and keeps no directory of ours: every file it writes is opened here.
             var bootFiles = BootFiles.Open(containerId, global, ownFds);
@@ -216,27 +223,6 @@ public static class Sandbox
     /// </summary>
     private const ulong GoferSetupCapabilities =
         (1UL << 0) | (1UL << 1) | (1UL << 2) | (1UL << 3) | (1UL << 4) | (1UL << 7) | (1UL << 8) | (1UL << 21);
-
-    private static (long Flags, List<(int Fd, long Type)> Joins) BootNamespaces(Spec spec, GlobalOptions global)
-    {
-        long flags = Processes.CLONE_NEWNS | Processes.CLONE_NEWPID | Processes.CLONE_NEWUTS | Processes.CLONE_NEWIPC;
-        var joins = new List<(int, long)>();
-        var network = spec.Linux?.Namespaces?.FirstOrDefault(n => n.Type == "network");
-        if (global.Network != "host" && network != null)
-        {
-            if (network.Path == null)
-            {
-                flags |= Processes.CLONE_NEWNET;
-            }
-            else
-            {
-                int fd = Processes.Open(network.Path, Processes.O_CLOEXEC, 0);
-                if (fd < 0) throw new RuntimeError($"opening network namespace {network.Path}: {Processes.LastError()}");
-                joins.Add((fd, Processes.CLONE_NEWNET));
-            }
-        }
-        return (flags, joins);
-    }
 
     private static unsafe int WriteSpecMemfd(Spec spec, string rootfs)
     {

@@ -23,11 +23,17 @@ public static class BootProcess
         // as root of the sandbox's user namespace.
         SentryPrivileges.LockStubsOutOfCapabilities(log);
         SentrySandbox sandbox;
+        Spec? setup = null;
         if (options.Network != "host") Loopback.BringUp(log);
         try
         {
             Spec spec = SpecFile.ReadFromFd(options.SpecFd);
             HostIo.Close(options.SpecFd);
+            // Before the mount table: file owners come through the container's user namespace.
+            UserNamespace.Current = UserNamespace.FromSpec(spec);
+            Vfs.Proc.ProcFileSystem.SpecSysctls = Vfs.Proc.ProcFileSystem.SentrySysctls(spec);
+            SandboxNamespaceSetup.ApplyNetworkSysctls(spec, options);
+            setup = spec;
             var gofer = new GoferClient(options.GoferFd);
             sandbox = SentrySandbox.Create(spec, gofer, new[] { 0, 1, 2 }, options.ConsoleFd, log, options.Strace,
                 Platform.PlatformFactory.Create(options.Platform), memoryOverlay: options.Overlay == "memory",
@@ -50,6 +56,14 @@ public static class BootProcess
         Vfs.Socket.NetSysctls.Capture();
         // Set up: from here on the Sentry needs no host path, so it gives up the host's tree.
         EmptyRoot.Enter(log);
+        try { SandboxNamespaceSetup.EnterCgroupNamespace(setup!, log); }
+        catch (InvalidOperationException e)
+        {
+            log.Write($"boot: {e.Message}");
+            Console.Error.WriteLine($"runsc-net boot: {e.Message}");
+            return 1;
+        }
+        SandboxNamespaceSetup.CaptureNamespaceIds();
         // Hardening once set up, before the control server can start the container's init (so
         // before any application instruction runs): nothing this process executes later may gain
         // privileges, and the host calls it makes are the allow-listed ones (every thread).

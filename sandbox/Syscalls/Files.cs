@@ -613,7 +613,7 @@ internal static partial class FileSyscalls
     /// <summary>Converts attributes to the x86-64 struct stat.</summary>
     internal static Interop.LinuxStatBuffer ToStat(in InodeAttr s) => new()
     {
-        Dev = s.Dev, Ino = s.Ino, Nlink = s.Nlink, Mode = s.Mode, Uid = s.Uid, Gid = s.Gid, Rdev = s.Rdev,
+        Dev = s.Dev, Ino = s.Ino, Nlink = s.Nlink, Mode = s.Mode, Uid = Kernel.UserNamespace.Shown(s.Uid), Gid = Kernel.UserNamespace.Shown(s.Gid), Rdev = s.Rdev,
         Size = s.Size, Blksize = s.BlockSize == 0 ? 4096 : s.BlockSize, Blocks = s.Blocks,
         AtimeSec = FloorDiv(s.AtimeNs), AtimeNsec = FloorMod(s.AtimeNs),
         MtimeSec = FloorDiv(s.MtimeNs), MtimeNsec = FloorMod(s.MtimeNs),

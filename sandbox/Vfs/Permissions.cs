@@ -26,6 +26,7 @@ public static class Permissions
         if (((uint)may & ~bits) == 0) return 0;
 
         bool isDir = LinuxMode.IsDir(mode);
+        if (!Mapped(attr)) return -Errno.EACCES;
         if (creds.HasCapability(CAP_DAC_OVERRIDE))
         {
             // Execute needs at least one execute bit on non-directories, even for root.
@@ -41,9 +42,15 @@ public static class Permissions
         return -Errno.EACCES;
     }
 
+    /// <summary>
+    /// capable_wrt_inode_uidgid: a capability acts on a file only when the container's user
+    /// namespace maps its owner and group (an unmapped host owner is out of the container's reach).
+    /// </summary>
+    public static bool Mapped(in InodeAttr attr) => attr.Uid != UserNamespace.Unmapped && attr.Gid != UserNamespace.Unmapped;
+
     /// <summary>True if the caller owns the file or has CAP_FOWNER (chmod, utimes with explicit times).</summary>
     public static bool IsOwner(Credentials creds, in InodeAttr attr)
-        => creds.Fsuid == attr.Uid || creds.HasCapability(CAP_FOWNER);
+        => creds.Fsuid == attr.Uid || (creds.HasCapability(CAP_FOWNER) && Mapped(attr));
 
     /// <summary>
     /// The sticky-directory rule for unlink/rename: in a directory with S_ISVTX only the owner of
@@ -52,7 +59,7 @@ public static class Permissions
     public static int CheckSticky(Credentials creds, in InodeAttr dir, in InodeAttr file)
     {
         if ((dir.Mode & LinuxMode.S_ISVTX) == 0) return 0;
-        if (creds.Fsuid == file.Uid || creds.Fsuid == dir.Uid || creds.HasCapability(CAP_FOWNER)) return 0;
+        if (creds.Fsuid == file.Uid || creds.Fsuid == dir.Uid || (creds.HasCapability(CAP_FOWNER) && Mapped(file))) return 0;
         return -Errno.EPERM;
     }
 }

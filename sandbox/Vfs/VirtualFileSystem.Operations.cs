@@ -365,7 +365,11 @@ public sealed partial class VirtualFileSystem
         }
         if ((r.Mask & (SetAttrMask.Uid | SetAttrMask.Gid)) != 0)
         {
-            bool hasChown = c.HasCapability(Permissions.CAP_CHOWN);
+            // make_kuid: an id the container's user namespace does not map is no id at all.
+            var userns = UserNamespace.Current;
+            if ((r.Mask & SetAttrMask.Uid) != 0 && !userns.HasUid(r.Uid)) return -Errno.EINVAL;
+            if ((r.Mask & SetAttrMask.Gid) != 0 && !userns.HasGid(r.Gid)) return -Errno.EINVAL;
+            bool hasChown = c.HasCapability(Permissions.CAP_CHOWN) && Permissions.Mapped(attr);
             if ((r.Mask & SetAttrMask.Uid) != 0 && r.Uid != attr.Uid && !hasChown) return -Errno.EPERM;
             if ((r.Mask & SetAttrMask.Gid) != 0 && r.Gid != attr.Gid && !hasChown && !(c.Fsuid == attr.Uid && c.InGroup(r.Gid))) return -Errno.EPERM;
             if ((r.Mask & (SetAttrMask.Uid | SetAttrMask.Gid)) != 0 && !hasChown && c.Fsuid != attr.Uid) return -Errno.EPERM;

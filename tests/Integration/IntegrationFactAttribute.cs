@@ -21,3 +21,14 @@ public sealed class IntegrationFactAttribute : FactAttribute
         Skip = TestRequirements.SkipReason(needsBinary: true, needsRoot, needsRootfs, needsTools, needsFiles, needsContainerd);
     }
 }
+
+/// <summary>The theory form of <see cref="IntegrationFactAttribute"/>: the same requirements, skipped with the same reasons.</summary>
+public sealed class IntegrationTheoryAttribute : TheoryAttribute
+{
+    /// <summary>Decides the skip reason from the environment (see <see cref="IntegrationFactAttribute"/>).</summary>
+    public IntegrationTheoryAttribute(bool needsRoot = true, bool needsRootfs = false, string? needsTools = null,
+        string? needsFiles = null, bool needsContainerd = false)
+    {
+        Skip = TestRequirements.SkipReason(needsBinary: true, needsRoot, needsRootfs, needsTools, needsFiles, needsContainerd);
+    }
+}

@@ -87,7 +87,7 @@ public sealed class GoferInode : Inode
 
     private static InodeAttr ToAttr(in GoferStat s) => new()
     {
-        Mode = s.Mode, Uid = s.Uid, Gid = s.Gid, Nlink = s.Nlink, Ino = s.Ino, Dev = s.Dev, Rdev = s.Rdev,
+        Mode = s.Mode, Uid = Kernel.UserNamespace.Current.UidFromHost(s.Uid), Gid = Kernel.UserNamespace.Current.GidFromHost(s.Gid), Nlink = s.Nlink, Ino = s.Ino, Dev = s.Dev, Rdev = s.Rdev,
         Size = s.Size, Blocks = s.Blocks, BlockSize = (int)(s.BlkSize == 0 ? 4096 : s.BlkSize),
         AtimeNs = s.AtimeSec * 1_000_000_000 + s.AtimeNsec,
         MtimeNs = s.MtimeSec * 1_000_000_000 + s.MtimeNsec,
@@ -173,8 +173,8 @@ public sealed class GoferInode : Inode
     {
         var g = new GoferSetAttr();
         if ((r.Mask & SetAttrMask.Mode) != 0) { g.Mask |= GoferSetAttr.SetMode; g.Mode = r.Mode & LinuxMode.PermMask; }
-        if ((r.Mask & SetAttrMask.Uid) != 0) { g.Mask |= GoferSetAttr.SetUid; g.Uid = r.Uid; }
-        if ((r.Mask & SetAttrMask.Gid) != 0) { g.Mask |= GoferSetAttr.SetGid; g.Gid = r.Gid; }
+        if ((r.Mask & SetAttrMask.Uid) != 0) { g.Mask |= GoferSetAttr.SetUid; g.Uid = Kernel.UserNamespace.Current.UidToHost(r.Uid); }
+        if ((r.Mask & SetAttrMask.Gid) != 0) { g.Mask |= GoferSetAttr.SetGid; g.Gid = Kernel.UserNamespace.Current.GidToHost(r.Gid); }
         if ((r.Mask & SetAttrMask.Size) != 0) { g.Mask |= GoferSetAttr.SetSize; g.Size = r.Size; }
         bool atime = (r.Mask & (SetAttrMask.Atime | SetAttrMask.AtimeNow)) != 0;
         bool mtime = (r.Mask & (SetAttrMask.Mtime | SetAttrMask.MtimeNow)) != 0;
@@ -228,7 +228,7 @@ public sealed class GoferInode : Inode
         GidFor(task, out uint gid);
         int goferFlags = openFlags & (OpenFlags.O_ACCMODE | OpenFlags.O_APPEND);
         long now = Changes.Now;
-        int err = Client.Create(_handle, name, goferFlags, mode & LinuxMode.PermMask, task.Credentials.Fsuid, gid, out ulong h, out var st, out int fd);
+        int err = Client.Create(_handle, name, goferFlags, mode & LinuxMode.PermMask, HostUid(task.Credentials.Fsuid), HostGid(gid), out ulong h, out var st, out int fd);
         if (err != 0) return err;
         var inode = NewChild(h, st, now);
         child = inode;
@@ -236,6 +236,10 @@ public sealed class GoferInode : Inode
         MarkChanged();
         return 0;
     }
+
+    // Owners of new files go to the gofer as host ids (the container's through the user namespace).
+    private static uint HostUid(uint uid) => Kernel.UserNamespace.Current.UidToHost(uid);
+    private static uint HostGid(uint gid) => Kernel.UserNamespace.Current.GidToHost(gid);
 
     private void GidFor(Task? task, out uint gid)
     {
@@ -252,7 +256,7 @@ public sealed class GoferInode : Inode
         // A null task is the boot code creating a mount point (as root).
         Task? creator = task;
         long now = Changes.Now;
-        int err = Client.Mkdir(_handle, name, mode & LinuxMode.PermMask, creator?.Credentials.Fsuid ?? 0, gid, out ulong h, out var st);
+        int err = Client.Mkdir(_handle, name, mode & LinuxMode.PermMask, HostUid(creator?.Credentials.Fsuid ?? 0), HostGid(gid), out ulong h, out var st);
         if (err != 0) return err;
         child = NewChild(h, st, now);
         MarkChanged();
@@ -265,7 +269,7 @@ public sealed class GoferInode : Inode
         child = null;
         GidFor(task, out uint gid);
         long now = Changes.Now;
-        int err = Client.Mknod(_handle, name, mode, rdev, task.Credentials.Fsuid, gid, out ulong h, out var st);
+        int err = Client.Mknod(_handle, name, mode, rdev, HostUid(task.Credentials.Fsuid), HostGid(gid), out ulong h, out var st);
         if (err != 0) return err;
         child = NewChild(h, st, now);
         MarkChanged();
@@ -278,7 +282,7 @@ public sealed class GoferInode : Inode
         child = null;
         GidFor(task, out uint gid);
         long now = Changes.Now;
-        int err = Client.Symlink(_handle, name, target, task.Credentials.Fsuid, gid, out ulong h, out var st);
+        int err = Client.Symlink(_handle, name, target, HostUid(task.Credentials.Fsuid), HostGid(gid), out ulong h, out var st);
         if (err != 0) return err;
         var link = NewChild(h, st, now);
         link._target = target;

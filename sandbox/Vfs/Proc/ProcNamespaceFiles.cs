@@ -13,6 +13,13 @@ public sealed partial class ProcFileSystem
     ];
 
     /// <summary>
+    /// The host namespaces boot is in (captured at boot): the container's processes are in the
+    /// namespaces linux.namespaces asked for, which are boot's (created, joined or inherited), so
+    /// their links name those. Empty in-process (tests): the fixed numbers above.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ulong> NamespaceIds { get; set; } = new Dictionary<string, ulong>();
+
+    /// <summary>
     /// /proc/PID/ns: one link per namespace, "type:[inode]" as readlink shows it; stat through it
     /// gives the namespace's nsfs identity, so tools that compare two processes' namespaces (stat
     /// -L, test -ef) see every process of the sandbox in the same ones. The sandbox's processes
@@ -24,7 +31,8 @@ public sealed partial class ProcFileSystem
         foreach (var (name, ino) in s_namespaces)
         {
             string type = name.Replace("_for_children", "", StringComparison.Ordinal);
-            entries[name] = () => new ProcSymlink(this, _ => $"{type}:[{ino}]", null, uid, gid, _ => new NamespaceFile(ino));
+            ulong id = NamespaceIds.TryGetValue(name, out ulong captured) ? captured : ino;
+            entries[name] = () => new ProcSymlink(this, _ => $"{type}:[{id}]", null, uid, gid, _ => new NamespaceFile(id));
         }
         return ProcDirectory.Fixed(this, entries, 0x149, uid, gid);
     }

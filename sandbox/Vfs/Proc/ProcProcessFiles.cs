@@ -42,6 +42,10 @@ public sealed partial class ProcFileSystem
             ["cgroup"] = Text(Cgroup.HostCgroups.ProcText),
             ["net"] = () => NetDirectory(uid, gid),
             ["ns"] = () => NamespaceDirectory(uid, gid),
+            // user_namespaces(7): the sandbox's maps are written once, at boot; a later write is EPERM.
+            ["uid_map"] = () => new ProcFile(this, _ => UserNamespace.Current.UidMapText, 0x1a4, uid, gid, (_, _) => -Errno.EPERM),
+            ["gid_map"] = () => new ProcFile(this, _ => UserNamespace.Current.GidMapText, 0x1a4, uid, gid, (_, _) => -Errno.EPERM),
+            ["setgroups"] = () => new ProcFile(this, _ => "allow\n", 0x1a4, uid, gid, (_, _) => -Errno.EPERM),
             ["limits"] = Text(() => (task.ThreadGroup?.Limits ?? new Rlimits()).ProcText()),
             ["maps"] = () => File(reader => MapsText(task, reader)),
             ["smaps"] = () => File(reader => SmapsText(task, reader)),

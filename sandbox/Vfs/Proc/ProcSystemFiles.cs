@@ -46,6 +46,15 @@ public sealed partial class ProcFileSystem
                 ["poolsize"] = Text("256\n"),
             }),
         };
+        var mqueue = new Dictionary<string, Func<Inode>>();
+        // linux.sysctl: the values the Sentry keeps (SysV IPC limits, POSIX mqueue limits,
+        // domainname) as the spec set them; the runtime refused any other non-net key.
+        foreach (var (path, value) in SpecSysctls)
+        {
+            string line = value.Trim() + "\n";
+            if (path.StartsWith("kernel/", StringComparison.Ordinal)) kernel[path[7..]] = Text(line, 0x1a4);
+            else if (path.StartsWith("fs/mqueue/", StringComparison.Ordinal)) mqueue[path[10..]] = Text(line, 0x1a4);
+        }
         var vm = new Dictionary<string, Func<Inode>>
         {
         };
@@ -54,6 +63,7 @@ public sealed partial class ProcFileSystem
             ["nr_open"] = Text("1048576\n", 0x1a4),
             ["pipe-max-size"] = Text($"{Pipe.Pipe.MaxCapacity}\n", 0x1a4),
         };
+        if (mqueue.Count > 0) fsDir["mqueue"] = () => SysctlDirectory(mqueue, "fs/mqueue");
         var net = new Dictionary<string, Func<Inode>>
         {
         };
@@ -78,6 +88,21 @@ public sealed partial class ProcFileSystem
             ["sys"] = () => SysctlDirectory(sys, ""),
             ["cmdline"] = Text("BOOT_IMAGE=/vmlinuz-runsc-net\n"),
         };
+    }
+
+    /// <summary>linux.sysctl entries the Sentry serves itself: path below /proc/sys → value.</summary>
+    public static IReadOnlyDictionary<string, string> SpecSysctls { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>The entries of linux.sysctl that are the Sentry's own (not net.*, which live in the host's network namespace).</summary>
+    public static Dictionary<string, string> SentrySysctls(StateFile.Oci.Spec spec)
+    {
+        var own = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in spec.Linux?.Sysctl ?? [])
+        {
+            string path = key.Replace('.', '/');
+            if (path.StartsWith("kernel/", StringComparison.Ordinal) || path.StartsWith("fs/mqueue/", StringComparison.Ordinal)) own[path] = value;
+        }
+        return own;
     }
 
     /// <summary>
