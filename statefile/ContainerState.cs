@@ -57,6 +57,9 @@ public sealed class ContainerState
     /// <summary>The sandbox's cgroup path below each hierarchy's mount ("" when none was made).</summary>
     [JsonPropertyName("cgroupPath")] public string CgroupPath { get; set; } = "";
 
+    /// <summary>The sandbox's cgroup directory in each hierarchy it joined (a relative cgroupsPath lies below the creator's own cgroups, so it cannot be recomputed later); null in states written before.</summary>
+    [JsonPropertyName("cgroupDirs")] public List<string>? CgroupDirs { get; set; }
+
     /// <summary>The container's wait status once it is known (as wait(2) encodes it), else null.</summary>
     [JsonPropertyName("exitStatus")] public int? ExitStatus { get; set; }
 

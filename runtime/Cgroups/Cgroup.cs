@@ -11,40 +11,112 @@ namespace RunscNet.Runtime.Cgroups;
 public sealed record CgroupStats(ulong CpuUsageNanoseconds, ulong MemoryUsageBytes, ulong MemoryLimitBytes, ulong PidsCurrent, ulong PidsLimit);
 
 /// <summary>
-/// The sandbox's cgroup, on cgroup v1 (one directory per controller hierarchy) or v2 (one unified
-/// directory). The whole sandbox (boot, its stubs, the gofer) lives in it, so linux.resources
-/// limit the sandbox as a whole.
+/// The sandbox's cgroup, on cgroup v1 (one directory in every mounted hierarchy, as runc's
+/// cgroupfs driver makes: <see cref="CgroupMounts"/>) or v2 (one unified directory). The whole
+/// sandbox (boot, its stubs, the gofer) lives in it, so linux.resources limit the sandbox as a
+/// whole, and `state`'s pid (boot) shows it in /proc/PID/cgroup.
+/// An absolute cgroupsPath is taken below each hierarchy's root; a relative one below the
+/// creating runtime's own cgroup in each hierarchy (runc's rule), which is why the directories
+/// are recorded in the state rather than recomputed.
 /// </summary>
-public sealed class Cgroup
+public sealed partial class Cgroup
 {
     private const string Mount = "/sys/fs/cgroup";
-    private static readonly string[] V1Controllers = ["memory", "cpu", "cpuacct", "pids", "freezer", "blkio"];
+    private readonly List<(CgroupMount? Mount, string Dir)> _dirs;
 
-    private Cgroup(string path) => Path = path;
+    private Cgroup(string path, List<(CgroupMount? Mount, string Dir)> dirs)
+    {
+        Path = path;
+        _dirs = dirs;
+    }
 
-    /// <summary>The cgroup path below each hierarchy's mount.</summary>
+    /// <summary>The cgroupsPath it was made from (absolute, or relative to the creator's cgroups).</summary>
     public string Path { get; }
 
     /// <summary>True on a cgroup v2 (unified) host.</summary>
     public static bool IsV2 => File.Exists(Mount + "/cgroup.controllers");
 
-    /// <summary>A handle for <paramref name="path"/> (nothing is created).</summary>
-    public static Cgroup At(string path) => new(path);
+    /// <summary>The directories of this cgroup, one per hierarchy (they may not exist yet).</summary>
+    public IReadOnlyList<string> Directories => _dirs.Select(d => d.Dir).ToList();
 
-    /// <summary>The directories of this cgroup that exist or would be made.</summary>
-    public IEnumerable<string> Directories => IsV2
-        ? [Mount + Path]
-        : V1Controllers.Where(c => Directory.Exists($"{Mount}/{c}")).Select(c => $"{Mount}/{c}{Path}");
+    /// <summary>A handle for <paramref name="path"/> as the caller would create it now (nothing is created).</summary>
+    public static Cgroup Resolve(string path)
+    {
+        bool relative = !path.StartsWith('/');
+        var dirs = new List<(CgroupMount?, string)>();
+        if (IsV2)
+        {
+            string own = relative ? CgroupMounts.Membership("/proc/self/cgroup").GetValueOrDefault("", "/") : "";
+            dirs.Add((null, Mount + Join(own, path)));
+            return new Cgroup(path, dirs);
+        }
+        var membership = relative ? CgroupMounts.Membership("/proc/self/cgroup") : null;
+        foreach (var mount in CgroupMounts.V1())
+        {
+            string cgroupPath = membership == null ? path : Join(membership.GetValueOrDefault(mount.Controllers[0], "/"), path);
+            dirs.Add((mount, relative ? mount.DirectoryOf(cgroupPath) : mount.MountPoint.TrimEnd('/') + cgroupPath));
+        }
+        return new Cgroup(path, dirs);
+    }
+
+    /// <summary>The cgroup a state recorded: its directories, or (states written before they were recorded) <paramref name="path"/> resolved now.</summary>
+    public static Cgroup FromState(string path, IReadOnlyList<string>? directories)
+    {
+        if (directories == null) return Resolve(path);
+        var mounts = IsV2 ? [] : CgroupMounts.V1();
+        var dirs = directories
+            .Select(d => (mounts.FirstOrDefault(m => d.StartsWith(m.MountPoint.TrimEnd('/') + "/", StringComparison.Ordinal)), d))
+            .ToList();
+        return new Cgroup(path, dirs);
+    }
+
+    private static string Join(string parent, string child) => "/" + (parent.Trim('/') + "/" + child.Trim('/')).Trim('/');
+
+    /// <summary>The directory of the hierarchy <paramref name="controller"/> is bound to, or null if the host has no such hierarchy.</summary>
+    public string? DirectoryOf(string controller) =>
+        IsV2 ? _dirs[0].Dir : _dirs.FirstOrDefault(d => d.Mount?.Has(controller) == true).Dir;
 
     /// <summary>Creates the cgroup and applies <paramref name="resources"/>; throws <see cref="RuntimeError"/> naming the file that failed.</summary>
     public void Create(Resources? resources)
     {
-        if (IsV2) EnableV2Controllers();
-        foreach (string dir in Directories) Directory.CreateDirectory(dir);
+        if (resources != null) CheckSupported(resources);
+        if (IsV2) EnableV2Controllers(_dirs[0].Dir);
+        foreach (var (mount, dir) in _dirs)
+        {
+            try
+            {
+                if (mount?.Has("cpuset") == true) CreateCpuset(mount, dir);
+                else Directory.CreateDirectory(dir);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new RuntimeError($"creating cgroup {dir}: {e.Message}");
+            }
+        }
         if (resources?.Pids is not { Limit: not 0 }) LimitPidsByDefault();
         if (resources == null) return;
         if (IsV2) ApplyV2(resources);
         else ApplyV1(resources);
+    }
+
+    /// <summary>
+    /// A new cpuset cgroup has no CPUs and no memory nodes, and no task may join it until it has
+    /// (ENOSPC): each level made here starts with its parent's, as runc does.
+    /// </summary>
+    private static void CreateCpuset(CgroupMount mount, string dir)
+    {
+        string current = mount.MountPoint.TrimEnd('/');
+        foreach (string part in dir[current.Length..].Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string parent = current;
+            current += "/" + part;
+            Directory.CreateDirectory(current);
+            foreach (string file in new[] { "cpuset.cpus", "cpuset.mems" })
+            {
+                if (File.ReadAllText($"{current}/{file}").Trim().Length == 0)
+                    Write($"{current}/{file}", File.ReadAllText($"{parent}/{file}").Trim());
+            }
+        }
     }
 
     /// <summary>
@@ -57,7 +129,8 @@ public sealed class Cgroup
 
     private void LimitPidsByDefault()
     {
-        string file = IsV2 ? Mount + Path + "/pids.max" : $"{Mount}/pids{Path}/pids.max";
+        if (DirectoryOf("pids") is not { } dir) return;
+        string file = dir + "/pids.max";
         try
         {
             if (File.Exists(file)) File.WriteAllText(file, DefaultPidsLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -71,7 +144,8 @@ public sealed class Cgroup
     /// <summary>Applies <paramref name="resources"/> to the existing cgroup (update); throws <see cref="RuntimeError"/> naming the file that failed.</summary>
     public void Apply(Resources resources)
     {
-        if (!Directories.Any(Directory.Exists)) throw new RuntimeError($"cgroup {Path} does not exist");
+        if (!_dirs.Any(d => Directory.Exists(d.Dir))) throw new RuntimeError($"cgroup {Path} does not exist");
+        CheckSupported(resources);
         if (IsV2) ApplyV2(resources);
         else ApplyV1(resources);
     }
@@ -79,7 +153,7 @@ public sealed class Cgroup
     /// <summary>Moves process <paramref name="pid"/> (and so its future children) into the cgroup.</summary>
     public void AddProcess(int pid)
     {
-        foreach (string dir in Directories) Write(dir + "/cgroup.procs", pid.ToString());
+        foreach (var (_, dir) in _dirs) Write(dir + "/cgroup.procs", pid.ToString());
     }
 
     /// <summary>
@@ -96,62 +170,31 @@ public sealed class Cgroup
             AddProcess(Environment.ProcessId);
             return;
         }
-        foreach (string dir in Directories) Write(dir + "/tasks", "0");
+        foreach (var (_, dir) in _dirs) Write(dir + "/tasks", "0");
     }
 
     /// <summary>The cgroups of the calling thread (/proc/thread-self/cgroup), for <see cref="RestoreCallingThread"/>.</summary>
-    public static Dictionary<string, string> MembershipOfCallingThread() => ParseMembership("/proc/thread-self/cgroup");
+    public static Dictionary<string, string> MembershipOfCallingThread() => CgroupMounts.Membership("/proc/thread-self/cgroup");
 
     /// <summary>Moves the calling thread back (as <see cref="AddCallingThread"/> moved it) to the cgroups of <paramref name="membership"/>.</summary>
     public static void RestoreCallingThread(Dictionary<string, string> membership)
     {
         if (IsV2)
         {
-            Restore(Environment.ProcessId, membership);
+            if (membership.TryGetValue("", out string? path)) Write($"{Mount}{path}/cgroup.procs", Environment.ProcessId.ToString());
             return;
         }
-        foreach (string controller in V1Controllers)
+        foreach (var mount in CgroupMounts.V1())
         {
-            if (membership.TryGetValue(controller, out string? path) && Directory.Exists($"{Mount}/{controller}"))
-                Write($"{Mount}/{controller}{path}/tasks", "0");
-        }
-    }
-
-    /// <summary>The cgroup each hierarchy had <paramref name="pid"/> in (from /proc/PID/cgroup), to move it back.</summary>
-    public static Dictionary<string, string> MembershipOf(int pid) => ParseMembership($"/proc/{pid}/cgroup");
-
-    private static Dictionary<string, string> ParseMembership(string file)
-    {
-        var result = new Dictionary<string, string>();
-        foreach (string line in File.ReadAllLines(file))
-        {
-            string[] parts = line.Split(':', 3);
-            if (parts.Length != 3) continue;
-            if (parts[1].Length == 0) result[""] = parts[2];
-            foreach (string controller in parts[1].Split(',')) result[controller] = parts[2];
-        }
-        return result;
-    }
-
-    /// <summary>Moves <paramref name="pid"/> back to the cgroups of <paramref name="membership"/>.</summary>
-    public static void Restore(int pid, Dictionary<string, string> membership)
-    {
-        if (IsV2)
-        {
-            if (membership.TryGetValue("", out string? path)) Write($"{Mount}{path}/cgroup.procs", pid.ToString());
-            return;
-        }
-        foreach (string controller in V1Controllers)
-        {
-            if (membership.TryGetValue(controller, out string? path) && Directory.Exists($"{Mount}/{controller}"))
-                Write($"{Mount}/{controller}{path}/cgroup.procs", pid.ToString());
+            if (membership.TryGetValue(mount.Controllers[0], out string? path) && Directory.Exists(mount.MountPoint))
+                Write(mount.DirectoryOf(path) + "/tasks", "0");
         }
     }
 
     /// <summary>Removes the cgroup directories (they must be empty of processes); missing ones are fine.</summary>
     public void Destroy()
     {
-        foreach (string dir in Directories)
+        foreach (var (_, dir) in _dirs)
         {
             for (int attempt = 0; attempt < 500 && Directory.Exists(dir); attempt++)
             {
@@ -172,52 +215,35 @@ public sealed class Cgroup
     {
         if (IsV2)
         {
-            string dir = Mount + Path;
+            string dir = _dirs[0].Dir;
             ulong usec = ReadKeyed(dir + "/cpu.stat", "usage_usec");
             return new CgroupStats(usec * 1000, ReadNumber(dir + "/memory.current"), ReadNumber(dir + "/memory.max"),
                 ReadNumber(dir + "/pids.current"), ReadNumber(dir + "/pids.max"));
         }
+        string cpuacct = DirectoryOf("cpuacct") ?? "", memory = DirectoryOf("memory") ?? "", pids = DirectoryOf("pids") ?? "";
         return new CgroupStats(
-            ReadNumber($"{Mount}/cpuacct{Path}/cpuacct.usage"),
-            ReadNumber($"{Mount}/memory{Path}/memory.usage_in_bytes"),
-            ReadNumber($"{Mount}/memory{Path}/memory.limit_in_bytes"),
-            ReadNumber($"{Mount}/pids{Path}/pids.current"),
-            ReadNumber($"{Mount}/pids{Path}/pids.max"));
+            ReadNumber(cpuacct + "/cpuacct.usage"),
+            ReadNumber(memory + "/memory.usage_in_bytes"),
+            ReadNumber(memory + "/memory.limit_in_bytes"),
+            ReadNumber(pids + "/pids.current"),
+            ReadNumber(pids + "/pids.max"));
     }
 
-    private void ApplyV1(Resources r)
+    private static void EnableV2Controllers(string dir)
     {
-        if (r.Memory?.Limit is long limit && (limit > 0 || limit == -1)) Write($"{Mount}/memory{Path}/memory.limit_in_bytes", limit.ToString());
-        if (r.Memory?.Reservation is long soft && soft > 0) Write($"{Mount}/memory{Path}/memory.soft_limit_in_bytes", soft.ToString());
-        if (r.Memory?.Swap is long swap && swap > 0 && File.Exists($"{Mount}/memory{Path}/memory.memsw.limit_in_bytes"))
-            Write($"{Mount}/memory{Path}/memory.memsw.limit_in_bytes", swap.ToString());
-        if (r.Cpu?.Shares is ulong shares && shares > 0) Write($"{Mount}/cpu{Path}/cpu.shares", shares.ToString());
-        if (r.Cpu?.Period is ulong period && period > 0) Write($"{Mount}/cpu{Path}/cpu.cfs_period_us", period.ToString());
-        if (r.Cpu?.Quota is long quota && quota != 0) Write($"{Mount}/cpu{Path}/cpu.cfs_quota_us", quota.ToString());
-        if (r.Pids is { Limit: var pids } && pids != 0) Write($"{Mount}/pids{Path}/pids.max", pids > 0 ? pids.ToString() : "max");
-    }
-
-    private void ApplyV2(Resources r)
-    {
-        string dir = Mount + Path;
-        if (r.Memory?.Limit is long limit && (limit > 0 || limit == -1)) Write(dir + "/memory.max", limit > 0 ? limit.ToString() : "max");
-        if (r.Memory?.Reservation is long soft && soft > 0) Write(dir + "/memory.low", soft.ToString());
-        if (r.Memory?.Swap is long swap && swap > 0 && r.Memory.Limit is long l && swap >= l) Write(dir + "/memory.swap.max", (swap - l).ToString());
-        if (r.Cpu?.Shares is ulong shares && shares > 0)
-            Write(dir + "/cpu.weight", Math.Clamp(1 + (shares - 2) * 9999 / 262142, 1UL, 10000UL).ToString());
-        if (r.Cpu?.Quota is long quota && quota != 0)
-            Write(dir + "/cpu.max", $"{(quota > 0 ? quota.ToString() : "max")} {r.Cpu.Period ?? 100000}");
-        if (r.Pids is { Limit: var pids } && pids != 0) Write(dir + "/pids.max", pids > 0 ? pids.ToString() : "max");
-    }
-
-    private void EnableV2Controllers()
-    {
-        // Every ancestor must delegate the controllers to its children.
+        // Every ancestor must delegate the controllers to its children: each one it has, so a
+        // controller the host lacks does not stop the others.
         string current = Mount;
-        foreach (string part in Path.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries).SkipLast(0))
+        foreach (string part in dir[Mount.Length..].Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
-            try { File.WriteAllText(current + "/cgroup.subtree_control", "+memory +cpu +pids"); }
+            string available = "";
+            try { available = File.ReadAllText(current + "/cgroup.controllers"); }
             catch (IOException) { }
+            foreach (string controller in available.Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                try { File.WriteAllText(current + "/cgroup.subtree_control", "+" + controller); }
+                catch (IOException) { }
+            }
             current += "/" + part;
             Directory.CreateDirectory(current);
         }
@@ -235,17 +261,22 @@ public sealed class Cgroup
         }
     }
 
-    private static ulong ReadNumber(string file)
+    private static string? TryRead(string file)
     {
         try
         {
-            string text = File.ReadAllText(file).Trim();
-            return text == "max" ? ulong.MaxValue : ulong.TryParse(text, out ulong v) ? v : 0;
+            return File.ReadAllText(file).Trim();
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return 0;
+            return null;
         }
+    }
+
+    private static ulong ReadNumber(string file)
+    {
+        string? text = TryRead(file);
+        return text == "max" ? ulong.MaxValue : ulong.TryParse(text, out ulong v) ? v : 0;
     }
 
     private static ulong ReadKeyed(string file, string key)

@@ -2,7 +2,8 @@ namespace RunscNet.Runtime.Cgroups;
 
 /// <summary>
 /// Turns <c>linux.cgroupsPath</c> into a cgroup directory path (relative to each hierarchy's
-/// mount): a cgroupfs path as is, the systemd form <c>slice:prefix:name</c> (with --systemd-cgroup)
+/// mount): a cgroupfs path as is (a relative one stays relative: <see cref="Cgroup.Resolve"/> puts
+/// it below the creator's own cgroup in each hierarchy, as runc's cgroupfs driver), the systemd form <c>slice:prefix:name</c> (with --systemd-cgroup)
 /// as <c>/parent.slice/slice/prefix-name.scope</c>, and no path as <c>/runsc-net/ID</c>.
 /// </summary>
 public static class CgroupPath
@@ -15,7 +16,7 @@ public static class CgroupPath
         if (!systemd)
         {
             if (cgroupsPath.Split('/').Any(part => part == "..")) throw new RuntimeError($"linux.cgroupsPath {cgroupsPath} must not contain ..");
-            return "/" + cgroupsPath.TrimStart('/');
+            return cgroupsPath.StartsWith('/') ? "/" + cgroupsPath.Trim('/') : cgroupsPath.Trim('/');
         }
         string[] parts = cgroupsPath.Split(':');
         if (parts.Length != 3) throw new RuntimeError($"linux.cgroupsPath {cgroupsPath} is not slice:prefix:name (--systemd-cgroup)");

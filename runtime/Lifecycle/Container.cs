@@ -105,7 +105,7 @@ public sealed class Container
         {
             if (processes != null)
                 Sandbox.Kill(processes.BootPid, processes.BootStartTime, processes.GoferPid, processes.GoferStartTime);
-            if (state.CgroupPath.Length > 0) Cgroup.At(state.CgroupPath).Destroy();
+            if (state.CgroupPath.Length > 0) Cgroup.FromState(state.CgroupPath, state.CgroupDirs).Destroy();
             try { File.Delete(state.ControlSocket); } catch (IOException) { }
             stateFile.Destroy();
             throw;
@@ -355,7 +355,7 @@ public sealed class Container
         if (status is not (ContainerStatus.Created or ContainerStatus.Running or ContainerStatus.Paused))
             throw new RuntimeError($"cannot update container {Id}: it is {status.ToOciString()}");
         if (State.CgroupPath.Length == 0) throw new RuntimeError($"cannot update container {Id}: it has no cgroup");
-        Cgroup.At(State.CgroupPath).Apply(resources);
+        Cgroup.FromState(State.CgroupPath, State.CgroupDirs).Apply(resources);
         using var stateFile = LockAndRefresh();
         if (State.Spec?.Linux is { } linux)
         {
@@ -363,6 +363,11 @@ public sealed class Container
             if (resources.Memory != null) current.Memory = Merge(current.Memory, resources.Memory);
             if (resources.Cpu != null) current.Cpu = Merge(current.Cpu, resources.Cpu);
             if (resources.Pids != null) current.Pids = resources.Pids;
+            if (resources.BlockIO != null) current.BlockIO = resources.BlockIO;
+            if (resources.HugepageLimits != null) current.HugepageLimits = resources.HugepageLimits;
+            if (resources.Network != null) current.Network = resources.Network;
+            if (resources.Rdma != null) current.Rdma = resources.Rdma;
+            if (resources.Unified != null) current.Unified = resources.Unified;
         }
         stateFile.SaveLocked(State);
     }
@@ -372,6 +377,12 @@ public sealed class Container
         Limit = update.Limit ?? old?.Limit,
         Reservation = update.Reservation ?? old?.Reservation,
         Swap = update.Swap ?? old?.Swap,
+        Kernel = update.Kernel ?? old?.Kernel,
+        KernelTcp = update.KernelTcp ?? old?.KernelTcp,
+        Swappiness = update.Swappiness ?? old?.Swappiness,
+        DisableOomKiller = update.DisableOomKiller ?? old?.DisableOomKiller,
+        UseHierarchy = update.UseHierarchy ?? old?.UseHierarchy,
+        CheckBeforeUpdate = update.CheckBeforeUpdate ?? old?.CheckBeforeUpdate,
     };
 
     private static CpuResources Merge(CpuResources? old, CpuResources update) => new()
@@ -381,6 +392,10 @@ public sealed class Container
         Period = update.Period ?? old?.Period,
         Cpus = update.Cpus ?? old?.Cpus,
         Mems = update.Mems ?? old?.Mems,
+        Burst = update.Burst ?? old?.Burst,
+        RealtimeRuntime = update.RealtimeRuntime ?? old?.RealtimeRuntime,
+        RealtimePeriod = update.RealtimePeriod ?? old?.RealtimePeriod,
+        Idle = update.Idle ?? old?.Idle,
     };
 
     /// <summary>Stops every task of the container (running → paused).</summary>
@@ -428,7 +443,7 @@ public sealed class Container
             if (!force && status is ContainerStatus.Running or ContainerStatus.Paused)
                 throw new RuntimeError($"cannot delete container {fullId.ContainerId}: it is {status.ToOciString()} (stop it first or use --force)");
             Sandbox.Kill(state.Pid, state.PidStartTime, state.GoferPid, state.GoferStartTime);
-            if (!string.IsNullOrEmpty(state.CgroupPath)) Cgroup.At(state.CgroupPath).Destroy();
+            if (!string.IsNullOrEmpty(state.CgroupPath)) Cgroup.FromState(state.CgroupPath, state.CgroupDirs).Destroy();
             if (!string.IsNullOrEmpty(state.ControlSocket)) controlSocket = state.ControlSocket;
         }
         try { File.Delete(controlSocket); } catch (IOException) { }
@@ -447,7 +462,7 @@ public sealed class Container
     {
         RequireSandbox("read the statistics of");
         if (State.CgroupPath.Length == 0) throw new RuntimeError($"container {Id} has no cgroup");
-        return Cgroup.At(State.CgroupPath).Stats();
+        return Cgroup.FromState(State.CgroupPath, State.CgroupDirs).Stats();
     }
 
     /// <summary>
@@ -458,23 +473,31 @@ public sealed class Container
     private static SandboxProcesses StartInCgroup(string id, BundleConfig bundle, GlobalOptions global, int consoleFd, ContainerState state, int preserveFds)
     {
         var resources = bundle.Spec.Linux?.Resources;
-        bool limits = resources != null && (resources.Memory != null || resources.Cpu != null || resources.Pids != null);
+        bool limits = resources != null && (resources.Memory != null || resources.Cpu != null || resources.Pids != null
+            || resources.BlockIO != null || resources.HugepageLimits is { Count: > 0 } || resources.Network != null
+            || resources.Rdma is { Count: > 0 } || resources.Unified is { Count: > 0 });
         string path = Cgroups.CgroupPath.Resolve(bundle.Spec.Linux?.CgroupsPath, global.SystemdCgroup, id);
-        var cgroup = Cgroup.At(path);
         Dictionary<string, string>? membership = null;
+        Cgroup? cgroup = null;
         try
         {
+            cgroup = Cgroup.Resolve(path);
             membership = Cgroup.MembershipOfCallingThread();
             cgroup.Create(resources);
             state.CgroupPath = path;
+            state.CgroupDirs = [.. cgroup.Directories];
             cgroup.AddCallingThread();
         }
-        catch (Exception e) when (!limits && e is RuntimeError or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is RuntimeError or IOException or UnauthorizedAccessException)
         {
-            RuntimeLog.Warning($"container {id}: no cgroup ({e.Message})");
-            cgroup.Destroy();
+            // Undo a partial join and creation; without limits to enforce, run without a cgroup.
+            if (membership != null) Cgroup.RestoreCallingThread(membership);
+            cgroup?.Destroy();
             state.CgroupPath = "";
+            state.CgroupDirs = null;
             membership = null;
+            if (limits) throw;
+            RuntimeLog.Warning($"container {id}: no cgroup ({e.Message})");
         }
         // Back out as soon as both children exist: they were born in the cgroup (on cgroup v2 the
         // migration right after the first one also skips the RCU grace period a later one waits for).

@@ -159,6 +159,11 @@ public sealed class Resources
     [JsonPropertyName("cpu")] public CpuResources? Cpu { get; set; }
     [JsonPropertyName("pids")] public PidsResources? Pids { get; set; }
     [JsonPropertyName("devices")] public List<DeviceCgroup>? Devices { get; set; }
+    [JsonPropertyName("blockIO")] public BlockIoResources? BlockIO { get; set; }
+    [JsonPropertyName("hugepageLimits")] public List<HugepageLimit>? HugepageLimits { get; set; }
+    [JsonPropertyName("network")] public NetworkResources? Network { get; set; }
+    [JsonPropertyName("rdma")] public Dictionary<string, RdmaLimit>? Rdma { get; set; }
+    [JsonPropertyName("unified")] public Dictionary<string, string>? Unified { get; set; }
 }
 
 public sealed class MemoryResources
@@ -166,15 +171,78 @@ public sealed class MemoryResources
     [JsonPropertyName("limit")] public long? Limit { get; set; }
     [JsonPropertyName("reservation")] public long? Reservation { get; set; }
     [JsonPropertyName("swap")] public long? Swap { get; set; }
+    [JsonPropertyName("kernel")] public long? Kernel { get; set; }
+    [JsonPropertyName("kernelTCP")] public long? KernelTcp { get; set; }
+    [JsonPropertyName("swappiness")] public ulong? Swappiness { get; set; }
+    [JsonPropertyName("disableOOMKiller")] public bool? DisableOomKiller { get; set; }
+    [JsonPropertyName("useHierarchy")] public bool? UseHierarchy { get; set; }
+    [JsonPropertyName("checkBeforeUpdate")] public bool? CheckBeforeUpdate { get; set; }
 }
 
 public sealed class CpuResources
 {
     [JsonPropertyName("shares")] public ulong? Shares { get; set; }
     [JsonPropertyName("quota")] public long? Quota { get; set; }
+    [JsonPropertyName("burst")] public ulong? Burst { get; set; }
     [JsonPropertyName("period")] public ulong? Period { get; set; }
+    [JsonPropertyName("realtimeRuntime")] public long? RealtimeRuntime { get; set; }
+    [JsonPropertyName("realtimePeriod")] public ulong? RealtimePeriod { get; set; }
     [JsonPropertyName("cpus")] public string? Cpus { get; set; }
     [JsonPropertyName("mems")] public string? Mems { get; set; }
+    [JsonPropertyName("idle")] public long? Idle { get; set; }
+}
+
+/// <summary>linux.resources.blockIO: weights (blkio.weight / io.weight) and throttles per device.</summary>
+public sealed class BlockIoResources
+{
+    [JsonPropertyName("weight")] public ushort? Weight { get; set; }
+    [JsonPropertyName("leafWeight")] public ushort? LeafWeight { get; set; }
+    [JsonPropertyName("weightDevice")] public List<WeightDevice>? WeightDevice { get; set; }
+    [JsonPropertyName("throttleReadBpsDevice")] public List<ThrottleDevice>? ThrottleReadBpsDevice { get; set; }
+    [JsonPropertyName("throttleWriteBpsDevice")] public List<ThrottleDevice>? ThrottleWriteBpsDevice { get; set; }
+    [JsonPropertyName("throttleReadIOPSDevice")] public List<ThrottleDevice>? ThrottleReadIopsDevice { get; set; }
+    [JsonPropertyName("throttleWriteIOPSDevice")] public List<ThrottleDevice>? ThrottleWriteIopsDevice { get; set; }
+}
+
+public sealed class WeightDevice
+{
+    [JsonPropertyName("major")] public long Major { get; set; }
+    [JsonPropertyName("minor")] public long Minor { get; set; }
+    [JsonPropertyName("weight")] public ushort? Weight { get; set; }
+    [JsonPropertyName("leafWeight")] public ushort? LeafWeight { get; set; }
+}
+
+public sealed class ThrottleDevice
+{
+    [JsonPropertyName("major")] public long Major { get; set; }
+    [JsonPropertyName("minor")] public long Minor { get; set; }
+    [JsonPropertyName("rate")] public ulong Rate { get; set; }
+}
+
+/// <summary>One linux.resources.hugepageLimits entry (pageSize as "2MB", "1GB").</summary>
+public sealed class HugepageLimit
+{
+    [JsonPropertyName("pageSize")] public string? PageSize { get; set; }
+    [JsonPropertyName("limit")] public ulong Limit { get; set; }
+}
+
+/// <summary>linux.resources.network: net_cls class ID and net_prio priorities.</summary>
+public sealed class NetworkResources
+{
+    [JsonPropertyName("classID")] public uint? ClassId { get; set; }
+    [JsonPropertyName("priorities")] public List<InterfacePriority>? Priorities { get; set; }
+}
+
+public sealed class InterfacePriority
+{
+    [JsonPropertyName("name")] public string? Name { get; set; }
+    [JsonPropertyName("priority")] public uint Priority { get; set; }
+}
+
+public sealed class RdmaLimit
+{
+    [JsonPropertyName("hcaHandles")] public uint? HcaHandles { get; set; }
+    [JsonPropertyName("hcaObjects")] public uint? HcaObjects { get; set; }
 }
 
 public sealed class PidsResources

@@ -10,7 +10,7 @@ public sealed class CgroupPathTests
     [Theory]
     [InlineData(null, false, "c1", "/runsc-net/c1")]
     [InlineData("/kubepods/pod1/c1", false, "c1", "/kubepods/pod1/c1")]
-    [InlineData("mygroup/c1", false, "c1", "/mygroup/c1")]
+    [InlineData("mygroup/c1", false, "c1", "mygroup/c1")]
     [InlineData("system.slice:libpod:abc", true, "abc", "/system.slice/libpod-abc.scope")]
     [InlineData("machine-libpod_pod_1.slice:libpod:abc", true, "abc", "/machine.slice/machine-libpod_pod_1.slice/libpod-abc.scope")]
     [InlineData(":runsc:x", true, "x", "/system.slice/runsc-x.scope")]
