@@ -51,6 +51,7 @@ public static class SpecValidator
             if (string.IsNullOrEmpty(mount.Destination) || !mount.Destination.StartsWith('/'))
                 Fail($"mounts: destination \"{mount.Destination}\" must be an absolute path");
         }
+        if (PathRulesValidator.Check(spec) is string problem) Fail(problem);
         if (spec.Process.Terminal && spec.Process.ConsoleSize is { Height: 0, Width: 0 })
             spec.Process.ConsoleSize = null;
         return rootfs;

@@ -56,7 +56,7 @@ public sealed class SentrySandbox : ISandboxControl
         // The console is terminal 0 of the sandbox's devpts (before /dev is built: it gets /dev/console).
         if (consoleFd >= 0) DevptsFileSystem.Instance.Register(consoleFd, persistent: true);
         int err = kernel.Vfs.MountContainer(spec, gofer, memoryOverlay);
-        if (err < 0) throw new InvalidOperationException($"mounting the container's root through the gofer: errno {-err}");
+        if (err < 0) throw new InvalidOperationException(kernel.Vfs.MountFailure ?? $"mounting the container's root through the gofer: errno {-err}");
         foreach (var w in kernel.Vfs.MountWarnings) log.Write($"mount: {w}");
         // /dev/tty: the controlling terminal of the opener's session (the console for init's,
         // an exec's --tty terminal for that exec's).

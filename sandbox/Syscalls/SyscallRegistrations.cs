@@ -19,6 +19,7 @@ internal static class SyscallRegistrations
         // Files side: descriptors and I/O, path operations, pipes, polling, sockets.
         FileSyscalls.Register(t);
         PathSyscalls.Register(t);
+        MountSyscalls.Register(t);
         PipeSyscalls.Register(t);
         PollSyscalls.Register(t);
         SocketSyscalls.Register(t);

@@ -280,6 +280,42 @@ public sealed class Mount
 
     /// <summary>True for read-only mounts.</summary>
     public bool ReadOnly => (Flags & MountFlags.ReadOnly) != 0;
+
+    /// <summary>
+    /// Set on the masks of linux.maskedPaths and the mounts of linux.readonlyPaths, as Linux locks
+    /// (MNT_LOCKED) the mounts a less privileged mount namespace inherits: the container cannot
+    /// unmount them (EINVAL), clear their read-only flag (EPERM) or bind the directory under them
+    /// without them (EINVAL), so what they hide stays hidden even with CAP_SYS_ADMIN.
+    /// </summary>
+    public bool Locked { get; set; }
+
+    /// <summary>
+    /// mountinfo's root field: the path of this mount's root inside its file system ("/" for a
+    /// whole file system). Null: computed from the root dentry's path in its file system.
+    /// </summary>
+    public string? ShownRoot { get; set; }
+
+    /// <summary>How mount events propagate to and from this mount (mount_namespaces(7)).</summary>
+    public MountPropagation Propagation { get; set; }
+
+    /// <summary>The peer group of a shared mount (mountinfo "shared:N"), else 0.</summary>
+    public int PeerGroup { get; set; }
+
+    /// <summary>The peer group a slave mount receives events from (mountinfo "master:N"), else 0.</summary>
+    public int MasterGroup { get; set; }
+}
+
+/// <summary>Propagation type of a mount (mount_namespaces(7)).</summary>
+public enum MountPropagation
+{
+    /// <summary>Neither sends nor receives mount events.</summary>
+    Private,
+    /// <summary>Member of a peer group: events propagate between all of its members.</summary>
+    Shared,
+    /// <summary>Receives the events of its master group, sends none.</summary>
+    Slave,
+    /// <summary>Private, and cannot be the source of a bind mount (EINVAL).</summary>
+    Unbindable,
 }
 
 /// <summary>A location in the tree: a dentry seen through a mount.</summary>

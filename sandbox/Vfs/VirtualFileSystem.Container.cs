@@ -42,19 +42,36 @@ public sealed partial class VirtualFileSystem
         foreach (var m in mounts) MountOne(m, gofer);
         if (!havePts) MountSpecial("/dev/pts", DevptsFileSystem.Instance, MountFlags.NoSuid | MountFlags.NoExec, "devpts");
         if (!haveProc) MountSpecial("/proc", new ProcFileSystem(this), MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, "proc");
-        foreach (string path in spec.Linux?.ReadonlyPaths ?? new List<string>()) MakeReadOnly(NormalizeDestination(path));
+        DeviceRules = Dev.DeviceAccessRules.FromSpec(spec.Linux?.Resources?.Devices);
+        err = MakeSpecDevices(spec);
+        if (err != 0) return err;
+        err = ApplyPathRules(spec);
+        if (err != 0) return err;
+        ApplyRootPropagation(spec.Linux?.RootfsPropagation);
         return 0;
     }
 
     /// <summary>
-    /// linux.readonlyPaths: each existing path becomes a read-only bind mount of itself, as runc
-    /// does (writes fail with EROFS: /proc/sys, /proc/sysrq-trigger...); missing paths are skipped.
+    /// linux.rootfsPropagation applied to every mount of the container (runc applies it with
+    /// MS_REC to the root): shared mounts each start a peer group of their own (nothing outside
+    /// the sandbox is a peer), slave and private leave them private (a slave of nothing is
+    /// private), unbindable makes them all unbindable. Without it everything stays private.
     /// </summary>
-    private void MakeReadOnly(string path)
+    private void ApplyRootPropagation(string? propagation)
     {
-        if (ResolveAbsolute(path, out var at) != 0) return;
-        BindAt(at, at, MountFlags.ReadOnly, at.Mount.Source);
+        var type = PropagationOf(propagation);
+        if (type is MountPropagation t && t != MountPropagation.Private) SetPropagation(RootMount, t, recursive: true);
     }
+
+    /// <summary>The propagation type of an option or rootfsPropagation value ("shared", "rslave"...), or null.</summary>
+    internal static MountPropagation? PropagationOf(string? option) => option switch
+    {
+        "shared" or "rshared" => MountPropagation.Shared,
+        "slave" or "rslave" => MountPropagation.Slave,
+        "private" or "rprivate" => MountPropagation.Private,
+        "unbindable" or "runbindable" => MountPropagation.Unbindable,
+        _ => null,
+    };
 
     private static string NormalizeDestination(string d)
     {
@@ -103,6 +120,7 @@ public sealed partial class VirtualFileSystem
 
     private void MountOne(StateFile.Oci.Mount m, GoferClient gofer)
     {
+        Mount? mounted = null;
         string dest = NormalizeDestination(m.Destination);
         var flags = ParseOptions(m.Options, out bool bind, out uint mode, out long? size, out long? inodes);
         string type = m.Type ?? (bind ? "bind" : "none");
@@ -113,7 +131,13 @@ public sealed partial class VirtualFileSystem
             // The source of a bind mount is a host path: /proc/PID/mounts and mountinfo show
             // "none", as gVisor does (runc shows the host device and, as mountinfo's root, the
             // host directory).
-            MountSpecial(dest, fs!, flags, "none");
+            if (MountSpecial(dest, fs!, flags, "none") is Mount bindMount)
+            {
+                // mountinfo's root of a bind mount is its source inside the source's file system;
+                // the host path is what runc shows for a source on the host's root file system.
+                if (m.Source is { Length: > 0 } src) bindMount.ShownRoot = NormalizeDestination(src);
+                ApplyMountPropagation(bindMount, m.Options);
+            }
             return;
         }
         switch (type)
@@ -131,21 +155,21 @@ public sealed partial class VirtualFileSystem
                     if (size is long limit && limit > 0) fs.SizeLimit = limit;
                     if (inodes is long inodeLimit && inodeLimit > 0) fs.InodeLimit = inodeLimit;
                     if (modeOption != 0) fs.ModeOption = modeOption & LinuxMode.PermMask;
-                    MountSpecial(dest, fs, flags, m.Source ?? "tmpfs");
+                    mounted = MountSpecial(dest, fs, flags, m.Source ?? "tmpfs");
                     break;
                 }
             case "proc":
-                MountSpecial(dest, new ProcFileSystem(this), flags, "proc");
+                mounted = MountSpecial(dest, new ProcFileSystem(this), flags, "proc");
                 break;
             case "sysfs":
-                MountSpecial(dest, SysFileSystem.Create(), flags | MountFlags.ReadOnly, "sysfs");
+                mounted = MountSpecial(dest, SysFileSystem.Create(), flags | MountFlags.ReadOnly, "sysfs");
                 break;
             case "devpts":
                 DevptsFileSystem.Instance.SetShownOptions(m.Options);
-                MountSpecial(dest, DevptsFileSystem.Instance, flags, "devpts");
+                mounted = MountSpecial(dest, DevptsFileSystem.Instance, flags, "devpts");
                 break;
             case "mqueue":
-                MountSpecial(dest, new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x3ff, typeName: "mqueue"), flags, "mqueue");
+                mounted = MountSpecial(dest, new TmpfsFileSystem(LinuxMode.S_IFDIR | 0x3ff, typeName: "mqueue"), flags, "mqueue");
                 break;
             case "cgroup":
             case "cgroup2":
@@ -155,6 +179,14 @@ public sealed partial class VirtualFileSystem
                 MountWarnings.Add($"mount {dest}: type {type} is not supported, skipped");
                 break;
         }
+        if (mounted != null) ApplyMountPropagation(mounted, m.Options);
+    }
+
+    /// <summary>A mount's propagation option (the last one given wins, as runc applies them in order).</summary>
+    private void ApplyMountPropagation(Mount mount, List<string>? options)
+    {
+        foreach (string o in options ?? new List<string>())
+            if (PropagationOf(o) is MountPropagation t) SetPropagation(mount, t, recursive: o.StartsWith('r'));
     }
 
     /// <summary>
@@ -197,13 +229,13 @@ public sealed partial class VirtualFileSystem
     }
 
     /// <summary>Mounts <paramref name="fs"/> at absolute <paramref name="dest"/>, creating the mount point directory if it is missing.</summary>
-    private void MountSpecial(string dest, FileSystem fs, MountFlags flags, string source)
+    private Mount? MountSpecial(string dest, FileSystem fs, MountFlags flags, string source)
     {
         int err = ResolveAbsolute(dest, out var at);
         if (err == -Errno.ENOENT) err = MakeMountPoint(dest, out at);
-        if (err != 0) { MountWarnings.Add($"mount {dest}: mount point unusable ({-err})"); return; }
-        if (!at.Inode.IsDirectory && LinuxMode.IsDir(fs.Root.Mode)) { MountWarnings.Add($"mount {dest}: not a directory"); return; }
-        MountAt(at, fs, flags, source);
+        if (err != 0) { MountWarnings.Add($"mount {dest}: mount point unusable ({-err})"); return null; }
+        if (!at.Inode.IsDirectory && LinuxMode.IsDir(fs.Root.Mode)) { MountWarnings.Add($"mount {dest}: not a directory"); return null; }
+        return MountAt(at, fs, flags, source);
     }
 
     private static readonly TmpfsFileSystem s_mountPoints = new(LinuxMode.S_IFDIR | 0x1ed);

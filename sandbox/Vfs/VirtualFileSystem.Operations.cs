@@ -85,6 +85,12 @@ public sealed partial class VirtualFileSystem
         int err = Permissions.Check(task.Credentials, inode.Attr, may);
         if (err != 0) return err;
         uint type = inode.Mode & LinuxMode.S_IFMT;
+        // The device cgroup's list, after the permission bits and before nodev, as may_open.
+        if (inode is not AnonymousFileInode)
+        {
+            err = DeviceRules.Check(inode.Mode, inode.Attr.Rdev, (acc != OpenFlags.O_WRONLY ? Dev.DeviceAccessRules.Read : 0) | (write ? Dev.DeviceAccessRules.Write : 0));
+            if (err != 0) return err;
+        }
         if ((write || trunc) && loc.Mount.ReadOnly && (type == LinuxMode.S_IFREG || type == LinuxMode.S_IFDIR)) return -Errno.EROFS;
         if ((type == LinuxMode.S_IFCHR || type == LinuxMode.S_IFBLK) && (loc.Mount.Flags & MountFlags.NoDev) != 0 && inode is not AnonymousFileInode) return -Errno.EACCES;
         if (inode.IsDirectory)
@@ -166,6 +172,8 @@ public sealed partial class VirtualFileSystem
         }
         int err = PrepareCreate(task, dirfd, path, out var parent, out string name, allowSlash: false);
         if (err != 0) return err;
+        err = DeviceRules.Check(type, dev, Dev.DeviceAccessRules.Mknod);
+        if (err != 0) return err;
         err = parent.Inode.Mknod(task, name, type | ((mode & ~(uint)task.Fs.Umask) & LinuxMode.PermMask), dev, out var child);
         if (err != 0) return err;
         parent.Dentry.AddChild(name, child!);
@@ -244,6 +252,7 @@ public sealed partial class VirtualFileSystem
         {
             if (inode.IsDirectory) return -Errno.EISDIR;
             if (slash) return -Errno.ENOTDIR;
+            if (d != null && d.MountCount > 0) return -Errno.EBUSY;   // a mount point (vfs_unlink)
         }
         err = CheckCreate(task, parent);
         if (err != 0) return err;

@@ -26,6 +26,9 @@ public sealed partial class VirtualFileSystem
     /// <summary>Host unix sockets in gofer mounts the container may connect to or bind (--host-uds; none by default).</summary>
     public RunscNet.Gofer.HostUnixSockets HostUds { get; set; }
 
+    /// <summary>linux.resources.devices: which device nodes may be opened and made (allow all until the spec's are set).</summary>
+    public Dev.DeviceAccessRules DeviceRules { get; set; } = Dev.DeviceAccessRules.AllowAll;
+
     /// <summary>AF_UNIX sockets bound to abstract names (hex of the name bytes → socket).</summary>
     internal Dictionary<string, object> AbstractSockets { get; } = new();
 

@@ -234,6 +234,22 @@ public sealed partial class ProcFileSystem
         return sb.ToString();
     }
 
+    /// <summary>mountinfo's optional fields (proc_pid_mountinfo(5)): " shared:N", " master:N", " unbindable".</summary>
+    private static string PropagationFields(Mount m) => m.Propagation switch
+    {
+        MountPropagation.Shared => $" shared:{m.PeerGroup}",
+        MountPropagation.Slave when m.MasterGroup != 0 => $" master:{m.MasterGroup}",
+        MountPropagation.Unbindable => " unbindable",
+        _ => "",
+    };
+
+    /// <summary>Space, tab, newline and backslash as octal escapes, as the kernel's seq_path writes them.</summary>
+    private static string MountInfoEscape(string s)
+    {
+        if (s.IndexOfAny([' ', '\t', '\n', '\\']) < 0) return s;
+        return s.Replace("\\", "\\134").Replace(" ", "\\040").Replace("\t", "\\011").Replace("\n", "\\012");
+    }
+
     private string MountInfo(Task t)
     {
         var sb = new StringBuilder();
@@ -242,7 +258,8 @@ public sealed partial class ProcFileSystem
             string path = Vfs.PathOf(new VfsPath(m, m.Root), t.Fs.Root);
             if (path.StartsWith("(unreachable)", StringComparison.Ordinal)) continue;
             ulong dev = m.FileSystem.DeviceId;
-            sb.Append($"{m.Id} {m.Parent?.Id ?? 1} 0:{dev} / {path} {MountOptions(m)} - {m.FileSystem.TypeName} {m.Source} {(m.ReadOnly ? "ro" : "rw")}{(m.FileSystem.ShowOptions is { Length: > 0 } own ? "," + own : "")}\n");
+            string root = m.ShownRoot ?? VirtualFileSystem.FileSystemPathOf(m.Root);
+            sb.Append($"{m.Id} {m.Parent?.Id ?? 1} 0:{dev} {MountInfoEscape(root)} {MountInfoEscape(path)} {MountOptions(m)}{PropagationFields(m)} - {m.FileSystem.TypeName} {m.Source} {(m.ReadOnly ? "ro" : "rw")}{(m.FileSystem.ShowOptions is { Length: > 0 } own ? "," + own : "")}\n");
         }
         return sb.ToString();
     }
