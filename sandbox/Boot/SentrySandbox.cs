@@ -16,7 +16,7 @@ namespace RunscNet.Sentry.Boot;
 /// the container's init prepared from <c>process</c>, and the <see cref="ISandboxControl"/> the
 /// control server drives (start, signal, ps, exec, wait, pause, resume).
 /// </summary>
-public sealed class SentrySandbox : ISandboxControl
+public sealed partial class SentrySandbox : ISandboxControl
 {
     private readonly Spec _spec;
     private readonly int[] _stdio;
@@ -35,6 +35,19 @@ public sealed class SentrySandbox : ISandboxControl
         _consoleFd = consoleFd;
     }
 
+    /// <summary>The nodename of boot's own UTS namespace ("localhost" if it cannot be read).</summary>
+    private static unsafe string HostUtsName()
+    {
+        // uname(2) rather than Environment.MachineName, which cuts the name at its first dot.
+        byte* buf = stackalloc byte[6 * 65];
+        if (Uname(buf) != 0) return "localhost";
+        string name = new string((sbyte*)buf + 65);
+        return name.Length > 0 ? name : "localhost";
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "uname")]
+    private static unsafe partial int Uname(byte* buf);
+
     /// <summary>
     /// Builds the sandbox: kernel, platform (<paramref name="platform"/>, ptrace when null), mounts from <paramref name="spec"/> through
     /// <paramref name="gofer"/>, hostname. <paramref name="stdio"/> are the host fds init gets as
@@ -50,7 +63,9 @@ public sealed class SentrySandbox : ISandboxControl
             Platform = platform ?? new PtracePlatform(),
             Log = log,
             Strace = strace,
-            Hostname = string.IsNullOrEmpty(spec.Hostname) ? "localhost" : spec.Hostname,
+            // No hostname in the spec: the one of the UTS namespace boot runs in (inherited,
+            // joined, or new and thus a copy of its parent's), as runc's container sees.
+            Hostname = string.IsNullOrEmpty(spec.Hostname) ? HostUtsName() : spec.Hostname,
             Domainname = string.IsNullOrEmpty(spec.Domainname) ? "(none)" : spec.Domainname,
         };
         // The console is terminal 0 of the sandbox's devpts (before /dev is built: it gets /dev/console).

@@ -133,9 +133,9 @@ public sealed partial class VirtualFileSystem
             // host directory).
             if (MountSpecial(dest, fs!, flags, "none") is Mount bindMount)
             {
-                // mountinfo's root of a bind mount is its source inside the source's file system;
-                // the host path is what runc shows for a source on the host's root file system.
-                if (m.Source is { Length: > 0 } src) bindMount.ShownRoot = NormalizeDestination(src);
+                // mountinfo's root stays "/": runc shows the host source directory there, which
+                // would tell the container where it lives on the host (docs/SECURITY.md). Binds
+                // made inside the sandbox with mount(2) show their source path, as Linux does.
                 ApplyMountPropagation(bindMount, m.Options);
             }
             return;

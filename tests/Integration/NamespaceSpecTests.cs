@@ -61,7 +61,7 @@ public sealed class NamespaceSpecTests : IDisposable
     public void IpcAndUtsGivenByPathAreJoined()
     {
         int pid = Helper();
-        string b = Bundle("readlink /proc/self/ns/ipc /proc/self/ns/uts; hostname", c =>
+        string b = Bundle("for f in ipc uts; do readlink /proc/self/ns/$f; done; hostname", c =>
         {
             SetNamespace(c, "ipc", $"/proc/{pid}/ns/ipc");
             SetNamespace(c, "uts", $"/proc/{pid}/ns/uts");
@@ -74,7 +74,7 @@ public sealed class NamespaceSpecTests : IDisposable
     [IntegrationFact(needsRootfs: true)]
     public void UnlistedIpcUtsAndCgroupAreTheCallersListedOnesAreNew()
     {
-        string inherit = Bundle("readlink /proc/self/ns/ipc /proc/self/ns/uts /proc/self/ns/cgroup; hostname", c =>
+        string inherit = Bundle("for f in ipc uts cgroup; do readlink /proc/self/ns/$f; done; hostname", c =>
         {
             SetNamespace(c, "ipc", "");
             SetNamespace(c, "uts", "");
@@ -84,7 +84,7 @@ public sealed class NamespaceSpecTests : IDisposable
         var r = _runsc.Run("run", "--bundle", inherit, "ns-inherit").AssertSuccess();
         Assert.Equal($"{Link("/proc/self/ns/ipc")}\n{Link("/proc/self/ns/uts")}\n{Link("/proc/self/ns/cgroup")}\n{Environment.MachineName}\n", r.Stdout);
 
-        string fresh = Bundle("readlink /proc/self/ns/ipc /proc/self/ns/uts /proc/self/ns/cgroup", c => SetNamespace(c, "cgroup", null));
+        string fresh = Bundle("for f in ipc uts cgroup; do readlink /proc/self/ns/$f; done", c => SetNamespace(c, "cgroup", null));
         var lines = _runsc.Run("run", "--bundle", fresh, "ns-new").AssertSuccess().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
         Assert.NotEqual(Link("/proc/self/ns/ipc"), lines[0]);

@@ -43,6 +43,18 @@ static struct line *containing(unsigned long addr)
     return NULL;
 }
 
+static const char *dir;   /* argv[1]: differs natively and in the sandbox, so printed as DIR */
+
+/* The name with the directory argument shown as DIR, so native and sandboxed runs compare. */
+static const char *shown(const char *name)
+{
+    static char buf[600];
+    size_t n = strlen(dir);
+    if (strncmp(name, dir, n) != 0) return name;
+    snprintf(buf, sizeof buf, "DIR%s", name + n);
+    return buf;
+}
+
 static void show_mapping(const char *what, void *addr, int fd)
 {
     struct line *l = containing((unsigned long)addr);
@@ -50,12 +62,13 @@ static void show_mapping(const char *what, void *addr, int fd)
     struct stat st;
     fstat(fd, &st);
     SHOW("%s: perms %s offset %08lx name '%s' dev matches %d inode matches %d name at column 73 %d", what, l->perms, l->offset,
-         l->name, l->maj == major(st.st_dev) && l->min == minor(st.st_dev), l->inode == st.st_ino, (int)(strstr(l->raw, l->name) - l->raw) == 73);
+         shown(l->name), l->maj == major(st.st_dev) && l->min == minor(st.st_dev), l->inode == st.st_ino, (int)(strstr(l->raw, l->name) - l->raw) == 73);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
+    dir = argv[1];
     char path[512], exe[512];
     snprintf(path, sizeof path, "%s/mapped-file", argv[1]);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
