@@ -52,6 +52,13 @@ public static class SpecValidator
                 Fail($"mounts: destination \"{mount.Destination}\" must be an absolute path");
         }
         if (PathRulesValidator.Check(spec) is string problem) Fail(problem);
+        // linux.seccomp is enforced by the Sentry (Kernel/Seccomp/OciSeccompProfile.cs): what it
+        // cannot honour is refused here, before any process starts.
+        if (spec.Linux?.Seccomp is System.Text.Json.JsonElement profile && profile.ValueKind != System.Text.Json.JsonValueKind.Null)
+        {
+            try { Sentry.Kernel.Seccomp.OciSeccompProfile.Parse(profile); }
+            catch (FormatException e) { Fail(e.Message); }
+        }
         if (spec.Process.Terminal && spec.Process.ConsoleSize is { Height: 0, Width: 0 })
             spec.Process.ConsoleSize = null;
         return rootfs;

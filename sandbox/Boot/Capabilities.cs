@@ -14,6 +14,9 @@ public static class Capabilities
         "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
     };
 
+    /// <summary>Every capability name, in number order (the features document lists them).</summary>
+    public static IReadOnlyList<string> All => Names;
+
     /// <summary>True if <paramref name="name"/> names a capability this kernel knows (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE).</summary>
     public static bool IsKnown(string name) => Array.IndexOf(Names, name.ToUpperInvariant()) >= 0;
 

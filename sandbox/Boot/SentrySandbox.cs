@@ -21,6 +21,8 @@ public sealed partial class SentrySandbox : ISandboxControl
     private readonly Spec _spec;
     private readonly int[] _stdio;
     private readonly int _consoleFd;
+    /// <summary>linux.seccomp as the container's processes' filter (init's and every exec's), or none.</summary>
+    private readonly Kernel.Seccomp.SeccompState _seccomp;
     private readonly object _startLock = new();
     private bool _started;
 
@@ -33,6 +35,22 @@ public sealed partial class SentrySandbox : ISandboxControl
         Kernel = kernel;
         _stdio = stdio;
         _consoleFd = consoleFd;
+        _seccomp = ContainerSeccomp(spec);
+    }
+
+    /// <summary>The filter state linux.seccomp asks for; throws with a one-line message for a profile runc would refuse.</summary>
+    private static Kernel.Seccomp.SeccompState ContainerSeccomp(Spec spec)
+    {
+        if (spec.Linux?.Seccomp is not System.Text.Json.JsonElement profile || profile.ValueKind == System.Text.Json.JsonValueKind.Null)
+            return RunscNet.Sentry.Kernel.Seccomp.SeccompState.None;
+        try
+        {
+            return RunscNet.Sentry.Kernel.Seccomp.SeccompState.None.With(RunscNet.Sentry.Kernel.Seccomp.OciSeccompProfile.Parse(profile))!;
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidOperationException(e.Message);
+        }
     }
 
     /// <summary>The nodename of boot's own UTS namespace ("localhost" if it cannot be read).</summary>
@@ -182,6 +200,7 @@ public sealed partial class SentrySandbox : ISandboxControl
         var creds = CredentialsFor(p.User.Uid, p.User.Gid, p.User.AdditionalGids, p);
         var init = Kernel.CreateInit(creds, LimitsFor(p));
         init.NoNewPrivileges = p.NoNewPrivileges;
+        init.Seccomp = _seccomp;
         // As runc writes it for its init (the host's processes of the sandbox got it from the runtime).
         // runc's init writes it while privileged, which also sets the floor (oom_score_adj_min).
         init.ThreadGroup.OomScoreAdj = init.ThreadGroup.OomScoreAdjMin = p.OomScoreAdj ?? 0;
@@ -280,6 +299,7 @@ public sealed partial class SentrySandbox : ISandboxControl
         if (Kernel.Init == null) throw new InvalidOperationException("the container is not running");
         var creds = CredentialsFor(request.Uid, request.Gid, request.AdditionalGids, _spec.Process);
         var t = Kernel.CreateOrphanProcess(creds, LimitsFor(_spec.Process));
+        t.Seccomp = _seccomp;   // runc exec applies the container's profile too
         if (request.Terminal && request.StdioFds.Length > 0) DevptsFileSystem.Instance.Register(request.StdioFds[0]);
         SetUpFiles(t, request.StdioFds, request.Cwd, null);
         InstallPreserved(t, request.StdioFds.Skip(3).ToArray());

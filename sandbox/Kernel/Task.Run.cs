@@ -1,3 +1,4 @@
+using RunscNet.Sentry.Kernel.Seccomp;
 using System.Text;
 using RunscNet.Sentry.Platform;
 using RunscNet.Sentry.Syscalls;
@@ -110,6 +111,14 @@ public sealed partial class Task
         var entry = Kernel.Syscalls.Lookup(nr);
         _syscallRestartable = true;
         long result;
+        if (Seccomp.Mode != SeccompState.ModeDisabled && !SeccompAllows(nr, args, out result))
+        {
+            // Decided by a filter: not run, never restarted (Linux writes the value and returns).
+            if (Kernel.Strace)
+                Kernel.Log.Write(FormatStrace(Tid, entry?.Name ?? $"syscall_{nr}", args, result) + " (seccomp)");
+            if (Context != null && !Exited) Context.Regs.Rax = unchecked((ulong)result);
+            return null;
+        }
         if (entry?.Handler == null)
         {
             result = -Errno.ENOSYS;

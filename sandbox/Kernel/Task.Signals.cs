@@ -145,6 +145,14 @@ public sealed partial class Task
         foreach (var t in tg.Tasks) if (t != this) t.WakeForSignal();
     }
 
+    /// <summary>
+    /// True when death by <paramref name="sig"/> reports a core dump (WCOREDUMP): a core-dumping
+    /// default action and a non-zero RLIMIT_CORE soft limit. Linux sets the flag only when it
+    /// wrote a core; with a zero limit (the usual container default) it writes none.
+    /// </summary>
+    internal bool DumpsCore(int sig) =>
+        Signal.DefaultActionOf(sig) == DefaultAction.CoreDump && ThreadGroup.Limits.Get(Rlimits.CORE).Cur > 0;
+
     /// <summary>A synchronous fault the kernel generated (positive si_code), which even init cannot ignore.</summary>
     private static bool IsForcedFault(SignalInfo info) =>
         info.Signo is Signal.SIGSEGV or Signal.SIGBUS or Signal.SIGILL or Signal.SIGFPE or Signal.SIGTRAP or Signal.SIGSYS &&
@@ -216,7 +224,7 @@ public sealed partial class Task
                                 foreach (var other in tg.Tasks) if (other != this) other.WakeForSignal();   // every thread stops
                                 continue;
                             default:
-                                bool core = Signal.DefaultActionOf(sig) == DefaultAction.CoreDump;
+                                bool core = DumpsCore(sig);
                                 StartGroupExitLocked(WaitStatus.Signaled(sig, core));
                                 return false;
                         }
@@ -246,7 +254,7 @@ public sealed partial class Task
             }
             if (!DeliverToHandler(info, act, oldMask))
             {
-                lock (Kernel.TaskLock) StartGroupExitLocked(WaitStatus.Signaled(Signal.SIGSEGV, true));
+                lock (Kernel.TaskLock) StartGroupExitLocked(WaitStatus.Signaled(Signal.SIGSEGV, DumpsCore(Signal.SIGSEGV)));
                 return false;
             }
         }
@@ -308,7 +316,7 @@ public sealed partial class Task
         _syscallRestartable = false;
         if (ctx.Memory.CopyIn(uc, buf) != 0)
         {
-            lock (Kernel.TaskLock) StartGroupExitLocked(WaitStatus.Signaled(Signal.SIGSEGV, true));
+            lock (Kernel.TaskLock) StartGroupExitLocked(WaitStatus.Signaled(Signal.SIGSEGV, DumpsCore(Signal.SIGSEGV)));
             return 0;
         }
         var (mask, stack, fpAddr) = SignalFrame.Restore(buf, ref r);

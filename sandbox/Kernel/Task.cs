@@ -1,3 +1,4 @@
+using RunscNet.Sentry.Kernel.Seccomp;
 using RunscNet.Sentry.Memory;
 using RunscNet.Sentry.Platform;
 
@@ -72,6 +73,9 @@ public sealed partial class Task
 
     /// <summary>PR_SET_NO_NEW_PRIVS.</summary>
     public bool NoNewPrivileges { get; set; }
+
+    /// <summary>The seccomp mode and filters (immutable; fork, clone and execve keep them).</summary>
+    public SeccompState Seccomp { get; set; } = SeccompState.None;
 
     /// <summary>The host OS thread serving this task.</summary>
     public Thread? Thread { get; internal set; }

@@ -14,6 +14,7 @@ internal static class SyscallRegistrations
         IdentitySyscalls.Register(t);
         SystemSyscalls.Register(t);
         SchedulingSyscalls.Register(t);
+        SeccompSyscalls.Register(t);
         IoPrioritySyscalls.Register(t);
         PosixTimerSyscalls.Register(t);
         // Files side: descriptors and I/O, path operations, pipes, polling, sockets.

@@ -216,6 +216,9 @@ internal static partial class SystemSyscalls
                 return t.NoNewPrivileges ? 1 : 0;
             case PR_CAP_AMBIENT:
                 return CapAmbient(t, a);
+            case SeccompSyscalls.PR_GET_SECCOMP:
+            case SeccompSyscalls.PR_SET_SECCOMP:
+                return SeccompSyscalls.Prctl(t, a);
             default:
                 return -Errno.EINVAL;
         }

@@ -133,9 +133,13 @@ public sealed partial class VirtualFileSystem
             // host directory).
             if (MountSpecial(dest, fs!, flags, "none") is Mount bindMount)
             {
-                // mountinfo's root stays "/": runc shows the host source directory there, which
-                // would tell the container where it lives on the host (docs/SECURITY.md). Binds
-                // made inside the sandbox with mount(2) show their source path, as Linux does.
+                // mountinfo's root: runc shows the host source directory there, which would tell
+                // the container where it lives on the host; only its last component is shown
+                // ("/data" for /srv/vol/data), which tools that match a bind mount by its source's
+                // name (the OCI suite) read (docs/SECURITY.md). Binds made inside the sandbox with
+                // mount(2) show their source path, as Linux does.
+                if (m.Source is { Length: > 0 } src && Path.GetFileName(src.TrimEnd('/')) is { Length: > 0 } name)
+                    bindMount.ShownRoot = "/" + name;
                 ApplyMountPropagation(bindMount, m.Options);
             }
             return;

@@ -32,6 +32,9 @@ public sealed class SyscallFamilyTests : IDisposable
     public void CapabilitySetsAmbientAndExecRulesAsOnLinux() => _probe.AssertSameAsNative("capabilities", [], []);
 
     [IntegrationFact]
+    public void SeccompFiltersAndStrictModeAsOnLinux() => _probe.AssertSameAsNative("seccomp", [], []);
+
+    [IntegrationFact]
     public void CpuIntervalTimersFireAsOnLinux() => _probe.AssertSameAsNative("itimers", [], []);
 
     [IntegrationFact]

@@ -17,17 +17,29 @@ public sealed class FeaturesCommand : ICommand
             json.WriteStartObject();
             json.WriteString("ociVersionMin", "1.0.0");
             json.WriteString("ociVersionMax", RuntimeVersion.OciSpecVersion);
-            WriteArray(json, "hooks", []);
-            WriteArray(json, "mountOptions", ["ro", "rw", "nosuid", "nodev", "noexec", "bind", "rbind"]);
+            WriteArray(json, "hooks", ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
+            WriteArray(json, "mountOptions", ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "strictatime", "bind", "rbind",
+                "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable", "mode", "size", "nr_inodes"]);
             json.WriteStartObject("linux");
-            WriteArray(json, "namespaces", ["pid", "network", "ipc", "uts", "mount"]);
+            WriteArray(json, "namespaces", ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"]);
+            WriteArray(json, "capabilities", [.. Sentry.Boot.Capabilities.All]);
+            json.WriteStartObject("cgroup");
+            json.WriteBoolean("v1", true);
+            json.WriteBoolean("v2", true);
+            json.WriteEndObject();
+            // linux.seccomp is enforced by the Sentry on the container's system calls (no host filter).
             json.WriteStartObject("seccomp");
-            json.WriteBoolean("enabled", false);
+            json.WriteBoolean("enabled", true);
+            WriteArray(json, "actions", ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+                "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"]);
+            WriteArray(json, "operators", ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"]);
+            WriteArray(json, "archs", ["SCMP_ARCH_X86_64"]);
+            WriteArray(json, "supportedFlags", ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"]);
             json.WriteEndObject();
             json.WriteEndObject();
             json.WriteStartObject("annotations");
             json.WriteString("io.github.runsc-net.version", RuntimeVersion.Version);
-            json.WriteString("io.github.runsc-net.platform", "ptrace");
+            json.WriteString("io.github.runsc-net.platform", context.Global.Platform);
             json.WriteEndObject();
             json.WriteEndObject();
         }

@@ -169,7 +169,7 @@ public sealed partial class ProcFileSystem
             sb.Append($"SigBlk:\t{sig.Blocked:x16}\nSigIgn:\t{sig.Ignored:x16}\nSigCgt:\t{sig.Caught:x16}\n");
         }
         sb.Append($"CapInh:\t{c.InheritableCaps:x16}\nCapPrm:\t{c.PermittedCaps:x16}\nCapEff:\t{c.EffectiveCaps:x16}\nCapBnd:\t{c.BoundingCaps:x16}\nCapAmb:\t{c.AmbientCaps:x16}\n");
-        sb.Append($"NoNewPrivs:\t{(task.NoNewPrivileges ? 1 : 0)}\nSeccomp:\t0\nSeccomp_filters:\t0\n");
+        sb.Append($"NoNewPrivs:\t{(task.NoNewPrivileges ? 1 : 0)}\nSeccomp:\t{task.Seccomp.Mode}\nSeccomp_filters:\t{task.Seccomp.Filters.Length}\n");
         var affinity = task.CpuAffinity;
         foreach (string key in s_tailLines)
         {
