@@ -163,7 +163,6 @@ public sealed partial class VirtualFileSystem
                 break;
             case LinuxMode.S_IFCHR:
             case LinuxMode.S_IFBLK:
-                if (!task.Credentials.HasCapability(Permissions.CAP_MKNOD)) return -Errno.EPERM;
                 break;
             case LinuxMode.S_IFDIR:
                 return -Errno.EPERM;
@@ -172,6 +171,11 @@ public sealed partial class VirtualFileSystem
         }
         int err = PrepareCreate(task, dirfd, path, out var parent, out string name, allowSlash: false);
         if (err != 0) return err;
+        // As vfs_mknod: after the name's checks (EEXIST, EROFS, EACCES), CAP_MKNOD for device
+        // nodes, except the 0:0 character device (an overlay whiteout).
+        bool whiteout = type == LinuxMode.S_IFCHR && dev == 0;
+        if (type is LinuxMode.S_IFCHR or LinuxMode.S_IFBLK && !whiteout && !task.Credentials.HasCapability(Permissions.CAP_MKNOD))
+            return -Errno.EPERM;
         err = DeviceRules.Check(type, dev, Dev.DeviceAccessRules.Mknod);
         if (err != 0) return err;
         err = parent.Inode.Mknod(task, name, type | ((mode & ~(uint)task.Fs.Umask) & LinuxMode.PermMask), dev, out var child);
