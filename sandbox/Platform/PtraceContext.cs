@@ -60,7 +60,7 @@ public sealed unsafe class PtraceContext : IPlatformContext
         if (Ptrace.Request(Ptrace.GETREGS, pid, 0, (nint)(&r)) < 0)
             throw new InvalidOperationException($"PTRACE_GETREGS: errno {Marshal.GetLastPInvokeError()}");
         var mem = new PtraceMemory(pid);
-        ulong vdso = FindVdso(mem, r.Rsp);
+        ulong vdso = InitialStack.FindVdso(mem, r.Rsp);
         var reserved = new List<(ulong, ulong)> { (StubImage.Base, StubImage.Base + 0x1000) };
         if (vdso != 0) reserved.Add((vdso - 0x10000, vdso + 0x4000));
         ulong sp = r.Rsp & ~0xfffUL;
@@ -81,23 +81,6 @@ public sealed unsafe class PtraceContext : IPlatformContext
         var ctx = new PtraceContext(pid, forked.VdsoBase, new List<(ulong, ulong)>(forked.Reserved)) { _regs = regs, _regsDirty = true };
         ctx.SetFpu(fpu);
         return ctx;
-    }
-
-    private static ulong FindVdso(PtraceMemory mem, ulong rsp)
-    {
-        // Initial stack: argc, argv..., NULL, envp..., NULL, auxv (type, value)...
-        var buf = new byte[4096];
-        int n = mem.Read(rsp, buf);
-        var words = MemoryMarshal.Cast<byte, ulong>(buf.AsSpan(0, n & ~7));
-        int i = 1 + (int)words[0] + 1;
-        while (i < words.Length && words[i] != 0) i++;
-        i++;
-        for (; i + 1 < words.Length; i += 2)
-        {
-            if (words[i] == 0) break;
-            if (words[i] == 33) return words[i + 1];      // AT_SYSINFO_EHDR
-        }
-        return 0;
     }
 
     private static int WaitStop(int pid)

@@ -90,7 +90,7 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         }
         // Read before any application instruction ran: the page is still the stub's alone.
         ulong rsp = page.Long(SharedPage.InitialRspOffset);
-        ulong vdso = FindVdso(new PtraceMemory(pid), rsp);
+        ulong vdso = InitialStack.FindVdso(new PtraceMemory(pid), rsp);
         var reserved = new List<(ulong, ulong)> { (SystrapStub.Base, SystrapStub.ReservedEnd) };
         if (vdso != 0) reserved.Add((vdso - 0x10000, vdso + 0x4000));
         ulong sp = rsp & ~0xfffUL;
@@ -176,24 +176,6 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         ctx._regs.OrigRax = ulong.MaxValue;
         ctx.SetFpu(fpu);
         return ctx;
-    }
-
-    private static ulong FindVdso(PtraceMemory mem, ulong rsp)
-    {
-        // Initial stack: argc, argv..., NULL, envp..., NULL, auxv (type, value)...
-        var buf = new byte[4096];
-        int n = mem.Read(rsp, buf);
-        var words = MemoryMarshal.Cast<byte, ulong>(buf.AsSpan(0, n & ~7));
-        if (words.Length == 0) return 0;
-        int i = 1 + (int)words[0] + 1;
-        while (i < words.Length && words[i] != 0) i++;
-        i++;
-        for (; i + 1 < words.Length; i += 2)
-        {
-            if (words[i] == 0) break;
-            if (words[i] == 33) return words[i + 1];      // AT_SYSINFO_EHDR
-        }
-        return 0;
     }
 
     /// <summary>True while this context's host thread exists (the main thread: while the process does).</summary>
