@@ -53,6 +53,26 @@ public sealed class HookTests : IDisposable
         }
     }
 
+    [IntegrationFact(needsRootfs: true)]
+    public void EverySortOfHookRunsInOrderWithTheStatusOfItsStep()
+    {
+        // config.md: prestart, createRuntime and createContainer during create (creating),
+        // startContainer during start before the program (created), poststart after it
+        // (running), poststop after delete (stopped). runc 1.1.5 passes "created" to poststart
+        // and resolves startContainer's path inside the container (the Sentry's container has no
+        // host binaries: the hook runs on the host, as runsc does).
+        string log = Path.Combine(_bundle, "hooks.log");
+        foreach (string phase in new[] { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" })
+            AddHook(phase, $"printf '{phase} %s\\n' \"$(tr -d ' \\n' | sed -n 's/.*\"status\":\"\\([a-z]*\\)\".*/\\1/p')\" >> {log}");
+        _runsc.Run("create", "--bundle", _bundle, "hooks-all").AssertSuccess();
+        Assert.Equal("prestart creating\ncreateRuntime creating\ncreateContainer creating\n", File.ReadAllText(log));
+        _runsc.Run("start", "hooks-all").AssertSuccess();
+        _runsc.Run("wait", "hooks-all");
+        _runsc.Run("delete", "--force", "hooks-all").AssertSuccess();
+        Assert.Equal("prestart creating\ncreateRuntime creating\ncreateContainer creating\nstartContainer created\npoststart running\npoststop stopped\n",
+            File.ReadAllText(log));
+    }
+
     [IntegrationFact]
     public void AFailingCreateRuntimeHookFailsCreateAndLeavesNothing()
     {
