@@ -218,6 +218,61 @@ public sealed class PodTests : IDisposable
         Assert.Empty(Directory.GetFiles(_runsc.Root));
     }
 
+    private static (int Code, string Out, string Err) Sh(string script)
+    {
+        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(script);
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(120_000))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"timed out: {script}");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>
+    /// podman 4.3 marks a pod's containers with CRI-O's annotations (ContainerType, SandboxID =
+    /// the infra container), so `podman run --pod` joins the infra container's sandbox.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "podman")]
+    public void PodmanPodContainersShareOneSandbox()
+    {
+        string runsc = RunscNetBinary.Path!;
+        Assert.Equal(0, Sh($"tar -C '{TestRequirements.Rootfs}' -c . | podman import - localhost/runsc-net-test:busybox").Code);
+        string pod = "runsc-net-pod-" + Environment.ProcessId;
+        try
+        {
+            var create = Sh($"podman --runtime '{runsc}' pod create --name {pod}");
+            Assert.True(create.Code == 0, create.Err);
+            var a = Sh($"podman --runtime '{runsc}' run -d --pod {pod} --name {pod}-a localhost/runsc-net-test:busybox sleep 100");
+            Assert.True(a.Code == 0, a.Err);
+            var b = Sh($"podman --runtime '{runsc}' run -d --pod {pod} --name {pod}-b localhost/runsc-net-test:busybox busybox nc -l -p 8080");
+            Assert.True(b.Code == 0, b.Err);
+            string infra = Sh($"podman pod inspect {pod} --format '{{{{.InfraContainerID}}}}'").Out.Trim();
+            string bId = b.Out.Trim();
+            // b's state is keyed by the infra container's sandbox: it joined it.
+            Assert.True(File.Exists($"/run/runsc-net/{bId}_sand:{infra}.state"), $"no state of {bId} in sandbox {infra}");
+            WaitFor(() => Sh($"podman --runtime '{runsc}' exec {pod}-b busybox netstat -ltn").Out.Contains(":8080"), "the listener");
+            var send = Sh($"podman --runtime '{runsc}' exec {pod}-a sh -c 'echo over-the-pod-loopback | busybox nc -w 2 127.0.0.1 8080'");
+            Assert.True(send.Code == 0, send.Err);
+            WaitFor(() => Sh($"podman logs {pod}-b").Out.Contains("over-the-pod-loopback"), "b to print what a sent");
+            var stop = Sh($"podman --runtime '{runsc}' pod stop -t 2 {pod}");
+            Assert.True(stop.Code == 0, stop.Err);
+            var rm = Sh($"podman --runtime '{runsc}' pod rm {pod}");
+            Assert.True(rm.Code == 0, rm.Err);
+            Assert.Empty(Directory.GetFiles("/run/runsc-net", $"*{infra}*"));
+        }
+        finally
+        {
+            Sh($"podman --runtime '{runsc}' pod rm -f -t 0 {pod}");
+        }
+    }
+
     [IntegrationFact(needsRootfs: true)]
     public void KillingTheSentryStopsEveryContainerAndDeleteForceCleansUp()
     {
