@@ -25,6 +25,10 @@ public sealed class PodTests : IDisposable
 
     /// <summary>A bundle running <paramref name="args"/> with <paramref name="annotations"/> (and its own rootfs copy when asked).</summary>
     private string Bundle(Dictionary<string, string> annotations, bool ownRootfs, params string[] args)
+        => Bundle(annotations, ownRootfs, null, args);
+
+    /// <summary>As above, with host directory <paramref name="probeDir"/> bind-mounted read-only at /probe when given.</summary>
+    private string Bundle(Dictionary<string, string> annotations, bool ownRootfs, string? probeDir, params string[] args)
     {
         string dir = Bundles.Make(args);
         _dirs.Add(dir);
@@ -40,6 +44,14 @@ public sealed class PodTests : IDisposable
             Run("cp", "-a", config["root"]!["path"]!.GetValue<string>(), rootfs);
             File.WriteAllText(Path.Combine(rootfs, "marker-of-joined"), "joined\n");
             config["root"]!["path"] = rootfs;
+        }
+        if (probeDir != null)
+        {
+            config["mounts"]!.AsArray().Add(new JsonObject
+            {
+                ["destination"] = "/probe", ["type"] = "bind", ["source"] = probeDir,
+                ["options"] = new JsonArray("rbind", "ro"),
+            });
         }
         File.WriteAllText(configPath, config.ToJsonString());
         return dir;
@@ -160,6 +172,21 @@ public sealed class PodTests : IDisposable
             File.Delete(errFile);
         }
         _runsc.Run("delete", "--force", "pod-net").AssertSuccess();
+        Assert.Empty(Directory.GetFiles(_runsc.Root));
+    }
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ContainersOfAPodShareSysVIpc()
+    {
+        string probes = SyscallProbe.Compile("podipc");
+        _runsc.Run("create", "--bundle", Bundle(Root(), false, probes, "sleep", "1000"), "pod-ipc").AssertSuccess();
+        _runsc.Run("start", "pod-ipc").AssertSuccess();
+        _runsc.Run("create", "--bundle", Bundle(Joining("pod-ipc"), false, probes, "sleep", "1000"), "pod-ipc-app").AssertSuccess();
+        _runsc.Run("start", "pod-ipc-app").AssertSuccess();
+        _runsc.Run("exec", "pod-ipc", "/probe/podipc", "send", "4242", "hello-over-sysv").AssertSuccess();
+        var r = _runsc.Run("exec", "pod-ipc-app", "/probe/podipc", "recv", "4242").AssertSuccess();
+        Assert.Equal("hello-over-sysv\n", r.Stdout);
+        _runsc.Run("delete", "--force", "pod-ipc").AssertSuccess();
         Assert.Empty(Directory.GetFiles(_runsc.Root));
     }
 
