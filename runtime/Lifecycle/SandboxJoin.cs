@@ -51,7 +51,7 @@ public static class SandboxJoin
         PseudoTerminal? pty = null;
         try
         {
-            Dictionary<string, string>? membership = JoinPodCgroup(sandbox);
+            Dictionary<string, string>? membership = EnterCgroup(sandbox, bundle, global, options.Id, state);
             try
             {
                 state.GoferPid = Sandbox.StartJoiningGofer(options.Id, bundle, global, out int sentryEnd);
@@ -108,6 +108,7 @@ public static class SandboxJoin
                 catch (RuntimeError e) { RuntimeLog.Warning($"container {options.Id}: removing it from sandbox {sandboxId}: {e.Message}"); }
             }
             Sandbox.Kill(state.Pid, state.PidStartTime, state.GoferPid, state.GoferStartTime);
+            if (state.CgroupPath.Length > 0) Cgroup.FromState(state.CgroupPath, state.CgroupDirs).Destroy();
             stateFile.Destroy();
             throw;
         }
@@ -142,21 +143,49 @@ public static class SandboxJoin
     }
 
     /// <summary>
-    /// Puts the calling thread in the sandbox's cgroup (the pod's) so the gofer and waiter it
-    /// starts are born there; returns the membership to restore, or null when there is none.
+    /// Puts the calling thread in the container's own cgroup (its spec's cgroupsPath, made with its
+    /// limits and recorded in <paramref name="state"/>, as runsc's per-container cgroups: the
+    /// host enforces them on what runs there, the gofer and the waiter), or in the sandbox's when
+    /// that path is the sandbox's or cannot be made, so the processes it starts are born there.
+    /// Returns the membership to restore, or null when the thread did not move.
     /// </summary>
-    private static Dictionary<string, string>? JoinPodCgroup(ContainerState sandbox)
+    private static Dictionary<string, string>? EnterCgroup(ContainerState sandbox, BundleConfig bundle, GlobalOptions global, string id, ContainerState state)
     {
+        var resources = bundle.Spec.Linux?.Resources;
+        string path = CgroupPath.Resolve(bundle.Spec.Linux?.CgroupsPath, global.SystemdCgroup, id);
+        if (path != sandbox.CgroupPath)
+        {
+            var membership = Cgroup.MembershipOfCallingThread();
+            Cgroup? cgroup = null;
+            try
+            {
+                cgroup = Cgroup.Resolve(path);
+                cgroup.Create(resources);
+                state.CgroupPath = path;
+                state.CgroupDirs = [.. cgroup.Directories];
+                cgroup.AddCallingThread();
+                return membership;
+            }
+            catch (Exception e) when (e is RuntimeError or IOException or UnauthorizedAccessException)
+            {
+                Cgroup.RestoreCallingThread(membership);
+                cgroup?.Destroy();
+                state.CgroupPath = "";
+                state.CgroupDirs = null;
+                if (resources != null && (resources.Memory != null || resources.Cpu != null || resources.Pids != null)) throw;
+                RuntimeLog.Warning($"container {id}: no cgroup of its own ({e.Message})");
+            }
+        }
         if (string.IsNullOrEmpty(sandbox.CgroupPath)) return null;
-        var membership = Cgroup.MembershipOfCallingThread();
+        var before = Cgroup.MembershipOfCallingThread();
         try
         {
             Cgroup.FromState(sandbox.CgroupPath, sandbox.CgroupDirs).AddCallingThread();
-            return membership;
+            return before;
         }
         catch (Exception e) when (e is RuntimeError or IOException or UnauthorizedAccessException)
         {
-            Cgroup.RestoreCallingThread(membership);
+            Cgroup.RestoreCallingThread(before);
             RuntimeLog.Warning($"joining the cgroup of sandbox {sandbox.Id}: {e.Message}");
             return null;
         }

@@ -25,10 +25,10 @@ public sealed class PodTests : IDisposable
 
     /// <summary>A bundle running <paramref name="args"/> with <paramref name="annotations"/> (and its own rootfs copy when asked).</summary>
     private string Bundle(Dictionary<string, string> annotations, bool ownRootfs, params string[] args)
-        => Bundle(annotations, ownRootfs, null, args);
+        => BundleWithProbes(annotations, ownRootfs, null, args);
 
     /// <summary>As above, with host directory <paramref name="probeDir"/> bind-mounted read-only at /probe when given.</summary>
-    private string Bundle(Dictionary<string, string> annotations, bool ownRootfs, string? probeDir, params string[] args)
+    private string BundleWithProbes(Dictionary<string, string> annotations, bool ownRootfs, string? probeDir, params string[] args)
     {
         string dir = Bundles.Make(args);
         _dirs.Add(dir);
@@ -125,6 +125,9 @@ public sealed class PodTests : IDisposable
         Assert.Single(HostProcesses(_runsc.Root, " boot "));
         Assert.Equal(2, HostProcesses(_runsc.Root, " gofer ").Count);
 
+        // Its own cgroup (default cgroupsPath: from its ID) holds its gofer and waiter.
+        Assert.Contains("/pod-a-app", File.ReadAllText($"/proc/{joinedPid}/cgroup"));
+
         // ps: each container its own processes.
         string rootPs = _runsc.Run("ps", "pod-a").AssertSuccess().Stdout;
         string joinedPs = _runsc.Run("ps", "pod-a-app").AssertSuccess().Stdout;
@@ -179,9 +182,9 @@ public sealed class PodTests : IDisposable
     public void ContainersOfAPodShareSysVIpc()
     {
         string probes = SyscallProbe.Compile("podipc");
-        _runsc.Run("create", "--bundle", Bundle(Root(), false, probes, "sleep", "1000"), "pod-ipc").AssertSuccess();
+        _runsc.Run("create", "--bundle", BundleWithProbes(Root(), false, probes, "sleep", "1000"), "pod-ipc").AssertSuccess();
         _runsc.Run("start", "pod-ipc").AssertSuccess();
-        _runsc.Run("create", "--bundle", Bundle(Joining("pod-ipc"), false, probes, "sleep", "1000"), "pod-ipc-app").AssertSuccess();
+        _runsc.Run("create", "--bundle", BundleWithProbes(Joining("pod-ipc"), false, probes, "sleep", "1000"), "pod-ipc-app").AssertSuccess();
         _runsc.Run("start", "pod-ipc-app").AssertSuccess();
         _runsc.Run("exec", "pod-ipc", "/probe/podipc", "send", "4242", "hello-over-sysv").AssertSuccess();
         var r = _runsc.Run("exec", "pod-ipc-app", "/probe/podipc", "recv", "4242").AssertSuccess();
@@ -229,6 +232,30 @@ public sealed class PodTests : IDisposable
         Assert.Contains("no-such-pod", error);
         Assert.Empty(Directory.GetFiles(_runsc.Root));
         Assert.Empty(HostProcesses(_runsc.Root));
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void TwoContainersJoinAtTheSameTime()
+    {
+        _runsc.Run("create", "--bundle", Bundle(Root(), false, "sleep", "1000"), "pod-race").AssertSuccess();
+        _runsc.Run("start", "pod-race").AssertSuccess();
+        string b1 = Bundle(Joining("pod-race"), false, "sleep", "1000"), b2 = Bundle(Joining("pod-race"), false, "sleep", "1000");
+        CommandResult? r1 = null, r2 = null;
+        var t1 = new Thread(() => r1 = _runsc.Run("create", "--bundle", b1, "pod-race-1"));
+        var t2 = new Thread(() => r2 = _runsc.Run("create", "--bundle", b2, "pod-race-2"));
+        t1.Start();
+        t2.Start();
+        t1.Join();
+        t2.Join();
+        r1!.AssertSuccess();
+        r2!.AssertSuccess();
+        _runsc.Run("start", "pod-race-1").AssertSuccess();
+        _runsc.Run("start", "pod-race-2").AssertSuccess();
+        Assert.Equal("running", Status("pod-race-1"));
+        Assert.Equal("running", Status("pod-race-2"));
+        Assert.Contains("sleep 1000", _runsc.Run("ps", "pod-race-2").AssertSuccess().Stdout);
+        _runsc.Run("delete", "--force", "pod-race").AssertSuccess();
+        Assert.Empty(Directory.GetFiles(_runsc.Root));
     }
 
     [IntegrationFact(needsRootfs: true)]
