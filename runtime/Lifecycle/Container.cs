@@ -558,7 +558,7 @@ public sealed class Container
         ContainerStatus status = CurrentStatus();
         if (status != from)
             throw new RuntimeError($"cannot {verb} container {Id}: it is {status.ToOciString()}, not {from.ToOciString()}");
-        Control().Call(new ControlRequest { Operation = operation }, timeout: TimeSpan.FromSeconds(30));
+        Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = operation }, timeout: TimeSpan.FromSeconds(30));
         State.Status = to;
         stateFile.SaveLocked(State);
     }

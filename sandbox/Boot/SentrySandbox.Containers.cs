@@ -168,6 +168,12 @@ public sealed partial class SentrySandbox : ISubcontainerControl
     }
 
     /// <inheritdoc/>
+    public void Pause(string id) => Kernel.PauseContainer(Joined(id).Id);
+
+    /// <inheritdoc/>
+    public void Resume(string id) => Kernel.ResumeContainer(Joined(id).Id);
+
+    /// <inheritdoc/>
     public void DestroyContainer(string id)
     {
         JoinedContainer c;
@@ -185,6 +191,7 @@ public sealed partial class SentrySandbox : ISubcontainerControl
             Kernel.Release(g);
         }
         c.MarkExited(WaitStatus.Signaled(RunscNet.Sentry.Kernel.Signal.SIGKILL, false));
+        Kernel.ResumeContainer(id);
         Kernel.Vfs.DropMountTree(c.Root);
         c.Gofer.Dispose();
         foreach (int fd in c.Stdio) if (fd >= 0) HostIo.Close(fd);

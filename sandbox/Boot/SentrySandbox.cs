@@ -319,10 +319,10 @@ public sealed partial class SentrySandbox : ISandboxControl
     }
 
     /// <inheritdoc/>
-    public void Pause() => Kernel.PauseAll();
+    public void Pause() => Kernel.PauseContainer("");
 
     /// <inheritdoc/>
-    public void Resume() => Kernel.ResumeAll();
+    public void Resume() => Kernel.ResumeContainer("");
 
     /// <summary>Blocks until init has exited and returns its wait status.</summary>
     public int WaitForInit()

@@ -296,6 +296,12 @@ public sealed class ControlServer
             case ControlOperation.Wait:
                 response.WaitStatus = containers.Wait(id, request.Pid);
                 break;
+            case ControlOperation.Pause:
+                containers.Pause(id);
+                break;
+            case ControlOperation.Resume:
+                containers.Resume(id);
+                break;
             default:
                 throw new InvalidOperationException($"{request.Operation} of a container that joined the sandbox is not supported yet");
         }

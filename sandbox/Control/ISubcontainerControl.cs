@@ -33,6 +33,12 @@ public interface ISubcontainerControl
     /// <summary>Runs a new process in container <paramref name="id"/> (its root, its process set); returns its pid.</summary>
     int Exec(string id, ExecRequest request);
 
+    /// <summary>Stops every task of container <paramref name="id"/> (`pause`).</summary>
+    void Pause(string id);
+
+    /// <summary>Continues the tasks of container <paramref name="id"/> (`resume`).</summary>
+    void Resume(string id);
+
     /// <summary>Waits for process <paramref name="pid"/> of container <paramref name="id"/> (0: its init, also before it started); returns the wait status.</summary>
     int Wait(string id, int pid);
 }

@@ -235,6 +235,58 @@ public sealed class PodTests : IDisposable
     }
 
     [IntegrationFact(needsRootfs: true)]
+    public void PauseStopsOnlyTheNamedContainer()
+    {
+        _runsc.Run("create", "--bundle", Bundle(Root(), false, "sleep", "1000"), "pod-pause").AssertSuccess();
+        _runsc.Run("start", "pod-pause").AssertSuccess();
+        string outFile = Path.Combine(_runsc.Root, "..", $"pod-pause-{Guid.NewGuid():N}.out");
+        try
+        {
+            // The joined container's init writes to create's stdout: a growing file while it runs.
+            string bundle = Bundle(Joining("pod-pause"), false, "sh", "-c", "while true; do echo tick; usleep 20000; done");
+            _runsc.RunTo(outFile, outFile + ".err", TimeSpan.FromMinutes(1), "create", "--bundle", bundle, "pod-pause-app").AssertSuccess();
+            _runsc.Run("start", "pod-pause-app").AssertSuccess();
+            WaitFor(() => new FileInfo(outFile).Length > 0, "the joined container to write");
+            _runsc.Run("pause", "pod-pause-app").AssertSuccess();
+            Assert.Equal("paused", Status("pod-pause-app"));
+            Assert.Equal("running", Status("pod-pause"));
+            _runsc.Run("exec", "pod-pause", "true").AssertSuccess();
+            Thread.Sleep(200);
+            long frozen = new FileInfo(outFile).Length;
+            Thread.Sleep(500);
+            Assert.Equal(frozen, new FileInfo(outFile).Length);
+            _runsc.Run("resume", "pod-pause-app").AssertSuccess();
+            Assert.Equal("running", Status("pod-pause-app"));
+            WaitFor(() => new FileInfo(outFile).Length > frozen, "the joined container to write again");
+        }
+        finally
+        {
+            _runsc.Run("delete", "--force", "pod-pause").AssertSuccess();
+            File.Delete(outFile);
+            File.Delete(outFile + ".err");
+        }
+        Assert.Empty(Directory.GetFiles(_runsc.Root));
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void AGoferThatDiesTakesDownNoOtherContainer()
+    {
+        StartPod("pod-gofer", "pod-gofer-app");
+        int gofer = JsonDocument.Parse(File.ReadAllText(Path.Combine(_runsc.Root, "pod-gofer-app_sand:pod-gofer.state")))
+            .RootElement.GetProperty("goferPid").GetInt32();
+        Process.GetProcessById(gofer).Kill();
+        Thread.Sleep(200);
+        // Its files fail (EIO), the sandbox and the other container go on.
+        Assert.NotEqual(0, _runsc.Run("exec", "pod-gofer-app", "cat", "/etc/passwd").ExitCode);
+        Assert.Equal("running", Status("pod-gofer"));
+        _runsc.Run("exec", "pod-gofer", "cat", "/etc/passwd").AssertSuccess();
+        _runsc.Run("delete", "--force", "pod-gofer-app").AssertSuccess();
+        Assert.Equal("running", Status("pod-gofer"));
+        _runsc.Run("delete", "--force", "pod-gofer").AssertSuccess();
+        Assert.Empty(Directory.GetFiles(_runsc.Root));
+    }
+
+    [IntegrationFact(needsRootfs: true)]
     public void TwoContainersJoinAtTheSameTime()
     {
         _runsc.Run("create", "--bundle", Bundle(Root(), false, "sleep", "1000"), "pod-race").AssertSuccess();
