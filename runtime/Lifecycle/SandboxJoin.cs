@@ -200,8 +200,9 @@ public static class SandboxJoin
         var waiter = new NamespacedProcess
         {
             Executable = RuntimeExecutable.Path,
-            Arguments = ["runsc-net", "--root", Path.GetFullPath(rootDir), "wait", id],
+            Arguments = ["runsc-net", "--root", Path.GetFullPath(rootDir), "wait", "--idle", id],
             Fds = new Dictionary<int, int> { [0] = fd, [1] = fd, [2] = fd },
+            Environment = SandboxProcessEnvironment.Build(),
             NewSession = true,
         };
         return waiter.Start();
