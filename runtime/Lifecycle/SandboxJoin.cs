@@ -13,10 +13,10 @@ namespace RunscNet.Runtime.Lifecycle;
 /// <summary>
 /// create of a container that joins a running sandbox (a pod's containers after its root): no
 /// new boot process; a gofer of its own, confined as the first one, whose socket end reaches the
-/// Sentry over the control socket with the container's spec and stdio; and a waiter process
-/// (`runsc-net wait ID`) that is the container's pid: it lives as long as the container's init
-/// and exits with its status, so callers that wait on the container pid (conmon, containerd's
-/// shim) see this container's exit, not the sandbox's.
+/// Sentry over the control socket with the container's spec, stdio, exit record and the write
+/// end of its waiter's pipe; and the waiter (<see cref="ContainerWaiter"/>), the container's pid:
+/// it lives as long as the container's init and exits with its status, so callers that wait on
+/// the container pid (conmon, containerd's shim) see this container's exit, not the sandbox's.
 /// </summary>
 public static class SandboxJoin
 {
@@ -56,8 +56,25 @@ public static class SandboxJoin
             {
                 state.GoferPid = Sandbox.StartJoiningGofer(options.Id, bundle, global, out int sentryEnd);
                 state.GoferStartTime = ProcessIdentity.StartTime(state.GoferPid) ?? 0;
+                var owned = new List<int> { sentryEnd };
                 try
                 {
+                    // The Sentry records the init's status in the exit record and tells the waiter through the pipe.
+                    string exitPath = stateFile.ExitPath;
+                    int exitRecord = Interop.Processes.Open(exitPath, 1 /* O_WRONLY */ | 0x40 /* O_CREAT */ | 0x200 /* O_TRUNC */ | Interop.Processes.O_CLOEXEC, 0x180);
+                    if (exitRecord < 0) throw new RuntimeError($"creating the exit record {exitPath}: {Interop.Processes.LastError()}");
+                    owned.Add(exitRecord);
+                    int statusRead, statusWrite;
+                    unsafe
+                    {
+                        int* pipe = stackalloc int[2];
+                        if (Interop.Processes.Pipe2(pipe, Interop.Processes.O_CLOEXEC) < 0)
+                            throw new RuntimeError($"creating the waiter's pipe: {Interop.Processes.LastError()}");
+                        statusRead = pipe[0];
+                        statusWrite = pipe[1];
+                    }
+                    owned.Add(statusRead);
+                    owned.Add(statusWrite);
                     int[] stdio = [0, 1, 2];
                     bool terminal = bundle.Spec.Process!.Terminal;
                     if (terminal && options.ConsoleSocket != null)
@@ -76,16 +93,16 @@ public static class SandboxJoin
                         SpecJson = System.Text.Encoding.UTF8.GetString(SpecFile.Serialize(bundle.Spec)),
                         Terminal = terminal,
                     };
-                    control.Call(request, [sentryEnd, .. stdio], TimeSpan.FromMinutes(1));
+                    control.Call(request, [sentryEnd, .. stdio, exitRecord, statusWrite], TimeSpan.FromMinutes(1));
                     joined = true;
+                    pty?.SendMaster(options.ConsoleSocket!);
+                    state.Pid = ContainerWaiter.Start(global.Root, options.Id, statusRead);
+                    state.PidStartTime = ProcessIdentity.StartTime(state.Pid) ?? 0;
                 }
                 finally
                 {
-                    Interop.Processes.Close(sentryEnd);
+                    foreach (int fd in owned) Interop.Processes.Close(fd);
                 }
-                pty?.SendMaster(options.ConsoleSocket!);
-                state.Pid = StartWaiter(global.Root, options.Id);
-                state.PidStartTime = ProcessIdentity.StartTime(state.Pid) ?? 0;
             }
             finally
             {
@@ -189,22 +206,5 @@ public static class SandboxJoin
             RuntimeLog.Warning($"joining the cgroup of sandbox {sandbox.Id}: {e.Message}");
             return null;
         }
-    }
-
-    /// <summary>Starts `runsc-net wait ID` detached with stdio on /dev/null; returns its pid.</summary>
-    private static int StartWaiter(string rootDir, string id)
-    {
-        // FileShare.ReadWrite: .NET takes no flock then.
-        using var devNull = File.Open("/dev/null", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-        int fd = (int)devNull.SafeFileHandle.DangerousGetHandle();
-        var waiter = new NamespacedProcess
-        {
-            Executable = RuntimeExecutable.Path,
-            Arguments = ["runsc-net", "--root", Path.GetFullPath(rootDir), "wait", "--idle", id],
-            Fds = new Dictionary<int, int> { [0] = fd, [1] = fd, [2] = fd },
-            Environment = SandboxProcessEnvironment.Build(),
-            NewSession = true,
-        };
-        return waiter.Start();
     }
 }

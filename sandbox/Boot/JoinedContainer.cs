@@ -1,4 +1,5 @@
 using RunscNet.Gofer;
+using RunscNet.Sentry.Interop;
 using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Vfs;
 using RunscNet.StateFile.Oci;
@@ -11,8 +12,11 @@ namespace RunscNet.Sentry.Boot;
 /// gofer connection, mount table root, stdio and init. The sandbox's kernel is shared; what is
 /// the container's own is found through <see cref="ThreadGroup.ContainerId"/>.
 /// </summary>
-internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, Mount root, int[] stdio, bool terminal)
+internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, Mount root, int[] stdio, bool terminal,
+    int exitRecordFd, int notifyFd, DebugLog log)
 {
+    private int _exitRecordFd = exitRecordFd, _notifyFd = notifyFd;
+
     public string Id { get; } = id;
     public Spec Spec { get; } = spec;
     public GoferClient Gofer { get; } = gofer;
@@ -35,13 +39,27 @@ internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, M
     /// <summary>The init's wait status once <see cref="Exited"/> is set.</summary>
     public int ExitStatus { get; private set; }
 
-    /// <summary>Records the init's end once (later calls change nothing).</summary>
-    public void MarkExited(int status)
+    /// <summary>
+    /// Records the init's end once (later calls change nothing): in the exit record, to the
+    /// container's host waiter (which then exits with it), and for control Wait requests.
+    /// </summary>
+    public unsafe void MarkExited(int status)
     {
         lock (this)
         {
             if (Exited.IsSet) return;
             ExitStatus = status;
+            ExitRecord.Save(_exitRecordFd, status, log);
+            if (_notifyFd >= 0)
+            {
+                // 4 bytes fit any pipe: the write neither blocks nor splits.
+                long n = RawSyscall.Checked(1 /* write */, _notifyFd, (long)&status, 4);
+                if (n != 4) log.Write($"container {Id}: the waiter was not told its status: {(n < 0 ? $"errno {-n}" : "short write")}");
+                HostIo.Close(_notifyFd);
+                _notifyFd = -1;
+            }
+            if (_exitRecordFd >= 0) HostIo.Close(_exitRecordFd);
+            _exitRecordFd = -1;
             Exited.Set();
         }
     }

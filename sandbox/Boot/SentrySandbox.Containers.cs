@@ -25,11 +25,12 @@ public sealed partial class SentrySandbox : ISubcontainerControl
     private bool _memoryOverlay;
 
     /// <inheritdoc/>
-    public void CreateContainer(string id, Spec spec, int goferFd, int[] stdio, bool terminal)
+    public void CreateContainer(string id, Spec spec, int goferFd, int[] stdio, bool terminal, int exitRecordFd, int notifyFd)
     {
         GoferClient? gofer = null;
         try
         {
+            if (!IsRegularFile(exitRecordFd) || !IsPipe(notifyFd)) throw new InvalidOperationException("create container: the exit record or the waiter's pipe is not what it should be");
             if (spec.Process?.Args is not { Count: > 0 }) throw new InvalidOperationException("the spec's process has no args");
             if (stdio.Length != 3) throw new InvalidOperationException("create container: expected 3 stdio fds");
             lock (_joined)
@@ -43,7 +44,8 @@ public sealed partial class SentrySandbox : ISubcontainerControl
             if (err < 0) throw new InvalidOperationException(Kernel.Vfs.MountFailure ?? $"mounting the container's root through its gofer: errno {-err}");
             int[] own = stdio.Select(fd => Fcntl.Dup(fd)).ToArray();
             if (terminal && own[0] >= 0) DevptsFileSystem.Instance.Register(own[0]);
-            var container = new JoinedContainer(id, spec, gofer, root!, own, terminal);
+            var container = new JoinedContainer(id, spec, gofer, root!, own, terminal, exitRecordFd, notifyFd, Kernel.Log);
+            exitRecordFd = notifyFd = -1;
             lock (_joined)
             {
                 if (!_joined.TryAdd(id, container))
@@ -60,7 +62,19 @@ public sealed partial class SentrySandbox : ISubcontainerControl
         {
             gofer?.Dispose();
             if (goferFd >= 0) HostIo.Close(goferFd);
+            if (exitRecordFd >= 0) HostIo.Close(exitRecordFd);
+            if (notifyFd >= 0) HostIo.Close(notifyFd);
         }
+    }
+
+    private static unsafe bool IsRegularFile(int fd) => FileType(fd) == 0x8000;
+
+    private static unsafe bool IsPipe(int fd) => FileType(fd) == 0x1000;
+
+    private static unsafe uint FileType(int fd)
+    {
+        LinuxStatBuffer st;
+        return fd >= 0 && HostFiles.fstat(fd, &st) == 0 ? st.Mode & 0xf000 : 0;
     }
 
     private JoinedContainer Joined(string id)

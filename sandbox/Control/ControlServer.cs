@@ -263,12 +263,13 @@ public sealed class ControlServer
         switch (request.Operation)
         {
             case ControlOperation.CreateContainer:
-                if (fds.Length != 4) throw new InvalidOperationException($"create container: expected 4 fds, got {fds.Length}");
+                if (fds.Length != 6) throw new InvalidOperationException($"create container: expected 6 fds, got {fds.Length}");
                 var spec = StateFile.Oci.SpecFile.Deserialize(System.Text.Encoding.UTF8.GetBytes(request.SpecJson));
-                // The gofer end is the container's now; the server closes the stdio fds it was sent.
-                int gofer = fds[0];
-                fds[0] = -1;
-                containers.CreateContainer(id, spec, gofer, fds[1..], request.Terminal);
+                // The gofer end, exit record and waiter pipe are the container's now; the server
+                // closes the stdio fds it was sent.
+                int gofer = fds[0], exitRecord = fds[4], notify = fds[5];
+                fds[0] = fds[4] = fds[5] = -1;
+                containers.CreateContainer(id, spec, gofer, fds[1..4], request.Terminal, exitRecord, notify);
                 break;
             case ControlOperation.DestroyContainer:
                 containers.DestroyContainer(id);

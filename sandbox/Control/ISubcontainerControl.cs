@@ -14,9 +14,12 @@ public interface ISubcontainerControl
     /// Adds container <paramref name="id"/>: its own mount table built from <paramref name="spec"/>
     /// through the gofer on <paramref name="goferFd"/> (taken over), its init prepared but not
     /// started. <paramref name="stdio"/> are the init's stdin, stdout, stderr (dup'ed; the caller
-    /// closes its own), a terminal's slave three times when <paramref name="terminal"/>.
+    /// closes its own), a terminal's slave three times when <paramref name="terminal"/>. When the
+    /// init ends, its wait status is written to <paramref name="exitRecordFd"/> (a regular file,
+    /// as decimal text) and, as 4 bytes, to <paramref name="notifyFd"/> (a pipe to the
+    /// container's host waiter); both are taken over.
     /// </summary>
-    void CreateContainer(string id, Spec spec, int goferFd, int[] stdio, bool terminal);
+    void CreateContainer(string id, Spec spec, int goferFd, int[] stdio, bool terminal, int exitRecordFd, int notifyFd);
 
     /// <summary>Kills every process of container <paramref name="id"/> and drops its mounts and gofer connection.</summary>
     void DestroyContainer(string id);

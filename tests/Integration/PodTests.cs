@@ -144,7 +144,7 @@ public sealed class PodTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_runsc.Root, "pod-a-app_sand:pod-a.state")));
         Assert.Equal("running", Status("pod-a"));
         Assert.Single(HostProcesses(_runsc.Root, " gofer "));
-        Assert.Empty(HostProcesses("--root", _runsc.Root, " wait --idle pod-a-app"));
+        Assert.Empty(HostProcesses("--root", _runsc.Root, "runsc-net-waiter", " pod-a-app"));
         _runsc.Run("exec", "pod-a", "true").AssertSuccess();
 
         _runsc.Run("delete", "--force", "pod-a").AssertSuccess();

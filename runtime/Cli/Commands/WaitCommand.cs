@@ -11,13 +11,6 @@ public sealed class WaitCommand : ICommand
     [Option("pid", Default = 0, HelpText = "wait for this process of the container (its pid in the sandbox) instead of init")]
     public int Pid { get; set; }
 
-    /// <summary>
-    /// Internal: this wait is a joined container's waiter, which idles for the container's whole
-    /// life, so it gives back its start-up memory once blocked, as gofer and boot do.
-    /// </summary>
-    [Option("idle", Hidden = true)]
-    public bool Idle { get; set; }
-
     [Value(0, MetaName = "container-id", Required = true)]
     public string Id { get; set; } = "";
 
@@ -25,7 +18,6 @@ public sealed class WaitCommand : ICommand
     public int Execute(CommandContext context)
     {
         var container = Container.Load(context.Global.Root, Id);
-        if (Idle) RunscNet.Gofer.Process.IdleHeapTrim.Schedule(TimeSpan.FromMilliseconds(300));
         int status = Pid > 0 ? container.WaitProcess(Pid) : container.Wait();
         int exit = WaitStatus.ToExitCode(status);
         RawStdio.Out.WriteLine($"{{\"id\":\"{Id}\",\"exitStatus\":{exit}}}");
