@@ -455,11 +455,14 @@ public sealed class Container
                 throw new RuntimeError($"cannot delete container {fullId.ContainerId}: it is {status.ToOciString()} (stop it first or use --force)");
             if (!fullId.IsSandboxRoot) container.LeaveSandbox();
             Sandbox.Kill(state.Pid, state.PidStartTime, state.GoferPid, state.GoferStartTime);
-            // The root container's end is the sandbox's: the other containers go with it (their
-            // processes died with the Sentry; their gofers, waiters and state files go now).
-            if (fullId.IsSandboxRoot)
-                foreach (FullId other in StateDirectory.ListSandboxContainers(rootDir, fullId.SandboxId).Where(o => !o.IsSandboxRoot))
-                    Delete(rootDir, other.ContainerId, force: true);
+        }
+        // The root container's end is the sandbox's: the other containers go with it (their
+        // processes died with the Sentry; their gofers, waiters and state files go now).
+        if (fullId.IsSandboxRoot)
+            foreach (FullId other in StateDirectory.ListSandboxContainers(rootDir, fullId.SandboxId).Where(o => !o.IsSandboxRoot))
+                Delete(rootDir, other.ContainerId, force: true);
+        if (state != null)
+        {
             if (!string.IsNullOrEmpty(state.CgroupPath)) Cgroup.FromState(state.CgroupPath, state.CgroupDirs).Destroy();
             if (fullId.IsSandboxRoot && !string.IsNullOrEmpty(state.ControlSocket)) controlSocket = state.ControlSocket;
         }
