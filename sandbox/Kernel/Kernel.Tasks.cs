@@ -67,7 +67,9 @@ public sealed partial class Kernel
     private readonly Dictionary<int, Task> _tasks = new();
     private readonly Dictionary<int, ThreadGroup> _groups = new();
     private readonly Dictionary<int, ProcessGroup> _processGroups = new();
-    private int _lastPid;
+    // PID 1 is the root container's init (CreateInit starts again from 0): processes made before
+    // it, such as a joined container's init started first, must not take it.
+    private int _lastPid = 1;
 
     /// <summary>The container's init (pid 1) once started.</summary>
     public ThreadGroup? Init { get; private set; }

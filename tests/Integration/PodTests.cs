@@ -209,6 +209,22 @@ public sealed class PodTests : IDisposable
     }
 
     [IntegrationFact(needsRootfs: true)]
+    public void AJoinedContainerMayRunAndEndBeforeTheRootStarts()
+    {
+        _runsc.Run("create", "--bundle", Bundle(Root(), false, "sleep", "1000"), "pod-early").AssertSuccess();
+        _runsc.Run("create", "--bundle", Bundle(Joining("pod-early"), false, "sh", "-c", "exit 4"), "pod-early-app").AssertSuccess();
+        _runsc.Run("start", "pod-early-app").AssertSuccess();
+        Assert.Equal(4, _runsc.Run("wait", "pod-early-app").ExitCode);
+        // Its init was not the sandbox's PID 1: its end did not end the sandbox.
+        Assert.Equal("created", Status("pod-early"));
+        _runsc.Run("start", "pod-early").AssertSuccess();
+        Assert.Equal("running", Status("pod-early"));
+        Assert.Contains("1        0        S      sleep 1000", _runsc.Run("ps", "pod-early").AssertSuccess().Stdout);
+        _runsc.Run("delete", "--force", "pod-early").AssertSuccess();
+        Assert.Empty(Directory.GetFiles(_runsc.Root));
+    }
+
+    [IntegrationFact(needsRootfs: true)]
     public void KillReachesOnlyTheNamedContainer()
     {
         StartPod("pod-kill", "pod-kill-app");
