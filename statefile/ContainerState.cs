@@ -65,6 +65,18 @@ public sealed class ContainerState
 
     /// <summary>The validated spec the container was created from.</summary>
     [JsonPropertyName("spec")] public Spec? Spec { get; set; }
+
+    /// <summary>
+    /// Host pid of the sandbox (boot) process when this container joined another container's
+    /// sandbox (then <see cref="Pid"/> is the container's own waiter process); 0 for a root container.
+    /// </summary>
+    [JsonPropertyName("sandboxPid")] public int SandboxPid { get; set; }
+
+    /// <summary>Start time of <see cref="SandboxPid"/>.</summary>
+    [JsonPropertyName("sandboxPidStartTime")] public ulong SandboxPidStartTime { get; set; }
+
+    /// <summary>True for the sandbox's root container: the one whose ID is the sandbox ID (it owns the boot process).</summary>
+    [JsonIgnore] public bool IsSandboxRoot => Id == SandboxId;
 }
 
 /// <summary>Source-generated JSON metadata for the state record (NativeAOT: no reflection).</summary>

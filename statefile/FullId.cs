@@ -11,6 +11,9 @@ public readonly record struct FullId(string SandboxId, string ContainerId)
     /// <summary>The file-name stem shared by the state and lock files: <c>&lt;cid&gt;_sand:&lt;sid&gt;</c>.</summary>
     public string FileStem => ContainerId + Separator + SandboxId;
 
+    /// <summary>True for a sandbox's root container (its ID is the sandbox's), which owns the boot process.</summary>
+    public bool IsSandboxRoot => ContainerId == SandboxId;
+
     /// <summary>Validates both IDs (throws <see cref="InvalidContainerIdException"/>).</summary>
     public void Validate()
     {

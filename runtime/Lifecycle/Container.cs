@@ -53,6 +53,10 @@ public sealed class Container
         for (int i = 0; i < options.PreserveFds; i++)
             if (!Interop.Processes.IsOpen(3 + i)) throw new RuntimeError($"--preserve-fds {options.PreserveFds}: fd {3 + i} is not open");
 
+        // A pod's later containers join the sandbox of its first (CRI annotations).
+        if (SandboxMembership.SandboxToJoin(options.Id, bundle.Spec.Annotations) is string sandboxId)
+            return SandboxJoin.Create(options, global, bundle, sandboxId);
+
         var id = new FullId(options.Id, options.Id);
         using var stateFile = new SF(global.Root, id);
         stateFile.LockForNew();
@@ -118,6 +122,9 @@ public sealed class Container
         return new Container(global.Root, id, state);
     }
 
+    /// <summary>A handle on a container whose state the caller has just read or written.</summary>
+    public static Container FromState(string rootDir, FullId id, ContainerState state) => new(rootDir, id, state);
+
     /// <summary>Loads the container <paramref name="id"/> names (an exact ID or a unique prefix).</summary>
     public static Container Load(string rootDir, string id)
     {
@@ -157,7 +164,10 @@ public sealed class Container
         ContainerStatus recorded = State.Status;
         if (recorded == ContainerStatus.Stopped) return recorded;
         if (recorded == ContainerStatus.Creating && State.Pid == 0) return recorded;
-        return ProcessIdentity.IsAlive(State.Pid, State.PidStartTime) ? recorded : ContainerStatus.Stopped;
+        // A joined container also ends with its sandbox (its waiter may not have noticed yet).
+        bool alive = ProcessIdentity.IsAlive(State.Pid, State.PidStartTime)
+            && (State.IsSandboxRoot || ProcessIdentity.IsAlive(State.SandboxPid, State.SandboxPidStartTime));
+        return alive ? recorded : ContainerStatus.Stopped;
     }
 
     /// <summary>The OCI state (what `state` prints).</summary>
@@ -186,7 +196,7 @@ public sealed class Container
         if (status != ContainerStatus.Created)
             throw new RuntimeError($"cannot start container {Id}: it is {status.ToOciString()}, not created");
         HookRunner.Run("startContainer", State.Spec?.Hooks?.StartContainer, GetOciState());
-        Control().Call(new ControlRequest { Operation = ControlOperation.Start }, timeout: TimeSpan.FromMinutes(1));
+        Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Start }, timeout: TimeSpan.FromMinutes(1));
         State.Status = ContainerStatus.Running;
         stateFile.SaveLocked(State);
         HookRunner.Run("poststart", State.Spec?.Hooks?.Poststart, GetOciState(), warnOnly: true);
@@ -204,7 +214,7 @@ public sealed class Container
             if (all) return;
             throw new RuntimeError($"container {Id} is not running");
         }
-        if (status == ContainerStatus.Created && TerminatesByDefault(signal))
+        if (status == ContainerStatus.Created && TerminatesByDefault(signal) && State.IsSandboxRoot)
         {
             // No program runs yet to take the signal: it ends the container, i.e. the sandbox.
             using var stateFile = LockAndRefresh();
@@ -215,11 +225,11 @@ public sealed class Container
         }
         try
         {
-            Control().Call(new ControlRequest { Operation = ControlOperation.Signal, Signal = signal, All = all },
+            Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Signal, Signal = signal, All = all },
                 timeout: TimeSpan.FromSeconds(30));
         }
-        catch (SandboxUnreachableException) when (!ProcessIdentity.IsAlive(State.Pid, State.PidStartTime)
-            || Sandbox.WaitGone(State.Pid, State.PidStartTime, TimeSpan.FromSeconds(1)))
+        catch (SandboxUnreachableException) when (!ProcessIdentity.IsAlive(SandboxPid, SandboxPidStartTime)
+            || Sandbox.WaitGone(SandboxPid, SandboxPidStartTime, TimeSpan.FromSeconds(1)))
         {
             // The signal ended the sandbox before it could answer.
         }
@@ -233,7 +243,7 @@ public sealed class Container
     public IReadOnlyList<ProcessInfo> Processes()
     {
         RequireSandbox("list the processes of");
-        var response = Control().Call(new ControlRequest { Operation = ControlOperation.Processes }, timeout: TimeSpan.FromSeconds(30));
+        var response = Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Processes }, timeout: TimeSpan.FromSeconds(30));
         return response.Processes.Select(p => new ProcessInfo(p.Pid, p.PPid, p.Uid, p.Command, p.State, p.StartTimeTicks)).ToList();
     }
 
@@ -241,7 +251,7 @@ public sealed class Container
     public IReadOnlyList<UnimplementedCall> UnimplementedCalls()
     {
         RequireSandbox("debug");
-        var response = Control().Call(new ControlRequest { Operation = ControlOperation.Unimplemented }, timeout: TimeSpan.FromSeconds(30));
+        var response = Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Unimplemented }, timeout: TimeSpan.FromSeconds(30));
         return response.Unimplemented.Select(u => new UnimplementedCall(u.Program, u.Number, u.Name, u.Count)).ToList();
     }
 
@@ -249,7 +259,7 @@ public sealed class Container
     public IReadOnlyList<TaskStack> Stacks()
     {
         RequireSandbox("debug");
-        var response = Control().Call(new ControlRequest { Operation = ControlOperation.Stacks }, timeout: TimeSpan.FromSeconds(30));
+        var response = Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Stacks }, timeout: TimeSpan.FromSeconds(30));
         return response.Tasks.Select(t => new TaskStack(t.Tid, t.Pid, t.Name, t.State, t.SyscallPlusOne - 1, t.SyscallName)).ToList();
     }
 
@@ -257,6 +267,7 @@ public sealed class Container
     public int Exec(ExecOptions options)
     {
         ControlRequest request = ExecRequestBuilder.Build(options, State.Spec, out Box? consoleSize);
+        request.ContainerId = JoinedId;
         bool terminal = request.Terminal;
         if (!terminal && options.ConsoleSocket != null)
             throw new RuntimeError("exec: --console-socket was given without --tty");
@@ -302,7 +313,7 @@ public sealed class Container
     public int WaitProcess(int pid)
     {
         RequireSandbox("wait for a process of");
-        return Control().Call(new ControlRequest { Operation = ControlOperation.Wait, Pid = pid }).WaitStatus;
+        return Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Wait, Pid = pid }).WaitStatus;
     }
 
     /// <summary>Starts `runsc-net wait --pid PID ID` with stdio on /dev/null; returns its host pid.</summary>
@@ -329,11 +340,11 @@ public sealed class Container
         int status;
         try
         {
-            status = Control().Call(new ControlRequest { Operation = ControlOperation.Wait, Pid = 0 }).WaitStatus;
+            status = Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Wait, Pid = 0 }).WaitStatus;
         }
         catch (SandboxUnreachableException)
         {
-            Sandbox.WaitGone(State.Pid, State.PidStartTime, TimeSpan.FromSeconds(10));
+            Sandbox.WaitGone(SandboxPid, SandboxPidStartTime, TimeSpan.FromSeconds(10));
             using var refreshed = LockAndRefresh();
             return State.ExitStatus ?? throw new RuntimeError($"container {Id}: the sandbox ended and the exit status is unknown");
         }
@@ -435,18 +446,27 @@ public sealed class Container
         {
             RuntimeLog.Warning($"{e.Message}; removing it");
         }
-        string controlSocket = ControlSocketPath.For(rootDir, fullId.ContainerId);
+        string? controlSocket = fullId.IsSandboxRoot ? ControlSocketPath.For(rootDir, fullId.ContainerId) : null;
         if (state != null)
         {
             var container = new Container(rootDir, fullId, state);
             ContainerStatus status = container.CurrentStatus();
             if (!force && status is ContainerStatus.Running or ContainerStatus.Paused)
                 throw new RuntimeError($"cannot delete container {fullId.ContainerId}: it is {status.ToOciString()} (stop it first or use --force)");
+            if (!fullId.IsSandboxRoot) container.LeaveSandbox();
             Sandbox.Kill(state.Pid, state.PidStartTime, state.GoferPid, state.GoferStartTime);
-            if (!string.IsNullOrEmpty(state.CgroupPath)) Cgroup.FromState(state.CgroupPath, state.CgroupDirs).Destroy();
-            if (!string.IsNullOrEmpty(state.ControlSocket)) controlSocket = state.ControlSocket;
         }
-        try { File.Delete(controlSocket); } catch (IOException) { }
+        // The root container's end is the sandbox's: the other containers go with it (their
+        // processes died with the Sentry; their gofers, waiters and state files go now).
+        if (fullId.IsSandboxRoot)
+            foreach (FullId other in StateDirectory.ListSandboxContainers(rootDir, fullId.SandboxId).Where(o => !o.IsSandboxRoot))
+                Delete(rootDir, other.ContainerId, force: true);
+        if (state != null)
+        {
+            if (!string.IsNullOrEmpty(state.CgroupPath)) Cgroup.FromState(state.CgroupPath, state.CgroupDirs).Destroy();
+            if (fullId.IsSandboxRoot && !string.IsNullOrEmpty(state.ControlSocket)) controlSocket = state.ControlSocket;
+        }
+        if (controlSocket != null) try { File.Delete(controlSocket); } catch (IOException) { }
         stateFile.Destroy();
         if (state?.Spec?.Hooks?.Poststop is { Count: > 0 } poststop)
         {
@@ -454,6 +474,23 @@ public sealed class Container
             stopped.Status = "stopped";
             stopped.Pid = 0;
             HookRunner.Run("poststop", poststop, stopped, warnOnly: true);
+        }
+    }
+
+    /// <summary>
+    /// Takes a joined container out of its sandbox: the Sentry kills its processes and drops its
+    /// mounts and gofer connection. Nothing to do when the sandbox is gone.
+    /// </summary>
+    private void LeaveSandbox()
+    {
+        if (!ProcessIdentity.IsAlive(State.SandboxPid, State.SandboxPidStartTime)) return;
+        try
+        {
+            Control().Call(new ControlRequest { ContainerId = Id, Operation = ControlOperation.DestroyContainer }, timeout: TimeSpan.FromSeconds(30));
+        }
+        catch (SandboxUnreachableException)
+        {
+            // The sandbox ended meanwhile.
         }
     }
 
@@ -524,7 +561,7 @@ public sealed class Container
         ContainerStatus status = CurrentStatus();
         if (status != from)
             throw new RuntimeError($"cannot {verb} container {Id}: it is {status.ToOciString()}, not {from.ToOciString()}");
-        Control().Call(new ControlRequest { Operation = operation }, timeout: TimeSpan.FromSeconds(30));
+        Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = operation }, timeout: TimeSpan.FromSeconds(30));
         State.Status = to;
         stateFile.SaveLocked(State);
     }
@@ -553,4 +590,12 @@ public sealed class Container
     }
 
     private ControlClient Control() => new(State.ControlSocket, Id);
+
+    /// <summary>The ID control requests name this container by: empty for the sandbox's root container.</summary>
+    private string JoinedId => State.IsSandboxRoot ? "" : Id;
+
+    /// <summary>Host pid of the sandbox (boot) process this container runs in.</summary>
+    private int SandboxPid => State.IsSandboxRoot ? State.Pid : State.SandboxPid;
+
+    private ulong SandboxPidStartTime => State.IsSandboxRoot ? State.PidStartTime : State.SandboxPidStartTime;
 }

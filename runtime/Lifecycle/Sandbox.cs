@@ -70,24 +70,9 @@ public static class Sandbox
             ownFds.Add(devNull);
 
             string exe = RuntimeExecutable.Path;
-            var globalArgs = global.ToArguments();
 
             var sandboxEnvironment = SandboxProcessEnvironment.Build();
-            var gofer = new NamespacedProcess
-            {
-                Executable = exe,
-                Arguments = ["runsc-net", .. globalArgs, "gofer", "--container-id", containerId, "--bundle", bundle.Directory,
-                    "--spec-fd", SpecFd.ToString(), "--socket-fd", "4"],
-                // Own pid namespace: the gofer sees and can signal no host process (its procfs
-                // shows only itself; see GoferProcess).
-                NamespaceFlags = Processes.CLONE_NEWNS | Processes.CLONE_NEWPID,
-                CapabilityBoundingSet = GoferSetupCapabilities,
-                Environment = sandboxEnvironment,
-                // stderr stays the caller's, so a failed setup is seen; stdin and stdout are not the gofer's business.
-                Fds = new Dictionary<int, int> { [0] = devNull, [1] = devNull, [SpecFd] = specFd, [4] = pair[0] },
-            };
-            goferPid = gofer.Start();
-            RuntimeLog.Debug($"gofer started: pid {goferPid}");
+            goferPid = SpawnGofer(containerId, bundle, global, sandboxEnvironment, devNull, specFd, pair[0]);
 
             var (flags, joins) = SandboxNamespaces.ForBoot(spec, global);
             ownFds.AddRange(joins.Select(j => j.Fd));
@@ -154,6 +139,71 @@ public static class Sandbox
             try { File.Delete(controlPath); } catch (IOException) { }
             throw;
         }
+    }
+
+    /// <summary>
+    /// Starts the gofer of a container that joins a running sandbox, confined as the first
+    /// container's (own mount and pid namespaces, the same capabilities and seccomp filter).
+    /// Returns its pid and, in <paramref name="sentryEnd"/>, our end of its socket, which the
+    /// caller hands to the Sentry over the control socket and then closes.
+    /// </summary>
+    public static unsafe int StartJoiningGofer(string containerId, BundleConfig bundle, GlobalOptions global, out int sentryEnd)
+    {
+        sentryEnd = -1;
+        var ownFds = new List<int>();
+        try
+        {
+            int specFd = WriteSpecMemfd(bundle.Spec, bundle.Rootfs);
+            ownFds.Add(specFd);
+            int* pair = stackalloc int[2];
+            if (Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, pair) < 0)
+                throw new RuntimeError($"creating the gofer socket pair: {Processes.LastError()}");
+            ownFds.Add(pair[0]);
+            int devNull = Processes.Open("/dev/null", Processes.O_RDWR | Processes.O_CLOEXEC, 0);
+            if (devNull < 0)
+            {
+                Processes.Close(pair[1]);
+                throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
+            }
+            ownFds.Add(devNull);
+            int pid;
+            try
+            {
+                pid = SpawnGofer(containerId, bundle, global, SandboxProcessEnvironment.Build(), devNull, specFd, pair[0]);
+            }
+            catch
+            {
+                Processes.Close(pair[1]);
+                throw;
+            }
+            sentryEnd = pair[1];
+            return pid;
+        }
+        finally
+        {
+            foreach (int fd in ownFds) Processes.Close(fd);
+        }
+    }
+
+    private static int SpawnGofer(string containerId, BundleConfig bundle, GlobalOptions global, IReadOnlyList<string> environment,
+        int devNull, int specFd, int goferEnd)
+    {
+        var gofer = new NamespacedProcess
+        {
+            Executable = RuntimeExecutable.Path,
+            Arguments = ["runsc-net", .. global.ToArguments(), "gofer", "--container-id", containerId, "--bundle", bundle.Directory,
+                "--spec-fd", SpecFd.ToString(), "--socket-fd", "4"],
+            // Own pid namespace: the gofer sees and can signal no host process (its procfs
+            // shows only itself; see GoferProcess).
+            NamespaceFlags = Processes.CLONE_NEWNS | Processes.CLONE_NEWPID,
+            CapabilityBoundingSet = GoferSetupCapabilities,
+            Environment = environment,
+            // stderr stays the caller's, so a failed setup is seen; stdin and stdout are not the gofer's business.
+            Fds = new Dictionary<int, int> { [0] = devNull, [1] = devNull, [SpecFd] = specFd, [4] = goferEnd },
+        };
+        int pid = gofer.Start();
+        RuntimeLog.Debug($"gofer started: pid {pid}");
+        return pid;
     }
 
     /// <summary>

@@ -39,7 +39,7 @@ public sealed partial class SentrySandbox : ISandboxControl
     }
 
     /// <summary>The filter state linux.seccomp asks for; throws with a one-line message for a profile runc would refuse.</summary>
-    private static Kernel.Seccomp.SeccompState ContainerSeccomp(Spec spec)
+    internal static Kernel.Seccomp.SeccompState ContainerSeccomp(Spec spec)
     {
         if (spec.Linux?.Seccomp is not System.Text.Json.JsonElement profile || profile.ValueKind == System.Text.Json.JsonValueKind.Null)
             return RunscNet.Sentry.Kernel.Seccomp.SeccompState.None;
@@ -102,7 +102,7 @@ public sealed partial class SentrySandbox : ISandboxControl
         };
         // Start-up garbage (spec, mount table, serializers) should not stay resident while the container idles.
         Gofer.Process.IdleHeapTrim.Schedule(TimeSpan.FromMilliseconds(300));
-        return new SentrySandbox(spec, kernel, stdio, consoleFd) { _preservedFds = preservedFds ?? Array.Empty<int>() };
+        return new SentrySandbox(spec, kernel, stdio, consoleFd) { _preservedFds = preservedFds ?? Array.Empty<int>(), _memoryOverlay = memoryOverlay };
     }
 
     /// <summary>Host fds (--preserve-fds) init gets as its fds 3, 4, ...</summary>
@@ -132,8 +132,11 @@ public sealed partial class SentrySandbox : ISandboxControl
         return limits;
     }
 
-    /// <summary>Gives <paramref name="t"/> stdio from host fds (dup'ed: the caller keeps its own), its cwd and umask.</summary>
-    private static void SetUpFiles(Task t, int[] stdio, string cwd, uint? umask)
+    /// <summary>
+    /// Gives <paramref name="t"/> stdio from host fds (dup'ed: the caller keeps its own), its root
+    /// (<paramref name="root"/>, else the sandbox's), cwd and umask.
+    /// </summary>
+    private static void SetUpFiles(Task t, int[] stdio, string cwd, uint? umask, VfsPath? root = null)
     {
         for (int i = 0; i < 3 && i < stdio.Length; i++)
         {
@@ -144,7 +147,7 @@ public sealed partial class SentrySandbox : ISandboxControl
             // InstallAt took its own reference; drop the creation reference.
             t.Fds.Get(i)!.DecRef();
         }
-        t.Fs = new FsContext(t.Kernel.Vfs.RootPath);
+        t.Fs = new FsContext(root ?? t.Kernel.Vfs.RootPath);
         if (umask is uint u) t.Fs.Umask = (int)u;
         if (!string.IsNullOrEmpty(cwd) && t.Kernel.Vfs.Resolve(t, t.Fs.Root, cwd, true, out var loc) == 0)
             t.Fs.Cwd = loc;
@@ -221,7 +224,7 @@ public sealed partial class SentrySandbox : ISandboxControl
         if (!RunscNet.Sentry.Kernel.Signal.IsValid(signal)) throw new InvalidOperationException($"invalid signal {signal}");
         if (all)
         {
-            foreach (var g in Kernel.ThreadGroups())
+            foreach (var g in Kernel.ThreadGroups().Where(g => g.ContainerId.Length == 0))
                 Kernel.SendSignalToGroup(g, SignalInfo.FromUser(signal, SignalInfo.SI_USER, 0, 0), SignalSource.Outside);
             return;
         }
@@ -242,10 +245,13 @@ public sealed partial class SentrySandbox : ISandboxControl
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<ProcessInfo> Processes()
+    public IReadOnlyList<ProcessInfo> Processes() => ProcessesOf("");
+
+    /// <summary>The processes of the container <paramref name="containerId"/> ("" the root container's).</summary>
+    private List<ProcessInfo> ProcessesOf(string containerId)
     {
         var list = new List<ProcessInfo>();
-        foreach (var g in Kernel.ThreadGroups())
+        foreach (var g in Kernel.ThreadGroups().Where(g => g.ContainerId == containerId))
         {
             var d = RunscNet.Sentry.Kernel.Kernel.Describe(g);
             string cmd = d.Argv.Count > 0 ? string.Join(' ', d.Argv) : d.Comm;
@@ -295,13 +301,23 @@ public sealed partial class SentrySandbox : ISandboxControl
     /// <inheritdoc/>
     public int Exec(ExecRequest request)
     {
-        if (request.Args.Count == 0) throw new InvalidOperationException("exec: no command given");
         if (Kernel.Init == null) throw new InvalidOperationException("the container is not running");
-        var creds = CredentialsFor(request.Uid, request.Gid, request.AdditionalGids, _spec.Process);
-        var t = Kernel.CreateOrphanProcess(creds, LimitsFor(_spec.Process));
-        t.Seccomp = _seccomp;   // runc exec applies the container's profile too
+        return ExecIn(request, _spec.Process, "", null, _seccomp);
+    }
+
+    /// <summary>
+    /// Runs the process <paramref name="request"/> describes as a member of container
+    /// <paramref name="containerId"/> ("" the root one) under <paramref name="root"/> (null: the sandbox's).
+    /// </summary>
+    private int ExecIn(ExecRequest request, Process? specProcess, string containerId, VfsPath? root, Kernel.Seccomp.SeccompState seccomp)
+    {
+        if (request.Args.Count == 0) throw new InvalidOperationException("exec: no command given");
+        var creds = CredentialsFor(request.Uid, request.Gid, request.AdditionalGids, specProcess);
+        var t = Kernel.CreateOrphanProcess(creds, LimitsFor(specProcess));
+        t.ThreadGroup.ContainerId = containerId;
+        t.Seccomp = seccomp;   // runc exec applies the container's profile too
         if (request.Terminal && request.StdioFds.Length > 0) DevptsFileSystem.Instance.Register(request.StdioFds[0]);
-        SetUpFiles(t, request.StdioFds, request.Cwd, null);
+        SetUpFiles(t, request.StdioFds, request.Cwd, null, root);
         InstallPreserved(t, request.StdioFds.Skip(3).ToArray());
         // exec --tty: the process leads its own session, whose controlling terminal is its pty.
         if (request.Terminal && t.Fds.Get(0) is HostFileDescription { IsTty: true } tty) tty.MakeControllingTerminal(t.Pid, t.Pid);
@@ -323,10 +339,10 @@ public sealed partial class SentrySandbox : ISandboxControl
     }
 
     /// <inheritdoc/>
-    public void Pause() => Kernel.PauseAll();
+    public void Pause() => Kernel.PauseContainer("");
 
     /// <inheritdoc/>
-    public void Resume() => Kernel.ResumeAll();
+    public void Resume() => Kernel.ResumeContainer("");
 
     /// <summary>Blocks until init has exited and returns its wait status.</summary>
     public int WaitForInit()

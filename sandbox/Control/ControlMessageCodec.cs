@@ -58,6 +58,8 @@ public static class ControlMessageCodec
             Int(w, 9, m.Gid);
             foreach (string g in m.AdditionalGids) w.String(10, g);
             Bool(w, 11, m.Terminal);
+            if (m.ContainerId.Length > 0) w.String(12, m.ContainerId);
+            if (m.SpecJson.Length > 0) w.String(13, m.SpecJson);
         }
 
         public void MergeField(ref WireReader r, int field, int wireType)
@@ -75,6 +77,8 @@ public static class ControlMessageCodec
                 case (9, WireVarint): m.Gid = (uint)r.ReadVarint(); break;
                 case (10, WireLengthDelimited): m.AdditionalGids.Add(r.ReadString()); break;
                 case (11, WireVarint): m.Terminal = r.ReadVarint() != 0; break;
+                case (12, WireLengthDelimited): m.ContainerId = r.ReadString(); break;
+                case (13, WireLengthDelimited): m.SpecJson = r.ReadString(); break;
                 default: r.Skip(wireType); break;
             }
         }

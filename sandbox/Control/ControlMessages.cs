@@ -25,6 +25,13 @@ public enum ControlOperation
     Unimplemented = 9,
     /// <summary>Every task's state and system call (<see cref="ISandboxControl.Stacks"/>).</summary>
     Stacks = 10,
+    /// <summary>
+    /// Add a container to the sandbox (<see cref="ISubcontainerControl.CreateContainer"/>): its
+    /// spec in <see cref="ControlRequest.SpecJson"/>, fds = its gofer socket end, then stdin, stdout, stderr.
+    /// </summary>
+    CreateContainer = 11,
+    /// <summary>Kill a joined container's processes and drop its mounts and gofer (<see cref="ISubcontainerControl.DestroyContainer"/>).</summary>
+    DestroyContainer = 12,
 }
 
 /// <summary>One request on the control socket (runtime → sandbox).</summary>
@@ -66,6 +73,15 @@ public sealed class ControlRequest
 
     /// <summary>The process gets a terminal (Exec).</summary>
     [ProtoMember(11)] public bool Terminal { get; set; }
+
+    /// <summary>
+    /// The container the request is about when it joined the sandbox; empty for the sandbox's
+    /// root container (requests of runtimes before pods carry none).
+    /// </summary>
+    [ProtoMember(12)] public string ContainerId { get; set; } = "";
+
+    /// <summary>The joining container's validated spec as JSON (CreateContainer).</summary>
+    [ProtoMember(13)] public string SpecJson { get; set; } = "";
 }
 
 /// <summary>A process as the control protocol carries it (see <see cref="ProcessInfo"/>).</summary>

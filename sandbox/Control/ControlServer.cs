@@ -152,7 +152,7 @@ public sealed class ControlServer
             finally
             {
                 // Fds donated for an exec belong to the new process now (the kernel dup'd what it keeps).
-                foreach (int fd in fds) Close(fd);
+                foreach (int fd in fds) if (fd >= 0) Close(fd);
             }
             try
             {
@@ -196,6 +196,8 @@ public sealed class ControlServer
 
     private ControlResponse Dispatch(ControlRequest request, int[] fds)
     {
+        if (request.ContainerId.Length > 0 || request.Operation == ControlOperation.CreateContainer)
+            return DispatchToContainer(request, fds);
         var response = new ControlResponse();
         switch (request.Operation)
         {
@@ -246,6 +248,63 @@ public sealed class ControlServer
                 break;
             default:
                 throw new InvalidOperationException($"unknown control operation {(int)request.Operation}");
+        }
+        return response;
+    }
+
+    /// <summary>A request about a container that joined the sandbox (named by its ID).</summary>
+    private ControlResponse DispatchToContainer(ControlRequest request, int[] fds)
+    {
+        if (_control is not ISubcontainerControl containers)
+            throw new InvalidOperationException("this sandbox cannot hold other containers");
+        string id = request.ContainerId;
+        if (!StateFile.ContainerId.IsValid(id)) throw new InvalidOperationException("invalid container ID");
+        var response = new ControlResponse();
+        switch (request.Operation)
+        {
+            case ControlOperation.CreateContainer:
+                if (fds.Length != 6) throw new InvalidOperationException($"create container: expected 6 fds, got {fds.Length}");
+                var spec = StateFile.Oci.SpecFile.Deserialize(System.Text.Encoding.UTF8.GetBytes(request.SpecJson));
+                // The gofer end, exit record and waiter pipe are the container's now; the server
+                // closes the stdio fds it was sent.
+                int gofer = fds[0], exitRecord = fds[4], notify = fds[5];
+                fds[0] = fds[4] = fds[5] = -1;
+                containers.CreateContainer(id, spec, gofer, fds[1..4], request.Terminal, exitRecord, notify);
+                break;
+            case ControlOperation.DestroyContainer:
+                containers.DestroyContainer(id);
+                break;
+            case ControlOperation.Start:
+                containers.Start(id);
+                break;
+            case ControlOperation.Signal:
+                containers.Signal(id, request.Signal, request.All);
+                break;
+            case ControlOperation.Processes:
+                foreach (var p in containers.Processes(id))
+                {
+                    response.Processes.Add(new ControlProcess
+                    {
+                        Pid = p.Pid, PPid = p.PPid, Uid = p.Uid, Command = p.Command, State = p.State,
+                        StartTimeTicks = p.StartTimeTicks,
+                    });
+                }
+                break;
+            case ControlOperation.Exec:
+                response.Pid = containers.Exec(id, new ExecRequest(request.Args, request.Env, request.Cwd, request.Uid,
+                    request.Gid, request.AdditionalGids.Select(uint.Parse).ToList(), request.Terminal, fds));
+                break;
+            case ControlOperation.Wait:
+                response.WaitStatus = containers.Wait(id, request.Pid);
+                break;
+            case ControlOperation.Pause:
+                containers.Pause(id);
+                break;
+            case ControlOperation.Resume:
+                containers.Resume(id);
+                break;
+            default:
+                throw new InvalidOperationException($"{request.Operation} of a container that joined the sandbox is not supported yet");
         }
         return response;
     }

@@ -67,7 +67,9 @@ public sealed partial class Kernel
     private readonly Dictionary<int, Task> _tasks = new();
     private readonly Dictionary<int, ThreadGroup> _groups = new();
     private readonly Dictionary<int, ProcessGroup> _processGroups = new();
-    private int _lastPid;
+    // PID 1 is the root container's init (CreateInit starts again from 0): processes made before
+    // it, such as a joined container's init started first, must not take it.
+    private int _lastPid = 1;
 
     /// <summary>The container's init (pid 1) once started.</summary>
     public ThreadGroup? Init { get; private set; }
@@ -362,6 +364,33 @@ public sealed partial class Kernel
     public void ResumeAll()
     {
         Paused = false;
+        PauseEvents.Notify();
+    }
+
+    private readonly object _pauseLock = new();
+
+    // Replaced, never changed in place: tasks read it without a lock at every return to the application.
+    private volatile string[] _pausedContainers = [];
+
+    /// <summary>True while <paramref name="tg"/> must not run: the sandbox or its container is paused.</summary>
+    public bool IsPaused(ThreadGroup tg) => Paused || (_pausedContainers.Length > 0 && Array.IndexOf(_pausedContainers, tg.ContainerId) >= 0);
+
+    /// <summary>
+    /// Stops the tasks of container <paramref name="containerId"/> ("" the root container's) at
+    /// their next return to the application until <see cref="ResumeContainer"/>.
+    /// </summary>
+    public void PauseContainer(string containerId)
+    {
+        lock (_pauseLock)
+            if (Array.IndexOf(_pausedContainers, containerId) < 0) _pausedContainers = [.. _pausedContainers, containerId];
+        foreach (var t in Tasks())
+            if (t.ThreadGroup.ContainerId == containerId) t.WakeForSignal();
+    }
+
+    /// <summary>Lets the paused tasks of container <paramref name="containerId"/> run again.</summary>
+    public void ResumeContainer(string containerId)
+    {
+        lock (_pauseLock) _pausedContainers = _pausedContainers.Where(c => c != containerId).ToArray();
         PauseEvents.Notify();
     }
 }

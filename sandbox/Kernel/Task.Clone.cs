@@ -85,6 +85,7 @@ public sealed partial class Task
             childTg = new ThreadGroup(Kernel, pid)
             {
                 Parent = parent,
+                ContainerId = tg.ContainerId,
                 Handlers = (flags & CLONE_SIGHAND) != 0 ? tg.Handlers : tg.Handlers.Clone(),
                 Limits = tg.Limits.Clone(),
                 OomScoreAdj = tg.OomScoreAdj,

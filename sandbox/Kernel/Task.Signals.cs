@@ -175,10 +175,10 @@ public sealed partial class Task
         {
             ClearInterrupt();
             if (_threadExitRequested) return false;
-            if (Kernel.Paused && !tg.Exiting)
+            if (Kernel.IsPaused(tg) && !tg.Exiting)
             {
-                Block(() => !Kernel.Paused || tg.Exiting || (PendingSet() & Signal.Bit(Signal.SIGKILL)) != 0, Kernel.PauseEvents);
-                if (Kernel.Paused && (PendingSet() & Signal.Bit(Signal.SIGKILL)) == 0) continue;
+                Block(() => !Kernel.IsPaused(tg) || tg.Exiting || (PendingSet() & Signal.Bit(Signal.SIGKILL)) != 0, Kernel.PauseEvents);
+                if (Kernel.IsPaused(tg) && (PendingSet() & Signal.Bit(Signal.SIGKILL)) == 0) continue;
             }
             SignalInfo? info;
             SigAction act;

@@ -167,4 +167,11 @@ public sealed class ThreadGroup
 
     /// <summary>True if this is the init of the sandbox's PID namespace.</summary>
     public bool IsInit => Tgid == 1;
+
+    /// <summary>
+    /// The container the process belongs to: "" for the sandbox's root container, else the ID of
+    /// a container that joined the sandbox. Inherited by fork; decides which processes a
+    /// container's kill, ps and delete reach.
+    /// </summary>
+    public string ContainerId { get; set; } = "";
 }

@@ -4,7 +4,7 @@ namespace RunscNet.Sentry.Platform;
 /// The ELF64 header and single PT_LOAD program header (read + execute, at a fixed address) that
 /// every stub image starts with; the platforms place their machine code after it.
 /// </summary>
-internal static class StubElf
+public static class StubElf
 {
     /// <summary>Size of the ELF header plus the one program header.</summary>
     public const int HeadersSize = 64 + 56;

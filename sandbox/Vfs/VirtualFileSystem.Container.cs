@@ -29,6 +29,65 @@ public sealed partial class VirtualFileSystem
         if (err != 0) return err;
         FileSystem rootFs = memoryOverlay ? new Overlay.OverlayFileSystem(goferRoot!) : goferRoot!;
         SetRoot(rootFs, spec.Root?.Readonly == true ? MountFlags.ReadOnly : MountFlags.None, "rootfs");
+        DeviceRules = Dev.DeviceAccessRules.FromSpec(spec.Linux?.Resources?.Devices);
+        return MountSpecMounts(spec, gofer);
+    }
+
+    /// <summary>
+    /// The root a mount table is being built under: the sandbox's, or while
+    /// <see cref="MountJoinedContainer"/> runs, the joining container's (builds are serialized by
+    /// <see cref="_buildLock"/>; only build-time code resolves through it).
+    /// </summary>
+    private VfsPath BuildRoot => _buildRoot ?? RootPath;
+
+    private VfsPath? _buildRoot;
+    private readonly object _buildLock = new();
+
+    /// <summary>
+    /// Builds the mount table of a container that joins the running sandbox, as
+    /// <see cref="MountContainer"/> does for the first one, under a root mount of its own that
+    /// is attached nowhere: its tasks get it as their root, so neither container reaches the
+    /// other's files. The device rules stay the sandbox's. Returns 0 or -errno.
+    /// </summary>
+    public int MountJoinedContainer(Spec spec, GoferClient gofer, bool memoryOverlay, out Mount? root)
+    {
+        root = null;
+        int err = GoferFileSystem.Attach(gofer, "/", out var goferRoot);
+        if (err != 0) return err;
+        FileSystem rootFs = memoryOverlay ? new Overlay.OverlayFileSystem(goferRoot!) : goferRoot!;
+        var mount = new Mount(rootFs, new Dentry("/", null, rootFs.Root), spec.Root?.Readonly == true ? MountFlags.ReadOnly : MountFlags.None) { Source = "rootfs" };
+        lock (_buildLock)
+        {
+            lock (_mountLock) _mounts.Add(mount);
+            _buildRoot = new VfsPath(mount, mount.Root);
+            try
+            {
+                err = MountSpecMounts(spec, gofer);
+            }
+            finally
+            {
+                _buildRoot = null;
+            }
+        }
+        if (err != 0)
+        {
+            DropMountTree(mount);
+            return err;
+        }
+        root = mount;
+        return 0;
+    }
+
+    /// <summary>Removes a joined container's root mount and every mount below it from the table.</summary>
+    public void DropMountTree(Mount root)
+    {
+        lock (_mountLock) DetachTree(root);
+    }
+
+    /// <summary>The spec's mounts, devices and path rules under <see cref="BuildRoot"/>.</summary>
+    private int MountSpecMounts(Spec spec, GoferClient gofer)
+    {
+        int err;
         var mounts = spec.Mounts ?? new List<StateFile.Oci.Mount>();
         bool haveDev = false, haveProc = false, havePts = false;
         foreach (var m in mounts)
@@ -42,7 +101,6 @@ public sealed partial class VirtualFileSystem
         foreach (var m in mounts) MountOne(m, gofer);
         if (!havePts) MountSpecial("/dev/pts", DevptsFileSystem.Instance, MountFlags.NoSuid | MountFlags.NoExec, "devpts");
         if (!haveProc) MountSpecial("/proc", new ProcFileSystem(this), MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, "proc");
-        DeviceRules = Dev.DeviceAccessRules.FromSpec(spec.Linux?.Resources?.Devices);
         err = MakeSpecDevices(spec);
         if (err != 0) return err;
         err = ApplyPathRules(spec);
@@ -60,7 +118,7 @@ public sealed partial class VirtualFileSystem
     private void ApplyRootPropagation(string? propagation)
     {
         var type = PropagationOf(propagation);
-        if (type is MountPropagation t && t != MountPropagation.Private) SetPropagation(RootMount, t, recursive: true);
+        if (type is MountPropagation t && t != MountPropagation.Private) SetPropagation(BuildRoot.Mount, t, recursive: true);
     }
 
     /// <summary>The propagation type of an option or rootfsPropagation value ("shared", "rslave"...), or null.</summary>
@@ -246,11 +304,12 @@ public sealed partial class VirtualFileSystem
 
     private int MakeMountPoint(string dest, out VfsPath at)
     {
-        at = RootPath;
-        var cur = RootPath;
+        var root = BuildRoot;
+        at = root;
+        var cur = root;
         foreach (var part in dest.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
-            int err = LookupChild(Kernel.Credentials.Root, RootPath, cur, part, out var next);
+            int err = LookupChild(Kernel.Credentials.Root, root, cur, part, out var next);
             if (err == -Errno.ENOENT)
             {
                 Inode? child = null;

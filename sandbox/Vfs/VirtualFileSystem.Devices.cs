@@ -41,7 +41,7 @@ public sealed partial class VirtualFileSystem
         if (err == -Errno.ENOENT) err = MakeMountPoint(dir, out parent);
         if (err != 0) return err;
         if (!parent.Inode.IsDirectory) return -Errno.ENOTDIR;
-        if (LookupChild(Credentials.Root, RootPath, parent, name, out _) == 0) return 0;
+        if (LookupChild(Credentials.Root, BuildRoot, parent, name, out _) == 0) return 0;
         uint perm = (d.FileMode ?? 0x1b6) & LinuxMode.PermMask;
         ulong rdev = type == LinuxMode.S_IFIFO ? 0 : DeviceRegistry.MakeDev((uint)d.Major, (uint)d.Minor);
         if (parent.Inode is TmpfsInode dirInode)

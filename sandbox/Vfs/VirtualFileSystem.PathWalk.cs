@@ -154,16 +154,17 @@ public sealed partial class VirtualFileSystem
     }
 
     /// <summary>
-    /// Resolves an absolute path from the sandbox root as root with all capabilities, without a
+    /// Resolves an absolute path from the root of the mount table being built (the sandbox's) as root with all capabilities, without a
     /// task (boot: mount points of the spec). Follows symlinks.
     /// </summary>
     public int ResolveAbsolute(string path, out VfsPath result)
     {
         var stack = new List<string>();
         PushComponents(stack, path);
-        var cur = RootPath;
+        var root = BuildRoot;
+        var cur = root;
         int symlinks = 0;
-        int err = WalkStack(null, RootPath, ref cur, stack, true, ref symlinks);
+        int err = WalkStack(null, root, ref cur, stack, true, ref symlinks);
         result = cur;
         return err;
     }

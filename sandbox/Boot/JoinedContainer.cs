@@ -1,0 +1,69 @@
+using RunscNet.Gofer;
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Vfs;
+using RunscNet.StateFile.Oci;
+using Mount = RunscNet.Sentry.Vfs.Mount;
+
+namespace RunscNet.Sentry.Boot;
+
+/// <summary>
+/// A container that joined a running sandbox (a pod's second and later containers): its spec,
+/// gofer connection, mount table root, stdio and init. The sandbox's kernel is shared; what is
+/// the container's own is found through <see cref="ThreadGroup.ContainerId"/>.
+/// </summary>
+internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, Mount root, int[] stdio, bool terminal,
+    int exitRecordFd, int notifyFd, DebugLog log)
+{
+    private int _exitRecordFd = exitRecordFd, _notifyFd = notifyFd;
+
+    public string Id { get; } = id;
+    public Spec Spec { get; } = spec;
+    public GoferClient Gofer { get; } = gofer;
+    public Mount Root { get; } = root;
+
+    /// <summary>The container's own linux.seccomp (checked by the runtime at create).</summary>
+    public Kernel.Seccomp.SeccompState Seccomp { get; } = SentrySandbox.ContainerSeccomp(spec);
+
+    /// <summary>Our own duplicates of the init's stdio host fds (closed when the container goes).</summary>
+    public int[] Stdio { get; } = stdio;
+
+    public bool Terminal { get; } = terminal;
+
+    /// <summary>The container's init once started.</summary>
+    public ThreadGroup? Init { get; set; }
+
+    /// <summary>Set once start was asked for (or a fatal signal came first).</summary>
+    public bool Started { get; set; }
+
+    /// <summary>Set when the container's init has exited (or the container was stopped before it ran).</summary>
+    public ManualResetEventSlim Exited { get; } = new(false);
+
+    /// <summary>The init's wait status once <see cref="Exited"/> is set.</summary>
+    public int ExitStatus { get; private set; }
+
+    /// <summary>
+    /// Records the init's end once (later calls change nothing): in the exit record, to the
+    /// container's host waiter (which then exits with it), and for control Wait requests.
+    /// </summary>
+    public unsafe void MarkExited(int status)
+    {
+        lock (this)
+        {
+            if (Exited.IsSet) return;
+            ExitStatus = status;
+            ExitRecord.Save(_exitRecordFd, status, log);
+            if (_notifyFd >= 0)
+            {
+                // 4 bytes fit any pipe: the write neither blocks nor splits.
+                long n = RawSyscall.Checked(1 /* write */, _notifyFd, (long)&status, 4);
+                if (n != 4) log.Write($"container {Id}: the waiter was not told its status: {(n < 0 ? $"errno {-n}" : "short write")}");
+                HostIo.Close(_notifyFd);
+                _notifyFd = -1;
+            }
+            if (_exitRecordFd >= 0) HostIo.Close(_exitRecordFd);
+            _exitRecordFd = -1;
+            Exited.Set();
+        }
+    }
+}
