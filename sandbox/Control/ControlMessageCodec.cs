@@ -58,6 +58,8 @@ public static class ControlMessageCodec
             Int(w, 9, m.Gid);
             foreach (string g in m.AdditionalGids) w.String(10, g);
             Bool(w, 11, m.Terminal);
+            if (!string.IsNullOrEmpty(m.ContainerId)) w.String(12, m.ContainerId);
+            Bool(w, 13, m.LeaveRunning);
         }
 
         public void MergeField(ref WireReader r, int field, int wireType)
@@ -75,6 +77,8 @@ public static class ControlMessageCodec
                 case (9, WireVarint): m.Gid = (uint)r.ReadVarint(); break;
                 case (10, WireLengthDelimited): m.AdditionalGids.Add(r.ReadString()); break;
                 case (11, WireVarint): m.Terminal = r.ReadVarint() != 0; break;
+                case (12, WireLengthDelimited): m.ContainerId = r.ReadString(); break;
+                case (13, WireVarint): m.LeaveRunning = r.ReadVarint() != 0; break;
                 default: r.Skip(wireType); break;
             }
         }

@@ -25,6 +25,10 @@ public enum ControlOperation
     Unimplemented = 9,
     /// <summary>Every task's state and system call (<see cref="ISandboxControl.Stacks"/>).</summary>
     Stacks = 10,
+    /// <summary>Save the sandbox to the image fd sent with the request (<see cref="ISandboxControl.Checkpoint"/>).</summary>
+    Checkpoint = 11,
+    /// <summary>Rebuild the sandbox from the image fd sent with the request (<see cref="ISandboxControl.Restore"/>).</summary>
+    Restore = 12,
 }
 
 /// <summary>One request on the control socket (runtime → sandbox).</summary>
@@ -66,6 +70,12 @@ public sealed class ControlRequest
 
     /// <summary>The process gets a terminal (Exec).</summary>
     [ProtoMember(11)] public bool Terminal { get; set; }
+
+    /// <summary>The container's ID, recorded in the image (Checkpoint).</summary>
+    [ProtoMember(12)] public string? ContainerId { get; set; }
+
+    /// <summary>Keep the container running after the image is written (Checkpoint).</summary>
+    [ProtoMember(13)] public bool LeaveRunning { get; set; }
 }
 
 /// <summary>A process as the control protocol carries it (see <see cref="ProcessInfo"/>).</summary>

@@ -1,0 +1,80 @@
+using Microsoft.Win32.SafeHandles;
+using RunscNet.Sentry.Checkpoint;
+using RunscNet.StateFile.Checkpoint;
+
+namespace RunscNet.Sentry.Boot;
+
+public sealed partial class SentrySandbox
+{
+    /// <summary>How long tasks get to reach a safe point.</summary>
+    private static readonly TimeSpan SafePointTimeout = TimeSpan.FromSeconds(10);
+
+    /// <inheritdoc/>
+    public void Checkpoint(int imageFd, string containerId, bool leaveRunning)
+    {
+        if (Kernel.Init == null || Kernel.InitExited.IsSet) throw new InvalidOperationException("checkpoint: the container is not running");
+        if (_consoleFd >= 0) throw new InvalidOperationException("checkpoint: containers with a terminal cannot be saved yet");
+        bool wasPaused = Kernel.Paused;
+        bool saved = false;
+        try
+        {
+            var snapshots = Kernel.Checkpoints.CaptureAll(Kernel, SafePointTimeout);
+            // The fd is the caller's temporary file; the control server closes it after the reply.
+            using var output = new FileStream(new SafeFileHandle(imageFd, ownsHandle: false), FileAccess.Write, 1 << 16);
+            var writer = new ImageWriter(output, new ImageHeader
+            {
+                RunscNetVersion = SentryVersion,
+                Created = DateTimeOffset.UtcNow,
+                ContainerId = containerId,
+                SandboxId = containerId,
+                Platform = PlatformName,
+            });
+            var graph = new SandboxSaver(Kernel, snapshots, _stdio).Save(writer);
+            writer.Finish(graph);
+            saved = true;
+        }
+        catch (CheckpointRefusedException e)
+        {
+            throw new InvalidOperationException(e.Message);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"checkpoint: writing the image: {e.Message}");
+        }
+        finally
+        {
+            Kernel.Checkpoints.End();
+            if (saved && !leaveRunning) Kernel.KillAll();
+            else if (!wasPaused) Kernel.ResumeAll();
+        }
+        Kernel.Log.Write($"checkpoint: image written ({(leaveRunning ? "left running" : "container ends")})");
+    }
+
+    /// <inheritdoc/>
+    public void Restore(int imageFd)
+    {
+        lock (_startLock)
+        {
+            if (_started) throw new InvalidOperationException("the container was already started");
+            _started = true;
+        }
+        if (_consoleFd >= 0) throw new InvalidOperationException("restore: containers with a terminal cannot be restored yet");
+        ImageReader image;
+        try
+        {
+            using var input = new FileStream(new SafeFileHandle(imageFd, ownsHandle: false), FileAccess.Read, 1 << 16);
+            image = ImageReader.Read(input, "(restore)");
+        }
+        catch (CheckpointImageException e)
+        {
+            throw new InvalidOperationException(e.Message);
+        }
+        new SandboxRestorer(Kernel, image, _stdio).Restore();
+    }
+
+    /// <summary>The platform's name as the image records it.</summary>
+    private string PlatformName => Kernel.Platform.GetType().Name.Replace("Platform", "", StringComparison.Ordinal).ToLowerInvariant();
+
+    /// <summary>The version recorded in images (the Sentry's assembly version; the runtime's is the same build).</summary>
+    private static string SentryVersion => typeof(SentrySandbox).Assembly.GetName().Version?.ToString() ?? "unknown";
+}
