@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.Json;
 using ProtoBuf;
 
@@ -117,7 +116,7 @@ public sealed class ImageReader
                 throw Damaged(name, "a chunk's size is invalid");
             var storedBytes = new byte[stored];
             input.ReadExactly(storedBytes);
-            SHA256.HashData(storedBytes, digest);
+            Sha256.HashData(storedBytes, digest);
             if (!digest.AsSpan().SequenceEqual(chunkHead.AsSpan(9, 32))) throw Damaged(name, "a chunk's SHA-256 does not match");
             byte[] data = Inflate(storedBytes, (int)raw, name);
             if (stream == CheckpointImage.GraphStream)
@@ -149,7 +148,7 @@ public sealed class ImageReader
 
     private static void VerifyWholeHash(Stream input, long length, string name)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var hash = new Sha256();
         input.Position = 0;
         var buf = new byte[1 << 16];
         long left = length - 32;
@@ -157,14 +156,16 @@ public sealed class ImageReader
         {
             int n = input.Read(buf, 0, (int)Math.Min(buf.Length, left));
             if (n <= 0) throw Damaged(name, "it ends early (truncated)");
-            hash.AppendData(buf, 0, n);
+            hash.Append(buf.AsSpan(0, n));
             left -= n;
         }
         var expected = new byte[32];
         input.ReadExactly(expected);
         input.Position = length - 33;
         int trailer = input.ReadByte();
-        if (trailer != CheckpointImage.Trailer || !hash.GetHashAndReset().AsSpan().SequenceEqual(expected))
+        var actual = new byte[Sha256.HashSize];
+        hash.Finish(actual);
+        if (trailer != CheckpointImage.Trailer || !actual.AsSpan().SequenceEqual(expected))
             throw Damaged(name, "its SHA-256 does not match (truncated or altered)");
     }
 

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.Json;
 using ProtoBuf;
 
@@ -15,7 +14,7 @@ namespace RunscNet.StateFile.Checkpoint;
 public sealed class ImageWriter
 {
     private readonly Stream _out;
-    private readonly IncrementalHash _whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly Sha256 _whole = new Sha256();
     private readonly byte[] _pageChunk = new byte[CheckpointImage.ChunkSize];
     private int _pageChunkUsed;
 
@@ -61,7 +60,9 @@ public sealed class ImageWriter
         }
         while (at < bytes.Length);
         Write([CheckpointImage.Trailer]);
-        _out.Write(_whole.GetHashAndReset());
+        Span<byte> digest = stackalloc byte[Sha256.HashSize];
+        _whole.Finish(digest);
+        _out.Write(digest);
         _out.Flush();
     }
 
@@ -81,14 +82,14 @@ public sealed class ImageWriter
         head[0] = stream;
         BinaryPrimitives.WriteUInt32LittleEndian(head[1..], (uint)raw.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(head[5..], (uint)stored.Length);
-        SHA256.HashData(stored, head[9..]);
+        Sha256.HashData(stored, head[9..]);
         Write(head);
         Write(stored);
     }
 
     private void Write(ReadOnlySpan<byte> bytes)
     {
-        _whole.AppendData(bytes);
+        _whole.Append(bytes);
         _out.Write(bytes);
     }
 }

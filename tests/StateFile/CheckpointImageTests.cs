@@ -25,6 +25,25 @@ public sealed class CheckpointImageTests
     private static ImageReader Read(byte[] image) => ImageReader.Read(new MemoryStream(image), "img");
 
     [Fact]
+    public void ManagedSha256MatchesTheLibrary()
+    {
+        var data = new byte[1000];
+        new Random(5).NextBytes(data);
+        foreach (int n in new[] { 0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000 })
+        {
+            var mine = new byte[32];
+            Sha256.HashData(data.AsSpan(0, n), mine);
+            Assert.Equal(SHA256.HashData(data.AsSpan(0, n)), mine);
+            // Appended in pieces: the same digest.
+            var h = new Sha256();
+            for (int at = 0; at < n; at += 7) h.Append(data.AsSpan(at, Math.Min(7, n - at)));
+            var pieces = new byte[32];
+            h.Finish(pieces);
+            Assert.Equal(mine, pieces);
+        }
+    }
+
+    [Fact]
     public void RoundTrip()
     {
         var r = Read(Sample(out var page));
@@ -73,14 +92,14 @@ public sealed class CheckpointImageTests
     public void OtherVersionIsRefusedByName()
     {
         byte[] image = Sample(out _);
-        // Rewrite the header with version 99 and fix the whole-image hash: a well-formed image of another format.
+        // Rewrite the header with version 7 and fix the whole-image hash: a well-formed image of another format.
         int headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(8));
-        string json = Encoding.UTF8.GetString(image, 12, headerLength).Replace("\"formatVersion\":1", "\"formatVersion\":99");
+        string json = Encoding.UTF8.GetString(image, 12, headerLength).Replace("\"formatVersion\":1", "\"formatVersion\":7");
         byte[] header = Encoding.UTF8.GetBytes(json);
         Assert.Equal(headerLength, header.Length);
         header.CopyTo(image, 12);
         SHA256.HashData(image.AsSpan(0, image.Length - 32), image.AsSpan(image.Length - 32));
         var e = Assert.Throws<CheckpointImageException>(() => Read(image));
-        Assert.Contains("format version 99", e.Message);
+        Assert.Contains("format version 7", e.Message);
     }
 }
