@@ -32,6 +32,12 @@ public sealed partial class SentrySandbox
             var graph = new SandboxSaver(Kernel, snapshots, _stdio).Save(writer);
             writer.Finish(graph);
             saved = true;
+            foreach (var p in graph.Processes)
+            {
+                if (p.Memory == null) continue;
+                string vmas = string.Join(", ", p.Memory.Vmas.Select(v => $"{v.Start:x}-{v.End:x} {(v.FilePath.Length > 0 ? v.FilePath : v.Name ?? "anon")} {v.SavedPages.Length / 4}/{(v.End - v.Start) / 4096}"));
+                Kernel.Log.Write($"checkpoint: pid {p.Pid}: {p.Fds.Count} fds, pages saved per mapping: {vmas}");
+            }
         }
         catch (CheckpointRefusedException e)
         {

@@ -45,7 +45,14 @@ public sealed class SandboxSaver
         // Refusals first, so nothing is read or written for an image that cannot be made.
         foreach (var g in groups) CheckSavable(g);
         _image.LastPid = groups.Count == 0 ? 1 : groups.Max(g => g.Tgid);
-        foreach (var g in OrderedParentsFirst(groups)) _image.Processes.Add(SaveProcess(g));
+        try
+        {
+            foreach (var g in OrderedParentsFirst(groups)) _image.Processes.Add(SaveProcess(g));
+        }
+        finally
+        {
+            ReleaseReopened();
+        }
         return _image;
     }
 
@@ -260,6 +267,28 @@ public sealed class SandboxSaver
         return id;
     }
 
+    private readonly Dictionary<string, FileDescription?> _reopened = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The file at <paramref name="path"/> opened read-only, as restore will open it: a mapping's
+    /// own description may be closed already (the loader drops it after mapping), and pages are
+    /// compared with what restore will read.
+    /// </summary>
+    private FileDescription? ReopenedForCompare(Task t, string path)
+    {
+        if (_reopened.TryGetValue(path, out var f)) return f;
+        f = _kernel.Vfs.Open(t, -100, path, OpenFlags.O_RDONLY, 0, out var opened) == 0 ? opened : null;
+        _reopened[path] = f;
+        return f;
+    }
+
+    /// <summary>Closes the files opened for page comparison.</summary>
+    public void ReleaseReopened()
+    {
+        foreach (var f in _reopened.Values) f?.DecRef();
+        _reopened.Clear();
+    }
+
     private AddressSpaceImage SaveMemory(ThreadGroup g, Task t)
     {
         var mm = g.AddressSpace!;
@@ -297,7 +326,8 @@ public sealed class SandboxSaver
                 {
                     // A private file page is saved only when it differs from the file (written, or the loader's zeroed tail).
                     Array.Clear(fileBuf);
-                    long n = v.File.PRead(t, fileBuf, (long)(v.Offset + i * AddressSpace.PageSize));
+                    long n = ReopenedForCompare(t, vma.FilePath) is { } file
+                        ? file.PRead(t, fileBuf, (long)(v.Offset + i * AddressSpace.PageSize)) : -1;
                     if (n >= 0 && buf.AsSpan().SequenceEqual(fileBuf)) continue;
                 }
                 _writer.AddPage(buf);
