@@ -31,7 +31,7 @@ public sealed partial class Container
             using (var file = new FileStream(temp, options))
             {
                 int fd = (int)file.SafeFileHandle.DangerousGetHandle();
-                Control().Call(new ControlRequest { Operation = ControlOperation.Checkpoint, ContainerId = Id, LeaveRunning = leaveRunning },
+                Control().Call(new ControlRequest { Operation = ControlOperation.Checkpoint, ContainerId = Id, LeaveRunning = leaveRunning, RuntimeVersion = RuntimeVersion.Version },
                     [fd], TimeSpan.FromMinutes(10));
                 file.Flush(flushToDisk: true);
             }

@@ -10,7 +10,7 @@ public sealed partial class SentrySandbox
     private static readonly TimeSpan SafePointTimeout = TimeSpan.FromSeconds(10);
 
     /// <inheritdoc/>
-    public void Checkpoint(int imageFd, string containerId, bool leaveRunning)
+    public void Checkpoint(int imageFd, string containerId, string runtimeVersion, bool leaveRunning)
     {
         if (Kernel.Init == null || Kernel.InitExited.IsSet) throw new InvalidOperationException("checkpoint: the container is not running");
         if (_consoleFd >= 0) throw new InvalidOperationException("checkpoint: containers with a terminal cannot be saved yet");
@@ -23,7 +23,7 @@ public sealed partial class SentrySandbox
             using var output = new FileStream(new SafeFileHandle(imageFd, ownsHandle: false), FileAccess.Write, 1 << 16);
             var writer = new ImageWriter(output, new ImageHeader
             {
-                RunscNetVersion = SentryVersion,
+                RunscNetVersion = runtimeVersion,
                 Created = DateTimeOffset.UtcNow,
                 ContainerId = containerId,
                 SandboxId = containerId,
@@ -80,7 +80,4 @@ public sealed partial class SentrySandbox
 
     /// <summary>The platform's name as the image records it.</summary>
     private string PlatformName => Kernel.Platform.GetType().Name.Replace("Platform", "", StringComparison.Ordinal).ToLowerInvariant();
-
-    /// <summary>The version recorded in images (the Sentry's assembly version; the runtime's is the same build).</summary>
-    private static string SentryVersion => typeof(SentrySandbox).Assembly.GetName().Version?.ToString() ?? "unknown";
 }

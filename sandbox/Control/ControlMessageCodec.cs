@@ -60,6 +60,7 @@ public static class ControlMessageCodec
             Bool(w, 11, m.Terminal);
             if (!string.IsNullOrEmpty(m.ContainerId)) w.String(12, m.ContainerId);
             Bool(w, 13, m.LeaveRunning);
+            if (!string.IsNullOrEmpty(m.RuntimeVersion)) w.String(14, m.RuntimeVersion);
         }
 
         public void MergeField(ref WireReader r, int field, int wireType)
@@ -79,6 +80,7 @@ public static class ControlMessageCodec
                 case (11, WireVarint): m.Terminal = r.ReadVarint() != 0; break;
                 case (12, WireLengthDelimited): m.ContainerId = r.ReadString(); break;
                 case (13, WireVarint): m.LeaveRunning = r.ReadVarint() != 0; break;
+                case (14, WireLengthDelimited): m.RuntimeVersion = r.ReadString(); break;
                 default: r.Skip(wireType); break;
             }
         }

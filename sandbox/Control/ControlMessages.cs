@@ -76,6 +76,9 @@ public sealed class ControlRequest
 
     /// <summary>Keep the container running after the image is written (Checkpoint).</summary>
     [ProtoMember(13)] public bool LeaveRunning { get; set; }
+
+    /// <summary>The runtime's version, recorded in the image (Checkpoint).</summary>
+    [ProtoMember(14)] public string? RuntimeVersion { get; set; }
 }
 
 /// <summary>A process as the control protocol carries it (see <see cref="ProcessInfo"/>).</summary>

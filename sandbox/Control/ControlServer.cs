@@ -246,7 +246,7 @@ public sealed class ControlServer
                 break;
             case ControlOperation.Checkpoint:
                 if (fds.Length != 1) throw new InvalidOperationException("checkpoint: the request carries no image file");
-                _control.Checkpoint(fds[0], request.ContainerId ?? "", request.LeaveRunning);
+                _control.Checkpoint(fds[0], request.ContainerId ?? "", request.RuntimeVersion ?? "", request.LeaveRunning);
                 break;
             case ControlOperation.Restore:
                 if (fds.Length != 1) throw new InvalidOperationException("restore: the request carries no image file");

@@ -49,7 +49,7 @@ public sealed class UnavailableSandboxControl : ISandboxControl
     public IReadOnlyList<TaskStack> Stacks() => [];
 
     /// <inheritdoc/>
-    public void Checkpoint(int imageFd, string containerId, bool leaveRunning) => throw new NotSupportedException(Message);
+    public void Checkpoint(int imageFd, string containerId, string runtimeVersion, bool leaveRunning) => throw new NotSupportedException(Message);
 
     /// <inheritdoc/>
     public void Restore(int imageFd) => throw new NotSupportedException(Message);

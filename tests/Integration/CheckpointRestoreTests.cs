@@ -1,0 +1,208 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Xunit;
+
+namespace RunscNet.Tests.Integration;
+
+/// <summary>
+/// checkpoint and restore through the published binary: a busybox counter loop saved, deleted and
+/// restored continues counting; --leave-running keeps the original beside a restored copy;
+/// damaged, truncated and other-version images are refused before anything starts; objects that
+/// cannot be saved yet are refused at checkpoint time with the container left running.
+/// </summary>
+public sealed class CheckpointRestoreTests : IDisposable
+{
+    private const string Counter = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.2; done";
+
+    private readonly RunscNetBinary _runsc = new();
+    private readonly List<string> _dirs = [];
+
+    public void Dispose()
+    {
+        _runsc.Dispose();
+        foreach (string d in _dirs) Directory.Delete(d, recursive: true);
+    }
+
+    private string TempDir()
+    {
+        string d = Directory.CreateTempSubdirectory("runsc-net-ckpt-").FullName;
+        _dirs.Add(d);
+        return d;
+    }
+
+    private string Bundle(string script)
+    {
+        string b = Bundles.Make("sh", "-c", script);
+        _dirs.Add(b);
+        return b;
+    }
+
+    /// <summary>Runs <paramref name="args"/> with the container's output in <paramref name="outFile"/>.</summary>
+    private CommandResult RunTo(string outFile, params string[] args) =>
+        _runsc.RunTo(outFile, outFile + ".err", TimeSpan.FromMinutes(1), args);
+
+    private static List<int> Numbers(string file) =>
+        File.ReadAllText(file).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+
+    private static void WaitForNumbers(string file, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(file) && Numbers(file).Count >= count) return;
+            Thread.Sleep(50);
+        }
+        Assert.Fail($"{file} did not reach {count} lines: {(File.Exists(file) ? File.ReadAllText(file) : "(missing)")}");
+    }
+
+    private static void AssertCounting(List<int> numbers, int from)
+    {
+        Assert.NotEmpty(numbers);
+        Assert.Equal(from, numbers[0]);
+        for (int i = 1; i < numbers.Count; i++) Assert.Equal(numbers[i - 1] + 1, numbers[i]);
+    }
+
+    private string Status(string id) =>
+        JsonDocument.Parse(_runsc.Run("state", id).AssertSuccess().Stdout).RootElement.GetProperty("status").GetString()!;
+
+    private void Kill(string id)
+    {
+        _runsc.Run("kill", id, "KILL");
+        _runsc.Run("delete", "--force", id).AssertSuccess();
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void CounterContinuesWhereItWasAfterCheckpointDeleteRestore()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image");
+        string before = Path.Combine(work, "before.out"), after = Path.Combine(work, "after.out"), pidFile = Path.Combine(work, "pid");
+        RunTo(before, "run", "--detach", "--bundle", bundle, "ckpt-count").AssertSuccess();
+        WaitForNumbers(before, 4);
+
+        _runsc.Run("checkpoint", "--image-path", image, "--work-path", work, "ckpt-count").AssertSuccess();
+        Assert.True(File.Exists(Path.Combine(image, "checkpoint.img")));
+        Assert.True(File.Exists(Path.Combine(image, "inventory.img")));
+        Assert.Empty(Directory.GetFiles(image, "*.tmp"));
+        Assert.Equal("stopped", Status("ckpt-count"));
+        var saved = Numbers(before);
+        Thread.Sleep(500);
+        Assert.Equal(saved, Numbers(before));   // it really ended
+        _runsc.Run("delete", "ckpt-count").AssertSuccess();
+
+        // Same ID again, as podman restores.
+        RunTo(after, "restore", "--image-path", image, "--work-path", work, "--bundle", bundle, "--detach", "--pid-file", pidFile,
+            "--tcp-established", "--file-locks", "ckpt-count").AssertSuccess();
+        Assert.Equal("running", Status("ckpt-count"));
+        int pid = JsonDocument.Parse(_runsc.Run("state", "ckpt-count").Stdout).RootElement.GetProperty("pid").GetInt32();
+        Assert.Equal(pid.ToString(), File.ReadAllText(pidFile));
+        WaitForNumbers(after, 4);
+        AssertCounting(Numbers(after), saved[^1] + 1);
+        AssertCounting(saved, 0);
+        Kill("ckpt-count");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void LeaveRunningKeepsTheOriginalAndACopyRunsBesideIt()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image");
+        string original = Path.Combine(work, "original.out"), copy = Path.Combine(work, "copy.out");
+        RunTo(original, "run", "--detach", "--bundle", bundle, "ckpt-orig").AssertSuccess();
+        WaitForNumbers(original, 3);
+        // podman -R passes --leave-running twice.
+        _runsc.Run("checkpoint", "--image-path", image, "--leave-running", "--leave-running", "ckpt-orig").AssertSuccess();
+        Assert.Equal("running", Status("ckpt-orig"));
+        int savedCount = Numbers(original).Count;
+
+        RunTo(copy, "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-copy").AssertSuccess();
+        WaitForNumbers(copy, 3);
+        WaitForNumbers(original, savedCount + 3);   // the original counts on
+        Assert.Equal("running", Status("ckpt-orig"));
+        Assert.Equal("running", Status("ckpt-copy"));
+        var c = Numbers(copy);
+        AssertCounting(c, c[0]);
+        Assert.Contains(c[0] - 1, Numbers(original));   // the copy continues from the saved value
+        AssertCounting(Numbers(original), 0);
+        Kill("ckpt-copy");
+        Kill("ckpt-orig");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void APausedContainerCanBeCheckpointedAndStaysPaused()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image"), output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-paused").AssertSuccess();
+        WaitForNumbers(output, 2);
+        _runsc.Run("pause", "ckpt-paused").AssertSuccess();
+        _runsc.Run("checkpoint", "--image-path", image, "--leave-running", "ckpt-paused").AssertSuccess();
+        Assert.Equal("paused", Status("ckpt-paused"));
+        _runsc.Run("resume", "ckpt-paused").AssertSuccess();
+        Kill("ckpt-paused");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void DamagedTruncatedAndOtherVersionImagesAreRefusedBeforeAnythingStarts()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image"), output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-src").AssertSuccess();
+        WaitForNumbers(output, 2);
+        _runsc.Run("checkpoint", "--image-path", image, "ckpt-src").AssertSuccess();
+        _runsc.Run("delete", "ckpt-src").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+
+        var flipped = (byte[])good.Clone();
+        flipped[flipped.Length / 2] ^= 0x01;
+        var otherVersion = (byte[])good.Clone();
+        int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":1", StringComparison.Ordinal);
+        otherVersion[at + 16] = (byte)'7';
+        SHA256.HashData(otherVersion.AsSpan(0, otherVersion.Length - 32), otherVersion.AsSpan(otherVersion.Length - 32));
+        var cases = new (string Name, byte[] Bytes, string Expect)[]
+        {
+            ("flipped", flipped, "SHA-256 does not match"),
+            ("truncated", good[..(good.Length - 100)], "damaged"),
+            ("other-version", otherVersion, "format version 7"),
+            ("foreign", Encoding.ASCII.GetBytes(new string('x', 200)), "not a runsc-net checkpoint image"),
+        };
+        foreach (var (name, bytes, expect) in cases)
+        {
+            string dir = Path.Combine(work, name);
+            Directory.CreateDirectory(dir);
+            File.WriteAllBytes(Path.Combine(dir, "checkpoint.img"), bytes);
+            string error = _runsc.Run("restore", "--image-path", dir, "--bundle", bundle, "--detach", "ckpt-bad").AssertOneLineError();
+            Assert.Contains(expect, error);
+            // Refused before any process started: no container, no state.
+            Assert.Equal("", _runsc.Run("list", "-q").AssertSuccess().Stdout);
+            Assert.Empty(Directory.GetFiles(_runsc.Root, "ckpt-bad*"));
+        }
+        // The intact image still restores.
+        RunTo(Path.Combine(work, "restored.out"), "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-good").AssertSuccess();
+        Kill("ckpt-good");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void WhatCannotBeSavedIsRefusedByNameAndTheContainerRunsOn()
+    {
+        // fd 3 is a tmpfs file, which is not saved yet.
+        string bundle = Bundle("exec 3>/dev/shm/x; " + Counter), work = TempDir(), image = Path.Combine(work, "image");
+        string output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-refuse").AssertSuccess();
+        WaitForNumbers(output, 2);
+        string error = _runsc.Run("checkpoint", "--image-path", image, "ckpt-refuse").AssertOneLineError();
+        Assert.Contains("checkpoint: pid 1 fd 3 (/dev/shm/x) cannot be saved yet", error);
+        Assert.False(File.Exists(Path.Combine(image, "checkpoint.img")));
+        Assert.Empty(Directory.Exists(image) ? Directory.GetFiles(image) : []);
+        Assert.Equal("running", Status("ckpt-refuse"));
+        int count = Numbers(output).Count;
+        WaitForNumbers(output, count + 2);   // still counting
+        Kill("ckpt-refuse");
+    }
+
+    [IntegrationFact(needsRoot: false)]
+    public void HelpSucceedsAndUnsupportedModesAreRefused()
+    {
+        Assert.Equal(0, RunscNetBinary.RunWithoutRoot("checkpoint", "--help").ExitCode);
+        Assert.Contains("--pre-dump", _runsc.Run("checkpoint", "--pre-dump", "--image-path", "/tmp/x", "some-id").AssertOneLineError());
+        Assert.Contains("--lazy-pages", _runsc.Run("restore", "--lazy-pages", "--image-path", "/tmp/x", "some-id").AssertOneLineError());
+        Assert.Contains("does not exist", _runsc.Run("restore", "-no-subreaper", "--status-fd", "3", "--image-path", "/nonexistent", "some-id").AssertOneLineError());
+    }
+}
