@@ -144,6 +144,7 @@ public sealed class SandboxRestorer
             var file = FileFor(t, fd.File);
             if (t.Fds.InstallAt(fd.Fd, file, fd.CloseOnExec) < 0) throw Fail($"pid {p.Pid}: fd {fd.Fd} cannot be installed");
         }
+        if (p.RealTimerRemainingNs < 0 || p.RealTimerIntervalNs < 0) throw Fail($"pid {p.Pid}: invalid ITIMER_REAL");
         yield return (t, p);
     }
 
@@ -275,6 +276,10 @@ public sealed class SandboxRestorer
         if (errors.Count > 0) Volatile.Write(ref abort, true);
         go.Set();
         if (errors.Count > 0) throw new InvalidOperationException(errors[0]);
+        // Timers start counting again only once the processes run.
+        foreach (var (task, image) in built)
+            if (image.RealTimerRemainingNs > 0)
+                task.ThreadGroup.RealTimer.Set(TimeSpan.FromTicks(image.RealTimerRemainingNs / 100 + 1), TimeSpan.FromTicks(image.RealTimerIntervalNs / 100));
     }
 
     private void BuildAddressSpace(Task t, ProcessImage p)

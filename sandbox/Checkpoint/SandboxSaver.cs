@@ -43,6 +43,9 @@ public sealed class SandboxSaver
         _writer = writer;
         var groups = _kernel.ThreadGroups();
         // Refusals first, so nothing is read or written for an image that cannot be made.
+        var ipc = _kernel.Ipc;
+        if (ipc.Semaphores.Count + ipc.MessageQueues.Count + ipc.SharedMemory.Count > 0)
+            throw new CheckpointRefusedException($"checkpoint: SysV IPC objects ({ipc.Semaphores.Count} semaphore sets, {ipc.MessageQueues.Count} message queues, {ipc.SharedMemory.Count} shared memory segments) cannot be saved yet");
         foreach (var g in groups) CheckSavable(g);
         _image.LastPid = groups.Count == 0 ? 1 : groups.Max(g => g.Tgid);
         try
@@ -77,7 +80,8 @@ public sealed class SandboxSaver
         if (g.Parent == null && !g.IsInit) throw Refuse(pid, "was started by `exec`; such processes cannot be saved yet");
         if (g.Tasks.Count != 1) throw Refuse(pid, $"has {g.Tasks.Count} threads; multi-threaded processes cannot be saved yet");
         if (g.Stopped) throw Refuse(pid, "is stopped by a signal; stopped processes cannot be saved yet");
-        if (g.RealTimer.Get().Remaining > TimeSpan.Zero) throw Refuse(pid, "has an armed ITIMER_REAL (alarm) timer, which cannot be saved yet");
+        if (g.VirtualTimer.Get().Remaining > 0 || g.ProfTimer.Get().Remaining > 0)
+            throw Refuse(pid, "has an armed ITIMER_VIRTUAL or ITIMER_PROF timer, which cannot be saved yet");
         if (g.PosixTimers.Count > 0) throw Refuse(pid, "has POSIX timers, which cannot be saved yet");
         var t = g.Tasks[0];
         if (!_snapshots.ContainsKey(t)) throw Refuse(pid, "did not stop at a safe point");
@@ -175,6 +179,9 @@ public sealed class SandboxSaver
             p.Limits.Add(new RlimitImage { Resource = r, Soft = cur, Hard = max });
         }
         if (g.Zombie) return p;
+        var (remaining, interval) = g.RealTimer.Get();
+        p.RealTimerRemainingNs = Nanos(remaining);
+        p.RealTimerIntervalNs = Nanos(interval);
         lock (_kernel.TaskLock)
         {
             for (int s = 1; s <= Signal.Max; s++)
@@ -196,6 +203,8 @@ public sealed class SandboxSaver
         p.Memory = SaveMemory(g, t);
         return p;
     }
+
+    private static long Nanos(TimeSpan t) => t.Ticks <= 0 ? 0 : t.Ticks > long.MaxValue / 100 ? long.MaxValue : t.Ticks * 100;
 
     private TaskImage SaveTask(Task t, TaskSnapshot s)
     {

@@ -53,6 +53,9 @@ public sealed class ProcessImage
     [ProtoMember(17)] public int OomScoreAdjMin { get; set; }
     [ProtoMember(18)] public bool IsSubreaper { get; set; }
     [ProtoMember(19)] public int Dumpable { get; set; }
+    /// <summary>ITIMER_REAL: nanoseconds to its next expiry (0: disarmed) and its interval.</summary>
+    [ProtoMember(20)] public long RealTimerRemainingNs { get; set; }
+    [ProtoMember(21)] public long RealTimerIntervalNs { get; set; }
 }
 
 /// <summary>One sigaction.</summary>
