@@ -47,6 +47,11 @@ public sealed partial class SentrySandbox
         {
             throw new InvalidOperationException($"checkpoint: writing the image: {e.Message}");
         }
+        catch (Exception e) when (e is not InvalidOperationException)
+        {
+            Kernel.Log.Write($"{RunscNet.Sentry.Kernel.DebugLog.SentryErrorMarker} checkpoint failed: {e}");
+            throw new InvalidOperationException($"checkpoint: {e.GetType().Name}: {e.Message}");
+        }
         finally
         {
             Kernel.Checkpoints.End();
@@ -75,7 +80,16 @@ public sealed partial class SentrySandbox
         {
             throw new InvalidOperationException(e.Message);
         }
-        new SandboxRestorer(Kernel, image, _stdio).Restore();
+        try
+        {
+            new SandboxRestorer(Kernel, image, _stdio).Restore();
+        }
+        catch (Exception e) when (e is not InvalidOperationException)
+        {
+            // A Sentry bug, not a bad image: the whole trace goes to the debug log.
+            Kernel.Log.Write($"{RunscNet.Sentry.Kernel.DebugLog.SentryErrorMarker} restore failed: {e}");
+            throw new InvalidOperationException($"restore: {e.GetType().Name}: {e.Message}");
+        }
     }
 
     /// <summary>The platform's name as the image records it.</summary>

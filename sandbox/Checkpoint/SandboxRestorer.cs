@@ -104,33 +104,32 @@ public sealed class SandboxRestorer
             groups[p.Pid] = tg;
             yield break;
         }
-        if (p.Tasks.Count != 1) throw Fail($"pid {p.Pid}: {p.Tasks.Count} threads (only single-threaded processes are restored)");
+        if (p.Tasks.Count is < 1 or > 1024) throw Fail($"pid {p.Pid}: {p.Tasks.Count} threads");
         if (p.Memory == null) throw Fail($"pid {p.Pid} has no address space");
         var ti = p.Tasks[0];
         if (ti.Tid != p.Pid) throw Fail($"pid {p.Pid}: its thread has tid {ti.Tid}");
-        var t = new Task(_kernel, p.Pid, CredentialsOf(p.Pid, ti.Credentials), Task.NoMemory.Instance)
-        {
-            Name = ti.Name.Length > 15 ? ti.Name[..15] : ti.Name,
-            NoNewPrivileges = ti.NoNewPrivileges,
-            Nice = Math.Clamp(ti.Nice, -20, 19),
-            ParentDeathSignal = Signal.IsValid(ti.ParentDeathSignal) ? ti.ParentDeathSignal : 0,
-            ClearChildTid = ti.ClearChildTid,
-            RobustList = ti.RobustList,
-            AltStack = new SignalFrame.AltStack(ti.AltStackSp, ti.AltStackFlags & (Task.SS_DISABLE | Task.SS_ONSTACK), ti.AltStackSize),
-        };
+        var t = NewTask(p.Pid, ti);
         if (!_kernel.RegisterRestored(tg, t, parent, p.ProcessGroup, session, zombie: false)) throw Fail($"pid {p.Pid} is invalid or given twice");
         groups[p.Pid] = tg;
-        t.SetSignalMask(ti.SignalMask);
+        var threads = new List<Task> { t };
+        foreach (var other in p.Tasks.Skip(1))
+        {
+            var thread = NewTask(p.Pid, other);
+            if (!_kernel.RegisterRestoredThread(tg, thread)) throw Fail($"pid {p.Pid}: thread id {other.Tid} is invalid or given twice");
+            threads.Add(thread);
+        }
         if (p.Handlers.Count > Signal.Max) throw Fail($"pid {p.Pid}: too many signal actions");
         for (int i = 0; i < p.Handlers.Count; i++)
         {
             var a = p.Handlers[i];
             tg.Handlers.Actions[i + 1] = new SigAction { Handler = a.Handler, Flags = a.Flags, Restorer = a.Restorer, Mask = a.Mask & ~Signal.Unblockable };
         }
+        for (int i = 0; i < threads.Count; i++) threads[i].SetSignalMask(p.Tasks[i].SignalMask);
         lock (_kernel.TaskLock)
         {
             foreach (var s in p.Pending) tg.Pending.Enqueue(SignalInfoOf(p.Pid, s));
-            foreach (var s in ti.Pending) t.Pending.Enqueue(SignalInfoOf(p.Pid, s));
+            for (int i = 0; i < threads.Count; i++)
+                foreach (var s in p.Tasks[i].Pending) threads[i].Pending.Enqueue(SignalInfoOf(p.Pid, s));
         }
         // Files: the fs context first (opens resolve through it).
         t.Fs = new FsContext(_kernel.Vfs.RootPath) { Umask = p.Umask & 0x1ff };
@@ -145,7 +144,31 @@ public sealed class SandboxRestorer
             if (t.Fds.InstallAt(fd.Fd, file, fd.CloseOnExec) < 0) throw Fail($"pid {p.Pid}: fd {fd.Fd} cannot be installed");
         }
         if (p.RealTimerRemainingNs < 0 || p.RealTimerIntervalNs < 0) throw Fail($"pid {p.Pid}: invalid ITIMER_REAL");
-        yield return (t, p);
+        // Threads share the process's fd table and fs context (the saver refused anything else).
+        foreach (var thread in threads.Skip(1))
+        {
+            thread.Fds = t.Fds;
+            thread.Fs = t.Fs;
+        }
+        if (_kernel.Vfs.Resolve(t, t.Fs.Root, p.Memory.ExecutablePath, true, out var exe) == 0) _kernel.Vfs.SetExecutable(t, exe);
+        for (int i = 0; i < threads.Count; i++) yield return (threads[i], p);
+    }
+
+    private static Task NewTaskUnregistered(Kernel.Kernel kernel, int pid, TaskImage ti) =>
+        new(kernel, ti.Tid, CredentialsOf(pid, ti.Credentials), Task.NoMemory.Instance)
+        {
+            Name = ti.Name.Length > 15 ? ti.Name[..15] : ti.Name,
+            NoNewPrivileges = ti.NoNewPrivileges,
+            Nice = Math.Clamp(ti.Nice, -20, 19),
+            ParentDeathSignal = Signal.IsValid(ti.ParentDeathSignal) ? ti.ParentDeathSignal : 0,
+            ClearChildTid = ti.ClearChildTid,
+            RobustList = ti.RobustList,
+            AltStack = new SignalFrame.AltStack(ti.AltStackSp, ti.AltStackFlags & (Task.SS_DISABLE | Task.SS_ONSTACK), ti.AltStackSize),
+        };
+
+    private Task NewTask(int pid, TaskImage ti)
+    {
+        return NewTaskUnregistered(_kernel, pid, ti);
     }
 
     private static Credentials CredentialsOf(int pid, CredentialsImage? c)
@@ -238,25 +261,43 @@ public sealed class SandboxRestorer
     }
 
     /// <summary>
-    /// Starts each task's thread, which builds its address space in a new stub; the tasks run only
-    /// once all of them were built (a failure anywhere stops every one).
+    /// Starts each task's thread. A process's first thread builds its address space in a new stub
+    /// and creates the host threads of the others, which adopt them; the tasks run only once all
+    /// of them were built (a failure anywhere stops every one).
     /// </summary>
     private void StartAll(List<(Task Task, ProcessImage Image)> built)
     {
         using var go = new ManualResetEventSlim(false);
-        var done = new CountdownEvent(built.Count);
+        using var done = new CountdownEvent(built.Count);
         var errors = new List<string>();
         bool abort = false;
+        // Per thread (not a process's first): its host thread, handed over by the first thread.
+        var handoff = new Dictionary<Task, System.Threading.Tasks.TaskCompletionSource<IForkedContext?>>();
+        foreach (var (task, image) in built)
+            if (task.Tid != image.Pid) handoff[task] = new System.Threading.Tasks.TaskCompletionSource<IForkedContext?>();
+        void Record(string? error)
+        {
+            if (error != null) lock (errors) errors.Add(error);
+        }
         foreach (var (task, image) in built)
         {
             var t = task;
             var p = image;
+            bool first = t.Tid == p.Pid;
             t.StartThread(() =>
             {
                 string? error = null;
                 try
                 {
-                    BuildAddressSpace(t, p);
+                    if (first)
+                    {
+                        BuildAddressSpace(t, p);
+                        CreateThreads(t, p, built, handoff);
+                    }
+                    else
+                    {
+                        AdoptThread(t, p, handoff[t].Task.Result);
+                    }
                 }
                 catch (Exception e) when (e is InvalidOperationException or CheckpointImageException)
                 {
@@ -264,9 +305,16 @@ public sealed class SandboxRestorer
                 }
                 catch (Exception e)
                 {
-                    error = $"restore: pid {p.Pid}: {e.GetType().Name}: {e.Message}";
+                    error = $"restore: pid {p.Pid} thread {t.Tid}: {e.GetType().Name}: {e.Message}";
                 }
-                lock (errors) if (error != null) errors.Add(error);
+                finally
+                {
+                    // Threads never handed a host thread (an earlier failure) are released empty.
+                    if (first)
+                        foreach (var (other, _) in built.Where(b => b.Image == p && b.Task != t))
+                            handoff[other].TrySetResult(null);
+                }
+                Record(error);
                 done.Signal();
                 go.Wait();
                 return error != null || Volatile.Read(ref abort) ? -Errno.EIO : 0;
@@ -278,8 +326,41 @@ public sealed class SandboxRestorer
         if (errors.Count > 0) throw new InvalidOperationException(errors[0]);
         // Timers start counting again only once the processes run.
         foreach (var (task, image) in built)
-            if (image.RealTimerRemainingNs > 0)
+            if (task.Tid == image.Pid && image.RealTimerRemainingNs > 0)
                 task.ThreadGroup.RealTimer.Set(TimeSpan.FromTicks(image.RealTimerRemainingNs / 100 + 1), TimeSpan.FromTicks(image.RealTimerIntervalNs / 100));
+    }
+
+    /// <summary>On a process's first thread: creates a host thread in its stub for each other thread.</summary>
+    private static void CreateThreads(Task leader, ProcessImage p, List<(Task Task, ProcessImage Image)> built,
+        Dictionary<Task, System.Threading.Tasks.TaskCompletionSource<IForkedContext?>> handoff)
+    {
+        foreach (var (other, _) in built.Where(b => b.Image == p && b.Task != leader))
+        {
+            var forked = leader.Context!.CloneThread(out int err);
+            if (forked == null) throw Fail($"pid {p.Pid}: creating thread {other.Tid}: errno {err}");
+            handoff[other].SetResult(forked);
+        }
+    }
+
+    /// <summary>On a thread's own task thread: takes over its host thread with its saved registers.</summary>
+    private static void AdoptThread(Task t, ProcessImage p, IForkedContext? forked)
+    {
+        if (forked == null) throw Fail($"pid {p.Pid}: thread {t.Tid} was not created");
+        var ti = p.Tasks.First(x => x.Tid == t.Tid);
+        var leaderContext = t.ThreadGroup.Leader.Context!;
+        var (regs, fpu) = SanitizedRegisters(p.Pid, ti, leaderContext.Regs);
+        IPlatformContext c;
+        try
+        {
+            c = t.Kernel.Platform.AdoptForked(forked, regs, fpu);
+        }
+        catch
+        {
+            forked.Abandon();
+            throw;
+        }
+        t.Context = c;
+        t.Memory = c.Memory;
     }
 
     private void BuildAddressSpace(Task t, ProcessImage p)
@@ -386,24 +467,27 @@ public sealed class SandboxRestorer
 
     private static void SetRegisters(IPlatformContext ctx, int pid, TaskImage ti)
     {
+        var (regs, fpu) = SanitizedRegisters(pid, ti, ctx.Regs);
+        ctx.Regs = regs;
+        ctx.SetFpu(fpu);
+    }
+
+    /// <summary>The saved registers made safe to load: segment selectors from <paramref name="host"/> (a stub's own), user flags only, MXCSR's reserved bits clear.</summary>
+    private static (Registers Regs, FpuState Fpu) SanitizedRegisters(int pid, TaskImage ti, in Registers host)
+    {
         if (ti.Registers.Length != Marshal.SizeOf<Registers>() || ti.Fpu.Length != FpuState.Size) throw Fail($"pid {pid}: malformed registers");
-        var saved = MemoryMarshal.Read<Registers>(ti.Registers);
-        if (saved.Rip >= UserSpaceEnd || saved.FsBase >= UserSpaceEnd || saved.GsBase >= UserSpaceEnd)
+        var r = MemoryMarshal.Read<Registers>(ti.Registers);
+        if (r.Rip >= UserSpaceEnd || r.FsBase >= UserSpaceEnd || r.GsBase >= UserSpaceEnd)
             throw Fail($"pid {pid}: registers point outside user space");
-        ref var r = ref ctx.Regs;
-        // Segment selectors are the host's (the new stub's), never the image's.
-        ulong cs = r.Cs, ss = r.Ss, ds = r.Ds, es = r.Es, fs = r.Fs, gs = r.Gs;
-        r = saved;
-        r.Cs = cs; r.Ss = ss; r.Ds = ds; r.Es = es; r.Fs = fs; r.Gs = gs;
+        r.Cs = host.Cs; r.Ss = host.Ss; r.Ds = host.Ds; r.Es = host.Es; r.Fs = host.Fs; r.Gs = host.Gs;
         // Only the flags user code may change (CF PF AF ZF SF TF DF OF, AC, ID) and the reserved bit 1.
-        r.Eflags = (saved.Eflags & 0x254dd5UL) | 0x2;
+        r.Eflags = (r.Eflags & 0x254dd5UL) | 0x2;
         FpuState fpu = default;
         unsafe
         {
             ti.Fpu.CopyTo(new Span<byte>(&fpu, FpuState.Size));
-            // MXCSR's reserved bits would make the host's fxrstor fault.
             fpu.Bytes[26] = 0; fpu.Bytes[27] = 0;
         }
-        ctx.SetFpu(fpu);
+        return (r, fpu);
     }
 }

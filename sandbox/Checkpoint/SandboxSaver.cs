@@ -78,7 +78,15 @@ public sealed class SandboxSaver
         int pid = g.Tgid;
         if (g.Zombie) return;
         if (g.Parent == null && !g.IsInit) throw Refuse(pid, "was started by `exec`; such processes cannot be saved yet");
-        if (g.Tasks.Count != 1) throw Refuse(pid, $"has {g.Tasks.Count} threads; multi-threaded processes cannot be saved yet");
+        if (g.Tasks.Count == 0) throw Refuse(pid, "has no threads left but is not a zombie yet");
+        if (g.Tasks[0].Tid != pid) throw Refuse(pid, "has threads but its main thread has exited, which cannot be saved yet");
+        if (g.Tasks.Count > 1 && _kernel.Platform is PtracePlatform) throw Refuse(pid, "has threads, which the ptrace platform cannot restore");
+        foreach (var thread in g.Tasks)
+        {
+            if (!_snapshots.ContainsKey(thread)) throw Refuse(pid, $"thread {thread.Tid} did not stop at a safe point");
+            if (!ReferenceEquals(thread.Fds, g.Tasks[0].Fds) || !ReferenceEquals(thread.Fs, g.Tasks[0].Fs))
+                throw Refuse(pid, $"thread {thread.Tid} has its own fd table or fs context (clone without CLONE_FILES/CLONE_FS), which cannot be saved yet");
+        }
         if (g.Stopped) throw Refuse(pid, "is stopped by a signal; stopped processes cannot be saved yet");
         if (g.VirtualTimer.Get().Remaining > 0 || g.ProfTimer.Get().Remaining > 0)
             throw Refuse(pid, "has an armed ITIMER_VIRTUAL or ITIMER_PROF timer, which cannot be saved yet");
@@ -192,7 +200,7 @@ public sealed class SandboxSaver
             foreach (var info in g.Pending.Snapshot()) p.Pending.Add(new SignalInfoImage { SigInfo = info.Bytes.ToArray() });
         }
         var t = g.Tasks[0];
-        p.Tasks.Add(SaveTask(t, _snapshots[t]));
+        foreach (var thread in g.Tasks) p.Tasks.Add(SaveTask(thread, _snapshots[thread]));
         p.Cwd = _kernel.Vfs.PathOf(t.Fs.Cwd, t.Fs.Root);
         p.Umask = t.Fs.Umask;
         foreach (var (fd, f) in t.Fds.Snapshot())

@@ -38,6 +38,19 @@ public sealed partial class Kernel
         }
     }
 
+    /// <summary>Adds restored thread <paramref name="t"/> (its Tid saved) to <paramref name="tg"/>; false when the tid is taken or invalid.</summary>
+    public bool RegisterRestoredThread(ThreadGroup tg, Task t)
+    {
+        lock (TaskLock)
+        {
+            if (t.Tid < 1 || t.Tid >= PidMax || _tasks.ContainsKey(t.Tid) || _groups.ContainsKey(t.Tid)) return false;
+            t.ThreadGroup = tg;
+            tg.Tasks.Add(t);
+            RegisterLocked(t);
+            return true;
+        }
+    }
+
     /// <summary>Continues PID allocation after <paramref name="lastPid"/> (restore).</summary>
     public void SetLastPid(int lastPid)
     {
