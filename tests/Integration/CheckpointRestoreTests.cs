@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Xunit;
 
 namespace RunscNet.Tests.Integration;
@@ -195,6 +196,57 @@ public sealed class CheckpointRestoreTests : IDisposable
         int count = Numbers(output).Count;
         WaitForNumbers(output, count + 2);   // still counting
         Kill("ckpt-refuse");
+    }
+
+    /// <summary>The probe's lines by kind (m, t1, t2): their fields after the kind.</summary>
+    private static Dictionary<string, List<string[]>> ProbeLines(string file)
+    {
+        var byKind = new Dictionary<string, List<string[]>>();
+        foreach (string line in File.ReadAllText(file).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] f = line.Split(' ');
+            if (!byKind.TryGetValue(f[0], out var list)) byKind[f[0]] = list = [];
+            list.Add(f[1..]);
+        }
+        return byKind;
+    }
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ThreadsPipeDataFileOffsetsAndTheVdsoSurviveRestore()
+    {
+        string probes = SyscallProbe.Compile("ckptstate");
+        string bundle = Bundles.Make("/probe/ckptstate");
+        _dirs.Add(bundle);
+        string configPath = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["mounts"]!.AsArray().Add(new JsonObject
+        {
+            ["destination"] = "/probe", ["type"] = "bind", ["source"] = probes, ["options"] = new JsonArray("rbind", "ro"),
+        });
+        File.WriteAllText(configPath, config.ToJsonString());
+        string work = TempDir(), image = Path.Combine(work, "image"), before = Path.Combine(work, "before"), after = Path.Combine(work, "after");
+        RunTo(before, "run", "--detach", "--bundle", bundle, "ckpt-threads").AssertSuccess();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(File.Exists(before) && ProbeLines(before).TryGetValue("m", out var m) && m.Count >= 4) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        _runsc.Run("checkpoint", "--image-path", image, "ckpt-threads").AssertSuccess();
+        _runsc.Run("delete", "ckpt-threads").AssertSuccess();
+        var saved = ProbeLines(before);
+        Assert.True(saved["m"].Count >= 4, File.ReadAllText(before));
+
+        RunTo(after, "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-threads2").AssertSuccess();
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(ProbeLines(after) is var a && a.ContainsKey("m") && a.ContainsKey("t1") && a.ContainsKey("t2") && a["m"].Count >= 3)
+            && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        var restored = ProbeLines(after);
+        // Every thread goes on with its own count.
+        foreach (string kind in new[] { "m", "t1", "t2" })
+            Assert.Equal(long.Parse(saved[kind][^1][0]) + 1, long.Parse(restored[kind][0][0]));
+        // The file offset and the pipe's unread bytes went on from where they were.
+        Assert.Equal(long.Parse(saved["m"][^1][1]) + 1, long.Parse(restored["m"][0][1]));
+        string letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        Assert.Equal(letters[letters.IndexOf(saved["m"][^1][2][0]) + 1], restored["m"][0][2][0]);
+        Assert.Equal("running", Status("ckpt-threads2"));
+        Kill("ckpt-threads2");
     }
 
     [IntegrationFact(needsRoot: false)]
