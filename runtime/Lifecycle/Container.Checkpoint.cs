@@ -12,9 +12,11 @@ public sealed partial class Container
     /// `checkpoint`: asks the sandbox to write its image into a temporary file of
     /// <paramref name="imageDir"/>, renames it to <see cref="CheckpointImage.FileName"/> (replacing
     /// an older image) and writes the inventory marker. Without <paramref name="leaveRunning"/> the
-    /// container ends. On failure no image is left and the container runs on.
+    /// container ends. On failure no image is left and the container runs on. In
+    /// <paramref name="workDir"/> an empty <c>stats-dump</c> is left, the CRIU statistics file
+    /// podman's `checkpoint --export` packs (it logs an error when the file is missing).
     /// </summary>
-    public void Checkpoint(string imageDir, bool leaveRunning)
+    public void Checkpoint(string imageDir, string? workDir, bool leaveRunning)
     {
         using var stateFile = LockAndRefresh();
         ContainerStatus status = CurrentStatus();
@@ -43,6 +45,18 @@ public sealed partial class Container
         {
             try { File.Delete(temp); } catch (IOException) { }
             throw;
+        }
+        if (workDir != null)
+        {
+            try
+            {
+                Directory.CreateDirectory(workDir);
+                File.WriteAllBytes(Path.Combine(workDir, "stats-dump"), []);
+            }
+            catch (IOException e)
+            {
+                RuntimeLog.Warning($"checkpoint: --work-path {workDir}: {e.Message}");
+            }
         }
         RuntimeLog.Debug($"container {Id}: checkpoint written to {final}");
         if (leaveRunning) return;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -247,6 +248,66 @@ public sealed class CheckpointRestoreTests : IDisposable
         Assert.Equal(letters[letters.IndexOf(saved["m"][^1][2][0]) + 1], restored["m"][0][2][0]);
         Assert.Equal("running", Status("ckpt-threads2"));
         Kill("ckpt-threads2");
+    }
+
+    private static (int Code, string Out, string Err) Sh(string script)
+    {
+        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(script);
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(120_000))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"timed out: {script}");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [IntegrationFact(needsRootfs: true, needsTools: "podman criu")]
+    public void PodmanCheckpointRestoreAndExportImportIntoANewName()
+    {
+        // podman storage of its own, so the test touches no one else's containers or images.
+        string store = TempDir();
+        string podman = $"podman --root '{store}/root' --runroot '{store}/run' --runtime '{RunscNetBinary.Path}'";
+        string name = "ckpt-podman-" + Environment.ProcessId, copy = name + "-copy";
+        try
+        {
+            var import = Sh($"tar -C '{TestRequirements.Rootfs}' -c . | {podman} import - localhost/runsc-net-ckpt:busybox");
+            Assert.True(import.Code == 0, import.Err);
+            var run = Sh($"{podman} run -d --name {name} localhost/runsc-net-ckpt:busybox sh -c '{Counter}'");
+            Assert.True(run.Code == 0, run.Err);
+            Thread.Sleep(1000);
+            var checkpoint = Sh($"{podman} container checkpoint {name}");
+            Assert.True(checkpoint.Code == 0, checkpoint.Err);
+            int saved = Sh($"{podman} logs {name}").Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Last();
+            var restore = Sh($"{podman} container restore {name}");
+            Assert.True(restore.Code == 0, restore.Err);
+            Thread.Sleep(1000);
+            Assert.Contains("running", Sh($"{podman} inspect -f '{{{{.State.Status}}}}' {name}").Out);
+            var log = Sh($"{podman} logs {name}").Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+            AssertCounting(log, 0);   // the restored process appends to the same log, counting on
+            Assert.True(log[^1] > saved, $"{saved} then {string.Join(' ', log)}");
+
+            // Export while it runs on (-R), import under a new name beside it.
+            string archive = Path.Combine(store, "export.tar.gz");
+            var export = Sh($"{podman} container checkpoint -R --export '{archive}' {name}");
+            Assert.True(export.Code == 0, export.Err);
+            Assert.DoesNotContain("level=error", export.Err);
+            var imported = Sh($"{podman} container restore --import '{archive}' --name {copy}");
+            Assert.True(imported.Code == 0, imported.Err);
+            Thread.Sleep(1000);
+            Assert.Contains("running", Sh($"{podman} inspect -f '{{{{.State.Status}}}}' {name}").Out);
+            Assert.Contains("running", Sh($"{podman} inspect -f '{{{{.State.Status}}}}' {copy}").Out);
+        }
+        finally
+        {
+            Sh($"{podman} rm -f -t 0 {name} {copy}");
+            Sh($"{podman} rmi -f localhost/runsc-net-ckpt:busybox");
+        }
     }
 
     [IntegrationFact(needsRoot: false)]

@@ -13,7 +13,7 @@ public sealed class CheckpointCommand : ICommand
     [Option("leave-running", HelpText = "keep the container running after the checkpoint")]
     public bool LeaveRunning { get; set; }
 
-    [Option("work-path", MetaValue = "DIR", HelpText = "directory for logs (accepted; nothing is written there)")]
+    [Option("work-path", MetaValue = "DIR", HelpText = "work directory (gets an empty CRIU stats-dump for podman's export)")]
     public string? WorkPath { get; set; }
 
     [Option("pre-dump", Hidden = true)]
@@ -43,7 +43,7 @@ public sealed class CheckpointCommand : ICommand
         if (PreDump) throw new RuntimeError("checkpoint: --pre-dump (incremental checkpoints) is not supported");
         if (LazyPages) throw new RuntimeError("checkpoint: --lazy-pages is not supported");
         if (string.IsNullOrEmpty(ImagePath)) throw new RuntimeError("checkpoint: --image-path is required");
-        Container.Load(context.Global.Root, Id).Checkpoint(Path.GetFullPath(ImagePath), LeaveRunning);
+        Container.Load(context.Global.Root, Id).Checkpoint(Path.GetFullPath(ImagePath), WorkPath == null ? null : Path.GetFullPath(WorkPath), LeaveRunning);
         return 0;
     }
 }
