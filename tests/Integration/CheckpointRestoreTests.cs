@@ -310,6 +310,41 @@ public sealed class CheckpointRestoreTests : IDisposable
         }
     }
 
+    // The runc v2 shim drives us: pause, checkpoint --leave-running --file-locks, resume; then a
+    // restore at task start with -no-subreaper --detach --pid-file. (ctr gives the restored task no
+    // stdio, so its output cannot be compared here; the task running with its processes is.)
+    [IntegrationFact(needsRootfs: true, needsTools: "ctr podman", needsContainerd: true)]
+    public void CtrCheckpointAndRestoreTheTask()
+    {
+        string dir = TempDir(), store = TempDir();
+        string ctr = "timeout 60 ctr -n runsc-net-ckpt-test", id = "ckpt-ctr-" + Environment.ProcessId;
+        string podman = $"podman --root '{store}/root' --runroot '{store}/run'";
+        try
+        {
+            var image = Sh($"tar -C '{TestRequirements.Rootfs}' -c . | {podman} import - localhost/runsc-net-ckpt:busybox >/dev/null && " +
+                $"{podman} save --format oci-archive -o '{dir}/img.tar' localhost/runsc-net-ckpt:busybox >/dev/null && " +
+                $"{ctr} images import --base-name localhost/runsc-net-ckpt '{dir}/img.tar'");
+            Assert.True(image.Code == 0, image.Err);
+            var run = Sh($"{ctr} run -d --runc-binary '{RunscNetBinary.Path}' localhost/runsc-net-ckpt:busybox {id} sh -c '{Counter}'");
+            Assert.True(run.Code == 0, run.Err);
+            Thread.Sleep(1000);
+            var checkpoint = Sh($"{ctr} c checkpoint --task {id} {id}-image");
+            Assert.True(checkpoint.Code == 0, checkpoint.Err);
+            Assert.Contains("RUNNING", Sh($"{ctr} t ls").Out);   // the shim resumes it
+            Sh($"{ctr} t kill -s KILL {id}; sleep 1; {ctr} t rm {id}; {ctr} c rm {id}");
+            var restore = Sh($"{ctr} c restore --live {id} {id}-image");
+            Assert.True(restore.Code == 0, restore.Err);
+            Thread.Sleep(1000);
+            Assert.Contains("RUNNING", Sh($"{ctr} t ls").Out);
+            Assert.Contains("\n1 ", Sh($"{ctr} t ps {id}").Out);
+        }
+        finally
+        {
+            Sh($"{ctr} t kill -s KILL {id}; sleep 1; {ctr} t rm -f {id}; {ctr} c rm {id}; {ctr} images rm {id}-image localhost/runsc-net-ckpt:busybox");
+            Sh($"{podman} rmi -f localhost/runsc-net-ckpt:busybox");
+        }
+    }
+
     [IntegrationFact(needsRoot: false)]
     public void HelpSucceedsAndUnsupportedModesAreRefused()
     {
