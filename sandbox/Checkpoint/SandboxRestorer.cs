@@ -98,7 +98,7 @@ public sealed class SandboxRestorer
         if (!_sessions.TryGetValue(p.Session, out var session)) _sessions[p.Session] = session = new Session(p.Session);
         if (p.Zombie)
         {
-            var ghost = new Task(_kernel, p.Pid, Credentials.Root, Task.NoMemory.Instance) { Name = "zombie" };
+            var ghost = new Task(_kernel, p.Pid, Credentials.Root, Task.NoMemory.Instance) { Name = p.Comm.Length > 15 ? p.Comm[..15] : p.Comm };
             if (!_kernel.RegisterRestored(tg, ghost, parent, p.ProcessGroup, session, zombie: true)) throw Fail($"pid {p.Pid} is invalid or given twice");
             Kernel.Kernel.SetExitStatus(tg, p.ExitStatus);
             groups[p.Pid] = tg;

@@ -180,6 +180,7 @@ public sealed class SandboxSaver
             OomScoreAdjMin = g.OomScoreAdjMin,
             IsSubreaper = g.IsSubreaper,
             Dumpable = g.Dumpable,
+            Comm = g.Leader.Name,
         };
         for (int r = 0; r < Rlimits.Count; r++)
         {

@@ -56,6 +56,8 @@ public sealed class ProcessImage
     /// <summary>ITIMER_REAL: nanoseconds to its next expiry (0: disarmed) and its interval.</summary>
     [ProtoMember(20)] public long RealTimerRemainingNs { get; set; }
     [ProtoMember(21)] public long RealTimerIntervalNs { get; set; }
+    /// <summary>The process's name (comm), which a zombie keeps.</summary>
+    [ProtoMember(22)] public string Comm { get; set; } = "";
 }
 
 /// <summary>One sigaction.</summary>

@@ -143,6 +143,25 @@ public sealed class CheckpointRestoreTests : IDisposable
     }
 
     [IntegrationFact(needsRootfs: true)]
+    public void AZombieNobodyWaitedForIsRestoredAsAZombie()
+    {
+        // init execs a sleep that never waits: the background sleep stays a zombie.
+        string bundle = Bundle("sleep 0.1 & exec sleep 1000"), work = TempDir(), image = Path.Combine(work, "image");
+        RunTo(Path.Combine(work, "out"), "run", "--detach", "--bundle", bundle, "ckpt-zombie").AssertSuccess();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        static bool HasZombie(string table) => table.Split('\n').Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^0 +2 +1 +Z +sleep$"));
+        while (!HasZombie(_runsc.Run("ps", "ckpt-zombie").Stdout) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.True(HasZombie(_runsc.Run("ps", "ckpt-zombie").Stdout));
+        _runsc.Run("checkpoint", "--image-path", image, "ckpt-zombie").AssertSuccess();
+        _runsc.Run("delete", "ckpt-zombie").AssertSuccess();
+        RunTo(Path.Combine(work, "out2"), "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-zombie2").AssertSuccess();
+        string table = _runsc.Run("ps", "ckpt-zombie2").AssertSuccess().Stdout;
+        Assert.True(HasZombie(table), table);
+        Assert.Matches(@"\n0 +1 +0 +S +sleep 1000\n", table);
+        Kill("ckpt-zombie2");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
     public void DamagedTruncatedAndOtherVersionImagesAreRefusedBeforeAnythingStarts()
     {
         string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image"), output = Path.Combine(work, "out");
