@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using RunscNet.Sentry.Checkpoint;
+using RunscNet.Sentry.Kernel;
 using RunscNet.StateFile.Checkpoint;
 
 namespace RunscNet.Sentry.Boot;
@@ -82,7 +83,9 @@ public sealed partial class SentrySandbox
         }
         try
         {
-            new SandboxRestorer(Kernel, image, _stdio).Restore();
+            var process = _spec.Process;
+            ulong bound = Capabilities.FromNames(process?.Capabilities?.Bounding, Credentials.AllCaps);
+            new SandboxRestorer(Kernel, image, _stdio, bound, process?.NoNewPrivileges == true).Restore();
         }
         catch (Exception e) when (e is not InvalidOperationException)
         {

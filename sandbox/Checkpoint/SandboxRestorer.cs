@@ -33,13 +33,22 @@ public sealed class SandboxRestorer
     private readonly Dictionary<int, Pipe> _pipes = new();
     private readonly Dictionary<int, Session> _sessions = new();
     private readonly List<FileDescription> _created = new();
+    private readonly ulong _capabilityBound;
+    private readonly bool _noNewPrivileges;
 
-    /// <summary>A restorer of <paramref name="image"/> into <paramref name="kernel"/>, whose stdio are the host fds <paramref name="stdio"/>.</summary>
-    public SandboxRestorer(Kernel.Kernel kernel, ImageReader image, int[] stdio)
+    /// <summary>
+    /// A restorer of <paramref name="image"/> into <paramref name="kernel"/>, whose stdio are the
+    /// host fds <paramref name="stdio"/>. The bundle's process limits what an image may grant:
+    /// every capability set is cut to <paramref name="capabilityBound"/> (its bounding set), and
+    /// <paramref name="noNewPrivileges"/> is forced on when the bundle asks for it.
+    /// </summary>
+    public SandboxRestorer(Kernel.Kernel kernel, ImageReader image, int[] stdio, ulong capabilityBound, bool noNewPrivileges)
     {
         _kernel = kernel;
         _image = image;
         _stdio = stdio;
+        _capabilityBound = capabilityBound & Credentials.AllCaps;
+        _noNewPrivileges = noNewPrivileges;
     }
 
     private static InvalidOperationException Fail(string why) => new($"restore: {why}");
@@ -154,11 +163,11 @@ public sealed class SandboxRestorer
         for (int i = 0; i < threads.Count; i++) yield return (threads[i], p);
     }
 
-    private static Task NewTaskUnregistered(Kernel.Kernel kernel, int pid, TaskImage ti) =>
-        new(kernel, ti.Tid, CredentialsOf(pid, ti.Credentials), Task.NoMemory.Instance)
+    private Task NewTaskUnregistered(Kernel.Kernel kernel, int pid, TaskImage ti) =>
+        new(kernel, ti.Tid, CredentialsOf(pid, ti.Credentials, _capabilityBound), Task.NoMemory.Instance)
         {
             Name = ti.Name.Length > 15 ? ti.Name[..15] : ti.Name,
-            NoNewPrivileges = ti.NoNewPrivileges,
+            NoNewPrivileges = ti.NoNewPrivileges || _noNewPrivileges,
             Nice = Math.Clamp(ti.Nice, -20, 19),
             ParentDeathSignal = Signal.IsValid(ti.ParentDeathSignal) ? ti.ParentDeathSignal : 0,
             ClearChildTid = ti.ClearChildTid,
@@ -171,13 +180,13 @@ public sealed class SandboxRestorer
         return NewTaskUnregistered(_kernel, pid, ti);
     }
 
-    private static Credentials CredentialsOf(int pid, CredentialsImage? c)
+    private static Credentials CredentialsOf(int pid, CredentialsImage? c, ulong bound)
     {
         if (c == null) throw Fail($"pid {pid}: no credentials");
         if (c.Groups.Length % 4 != 0 || c.Groups.Length > 65536 * 4) throw Fail($"pid {pid}: invalid supplementary groups");
         var groups = new uint[c.Groups.Length / 4];
         for (int i = 0; i < groups.Length; i++) groups[i] = BinaryPrimitives.ReadUInt32LittleEndian(c.Groups.AsSpan(i * 4));
-        ulong all = Credentials.AllCaps;
+        ulong all = bound;
         return new Credentials(c.Uid, c.Gid, c.Euid, c.Egid, c.Suid, c.Sgid, c.Fsuid, c.Fsgid, groups,
             c.Effective & all, c.Permitted & all, c.Inheritable & all, c.Bounding & all)
         {
@@ -446,7 +455,13 @@ public sealed class SandboxRestorer
     private static void MoveVdso(IPlatformContext ctx, int pid, ulong savedVdso)
     {
         if (savedVdso == 0 || ctx.VdsoBase == 0 || savedVdso == ctx.VdsoBase) return;
-        if (savedVdso % AddressSpace.PageSize != 0 || savedVdso >= UserSpaceEnd) throw Fail($"pid {pid}: invalid vDSO address");
+        if (savedVdso % AddressSpace.PageSize != 0 || savedVdso >= UserSpaceEnd || savedVdso < 0x10000) throw Fail($"pid {pid}: invalid vDSO address");
+        // mremap with MREMAP_FIXED replaces what lies at the target: never the stub's own pages.
+        foreach (var (s, e) in ctx.Reserved)
+        {
+            bool ownWindow = ctx.VdsoBase >= s && ctx.VdsoBase < e;
+            if (!ownWindow && savedVdso - 0x10000 < e && s < savedVdso + 0x4000) throw Fail($"pid {pid}: the saved vDSO address {savedVdso:x} lies in the platform's reserved range");
+        }
         var specials = new List<(ulong Start, ulong End)>();
         foreach (string line in File.ReadAllLines($"/proc/{ctx.HostPid}/maps"))
         {
