@@ -75,14 +75,18 @@ public sealed partial class Container
     {
         string image = Path.Combine(imageDir, CheckpointImage.FileName);
         // Before any process starts: a damaged, foreign or other-version image is refused here.
+        ImageHeader header;
         try
         {
-            ImageReader.ReadFile(image);
+            header = ImageReader.ReadFile(image).Header;
         }
         catch (CheckpointImageException e)
         {
             throw new RuntimeError(e.Message);
         }
+        var missing = CpuFeatures.Missing(header.CpuFeatures, CpuFeatures.Host());
+        if (missing.Count > 0)
+            throw new RuntimeError($"checkpoint image {image} was made on a CPU with features this one lacks: {string.Join(' ', missing.Take(12))}");
         Container container = Create(options with { PidFile = null }, global);
         try
         {

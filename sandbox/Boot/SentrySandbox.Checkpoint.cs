@@ -29,6 +29,7 @@ public sealed partial class SentrySandbox
                 ContainerId = containerId,
                 SandboxId = containerId,
                 Platform = PlatformName,
+                CpuFeatures = CpuFeatures.Host(),
             });
             var graph = new SandboxSaver(Kernel, snapshots, _stdio).Save(writer);
             writer.Finish(graph);

@@ -29,6 +29,9 @@ public sealed class ImageHeader
     /// <summary>The CPU architecture (x86_64).</summary>
     [JsonPropertyName("arch")] public string Arch { get; set; } = "x86_64";
 
+    /// <summary>The CPU features the application saw (/proc/cpuinfo flags, space-separated).</summary>
+    [JsonPropertyName("cpuFeatures")] public string CpuFeatures { get; set; } = "";
+
     /// <summary>How chunks are compressed ("deflate").</summary>
     [JsonPropertyName("compression")] public string Compression { get; set; } = "deflate";
 }

@@ -177,8 +177,19 @@ public sealed class CheckpointRestoreTests : IDisposable
         int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":1", StringComparison.Ordinal);
         otherVersion[at + 16] = (byte)'7';
         SHA256.HashData(otherVersion.AsSpan(0, otherVersion.Length - 32), otherVersion.AsSpan(otherVersion.Length - 32));
+        // A well-formed image from a CPU with a feature this one lacks.
+        int headerLength = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(good.AsSpan(8));
+        string header = Encoding.UTF8.GetString(good, 12, headerLength).Replace("\"cpuFeatures\":\"", "\"cpuFeatures\":\"zzz_no_such_feature ");
+        byte[] headerBytes = Encoding.UTF8.GetBytes(header);
+        var otherCpu = new byte[good.Length - headerLength + headerBytes.Length];
+        good.AsSpan(0, 8).CopyTo(otherCpu);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(otherCpu.AsSpan(8), (uint)headerBytes.Length);
+        headerBytes.CopyTo(otherCpu, 12);
+        good.AsSpan(12 + headerLength).CopyTo(otherCpu.AsSpan(12 + headerBytes.Length));
+        SHA256.HashData(otherCpu.AsSpan(0, otherCpu.Length - 32), otherCpu.AsSpan(otherCpu.Length - 32));
         var cases = new (string Name, byte[] Bytes, string Expect)[]
         {
+            ("other-cpu", otherCpu, "features this one lacks: zzz_no_such_feature"),
             ("flipped", flipped, "SHA-256 does not match"),
             ("truncated", good[..(good.Length - 100)], "damaged"),
             ("other-version", otherVersion, "format version 7"),

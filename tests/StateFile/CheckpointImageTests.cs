@@ -44,6 +44,15 @@ public sealed class CheckpointImageTests
     }
 
     [Fact]
+    public void CpuFeaturesMissingOnTheHostAreNamed()
+    {
+        Assert.Equal(["avx512f"], CpuFeatures.Missing("avx2 avx512f sse2", "sse2 avx2"));
+        Assert.Empty(CpuFeatures.Missing("", "sse2"));     // an image that recorded none
+        Assert.Empty(CpuFeatures.Missing("sse2", ""));     // a host that cannot tell
+        Assert.Contains("sse2", CpuFeatures.Host());        // x86-64 always has it
+    }
+
+    [Fact]
     public void RoundTrip()
     {
         var r = Read(Sample(out var page));
