@@ -253,7 +253,7 @@ public sealed class SandboxRestorer
     {
         string path = f.Path;
         if (!path.StartsWith('/') || path.Length > 4096 || path.Contains('\0')) throw Fail($"pid {t.Pid}: invalid file path in the image");
-        int err = _kernel.Vfs.Open(t, -100, path, status & ~OpenFlags.O_NONBLOCK | (status & OpenFlags.O_NONBLOCK), 0, out var file);
+        int err = _kernel.Vfs.Open(t, -100, path, status, 0, out var file);
         if (err == -Errno.ENOENT) throw Fail($"file {path} (open in pid {t.Pid}) no longer exists");
         if (err < 0 || file == null) throw Fail($"reopening {path} for pid {t.Pid}: errno {-err}");
         if (f.Size >= 0 && file.Stat(out var attr) == 0 && attr.Size != f.Size)

@@ -145,9 +145,16 @@ public sealed class SandboxSaver
         }
     }
 
-    private static string ShortKind(string anon) => anon.StartsWith("anon_inode:[", StringComparison.Ordinal) ? anon[12..^1]
-        : anon.StartsWith("anon_inode:", StringComparison.Ordinal) ? anon[11..]
-        : anon.StartsWith("socket:", StringComparison.Ordinal) ? "socket" : anon;
+    /// <summary>What an fd is, as a user calls it: "epoll", "socket", "timerfd", or the file's path.</summary>
+    private static string ShortKind(string anon) => anon switch
+    {
+        "anon_inode:[eventpoll]" => "epoll",
+        _ when anon.StartsWith("anon_inode:[", StringComparison.Ordinal) => anon[12..^1],
+        _ when anon.StartsWith("anon_inode:", StringComparison.Ordinal) => anon[11..],
+        _ when anon.StartsWith("socket:", StringComparison.Ordinal) => "socket",
+        _ when anon.StartsWith("nsfs:", StringComparison.Ordinal) => "namespace file",
+        _ => anon,
+    };
 
     /// <summary>Which of boot's stdio fds <paramref name="h"/> is (same host file), preferring <paramref name="fd"/>; -1 if none.</summary>
     private unsafe int StdioIndexOf(HostFileDescription h, int fd)

@@ -242,11 +242,11 @@ public sealed class CheckpointRestoreTests : IDisposable
         return byKind;
     }
 
-    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
-    public void ThreadsPipeDataFileOffsetsAndTheVdsoSurviveRestore()
+    /// <summary>A bundle running probe <paramref name="name"/> (compiled from Probes/NAME.c), the probe directory bound at /probe.</summary>
+    private string ProbeBundle(string name)
     {
-        string probes = SyscallProbe.Compile("ckptstate");
-        string bundle = Bundles.Make("/probe/ckptstate");
+        string probes = SyscallProbe.Compile(name);
+        string bundle = Bundles.Make("/probe/" + name);
         _dirs.Add(bundle);
         string configPath = Path.Combine(bundle, "config.json");
         var config = JsonNode.Parse(File.ReadAllText(configPath))!;
@@ -255,6 +255,27 @@ public sealed class CheckpointRestoreTests : IDisposable
             ["destination"] = "/probe", ["type"] = "bind", ["source"] = probes, ["options"] = new JsonArray("rbind", "ro"),
         });
         File.WriteAllText(configPath, config.ToJsonString());
+        return bundle;
+    }
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void AnEpollFdIsRefusedByProcessAndFd()
+    {
+        string bundle = ProbeBundle("ckptepoll"), work = TempDir(), output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-epoll").AssertSuccess();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!File.ReadAllText(output).Contains("ready") && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.Equal("ready 3\n", File.ReadAllText(output));
+        string error = _runsc.Run("checkpoint", "--image-path", Path.Combine(work, "image"), "ckpt-epoll").AssertOneLineError();
+        Assert.Contains("checkpoint: pid 1 fd 3 (epoll) cannot be saved yet", error);
+        Assert.Equal("running", Status("ckpt-epoll"));
+        Kill("ckpt-epoll");
+    }
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ThreadsPipeDataFileOffsetsAndTheVdsoSurviveRestore()
+    {
+        string bundle = ProbeBundle("ckptstate");
         string work = TempDir(), image = Path.Combine(work, "image"), before = Path.Combine(work, "before"), after = Path.Combine(work, "after");
         RunTo(before, "run", "--detach", "--bundle", bundle, "ckpt-threads").AssertSuccess();
         var deadline = DateTime.UtcNow.AddSeconds(30);
