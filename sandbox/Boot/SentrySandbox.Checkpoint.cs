@@ -10,8 +10,24 @@ public sealed partial class SentrySandbox
     /// <summary>How long tasks get to reach a safe point.</summary>
     private static readonly TimeSpan SafePointTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>Held while a checkpoint runs: a second one is refused, never interleaved.</summary>
+    private readonly object _checkpointLock = new();
+
     /// <inheritdoc/>
     public void Checkpoint(int imageFd, string containerId, string runtimeVersion, bool leaveRunning)
+    {
+        if (!Monitor.TryEnter(_checkpointLock)) throw new InvalidOperationException("checkpoint: another checkpoint of this sandbox is in progress");
+        try
+        {
+            CheckpointLocked(imageFd, containerId, runtimeVersion, leaveRunning);
+        }
+        finally
+        {
+            Monitor.Exit(_checkpointLock);
+        }
+    }
+
+    private void CheckpointLocked(int imageFd, string containerId, string runtimeVersion, bool leaveRunning)
     {
         if (Kernel.Init == null || Kernel.InitExited.IsSet) throw new InvalidOperationException("checkpoint: the container is not running");
         if (_consoleFd >= 0) throw new InvalidOperationException("checkpoint: containers with a terminal cannot be saved yet");
