@@ -64,7 +64,11 @@ public static class VerbArgumentNormalizer
             }
             if (isSwitch)
             {
-                if (value == null || value is "true" or "1" or "t" or "T" or "TRUE" or "True") result.Add("--" + longName);
+                // A repeated switch (podman passes --leave-running twice with -R) counts once.
+                if (value == null || value is "true" or "1" or "t" or "T" or "TRUE" or "True")
+                {
+                    if (!result.Contains("--" + longName)) result.Add("--" + longName);
+                }
                 else if (value is not ("false" or "0" or "f" or "F" or "FALSE" or "False"))
                     throw new RuntimeError($"invalid boolean value {value} for --{longName}");
                 continue;

@@ -15,7 +15,7 @@ namespace RunscNet.Runtime.Lifecycle;
 /// as a class the CLI and tests drive. Its persistent record is a <see cref="ContainerState"/> in a
 /// locked state file; its sandbox is reached over the control socket.
 /// </summary>
-public sealed class Container
+public sealed partial class Container
 {
     private Container(string rootDir, FullId id, ContainerState state)
     {

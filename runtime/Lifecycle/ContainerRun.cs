@@ -25,7 +25,15 @@ public static class ContainerRun
             throw;
         }
         if (detach) return 0;
+        return Attach(container, options, keep, global);
+    }
 
+    /// <summary>
+    /// Waits for a started (or restored) container like `run` does in the foreground: forwards
+    /// the caller's signals to it, then deletes it unless <paramref name="keep"/>; returns its exit code.
+    /// </summary>
+    public static int Attach(Container container, CreateOptions options, bool keep, GlobalOptions global)
+    {
         var registrations = new List<PosixSignalRegistration>();
         // With the caller's terminal the terminal's own signals (^C, ^\, a hang-up) reach boot,
         // which hands them to the container's foreground process group; forwarding them to init
@@ -69,7 +77,8 @@ public static class ContainerRun
         return WaitStatus.ToExitCode(status);
     }
 
-    private static void TryDelete(string root, string id)
+    /// <summary>Deletes <paramref name="id"/> with --force, logging instead of failing.</summary>
+    public static void TryDelete(string root, string id)
     {
         try { Container.Delete(root, id, force: true); }
         catch (RuntimeError e) { RuntimeLog.Warning($"deleting {id}: {e.Message}"); }

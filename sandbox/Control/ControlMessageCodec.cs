@@ -60,6 +60,9 @@ public static class ControlMessageCodec
             Bool(w, 11, m.Terminal);
             if (m.ContainerId.Length > 0) w.String(12, m.ContainerId);
             if (m.SpecJson.Length > 0) w.String(13, m.SpecJson);
+            if (!string.IsNullOrEmpty(m.ImageContainerId)) w.String(14, m.ImageContainerId);
+            Bool(w, 15, m.LeaveRunning);
+            if (!string.IsNullOrEmpty(m.RuntimeVersion)) w.String(16, m.RuntimeVersion);
         }
 
         public void MergeField(ref WireReader r, int field, int wireType)
@@ -79,6 +82,9 @@ public static class ControlMessageCodec
                 case (11, WireVarint): m.Terminal = r.ReadVarint() != 0; break;
                 case (12, WireLengthDelimited): m.ContainerId = r.ReadString(); break;
                 case (13, WireLengthDelimited): m.SpecJson = r.ReadString(); break;
+                case (14, WireLengthDelimited): m.ImageContainerId = r.ReadString(); break;
+                case (15, WireVarint): m.LeaveRunning = r.ReadVarint() != 0; break;
+                case (16, WireLengthDelimited): m.RuntimeVersion = r.ReadString(); break;
                 default: r.Skip(wireType); break;
             }
         }

@@ -32,6 +32,10 @@ public enum ControlOperation
     CreateContainer = 11,
     /// <summary>Kill a joined container's processes and drop its mounts and gofer (<see cref="ISubcontainerControl.DestroyContainer"/>).</summary>
     DestroyContainer = 12,
+    /// <summary>Save the sandbox to the image fd sent with the request (<see cref="ISandboxControl.Checkpoint"/>).</summary>
+    Checkpoint = 13,
+    /// <summary>Rebuild the sandbox from the image fd sent with the request (<see cref="ISandboxControl.Restore"/>).</summary>
+    Restore = 14,
 }
 
 /// <summary>One request on the control socket (runtime → sandbox).</summary>
@@ -82,6 +86,15 @@ public sealed class ControlRequest
 
     /// <summary>The joining container's validated spec as JSON (CreateContainer).</summary>
     [ProtoMember(13)] public string SpecJson { get; set; } = "";
+
+    /// <summary>The container's ID, recorded in the image (Checkpoint).</summary>
+    [ProtoMember(14)] public string? ImageContainerId { get; set; }
+
+    /// <summary>Keep the container running after the image is written (Checkpoint).</summary>
+    [ProtoMember(15)] public bool LeaveRunning { get; set; }
+
+    /// <summary>The runtime's version, recorded in the image (Checkpoint).</summary>
+    [ProtoMember(16)] public string? RuntimeVersion { get; set; }
 }
 
 /// <summary>A process as the control protocol carries it (see <see cref="ProcessInfo"/>).</summary>

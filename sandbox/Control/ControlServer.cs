@@ -246,6 +246,14 @@ public sealed class ControlServer
                     });
                 }
                 break;
+            case ControlOperation.Checkpoint:
+                if (fds.Length != 1) throw new InvalidOperationException("checkpoint: the request carries no image file");
+                _control.Checkpoint(fds[0], request.ImageContainerId ?? "", request.RuntimeVersion ?? "", request.LeaveRunning);
+                break;
+            case ControlOperation.Restore:
+                if (fds.Length != 1) throw new InvalidOperationException("restore: the request carries no image file");
+                _control.Restore(fds[0]);
+                break;
             default:
                 throw new InvalidOperationException($"unknown control operation {(int)request.Operation}");
         }

@@ -53,4 +53,19 @@ public interface ISandboxControl
 
     /// <summary>Every live task with its state and current system call (`debug --stacks`).</summary>
     IReadOnlyList<TaskStack> Stacks();
+
+    /// <summary>
+    /// Stops every task at a safe point and writes the checkpoint image to <paramref name="imageFd"/>
+    /// (a new empty file the caller renames once this returned). Then ends the container, or lets
+    /// it run on when <paramref name="leaveRunning"/>. Throws with a one-line message (naming what
+    /// cannot be saved) and leaves the container as it was on failure. The image records
+    /// <paramref name="containerId"/> and <paramref name="runtimeVersion"/>.
+    /// </summary>
+    void Checkpoint(int imageFd, string containerId, string runtimeVersion, bool leaveRunning);
+
+    /// <summary>
+    /// Instead of <see cref="Start"/>: rebuilds every process from the image read from
+    /// <paramref name="imageFd"/> and lets them run. Throws with a one-line message on failure.
+    /// </summary>
+    void Restore(int imageFd);
 }

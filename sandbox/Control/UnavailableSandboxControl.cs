@@ -47,4 +47,10 @@ public sealed class UnavailableSandboxControl : ISandboxControl
 
     /// <inheritdoc/>
     public IReadOnlyList<TaskStack> Stacks() => [];
+
+    /// <inheritdoc/>
+    public void Checkpoint(int imageFd, string containerId, string runtimeVersion, bool leaveRunning) => throw new NotSupportedException(Message);
+
+    /// <inheritdoc/>
+    public void Restore(int imageFd) => throw new NotSupportedException(Message);
 }

@@ -360,6 +360,9 @@ public sealed partial class Kernel
         foreach (var t in Tasks()) t.WakeForSignal();
     }
 
+    /// <summary>Coordinates checkpoints: every task's registers taken at a safe point.</summary>
+    public CheckpointGate Checkpoints { get; } = new();
+
     /// <summary>Lets paused tasks run again.</summary>
     public void ResumeAll()
     {

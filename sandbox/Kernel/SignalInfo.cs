@@ -86,6 +86,9 @@ public sealed class SignalQueue
         return info;
     }
 
+    /// <summary>The queued signals in order (checkpoint). Caller holds the task lock.</summary>
+    public SignalInfo[] Snapshot() => _queue.ToArray();
+
     /// <summary>True if this very siginfo is still queued (POSIX timer overruns).</summary>
     public bool Contains(SignalInfo info) => _queue.Contains(info);
 

@@ -177,7 +177,10 @@ public sealed partial class Task
             if (_threadExitRequested) return false;
             if (Kernel.IsPaused(tg) && !tg.Exiting)
             {
-                Block(() => !Kernel.IsPaused(tg) || tg.Exiting || (PendingSet() & Signal.Bit(Signal.SIGKILL)) != 0, Kernel.PauseEvents);
+                // A safe point: a checkpoint takes the task's registers here (Kernel/CheckpointGate.cs).
+                Kernel.Checkpoints.Park(this, restartPending ? syscallResult : null);
+                Block(() => !Kernel.IsPaused(tg) || tg.Exiting || (PendingSet() & Signal.Bit(Signal.SIGKILL)) != 0 || Kernel.Checkpoints.Wants(this),
+                    Kernel.PauseEvents);
                 if (Kernel.IsPaused(tg) && (PendingSet() & Signal.Bit(Signal.SIGKILL)) == 0) continue;
             }
             SignalInfo? info;

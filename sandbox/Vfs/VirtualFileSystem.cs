@@ -170,6 +170,13 @@ public sealed partial class VirtualFileSystem
             _executables.AddOrUpdate(child, new System.Runtime.CompilerServices.StrongBox<VfsPath>(b.Value));
     }
 
+    /// <summary>Records <paramref name="loc"/> as the program <paramref name="task"/> runs (a restored process's /proc/PID/exe).</summary>
+    public void SetExecutable(Task task, VfsPath loc)
+    {
+        loc.Dentry.PinForever();
+        _executables.AddOrUpdate(task, new System.Runtime.CompilerServices.StrongBox<VfsPath>(loc));
+    }
+
     /// <summary>The file last opened by <see cref="OpenExecutable"/> for <paramref name="task"/> (/proc/pid/exe), if any.</summary>
     public VfsPath? ExecutableOf(Task task) => _executables.TryGetValue(task, out var b) ? b.Value : null;
 }

@@ -152,7 +152,7 @@ public sealed class LifecycleCommandTests : IDisposable
         Assert.Contains("invalid container id", _runsc.Run("state", "../x").AssertOneLineError());
         Assert.Contains("invalid container id", _runsc.Run("create", "--bundle", bundle, "../x").AssertOneLineError());
         Assert.Contains("invalid signal", _runsc.Run("kill", "x", "SIGFOO").AssertOneLineError());
-        Assert.Contains("not supported yet", _runsc.Run("checkpoint", "--image-path", "/tmp/img", "x").AssertOneLineError());
+        Assert.Contains("container x does not exist", _runsc.Run("checkpoint", "--image-path", "/tmp/img", "x").AssertOneLineError());
         Assert.False(Directory.Exists(_runsc.Root) && Directory.GetFiles(_runsc.Root, "*.state").Length > 0);
     }
 

@@ -10,6 +10,7 @@ namespace RunscNet.Tests.Integration;
 /// (its type checked), a missing type inherits the caller's, a listed one is new; the container
 /// sees its user namespace's maps and owners; sysctls read back as set, keys runc refuses refused.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class NamespaceSpecTests : IDisposable
 {
     private readonly RunscNetBinary _runsc = new();

@@ -12,6 +12,7 @@ namespace RunscNet.Tests.Security;
 /// (capabilities act only on files whose owner is mapped: EACCES/EPERM; an unmappable id:
 /// EINVAL); so must the Sentry, and the host file must be unchanged.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class UserNamespaceTests : IDisposable
 {
     private readonly RunscNetBinary _runsc = new();

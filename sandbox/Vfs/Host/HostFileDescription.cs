@@ -74,6 +74,9 @@ public sealed class HostFileDescription : FileDescription
     /// <summary>True if the host fd is a terminal.</summary>
     public bool IsTty => _isTty;
 
+    /// <summary>The host fd this description wraps (-1 once released), for a checkpoint to identify the stdio it is.</summary>
+    internal int RawHostFd => Volatile.Read(ref _fd);
+
     /// <summary>Job-control state of one host terminal, shared by every description of it.</summary>
     private sealed class TerminalState
     {

@@ -89,6 +89,29 @@ public sealed class Pipe
         Queue.Notify();
     }
 
+    /// <summary>The unread bytes, oldest first, without consuming them (checkpoint).</summary>
+    public byte[] Buffered()
+    {
+        lock (_lock)
+        {
+            var data = new byte[_count];
+            for (int i = 0; i < _count; i++) data[i] = _buffer[(_head + i) % _buffer.Length];
+            return data;
+        }
+    }
+
+    /// <summary>Replaces the buffer with <paramref name="data"/> at <paramref name="capacity"/> (restore; both already validated).</summary>
+    public void Refill(byte[] data, int capacity)
+    {
+        lock (_lock)
+        {
+            _buffer = new byte[Math.Max(capacity, data.Length)];
+            data.CopyTo(_buffer, 0);
+            _head = 0;
+            _count = data.Length;
+        }
+    }
+
     /// <summary>
     /// Reads into <paramref name="dst"/>: waits for data unless non-blocking (EAGAIN), returns 0
     /// at EOF, -ERESTARTSYS when a signal interrupts the wait.

@@ -1,0 +1,371 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using RunscNet.Sentry.Interop;
+using RunscNet.Sentry.Kernel;
+using RunscNet.Sentry.Memory;
+using RunscNet.Sentry.Platform;
+using RunscNet.Sentry.Vfs;
+using RunscNet.Sentry.Vfs.Gofer;
+using RunscNet.Sentry.Vfs.Host;
+using RunscNet.Sentry.Vfs.Pipe;
+using RunscNet.StateFile.Checkpoint;
+using Task = RunscNet.Sentry.Kernel.Task;
+
+namespace RunscNet.Sentry.Checkpoint;
+
+/// <summary>
+/// Turns a stopped kernel (every task parked, see <see cref="CheckpointGate"/>) into an image
+/// graph, adding memory pages to the writer as it goes. What it cannot save yet throws
+/// <see cref="CheckpointRefusedException"/> naming the object and the process, before anything
+/// is written for good (the caller writes to a temporary file).
+/// </summary>
+public sealed class SandboxSaver
+{
+    private readonly Kernel.Kernel _kernel;
+    private readonly IReadOnlyDictionary<Task, TaskSnapshot> _snapshots;
+    private readonly int[] _stdio;
+    private readonly SandboxImage _image = new();
+    private readonly Dictionary<FileDescription, int> _files = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Pipe, int> _pipes = new(ReferenceEqualityComparer.Instance);
+    private ImageWriter _writer = null!;
+
+    /// <summary>A saver for <paramref name="kernel"/>, whose tasks' registers are <paramref name="snapshots"/>; <paramref name="stdio"/> are boot's host fds 0-2.</summary>
+    public SandboxSaver(Kernel.Kernel kernel, IReadOnlyDictionary<Task, TaskSnapshot> snapshots, int[] stdio)
+    {
+        _kernel = kernel;
+        _snapshots = snapshots;
+        _stdio = stdio;
+    }
+
+    /// <summary>Checks everything can be saved and builds the graph, adding pages to <paramref name="writer"/>.</summary>
+    public SandboxImage Save(ImageWriter writer)
+    {
+        _writer = writer;
+        var groups = _kernel.ThreadGroups();
+        // Refusals first, so nothing is read or written for an image that cannot be made.
+        var ipc = _kernel.Ipc;
+        if (ipc.Semaphores.Count + ipc.MessageQueues.Count + ipc.SharedMemory.Count > 0)
+            throw new CheckpointRefusedException($"checkpoint: SysV IPC objects ({ipc.Semaphores.Count} semaphore sets, {ipc.MessageQueues.Count} message queues, {ipc.SharedMemory.Count} shared memory segments) cannot be saved yet");
+        foreach (var g in groups) CheckSavable(g);
+        _image.LastPid = groups.Count == 0 ? 1 : groups.Max(g => g.Tgid);
+        try
+        {
+            foreach (var g in OrderedParentsFirst(groups)) _image.Processes.Add(SaveProcess(g));
+        }
+        finally
+        {
+            ReleaseReopened();
+        }
+        return _image;
+    }
+
+    private static IEnumerable<ThreadGroup> OrderedParentsFirst(IReadOnlyList<ThreadGroup> groups)
+    {
+        var done = new HashSet<int>();
+        var list = new List<ThreadGroup>();
+        void Add(ThreadGroup g)
+        {
+            if (!done.Add(g.Tgid)) return;
+            if (g.Parent != null && groups.Contains(g.Parent)) Add(g.Parent);
+            list.Add(g);
+        }
+        foreach (var g in groups) Add(g);
+        return list;
+    }
+
+    private void CheckSavable(ThreadGroup g)
+    {
+        int pid = g.Tgid;
+        if (g.Zombie) return;
+        if (g.Parent == null && !g.IsInit) throw Refuse(pid, "was started by `exec`; such processes cannot be saved yet");
+        if (g.Tasks.Count == 0) throw Refuse(pid, "has no threads left but is not a zombie yet");
+        if (g.Tasks[0].Tid != pid) throw Refuse(pid, "has threads but its main thread has exited, which cannot be saved yet");
+        if (g.Tasks.Count > 1 && _kernel.Platform is PtracePlatform) throw Refuse(pid, "has threads, which the ptrace platform cannot restore");
+        foreach (var thread in g.Tasks)
+        {
+            if (!_snapshots.ContainsKey(thread)) throw Refuse(pid, $"thread {thread.Tid} did not stop at a safe point");
+            // The container's linux.seccomp is given again at restore from the bundle; filters a
+            // program installed itself (seccomp(2)) are not saved.
+            if (thread.Seccomp.Mode == Kernel.Seccomp.SeccompState.ModeStrict || thread.Seccomp.Filters.Any(f => f is Kernel.Seccomp.BpfFilter))
+                throw Refuse(pid, $"thread {thread.Tid} installed seccomp filters of its own, which cannot be saved yet");
+            if (!ReferenceEquals(thread.Fds, g.Tasks[0].Fds) || !ReferenceEquals(thread.Fs, g.Tasks[0].Fs))
+                throw Refuse(pid, $"thread {thread.Tid} has its own fd table or fs context (clone without CLONE_FILES/CLONE_FS), which cannot be saved yet");
+        }
+        if (g.Stopped) throw Refuse(pid, "is stopped by a signal; stopped processes cannot be saved yet");
+        if (g.VirtualTimer.Get().Remaining > 0 || g.ProfTimer.Get().Remaining > 0)
+            throw Refuse(pid, "has an armed ITIMER_VIRTUAL or ITIMER_PROF timer, which cannot be saved yet");
+        if (g.PosixTimers.Count > 0) throw Refuse(pid, "has POSIX timers, which cannot be saved yet");
+        var t = g.Tasks[0];
+        if (!_snapshots.ContainsKey(t)) throw Refuse(pid, "did not stop at a safe point");
+        if (t.Fs.Root != _kernel.Vfs.RootPath) throw Refuse(pid, "has changed its root directory (chroot), which cannot be saved yet");
+        if (g.AddressSpace is not { } mm) throw Refuse(pid, "has no address space");
+        foreach (var v in mm.Vmas)
+        {
+            if ((v.Flags & Vma.MapShared) != 0)
+                throw Refuse(pid, $"shared mapping {v.Start:x}-{v.End:x} ({v.Name ?? v.File?.AnonymousName ?? "anonymous"}) cannot be saved yet");
+            if (v.File != null) FilePathOf(pid, v.File, $"mapping {v.Start:x}-{v.End:x}");
+        }
+        foreach (var (fd, f) in t.Fds.Snapshot()) Classify(pid, fd, f);
+    }
+
+    private static CheckpointRefusedException Refuse(int pid, string what) => new($"checkpoint: pid {pid} {what}");
+
+    /// <summary>The path a gofer-backed file is reopened by; refuses any other file.</summary>
+    private string FilePathOf(int pid, FileDescription f, string what)
+    {
+        if (f.Location is not { } loc || (f.Inode is not GoferInode && f.Inode is not Vfs.Overlay.OverlayInode))
+            throw Refuse(pid, $"{what} ({Describe(f)}) cannot be saved yet: only files of the container's root and bind mounts can");
+        if (loc.Dentry.Dead) throw Refuse(pid, $"{what}: file {Describe(f)} was deleted while open, which cannot be saved yet");
+        string path = _kernel.Vfs.PathOf(loc, _kernel.Vfs.RootPath);
+        if (!path.StartsWith('/')) throw Refuse(pid, $"{what}: file {path} is outside the container's root");
+        return path;
+    }
+
+    private string Describe(FileDescription f) =>
+        f.Location is { } loc ? _kernel.Vfs.PathOf(loc, _kernel.Vfs.RootPath) : f.AnonymousName;
+
+    /// <summary>The kind of file an fd refers to, refusing what cannot be saved.</summary>
+    private int Classify(int pid, int fd, FileDescription f)
+    {
+        string what = $"fd {fd}";
+        switch (f)
+        {
+            case PipeFile p:
+                if (p.Readable == p.Writable) throw Refuse(pid, $"{what} (a FIFO opened read-write) cannot be saved yet");
+                if (p.Location != null) throw Refuse(pid, $"{what} (named pipe {Describe(f)}) cannot be saved yet");
+                return p.Readable ? FileKind.PipeRead : FileKind.PipeWrite;
+            case HostFileDescription h:
+                if (StdioIndexOf(h, fd) < 0) throw Refuse(pid, $"{what} ({(h.IsTty ? "a terminal" : "a host file")} that is not the container's stdio) cannot be saved yet");
+                if (h.IsTty) throw Refuse(pid, $"{what} (a terminal) cannot be saved yet");
+                return FileKind.Stdio;
+            case HostRegularFile:
+                FilePathOf(pid, f, what);
+                return FileKind.Path;
+            default:
+                if (f.Location != null && f.Inode is { } inode && inode.Stat(out var attr) == 0 && LinuxMode.IsChr(attr.Mode))
+                    return FileKind.Path;   // /dev/null and friends: reopened by path
+                string kind = f.Location != null ? Describe(f) : f.AnonymousName;
+                throw Refuse(pid, $"{what} ({ShortKind(kind)}) cannot be saved yet");
+        }
+    }
+
+    /// <summary>What an fd is, as a user calls it: "epoll", "socket", "timerfd", or the file's path.</summary>
+    private static string ShortKind(string anon) => anon switch
+    {
+        "anon_inode:[eventpoll]" => "epoll",
+        _ when anon.StartsWith("anon_inode:[", StringComparison.Ordinal) => anon[12..^1],
+        _ when anon.StartsWith("anon_inode:", StringComparison.Ordinal) => anon[11..],
+        _ when anon.StartsWith("socket:", StringComparison.Ordinal) => "socket",
+        _ when anon.StartsWith("nsfs:", StringComparison.Ordinal) => "namespace file",
+        _ => anon,
+    };
+
+    /// <summary>Which of boot's stdio fds <paramref name="h"/> is (same host file), preferring <paramref name="fd"/>; -1 if none.</summary>
+    private unsafe int StdioIndexOf(HostFileDescription h, int fd)
+    {
+        LinuxStatBuffer a, b;
+        if (h.RawHostFd < 0 || HostFiles.fstat(h.RawHostFd, &a) != 0) return -1;
+        int found = -1;
+        for (int i = 0; i < _stdio.Length && i < 3; i++)
+        {
+            if (_stdio[i] < 0 || HostFiles.fstat(_stdio[i], &b) != 0) continue;
+            if (a.Dev != b.Dev || a.Ino != b.Ino) continue;
+            if (i == fd) return i;
+            if (found < 0) found = i;
+        }
+        return found;
+    }
+
+    private ProcessImage SaveProcess(ThreadGroup g)
+    {
+        var p = new ProcessImage
+        {
+            Pid = g.Tgid,
+            ParentPid = g.Parent?.Tgid ?? 0,
+            ProcessGroup = g.ProcessGroup.Id,
+            Session = g.Session.Id,
+            Zombie = g.Zombie,
+            ExitStatus = g.ExitStatus,
+            ExitSignal = g.ExitSignal,
+            OomScoreAdj = g.OomScoreAdj,
+            OomScoreAdjMin = g.OomScoreAdjMin,
+            IsSubreaper = g.IsSubreaper,
+            Dumpable = g.Dumpable,
+            Comm = g.Leader.Name,
+        };
+        for (int r = 0; r < Rlimits.Count; r++)
+        {
+            var (cur, max) = g.Limits.Get(r);
+            p.Limits.Add(new RlimitImage { Resource = r, Soft = cur, Hard = max });
+        }
+        if (g.Zombie) return p;
+        var (remaining, interval) = g.RealTimer.Get();
+        p.RealTimerRemainingNs = Nanos(remaining);
+        p.RealTimerIntervalNs = Nanos(interval);
+        lock (_kernel.TaskLock)
+        {
+            for (int s = 1; s <= Signal.Max; s++)
+            {
+                var a = g.Handlers.Actions[s];
+                p.Handlers.Add(new SignalActionImage { Handler = a.Handler, Flags = a.Flags, Restorer = a.Restorer, Mask = a.Mask });
+            }
+            foreach (var info in g.Pending.Snapshot()) p.Pending.Add(new SignalInfoImage { SigInfo = info.Bytes.ToArray() });
+        }
+        var t = g.Tasks[0];
+        foreach (var thread in g.Tasks) p.Tasks.Add(SaveTask(thread, _snapshots[thread]));
+        p.Cwd = _kernel.Vfs.PathOf(t.Fs.Cwd, t.Fs.Root);
+        p.Umask = t.Fs.Umask;
+        foreach (var (fd, f) in t.Fds.Snapshot())
+        {
+            t.Fds.Get(fd, out bool cloexec);
+            p.Fds.Add(new FdImage { Fd = fd, File = SaveFile(g.Tgid, fd, f, t), CloseOnExec = cloexec });
+        }
+        p.Memory = SaveMemory(g, t);
+        return p;
+    }
+
+    private static long Nanos(TimeSpan t) => t.Ticks <= 0 ? 0 : t.Ticks > long.MaxValue / 100 ? long.MaxValue : t.Ticks * 100;
+
+    private TaskImage SaveTask(Task t, TaskSnapshot s)
+    {
+        var c = t.Credentials;
+        var groups = new byte[c.Groups.Length * 4];
+        for (int i = 0; i < c.Groups.Length; i++) BinaryPrimitives.WriteUInt32LittleEndian(groups.AsSpan(i * 4), c.Groups[i]);
+        Registers regs = s.Regs;
+        var image = new TaskImage
+        {
+            Tid = t.Tid,
+            Name = t.Name,
+            Registers = MemoryMarshal.AsBytes(new ReadOnlySpan<Registers>(ref regs)).ToArray(),
+            SignalMask = s.SignalMask,
+            AltStackSp = t.AltStack.Sp,
+            AltStackSize = t.AltStack.Size,
+            AltStackFlags = t.AltStack.Flags,
+            ClearChildTid = t.ClearChildTid,
+            RobustList = t.RobustList,
+            NoNewPrivileges = t.NoNewPrivileges,
+            Nice = t.Nice,
+            ParentDeathSignal = t.ParentDeathSignal,
+            Credentials = new CredentialsImage
+            {
+                Uid = c.Uid, Gid = c.Gid, Euid = c.Euid, Egid = c.Egid, Suid = c.Suid, Sgid = c.Sgid, Fsuid = c.Fsuid, Fsgid = c.Fsgid,
+                Groups = groups, Effective = c.EffectiveCaps, Permitted = c.PermittedCaps, Inheritable = c.InheritableCaps,
+                Bounding = c.BoundingCaps, Ambient = c.AmbientCaps, SecureBits = (int)c.SecureBits,
+            },
+        };
+        FpuState fpu = s.Fpu;
+        unsafe { image.Fpu = new ReadOnlySpan<byte>(&fpu, FpuState.Size).ToArray(); }
+        lock (_kernel.TaskLock)
+            foreach (var info in t.Pending.Snapshot()) image.Pending.Add(new SignalInfoImage { SigInfo = info.Bytes.ToArray() });
+        return image;
+    }
+
+    private int SaveFile(int pid, int fd, FileDescription f, Task t)
+    {
+        if (_files.TryGetValue(f, out int id)) return id;
+        int kind = Classify(pid, fd, f);
+        var image = new FileImage { Kind = kind, Flags = f.StatusFlags };
+        switch (kind)
+        {
+            case FileKind.Stdio:
+                image.StdioIndex = StdioIndexOf((HostFileDescription)f, fd);
+                break;
+            case FileKind.PipeRead or FileKind.PipeWrite:
+                var pipe = ((PipeFile)f).Pipe;
+                if (!_pipes.TryGetValue(pipe, out int pipeId))
+                {
+                    pipeId = _image.Pipes.Count;
+                    _image.Pipes.Add(new PipeImage { Data = pipe.Buffered(), Capacity = pipe.Capacity });
+                    _pipes[pipe] = pipeId;
+                }
+                image.Pipe = pipeId;
+                break;
+            default:
+                image.Path = f is HostRegularFile ? FilePathOf(pid, f, $"fd {fd}") : Describe(f);
+                if (f is HostRegularFile)
+                {
+                    long offset = f.Seek(t, 0, 1 /* SEEK_CUR */);
+                    image.Offset = offset < 0 ? 0 : offset;
+                    image.Size = f.Stat(out var attr) == 0 ? attr.Size : -1;
+                }
+                break;
+        }
+        id = _image.Files.Count;
+        _image.Files.Add(image);
+        _files[f] = id;
+        return id;
+    }
+
+    private readonly Dictionary<string, FileDescription?> _reopened = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The file at <paramref name="path"/> opened read-only, as restore will open it: a mapping's
+    /// own description may be closed already (the loader drops it after mapping), and pages are
+    /// compared with what restore will read.
+    /// </summary>
+    private FileDescription? ReopenedForCompare(Task t, string path)
+    {
+        if (_reopened.TryGetValue(path, out var f)) return f;
+        f = _kernel.Vfs.Open(t, -100, path, OpenFlags.O_RDONLY, 0, out var opened) == 0 ? opened : null;
+        _reopened[path] = f;
+        return f;
+    }
+
+    /// <summary>Closes the files opened for page comparison.</summary>
+    public void ReleaseReopened()
+    {
+        foreach (var f in _reopened.Values) f?.DecRef();
+        _reopened.Clear();
+    }
+
+    private AddressSpaceImage SaveMemory(ThreadGroup g, Task t)
+    {
+        var mm = g.AddressSpace!;
+        var ranges = mm.ArgRanges;
+        var image = new AddressSpaceImage
+        {
+            BrkStart = mm.BrkStart, Brk = mm.Brk,
+            ArgStart = ranges.ArgStart, ArgEnd = ranges.ArgEnd, EnvStart = ranges.EnvStart, EnvEnd = ranges.EnvEnd,
+            ExecutablePath = mm.ExecutablePath, Auxv = mm.Auxv.ToArray(),
+            VdsoBase = t.Context?.VdsoBase ?? 0,
+        };
+        var io = t.Context!.Memory;
+        var buf = new byte[CheckpointImage.PageSize];
+        var fileBuf = new byte[CheckpointImage.PageSize];
+        foreach (var v in mm.Vmas)
+        {
+            var vma = new VmaImage { Start = v.Start, End = v.End, Prot = v.Prot, Flags = v.Flags, Name = v.Name, Offset = v.Offset, FirstPage = _writer.PageCount };
+            if (v.File != null)
+            {
+                vma.FilePath = FilePathOf(g.Tgid, v.File, $"mapping {v.Start:x}-{v.End:x}");
+                vma.FileSize = v.File.Stat(out var attr) == 0 ? attr.Size : -1;
+            }
+            var saved = new List<uint>();
+            ulong pages = (v.End - v.Start) / AddressSpace.PageSize;
+            for (ulong i = 0; i < pages; i++)
+            {
+                ulong at = v.Start + i * AddressSpace.PageSize;
+                // Unreadable pages (PROT_NONE, past the end of a mapped file) are not saved.
+                if (io.Read(at, buf) != buf.Length) continue;
+                if (v.File == null)
+                {
+                    if (buf.AsSpan().IndexOfAnyExcept((byte)0) < 0) continue;
+                }
+                else
+                {
+                    // A private file page is saved only when it differs from the file (written, or the loader's zeroed tail).
+                    Array.Clear(fileBuf);
+                    long n = ReopenedForCompare(t, vma.FilePath) is { } file
+                        ? file.PRead(t, fileBuf, (long)(v.Offset + i * AddressSpace.PageSize)) : -1;
+                    if (n >= 0 && buf.AsSpan().SequenceEqual(fileBuf)) continue;
+                }
+                _writer.AddPage(buf);
+                saved.Add((uint)i);
+            }
+            vma.SavedPages = new byte[saved.Count * 4];
+            for (int i = 0; i < saved.Count; i++) BinaryPrimitives.WriteUInt32LittleEndian(vma.SavedPages.AsSpan(i * 4), saved[i]);
+            image.Vmas.Add(vma);
+        }
+        return image;
+    }
+}

@@ -1,0 +1,219 @@
+using System.ComponentModel;
+using ProtoBuf;
+
+namespace RunscNet.StateFile.Checkpoint;
+
+// The object graph of a checkpoint image, as protobuf-net contracts. Under NativeAOT protobuf-net
+// cannot build serializers of repeated value-type fields, so such lists travel packed in byte[]
+// (little-endian) and every repeated field is a list of contracts. Everything here is untrusted
+// when read back: the restorer validates each value before acting on it.
+
+/// <summary>The whole sandbox: its processes, their open files and the pipes between them.</summary>
+[ProtoContract]
+public sealed class SandboxImage
+{
+    /// <summary>The last PID handed out (new processes after restore continue from it).</summary>
+    [ProtoMember(1)] public int LastPid { get; set; }
+
+    /// <summary>Every process, parents before children.</summary>
+    [ProtoMember(2)] public List<ProcessImage> Processes { get; set; } = new();
+
+    /// <summary>Every open file description some fd refers to.</summary>
+    [ProtoMember(3)] public List<FileImage> Files { get; set; } = new();
+
+    /// <summary>Every pipe some saved description is an end of.</summary>
+    [ProtoMember(4)] public List<PipeImage> Pipes { get; set; } = new();
+}
+
+/// <summary>One process (thread group).</summary>
+[ProtoContract]
+public sealed class ProcessImage
+{
+    [ProtoMember(1)] public int Pid { get; set; }
+    /// <summary>0 for init (no parent in the sandbox).</summary>
+    [ProtoMember(2)] public int ParentPid { get; set; }
+    [ProtoMember(3)] public int ProcessGroup { get; set; }
+    [ProtoMember(4)] public int Session { get; set; }
+    /// <summary>Exited, not yet waited for: no tasks, no memory.</summary>
+    [ProtoMember(5)] public bool Zombie { get; set; }
+    [ProtoMember(6)] public int ExitStatus { get; set; }
+    [ProtoMember(7)] public int ExitSignal { get; set; }
+    /// <summary>The 64 signal actions, index = signal - 1.</summary>
+    [ProtoMember(8)] public List<SignalActionImage> Handlers { get; set; } = new();
+    /// <summary>Process-directed pending signals.</summary>
+    [ProtoMember(9)] public List<SignalInfoImage> Pending { get; set; } = new();
+    [ProtoMember(10)] public List<RlimitImage> Limits { get; set; } = new();
+    [ProtoMember(11)] public AddressSpaceImage? Memory { get; set; }
+    [ProtoMember(12)] public List<FdImage> Fds { get; set; } = new();
+    /// <summary>Working directory, absolute in the container's root.</summary>
+    [ProtoMember(13), DefaultValue("/")] public string Cwd { get; set; } = "/";
+    [ProtoMember(14)] public int Umask { get; set; }
+    [ProtoMember(15)] public List<TaskImage> Tasks { get; set; } = new();
+    [ProtoMember(16)] public int OomScoreAdj { get; set; }
+    [ProtoMember(17)] public int OomScoreAdjMin { get; set; }
+    [ProtoMember(18)] public bool IsSubreaper { get; set; }
+    [ProtoMember(19)] public int Dumpable { get; set; }
+    /// <summary>ITIMER_REAL: nanoseconds to its next expiry (0: disarmed) and its interval.</summary>
+    [ProtoMember(20)] public long RealTimerRemainingNs { get; set; }
+    [ProtoMember(21)] public long RealTimerIntervalNs { get; set; }
+    /// <summary>The process's name (comm), which a zombie keeps.</summary>
+    [ProtoMember(22)] public string Comm { get; set; } = "";
+}
+
+/// <summary>One sigaction.</summary>
+[ProtoContract]
+public sealed class SignalActionImage
+{
+    [ProtoMember(1)] public ulong Handler { get; set; }
+    [ProtoMember(2)] public ulong Flags { get; set; }
+    [ProtoMember(3)] public ulong Restorer { get; set; }
+    [ProtoMember(4)] public ulong Mask { get; set; }
+}
+
+/// <summary>A queued signal as its 128-byte siginfo.</summary>
+[ProtoContract]
+public sealed class SignalInfoImage
+{
+    [ProtoMember(1)] public byte[] SigInfo { get; set; } = Array.Empty<byte>();
+}
+
+/// <summary>One resource limit.</summary>
+[ProtoContract]
+public sealed class RlimitImage
+{
+    [ProtoMember(1)] public int Resource { get; set; }
+    [ProtoMember(2)] public ulong Soft { get; set; }
+    [ProtoMember(3)] public ulong Hard { get; set; }
+}
+
+/// <summary>One thread.</summary>
+[ProtoContract]
+public sealed class TaskImage
+{
+    [ProtoMember(1)] public int Tid { get; set; }
+    [ProtoMember(2)] public string Name { get; set; } = "";
+    /// <summary>user_regs_struct (27 × u64), as the task returns to user code (a system call to restart is rolled back).</summary>
+    [ProtoMember(3)] public byte[] Registers { get; set; } = Array.Empty<byte>();
+    /// <summary>The fxsave area (512 bytes).</summary>
+    [ProtoMember(4)] public byte[] Fpu { get; set; } = Array.Empty<byte>();
+    [ProtoMember(5)] public ulong SignalMask { get; set; }
+    [ProtoMember(6)] public List<SignalInfoImage> Pending { get; set; } = new();
+    [ProtoMember(7)] public ulong AltStackSp { get; set; }
+    [ProtoMember(8)] public ulong AltStackSize { get; set; }
+    [ProtoMember(9)] public int AltStackFlags { get; set; }
+    [ProtoMember(10)] public ulong ClearChildTid { get; set; }
+    [ProtoMember(11)] public ulong RobustList { get; set; }
+    [ProtoMember(12)] public CredentialsImage? Credentials { get; set; }
+    [ProtoMember(13)] public bool NoNewPrivileges { get; set; }
+    [ProtoMember(14)] public int Nice { get; set; }
+    [ProtoMember(15)] public int ParentDeathSignal { get; set; }
+}
+
+/// <summary>A task's credentials.</summary>
+[ProtoContract]
+public sealed class CredentialsImage
+{
+    [ProtoMember(1)] public uint Uid { get; set; }
+    [ProtoMember(2)] public uint Gid { get; set; }
+    [ProtoMember(3)] public uint Euid { get; set; }
+    [ProtoMember(4)] public uint Egid { get; set; }
+    [ProtoMember(5)] public uint Suid { get; set; }
+    [ProtoMember(6)] public uint Sgid { get; set; }
+    [ProtoMember(7)] public uint Fsuid { get; set; }
+    [ProtoMember(8)] public uint Fsgid { get; set; }
+    /// <summary>Supplementary groups, packed u32.</summary>
+    [ProtoMember(9)] public byte[] Groups { get; set; } = Array.Empty<byte>();
+    [ProtoMember(10)] public ulong Effective { get; set; }
+    [ProtoMember(11)] public ulong Permitted { get; set; }
+    [ProtoMember(12)] public ulong Inheritable { get; set; }
+    [ProtoMember(13)] public ulong Bounding { get; set; }
+    [ProtoMember(14)] public ulong Ambient { get; set; }
+    [ProtoMember(15)] public int SecureBits { get; set; }
+}
+
+/// <summary>An address space: its VMAs and where their saved pages lie in the page stream.</summary>
+[ProtoContract]
+public sealed class AddressSpaceImage
+{
+    [ProtoMember(1)] public ulong BrkStart { get; set; }
+    [ProtoMember(2)] public ulong Brk { get; set; }
+    [ProtoMember(3)] public ulong ArgStart { get; set; }
+    [ProtoMember(4)] public ulong ArgEnd { get; set; }
+    [ProtoMember(5)] public ulong EnvStart { get; set; }
+    [ProtoMember(6)] public ulong EnvEnd { get; set; }
+    [ProtoMember(7)] public string ExecutablePath { get; set; } = "";
+    [ProtoMember(8)] public byte[] Auxv { get; set; } = Array.Empty<byte>();
+    /// <summary>Where the host vDSO was (the restored stub's is moved there).</summary>
+    [ProtoMember(9)] public ulong VdsoBase { get; set; }
+    [ProtoMember(10)] public List<VmaImage> Vmas { get; set; } = new();
+}
+
+/// <summary>One mapping. Pages not listed read as zero (anonymous) or as the file's bytes.</summary>
+[ProtoContract]
+public sealed class VmaImage
+{
+    [ProtoMember(1)] public ulong Start { get; set; }
+    [ProtoMember(2)] public ulong End { get; set; }
+    [ProtoMember(3)] public int Prot { get; set; }
+    [ProtoMember(4)] public int Flags { get; set; }
+    [ProtoMember(5)] public string? Name { get; set; }
+    [ProtoMember(6)] public ulong Offset { get; set; }
+    /// <summary>The mapped file's path in the container (empty: anonymous memory).</summary>
+    [ProtoMember(7)] public string FilePath { get; set; } = "";
+    /// <summary>Page numbers within the VMA of the saved pages, packed u32, ascending.</summary>
+    [ProtoMember(8)] public byte[] SavedPages { get; set; } = Array.Empty<byte>();
+    /// <summary>Index in the page stream of the first saved page (the others follow in order).</summary>
+    [ProtoMember(9)] public long FirstPage { get; set; }
+    /// <summary>The file's size at checkpoint time (a changed file is refused at restore).</summary>
+    [ProtoMember(10)] public long FileSize { get; set; }
+}
+
+/// <summary>What an fd of a process refers to.</summary>
+[ProtoContract]
+public sealed class FdImage
+{
+    [ProtoMember(1)] public int Fd { get; set; }
+    /// <summary>Index into <see cref="SandboxImage.Files"/>.</summary>
+    [ProtoMember(2)] public int File { get; set; }
+    [ProtoMember(3)] public bool CloseOnExec { get; set; }
+}
+
+/// <summary>The kinds of open file description an image can hold.</summary>
+public static class FileKind
+{
+    /// <summary>One of the sandbox's standard streams (the new sandbox's are used on restore).</summary>
+    public const int Stdio = 1;
+    /// <summary>A file reopened by path (gofer files, device nodes).</summary>
+    public const int Path = 2;
+    /// <summary>The read end of a pipe.</summary>
+    public const int PipeRead = 3;
+    /// <summary>The write end of a pipe.</summary>
+    public const int PipeWrite = 4;
+}
+
+/// <summary>One open file description (shared by every fd that refers to it).</summary>
+[ProtoContract]
+public sealed class FileImage
+{
+    /// <summary>A <see cref="FileKind"/> value.</summary>
+    [ProtoMember(1)] public int Kind { get; set; }
+    /// <summary>Path in the container (Path kind).</summary>
+    [ProtoMember(2)] public string Path { get; set; } = "";
+    [ProtoMember(3)] public long Offset { get; set; }
+    /// <summary>Open flags (access mode and status flags).</summary>
+    [ProtoMember(4)] public int Flags { get; set; }
+    /// <summary>0, 1 or 2 (Stdio kind).</summary>
+    [ProtoMember(5)] public int StdioIndex { get; set; }
+    /// <summary>Index into <see cref="SandboxImage.Pipes"/> (pipe kinds).</summary>
+    [ProtoMember(6)] public int Pipe { get; set; }
+    /// <summary>The file's size at checkpoint time (Path kind, regular files; -1 otherwise).</summary>
+    [ProtoMember(7), DefaultValue(-1L)] public long Size { get; set; } = -1;
+}
+
+/// <summary>A pipe and the bytes written to it that nobody read yet.</summary>
+[ProtoContract]
+public sealed class PipeImage
+{
+    [ProtoMember(1)] public byte[] Data { get; set; } = Array.Empty<byte>();
+    [ProtoMember(2)] public int Capacity { get; set; }
+}

@@ -1,0 +1,407 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace RunscNet.Tests.Integration;
+
+/// <summary>
+/// checkpoint and restore through the published binary: a busybox counter loop saved, deleted and
+/// restored continues counting; --leave-running keeps the original beside a restored copy;
+/// damaged, truncated and other-version images are refused before anything starts; objects that
+/// cannot be saved yet are refused at checkpoint time with the container left running.
+/// </summary>
+public sealed class CheckpointRestoreTests : IDisposable
+{
+    private const string Counter = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.2; done";
+
+    private readonly RunscNetBinary _runsc = new();
+    private readonly List<string> _dirs = [];
+
+    public void Dispose()
+    {
+        _runsc.Dispose();
+        foreach (string d in _dirs) Directory.Delete(d, recursive: true);
+    }
+
+    private string TempDir()
+    {
+        string d = Directory.CreateTempSubdirectory("runsc-net-ckpt-").FullName;
+        _dirs.Add(d);
+        return d;
+    }
+
+    private string Bundle(string script)
+    {
+        string b = Bundles.Make("sh", "-c", script);
+        _dirs.Add(b);
+        return b;
+    }
+
+    /// <summary>Runs <paramref name="args"/> with the container's output in <paramref name="outFile"/>.</summary>
+    private CommandResult RunTo(string outFile, params string[] args) =>
+        _runsc.RunTo(outFile, outFile + ".err", TimeSpan.FromMinutes(1), args);
+
+    private static List<int> Numbers(string file) =>
+        File.ReadAllText(file).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+
+    private static void WaitForNumbers(string file, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(file) && Numbers(file).Count >= count) return;
+            Thread.Sleep(50);
+        }
+        Assert.Fail($"{file} did not reach {count} lines: {(File.Exists(file) ? File.ReadAllText(file) : "(missing)")}");
+    }
+
+    private static void AssertCounting(List<int> numbers, int from)
+    {
+        Assert.NotEmpty(numbers);
+        Assert.Equal(from, numbers[0]);
+        for (int i = 1; i < numbers.Count; i++) Assert.Equal(numbers[i - 1] + 1, numbers[i]);
+    }
+
+    private string Status(string id) =>
+        JsonDocument.Parse(_runsc.Run("state", id).AssertSuccess().Stdout).RootElement.GetProperty("status").GetString()!;
+
+    private void Kill(string id)
+    {
+        _runsc.Run("kill", id, "KILL");
+        _runsc.Run("delete", "--force", id).AssertSuccess();
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void CounterContinuesWhereItWasAfterCheckpointDeleteRestore()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image");
+        string before = Path.Combine(work, "before.out"), after = Path.Combine(work, "after.out"), pidFile = Path.Combine(work, "pid");
+        RunTo(before, "run", "--detach", "--bundle", bundle, "ckpt-count").AssertSuccess();
+        WaitForNumbers(before, 4);
+
+        _runsc.Run("checkpoint", "--image-path", image, "--work-path", work, "ckpt-count").AssertSuccess();
+        Assert.True(File.Exists(Path.Combine(image, "checkpoint.img")));
+        Assert.True(File.Exists(Path.Combine(image, "inventory.img")));
+        Assert.Empty(Directory.GetFiles(image, "*.tmp"));
+        Assert.Equal("stopped", Status("ckpt-count"));
+        var saved = Numbers(before);
+        Thread.Sleep(500);
+        Assert.Equal(saved, Numbers(before));   // it really ended
+        _runsc.Run("delete", "ckpt-count").AssertSuccess();
+
+        // Same ID again, as podman restores.
+        RunTo(after, "restore", "--image-path", image, "--work-path", work, "--bundle", bundle, "--detach", "--pid-file", pidFile,
+            "--tcp-established", "--file-locks", "ckpt-count").AssertSuccess();
+        Assert.Equal("running", Status("ckpt-count"));
+        int pid = JsonDocument.Parse(_runsc.Run("state", "ckpt-count").Stdout).RootElement.GetProperty("pid").GetInt32();
+        Assert.Equal(pid.ToString(), File.ReadAllText(pidFile));
+        WaitForNumbers(after, 4);
+        AssertCounting(Numbers(after), saved[^1] + 1);
+        AssertCounting(saved, 0);
+        Kill("ckpt-count");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void LeaveRunningKeepsTheOriginalAndACopyRunsBesideIt()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image");
+        string original = Path.Combine(work, "original.out"), copy = Path.Combine(work, "copy.out");
+        RunTo(original, "run", "--detach", "--bundle", bundle, "ckpt-orig").AssertSuccess();
+        WaitForNumbers(original, 3);
+        // podman -R passes --leave-running twice.
+        _runsc.Run("checkpoint", "--image-path", image, "--leave-running", "--leave-running", "ckpt-orig").AssertSuccess();
+        Assert.Equal("running", Status("ckpt-orig"));
+        int savedCount = Numbers(original).Count;
+
+        RunTo(copy, "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-copy").AssertSuccess();
+        WaitForNumbers(copy, 3);
+        WaitForNumbers(original, savedCount + 3);   // the original counts on
+        Assert.Equal("running", Status("ckpt-orig"));
+        Assert.Equal("running", Status("ckpt-copy"));
+        var c = Numbers(copy);
+        AssertCounting(c, c[0]);
+        Assert.Contains(c[0] - 1, Numbers(original));   // the copy continues from the saved value
+        AssertCounting(Numbers(original), 0);
+        Kill("ckpt-copy");
+        Kill("ckpt-orig");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void APausedContainerCanBeCheckpointedAndStaysPaused()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image"), output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-paused").AssertSuccess();
+        WaitForNumbers(output, 2);
+        _runsc.Run("pause", "ckpt-paused").AssertSuccess();
+        _runsc.Run("checkpoint", "--image-path", image, "--leave-running", "ckpt-paused").AssertSuccess();
+        Assert.Equal("paused", Status("ckpt-paused"));
+        _runsc.Run("resume", "ckpt-paused").AssertSuccess();
+        Kill("ckpt-paused");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void AZombieNobodyWaitedForIsRestoredAsAZombie()
+    {
+        // init execs a sleep that never waits: the background sleep stays a zombie.
+        string bundle = Bundle("sleep 0.1 & exec sleep 1000"), work = TempDir(), image = Path.Combine(work, "image");
+        RunTo(Path.Combine(work, "out"), "run", "--detach", "--bundle", bundle, "ckpt-zombie").AssertSuccess();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        static bool HasZombie(string table) => table.Split('\n').Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^0 +2 +1 +Z +sleep$"));
+        while (!HasZombie(_runsc.Run("ps", "ckpt-zombie").Stdout) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.True(HasZombie(_runsc.Run("ps", "ckpt-zombie").Stdout));
+        _runsc.Run("checkpoint", "--image-path", image, "ckpt-zombie").AssertSuccess();
+        _runsc.Run("delete", "ckpt-zombie").AssertSuccess();
+        RunTo(Path.Combine(work, "out2"), "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-zombie2").AssertSuccess();
+        string table = _runsc.Run("ps", "ckpt-zombie2").AssertSuccess().Stdout;
+        Assert.True(HasZombie(table), table);
+        Assert.Matches(@"\n0 +1 +0 +S +sleep 1000\n", table);
+        Kill("ckpt-zombie2");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void DamagedTruncatedAndOtherVersionImagesAreRefusedBeforeAnythingStarts()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image"), output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-src").AssertSuccess();
+        WaitForNumbers(output, 2);
+        _runsc.Run("checkpoint", "--image-path", image, "ckpt-src").AssertSuccess();
+        _runsc.Run("delete", "ckpt-src").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+
+        var flipped = (byte[])good.Clone();
+        flipped[flipped.Length / 2] ^= 0x01;
+        var otherVersion = (byte[])good.Clone();
+        int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":1", StringComparison.Ordinal);
+        otherVersion[at + 16] = (byte)'7';
+        SHA256.HashData(otherVersion.AsSpan(0, otherVersion.Length - 32), otherVersion.AsSpan(otherVersion.Length - 32));
+        // A well-formed image from a CPU with a feature this one lacks.
+        int headerLength = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(good.AsSpan(8));
+        string header = Encoding.UTF8.GetString(good, 12, headerLength).Replace("\"cpuFeatures\":\"", "\"cpuFeatures\":\"zzz_no_such_feature ");
+        byte[] headerBytes = Encoding.UTF8.GetBytes(header);
+        var otherCpu = new byte[good.Length - headerLength + headerBytes.Length];
+        good.AsSpan(0, 8).CopyTo(otherCpu);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(otherCpu.AsSpan(8), (uint)headerBytes.Length);
+        headerBytes.CopyTo(otherCpu, 12);
+        good.AsSpan(12 + headerLength).CopyTo(otherCpu.AsSpan(12 + headerBytes.Length));
+        SHA256.HashData(otherCpu.AsSpan(0, otherCpu.Length - 32), otherCpu.AsSpan(otherCpu.Length - 32));
+        var cases = new (string Name, byte[] Bytes, string Expect)[]
+        {
+            ("other-cpu", otherCpu, "features this one lacks: zzz_no_such_feature"),
+            ("flipped", flipped, "SHA-256 does not match"),
+            ("truncated", good[..(good.Length - 100)], "damaged"),
+            ("other-version", otherVersion, "format version 7"),
+            ("foreign", Encoding.ASCII.GetBytes(new string('x', 200)), "not a runsc-net checkpoint image"),
+        };
+        foreach (var (name, bytes, expect) in cases)
+        {
+            string dir = Path.Combine(work, name);
+            Directory.CreateDirectory(dir);
+            File.WriteAllBytes(Path.Combine(dir, "checkpoint.img"), bytes);
+            string error = _runsc.Run("restore", "--image-path", dir, "--bundle", bundle, "--detach", "ckpt-bad").AssertOneLineError();
+            Assert.Contains(expect, error);
+            // Refused before any process started: no container, no state.
+            Assert.Equal("", _runsc.Run("list", "-q").AssertSuccess().Stdout);
+            Assert.Empty(Directory.GetFiles(_runsc.Root, "ckpt-bad*"));
+        }
+        // The intact image still restores.
+        RunTo(Path.Combine(work, "restored.out"), "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-good").AssertSuccess();
+        Kill("ckpt-good");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void WhatCannotBeSavedIsRefusedByNameAndTheContainerRunsOn()
+    {
+        // fd 3 is a tmpfs file, which is not saved yet.
+        string bundle = Bundle("exec 3>/dev/shm/x; " + Counter), work = TempDir(), image = Path.Combine(work, "image");
+        string output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-refuse").AssertSuccess();
+        WaitForNumbers(output, 2);
+        string error = _runsc.Run("checkpoint", "--image-path", image, "ckpt-refuse").AssertOneLineError();
+        Assert.Contains("checkpoint: pid 1 fd 3 (/dev/shm/x) cannot be saved yet", error);
+        Assert.False(File.Exists(Path.Combine(image, "checkpoint.img")));
+        Assert.Empty(Directory.Exists(image) ? Directory.GetFiles(image) : []);
+        Assert.Equal("running", Status("ckpt-refuse"));
+        int count = Numbers(output).Count;
+        WaitForNumbers(output, count + 2);   // still counting
+        Kill("ckpt-refuse");
+    }
+
+    /// <summary>The probe's lines by kind (m, t1, t2): their fields after the kind.</summary>
+    private static Dictionary<string, List<string[]>> ProbeLines(string file)
+    {
+        var byKind = new Dictionary<string, List<string[]>>();
+        foreach (string line in File.ReadAllText(file).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] f = line.Split(' ');
+            if (!byKind.TryGetValue(f[0], out var list)) byKind[f[0]] = list = [];
+            list.Add(f[1..]);
+        }
+        return byKind;
+    }
+
+    /// <summary>A bundle running probe <paramref name="name"/> (compiled from Probes/NAME.c), the probe directory bound at /probe.</summary>
+    private string ProbeBundle(string name)
+    {
+        string probes = SyscallProbe.Compile(name);
+        string bundle = Bundles.Make("/probe/" + name);
+        _dirs.Add(bundle);
+        string configPath = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["mounts"]!.AsArray().Add(new JsonObject
+        {
+            ["destination"] = "/probe", ["type"] = "bind", ["source"] = probes, ["options"] = new JsonArray("rbind", "ro"),
+        });
+        File.WriteAllText(configPath, config.ToJsonString());
+        return bundle;
+    }
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void AnEpollFdIsRefusedByProcessAndFd()
+    {
+        string bundle = ProbeBundle("ckptepoll"), work = TempDir(), output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-epoll").AssertSuccess();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!File.ReadAllText(output).Contains("ready") && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.Equal("ready 3\n", File.ReadAllText(output));
+        string error = _runsc.Run("checkpoint", "--image-path", Path.Combine(work, "image"), "ckpt-epoll").AssertOneLineError();
+        Assert.Contains("checkpoint: pid 1 fd 3 (epoll) cannot be saved yet", error);
+        Assert.Equal("running", Status("ckpt-epoll"));
+        Kill("ckpt-epoll");
+    }
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ThreadsPipeDataFileOffsetsAndTheVdsoSurviveRestore()
+    {
+        string bundle = ProbeBundle("ckptstate");
+        string work = TempDir(), image = Path.Combine(work, "image"), before = Path.Combine(work, "before"), after = Path.Combine(work, "after");
+        RunTo(before, "run", "--detach", "--bundle", bundle, "ckpt-threads").AssertSuccess();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(File.Exists(before) && ProbeLines(before).TryGetValue("m", out var m) && m.Count >= 4) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        _runsc.Run("checkpoint", "--image-path", image, "ckpt-threads").AssertSuccess();
+        _runsc.Run("delete", "ckpt-threads").AssertSuccess();
+        var saved = ProbeLines(before);
+        Assert.True(saved["m"].Count >= 4, File.ReadAllText(before));
+
+        RunTo(after, "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-threads2").AssertSuccess();
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(ProbeLines(after) is var a && a.ContainsKey("m") && a.ContainsKey("t1") && a.ContainsKey("t2") && a["m"].Count >= 3)
+            && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        var restored = ProbeLines(after);
+        // Every thread goes on with its own count.
+        foreach (string kind in new[] { "m", "t1", "t2" })
+            Assert.Equal(long.Parse(saved[kind][^1][0]) + 1, long.Parse(restored[kind][0][0]));
+        // The file offset and the pipe's unread bytes went on from where they were.
+        Assert.Equal(long.Parse(saved["m"][^1][1]) + 1, long.Parse(restored["m"][0][1]));
+        string letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        Assert.Equal(letters[letters.IndexOf(saved["m"][^1][2][0]) + 1], restored["m"][0][2][0]);
+        Assert.Equal("running", Status("ckpt-threads2"));
+        Kill("ckpt-threads2");
+    }
+
+    private static (int Code, string Out, string Err) Sh(string script)
+    {
+        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(script);
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(120_000))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"timed out: {script}");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [IntegrationFact(needsRootfs: true, needsTools: "podman criu")]
+    public void PodmanCheckpointRestoreAndExportImportIntoANewName()
+    {
+        // podman storage of its own, so the test touches no one else's containers or images.
+        string store = TempDir();
+        string podman = $"podman --root '{store}/root' --runroot '{store}/run' --runtime '{RunscNetBinary.Path}'";
+        string name = "ckpt-podman-" + Environment.ProcessId, copy = name + "-copy";
+        try
+        {
+            var import = Sh($"tar -C '{TestRequirements.Rootfs}' -c . | {podman} import - localhost/runsc-net-ckpt:busybox");
+            Assert.True(import.Code == 0, import.Err);
+            var run = Sh($"{podman} run -d --name {name} localhost/runsc-net-ckpt:busybox sh -c '{Counter}'");
+            Assert.True(run.Code == 0, run.Err);
+            Thread.Sleep(1000);
+            var checkpoint = Sh($"{podman} container checkpoint {name}");
+            Assert.True(checkpoint.Code == 0, checkpoint.Err);
+            int saved = Sh($"{podman} logs {name}").Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Last();
+            var restore = Sh($"{podman} container restore {name}");
+            Assert.True(restore.Code == 0, restore.Err);
+            Thread.Sleep(1000);
+            Assert.Contains("running", Sh($"{podman} inspect -f '{{{{.State.Status}}}}' {name}").Out);
+            var log = Sh($"{podman} logs {name}").Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+            AssertCounting(log, 0);   // the restored process appends to the same log, counting on
+            Assert.True(log[^1] > saved, $"{saved} then {string.Join(' ', log)}");
+
+            // Export while it runs on (-R), import under a new name beside it.
+            string archive = Path.Combine(store, "export.tar.gz");
+            var export = Sh($"{podman} container checkpoint -R --export '{archive}' {name}");
+            Assert.True(export.Code == 0, export.Err);
+            Assert.DoesNotContain("level=error", export.Err);
+            var imported = Sh($"{podman} container restore --import '{archive}' --name {copy}");
+            Assert.True(imported.Code == 0, imported.Err);
+            Thread.Sleep(1000);
+            Assert.Contains("running", Sh($"{podman} inspect -f '{{{{.State.Status}}}}' {name}").Out);
+            Assert.Contains("running", Sh($"{podman} inspect -f '{{{{.State.Status}}}}' {copy}").Out);
+        }
+        finally
+        {
+            Sh($"{podman} rm -f -t 0 {name} {copy}");
+            Sh($"{podman} rmi -f localhost/runsc-net-ckpt:busybox");
+        }
+    }
+
+    // The runc v2 shim drives us: pause, checkpoint --leave-running --file-locks, resume; then a
+    // restore at task start with -no-subreaper --detach --pid-file. (ctr gives the restored task no
+    // stdio, so its output cannot be compared here; the task running with its processes is.)
+    [IntegrationFact(needsRootfs: true, needsTools: "ctr podman", needsContainerd: true)]
+    public void CtrCheckpointAndRestoreTheTask()
+    {
+        string dir = TempDir(), store = TempDir();
+        string ctr = "timeout 60 ctr -n runsc-net-ckpt-test", id = "ckpt-ctr-" + Environment.ProcessId;
+        string podman = $"podman --root '{store}/root' --runroot '{store}/run'";
+        try
+        {
+            var image = Sh($"tar -C '{TestRequirements.Rootfs}' -c . | {podman} import - localhost/runsc-net-ckpt:busybox >/dev/null && " +
+                $"{podman} save --format oci-archive -o '{dir}/img.tar' localhost/runsc-net-ckpt:busybox >/dev/null && " +
+                $"{ctr} images import --base-name localhost/runsc-net-ckpt '{dir}/img.tar'");
+            Assert.True(image.Code == 0, image.Err);
+            var run = Sh($"{ctr} run -d --runc-binary '{RunscNetBinary.Path}' localhost/runsc-net-ckpt:busybox {id} sh -c '{Counter}'");
+            Assert.True(run.Code == 0, run.Err);
+            Thread.Sleep(1000);
+            var checkpoint = Sh($"{ctr} c checkpoint --task {id} {id}-image");
+            Assert.True(checkpoint.Code == 0, checkpoint.Err);
+            Assert.Contains("RUNNING", Sh($"{ctr} t ls").Out);   // the shim resumes it
+            Sh($"{ctr} t kill -s KILL {id}; sleep 1; {ctr} t rm {id}; {ctr} c rm {id}");
+            var restore = Sh($"{ctr} c restore --live {id} {id}-image");
+            Assert.True(restore.Code == 0, restore.Err);
+            Thread.Sleep(1000);
+            Assert.Contains("RUNNING", Sh($"{ctr} t ls").Out);
+            Assert.Contains("\n1 ", Sh($"{ctr} t ps {id}").Out);
+        }
+        finally
+        {
+            Sh($"{ctr} t kill -s KILL {id}; sleep 1; {ctr} t rm -f {id}; {ctr} c rm {id}; {ctr} images rm {id}-image localhost/runsc-net-ckpt:busybox");
+            Sh($"{podman} rmi -f localhost/runsc-net-ckpt:busybox");
+        }
+    }
+
+    [IntegrationFact(needsRoot: false)]
+    public void HelpSucceedsAndUnsupportedModesAreRefused()
+    {
+        Assert.Equal(0, RunscNetBinary.RunWithoutRoot("checkpoint", "--help").ExitCode);
+        Assert.Contains("--pre-dump", _runsc.Run("checkpoint", "--pre-dump", "--image-path", "/tmp/x", "some-id").AssertOneLineError());
+        Assert.Contains("--lazy-pages", _runsc.Run("restore", "--lazy-pages", "--image-path", "/tmp/x", "some-id").AssertOneLineError());
+        Assert.Contains("does not exist", _runsc.Run("restore", "-no-subreaper", "--status-fd", "3", "--image-path", "/nonexistent", "some-id").AssertOneLineError());
+    }
+}

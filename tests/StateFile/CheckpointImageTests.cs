@@ -1,0 +1,114 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using RunscNet.StateFile.Checkpoint;
+using Xunit;
+
+namespace RunscNet.Tests.StateFile;
+
+/// <summary>The checkpoint image format: a round trip, and every kind of damage refused before the graph is used.</summary>
+public sealed class CheckpointImageTests
+{
+    private static byte[] Sample(out byte[] page)
+    {
+        page = new byte[CheckpointImage.PageSize];
+        for (int i = 0; i < page.Length; i++) page[i] = (byte)(i * 7);
+        var ms = new MemoryStream();
+        var w = new ImageWriter(ms, new ImageHeader { ContainerId = "c1", SandboxId = "c1", Platform = "systrap", RunscNetVersion = "test", Created = DateTimeOffset.UnixEpoch });
+        for (int i = 0; i < 300; i++) w.AddPage(page);   // more than one page chunk
+        var graph = new SandboxImage { LastPid = 9 };
+        graph.Processes.Add(new ProcessImage { Pid = 1, Cwd = "/tmp", Memory = new AddressSpaceImage { Vmas = { new VmaImage { Start = 0x1000, End = 0x2000, FirstPage = 299 } } } });
+        w.Finish(graph);
+        return ms.ToArray();
+    }
+
+    private static ImageReader Read(byte[] image) => ImageReader.Read(new MemoryStream(image), "img");
+
+    [Fact]
+    public void ManagedSha256MatchesTheLibrary()
+    {
+        var data = new byte[1000];
+        new Random(5).NextBytes(data);
+        foreach (int n in new[] { 0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000 })
+        {
+            var mine = new byte[32];
+            Sha256.HashData(data.AsSpan(0, n), mine);
+            Assert.Equal(SHA256.HashData(data.AsSpan(0, n)), mine);
+            // Appended in pieces: the same digest.
+            var h = new Sha256();
+            for (int at = 0; at < n; at += 7) h.Append(data.AsSpan(at, Math.Min(7, n - at)));
+            var pieces = new byte[32];
+            h.Finish(pieces);
+            Assert.Equal(mine, pieces);
+        }
+    }
+
+    [Fact]
+    public void CpuFeaturesMissingOnTheHostAreNamed()
+    {
+        Assert.Equal(["avx512f"], CpuFeatures.Missing("avx2 avx512f sse2", "sse2 avx2"));
+        Assert.Empty(CpuFeatures.Missing("", "sse2"));     // an image that recorded none
+        Assert.Empty(CpuFeatures.Missing("sse2", ""));     // a host that cannot tell
+        Assert.Contains("sse2", CpuFeatures.Host());        // x86-64 always has it
+    }
+
+    [Fact]
+    public void RoundTrip()
+    {
+        var r = Read(Sample(out var page));
+        Assert.Equal(CheckpointImage.FormatVersion, r.Header.FormatVersion);
+        Assert.Equal("c1", r.Header.ContainerId);
+        Assert.Equal(9, r.Graph.LastPid);
+        Assert.Equal("/tmp", r.Graph.Processes[0].Cwd);
+        Assert.Equal(300, r.PageCount);
+        Assert.True(r.Page(299).SequenceEqual(page));
+        Assert.Throws<CheckpointImageException>(() => r.Page(300).Length);
+    }
+
+    [Fact]
+    public void EveryFlippedByteIsRefused()
+    {
+        byte[] image = Sample(out _);
+        // Every 97th byte, and the last ones (trailer and its hash).
+        for (int i = 0; i < image.Length; i += i > image.Length - 40 ? 1 : 97)
+        {
+            byte[] altered = (byte[])image.Clone();
+            altered[i] ^= 0x40;
+            var e = Assert.Throws<CheckpointImageException>(() => Read(altered));
+            Assert.DoesNotContain('\n', e.Message);
+        }
+    }
+
+    [Fact]
+    public void TruncatedIsRefused()
+    {
+        byte[] image = Sample(out _);
+        foreach (int keep in new[] { 0, 5, 20, image.Length / 2, image.Length - 1 })
+        {
+            var e = Assert.Throws<CheckpointImageException>(() => Read(image[..keep]));
+            Assert.Contains("img", e.Message);
+        }
+    }
+
+    [Fact]
+    public void ForeignFileIsRefused()
+    {
+        var e = Assert.Throws<CheckpointImageException>(() => Read(Encoding.ASCII.GetBytes("this is some other file, long enough to pass the size check........")));
+        Assert.Contains("not a runsc-net checkpoint image", e.Message);
+    }
+
+    [Fact]
+    public void OtherVersionIsRefusedByName()
+    {
+        byte[] image = Sample(out _);
+        // Rewrite the header with version 7 and fix the whole-image hash: a well-formed image of another format.
+        int headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(8));
+        string json = Encoding.UTF8.GetString(image, 12, headerLength).Replace("\"formatVersion\":1", "\"formatVersion\":7");
+        byte[] header = Encoding.UTF8.GetBytes(json);
+        Assert.Equal(headerLength, header.Length);
+        header.CopyTo(image, 12);
+        SHA256.HashData(image.AsSpan(0, image.Length - 32), image.AsSpan(image.Length - 32));
+        var e = Assert.Throws<CheckpointImageException>(() => Read(image));
+        Assert.Contains("format version 7", e.Message);
+    }
+}
