@@ -62,6 +62,11 @@ public sealed class HookTests : IDisposable
         // and resolves startContainer's path inside the container (the Sentry's container has no
         // host binaries: the hook runs on the host, as runsc does).
         string log = Path.Combine(_bundle, "hooks.log");
+        // A program that outlives start, so that poststart sees it running.
+        string configPath = Path.Combine(_bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["process"]!["args"] = new JsonArray("sleep", "2");
+        File.WriteAllText(configPath, config.ToJsonString());
         foreach (string phase in new[] { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" })
             AddHook(phase, $"printf '{phase} %s\\n' \"$(tr -d ' \\n' | sed -n 's/.*\"status\":\"\\([a-z]*\\)\".*/\\1/p')\" >> {log}");
         _runsc.Run("create", "--bundle", _bundle, "hooks-all").AssertSuccess();
