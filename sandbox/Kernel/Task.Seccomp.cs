@@ -32,7 +32,6 @@ public sealed partial class Task
             lock (Kernel.TaskLock) StartGroupExitLocked(WaitStatus.Signaled(Signal.SIGKILL, false));
             return false;
         }
-        bool logged = state.Filters.Any(f => f.Log);
         switch (action)
         {
             case SeccompAction.Allow:
@@ -42,7 +41,7 @@ public sealed partial class Task
                 return true;
             case SeccompAction.Errno:
                 result = -Math.Min(value, 4095u);
-                if (logged) Kernel.Log.Write($"seccomp: errno {value} for system call {nr} by {Name} (pid {Pid})");
+                if (state.Log) Kernel.Log.Write($"seccomp: errno {value} for system call {nr} by {Name} (pid {Pid})");
                 return false;
             case SeccompAction.Trace:
             case SeccompAction.UserNotif:

@@ -24,10 +24,14 @@ public sealed class SeccompState
     /// <summary>The filters, newest first.</summary>
     public ISeccompFilter[] Filters { get; }
 
+    /// <summary>True when a filter asked for SECCOMP_FILTER_FLAG_LOG (decided once, not per call).</summary>
+    public bool Log { get; }
+
     private SeccompState(int mode, ISeccompFilter[] filters)
     {
         Mode = mode;
         Filters = filters;
+        Log = filters.Any(f => f.Log);
     }
 
     /// <summary>This state with <paramref name="filter"/> added; null (ENOMEM) past the instruction budget.</summary>
