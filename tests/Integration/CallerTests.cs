@@ -10,22 +10,7 @@ namespace RunscNet.Tests.Integration;
 /// </summary>
 public sealed class CallerTests
 {
-    private static (int Code, string Out, string Err) Sh(string script, int timeoutSeconds = 120)
-    {
-        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(script);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeoutSeconds * 1000))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"timed out: {script}");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Code, string Out, string Err) Sh(string script, int timeoutSeconds = 120) => HostShell.Sh(script, timeoutSeconds);
 
     // The attributes skip the test when these are missing.
     private static string Runsc => RunscNetBinary.Path!;

@@ -340,22 +340,7 @@ public sealed class PodTests : IDisposable
         Assert.Empty(Directory.GetFiles(_runsc.Root));
     }
 
-    private static (int Code, string Out, string Err) Sh(string script)
-    {
-        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(script);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"timed out: {script}");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Code, string Out, string Err) Sh(string script, int timeoutSeconds = 120) => HostShell.Sh(script, timeoutSeconds);
 
     /// <summary>
     /// podman 4.3 marks a pod's containers with CRI-O's annotations (ContainerType, SandboxID =
