@@ -7,6 +7,7 @@ using RunscNet.Sentry.Platform;
 using RunscNet.Sentry.Vfs;
 using RunscNet.Sentry.Vfs.Host;
 using RunscNet.Sentry.Vfs.Pipe;
+using RunscNet.Sentry.Vfs.Socket;
 using RunscNet.StateFile.Checkpoint;
 using Task = RunscNet.Sentry.Kernel.Task;
 
@@ -32,6 +33,8 @@ public sealed class SandboxRestorer
     private readonly Dictionary<int, FileDescription> _files = new();
     private readonly Dictionary<int, Pipe> _pipes = new();
     private readonly Dictionary<int, Session> _sessions = new();
+    private List<UnixSocket>? _sockets;
+    private readonly HashSet<int> _socketsInFds = new();
     private readonly List<FileDescription> _created = new();
     private readonly ulong _capabilityBound;
     private readonly bool _noNewPrivileges;
@@ -232,6 +235,9 @@ public sealed class SandboxRestorer
             case FileKind.Path:
                 file = Reopen(t, f, status);
                 break;
+            case FileKind.UnixSocket:
+                file = SocketFor(t, f.Socket);
+                break;
             default:
                 throw Fail($"pid {t.Pid}: file {index} has unknown kind {f.Kind}");
         }
@@ -252,6 +258,36 @@ public sealed class SandboxRestorer
         pipe.Refill(p.Data, p.Capacity);
         _pipes[index] = pipe;
         return pipe;
+    }
+
+    /// <summary>
+    /// The restored socket <paramref name="index"/> for an open file description, rebuilding
+    /// every socket of the image on first use (they refer to each other). Its creation reference
+    /// becomes the description's; a socket is one description at most and never also a pending
+    /// connection, whose listener owns it.
+    /// </summary>
+    private UnixSocket SocketFor(Task t, int index)
+    {
+        var images = _image.Graph.UnixSockets;
+        if (_sockets == null)
+        {
+            if (images.Count > 65536) throw Fail("the image holds too many unix sockets");
+            var pending = new HashSet<uint>();
+            foreach (var s in images)
+            {
+                if (s == null) throw Fail("the image holds an empty unix socket record");
+                for (int i = 0; i + 4 <= s.Backlog.Length; i += 4)
+                    if (!pending.Add(BinaryPrimitives.ReadUInt32LittleEndian(s.Backlog.AsSpan(i)))) throw Fail("a unix socket is pending on two listeners");
+            }
+            foreach (uint p in pending) _socketsInFds.Add((int)p - 1);   // owned by their listener
+            _sockets = new List<UnixSocket>(images.Count);
+            for (int i = 0; i < images.Count; i++) _sockets.Add(UnixSocket.FromCheckpoint(t, images[i], i));
+            for (int i = 0; i < images.Count; i++) _sockets[i].LinkCheckpoint(t, images[i], i, _sockets);
+        }
+        if (index < 0 || index >= _sockets.Count) throw Fail($"pid {t.Pid}: an fd refers to unix socket {index}, which is not in the image");
+        if (!_socketsInFds.Add(index)) throw Fail($"pid {t.Pid}: unix socket {index} is given as two open files or is also a pending connection");
+        if (images[index].Closed) throw Fail($"pid {t.Pid}: an fd refers to unix socket {index}, which was closed");
+        return _sockets[index];
     }
 
     /// <summary>Opens a saved file by its path through the new gofer, refusing one that vanished or changed size.</summary>

@@ -8,6 +8,7 @@ using RunscNet.Sentry.Vfs;
 using RunscNet.Sentry.Vfs.Gofer;
 using RunscNet.Sentry.Vfs.Host;
 using RunscNet.Sentry.Vfs.Pipe;
+using RunscNet.Sentry.Vfs.Socket;
 using RunscNet.StateFile.Checkpoint;
 using Task = RunscNet.Sentry.Kernel.Task;
 
@@ -27,6 +28,7 @@ public sealed class SandboxSaver
     private readonly SandboxImage _image = new();
     private readonly Dictionary<FileDescription, int> _files = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Pipe, int> _pipes = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<UnixSocket, int> _sockets = new(ReferenceEqualityComparer.Instance);
     private ImageWriter _writer = null!;
 
     /// <summary>A saver for <paramref name="kernel"/>, whose tasks' registers are <paramref name="snapshots"/>; <paramref name="stdio"/> are boot's host fds 0-2.</summary>
@@ -141,6 +143,9 @@ public sealed class SandboxSaver
             case HostRegularFile:
                 FilePathOf(pid, f, what);
                 return FileKind.Path;
+            case UnixSocket u:
+                if (u.CheckpointRefusal() is { } why) throw Refuse(pid, $"{what} ({why}) cannot be saved yet");
+                return FileKind.UnixSocket;
             default:
                 if (f.Location != null && f.Inode is { } inode && inode.Stat(out var attr) == 0 && LinuxMode.IsChr(attr.Mode))
                     return FileKind.Path;   // /dev/null and friends: reopened by path
@@ -280,6 +285,9 @@ public sealed class SandboxSaver
                 }
                 image.Pipe = pipeId;
                 break;
+            case FileKind.UnixSocket:
+                image.Socket = SocketIndex((UnixSocket)f);
+                break;
             default:
                 image.Path = f is HostRegularFile ? FilePathOf(pid, f, $"fd {fd}") : Describe(f);
                 if (f is HostRegularFile)
@@ -294,6 +302,30 @@ public sealed class SandboxSaver
         _image.Files.Add(image);
         _files[f] = id;
         return id;
+    }
+
+    /// <summary>
+    /// The index of <paramref name="socket"/> in the image, adding it and every socket it reaches
+    /// (peers, pending connections) when new.
+    /// </summary>
+    private int SocketIndex(UnixSocket socket)
+    {
+        if (_sockets.TryGetValue(socket, out int known)) return known;
+        var added = new List<UnixSocket>();
+        var stack = new Stack<UnixSocket>();
+        stack.Push(socket);
+        while (stack.Count > 0)
+        {
+            var s = stack.Pop();
+            if (_sockets.ContainsKey(s)) continue;
+            _sockets[s] = _image.UnixSockets.Count;
+            _image.UnixSockets.Add(null!);
+            added.Add(s);
+            foreach (var r in s.CheckpointReferences()) stack.Push(r);
+        }
+        foreach (var s in added)
+            _image.UnixSockets[_sockets[s]] = s.SaveCheckpoint(x => _sockets[x], at => _kernel.Vfs.PathOf(at, _kernel.Vfs.RootPath));
+        return _sockets[socket];
     }
 
     private readonly Dictionary<string, FileDescription?> _reopened = new(StringComparer.Ordinal);

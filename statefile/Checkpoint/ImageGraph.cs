@@ -23,6 +23,12 @@ public sealed class SandboxImage
 
     /// <summary>Every pipe some saved description is an end of.</summary>
     [ProtoMember(4)] public List<PipeImage> Pipes { get; set; } = new();
+
+    /// <summary>
+    /// Every AF_UNIX socket some saved description is, or that one of them reaches (its peer, the
+    /// connections waiting in a listener's backlog), closed ones included.
+    /// </summary>
+    [ProtoMember(5)] public List<UnixSocketImage> UnixSockets { get; set; } = new();
 }
 
 /// <summary>One process (thread group).</summary>
@@ -189,6 +195,8 @@ public static class FileKind
     public const int PipeRead = 3;
     /// <summary>The write end of a pipe.</summary>
     public const int PipeWrite = 4;
+    /// <summary>An AF_UNIX socket (<see cref="FileImage.Socket"/>).</summary>
+    public const int UnixSocket = 5;
 }
 
 /// <summary>One open file description (shared by every fd that refers to it).</summary>
@@ -208,6 +216,8 @@ public sealed class FileImage
     [ProtoMember(6)] public int Pipe { get; set; }
     /// <summary>The file's size at checkpoint time (Path kind, regular files; -1 otherwise).</summary>
     [ProtoMember(7), DefaultValue(-1L)] public long Size { get; set; } = -1;
+    /// <summary>Index into <see cref="SandboxImage.UnixSockets"/> (UnixSocket kind).</summary>
+    [ProtoMember(8)] public int Socket { get; set; }
 }
 
 /// <summary>A pipe and the bytes written to it that nobody read yet.</summary>
@@ -216,4 +226,68 @@ public sealed class PipeImage
 {
     [ProtoMember(1)] public byte[] Data { get; set; } = Array.Empty<byte>();
     [ProtoMember(2)] public int Capacity { get; set; }
+}
+
+/// <summary>
+/// An AF_UNIX socket (unix(7)): its type, connection state, address and binding, credentials,
+/// options and the messages queued for it to receive. Other sockets are named by their index in
+/// <see cref="SandboxImage.UnixSockets"/> plus one (0: none).
+/// </summary>
+[ProtoContract]
+public sealed class UnixSocketImage
+{
+    /// <summary>SOCK_STREAM (1), SOCK_DGRAM (2) or SOCK_SEQPACKET (5).</summary>
+    [ProtoMember(1)] public int Type { get; set; }
+    /// <summary>The description's status flags (O_RDWR, O_NONBLOCK...).</summary>
+    [ProtoMember(2)] public int Flags { get; set; }
+    /// <summary>The connected peer (stream, seqpacket) or the default destination (datagram), index + 1; 0: none.</summary>
+    [ProtoMember(3)] public int Peer { get; set; }
+    [ProtoMember(4)] public bool Connected { get; set; }
+    [ProtoMember(5)] public bool Listening { get; set; }
+    [ProtoMember(6)] public int BacklogMax { get; set; }
+    /// <summary>Connections not yet accepted, in order: packed u32 socket indexes + 1.</summary>
+    [ProtoMember(7)] public byte[] Backlog { get; set; } = Array.Empty<byte>();
+    [ProtoMember(8)] public bool PeerClosed { get; set; }
+    [ProtoMember(9)] public bool ShutRead { get; set; }
+    [ProtoMember(10)] public bool ShutWrite { get; set; }
+    /// <summary>Closed by every holder, kept because a live socket still refers to it.</summary>
+    [ProtoMember(11)] public bool Closed { get; set; }
+    /// <summary>The bound sockaddr_un as the application gave it (abstract names start with a NUL); empty: unbound.</summary>
+    [ProtoMember(12)] public byte[] Address { get; set; } = Array.Empty<byte>();
+    /// <summary>For a socket bound to a path: the socket file, absolute in the container's root.</summary>
+    [ProtoMember(13)] public string BoundPath { get; set; } = "";
+    /// <summary>SO_PEERCRED of this socket as its peers see it: pid, uid, gid.</summary>
+    [ProtoMember(14)] public int CredPid { get; set; }
+    [ProtoMember(15)] public uint CredUid { get; set; }
+    [ProtoMember(16)] public uint CredGid { get; set; }
+    /// <summary>The peer's credentials as SO_PEERCRED reports them, when known.</summary>
+    [ProtoMember(17)] public bool HasPeerCred { get; set; }
+    [ProtoMember(18)] public int PeerCredPid { get; set; }
+    [ProtoMember(19)] public uint PeerCredUid { get; set; }
+    [ProtoMember(20)] public uint PeerCredGid { get; set; }
+    /// <summary>What was sent to this socket and not yet received, oldest first.</summary>
+    [ProtoMember(21)] public List<UnixMessageImage> Queue { get; set; } = new();
+    /// <summary>Socket options set with setsockopt(2) (SOL_SOCKET).</summary>
+    [ProtoMember(22)] public List<SocketOptionImage> Options { get; set; } = new();
+}
+
+/// <summary>One queued message (a datagram, a seqpacket record, or a stream write's unread rest).</summary>
+[ProtoContract]
+public sealed class UnixMessageImage
+{
+    [ProtoMember(1)] public byte[] Data { get; set; } = Array.Empty<byte>();
+    /// <summary>The sender's address (empty: unnamed).</summary>
+    [ProtoMember(2)] public byte[] From { get; set; } = Array.Empty<byte>();
+    [ProtoMember(3)] public int CredPid { get; set; }
+    [ProtoMember(4)] public uint CredUid { get; set; }
+    [ProtoMember(5)] public uint CredGid { get; set; }
+}
+
+/// <summary>A socket option's level, name and value.</summary>
+[ProtoContract]
+public sealed class SocketOptionImage
+{
+    [ProtoMember(1)] public int Level { get; set; }
+    [ProtoMember(2)] public int Name { get; set; }
+    [ProtoMember(3)] public byte[] Value { get; set; } = Array.Empty<byte>();
 }

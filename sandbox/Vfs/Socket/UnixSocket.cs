@@ -39,6 +39,7 @@ public sealed partial class UnixSocket : SocketFile
     private byte[]? _address;
     private string? _abstractName;
     private Inode? _boundInode;
+    private VfsPath? _boundAt;
     private (int Pid, uint Uid, uint Gid) _creds;
     private (int Pid, uint Uid, uint Gid)? _peerCreds;
     private readonly Dictionary<(int, int), byte[]> _options = new();
@@ -130,6 +131,7 @@ public sealed partial class UnixSocket : SocketFile
             lock (s_lock)
             {
                 _boundInode = loc.Inode;
+                _boundAt = loc;
                 _address = PathAddress(name);
             }
             return 0;
