@@ -5,6 +5,7 @@ using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Memory;
 using RunscNet.Sentry.Platform;
 using RunscNet.Sentry.Vfs;
+using RunscNet.Sentry.Vfs.Event;
 using RunscNet.Sentry.Vfs.Host;
 using RunscNet.Sentry.Vfs.Pipe;
 using RunscNet.Sentry.Vfs.Socket;
@@ -34,6 +35,8 @@ public sealed class SandboxRestorer
     private readonly Dictionary<int, Pipe> _pipes = new();
     private readonly Dictionary<int, Session> _sessions = new();
     private List<UnixSocket>? _sockets;
+    private readonly List<(PosixTimer Timer, long RemainingNs, long IntervalNs)> _timersToArm = new();
+    private int _fileDepth;
     private readonly HashSet<int> _socketsInFds = new();
     private readonly List<FileDescription> _created = new();
     private readonly ulong _capabilityBound;
@@ -161,6 +164,23 @@ public sealed class SandboxRestorer
             if (t.Fds.InstallAt(fd.Fd, file, fd.CloseOnExec) < 0) throw Fail($"pid {p.Pid}: fd {fd.Fd} cannot be installed");
         }
         if (p.RealTimerRemainingNs < 0 || p.RealTimerIntervalNs < 0) throw Fail($"pid {p.Pid}: invalid ITIMER_REAL");
+        if (p.PosixTimers.Count > 65536) throw Fail($"pid {p.Pid}: too many POSIX timers");
+        foreach (var pt in p.PosixTimers)
+        {
+            bool cpuClock = pt.Clock is PosixTimer.CLOCK_PROCESS_CPUTIME_ID or PosixTimer.CLOCK_THREAD_CPUTIME_ID;
+            if (pt.Clock is not (PosixTimer.CLOCK_REALTIME or PosixTimer.CLOCK_MONOTONIC or PosixTimer.CLOCK_BOOTTIME or PosixTimer.CLOCK_REALTIME_ALARM
+                    or PosixTimer.CLOCK_BOOTTIME_ALARM or PosixTimer.CLOCK_TAI) && !(cpuClock && pt.RemainingNs == 0))
+                throw Fail($"pid {p.Pid}: POSIX timer {pt.Id} has an invalid clock {pt.Clock}");
+            if (pt.Notify is not (PosixTimer.SIGEV_SIGNAL or PosixTimer.SIGEV_NONE or PosixTimer.SIGEV_THREAD_ID)
+                || (pt.Notify != PosixTimer.SIGEV_NONE && !Signal.IsValid(pt.Signal)) || pt.RemainingNs < 0 || pt.IntervalNs < 0)
+                throw Fail($"pid {p.Pid}: POSIX timer {pt.Id} is malformed");
+            Task? target = null;
+            if (pt.Notify == PosixTimer.SIGEV_THREAD_ID)
+                target = threads.Find(x => x.Tid == pt.TargetTid) ?? throw Fail($"pid {p.Pid}: POSIX timer {pt.Id} targets thread {pt.TargetTid}, which is not in the process");
+            var timer = tg.PosixTimers.Restore(pt.Id, pt.Clock, pt.Notify, pt.Signal, pt.Value, target)
+                ?? throw Fail($"pid {p.Pid}: POSIX timer id {pt.Id} is invalid or given twice");
+            if (pt.RemainingNs > 0) _timersToArm.Add((timer, pt.RemainingNs, pt.IntervalNs));
+        }
         // Threads share the process's fd table and fs context (the saver refused anything else).
         foreach (var thread in threads.Skip(1))
         {
@@ -238,6 +258,43 @@ public sealed class SandboxRestorer
             case FileKind.UnixSocket:
                 file = SocketFor(t, f.Socket);
                 break;
+            case FileKind.EventFd:
+                if (f.EventCount > 0xfffffffffffffffe) throw Fail($"pid {t.Pid}: eventfd {index} has an invalid counter");
+                file = new EventFdFile(f.EventCount, f.Semaphore, status & OpenFlags.O_NONBLOCK);
+                break;
+            case FileKind.TimerFd:
+                if (f.Clock is not (PosixTimer.CLOCK_REALTIME or PosixTimer.CLOCK_MONOTONIC or PosixTimer.CLOCK_BOOTTIME
+                    or PosixTimer.CLOCK_REALTIME_ALARM or PosixTimer.CLOCK_BOOTTIME_ALARM) || f.TimerRemainingNs < 0 || f.TimerIntervalNs < 0)
+                    throw Fail($"pid {t.Pid}: timerfd {index} has an invalid clock or time");
+                var timerFd = new TimerFdFile(f.Clock, status & OpenFlags.O_NONBLOCK);
+                timerFd.Set(f.TimerRemainingNs, f.TimerIntervalNs, absolute: false, out _, out _);
+                timerFd.Expirations = f.Expirations;
+                file = timerFd;
+                break;
+            case FileKind.SignalFd:
+                file = new SignalFdFile(t, f.SignalMask, status & OpenFlags.O_NONBLOCK);
+                break;
+            case FileKind.Epoll:
+                if (f.Interests.Count > 65536) throw Fail($"pid {t.Pid}: epoll {index} watches too many files");
+                var epoll = new EpollFile(status & OpenFlags.O_NONBLOCK);
+                // Known before its interests are rebuilt, so a loop back to it is caught (EINVAL) rather than recursing.
+                _files[index] = epoll;
+                _created.Add(epoll);
+                if (++_fileDepth > 8) throw Fail($"pid {t.Pid}: epoll instances nested too deep");
+                try
+                {
+                    foreach (var interest in f.Interests)
+                    {
+                        if (interest.Fd < 0 || interest.Fd >= MaxFd) throw Fail($"pid {t.Pid}: epoll {index} watches invalid fd {interest.Fd}");
+                        int err = epoll.RestoreInterest(FileFor(t, interest.File), interest.Fd, interest.Events, interest.Data, interest.Disabled);
+                        if (err != 0) throw Fail($"pid {t.Pid}: epoll {index} cannot watch fd {interest.Fd} again: errno {-err}");
+                    }
+                }
+                finally
+                {
+                    _fileDepth--;
+                }
+                return epoll;
             default:
                 throw Fail($"pid {t.Pid}: file {index} has unknown kind {f.Kind}");
         }
@@ -379,6 +436,7 @@ public sealed class SandboxRestorer
         foreach (var (task, image) in built)
             if (task.Tid == image.Pid && image.RealTimerRemainingNs > 0)
                 task.ThreadGroup.RealTimer.Set(TimeSpan.FromTicks(image.RealTimerRemainingNs / 100 + 1), TimeSpan.FromTicks(image.RealTimerIntervalNs / 100));
+        foreach (var (timer, remaining, interval) in _timersToArm) timer.Set(remaining, interval, absolute: false);
     }
 
     /// <summary>On a process's first thread: creates a host thread in its stub for each other thread.</summary>

@@ -5,6 +5,7 @@ using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Memory;
 using RunscNet.Sentry.Platform;
 using RunscNet.Sentry.Vfs;
+using RunscNet.Sentry.Vfs.Event;
 using RunscNet.Sentry.Vfs.Gofer;
 using RunscNet.Sentry.Vfs.Host;
 using RunscNet.Sentry.Vfs.Pipe;
@@ -96,7 +97,9 @@ public sealed class SandboxSaver
         if (g.Stopped) throw Refuse(pid, "is stopped by a signal; stopped processes cannot be saved yet");
         if (g.VirtualTimer.Get().Remaining > 0 || g.ProfTimer.Get().Remaining > 0)
             throw Refuse(pid, "has an armed ITIMER_VIRTUAL or ITIMER_PROF timer, which cannot be saved yet");
-        if (g.PosixTimers.Count > 0) throw Refuse(pid, "has POSIX timers, which cannot be saved yet");
+        foreach (var timer in g.PosixTimers.Snapshot())
+            if (timer.Clock is PosixTimer.CLOCK_PROCESS_CPUTIME_ID or PosixTimer.CLOCK_THREAD_CPUTIME_ID && timer.Get().Value > 0)
+                throw Refuse(pid, $"has an armed CPU-time POSIX timer ({timer.Id}), which cannot be saved yet");
         var t = g.Tasks[0];
         if (!_snapshots.ContainsKey(t)) throw Refuse(pid, "did not stop at a safe point");
         if (t.Fs.Root != _kernel.Vfs.RootPath) throw Refuse(pid, "has changed its root directory (chroot), which cannot be saved yet");
@@ -127,9 +130,9 @@ public sealed class SandboxSaver
         f.Location is { } loc ? _kernel.Vfs.PathOf(loc, _kernel.Vfs.RootPath) : f.AnonymousName;
 
     /// <summary>The kind of file an fd refers to, refusing what cannot be saved.</summary>
-    private int Classify(int pid, int fd, FileDescription f)
+    private int Classify(int pid, int fd, FileDescription f, int depth = 0, string? watchedBy = null)
     {
-        string what = $"fd {fd}";
+        string what = watchedBy ?? $"fd {fd}";
         switch (f)
         {
             case PipeFile p:
@@ -146,6 +149,17 @@ public sealed class SandboxSaver
             case UnixSocket u:
                 if (u.CheckpointRefusal() is { } why) throw Refuse(pid, $"{what} ({why}) cannot be saved yet");
                 return FileKind.UnixSocket;
+            case EventFdFile:
+                return FileKind.EventFd;
+            case TimerFdFile:
+                return FileKind.TimerFd;
+            case SignalFdFile:
+                return FileKind.SignalFd;
+            case EpollFile e:
+                if (depth > 4) throw Refuse(pid, $"{what} (epoll instances nested too deep) cannot be saved");
+                foreach (var interest in e.Interests())
+                    Classify(pid, interest.Fd, interest.File, depth + 1, $"{what} (epoll) watches fd {interest.Fd}, which");
+                return FileKind.Epoll;
             default:
                 if (f.Location != null && f.Inode is { } inode && inode.Stat(out var attr) == 0 && LinuxMode.IsChr(attr.Mode))
                     return FileKind.Path;   // /dev/null and friends: reopened by path
@@ -207,6 +221,15 @@ public sealed class SandboxSaver
         var (remaining, interval) = g.RealTimer.Get();
         p.RealTimerRemainingNs = Nanos(remaining);
         p.RealTimerIntervalNs = Nanos(interval);
+        foreach (var timer in g.PosixTimers.Snapshot())
+        {
+            var (value, every) = timer.Get();
+            p.PosixTimers.Add(new PosixTimerImage
+            {
+                Id = timer.Id, Clock = timer.Clock, Notify = timer.Notify, Signal = timer.Signo, Value = timer.Value,
+                TargetTid = timer.Target?.Tid ?? 0, RemainingNs = value, IntervalNs = every,
+            });
+        }
         lock (_kernel.TaskLock)
         {
             for (int s = 1; s <= Signal.Max; s++)
@@ -270,6 +293,10 @@ public sealed class SandboxSaver
         if (_files.TryGetValue(f, out int id)) return id;
         int kind = Classify(pid, fd, f);
         var image = new FileImage { Kind = kind, Flags = f.StatusFlags };
+        // Registered before its contents, so an epoll instance's watched files can refer back.
+        id = _image.Files.Count;
+        _image.Files.Add(image);
+        _files[f] = id;
         switch (kind)
         {
             case FileKind.Stdio:
@@ -288,6 +315,28 @@ public sealed class SandboxSaver
             case FileKind.UnixSocket:
                 image.Socket = SocketIndex((UnixSocket)f);
                 break;
+            case FileKind.EventFd:
+                (image.EventCount, image.Semaphore) = ((EventFdFile)f).State;
+                break;
+            case FileKind.TimerFd:
+                var timerFd = (TimerFdFile)f;
+                image.Clock = timerFd.Clock;
+                timerFd.Get(out long remaining, out long interval);
+                image.TimerRemainingNs = remaining;
+                image.TimerIntervalNs = interval;
+                image.Expirations = timerFd.Expirations;
+                break;
+            case FileKind.SignalFd:
+                image.SignalMask = ((SignalFdFile)f).Mask;
+                break;
+            case FileKind.Epoll:
+                foreach (var interest in ((EpollFile)f).Interests())
+                    image.Interests.Add(new EpollInterestImage
+                    {
+                        Fd = interest.Fd, File = SaveFile(pid, interest.Fd, interest.File, t),
+                        Events = interest.Events, Data = interest.Data, Disabled = interest.Disabled,
+                    });
+                break;
             default:
                 image.Path = f is HostRegularFile ? FilePathOf(pid, f, $"fd {fd}") : Describe(f);
                 if (f is HostRegularFile)
@@ -298,9 +347,6 @@ public sealed class SandboxSaver
                 }
                 break;
         }
-        id = _image.Files.Count;
-        _image.Files.Add(image);
-        _files[f] = id;
         return id;
     }
 

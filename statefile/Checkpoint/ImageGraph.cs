@@ -64,6 +64,25 @@ public sealed class ProcessImage
     [ProtoMember(21)] public long RealTimerIntervalNs { get; set; }
     /// <summary>The process's name (comm), which a zombie keeps.</summary>
     [ProtoMember(22)] public string Comm { get; set; } = "";
+    /// <summary>timer_create(2) timers, by id.</summary>
+    [ProtoMember(23)] public List<PosixTimerImage> PosixTimers { get; set; } = new();
+}
+
+/// <summary>One POSIX timer: its id, clock, notification, and the time to its next expiry.</summary>
+[ProtoContract]
+public sealed class PosixTimerImage
+{
+    [ProtoMember(1)] public int Id { get; set; }
+    [ProtoMember(2)] public int Clock { get; set; }
+    /// <summary>SIGEV_SIGNAL (0), SIGEV_NONE (1), SIGEV_THREAD_ID (4).</summary>
+    [ProtoMember(3)] public int Notify { get; set; }
+    [ProtoMember(4)] public int Signal { get; set; }
+    [ProtoMember(5)] public ulong Value { get; set; }
+    /// <summary>The thread SIGEV_THREAD_ID targets (0: the process).</summary>
+    [ProtoMember(6)] public int TargetTid { get; set; }
+    /// <summary>Nanoseconds to the next expiry (0: disarmed) and the interval.</summary>
+    [ProtoMember(7)] public long RemainingNs { get; set; }
+    [ProtoMember(8)] public long IntervalNs { get; set; }
 }
 
 /// <summary>One sigaction.</summary>
@@ -197,6 +216,14 @@ public static class FileKind
     public const int PipeWrite = 4;
     /// <summary>An AF_UNIX socket (<see cref="FileImage.Socket"/>).</summary>
     public const int UnixSocket = 5;
+    /// <summary>An eventfd (<see cref="FileImage.EventCount"/>, <see cref="FileImage.Semaphore"/>).</summary>
+    public const int EventFd = 6;
+    /// <summary>A timerfd (<see cref="FileImage.Clock"/>, remaining time, interval, unread expirations).</summary>
+    public const int TimerFd = 7;
+    /// <summary>A signalfd (<see cref="FileImage.SignalMask"/>).</summary>
+    public const int SignalFd = 8;
+    /// <summary>An epoll instance (<see cref="FileImage.Interests"/>).</summary>
+    public const int Epoll = 9;
 }
 
 /// <summary>One open file description (shared by every fd that refers to it).</summary>
@@ -218,6 +245,34 @@ public sealed class FileImage
     [ProtoMember(7), DefaultValue(-1L)] public long Size { get; set; } = -1;
     /// <summary>Index into <see cref="SandboxImage.UnixSockets"/> (UnixSocket kind).</summary>
     [ProtoMember(8)] public int Socket { get; set; }
+    /// <summary>The eventfd's counter.</summary>
+    [ProtoMember(9)] public ulong EventCount { get; set; }
+    /// <summary>EFD_SEMAPHORE.</summary>
+    [ProtoMember(10)] public bool Semaphore { get; set; }
+    /// <summary>The timerfd's clock.</summary>
+    [ProtoMember(11)] public int Clock { get; set; }
+    /// <summary>The timerfd's time to its next expiry (0: disarmed) and interval, in nanoseconds.</summary>
+    [ProtoMember(12)] public long TimerRemainingNs { get; set; }
+    [ProtoMember(13)] public long TimerIntervalNs { get; set; }
+    /// <summary>The timerfd's expirations not yet read.</summary>
+    [ProtoMember(14)] public ulong Expirations { get; set; }
+    /// <summary>The signalfd's mask.</summary>
+    [ProtoMember(15)] public ulong SignalMask { get; set; }
+    /// <summary>The epoll instance's interest list.</summary>
+    [ProtoMember(16)] public List<EpollInterestImage> Interests { get; set; } = new();
+}
+
+/// <summary>One entry of an epoll interest list: the watched description (file index), the fd it was added by, events and data.</summary>
+[ProtoContract]
+public sealed class EpollInterestImage
+{
+    [ProtoMember(1)] public int Fd { get; set; }
+    /// <summary>Index into <see cref="SandboxImage.Files"/>.</summary>
+    [ProtoMember(2)] public int File { get; set; }
+    [ProtoMember(3)] public uint Events { get; set; }
+    [ProtoMember(4)] public ulong Data { get; set; }
+    /// <summary>An EPOLLONESHOT entry that fired and was not re-armed.</summary>
+    [ProtoMember(5)] public bool Disabled { get; set; }
 }
 
 /// <summary>A pipe and the bytes written to it that nobody read yet.</summary>

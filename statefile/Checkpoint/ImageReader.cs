@@ -40,12 +40,17 @@ public sealed class ImageReader
         return _pageChunks[(int)(index / perChunk)].AsSpan((int)(index % perChunk) * CheckpointImage.PageSize, CheckpointImage.PageSize);
     }
 
-    /// <summary>Reads and verifies the image file <paramref name="path"/>.</summary>
-    public static ImageReader ReadFile(string path)
+    /// <summary>
+    /// Reads and verifies the image file <paramref name="path"/>: first its HMAC against
+    /// <paramref name="key"/> (the --image-key file's bytes; null: none given, and the image must
+    /// be unsigned), see <see cref="ImageSignature"/>, then everything <see cref="Read"/> checks.
+    /// </summary>
+    public static ImageReader ReadFile(string path, byte[]? key = null)
     {
         try
         {
             using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            ImageSignature.Verify(f, key, path);
             return Read(f, path);
         }
         catch (FileNotFoundException)
@@ -62,10 +67,14 @@ public sealed class ImageReader
         }
     }
 
-    /// <summary>Reads and verifies an image from <paramref name="input"/> (a seekable stream); <paramref name="name"/> names it in errors.</summary>
+    /// <summary>
+    /// Reads and verifies an image from <paramref name="input"/> (a seekable stream); <paramref name="name"/>
+    /// names it in errors. A signature block is skipped, not checked: the runtime, which holds the
+    /// key, checked it (<see cref="ReadFile"/>) before handing the image to the Sentry.
+    /// </summary>
     public static ImageReader Read(Stream input, string name)
     {
-        long length = input.Length;
+        long length = ImageSignature.UnsignedLength(input);
         int magicLength = CheckpointImage.Magic.Length;
         if (length < magicLength + 4 + 1 + 32) throw Damaged(name, "it is too short (truncated)");
         var head = new byte[magicLength + 4];

@@ -172,4 +172,54 @@ public sealed class CheckpointPythonTests : IDisposable
             expected);
         Assert.Equal(expected, actual);
     }
+
+    private const string SocketProgram = """
+        import os, signal, socket, threading, time
+        def log(*a):
+            print(*a, flush=True)
+        go = threading.Event()
+        signal.signal(signal.SIGUSR1, lambda signum, frame: go.set())
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind("/ctl/srv.sock")
+        srv.listen(4)
+        pending = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        pending.connect("/ctl/srv.sock")
+        pending.sendall(b"sent before accept")
+        box = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        box.bind("\0ckpt-abstract")
+        sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sender.sendto(b"dgram one", "\0ckpt-abstract")
+        sender.sendto(b"dgram two", "\0ckpt-abstract")
+        sp = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sp[0].send(b"record 1")
+        sp[0].send(b"record 2")
+        sp[0].shutdown(socket.SHUT_WR)
+        log("ready")
+        while not go.is_set():
+            time.sleep(0.02)
+        conn, _ = srv.accept()
+        log("accepted", conn.recv(100), conn.getsockname(), conn.getpeername())
+        conn.sendall(b"answer")
+        log("pending got", pending.recv(100))
+        late = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        late.connect("/ctl/srv.sock")
+        late.sendall(b"connected after restore")
+        conn2, _ = srv.accept()
+        log("late", conn2.recv(100))
+        log("dgram", box.recvfrom(100), box.recv(100))
+        log("seqpacket", sp[1].recv(100), sp[1].recv(100), sp[1].recv(100))
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"abstract name still bound", "\0ckpt-abstract")
+        log("box", box.recv(100))
+        """;
+
+    [IntegrationFact(needsRootfs: true, needsPythonRootfs: true)]
+    public void ListeningPathAbstractDatagramAndSeqpacketSocketsKeepTheirState()
+    {
+        var (expected, actual) = RunAcrossCheckpoint(_runsc, _dirs, Ctl, SocketProgram, "ckpt-pysock");
+        Assert.Equal(
+            "ready\naccepted b'sent before accept' /ctl/srv.sock \npending got b'answer'\nlate b'connected after restore'\n"
+            + "dgram (b'dgram one', None) b'dgram two'\nseqpacket b'record 1' b'record 2' b''\nbox b'abstract name still bound'\n",
+            expected);
+        Assert.Equal(expected, actual);
+    }
 }

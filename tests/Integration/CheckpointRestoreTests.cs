@@ -174,7 +174,7 @@ public sealed class CheckpointRestoreTests : IDisposable
         var flipped = (byte[])good.Clone();
         flipped[flipped.Length / 2] ^= 0x01;
         var otherVersion = (byte[])good.Clone();
-        int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":1", StringComparison.Ordinal);
+        int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":2", StringComparison.Ordinal);
         otherVersion[at + 16] = (byte)'7';
         SHA256.HashData(otherVersion.AsSpan(0, otherVersion.Length - 32), otherVersion.AsSpan(otherVersion.Length - 32));
         // A well-formed image from a CPU with a feature this one lacks.
@@ -209,6 +209,38 @@ public sealed class CheckpointRestoreTests : IDisposable
         // The intact image still restores.
         RunTo(Path.Combine(work, "restored.out"), "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-good").AssertSuccess();
         Kill("ckpt-good");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void AnImageSignedWithImageKeyRestoresOnlyWithThatKey()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image"), output = Path.Combine(work, "out");
+        string key = Path.Combine(work, "key"), wrong = Path.Combine(work, "wrong");
+        File.WriteAllText(key, "a secret only the operator has\n");
+        File.WriteAllText(wrong, "a guess\n");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-key").AssertSuccess();
+        WaitForNumbers(output, 2);
+        Assert.Contains("does not exist", _runsc.Run("checkpoint", "--image-path", image, "--image-key", Path.Combine(work, "none"), "ckpt-key").AssertOneLineError());
+        Assert.Equal("running", Status("ckpt-key"));
+        _runsc.Run("checkpoint", "--image-path", image, "--image-key", key, "ckpt-key").AssertSuccess();
+        _runsc.Run("delete", "ckpt-key").AssertSuccess();
+        var cases = new (string[] Flags, string Expect)[]
+        {
+            ([], "restore it with --image-key"),
+            (["--image-key", wrong], "does not match --image-key"),
+            (["--image-key", Path.Combine(work, "none")], "does not exist"),
+        };
+        foreach (var (flags, expect) in cases)
+        {
+            string error = _runsc.Run(["restore", "--image-path", image, .. flags, "--bundle", bundle, "--detach", "ckpt-key2"]).AssertOneLineError();
+            Assert.Contains(expect, error);
+            Assert.Equal("", _runsc.Run("list", "-q").AssertSuccess().Stdout);
+            Assert.Empty(Directory.GetFiles(_runsc.Root, "ckpt-key2*"));
+        }
+        string restored = Path.Combine(work, "restored.out");
+        RunTo(restored, "restore", "--image-path", image, "--image-key", key, "--bundle", bundle, "--detach", "ckpt-key2").AssertSuccess();
+        WaitForNumbers(restored, 2);
+        Kill("ckpt-key2");
     }
 
     [IntegrationFact(needsRootfs: true)]
@@ -259,17 +291,66 @@ public sealed class CheckpointRestoreTests : IDisposable
     }
 
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
-    public void AnEpollFdIsRefusedByProcessAndFd()
+    public void AnInotifyFdIsRefusedByProcessAndFd()
     {
-        string bundle = ProbeBundle("ckptepoll"), work = TempDir(), output = Path.Combine(work, "out");
-        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-epoll").AssertSuccess();
+        string bundle = ProbeBundle("ckptinotify"), work = TempDir(), output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-inotify").AssertSuccess();
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (!File.ReadAllText(output).Contains("ready") && DateTime.UtcNow < deadline) Thread.Sleep(50);
         Assert.Equal("ready 3\n", File.ReadAllText(output));
-        string error = _runsc.Run("checkpoint", "--image-path", Path.Combine(work, "image"), "ckpt-epoll").AssertOneLineError();
-        Assert.Contains("checkpoint: pid 1 fd 3 (epoll) cannot be saved yet", error);
-        Assert.Equal("running", Status("ckpt-epoll"));
-        Kill("ckpt-epoll");
+        string error = _runsc.Run("checkpoint", "--image-path", Path.Combine(work, "image"), "ckpt-inotify").AssertOneLineError();
+        Assert.Contains("checkpoint: pid 1 fd 3 (inotify) cannot be saved yet", error);
+        Assert.Equal("running", Status("ckpt-inotify"));
+        Kill("ckpt-inotify");
+    }
+
+    /// <summary>
+    /// Runs probe <paramref name="name"/> uninterrupted (SIGUSR1 once it printed "ready"), then
+    /// again checkpointed once ready, deleted, restored and sent SIGUSR1; returns (uninterrupted
+    /// output, output before + after the checkpoint).
+    /// </summary>
+    private (string Expected, string Actual) ProbeAcrossCheckpoint(string name, string id)
+    {
+        string work = TempDir(), plain = Path.Combine(work, "plain"), before = Path.Combine(work, "before"), after = Path.Combine(work, "after");
+        string image = Path.Combine(work, "image");
+        RunTo(plain, "run", "--detach", "--bundle", ProbeBundle(name), id + "-plain").AssertSuccess();
+        WaitForText(plain, "ready");
+        _runsc.Run("kill", id + "-plain", "USR1").AssertSuccess();
+        WaitForStopped(id + "-plain");
+        string bundle = ProbeBundle(name);
+        RunTo(before, "run", "--detach", "--bundle", bundle, id).AssertSuccess();
+        WaitForText(before, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, id).AssertSuccess();
+        _runsc.Run("delete", id).AssertSuccess();
+        RunTo(after, "restore", "--image-path", image, "--bundle", bundle, "--detach", id).AssertSuccess();
+        _runsc.Run("kill", id, "USR1").AssertSuccess();
+        WaitForStopped(id);
+        return (File.ReadAllText(plain), File.ReadAllText(before) + File.ReadAllText(after));
+    }
+
+    private static void WaitForText(string file, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(File.Exists(file) && File.ReadAllText(file).Contains(text)) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.True(File.Exists(file) && File.ReadAllText(file).Contains(text), $"{file} never showed \"{text}\": {(File.Exists(file) ? File.ReadAllText(file) : "")}");
+    }
+
+    private void WaitForStopped(string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Status(id) != "stopped" && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        string status = Status(id);
+        _runsc.Run("delete", "--force", id).AssertSuccess();
+        Assert.Equal("stopped", status);
+    }
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void EventFdTimerFdSignalFdEpollAndPosixTimersKeepTheirState()
+    {
+        var (expected, actual) = ProbeAcrossCheckpoint("ckptevents", "ckpt-events");
+        Assert.Equal("ready 3\nepoll 2 3332\neventfd 7\nsemaphore 3\ntimerfd fired 1 interval 50000000\nsignalfd 128 1\n"
+            + "posix timer ticking, interval 20000000, ids 0 1\nidle timer 0 0\n", expected);
+        Assert.Equal(expected, actual);
     }
 
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]

@@ -411,7 +411,8 @@ public sealed partial class UnixSocket : SocketFile
                     var item = _recv.First!.Value;
                     int n = Math.Min(buffer.Length, item.Data.Length);
                     item.Data.AsSpan(0, n).CopyTo(buffer);
-                    result.Address = item.From ?? Unnamed;
+                    // An unbound sender has no address: msg_namelen 0, as Linux's unix_copy_addr.
+                    result.Address = item.From ?? Array.Empty<byte>();
                     result.Credentials = item.Creds;
                     if (n < item.Data.Length) result.Flags |= MSG_TRUNC;
                     if (!peek)
