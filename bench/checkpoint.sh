@@ -35,8 +35,10 @@ bundle() {
     shift 2
     mkdir -p "$dir"
     "$RUNSC_NET" spec --bundle "$dir"
-    jq --arg root "$rootfs" --args '.process.terminal = false | .process.args = $ARGS.positional | .root.path = $root' \
-        "$dir/config.json" "$@" > "$dir/config.json.new"
+    local args
+    args=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+    jq --arg root "$rootfs" --argjson args "$args" '.process.terminal = false | .process.args = $args | .root.path = $root' \
+        "$dir/config.json" > "$dir/config.json.new"
     mv "$dir/config.json.new" "$dir/config.json"
 }
 

@@ -75,6 +75,12 @@ public sealed class SandboxRestorer
         var groups = new Dictionary<int, ThreadGroup>();
         try
         {
+            // tmpfs files first: descriptions and mappings of them reopen by path.
+            if (g.Tmpfs.Count > 0)
+            {
+                var writer = new Task(_kernel, 1, Credentials.Root, Task.NoMemory.Instance) { Fs = new FsContext(_kernel.Vfs.RootPath) { Umask = 0 } };
+                TmpfsContents.Restore(_kernel, _image, writer);
+            }
             foreach (var p in g.Processes) built.AddRange(BuildProcess(p, groups));
             _kernel.SetLastPid(Math.Max(g.LastPid, groups.Keys.Max()));
             StartAll(built);

@@ -31,6 +31,7 @@ public sealed class SandboxSaver
     private readonly Dictionary<Pipe, int> _pipes = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<UnixSocket, int> _sockets = new(ReferenceEqualityComparer.Instance);
     private ImageWriter _writer = null!;
+    private HashSet<FileSystem>? _tmpfs;
 
     /// <summary>A saver for <paramref name="kernel"/>, whose tasks' registers are <paramref name="snapshots"/>; <paramref name="stdio"/> are boot's host fds 0-2.</summary>
     public SandboxSaver(Kernel.Kernel kernel, IReadOnlyDictionary<Task, TaskSnapshot> snapshots, int[] stdio)
@@ -51,6 +52,8 @@ public sealed class SandboxSaver
             throw new CheckpointRefusedException($"checkpoint: SysV IPC objects ({ipc.Semaphores.Count} semaphore sets, {ipc.MessageQueues.Count} message queues, {ipc.SharedMemory.Count} shared memory segments) cannot be saved yet");
         foreach (var g in groups) CheckSavable(g);
         _image.LastPid = groups.Count == 0 ? 1 : groups.Max(g => g.Tgid);
+        if (groups.FirstOrDefault(g => !g.Zombie && g.Tasks.Count > 0) is { } live)
+            _image.Tmpfs = TmpfsContents.Save(_kernel, live.Tasks[0], writer);
         try
         {
             foreach (var g in OrderedParentsFirst(groups)) _image.Processes.Add(SaveProcess(g));
@@ -118,8 +121,8 @@ public sealed class SandboxSaver
     /// <summary>The path a gofer-backed file is reopened by; refuses any other file.</summary>
     private string FilePathOf(int pid, FileDescription f, string what)
     {
-        if (f.Location is not { } loc || (f.Inode is not GoferInode && f.Inode is not Vfs.Overlay.OverlayInode))
-            throw Refuse(pid, $"{what} ({Describe(f)}) cannot be saved yet: only files of the container's root and bind mounts can");
+        if (f.Location is not { } loc || (f.Inode is not GoferInode && f.Inode is not Vfs.Overlay.OverlayInode && !(f.Inode is { } i && TmpfsContents.IsTmpfs(i) && (_tmpfs ??= TmpfsContents.Mounted(_kernel.Vfs)).Contains(i.FileSystem))))
+            throw Refuse(pid, $"{what} ({Describe(f)}) cannot be saved yet: only files of the container's root, bind mounts and tmpfs mounts can");
         if (loc.Dentry.Dead) throw Refuse(pid, $"{what}: file {Describe(f)} was deleted while open, which cannot be saved yet");
         string path = _kernel.Vfs.PathOf(loc, _kernel.Vfs.RootPath);
         if (!path.StartsWith('/')) throw Refuse(pid, $"{what}: file {path} is outside the container's root");

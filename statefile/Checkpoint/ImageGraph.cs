@@ -29,6 +29,42 @@ public sealed class SandboxImage
     /// connections waiting in a listener's backlog), closed ones included.
     /// </summary>
     [ProtoMember(5)] public List<UnixSocketImage> UnixSockets { get; set; } = new();
+
+    /// <summary>The contents of the container's tmpfs mounts (/dev/shm, tmpfs mounts of the spec).</summary>
+    [ProtoMember(6)] public List<TmpfsMountImage> Tmpfs { get; set; } = new();
+}
+
+/// <summary>One tmpfs mount: where it is, and its files, parents before children.</summary>
+[ProtoContract]
+public sealed class TmpfsMountImage
+{
+    /// <summary>The mount point, absolute in the container's root.</summary>
+    [ProtoMember(1)] public string Path { get; set; } = "";
+    [ProtoMember(2)] public List<TmpfsEntryImage> Entries { get; set; } = new();
+}
+
+/// <summary>
+/// One file of a tmpfs mount. A regular file's bytes are pages of the page stream (the last
+/// one zero-padded); a second name of a file already saved is a hard link to it.
+/// </summary>
+[ProtoContract]
+public sealed class TmpfsEntryImage
+{
+    /// <summary>Relative to the mount point ("" is the mount's root directory).</summary>
+    [ProtoMember(1)] public string Path { get; set; } = "";
+    /// <summary>File type and permission bits (st_mode).</summary>
+    [ProtoMember(2)] public uint Mode { get; set; }
+    [ProtoMember(3)] public uint Uid { get; set; }
+    [ProtoMember(4)] public uint Gid { get; set; }
+    /// <summary>A regular file's size in bytes.</summary>
+    [ProtoMember(5)] public long Size { get; set; }
+    /// <summary>Index in the page stream of a regular file's first page.</summary>
+    [ProtoMember(6)] public long FirstPage { get; set; }
+    /// <summary>A symbolic link's target.</summary>
+    [ProtoMember(7)] public string Target { get; set; } = "";
+    /// <summary>For another name of an earlier file: that file's path (relative to the mount point).</summary>
+    [ProtoMember(8)] public string LinkTo { get; set; } = "";
+    [ProtoMember(9)] public long MtimeNs { get; set; }
 }
 
 /// <summary>One process (thread group).</summary>

@@ -246,13 +246,13 @@ public sealed class CheckpointRestoreTests : IDisposable
     [IntegrationFact(needsRootfs: true)]
     public void WhatCannotBeSavedIsRefusedByNameAndTheContainerRunsOn()
     {
-        // fd 3 is a tmpfs file, which is not saved yet.
-        string bundle = Bundle("exec 3>/dev/shm/x; " + Counter), work = TempDir(), image = Path.Combine(work, "image");
+        // fd 3 is a FIFO opened read-write, which is not saved yet.
+        string bundle = Bundle("mkfifo /dev/shm/f; exec 3<>/dev/shm/f; " + Counter), work = TempDir(), image = Path.Combine(work, "image");
         string output = Path.Combine(work, "out");
         RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-refuse").AssertSuccess();
         WaitForNumbers(output, 2);
         string error = _runsc.Run("checkpoint", "--image-path", image, "ckpt-refuse").AssertOneLineError();
-        Assert.Contains("checkpoint: pid 1 fd 3 (/dev/shm/x) cannot be saved yet", error);
+        Assert.Contains("checkpoint: pid 1 fd 3 (a FIFO opened read-write) cannot be saved yet", error);
         Assert.False(File.Exists(Path.Combine(image, "checkpoint.img")));
         Assert.Empty(Directory.Exists(image) ? Directory.GetFiles(image) : []);
         Assert.Equal("running", Status("ckpt-refuse"));
@@ -309,15 +309,18 @@ public sealed class CheckpointRestoreTests : IDisposable
     /// again checkpointed once ready, deleted, restored and sent SIGUSR1; returns (uninterrupted
     /// output, output before + after the checkpoint).
     /// </summary>
-    private (string Expected, string Actual) ProbeAcrossCheckpoint(string name, string id)
+    private (string Expected, string Actual) ProbeAcrossCheckpoint(string name, string id) => AcrossCheckpoint(() => ProbeBundle(name), id);
+
+    /// <summary>As <see cref="ProbeAcrossCheckpoint"/>, for the program of the bundles <paramref name="makeBundle"/> makes.</summary>
+    private (string Expected, string Actual) AcrossCheckpoint(Func<string> makeBundle, string id)
     {
         string work = TempDir(), plain = Path.Combine(work, "plain"), before = Path.Combine(work, "before"), after = Path.Combine(work, "after");
         string image = Path.Combine(work, "image");
-        RunTo(plain, "run", "--detach", "--bundle", ProbeBundle(name), id + "-plain").AssertSuccess();
+        RunTo(plain, "run", "--detach", "--bundle", makeBundle(), id + "-plain").AssertSuccess();
         WaitForText(plain, "ready");
         _runsc.Run("kill", id + "-plain", "USR1").AssertSuccess();
         WaitForStopped(id + "-plain");
-        string bundle = ProbeBundle(name);
+        string bundle = makeBundle();
         RunTo(before, "run", "--detach", "--bundle", bundle, id).AssertSuccess();
         WaitForText(before, "ready");
         _runsc.Run("checkpoint", "--image-path", image, id).AssertSuccess();
@@ -342,6 +345,26 @@ public sealed class CheckpointRestoreTests : IDisposable
         string status = Status(id);
         _runsc.Run("delete", "--force", id).AssertSuccess();
         Assert.Equal("stopped", status);
+    }
+
+    private const string TmpfsScript = """
+        go=; trap 'go=1' USR1
+        cd /dev/shm && mkdir -p d/e && echo first > x && printf 'second line\n' > d/e/y && ln -s x l && ln x hard
+        mkfifo fifo && chmod 0640 x && chmod 1777 d && head -c 10000 /proc/self/exe | md5sum > sum
+        exec 3< d/e/y
+        echo ready
+        while [ -z "$go" ]; do sleep 0.1; done
+        cat x d/e/y; readlink l; cat hard sum; ls -l x | cut -c1-10; ls -ld d | cut -c1-10; ls -l fifo | cut -c1
+        stat -c '%h %s' x; read -r line <&3; echo "fd 3: $line"
+        """;
+
+    [IntegrationFact(needsRootfs: true)]
+    public void TmpfsFilesAndAFileOpenOnTmpfsComeBack()
+    {
+        var (expected, actual) = AcrossCheckpoint(() => Bundle(TmpfsScript), "ckpt-tmpfs");
+        Assert.StartsWith("ready\nfirst\nsecond line\nx\nfirst\n", expected);
+        Assert.EndsWith("-rw-r-----\ndrwxrwxrwt\np\n2 6\nfd 3: second line\n", expected);
+        Assert.Equal(expected, actual);
     }
 
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
