@@ -44,7 +44,8 @@ public static class TmpfsContents
         int entries = 0;
         foreach (var m in vfs.Mounts())
         {
-            if (m.FileSystem is not TmpfsFileSystem { TypeName: "tmpfs" } fs || !seen.Add(fs)) continue;
+            // Read-only tmpfs mounts (masked paths) hold nothing the application wrote.
+            if (m.FileSystem is not TmpfsFileSystem { TypeName: "tmpfs" } fs || m.ReadOnly || !seen.Add(fs)) continue;
             string path = vfs.PathOf(new VfsPath(m, m.Root), vfs.RootPath);
             if (!path.StartsWith('/')) continue;   // not reachable from the container's root
             var image = new TmpfsMountImage { Path = path };
@@ -202,6 +203,6 @@ public static class TmpfsContents
         var r = new SetAttrRequest { Mask = SetAttrMask.Uid | SetAttrMask.Gid | SetAttrMask.Mtime, Uid = e.Uid, Gid = e.Gid, MtimeNs = e.MtimeNs };
         if (type != LinuxMode.S_IFLNK) { r.Mask |= SetAttrMask.Mode; r.Mode = perm; }
         err = vfs.SetAttr(task, loc, r);
-        if (err != 0 && type != LinuxMode.S_IFLNK) throw Fail($"setting the owner and mode of {path}: errno {-err}");
+        if (err != 0 && type != LinuxMode.S_IFLNK && e.Path.Length > 0) throw Fail($"setting the owner and mode of {path}: errno {-err}");
     }
 }

@@ -153,6 +153,9 @@ public sealed partial class UnixSocket
         }
         var peer = At(image.Peer, "peer");
         if (peer != null && peer._type != _type) throw Bad(what, "is connected to a socket of another type");
+        // The data paths rely on these: a connected stream or seqpacket socket has a peer until that closes.
+        if (image.Connected && image.Listening) throw Bad(what, "is both connected and listening");
+        if (image.Connected && _type != SOCK_DGRAM && peer == null && !image.PeerClosed) throw Bad(what, "is connected but has no peer");
         if (image.Backlog.Length % 4 != 0 || image.Backlog.Length / 4 > 4096) throw Bad(what, "has a malformed backlog");
         if (image.Backlog.Length > 0 && !image.Listening) throw Bad(what, "has a backlog but does not listen");
         lock (s_lock)
