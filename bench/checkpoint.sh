@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checkpoint/restore figures (issue 11): for a busybox counter loop and for a python3 process
-# with 200 MiB of touched heap, the time `checkpoint` takes, the time `restore --detach` takes
+# with 200 MiB of heap filled with random bytes (touched, and incompressible), the time `checkpoint` takes, the time `restore --detach` takes
 # (until the restored processes run), and the image's size; median of ROUNDS rounds.
 # runsc (gVisor) runs beside it, with `runsc --network=none checkpoint/restore`, only when it is
 # installed; this script installs nothing.
@@ -81,13 +81,13 @@ bundle "$work/busybox" "$busybox_rootfs" sh -c 'i=0; while true; do echo $i; i=$
 workloads=("busybox-loop $work/busybox ^3$")
 if [ -x "$python_rootfs/usr/bin/python3.11" ]; then
     bundle "$work/python" "$python_rootfs" python3 -I -B -c \
-        'import time; heap = bytearray(200 * 1024 * 1024); [heap.__setitem__(i, (i // 4096) % 251 + 1) for i in range(0, len(heap), 4096)]; print("ready", flush=True); time.sleep(3600)'
+        'import os, time; heap = bytearray(os.urandom(200 * 1024 * 1024)); print("ready", flush=True); time.sleep(3600)'
     workloads+=("python3-200MiB $work/python ^ready")
 else
     echo "# no CPython rootfs at $python_rootfs (scripts/build-python-rootfs.sh): python3 skipped" >&2
 fi
 
-printf '%-16s %-10s %14s %12s %12s\n' workload runtime checkpoint_ms restore_ms image_MiB
+printf '%-16s %-10s %14s %12s %12s\n' workload runtime checkpoint_ms restore_ms image_KiB
 for w in "${workloads[@]}"; do
     read -r name dir ready <<< "$w"
     for rt in "${runtimes[@]}"; do
@@ -96,6 +96,6 @@ for w in "${workloads[@]}"; do
         ck=$(cut -d' ' -f1 "$work/rounds" | median)
         rs=$(cut -d' ' -f2 "$work/rounds" | median)
         sz=$(cut -d' ' -f3 "$work/rounds" | median)
-        printf '%-16s %-10s %14s %12s %12.1f\n' "$name" "$rt" "$ck" "$rs" "$(echo "$sz / 1048576" | bc -l)"
+        printf '%-16s %-10s %14s %12s %12s\n' "$name" "$rt" "$ck" "$rs" "$((sz / 1024))"
     done
 done

@@ -150,6 +150,13 @@ public static class TmpfsContents
         uint type = e.Mode & LinuxMode.S_IFMT;
         uint perm = e.Mode & 0xfff;
         int err = 0;
+        // Every file is made inside this mount: a saved symlink must not lead a later entry elsewhere.
+        if (e.Path.Length > 0)
+        {
+            string parent = path[..path.LastIndexOf('/')];
+            if (vfs.Resolve(task, vfs.RootPath, parent.Length == 0 ? "/" : parent, false, out var dir) != 0 || dir.Mount != into || !dir.Inode.IsDirectory)
+                throw Fail($"{path}: its directory is not a directory of the tmpfs at {mount} in the new sandbox");
+        }
         bool exists = vfs.Resolve(task, vfs.RootPath, path, false, out var loc) == 0;
         // A mount point of the new sandbox (/dev/pts on /dev): the mount's own files are not this tmpfs's.
         if (exists && loc.Mount != into) return;
@@ -162,6 +169,9 @@ public static class TmpfsContents
             case LinuxMode.S_IFREG when e.LinkTo.Length > 0:
                 if (e.LinkTo.Contains('\0') || e.LinkTo.StartsWith('/') || e.LinkTo.Split('/').Any(p => p is "" or "." or ".."))
                     throw Fail($"{path}: invalid hard link target");
+                string first = (mount == "/" ? "/" : mount + "/") + e.LinkTo;
+                if (vfs.Resolve(task, vfs.RootPath, first, false, out var original) != 0 || original.Mount != into || !LinuxMode.IsReg(original.Inode.Mode))
+                    throw Fail($"{path}: its hard link target {first} is not a file of the tmpfs at {mount}");
                 if (exists) vfs.Remove(task, PathConsts.AT_FDCWD, path, directory: false);
                 err = vfs.Link(task, PathConsts.AT_FDCWD, (mount == "/" ? "/" : mount + "/") + e.LinkTo, PathConsts.AT_FDCWD, path, 0);
                 if (err != 0) throw Fail($"linking {path} again: errno {-err}");

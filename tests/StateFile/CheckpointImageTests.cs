@@ -63,6 +63,10 @@ public sealed class CheckpointImageTests
         Assert.Equal(300, r.PageCount);
         Assert.True(r.Page(299).SequenceEqual(page));
         Assert.Throws<CheckpointImageException>(() => r.Page(300).Length);
+        // The runtime's check before a restore: pages verified by hash, counted, not inflated.
+        var header = ImageReader.Read(new MemoryStream(Sample(out _)), "img", pages: false);
+        Assert.Equal(300, header.PageCount);
+        Assert.Equal(9, header.Graph.LastPid);
     }
 
     [Fact]
