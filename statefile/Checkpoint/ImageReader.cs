@@ -47,8 +47,9 @@ public sealed class ImageReader
     /// </summary>
     /// <param name="path">The image file.</param>
     /// <param name="key">The --image-key bytes, or null.</param>
-    /// <param name="pages">False: page chunks are checked against their SHA-256 and sizes but not
-    /// inflated nor kept (the runtime's check before a restore; the Sentry inflates them).</param>
+    /// <param name="pages">False: page chunks are checked by the whole-image SHA-256 and their sizes
+    /// only, not inflated nor kept (the runtime's check before a restore; the Sentry checks each
+    /// chunk's hash and inflates them).</param>
     public static ImageReader ReadFile(string path, byte[]? key = null, bool pages = true)
     {
         try
@@ -130,8 +131,13 @@ public sealed class ImageReader
                 throw Damaged(name, "a chunk's size is invalid");
             var storedBytes = new byte[stored];
             input.ReadExactly(storedBytes);
-            Sha256.HashData(storedBytes, digest);
-            if (!digest.AsSpan().SequenceEqual(chunkHead.AsSpan(9, 32))) throw Damaged(name, "a chunk's SHA-256 does not match");
+            // Without pages (the runtime's check) a page chunk is covered by the whole-image hash
+            // already; the Sentry, which uses the pages, checks each chunk's own.
+            if (pages || stream == CheckpointImage.GraphStream)
+            {
+                Sha256.HashData(storedBytes, digest);
+                if (!digest.AsSpan().SequenceEqual(chunkHead.AsSpan(9, 32))) throw Damaged(name, "a chunk's SHA-256 does not match");
+            }
             if (stream == CheckpointImage.GraphStream)
             {
                 if (graph.Length + raw > CheckpointImage.MaxGraphSize) throw Damaged(name, "its object graph is too large");
