@@ -135,6 +135,13 @@ sed -i -E 's/^(disabled_plugins *= *\[)(.*)"cri",? *(.*)\]/\1\2\3]/' "$config"
 if ! grep -q '^imports' "$config"; then
     sed -i '1a imports = ["/etc/containerd/conf.d/*.toml"]' "$config"
 fi
+# Without CAP_SYS_RESOURCE (a machine that is itself a container) no runtime can lower a
+# process's oom_score_adj below its parent's: the CRI asks -998 for pause containers, and both
+# runc and runsc-net fail create when the write is refused. restrict_oom_score_adj makes the
+# CRI clamp it to containerd's own value.
+restrict_oom=false
+capeff="$(awk '/^CapEff:/ { print $2 }' /proc/self/status)"
+(( (16#$capeff >> 24) & 1 )) || restrict_oom=true
 # containerd 1.6 replaces a plugin's whole section with an imported file's, so this fragment is
 # the complete CRI configuration.
 cat >/etc/containerd/conf.d/runsc-net.toml <<EOF
@@ -142,6 +149,7 @@ version = 2
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$pause_image"
+  restrict_oom_score_adj = $restrict_oom
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "/etc/cni/net.d"
@@ -173,6 +181,9 @@ if [ "$images" = 1 ]; then
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
     "$repo/scripts/build-busybox-rootfs.sh" "$work/base" >/dev/null
+    # Applets as hard links, as in Docker's busybox image: masking one (critest masks /bin/ls)
+    # must not mask /bin/busybox behind a symlink.
+    find "$work/base" -type l -lname /bin/busybox -exec ln -f "$work/base/bin/busybox" {} \;
 
     # image NAME [podman import --change ...]: the rootfs in $work/NAME (a copy of base plus what
     # the caller added) as NAME, pushed.
@@ -199,7 +210,11 @@ if [ "$images" = 1 ]; then
         mkdir -p "$dir/www"
         echo '<html><body>runsc-net</body></html>' >"$dir/www/index.html"
     done
-    image nginx:latest 'CMD ["httpd", "-f", "-v", "-p", "80", "-h", "/www"]'
+    # sh stays the init (a command follows httpd), so /proc/1/cmdline reads like nginx's
+    # "master process" title, which critest's PID namespace specs look for.
+    image nginx:latest 'CMD ["sh", "-c", "httpd -f -v -p 80 -h /www; : nginx: master process"]'
+    podman tag "$registry/nginx:latest" "$registry/nginx:1.18"   # the Security Context specs' tag
+    podman push -q --tls-verify=false "$registry/nginx:1.18"
     image httpd:latest 'CMD ["sh", "-c", "echo \"Command line: httpd -D FOREGROUND\"; exec httpd -f -v -p 80 -h /www"]'
     image k8s-staging-cri-tools/hostnet-nginx-amd64:latest 'CMD ["httpd", "-f", "-v", "-p", "12003", "-h", "/www"]'
 
@@ -211,11 +226,19 @@ if [ "$images" = 1 ]; then
     image k8s-staging-cri-tools/test-image-predefined-group:latest 'USER 1000'
 
     echo "== pulling into containerd's k8s.io namespace"
-    for name in pause:3.9 busybox:1.28; do
+    staging=k8s-staging-cri-tools
+    for name in pause:3.9 busybox:1.28 nginx:latest nginx:1.18 httpd:latest $staging/hostnet-nginx-amd64:latest \
+            $staging/test-image-predefined-group:latest; do
         ctr -n k8s.io images pull --plain-http "$registry/$name" >/dev/null
     done
-    # Some specs name busybox by its short name, which resolves to docker.io.
-    ctr -n k8s.io images tag --force "$registry/busybox:1.28" docker.io/library/busybox:1.28 >/dev/null
+    # critest pulls these through the registry prefix but creates some containers by the name it
+    # was given: short names resolve to docker.io/library, its own images live on gcr.io.
+    for name in busybox:1.28 nginx:latest nginx:1.18 httpd:latest; do
+        ctr -n k8s.io images tag --force "$registry/$name" "docker.io/library/$name" >/dev/null
+    done
+    for name in $staging/hostnet-nginx-amd64:latest $staging/test-image-predefined-group:latest; do
+        ctr -n k8s.io images tag --force "$registry/$name" "gcr.io/$name" >/dev/null
+    done
 fi
 
 if [ -n "$cri_tools" ]; then

@@ -69,7 +69,7 @@ public static class GoferProcess
             log.Write("not mounted by the gofer: " + s);
         }
 
-        ContainerMounts.MakePrivate();
+        ContainerMounts.Isolate(binds.Any(b => (b.Propagation & (Mounts.MS_SLAVE | Mounts.MS_SHARED)) != 0));
         ContainerMounts.BindRootfs(rootfs);
         foreach (BindMountPlan plan in binds)
         {

@@ -301,7 +301,8 @@ public sealed partial class Container
         {
             // Callers like conmon wait on the pid in --pid-file for the exit status, so it must be
             // a host process that lives as long as the exec'd one and exits with its status: a
-            // `wait --pid` of ours (as runsc does), detached from the caller's stdio.
+            // `wait --pid` of ours (as runsc does), detached from the caller's stdio. Killing it
+            // kills the process (containerd's exec timeout kills that pid and waits for the stdio).
             if (options.PidFile != null) PidFile.Write(options.PidFile, StartExecWaiter(response.Pid));
             return 0;
         }
@@ -309,11 +310,15 @@ public sealed partial class Container
         return WaitStatus.ToExitCode(WaitProcess(response.Pid));
     }
 
-    /// <summary>Waits for process <paramref name="pid"/> (a pid in the sandbox) to exit; returns its wait status.</summary>
-    public int WaitProcess(int pid)
+    /// <summary>
+    /// Waits for process <paramref name="pid"/> (a pid in the sandbox) to exit; returns its wait
+    /// status. With <paramref name="killOnHangup"/> the Sentry SIGKILLs the process if this caller
+    /// dies first (the waiter of a detached exec: killing it must kill the process).
+    /// </summary>
+    public int WaitProcess(int pid, bool killOnHangup = false)
     {
         RequireSandbox("wait for a process of");
-        return Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Wait, Pid = pid }).WaitStatus;
+        return Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Wait, Pid = pid, KillOnHangup = killOnHangup }).WaitStatus;
     }
 
     /// <summary>Starts `runsc-net wait --pid PID ID` with stdio on /dev/null; returns its host pid.</summary>
@@ -325,7 +330,7 @@ public sealed partial class Container
         var waiter = new NamespacedProcess
         {
             Executable = RuntimeExecutable.Path,
-            Arguments = ["runsc-net", "--root", RootDir, "wait", "--pid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), Id],
+            Arguments = ["runsc-net", "--root", RootDir, "wait", "--kill-on-exit", "--pid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), Id],
             Fds = new Dictionary<int, int> { [0] = fd, [1] = fd, [2] = fd },
             NewSession = true,
         };

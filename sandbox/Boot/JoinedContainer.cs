@@ -22,6 +22,14 @@ internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, M
     public GoferClient Gofer { get; } = gofer;
     public Mount Root { get; } = root;
 
+    /// <summary>
+    /// The container's own PID namespace when its spec asks for a new one (a `pid` entry without a
+    /// path: Kubernetes' shareProcessNamespace false); null when it shares the pod's (a path, as
+    /// containerd writes for shareProcessNamespace true, or no entry).
+    /// </summary>
+    public PidNamespace? PidNamespace { get; } =
+        spec.Linux?.Namespaces?.Any(n => n.Type == "pid" && string.IsNullOrEmpty(n.Path)) == true ? new PidNamespace() : null;
+
     /// <summary>The container's own linux.seccomp (checked by the runtime at create).</summary>
     public Kernel.Seccomp.SeccompState Seccomp { get; } = SentrySandbox.ContainerSeccomp(spec);
 

@@ -302,18 +302,19 @@ public sealed partial class SentrySandbox : ISandboxControl
     public int Exec(ExecRequest request)
     {
         if (Kernel.Init == null) throw new InvalidOperationException("the container is not running");
-        return ExecIn(request, _spec.Process, "", null, _seccomp);
+        return ExecIn(request, _spec.Process, "", null, _seccomp, null);
     }
 
     /// <summary>
     /// Runs the process <paramref name="request"/> describes as a member of container
     /// <paramref name="containerId"/> ("" the root one) under <paramref name="root"/> (null: the sandbox's).
     /// </summary>
-    private int ExecIn(ExecRequest request, Process? specProcess, string containerId, VfsPath? root, Kernel.Seccomp.SeccompState seccomp)
+    private int ExecIn(ExecRequest request, Process? specProcess, string containerId, VfsPath? root, Kernel.Seccomp.SeccompState seccomp,
+        PidNamespace? pidNamespace)
     {
         if (request.Args.Count == 0) throw new InvalidOperationException("exec: no command given");
         var creds = CredentialsFor(request.Uid, request.Gid, request.AdditionalGids, specProcess);
-        var t = Kernel.CreateOrphanProcess(creds, LimitsFor(specProcess));
+        var t = Kernel.CreateOrphanProcess(creds, LimitsFor(specProcess), pidNamespace);
         t.ThreadGroup.ContainerId = containerId;
         t.Seccomp = seccomp;   // runc exec applies the container's profile too
         if (request.Terminal && request.StdioFds.Length > 0) DevptsFileSystem.Instance.Register(request.StdioFds[0]);
@@ -336,6 +337,13 @@ public sealed partial class SentrySandbox : ISandboxControl
         int status = g.ExitStatus;
         Kernel.Release(g);
         return status;
+    }
+
+    /// <inheritdoc/>
+    public void KillProcess(int pid)
+    {
+        if (pid > 0 && Kernel.ThreadGroupByPid(pid) is { } g)
+            Kernel.SendSignalToGroup(g, SignalInfo.FromUser(9, SignalInfo.SI_USER, 0, 0), SignalSource.Outside);
     }
 
     /// <inheritdoc/>
