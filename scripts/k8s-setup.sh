@@ -200,7 +200,19 @@ if [ "$images" = 1 ]; then
     rootfs pause:3.9 >/dev/null
     image pause:3.9 'ENTRYPOINT ["/bin/sleep", "2147483647"]'
 
-    rootfs busybox:1.28 >/dev/null
+    dir="$(rootfs busybox:1.28)"
+    # Docker's busybox has a pgrep applet (critest's exec-timeout spec runs `pgrep sleep`);
+    # Debian's static build does not: a script with its basic form (pgrep PATTERN).
+    cat >"$dir/bin/pgrep" <<'PGREP'
+#!/bin/sh
+found=1
+for p in /proc/[0-9]*; do
+    read -r comm <"$p/comm" 2>/dev/null || continue
+    case "$comm" in *$1*) echo "${p#/proc/}"; found=0 ;; esac
+done
+exit $found
+PGREP
+    chmod 0755 "$dir/bin/pgrep"
     image busybox:1.28 'CMD ["sh"]'
 
     # critest's web servers: busybox httpd serving an index page ("nginx" on 80, "hostnet-nginx"

@@ -110,9 +110,13 @@ public sealed partial class SentrySandbox : ISandboxControl
 
     private static Credentials CredentialsFor(uint uid, uint gid, IEnumerable<uint>? groups, Process? p)
     {
-        ulong bounding = Capabilities.FromNames(p?.Capabilities?.Bounding, Credentials.AllCaps);
-        ulong effective = Capabilities.FromNames(p?.Capabilities?.Effective, uid == 0 ? bounding : 0);
-        ulong permitted = Capabilities.FromNames(p?.Capabilities?.Permitted, effective);
+        // As runc: without process.capabilities the sets are left as they are (all, for root);
+        // a capabilities object without a list means that set is empty (containerd omits the
+        // empty lists of "drop ALL").
+        var caps = p?.Capabilities;
+        ulong bounding = caps == null ? Credentials.AllCaps : Capabilities.FromNames(caps.Bounding, 0);
+        ulong effective = caps == null ? (uid == 0 ? bounding : 0) : Capabilities.FromNames(caps.Effective, 0);
+        ulong permitted = caps == null ? effective : Capabilities.FromNames(caps.Permitted, 0);
         ulong inheritable = Capabilities.FromNames(p?.Capabilities?.Inheritable, 0);
         // As runc's capset/PR_CAP_AMBIENT_RAISE before execve: an ambient capability needs to be
         // permitted and inheritable, or it is not raised.
