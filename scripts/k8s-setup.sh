@@ -197,8 +197,9 @@ if [ "$images" = 1 ]; then
     }
     rootfs() { rm -rf "$work/${1//[\/:]/_}"; cp -a "$work/base" "$work/${1//[\/:]/_}"; echo "$work/${1//[\/:]/_}"; }
 
+    # Waits forever without children; not named "sleep" (critest greps a pod's processes for it).
     rootfs pause:3.9 >/dev/null
-    image pause:3.9 'ENTRYPOINT ["/bin/sleep", "2147483647"]'
+    image pause:3.9 'ENTRYPOINT ["/bin/tail", "-f", "/dev/null"]'
 
     dir="$(rootfs busybox:1.28)"
     # Docker's busybox has a pgrep applet (critest's exec-timeout spec runs `pgrep sleep`);
@@ -237,6 +238,20 @@ PGREP
     mkdir -p "$dir/home/default-user"
     image k8s-staging-cri-tools/test-image-predefined-group:latest 'USER 1000'
 
+    # critest's NoNewPrivs specs: a set-user-ID-root program printing its effective uid, run as
+    # uid 1000 (e2e-test-images/nonewprivs does the same).
+    if command -v cc >/dev/null; then
+        dir="$(rootfs e2e-test-images/nonewprivs:1.3)"
+        printf '%s\n' '#include <stdio.h>' '#include <unistd.h>' \
+            'int main(void) { printf("Effective uid: %d\n", (int)geteuid()); return 0; }' >"$work/nnp.c"
+        mkdir -p "$dir/usr/local/bin"
+        cc -static -O2 -o "$dir/usr/local/bin/nnp" "$work/nnp.c"
+        chmod 4755 "$dir/usr/local/bin/nnp"
+        image e2e-test-images/nonewprivs:1.3 'ENTRYPOINT ["/usr/local/bin/nnp"]'
+    else
+        echo "   no C compiler: e2e-test-images/nonewprivs:1.3 not built (critest's NoNewPrivs specs will fail)" >&2
+    fi
+
     echo "== pulling into containerd's k8s.io namespace"
     staging=k8s-staging-cri-tools
     for name in pause:3.9 busybox:1.28 nginx:latest nginx:1.18 httpd:latest $staging/hostnet-nginx-amd64:latest \
@@ -251,6 +266,9 @@ PGREP
     for name in $staging/hostnet-nginx-amd64:latest $staging/test-image-predefined-group:latest; do
         ctr -n k8s.io images tag --force "$registry/$name" "gcr.io/$name" >/dev/null
     done
+    if ctr -n k8s.io images pull --plain-http "$registry/e2e-test-images/nonewprivs:1.3" >/dev/null 2>&1; then
+        ctr -n k8s.io images tag --force "$registry/e2e-test-images/nonewprivs:1.3" k8s.gcr.io/e2e-test-images/nonewprivs:1.3 >/dev/null
+    fi
 fi
 
 if [ -n "$cri_tools" ]; then
