@@ -199,7 +199,7 @@ if [ "$images" = 1 ]; then
 
     # Waits forever without children; not named "sleep" (critest greps a pod's processes for it).
     rootfs pause:3.9 >/dev/null
-    image pause:3.9 'ENTRYPOINT ["/bin/tail", "-f", "/dev/null"]'
+    image pause:3.9 'ENTRYPOINT ["/usr/bin/tail", "-f", "/dev/null"]'
 
     dir="$(rootfs busybox:1.28)"
     # Docker's busybox has a pgrep applet (critest's exec-timeout spec runs `pgrep sleep`);

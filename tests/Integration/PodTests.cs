@@ -250,6 +250,28 @@ public sealed class PodTests : IDisposable
         Assert.Empty(HostProcesses(_runsc.Root));
     }
 
+    /// <summary>
+    /// A joined container shares the sandbox's kernel, so a network (IPC, UTS, PID) namespace path
+    /// that is not the sandbox's, here the host's, is refused with one line and nothing is made.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true)]
+    public void JoiningWithANamespacePathThatIsNotTheSandboxsIsRefused()
+    {
+        _runsc.Run("create", "--bundle", Bundle(Root(), false, "sleep", "1000"), "pod-nspath").AssertSuccess();
+        string before = string.Join(",", Directory.GetFiles(_runsc.Root).Order());
+        string bundle = Bundle(Joining("pod-nspath"), false, "true");
+        EditConfig(bundle, c =>
+        {
+            foreach (var ns in c["linux"]!["namespaces"]!.AsArray())
+                if (ns!["type"]!.GetValue<string>() == "network") ns.AsObject()["path"] = "/proc/self/ns/net";
+        });
+        var r = _runsc.Run("create", "--bundle", bundle, "pod-nspath-app");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("not the sandbox's", r.AssertOneLineError());
+        Assert.Equal(before, string.Join(",", Directory.GetFiles(_runsc.Root).Order()));
+        _runsc.Run("delete", "--force", "pod-nspath").AssertSuccess();
+    }
+
     [IntegrationFact(needsRootfs: true)]
     public void PauseStopsOnlyTheNamedContainer()
     {
