@@ -36,6 +36,23 @@ internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, M
     /// <summary>Our own duplicates of the init's stdio host fds (closed when the container goes).</summary>
     public int[] Stdio { get; } = stdio;
 
+    /// <summary>
+    /// Closes our duplicates of the init's stdio (once): when the init has ended, the container's
+    /// pipes must reach EOF as soon as its last process lets go, as under runc (containerd's shim
+    /// waits for that before it deletes the container).
+    /// </summary>
+    public void ReleaseStdio()
+    {
+        lock (Stdio)
+        {
+            for (int i = 0; i < Stdio.Length; i++)
+            {
+                if (Stdio[i] >= 0) HostIo.Close(Stdio[i]);
+                Stdio[i] = -1;
+            }
+        }
+    }
+
     public bool Terminal { get; } = terminal;
 
     /// <summary>The container's init once started.</summary>

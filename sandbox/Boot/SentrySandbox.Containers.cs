@@ -120,6 +120,7 @@ public sealed partial class SentrySandbox : ISubcontainerControl
             g.ExitedEvent.Wait();
             int status = g.ExitStatus;
             Kernel.Release(g);
+            c.ReleaseStdio();
             // As on Linux, when a PID namespace's init ends, every other process in it is killed.
             if (c.PidNamespace is { } ns)
                 foreach (var other in Kernel.ThreadGroups().Where(o => o.PidNamespace == ns && !o.Zombie))
@@ -215,7 +216,7 @@ public sealed partial class SentrySandbox : ISubcontainerControl
         Kernel.ResumeContainer(id);
         Kernel.Vfs.DropMountTree(c.Root);
         c.Gofer.Dispose();
-        foreach (int fd in c.Stdio) if (fd >= 0) HostIo.Close(fd);
+        c.ReleaseStdio();
         Kernel.Log.Write($"container {id} left the sandbox");
     }
 
