@@ -476,6 +476,30 @@ public sealed class PodTests : IDisposable
     }
 
     /// <summary>
+    /// When the init of a container sharing the pod's PID namespace ends, its other processes live
+    /// on; `kill --all` of the stopped container reaches them, as runc's does (containerd's shim
+    /// sends it then).
+    /// </summary>
+    [IntegrationFact(needsRootfs: true)]
+    public void KillAllOfAStoppedJoinedContainerReachesWhatIsLeft()
+    {
+        _runsc.Run("create", "--bundle", Bundle(Root(), false, "sleep", "1000"), "pod-left").AssertSuccess();
+        _runsc.Run("start", "pod-left").AssertSuccess();
+        int boot = State("pod-left").GetProperty("pid").GetInt32();
+        string bundle = Bundle(Joining("pod-left"), false, "sh", "-c", "sleep 1234 & exit 0");
+        EditConfig(bundle, c => SetPidNamespacePath(c, $"/proc/{boot}/ns/pid"));
+        _runsc.Run("create", "--bundle", bundle, "pod-left-app").AssertSuccess();
+        _runsc.Run("start", "pod-left-app").AssertSuccess();
+        WaitFor(() => Status("pod-left-app") == "stopped", "the joined container's init to end");
+        string Cmdlines() => _runsc.Run("exec", "pod-left", "sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '").Stdout;
+        Assert.Contains("sleep 1234", Cmdlines());
+        _runsc.Run("kill", "--all", "pod-left-app", "KILL").AssertSuccess();
+        WaitFor(() => !Cmdlines().Contains("sleep 1234"), "the left-over process to be killed");
+        _runsc.Run("delete", "pod-left-app").AssertSuccess();
+        _runsc.Run("delete", "--force", "pod-left").AssertSuccess();
+    }
+
+    /// <summary>
     /// `exec --detach` leaves a waiter whose pid stands for the process (containerd's shim waits
     /// on it and kills it on an exec timeout): killing the waiter kills the process in the sandbox.
     /// </summary>

@@ -14,6 +14,9 @@ public sealed class WaitCommand : ICommand
     [Option("kill-on-exit", HelpText = "with --pid: SIGKILL the process if this wait ends first (it is killed)")]
     public bool KillOnExit { get; set; }
 
+    [Option("ready-fd", Default = -1, HelpText = "with --pid: close this fd once the wait request reached the sandbox")]
+    public int ReadyFd { get; set; }
+
     [Value(0, MetaName = "container-id", Required = true)]
     public string Id { get; set; } = "";
 
@@ -22,7 +25,7 @@ public sealed class WaitCommand : ICommand
     {
         if (KillOnExit && Pid <= 0) throw new RuntimeError("wait: --kill-on-exit needs --pid");
         var container = Container.Load(context.Global.Root, Id);
-        int status = Pid > 0 ? container.WaitProcess(Pid, KillOnExit) : container.Wait();
+        int status = Pid > 0 ? container.WaitProcess(Pid, KillOnExit, ReadyFd >= 0 ? () => Interop.Processes.Close(ReadyFd) : null) : container.Wait();
         int exit = WaitStatus.ToExitCode(status);
         RawStdio.Out.WriteLine($"{{\"id\":\"{Id}\",\"exitStatus\":{exit}}}");
         return exit;
