@@ -211,7 +211,9 @@ public sealed partial class Container
         ContainerStatus status = CurrentStatus();
         if (status == ContainerStatus.Stopped)
         {
-            if (!all) throw new RuntimeError($"container {Id} is not running");
+            // runc's words: containerd's shim recognizes "container not running" as "process
+            // already finished" (a kill racing the exit), anything else fails the pod's stop.
+            if (!all) throw new RuntimeError($"cannot signal {Id}: container not running");
             // As runc's kill --all, which reaches what is left of a stopped container (containerd's
             // shim sends it when the init of a container sharing the pod's PID namespace ends):
             // a joined container's other processes may outlive its init while the sandbox lives.
