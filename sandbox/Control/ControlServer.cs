@@ -139,6 +139,9 @@ public sealed class ControlServer
                 _log?.Invoke($"control: {request.Operation}");
                 lock (_replyLock) _pendingReplies++;
                 counted = true;
+                using var hangup = request is { Operation: ControlOperation.Wait, KillOnHangup: true, Pid: > 0 }
+                    ? HangupWatch.Start(connection.Fd, () => _control.KillProcess(request.Pid), _log)
+                    : null;
                 response = Dispatch(request, fds);
             }
             catch (EndOfStreamException)
