@@ -109,13 +109,14 @@ public sealed class CheckpointPythonTests : IDisposable
 
     private static void WaitFor(string file, Func<string, bool> done, string what)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
+        // Polls until the file says it is done; fails (never passes) when 60 s go by first.
+        bool reached = SpinWait.SpinUntil(() =>
         {
-            if (File.Exists(file) && done(File.ReadAllText(file))) return;
+            if (File.Exists(file) && done(File.ReadAllText(file))) return true;
             Thread.Sleep(50);
-        }
-        Assert.Fail($"{what}: {file} holds {(File.Exists(file) ? File.ReadAllText(file) : "(nothing)")}; stderr: {(File.Exists(file + ".err") ? File.ReadAllText(file + ".err") : "")}");
+            return false;
+        }, TimeSpan.FromSeconds(60));
+        if (!reached) Assert.Fail($"{what}: {file} holds {(File.Exists(file) ? File.ReadAllText(file) : "(nothing)")}; stderr: {(File.Exists(file + ".err") ? File.ReadAllText(file + ".err") : "")}");
     }
 
     /// <summary>
