@@ -26,6 +26,7 @@ internal static class TerminalSignals
     {
         if (HostIo.GetSid(0) == HostIo.GetPid() && HostFiles.ioctl(consoleFd, TIOCSCTTY, null) < 0)
             log.Write($"boot: console: TIOCSCTTY failed ({HostFiles.Neg()})");
+        UnignoreInherited(log);
         foreach (var (signal, number) in new[]
         {
             (PosixSignal.SIGINT, Signal.SIGINT), (PosixSignal.SIGQUIT, Signal.SIGQUIT), (PosixSignal.SIGTSTP, Signal.SIGTSTP),
@@ -37,6 +38,29 @@ internal static class TerminalSignals
                 context.Cancel = true;
                 ToForeground(kernel, number, log);
             }));
+        }
+    }
+
+    /// <summary>
+    /// A caller started from a non-interactive shell with <c>&amp;</c> (or under nohup) hands boot
+    /// SIGINT and SIGQUIT (SIGHUP) set to SIG_IGN, and .NET keeps an inherited SIG_IGN: it never
+    /// installs its handler, so the console's ^C would be dropped on the host side. Those
+    /// dispositions are the caller's wish for the caller's processes, not for the container's
+    /// terminal: boot takes the defaults back before it registers (rt_sigaction(2)).
+    /// </summary>
+    private static unsafe void UnignoreInherited(DebugLog log)
+    {
+        const long SYS_rt_sigaction = 13;
+        const ulong SIG_IGN = 1;
+        // struct kernel_sigaction: handler, flags, restorer, mask (8 bytes).
+        ulong* old = stackalloc ulong[4];
+        ulong* dfl = stackalloc ulong[4];
+        foreach (int signal in new[] { Signal.SIGHUP, Signal.SIGINT, Signal.SIGQUIT, Signal.SIGTSTP, Signal.SIGWINCH })
+        {
+            for (int i = 0; i < 4; i++) { old[i] = 0; dfl[i] = 0; }
+            if (RawSyscall.Checked(SYS_rt_sigaction, signal, 0, (long)old, 8) < 0 || old[0] != SIG_IGN) continue;
+            long r = RawSyscall.Checked(SYS_rt_sigaction, signal, (long)dfl, 0, 8);
+            log.Write(r < 0 ? $"boot: console: signal {signal} stays ignored ({r})" : $"boot: console: signal {signal} was ignored by the caller; default again");
         }
     }
 

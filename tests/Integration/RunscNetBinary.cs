@@ -168,7 +168,8 @@ public sealed class RunscNetBinary : IDisposable
 
     /// <summary>
     /// Deletes every container left under the root, then the root; fails when a Sentry error was
-    /// logged (then the debug logs are kept for a look), else deletes them.
+    /// logged (then the debug logs are kept for a look), else deletes them unless
+    /// RUNSC_NET_KEEP_LOGS is set (to read the logs of a test that failed an assertion).
     /// </summary>
     public void Dispose()
     {
@@ -186,6 +187,6 @@ public sealed class RunscNetBinary : IDisposable
             AssertNoSentryErrors();
             return;
         }
-        try { Directory.Delete(DebugLogDir, recursive: true); } catch (IOException) { }
+        if (Environment.GetEnvironmentVariable("RUNSC_NET_KEEP_LOGS") is not { Length: > 0 }) try { Directory.Delete(DebugLogDir, recursive: true); } catch (IOException) { }
     }
 }
