@@ -84,8 +84,8 @@ public sealed partial class Container
         ImageHeader header;
         try
         {
-            // Pages are checked by their hashes only; the Sentry inflates them (and checks again).
-            header = ImageReader.ReadFile(image, imageKey, pages: false).Header;
+            // Every page chunk's SHA-256 is checked here; the Sentry checks each again as it reads it.
+            header = ImageReader.ReadFile(image, imageKey).Header;
         }
         catch (CheckpointImageException e)
         {

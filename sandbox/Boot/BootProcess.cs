@@ -54,6 +54,10 @@ public static class BootProcess
         Vfs.Cgroup.HostCgroups.Capture();
         // The sysctls the socket permission checks use (the sandbox's network namespace).
         Vfs.Socket.NetSysctls.Capture();
+        // OpenSSL's SHA-256 for checkpoint images can only be loaded from the host's tree.
+        var sha = System.Diagnostics.Stopwatch.StartNew();
+        bool nativeSha = RunscNet.StateFile.Checkpoint.Sha256.LoadNative();
+        log.Write($"boot: SHA-256 for checkpoint images: {(nativeSha ? "OpenSSL" : "managed code (OpenSSL unusable)")} ({sha.Elapsed.TotalMilliseconds:F1} ms)");
         // Set up: from here on the Sentry needs no host path, so it gives up the host's tree.
         EmptyRoot.Enter(log);
         try { SandboxNamespaceSetup.EnterCgroupNamespace(setup!, log); }
