@@ -84,8 +84,12 @@ public sealed partial class Container
         ImageHeader header;
         try
         {
-            // Every page chunk's SHA-256 is checked here; the Sentry checks each again as it reads it.
-            header = ImageReader.ReadFile(image, imageKey).Header;
+            // Every SHA-256 (and the HMAC) is checked here; the Sentry checks each page chunk again as
+            // it reads it, and decodes the graph (a hand-made image whose graph does not decode is
+            // refused by the Sentry, with one line, and the new container deleted).
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            header = ImageReader.ReadFile(image, imageKey, decodeGraph: false).Header;
+            RuntimeLog.Debug($"restore: image {image} verified in {clock.ElapsedMilliseconds} ms");
         }
         catch (CheckpointImageException e)
         {

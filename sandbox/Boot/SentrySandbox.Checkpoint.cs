@@ -125,7 +125,11 @@ public sealed partial class SentrySandbox
             Kernel.Log.Write($"{RunscNet.Sentry.Kernel.DebugLog.SentryErrorMarker} restore failed: {e}");
             throw new InvalidOperationException($"restore: {e.GetType().Name}: {e.Message}");
         }
-        Kernel.Log.Write($"restore: rebuilt in {clock.ElapsedMilliseconds} ms");
+        finally
+        {
+            image.Quiesce();
+        }
+        Kernel.Log.Write($"restore: rebuilt in {clock.ElapsedMilliseconds} ms (page chunks read and checked: {image.PageReadTime.TotalMilliseconds:F0} ms, partly in parallel)");
     }
 
     /// <summary>The platform's name as the image records it.</summary>

@@ -72,17 +72,83 @@ public sealed class ImageReader
                 long chunk = first / perChunk;
                 int at = (int)(first % perChunk);
                 int n = (int)Math.Min(count, _layout.PagesInChunk(chunk) - at);
-                if (_chunkIndex != chunk)
-                {
-                    _chunk ??= new byte[CheckpointImage.ChunkSize];
-                    _chunkIndex = -1;
-                    LoadChunk(_input, _layout, _name, chunk, _chunk);
-                    _chunkIndex = chunk;
-                }
-                action(first, _chunk.AsSpan(at * CheckpointImage.PageSize, n * CheckpointImage.PageSize));
+                if (_chunkIndex != chunk) SwitchTo(chunk);
+                action(first, _chunk!.AsSpan(at * CheckpointImage.PageSize, n * CheckpointImage.PageSize));
                 first += n;
                 count -= n;
             }
+        }
+    }
+
+    /// <summary>Time spent reading and checking page chunks (for the debug log).</summary>
+    public TimeSpan PageReadTime => TimeSpan.FromTicks(Interlocked.Read(ref _pageReadTicks));
+
+    private long _pageReadTicks;
+    private byte[]? _spare;
+    private long _prefetchIndex = -1;
+    private System.Threading.Tasks.Task? _prefetch;
+
+    /// <summary>
+    /// Makes <paramref name="chunk"/> the current chunk: taken from the read-ahead when that
+    /// fetched it, else read and checked now. Then the next chunk is read and checked on another
+    /// thread while the caller uses this one (pages are mostly read in order), so hashing overlaps
+    /// with writing the pages out. Precondition: the caller holds _chunkLock.
+    /// </summary>
+    private void SwitchTo(long chunk)
+    {
+        var input = _input!;
+        _chunk ??= new byte[CheckpointImage.ChunkSize];
+        _chunkIndex = -1;
+        bool fetched = false;
+        if (_prefetch != null)
+        {
+            var pending = _prefetch;
+            _prefetch = null;
+            try
+            {
+                pending.GetAwaiter().GetResult();
+                fetched = _prefetchIndex == chunk;
+            }
+            catch (Exception) when (_prefetchIndex != chunk)
+            {
+                // A read-ahead of a chunk not wanted now: its failure is not this read's.
+            }
+            if (fetched) (_chunk, _spare) = (_spare!, _chunk);
+        }
+        if (!fetched) TimedLoad(input, chunk, _chunk);
+        _chunkIndex = chunk;
+        long next = chunk + 1;
+        if (next < _layout.ChunkCount)
+        {
+            _spare ??= new byte[CheckpointImage.ChunkSize];
+            var buffer = _spare;
+            _prefetchIndex = next;
+            _prefetch = System.Threading.Tasks.Task.Run(() => TimedLoad(input, next, buffer));
+        }
+    }
+
+    private void TimedLoad(object input, long chunk, byte[] buffer)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            LoadChunk(input, _layout, _name, chunk, buffer);
+        }
+        finally
+        {
+            Interlocked.Add(ref _pageReadTicks, System.Diagnostics.Stopwatch.GetElapsedTime(start).Ticks);
+        }
+    }
+
+    /// <summary>Waits for a read-ahead still running (call before the stream is closed).</summary>
+    public void Quiesce()
+    {
+        lock (_chunkLock)
+        {
+            try { _prefetch?.Wait(); }
+            catch (AggregateException) { }
+            _prefetch = null;
+            _prefetchIndex = -1;
         }
     }
 
@@ -91,15 +157,22 @@ public sealed class ImageReader
     /// <paramref name="key"/> (the --image-key file's bytes; null: none given, and the image must
     /// be unsigned), see <see cref="ImageSignature"/>, then everything <see cref="Read"/> checks,
     /// every page chunk included (on up to four threads). The pages are not kept.
+    /// <paramref name="decodeGraph"/> false: the graph's SHA-256 and size are checked but it is
+    /// not decoded (<see cref="Graph"/> is empty): the runtime's check before a restore, which
+    /// needs the header only, leaves the decode (~50 ms of protobuf-net start-up) to the Sentry.
     /// </summary>
-    public static ImageReader ReadFile(string path, byte[]? key = null)
+    public static ImageReader ReadFile(string path, byte[]? key = null, bool decodeGraph = true)
     {
         try
         {
             using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
             ImageSignature.Verify(f, key, path);
-            var r = Read(f, path, verifyPages: true);
+            var r = ReadChecked(f, path, verifyPages: true, decodeGraph);
             return new ImageReader(null, path, r._layout, r.Header, r.Graph);
+        }
+        catch (EndOfStreamException)
+        {
+            throw ImageLayout.Damaged(path, "it ends early (truncated)");
         }
         catch (FileNotFoundException)
         {
@@ -127,7 +200,7 @@ public sealed class ImageReader
     {
         try
         {
-            return ReadChecked(input, name, verifyPages);
+            return ReadChecked(input, name, verifyPages, decodeGraph: true);
         }
         catch (EndOfStreamException)
         {
@@ -135,7 +208,7 @@ public sealed class ImageReader
         }
     }
 
-    private static ImageReader ReadChecked(Stream input, string name, bool verifyPages)
+    private static ImageReader ReadChecked(Stream input, string name, bool verifyPages, bool decodeGraph)
     {
         long length = ImageSignature.UnsignedLength(input);
         // A file is read with pread from here on (thread-safe, no shared position).
@@ -170,6 +243,7 @@ public sealed class ImageReader
 
         if (verifyPages) VerifyAllChunks(source, layout, name);
 
+        if (!decodeGraph) return new ImageReader(source, name, layout, header, new SandboxImage());
         SandboxImage g;
         try
         {
