@@ -3,7 +3,8 @@
 # with 200 MiB of heap filled with random bytes (touched, and incompressible), the time `checkpoint` takes, the time `restore --detach` takes
 # (until the restored processes run), and the image's size; median of ROUNDS rounds.
 # runsc (gVisor) runs beside it, with `runsc --network=none checkpoint/restore`, only when it is
-# installed; this script installs nothing.
+# installed (Debian: `apt-get install runsc`); this script installs nothing. When runsc fails on a
+# workload its row says why instead of figures.
 #
 # usage: bench/checkpoint.sh [ROUNDS]   (as root; RUNSC_NET: the binary, default out/runsc-net;
 #        PYTHON_ROOTFS: the CPython rootfs, default fixtures/python/rootfs, scripts/build-python-rootfs.sh)
@@ -56,15 +57,19 @@ measure() {
     c=$(cmd "$rt")
     out=$work/$id.out
     img=$work/$id.img
-    $c run --detach --bundle "$bundle" "$id" > "$out" 2>&1 </dev/null
+    $c run --detach --bundle "$bundle" "$id" > "$out" 2>&1 </dev/null || { echo "failed: run: $(tail -1 "$out")"; return; }
     for _ in $(seq 1 600); do grep -q "$ready" "$out" && break; sleep 0.1; done
-    grep -q "$ready" "$out" || { echo "checkpoint.sh: $name never got ready under $rt: $(tail -3 "$out")" >&2; exit 1; }
+    grep -q "$ready" "$out" || { echo "failed: never got ready: $(tail -1 "$out")"; $c delete --force "$id" >/dev/null 2>&1; return; }
     t0=$(now_ms)
-    $c checkpoint --image-path "$img" "$id" >/dev/null
+    if ! $c checkpoint --image-path "$img" "$id" > "$work/err" 2>&1; then
+        echo "failed: checkpoint: $(tail -1 "$work/err")"; $c delete --force "$id" >/dev/null 2>&1; return
+    fi
     t1=$(now_ms)
     $c delete --force "$id" >/dev/null 2>&1 || true
     t2=$(now_ms)
-    $c restore --image-path "$img" --bundle "$bundle" --detach "$id" >> "$out" 2>&1 </dev/null
+    if ! $c restore --image-path "$img" --bundle "$bundle" --detach "$id" >> "$out" 2>&1 </dev/null; then
+        echo "failed: restore: $(tail -1 "$out")"; $c delete --force "$id" >/dev/null 2>&1; rm -rf "$img"; return
+    fi
     t3=$(now_ms)
     local size
     size=$(du -sb "$img" | cut -f1)
@@ -93,6 +98,10 @@ for w in "${workloads[@]}"; do
     for rt in "${runtimes[@]}"; do
         : > "$work/rounds"
         for _ in $(seq 1 "$ROUNDS"); do measure "$rt" "$name" "$dir" "$ready" >> "$work/rounds"; done
+        if grep -q '^failed' "$work/rounds"; then
+            printf '%-16s %-10s %s\n' "$name" "$rt" "$(grep -m1 '^failed' "$work/rounds" | cut -c1-160)"
+            continue
+        fi
         ck=$(cut -d' ' -f1 "$work/rounds" | median)
         rs=$(cut -d' ' -f2 "$work/rounds" | median)
         sz=$(cut -d' ' -f3 "$work/rounds" | median)

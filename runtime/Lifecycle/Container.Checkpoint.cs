@@ -84,8 +84,12 @@ public sealed partial class Container
         ImageHeader header;
         try
         {
-            // Pages are checked by their hashes only; the Sentry inflates them (and checks again).
-            header = ImageReader.ReadFile(image, imageKey, pages: false).Header;
+            // Every SHA-256 (and the HMAC) is checked here; the Sentry checks each page chunk again as
+            // it reads it, and decodes the graph (a hand-made image whose graph does not decode is
+            // refused by the Sentry, with one line, and the new container deleted).
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            header = ImageReader.ReadFile(image, imageKey, decodeGraph: false).Header;
+            RuntimeLog.Debug($"restore: image {image} verified in {clock.ElapsedMilliseconds} ms");
         }
         catch (CheckpointImageException e)
         {

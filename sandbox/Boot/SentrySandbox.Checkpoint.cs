@@ -38,7 +38,9 @@ public sealed partial class SentrySandbox
         bool saved = false;
         try
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var snapshots = Kernel.Checkpoints.CaptureAll(Kernel, SafePointTimeout);
+            long stopped = clock.ElapsedMilliseconds;
             // The fd is the caller's temporary file; the control server closes it after the reply.
             using var output = new FileStream(new SafeFileHandle(imageFd, ownsHandle: false), FileAccess.Write, 1 << 16);
             var writer = new ImageWriter(output, new ImageHeader
@@ -53,6 +55,7 @@ public sealed partial class SentrySandbox
             var graph = new SandboxSaver(Kernel, snapshots, _stdio).Save(writer);
             writer.Finish(graph);
             saved = true;
+            Kernel.Log.Write($"checkpoint: tasks stopped in {stopped} ms, image written in {clock.ElapsedMilliseconds - stopped} ms ({writer.PageCount} pages, SHA-256 by {(Sha256.IsNative ? "OpenSSL" : "managed code")})");
             foreach (var p in graph.Processes)
             {
                 if (p.Memory == null) continue;
@@ -91,21 +94,30 @@ public sealed partial class SentrySandbox
             _started = true;
         }
         if (_consoleFd >= 0) throw new InvalidOperationException("restore: containers with a terminal cannot be restored yet");
+        // The fd is the runtime's; the control server closes it after the reply. The stream stays
+        // open while the restorer reads pages from it.
+        using var input = new FileStream(new SafeFileHandle(imageFd, ownsHandle: false), FileAccess.Read, 1 << 16);
         ImageReader image;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            using var input = new FileStream(new SafeFileHandle(imageFd, ownsHandle: false), FileAccess.Read, 1 << 16);
-            image = ImageReader.Read(input, "(restore)");
+            // Page chunks are checked as they are read (the runtime checked them all already).
+            image = ImageReader.Read(input, "(restore)", verifyPages: false);
         }
         catch (CheckpointImageException e)
         {
             throw new InvalidOperationException(e.Message);
         }
+        Kernel.Log.Write($"restore: image read and verified in {clock.ElapsedMilliseconds} ms ({image.PageCount} pages, SHA-256 by {(Sha256.IsNative ? "OpenSSL" : "managed code")})");
         try
         {
             var process = _spec.Process;
             ulong bound = Capabilities.FromNames(process?.Capabilities?.Bounding, Credentials.AllCaps);
             new SandboxRestorer(Kernel, image, _stdio, bound, process?.NoNewPrivileges == true, _seccomp).Restore();
+        }
+        catch (CheckpointImageException e)
+        {
+            throw new InvalidOperationException(e.Message);
         }
         catch (Exception e) when (e is not InvalidOperationException)
         {
@@ -113,6 +125,11 @@ public sealed partial class SentrySandbox
             Kernel.Log.Write($"{RunscNet.Sentry.Kernel.DebugLog.SentryErrorMarker} restore failed: {e}");
             throw new InvalidOperationException($"restore: {e.GetType().Name}: {e.Message}");
         }
+        finally
+        {
+            image.Quiesce();
+        }
+        Kernel.Log.Write($"restore: rebuilt in {clock.ElapsedMilliseconds} ms (page chunks read and checked: {image.PageReadTime.TotalMilliseconds:F0} ms, partly in parallel)");
     }
 
     /// <summary>The platform's name as the image records it.</summary>

@@ -536,15 +536,28 @@ public sealed class SandboxRestorer
         if (v.SavedPages.Length % 4 != 0) throw Fail($"pid {pid}: mapping {v.Start:x}: malformed page list");
         int count = v.SavedPages.Length / 4;
         ulong pages = length / page;
+        if (v.FirstPage < 0 || v.FirstPage > _image.PageCount - count) throw Fail($"pid {pid}: mapping {v.Start:x}: its pages lie outside the page stream");
+        var memory = t.Context!.Memory;
         long prev = -1;
-        for (int i = 0; i < count; i++)
+        // Runs of consecutive saved pages (consecutive in the page stream too) are written with
+        // one process_vm_writev per run and image chunk (up to 1 MiB), not one per page.
+        for (int i = 0; i < count;)
         {
             uint at = BinaryPrimitives.ReadUInt32LittleEndian(v.SavedPages.AsSpan(i * 4));
             if (at >= pages || at <= prev) throw Fail($"pid {pid}: mapping {v.Start:x}: page {at} is out of order or outside it");
-            prev = at;
-            var data = _image.Page(v.FirstPage + i);
-            if (t.Context!.Memory.Write(v.Start + at * page, data) != data.Length)
-                throw Fail($"pid {pid}: writing page {v.Start + at * page:x} failed");
+            int run = 1;
+            while (i + run < count && at + (ulong)run < pages
+                   && BinaryPrimitives.ReadUInt32LittleEndian(v.SavedPages.AsSpan((i + run) * 4)) == at + (uint)run)
+                run++;
+            prev = at + run - 1;
+            long streamFirst = v.FirstPage + i;
+            ulong runStart = v.Start + at * page;
+            _image.ReadPages(streamFirst, run, (index, data) =>
+            {
+                ulong to = runStart + (ulong)(index - streamFirst) * page;
+                if (memory.Write(to, data) != data.Length) throw Fail($"pid {pid}: writing pages at {to:x} failed");
+            });
+            i += run;
         }
         if ((v.Prot & Vma.ProtWrite) == 0)
         {

@@ -411,37 +411,53 @@ public sealed class SandboxSaver
             VdsoBase = t.Context?.VdsoBase ?? 0,
         };
         var io = t.Context!.Memory;
-        var buf = new byte[CheckpointImage.PageSize];
-        var fileBuf = new byte[CheckpointImage.PageSize];
+        // A VMA is read a chunk (256 pages) at a time with one process_vm_readv; where that comes
+        // back short (an unreadable page: PROT_NONE, past the end of a mapped file) the rest of the
+        // block is read a page at a time, and unreadable pages are not saved.
+        var block = new byte[CheckpointImage.ChunkSize];
+        var fileBlock = new byte[CheckpointImage.ChunkSize];
+        const int pageSize = CheckpointImage.PageSize;
         foreach (var v in mm.Vmas)
         {
             var vma = new VmaImage { Start = v.Start, End = v.End, Prot = v.Prot, Flags = v.Flags, Name = v.Name, Offset = v.Offset, FirstPage = _writer.PageCount };
+            FileDescription? file = null;
             if (v.File != null)
             {
                 vma.FilePath = FilePathOf(g.Tgid, v.File, $"mapping {v.Start:x}-{v.End:x}");
                 vma.FileSize = v.File.Stat(out var attr) == 0 ? attr.Size : -1;
+                file = ReopenedForCompare(t, vma.FilePath);
             }
             var saved = new List<uint>();
             ulong pages = (v.End - v.Start) / AddressSpace.PageSize;
-            for (ulong i = 0; i < pages; i++)
+            for (ulong first = 0; first < pages; first += (ulong)CheckpointImage.PagesPerChunk)
             {
-                ulong at = v.Start + i * AddressSpace.PageSize;
-                // Unreadable pages (PROT_NONE, past the end of a mapped file) are not saved.
-                if (io.Read(at, buf) != buf.Length) continue;
-                if (v.File == null)
+                int count = (int)Math.Min((ulong)CheckpointImage.PagesPerChunk, pages - first);
+                var data = block.AsSpan(0, count * pageSize);
+                int readable = io.Read(v.Start + first * AddressSpace.PageSize, data) / pageSize;
+                // A private file page is saved only when it differs from the file (written, or the
+                // loader's zeroed tail); what the file lacks reads as zero, as restore maps it.
+                int fileBytes = -1;
+                if (v.File != null && file != null)
                 {
-                    if (buf.AsSpan().IndexOfAnyExcept((byte)0) < 0) continue;
+                    Array.Clear(fileBlock, 0, count * pageSize);
+                    long n = file.PRead(t, fileBlock.AsSpan(0, count * pageSize), (long)(v.Offset + first * AddressSpace.PageSize));
+                    fileBytes = n < 0 ? -1 : (int)n;
                 }
-                else
+                for (int i = 0; i < count; i++)
                 {
-                    // A private file page is saved only when it differs from the file (written, or the loader's zeroed tail).
-                    Array.Clear(fileBuf);
-                    long n = ReopenedForCompare(t, vma.FilePath) is { } file
-                        ? file.PRead(t, fileBuf, (long)(v.Offset + i * AddressSpace.PageSize)) : -1;
-                    if (n >= 0 && buf.AsSpan().SequenceEqual(fileBuf)) continue;
+                    var page = data.Slice(i * pageSize, pageSize);
+                    if (i >= readable && io.Read(v.Start + (first + (ulong)i) * AddressSpace.PageSize, page) != pageSize) continue;
+                    if (v.File == null)
+                    {
+                        if (page.IndexOfAnyExcept((byte)0) < 0) continue;
+                    }
+                    else if (fileBytes >= 0 && page.SequenceEqual(fileBlock.AsSpan(i * pageSize, pageSize)))
+                    {
+                        continue;
+                    }
+                    _writer.AddPage(page);
+                    saved.Add((uint)(first + (ulong)i));
                 }
-                _writer.AddPage(buf);
-                saved.Add((uint)i);
             }
             vma.SavedPages = new byte[saved.Count * 4];
             for (int i = 0; i < saved.Count; i++) BinaryPrimitives.WriteUInt32LittleEndian(vma.SavedPages.AsSpan(i * 4), saved[i]);

@@ -32,7 +32,7 @@ public sealed class ImageHeader
     /// <summary>The CPU features the application saw (/proc/cpuinfo flags, space-separated).</summary>
     [JsonPropertyName("cpuFeatures")] public string CpuFeatures { get; set; } = "";
 
-    /// <summary>How chunks are compressed ("deflate").</summary>
+    /// <summary>How the parts are compressed (format 3: "none (pages), deflate (graph)").</summary>
     [JsonPropertyName("compression")] public string Compression { get; set; } = "deflate";
 }
 

@@ -8,11 +8,16 @@ namespace RunscNet.StateFile.Checkpoint;
 /// key), by appending a signature block after the SHA-256 trailer:
 /// <code>
 /// "RSNHMAC1"   8 bytes
-/// HMAC-SHA256  32 bytes, keyed with the key file's bytes, over every byte before the block
+/// HMAC-SHA256  32 bytes, keyed with the key file's bytes, over the image's SHA-256 as computed
+///              from its bytes (<see cref="ImageLayout.ImageDigest"/>, the hash tree's root)
 /// </code>
-/// The block is unambiguous: in an unsigned image the byte 33 from the end is the trailer's 0xFF,
-/// where a signed one has the marker's '1'. HMAC is computed with our own <see cref="Sha256"/>
-/// (RFC 2104), as the Sentry side links no OpenSSL.
+/// The root covers every byte of the image (page and graph data through their own SHA-256), so
+/// the HMAC does too, while signing and checking read only the header, digest table and footer:
+/// an altered header, digest table or footer fails the HMAC; altered page or graph data fails
+/// its own SHA-256, which <see cref="ImageReader"/> checks right after the HMAC, before any
+/// process starts. The block is unambiguous: in an unsigned image the byte 33 from the end is
+/// the trailer's 0xFF, where a signed one has the marker's '1'. HMAC is RFC 2104 over
+/// <see cref="Sha256"/>.
 /// </summary>
 public static class ImageSignature
 {
@@ -85,11 +90,18 @@ public static class ImageSignature
         return mac;
     }
 
+    /// <summary>HMAC-SHA256 with <paramref name="key"/> of the image's computed SHA-256 (the first <paramref name="length"/> bytes of <paramref name="input"/>).</summary>
+    private static byte[] ComputeForImage(byte[] key, Stream input, long length, string name)
+    {
+        var layout = ImageLayout.ReadTail(input, length, name);
+        return Compute(key, new MemoryStream(layout.ImageDigest), layout.ImageDigest.Length);
+    }
+
     /// <summary>Appends the signature block to the finished image in <paramref name="file"/> (read-write, seekable).</summary>
     public static void Sign(Stream file, byte[] key)
     {
         long length = file.Length;
-        byte[] mac = Compute(key, file, length);
+        byte[] mac = ComputeForImage(key, file, length, "(new image)");
         file.Position = length;
         file.Write(Marker);
         file.Write(mac);
@@ -111,14 +123,26 @@ public static class ImageSignature
         }
         if (!signed) throw new CheckpointImageException($"checkpoint image {name} carries no HMAC, but --image-key was given (unsigned, or its signature was cut off)");
         long length = input.Length - BlockSize;
-        byte[] mac = Compute(key, input, length);
+        byte[] mac;
+        try
+        {
+            mac = ComputeForImage(key, input, length, name);
+        }
+        catch (CheckpointImageException)
+        {
+            // A layout that does not parse cannot match: the same answer as any other alteration.
+            throw Mismatch(name);
+        }
         var saved = new byte[Sha256.HashSize];
         input.Position = length + 8;
         input.ReadExactly(saved);
         int diff = 0;
         for (int i = 0; i < mac.Length; i++) diff |= mac[i] ^ saved[i];
-        if (diff != 0) throw new CheckpointImageException($"checkpoint image {name}: its HMAC-SHA256 does not match --image-key (wrong key, or the image was altered)");
+        if (diff != 0) throw Mismatch(name);
     }
+
+    private static CheckpointImageException Mismatch(string name) =>
+        new($"checkpoint image {name}: its HMAC-SHA256 does not match --image-key (wrong key, or the image was altered)");
 
     /// <summary>The image's length without its signature block, if any.</summary>
     public static long UnsignedLength(Stream input) => IsSigned(input) ? input.Length - BlockSize : input.Length;

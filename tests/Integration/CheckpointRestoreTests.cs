@@ -174,19 +174,12 @@ public sealed class CheckpointRestoreTests : IDisposable
         var flipped = (byte[])good.Clone();
         flipped[flipped.Length / 2] ^= 0x01;
         var otherVersion = (byte[])good.Clone();
-        int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":2", StringComparison.Ordinal);
+        int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":3", StringComparison.Ordinal);
         otherVersion[at + 16] = (byte)'7';
-        SHA256.HashData(otherVersion.AsSpan(0, otherVersion.Length - 32), otherVersion.AsSpan(otherVersion.Length - 32));
+        RunscNet.Tests.StateFile.CheckpointImageForge.Reseal(otherVersion);
         // A well-formed image from a CPU with a feature this one lacks.
-        int headerLength = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(good.AsSpan(8));
-        string header = Encoding.UTF8.GetString(good, 12, headerLength).Replace("\"cpuFeatures\":\"", "\"cpuFeatures\":\"zzz_no_such_feature ");
-        byte[] headerBytes = Encoding.UTF8.GetBytes(header);
-        var otherCpu = new byte[good.Length - headerLength + headerBytes.Length];
-        good.AsSpan(0, 8).CopyTo(otherCpu);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(otherCpu.AsSpan(8), (uint)headerBytes.Length);
-        headerBytes.CopyTo(otherCpu, 12);
-        good.AsSpan(12 + headerLength).CopyTo(otherCpu.AsSpan(12 + headerBytes.Length));
-        SHA256.HashData(otherCpu.AsSpan(0, otherCpu.Length - 32), otherCpu.AsSpan(otherCpu.Length - 32));
+        byte[] otherCpu = RunscNet.Tests.StateFile.CheckpointImageForge.WithHeader(good,
+            json => json.Replace("\"cpuFeatures\":\"", "\"cpuFeatures\":\"zzz_no_such_feature "));
         var cases = new (string Name, byte[] Bytes, string Expect)[]
         {
             ("other-cpu", otherCpu, "features this one lacks: zzz_no_such_feature"),

@@ -63,18 +63,60 @@ public sealed class CheckpointImageTests
         Assert.Equal(300, r.PageCount);
         Assert.True(r.Page(299).SequenceEqual(page));
         Assert.Throws<CheckpointImageException>(() => r.Page(300).Length);
-        // The runtime's check before a restore: pages verified by hash, counted, not inflated.
-        var header = ImageReader.Read(new MemoryStream(Sample(out _)), "img", pages: false);
-        Assert.Equal(300, header.PageCount);
-        Assert.Equal(9, header.Graph.LastPid);
+        // Pages are stored as they are, page-aligned: page 0 at the first multiple of 4096 after the header.
+        byte[] bytes = Sample(out _);
+        int headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
+        int pageData = (12 + headerLength + 4095) & ~4095;
+        Assert.True(bytes.AsSpan(pageData, CheckpointImage.PageSize).SequenceEqual(page));
+        // Runs of pages across a chunk boundary come in chunk-sized pieces, in order.
+        var runs = new List<(long First, int Pages)>();
+        r.ReadPages(250, 50, (first, data) =>
+        {
+            runs.Add((first, data.Length / CheckpointImage.PageSize));
+            Assert.True(data[..CheckpointImage.PageSize].SequenceEqual(page));
+        });
+        Assert.Equal([(250L, 6), (256L, 44)], runs);
+        Assert.Throws<CheckpointImageException>(() => r.ReadPages(299, 2, (_, _) => { }));
+        // The Sentry's read before a restore: page chunks checked when read, not before.
+        var deferred = ImageReader.Read(new MemoryStream(Sample(out _)), "img", verifyPages: false);
+        Assert.Equal(300, deferred.PageCount);
+        Assert.Equal(9, deferred.Graph.LastPid);
+    }
+
+    [Fact]
+    public void AnAlteredPageIsRefusedWhenReadEvenIfNotCheckedUpFront()
+    {
+        byte[] image = Sample(out _);
+        int headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(8));
+        int pageData = (12 + headerLength + 4095) & ~4095;
+        image[pageData + 257 * CheckpointImage.PageSize + 5] ^= 1;   // page 257: chunk 1
+        Assert.Contains("SHA-256 does not match", Assert.Throws<CheckpointImageException>(() => Read(image)).Message);
+        var deferred = ImageReader.Read(new MemoryStream(image), "img", verifyPages: false);
+        deferred.ReadPages(0, 256, (_, _) => { });   // chunk 0 is intact
+        Assert.Contains("page chunk 1's SHA-256 does not match", Assert.Throws<CheckpointImageException>(() => deferred.Page(300 - 1).Length).Message);
+    }
+
+    [Fact]
+    public void SizesThatDoNotAddUpAreRefused()
+    {
+        byte[] image = Sample(out _);
+        // The footer's page count, one more (and resealed, so only the sizes are wrong).
+        int footer = image.Length - 33 - 48;
+        BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(footer), 301);
+        Assert.Throws<CheckpointImageException>(() => CheckpointImageForge.Reseal(image));
+        Assert.Contains("do not add up", Assert.Throws<CheckpointImageException>(() => Read(image)).Message);
+        BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(footer), ulong.MaxValue);
+        Assert.Contains("sizes are invalid", Assert.Throws<CheckpointImageException>(() => Read(image)).Message);
     }
 
     [Fact]
     public void EveryFlippedByteIsRefused()
     {
         byte[] image = Sample(out _);
-        // Every 97th byte, and the last ones (trailer and its hash).
-        for (int i = 0; i < image.Length; i += i > image.Length - 40 ? 1 : 97)
+        int headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(8));
+        int pageData = (12 + headerLength + 4095) & ~4095, graph = pageData + 300 * CheckpointImage.PageSize;
+        // Every 97th byte (every 1021st of the page data), and the last ones (trailer and its hash).
+        for (int i = 0; i < image.Length; i += i > image.Length - 40 ? 1 : i >= pageData && i < graph ? 1021 : 97)
         {
             byte[] altered = (byte[])image.Clone();
             altered[i] ^= 0x40;
@@ -105,13 +147,8 @@ public sealed class CheckpointImageTests
     public void OtherVersionIsRefusedByName()
     {
         byte[] image = Sample(out _);
-        // Rewrite the header with version 7 and fix the whole-image hash: a well-formed image of another format.
-        int headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(8));
-        string json = Encoding.UTF8.GetString(image, 12, headerLength).Replace("\"formatVersion\":2", "\"formatVersion\":7");
-        byte[] header = Encoding.UTF8.GetBytes(json);
-        Assert.Equal(headerLength, header.Length);
-        header.CopyTo(image, 12);
-        SHA256.HashData(image.AsSpan(0, image.Length - 32), image.AsSpan(image.Length - 32));
+        // Rewrite the header with version 7 and fix the image's hash: a well-formed image of another format.
+        image = CheckpointImageForge.WithHeader(image, json => json.Replace("\"formatVersion\":3", "\"formatVersion\":7"));
         var e = Assert.Throws<CheckpointImageException>(() => Read(image));
         Assert.Contains("format version 7", e.Message);
     }
@@ -146,10 +183,16 @@ public sealed class CheckpointImageTests
             Assert.Contains("does not match --image-key", Assert.Throws<CheckpointImageException>(() => ImageReader.ReadFile(signedPath, wrong)).Message);
             Assert.Contains("restore it with --image-key", Assert.Throws<CheckpointImageException>(() => ImageReader.ReadFile(signedPath)).Message);
             Assert.Contains("carries no HMAC", Assert.Throws<CheckpointImageException>(() => ImageReader.ReadFile(plainPath, key)).Message);
-            // A byte of the image changed: the HMAC no longer matches, whatever else changed with it.
+            // A byte of the header changed: the HMAC no longer matches, whatever else changed with it.
             bytes[100] ^= 1;
             File.WriteAllBytes(signedPath, bytes);
             Assert.Contains("does not match --image-key", Assert.Throws<CheckpointImageException>(() => ImageReader.ReadFile(signedPath, key)).Message);
+            // A byte of a page changed: its chunk's SHA-256 (which the HMAC covers) no longer matches.
+            bytes[100] ^= 1;
+            bytes[5000] ^= 1;
+            File.WriteAllBytes(signedPath, bytes);
+            Assert.Contains("SHA-256 does not match", Assert.Throws<CheckpointImageException>(() => ImageReader.ReadFile(signedPath, key)).Message);
+            bytes[5000] ^= 1;
             // The Sentry's read skips the block (the runtime checked it).
             Assert.Equal(9, ImageReader.Read(new MemoryStream(signed.ToArray()), "img").Graph.LastPid);
             File.WriteAllBytes(Path.Combine(dir, "empty.key"), []);
