@@ -61,9 +61,9 @@ public static class RawStdio
             {
                 if (saved[fd] < 0) continue;
                 Interop.FileSystem.Dup2(saved[fd], fd);
-                Interop.FileSystem.Close(saved[fd]);
+                FileDescriptor.Close(saved[fd]);
             }
-            Interop.FileSystem.Close(devNull);
+            FileDescriptor.Close(devNull);
         }
     }
 }

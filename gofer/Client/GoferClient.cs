@@ -350,7 +350,7 @@ public sealed class GoferClient : IDisposable
             {
                 // shutdown first: the gofer must see the end even if a forked child still holds a copy of the fd.
                 Sockets.Shutdown(_fd, Sockets.SHUT_RDWR);
-                Files.Close(_fd);
+                FileDescriptor.Close(_fd);
                 _fd = -1;
             }
         }

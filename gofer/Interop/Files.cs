@@ -120,9 +120,6 @@ internal static unsafe partial class Files
         return r != 0;
     }
 
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
-
     [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
     private static partial int GetRlimit(int resource, ulong* limits);
 

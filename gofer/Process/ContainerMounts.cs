@@ -32,7 +32,7 @@ internal static class ContainerMounts
             throw GoferSetupException.FromErrno($"bind mount source {plan.Source}", Files.Result(sourceFd));
         }
         bool sourceIsDirectory = FileType(sourceFd) == Files.S_IFDIR;
-        Files.Close(sourceFd);
+        FileDescriptor.Close(sourceFd);
 
         int rootFd = Files.OpenAt(Files.AT_FDCWD, rootfs, Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
         if (rootFd < 0)
@@ -57,7 +57,7 @@ internal static class ContainerMounts
             }
             finally
             {
-                Files.Close(target);
+                FileDescriptor.Close(target);
             }
 
             // The old fd names the directory under the new mount; look the destination up again
@@ -82,14 +82,14 @@ internal static class ContainerMounts
                 }
                 finally
                 {
-                    Files.Close(mounted);
+                    FileDescriptor.Close(mounted);
                 }
             }
             log.Write($"bind {plan.Source} on {plan.Destination} (flags 0x{plan.Flags:x}{(plan.Recursive ? ", recursive" : "")})");
         }
         finally
         {
-            Files.Close(rootFd);
+            FileDescriptor.Close(rootFd);
         }
     }
 
@@ -155,7 +155,7 @@ internal static class ContainerMounts
         }
         if (fd >= 0)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
         }
         Check(Mounts.Mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | flags, 0), $"remount {what} (flags 0x{flags:x})");
     }

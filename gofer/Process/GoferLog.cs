@@ -46,7 +46,7 @@ internal sealed class GoferLog : IDisposable
     {
         if (_fd >= 0)
         {
-            Files.Close(_fd);
+            FileDescriptor.Close(_fd);
         }
     }
 }

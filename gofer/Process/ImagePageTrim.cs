@@ -113,7 +113,7 @@ public static unsafe class ImagePageTrim
         }
         finally
         {
-            if (own) Files.Close(fd);
+            if (own) FileDescriptor.Close(fd);
         }
     }
 

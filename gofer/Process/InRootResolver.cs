@@ -43,7 +43,7 @@ internal static class InRootResolver
                 {
                     if (stack.Count > 0)
                     {
-                        Files.Close(current);
+                        FileDescriptor.Close(current);
                         current = stack.Pop();
                     }
                     continue;
@@ -69,18 +69,18 @@ internal static class InRootResolver
                 if (Files.StatxAt(child, "", Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0)
                 {
                     int r = Files.Result(-1);
-                    Files.Close(child);
+                    FileDescriptor.Close(child);
                     return r;
                 }
                 if ((sx.Mode & Files.S_IFMT) == Files.S_IFLNK)
                 {
                     if (++links > MaxSymlinks)
                     {
-                        Files.Close(child);
+                        FileDescriptor.Close(child);
                         return -Errno.ELOOP;
                     }
                     string target = ReadLink(child);
-                    Files.Close(child);
+                    FileDescriptor.Close(child);
                     string[] parts = Split(target);
                     for (int i = parts.Length - 1; i >= 0; i--)
                     {
@@ -90,7 +90,7 @@ internal static class InRootResolver
                     {
                         while (stack.Count > 0)
                         {
-                            Files.Close(current);
+                            FileDescriptor.Close(current);
                             current = stack.Pop();
                         }
                     }
@@ -107,11 +107,11 @@ internal static class InRootResolver
         {
             if (current >= 0)
             {
-                Files.Close(current);
+                FileDescriptor.Close(current);
             }
             while (stack.Count > 0)
             {
-                Files.Close(stack.Pop());
+                FileDescriptor.Close(stack.Pop());
             }
         }
     }
@@ -123,7 +123,7 @@ internal static class InRootResolver
         {
             return Files.Result(fd);
         }
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return 0;
     }
 

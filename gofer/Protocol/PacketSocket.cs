@@ -108,7 +108,7 @@ internal static unsafe class PacketSocket
                         }
                         else
                         {
-                            Files.Close(fd);
+                            FileDescriptor.Close(fd);
                             truncated = true;
                         }
                     }
@@ -128,7 +128,7 @@ internal static unsafe class PacketSocket
     {
         foreach (int fd in fds)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
         }
     }
 }

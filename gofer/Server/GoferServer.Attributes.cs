@@ -123,7 +123,7 @@ public sealed partial class GoferServer
             return Files.Result(fd);
         }
         int r = Files.Result(Files.FTruncate(fd, size));
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return r;
     }
 
@@ -161,7 +161,7 @@ public sealed partial class GoferServer
         {
             n = Files.Result(ExtendedAttributes.FGetXattr(fd, request.Name, p, (nuint)buffer.Length));
         }
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return n < 0 ? new GetXattrResponse { Errno = (int)-n } : new GetXattrResponse { Value = buffer[..(int)n] };
     }
 
@@ -185,7 +185,7 @@ public sealed partial class GoferServer
         {
             r = Files.Result(ExtendedAttributes.FSetXattr(fd, request.Name, p, (nuint)value.Length, request.Flags));
         }
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return new SetXattrResponse { Errno = -r };
     }
 
@@ -202,7 +202,7 @@ public sealed partial class GoferServer
         {
             n = Files.Result(ExtendedAttributes.FListXattr(fd, p, (nuint)buffer.Length));
         }
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         if (n < 0)
         {
             return new ListXattrResponse { Errno = (int)-n };
@@ -226,7 +226,7 @@ public sealed partial class GoferServer
             return new RemoveXattrResponse { Errno = -r };
         }
         r = Files.Result(ExtendedAttributes.FRemoveXattr(fd, request.Name));
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return new RemoveXattrResponse { Errno = -r };
     }
 
@@ -292,7 +292,7 @@ public sealed partial class GoferServer
             return new FsyncResponse { Errno = -Files.Result(fd) };
         }
         int r = Files.Result(Files.FSync(fd));
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return new FsyncResponse { Errno = -r };
     }
 }

@@ -36,9 +36,9 @@ public sealed partial class GoferServer
         {
             if (pathFd >= 0)
             {
-                Files.Close(pathFd);
+                FileDescriptor.Close(pathFd);
             }
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
             Files.UnlinkAt(dir.Fd, request.Name, 0);
             return new CreateResponse { Errno = -r };
         }
@@ -228,7 +228,7 @@ public sealed partial class GoferServer
         {
             if (fd >= 0)
             {
-                Files.Close(fd);
+                FileDescriptor.Close(fd);
             }
             Files.UnlinkAt(dir.Fd, name, unlinkFlags);
         }

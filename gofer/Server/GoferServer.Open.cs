@@ -123,7 +123,7 @@ public sealed partial class GoferServer
         }
         finally
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
         }
     }
 }

@@ -57,7 +57,7 @@ public sealed partial class GoferServer
         }
         if (r < 0)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
             return new BindSocketResponse { Errno = -r };
         }
         _donatedFd = fd;
@@ -103,7 +103,7 @@ public sealed partial class GoferServer
         }
         if (r < 0)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
             return new ConnectSocketResponse { Errno = -r };
         }
         _donatedFd = fd;

@@ -104,7 +104,7 @@ public sealed partial class GoferServer
         int r = StatFd(fd, out Statx sx);
         if (r < 0)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
             return r;
         }
         bool readOnly = _readOnly || IsReadOnlyMount(fd);

@@ -137,12 +137,12 @@ public sealed partial class GoferServer : IDisposable
         }
         _disposed = true;
         _handles.Clear();
-        Files.Close(_socket);
-        Files.Close(_rootFd);
-        Files.Close(_procFd);
+        FileDescriptor.Close(_socket);
+        FileDescriptor.Close(_rootFd);
+        FileDescriptor.Close(_procFd);
         if (_cwdFd >= 0)
         {
-            Files.Close(_cwdFd);
+            FileDescriptor.Close(_cwdFd);
         }
     }
 
@@ -232,7 +232,7 @@ public sealed partial class GoferServer : IDisposable
         bool sent = Reply(header.Op, header.Tag, response, fd);
         if (fd >= 0)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
         }
         return sent;
     }
@@ -241,7 +241,7 @@ public sealed partial class GoferServer : IDisposable
     {
         if (_donatedFd >= 0)
         {
-            Files.Close(_donatedFd);
+            FileDescriptor.Close(_donatedFd);
             _donatedFd = -1;
         }
     }
@@ -292,7 +292,7 @@ public sealed partial class GoferServer : IDisposable
         }
         StatFsBuffer fs;
         bool proc = Files.FStatFs(fd, &fs) == 0 && fs.Type == Mounts.ProcSuperMagic;
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return proc;
     }
 

@@ -130,7 +130,7 @@ internal sealed class HandleTable
             || sx.Ino != node.Ino || WireConversions.MakeDev(sx.DevMajor, sx.DevMinor) != node.Dev)
         {
             // Another file under that name now (changed behind the gofer's back): not ours.
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
             return -Errno.ESTALE;
         }
         node.Fd = fd;
@@ -181,7 +181,7 @@ internal sealed class HandleTable
         }
         if (node.Fd >= 0)
         {
-            Files.Close(node.Fd);
+            FileDescriptor.Close(node.Fd);
             node.Fd = -1;
             OpenFds--;
         }
@@ -279,7 +279,7 @@ internal sealed class HandleTable
         {
             if (node.Fd >= 0)
             {
-                Files.Close(node.Fd);
+                FileDescriptor.Close(node.Fd);
                 node.Fd = -1;
             }
         }

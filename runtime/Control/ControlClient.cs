@@ -42,7 +42,7 @@ public sealed class ControlClient
         {
             connection.Send(request, fds);
             response = connection.Receive<ControlResponse>(out int[] received);
-            foreach (int extra in received) Processes.Close(extra);
+            foreach (int extra in received) FileDescriptor.Close(extra);
         }
         catch (Exception e) when (e is IOException or EndOfStreamException)
         {

@@ -53,7 +53,7 @@ internal sealed class ThreadNamespaces : IDisposable
             // Failing to go back would leave this runtime thread in the container's namespace.
             if (Processes.SetNs(_restore[i].Fd, (int)_restore[i].Type) < 0)
                 Environment.FailFast($"cannot return to our own namespace: {Processes.LastError()}");
-            Processes.Close(_restore[i].Fd);
+            FileDescriptor.Close(_restore[i].Fd);
         }
         _restore.Clear();
     }

@@ -79,8 +79,8 @@ public static class ContainerWaiter
         }
         finally
         {
-            Processes.Close(memfd);
-            if (devNull >= 0) Processes.Close(devNull);
+            FileDescriptor.Close(memfd);
+            if (devNull >= 0) FileDescriptor.Close(devNull);
         }
     }
 }

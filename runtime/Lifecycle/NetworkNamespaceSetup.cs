@@ -38,7 +38,7 @@ internal static class NetworkNamespaceSetup
         }
         finally
         {
-            Processes.Close(fd);
+            FileDescriptor.Close(fd);
         }
     }
 
@@ -60,7 +60,7 @@ internal static class NetworkNamespaceSetup
             if (ok)
                 fixed (byte* p = bytes) ok = Processes.Write(fd, p, bytes.Length) == bytes.Length;
             string error = ok ? "" : Processes.LastError();
-            if (fd >= 0) Processes.Close(fd);
+            if (fd >= 0) FileDescriptor.Close(fd);
             if (!ok) throw new RuntimeError($"linux.sysctl: writing {path.Replace('/', '.')}={value} in the container's network namespace: {error}");
         }
     }

@@ -37,7 +37,7 @@ public sealed class PseudoTerminal : IDisposable
         if (Terminals.Grantpt(master) < 0 || Terminals.Unlockpt(master) < 0 || Terminals.PtsnameR(master, name, 128) != 0)
         {
             string error = Processes.LastError();
-            Processes.Close(master);
+            FileDescriptor.Close(master);
             throw new RuntimeError($"setting up the pseudo-terminal: {error}");
         }
         string path = Marshal.PtrToStringUTF8((nint)name)!;
@@ -45,7 +45,7 @@ public sealed class PseudoTerminal : IDisposable
         if (slave < 0)
         {
             string error = Processes.LastError();
-            Processes.Close(master);
+            FileDescriptor.Close(master);
             throw new RuntimeError($"opening {path}: {error}");
         }
         if (size is { Height: > 0 } or { Width: > 0 })
@@ -71,9 +71,9 @@ public sealed class PseudoTerminal : IDisposable
         }
         finally
         {
-            Processes.Close(fd);
+            FileDescriptor.Close(fd);
         }
-        Processes.Close(Master);
+        FileDescriptor.Close(Master);
         Master = -1;
     }
 
@@ -83,8 +83,8 @@ public sealed class PseudoTerminal : IDisposable
     /// <summary>Closes what we still hold.</summary>
     public void Dispose()
     {
-        if (Master >= 0) Processes.Close(Master);
-        if (Slave >= 0) Processes.Close(Slave);
+        if (Master >= 0) FileDescriptor.Close(Master);
+        if (Slave >= 0) FileDescriptor.Close(Slave);
         Master = Slave = -1;
     }
 }

@@ -123,7 +123,7 @@ public static class Sandbox
 
             // Only the children hold the listener and the socket ends now: if boot dies, the
             // ready check below sees the connection refused or reset instead of hanging.
-            foreach (int fd in ownFds) Processes.Close(fd);
+            foreach (int fd in ownFds) FileDescriptor.Close(fd);
             ownFds.Clear();
 
             WaitUntilReady(containerId, controlPath, bootPid);
@@ -133,7 +133,7 @@ public static class Sandbox
         }
         catch
         {
-            foreach (int fd in ownFds) Processes.Close(fd);
+            foreach (int fd in ownFds) FileDescriptor.Close(fd);
             KillAndReap(bootPid);
             KillAndReap(goferPid);
             try { File.Delete(controlPath); } catch (IOException) { }
@@ -162,7 +162,7 @@ public static class Sandbox
             int devNull = Processes.Open("/dev/null", Processes.O_RDWR | Processes.O_CLOEXEC, 0);
             if (devNull < 0)
             {
-                Processes.Close(pair[1]);
+                FileDescriptor.Close(pair[1]);
                 throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
             }
             ownFds.Add(devNull);
@@ -173,7 +173,7 @@ public static class Sandbox
             }
             catch
             {
-                Processes.Close(pair[1]);
+                FileDescriptor.Close(pair[1]);
                 throw;
             }
             sentryEnd = pair[1];
@@ -181,7 +181,7 @@ public static class Sandbox
         }
         finally
         {
-            foreach (int fd in ownFds) Processes.Close(fd);
+            foreach (int fd in ownFds) FileDescriptor.Close(fd);
         }
     }
 
@@ -248,7 +248,7 @@ public static class Sandbox
         }
         finally
         {
-            if (pidfd >= 0) Processes.Close(pidfd);
+            if (pidfd >= 0) FileDescriptor.Close(pidfd);
         }
     }
 
@@ -293,7 +293,7 @@ public static class Sandbox
                 if (n < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == Processes.EINTR) continue;
-                    Processes.Close(fd);
+                    FileDescriptor.Close(fd);
                     throw new RuntimeError($"writing the spec for the sandbox: {Processes.LastError()}");
                 }
                 done += n;
@@ -318,13 +318,13 @@ public static class Sandbox
         if (Sockets.FChmod(fd, ControlSocketMode) < 0 || Sockets.Bind(fd, &address, length) < 0 || Sockets.Listen(fd, 64) < 0)
         {
             string error = Processes.LastError();
-            Processes.Close(fd);
+            FileDescriptor.Close(fd);
             throw new RuntimeError($"binding the control socket {path}: {error}");
         }
         // A kernel that ignored the socket inode's mode would leave a wider file: refuse to serve it.
         if (!OperatingSystem.IsWindows() && ((int)File.GetUnixFileMode(path) & 0x3f) != 0)
         {
-            Processes.Close(fd);
+            FileDescriptor.Close(fd);
             try { File.Delete(path); } catch (IOException) { }
             throw new RuntimeError($"the control socket {path} was created with group/other access");
         }

@@ -101,7 +101,7 @@ public static class SandboxJoin
                 }
                 finally
                 {
-                    foreach (int fd in owned) Interop.Processes.Close(fd);
+                    foreach (int fd in owned) FileDescriptor.Close(fd);
                 }
             }
             finally

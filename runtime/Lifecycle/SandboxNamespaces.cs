@@ -41,7 +41,7 @@ internal static class SandboxNamespaces
         var namespaces = spec.Linux?.Namespaces ?? [];
         foreach (var ns in namespaces)
         {
-            if (ns.Path != null && s_types.ContainsKey(ns.Type)) Processes.Close(Open(ns));
+            if (ns.Path != null && s_types.ContainsKey(ns.Type)) FileDescriptor.Close(Open(ns));
         }
         Namespace? Find(string type) => namespaces.FirstOrDefault(n => n.Type == type);
         foreach (string type in new[] { "mount", "pid" })
@@ -123,7 +123,7 @@ internal static class SandboxNamespaces
         }
         catch
         {
-            foreach (var (fd, _) in joins) Processes.Close(fd);
+            foreach (var (fd, _) in joins) FileDescriptor.Close(fd);
             throw;
         }
         return (flags, joins);
@@ -154,7 +154,7 @@ internal static class SandboxNamespaces
         if (actual < 0 || actual != s_types[ns.Type])
         {
             string what = actual < 0 ? "is not a namespace file" : $"is a {Name(actual)} namespace, not a {ns.Type} namespace";
-            Processes.Close(fd);
+            FileDescriptor.Close(fd);
             throw new RuntimeError($"linux.namespaces: {ns.Path} {what}");
         }
         return fd;

@@ -109,7 +109,7 @@ public sealed class ControlServer
             if (!PeerAllowed(fd, out string peer))
             {
                 _log?.Invoke($"control: refused a connection from {peer} (only uid 0 and uid {_ownerUid} are served)");
-                Close(fd);
+                FileDescriptor.Close(fd);
                 continue;
             }
             var connection = new ControlConnection(fd);
@@ -152,7 +152,7 @@ public sealed class ControlServer
             finally
             {
                 // Fds donated for an exec belong to the new process now (the kernel dup'd what it keeps).
-                foreach (int fd in fds) if (fd >= 0) Close(fd);
+                foreach (int fd in fds) if (fd >= 0) FileDescriptor.Close(fd);
             }
             try
             {

@@ -2,15 +2,12 @@ using System.Runtime.InteropServices;
 
 namespace RunscNet.Sentry.Control;
 
-/// <summary>libc socket calls of the control protocol: accept, read/write, and fds in SCM_RIGHTS.</summary>
+/// <summary>libc socket calls of the control protocol: accept, read/write and peer credentials (fds ride in <see cref="ScmRights"/>).</summary>
 internal static unsafe partial class ControlSocketInterop
 {
-    public const int EINTR = 4;
     public const int SOL_SOCKET = 1;
-    public const int SCM_RIGHTS = 1;
     public const int SOCK_CLOEXEC = 0x80000;
     public const int MSG_NOSIGNAL = 0x4000;
-    public const int MSG_CMSG_CLOEXEC = 0x40000000;
 
     [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
     public static partial int Accept4(int fd, void* address, void* addressLength, int flags);
@@ -25,15 +22,6 @@ internal static unsafe partial class ControlSocketInterop
 
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(int fd, byte* buffer, nint count, int flags);
-
-    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
-    public static partial nint SendMsg(int fd, MessageHeader* message, int flags);
-
-    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
-    public static partial nint RecvMsg(int fd, MessageHeader* message, int flags);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int fd, int how);
@@ -55,35 +43,5 @@ internal static unsafe partial class ControlSocketInterop
         bool ok = GetSockOpt(fd, SOL_SOCKET, SO_PEERCRED, &c, &length) == 0 && length == sizeof(PeerCredentials);
         credentials = c;
         return ok;
-    }
-
-    /// <summary>struct iovec.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct IoVector
-    {
-        public byte* Base;
-        public nuint Length;
-    }
-
-    /// <summary>struct msghdr (64-bit).</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct MessageHeader
-    {
-        public void* Name;
-        public uint NameLength;
-        public IoVector* Iov;
-        public nuint IovLength;
-        public void* Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
-    /// <summary>struct cmsghdr (64-bit): the header before the fds.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct ControlMessageHeader
-    {
-        public nuint Length;
-        public int Level;
-        public int Type;
     }
 }

@@ -30,9 +30,6 @@ internal static partial class FileSystem
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);
 
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
-
     [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
     public static partial int Dup2(int oldFd, int newFd);
 

@@ -35,7 +35,7 @@ public sealed class GoferHandleCapTests
         }
         Assert.True(h.ServerOpenFds <= Cap);
         Assert.Equal(0, h.Client.Open(handles[42], Files.O_RDONLY | Files.O_CLOEXEC, out int fd));
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
     }
 
     [Fact]

@@ -101,7 +101,7 @@ public sealed class GoferMountSetupTests
             }
             finally
             {
-                Files.Close(root);
+                FileDescriptor.Close(root);
             }
         }
         finally
@@ -115,7 +115,7 @@ public sealed class GoferMountSetupTests
         int fd = InRootResolver.Open(root, destination, create);
         Assert.True(fd >= 0, $"{destination}: errno {-fd}");
         Statx viaFd = StatFd(fd);
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         Statx expected = GoferHarness.HostStat(expectedHostPath);
         Assert.Equal(expected.Ino, viaFd.Ino);
         Assert.Equal(create ? 0x4000u : 0x8000u, (uint)viaFd.Mode & 0xF000);

@@ -78,7 +78,7 @@ public sealed class GoferOperationTests
         Assert.Equal("hello world", File.ReadAllText(path));
 
         Assert.Equal(0, h.Client.Open(f, Files.O_RDWR | Files.O_TRUNC, out int tfd));
-        Files.Close(tfd);
+        FileDescriptor.Close(tfd);
         Assert.Equal(0, new FileInfo(path).Length);
 
         Assert.Equal(-Errno.EINVAL, h.Client.Open(f, Files.O_ACCMODE, out _));
@@ -97,7 +97,7 @@ public sealed class GoferOperationTests
         Assert.Equal(0, h.Client.Mknod(h.RootHandle, "fifo", S_IFIFO | 0x1B6, 0, 0, 0, out ulong fifo, out _));
         Assert.Equal(0, h.Client.Open(fifo, Files.O_RDONLY, out int ffd)); // non-blocking: no writer needed
         Assert.True(ffd >= 0);
-        Files.Close(ffd);
+        FileDescriptor.Close(ffd);
 
         Assert.Equal(0, h.Client.Mknod(h.RootHandle, "sock", S_IFSOCK | 0x1B6, 0, 0, 0, out ulong sock, out _));
         Assert.Equal(-Errno.ENXIO, h.Client.Open(sock, Files.O_RDONLY, out _));
@@ -326,7 +326,7 @@ public sealed class GoferOperationTests
         Assert.Equal(0, h.Client.BindSocket(run, "app.sock", Sockets.SOCK_STREAM, out int bound));
         Assert.Equal(-Errno.EADDRINUSE, h.Client.BindSocket(run, "app.sock", Sockets.SOCK_STREAM, out _));
         Assert.Equal(0, h.Client.BindSocket(run, "owned.sock", Sockets.SOCK_DGRAM, 1500, 1600, out int owned));
-        Files.Close(owned);
+        FileDescriptor.Close(owned);
         Statx ownedStat = GoferHarness.HostStat(Path.Combine(h.Root, "run/owned.sock"));
         Assert.Equal((S_IFSOCK, 1500u, 1600u), (ownedStat.Mode & S_IFMT, ownedStat.Uid, ownedStat.Gid));
         Assert.Equal(-Errno.EINVAL, h.Client.BindSocket(run, "other.sock", 99, out _));

@@ -68,7 +68,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
             psi.ArgumentList.Add(a);
         }
         Process gofer = Process.Start(psi)!;
-        Files.Close(goferFd);
+        FileDescriptor.Close(goferFd);
         return (gofer, new GoferClient(clientFd));
     }
 
@@ -223,7 +223,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
             psi.ArgumentList.Add(a);
         }
         using Process gofer = Process.Start(psi)!;
-        Files.Close(goferFd);
+        FileDescriptor.Close(goferFd);
         Assert.True(gofer.WaitForExit(TimeSpan.FromMinutes(1)));
         string stderr = gofer.StandardError.ReadToEnd();
         Assert.Equal(1, gofer.ExitCode);
@@ -232,6 +232,6 @@ public sealed class GoferProcessIntegrationTests : IDisposable
         Assert.DoesNotContain("   at ", stderr);
         // (Not handshaking here: a process other tests start meanwhile may have inherited a copy of
         // the gofer's end, which would keep the socket open. Dead-peer behaviour has unit tests.)
-        Files.Close(clientFd);
+        FileDescriptor.Close(clientFd);
     }
 }

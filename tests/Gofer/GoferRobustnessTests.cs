@@ -70,7 +70,7 @@ public sealed class GoferRobustnessTests
 
         public void Dispose()
         {
-            Files.Close(Socket);
+            FileDescriptor.Close(Socket);
             Assert.True(_thread.Join(TimeSpan.FromSeconds(30)), "server did not exit after the peer closed");
             _server.Dispose();
             Directory.Delete(_dir, recursive: true);
@@ -120,7 +120,7 @@ public sealed class GoferRobustnessTests
         var e = Assert.Throws<IOException>(() => new GoferClient(clientFd));
         Assert.Contains("version", e.Message);
         fake.Join();
-        Files.Close(fakeFd);
+        FileDescriptor.Close(fakeFd);
     }
 
     [Fact]
@@ -236,7 +236,7 @@ public sealed class GoferRobustnessTests
                 new HandshakeResponse { Version = ProtocolLimits.Version }, 0).ToArray();
             PacketSocket.Send(fakeFd, answer, -1);
             PacketSocket.Receive(fakeFd, buffer, fds, out _, out _);
-            Files.Close(fakeFd);
+            FileDescriptor.Close(fakeFd);
         });
         fake.Start();
         using var client = new GoferClient(clientFd);
@@ -296,7 +296,7 @@ public sealed class GoferRobustnessTests
         File.WriteAllText(path, "through the socket");
         int fd = Files.OpenAt(Files.AT_FDCWD, path, Files.O_RDONLY | Files.O_CLOEXEC, 0);
         Assert.Equal(0, PacketSocket.Send(a, "hdr"u8, fd));
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         byte[] buffer = new byte[16];
         Span<int> fds = stackalloc int[1];
         Assert.Equal(3, PacketSocket.Receive(b, buffer, fds, out int count, out bool truncated));
@@ -309,9 +309,9 @@ public sealed class GoferRobustnessTests
         Assert.Equal(0, PacketSocket.Send(a, new byte[40], -1));
         Assert.Equal(16, PacketSocket.Receive(b, buffer, fds, out count, out truncated));
         Assert.True(truncated); // larger than the buffer: reported, rest discarded
-        Files.Close(a);
+        FileDescriptor.Close(a);
         Assert.Equal(0, PacketSocket.Receive(b, buffer, fds, out _, out _)); // peer closed
-        Files.Close(b);
+        FileDescriptor.Close(b);
         File.Delete(path);
     }
 }

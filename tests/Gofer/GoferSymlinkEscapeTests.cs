@@ -132,7 +132,7 @@ public sealed class GoferSymlinkEscapeTests
         Directory.Move(Path.Combine(h.Root, "d"), Path.Combine(h.Root, "d.old"));
         File.CreateSymbolicLink(Path.Combine(h.Root, "d"), h.Outside);
         Assert.Equal(0, h.Client.Create(d, "marker", Files.O_RDWR, 0x1FF, 0, 0, out _, out _, out int fd));
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         Assert.True(File.Exists(Path.Combine(h.Root, "d.old", "marker")));
         Assert.Equal(0, h.Client.GetDents(d, out List<GoferDirEntry> entries));
         Assert.Equal(new[] { "marker" }, entries.Select(e => e.Name));

@@ -32,7 +32,7 @@ public sealed class HostUdsRefusalTests
         if (connectAllowed)
         {
             Assert.Equal(0, r);
-            Files.Close(connected);
+            FileDescriptor.Close(connected);
             using Socket accepted = listener.Accept();
         }
         else
@@ -45,7 +45,7 @@ public sealed class HostUdsRefusalTests
         if (bindAllowed)
         {
             Assert.Equal(0, r);
-            Files.Close(bound);
+            FileDescriptor.Close(bound);
             Assert.True(File.Exists(Path.Combine(h.Root, "new.sock")));
         }
         else

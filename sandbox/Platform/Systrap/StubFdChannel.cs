@@ -57,7 +57,7 @@ internal sealed unsafe class StubFdChannel : IDisposable
         _context.HostSyscall(RawSyscall.SYS_close, (ulong)ours);
         if (taken >= 0 && !StubIds.IsChannelOf((int)taken, _stubPid))
         {
-            HostIo.Close((int)taken);
+            FileDescriptor.Close((int)taken);
             _context.KillForgery($"fd channel end {ours}");
             return -Errno.EAGAIN;
         }
@@ -108,7 +108,7 @@ internal sealed unsafe class StubFdChannel : IDisposable
 
     public void Dispose()
     {
-        if (_sentryEnd >= 0) HostIo.Close(_sentryEnd);
+        if (_sentryEnd >= 0) FileDescriptor.Close(_sentryEnd);
         _sentryEnd = -1;
     }
 

@@ -145,7 +145,7 @@ public sealed partial class HostSocket : SocketFile
         }
         finally
         {
-            HostFiles.close(probe);
+            FileDescriptor.Close(probe);
         }
     }
 
@@ -405,6 +405,6 @@ public sealed partial class HostSocket : SocketFile
         int fd = Interlocked.Exchange(ref _fd, -1);
         if (fd < 0) return;
         if (_queue != null) HostFdPoller.Instance.Forget(fd);
-        HostFiles.close(fd);
+        FileDescriptor.Close(fd);
     }
 }
