@@ -36,6 +36,15 @@ if [ -z "${RUNSC_NET_ROOTFS+set}" ]; then
     fi
     export RUNSC_NET_ROOTFS="$repo/fixtures/busybox/rootfs"
 fi
+# The CPython rootfs of the checkpoint acceptance test (tests/Integration/CheckpointPythonTests.cs):
+# RUNSC_NET_PYTHON_ROOTFS, or fixtures/python/rootfs, built here when missing (apt-get download
+# needs root for its update); without it that test skips, saying why.
+if [ -z "${RUNSC_NET_PYTHON_ROOTFS+set}" ]; then
+    if [ ! -x fixtures/python/rootfs/usr/bin/python3.11 ] && [ "$(id -u)" = 0 ]; then
+        scripts/build-python-rootfs.sh "$repo/fixtures/python/rootfs" || echo "test.sh: the CPython rootfs could not be built" >&2
+    fi
+    [ -x fixtures/python/rootfs/usr/bin/python3.11 ] && export RUNSC_NET_PYTHON_ROOTFS="$repo/fixtures/python/rootfs"
+fi
 
 echo "== dotnet test"
 # The trx results say which tests skipped and why; a skip means a fixture, tool or daemon is

@@ -102,7 +102,7 @@ public sealed class StateFile : IDisposable
             if (rc < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                Close(fd);
+                FileDescriptor.Close(fd);
                 if (errno == EWOULDBLOCK) throw new StateFileLockedException(Id.ContainerId);
                 throw Failure("locking", LockPath, errno);
             }
@@ -113,7 +113,7 @@ public sealed class StateFile : IDisposable
                 _lockFd = fd;
                 return;
             }
-            Close(fd);
+            FileDescriptor.Close(fd);
         }
     }
 
@@ -122,7 +122,7 @@ public sealed class StateFile : IDisposable
     {
         if (_lockFd < 0) return;
         Flock(_lockFd, LOCK_UN);
-        Close(_lockFd);
+        FileDescriptor.Close(_lockFd);
         _lockFd = -1;
     }
 
@@ -142,7 +142,7 @@ public sealed class StateFile : IDisposable
         }
         finally
         {
-            Close(fd);
+            FileDescriptor.Close(fd);
         }
         if (Rename(TempPath, StatePath) < 0) throw Failure("renaming", TempPath, Marshal.GetLastPInvokeError());
     }

@@ -97,6 +97,9 @@ internal static unsafe partial class Files
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int OpenAt(int dirFd, string path, int flags, uint mode);
 
+    [LibraryImport("libc", EntryPoint = "dup3", SetLastError = true)]
+    public static partial int Dup3(int oldFd, int newFd, int flags);
+
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 

@@ -11,9 +11,19 @@ namespace RunscNet.Gofer.Process;
 /// </summary>
 internal static class ContainerMounts
 {
-    /// <summary>Makes every mount private so nothing done here propagates to the host.</summary>
-    public static void MakePrivate()
+    /// <summary>
+    /// Cuts the gofer's mounts off from the host's so nothing done here propagates to the host:
+    /// private, or slave (as runc's default rootfs propagation) when <paramref name="receiveFromHost"/>,
+    /// so mounts the host makes later below a bind source (an `rslave` or `rshared` bind mount,
+    /// Kubernetes' HostToContainer and Bidirectional propagation) still appear in the container.
+    /// </summary>
+    public static void Isolate(bool receiveFromHost)
     {
+        if (receiveFromHost)
+        {
+            Check(Mounts.Mount(null, "/", null, Mounts.MS_REC | Mounts.MS_SLAVE, 0), "make mounts slaves (mount --make-rslave /)");
+            return;
+        }
         Check(Mounts.Mount(null, "/", null, Mounts.MS_REC | Mounts.MS_PRIVATE, 0), "make mounts private (mount --make-rprivate /)");
     }
 

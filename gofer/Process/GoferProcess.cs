@@ -69,7 +69,7 @@ public static class GoferProcess
             log.Write("not mounted by the gofer: " + s);
         }
 
-        ContainerMounts.MakePrivate();
+        ContainerMounts.Isolate(binds.Any(b => (b.Propagation & (Mounts.MS_SLAVE | Mounts.MS_SHARED)) != 0));
         ContainerMounts.BindRootfs(rootfs);
         foreach (BindMountPlan plan in binds)
         {
@@ -90,6 +90,11 @@ public static class GoferProcess
             throw new GoferSetupException("/proc/self/fd is not a procfs directory");
         }
         ImagePageTrim.KeepMapsOpen(); // the final root has no /proc
+        int devNull = Files.OpenAt(Files.AT_FDCWD, "/dev/null", Files.O_WRONLY | Files.O_CLOEXEC, 0);
+        if (devNull < 0)
+        {
+            throw GoferSetupException.FromErrno("open /dev/null", Files.Result(devNull));
+        }
         ContainerMounts.PivotInto(rootfs);
         int rootFd = Files.OpenAt(Files.AT_FDCWD, "/", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
         if (rootFd < 0)
@@ -118,6 +123,14 @@ public static class GoferProcess
             // The Sentry's set-up requests run code start-up did not: release it once they are over.
             OnFirstIdle = IdleHeapTrim.Now,
         });
+        // Set-up errors went to the caller's stderr; from here on nothing does (the log has it). Let
+        // go of that stderr: it is often the container's own pipe (containerd's shim, conmon),
+        // which must reach EOF when the container's processes end, as under runc.
+        if (Files.Dup3(devNull, 2, 0) < 0)
+        {
+            throw GoferSetupException.FromErrno("replace stderr with /dev/null", Files.Result(-1));
+        }
+        FileDescriptor.Close(devNull);
         if (options.Seccomp)
         {
             r = SeccompFilter.Install(SeccompFilter.Violation.KillProcess);

@@ -26,7 +26,7 @@ public sealed class ControlClient
     /// </summary>
     /// <exception cref="SandboxUnreachableException">The sandbox is gone or hung up before answering.</exception>
     /// <exception cref="RuntimeError">The sandbox answered with an error.</exception>
-    public unsafe ControlResponse Call(ControlRequest request, ReadOnlySpan<int> fds = default, TimeSpan? timeout = null)
+    public unsafe ControlResponse Call(ControlRequest request, ReadOnlySpan<int> fds = default, TimeSpan? timeout = null, Action? sent = null)
     {
         int fd = Sockets.Socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new RuntimeError($"creating a socket: {Processes.LastError()}");
@@ -41,6 +41,7 @@ public sealed class ControlClient
         try
         {
             connection.Send(request, fds);
+            sent?.Invoke();
             response = connection.Receive<ControlResponse>(out int[] received);
             foreach (int extra in received) FileDescriptor.Close(extra);
         }

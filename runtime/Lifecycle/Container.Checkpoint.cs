@@ -15,8 +15,10 @@ public sealed partial class Container
     /// container ends. On failure no image is left and the container runs on. In
     /// <paramref name="workDir"/> an empty <c>stats-dump</c> is left, the CRIU statistics file
     /// podman's `checkpoint --export` packs (it logs an error when the file is missing).
+    /// With <paramref name="imageKey"/> the runtime signs the image (HMAC-SHA256, <see cref="ImageSignature"/>)
+    /// once the Sentry wrote it; the key never reaches the sandbox.
     /// </summary>
-    public void Checkpoint(string imageDir, string? workDir, bool leaveRunning)
+    public void Checkpoint(string imageDir, string? workDir, bool leaveRunning, byte[]? imageKey = null)
     {
         using var stateFile = LockAndRefresh();
         if (!FullId.IsSandboxRoot)
@@ -37,6 +39,7 @@ public sealed partial class Container
                 int fd = (int)file.SafeFileHandle.DangerousGetHandle();
                 Control().Call(new ControlRequest { Operation = ControlOperation.Checkpoint, ImageContainerId = Id, LeaveRunning = leaveRunning, RuntimeVersion = RuntimeVersion.Version },
                     [fd], TimeSpan.FromMinutes(10));
+                if (imageKey != null) ImageSignature.Sign(file, imageKey);
                 file.Flush(flushToDisk: true);
             }
             File.Move(temp, final, overwrite: true);
@@ -71,16 +74,18 @@ public sealed partial class Container
     /// <summary>
     /// `restore`: verifies the image in <paramref name="imageDir"/>, creates a new sandbox for the
     /// bundle and has it rebuild the saved processes, which then run. The pid file is written once
-    /// they run. On failure the new container is deleted again.
+    /// they run. On failure the new container is deleted again. <paramref name="imageKey"/>: the
+    /// --image-key bytes; a signed image needs them and they must match (checked here, first).
     /// </summary>
-    public static Container Restore(CreateOptions options, string imageDir, GlobalOptions global)
+    public static Container Restore(CreateOptions options, string imageDir, GlobalOptions global, byte[]? imageKey = null)
     {
         string image = Path.Combine(imageDir, CheckpointImage.FileName);
         // Before any process starts: a damaged, foreign or other-version image is refused here.
         ImageHeader header;
         try
         {
-            header = ImageReader.ReadFile(image).Header;
+            // Pages are checked by their hashes only; the Sentry inflates them (and checks again).
+            header = ImageReader.ReadFile(image, imageKey, pages: false).Header;
         }
         catch (CheckpointImageException e)
         {

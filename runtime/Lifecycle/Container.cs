@@ -211,8 +211,23 @@ public sealed partial class Container
         ContainerStatus status = CurrentStatus();
         if (status == ContainerStatus.Stopped)
         {
-            if (all) return;
-            throw new RuntimeError($"container {Id} is not running");
+            // runc's words: containerd's shim recognizes "container not running" as "process
+            // already finished" (a kill racing the exit), anything else fails the pod's stop.
+            if (!all) throw new RuntimeError($"cannot signal {Id}: container not running");
+            // As runc's kill --all, which reaches what is left of a stopped container (containerd's
+            // shim sends it when the init of a container sharing the pod's PID namespace ends):
+            // a joined container's other processes may outlive its init while the sandbox lives.
+            if (State.IsSandboxRoot || !ProcessIdentity.IsAlive(SandboxPid, SandboxPidStartTime)) return;
+            try
+            {
+                Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Signal, Signal = signal, All = true },
+                    timeout: TimeSpan.FromSeconds(30));
+            }
+            catch (RuntimeError e)
+            {
+                RuntimeLog.Debug($"kill --all of stopped container {Id}: {e.Message}");
+            }
+            return;
         }
         if (status == ContainerStatus.Created && TerminatesByDefault(signal) && State.IsSandboxRoot)
         {
@@ -301,7 +316,8 @@ public sealed partial class Container
         {
             // Callers like conmon wait on the pid in --pid-file for the exit status, so it must be
             // a host process that lives as long as the exec'd one and exits with its status: a
-            // `wait --pid` of ours (as runsc does), detached from the caller's stdio.
+            // `wait --pid` of ours (as runsc does), detached from the caller's stdio. Killing it
+            // kills the process (containerd's exec timeout kills that pid and waits for the stdio).
             if (options.PidFile != null) PidFile.Write(options.PidFile, StartExecWaiter(response.Pid));
             return 0;
         }
@@ -309,27 +325,53 @@ public sealed partial class Container
         return WaitStatus.ToExitCode(WaitProcess(response.Pid));
     }
 
-    /// <summary>Waits for process <paramref name="pid"/> (a pid in the sandbox) to exit; returns its wait status.</summary>
-    public int WaitProcess(int pid)
+    /// <summary>
+    /// Waits for process <paramref name="pid"/> (a pid in the sandbox) to exit; returns its wait
+    /// status. With <paramref name="killOnHangup"/> the Sentry SIGKILLs the process if this caller
+    /// dies first (the waiter of a detached exec: killing it must kill the process).
+    /// </summary>
+    public int WaitProcess(int pid, bool killOnHangup = false, Action? sent = null)
     {
         RequireSandbox("wait for a process of");
-        return Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Wait, Pid = pid }).WaitStatus;
+        return Control().Call(new ControlRequest { ContainerId = JoinedId, Operation = ControlOperation.Wait, Pid = pid, KillOnHangup = killOnHangup },
+            sent: sent).WaitStatus;
     }
 
-    /// <summary>Starts `runsc-net wait --pid PID ID` with stdio on /dev/null; returns its host pid.</summary>
-    private int StartExecWaiter(int pid)
+    /// <summary>
+    /// Starts `runsc-net wait --kill-on-exit --pid PID ID` with stdio on /dev/null and returns its
+    /// host pid once its request reached the Sentry (it closes fd 3 then), so killing it from
+    /// then on kills the process.
+    /// </summary>
+    private unsafe int StartExecWaiter(int pid)
     {
         // FileShare.ReadWrite: .NET takes no flock then (any other default would clash with concurrent users).
         using var devNull = File.Open("/dev/null", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
         int fd = (int)devNull.SafeFileHandle.DangerousGetHandle();
-        var waiter = new NamespacedProcess
+        int* ready = stackalloc int[2];
+        if (Interop.Processes.Pipe2(ready, Interop.Processes.O_CLOEXEC) < 0)
+            throw new RuntimeError($"exec: creating the waiter's pipe: {Interop.Processes.LastError()}");
+        try
         {
-            Executable = RuntimeExecutable.Path,
-            Arguments = ["runsc-net", "--root", RootDir, "wait", "--pid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), Id],
-            Fds = new Dictionary<int, int> { [0] = fd, [1] = fd, [2] = fd },
-            NewSession = true,
-        };
-        return waiter.Start();
+            var waiter = new NamespacedProcess
+            {
+                Executable = RuntimeExecutable.Path,
+                Arguments = ["runsc-net", "--root", RootDir, "wait", "--kill-on-exit",
+                    "--pid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ready-fd", "3", Id],
+                Fds = new Dictionary<int, int> { [0] = fd, [1] = fd, [2] = fd, [3] = ready[1] },
+                NewSession = true,
+            };
+            int waiterPid = waiter.Start();
+            FileDescriptor.Close(ready[1]);
+            ready[1] = -1;
+            // EOF once the waiter sent its request (or died); a stuck waiter costs at most 10 s.
+            Interop.Processes.PollReadable(ready[0], 10_000);
+            return waiterPid;
+        }
+        finally
+        {
+            FileDescriptor.Close(ready[0]);
+            if (ready[1] >= 0) FileDescriptor.Close(ready[1]);
+        }
     }
 
     /// <summary>Waits for the container's init to exit; returns its wait status (and records it).</summary>

@@ -24,6 +24,7 @@ public static class SandboxJoin
     public static Container Create(CreateOptions options, GlobalOptions global, BundleConfig bundle, string sandboxId)
     {
         ContainerState sandbox = LoadRunningSandbox(global.Root, sandboxId);
+        CheckSharedNamespaces(bundle.Spec, sandbox, sandboxId);
         if (options.PreserveFds > 0)
             throw new RuntimeError($"--preserve-fds is not supported for a container joining sandbox {sandboxId}");
         var id = new FullId(sandboxId, options.Id);
@@ -157,6 +158,25 @@ public static class SandboxJoin
         if (status is not (ContainerStatus.Created or ContainerStatus.Running))
             throw new RuntimeError($"cannot join sandbox {sandboxId}: it is {status.ToOciString()}");
         return root;
+    }
+
+    /// <summary>
+    /// A joined container runs in the sandbox's kernel, so the network, IPC and UTS namespaces
+    /// its spec names by path (containerd and podman write the pause/infra container's) must be
+    /// the sandbox's, and a PID namespace path the sandbox's (shared) — no path means one of its
+    /// own. Anything else would silently not be what the spec asks: a one-line error instead.
+    /// </summary>
+    private static void CheckSharedNamespaces(Spec spec, ContainerState sandbox, string sandboxId)
+    {
+        foreach (var ns in spec.Linux?.Namespaces ?? [])
+        {
+            string? proc = ns.Type switch { "network" => "net", "ipc" => "ipc", "uts" => "uts", "pid" => "pid", _ => null };
+            if (proc == null || string.IsNullOrEmpty(ns.Path)) continue;
+            if (!File.Exists(ns.Path))
+                throw new RuntimeError($"cannot join sandbox {sandboxId}: linux.namespaces: {ns.Type} namespace {ns.Path} does not exist");
+            if (!SysctlRules.SameNamespace(ns.Path, $"/proc/{sandbox.Pid}/ns/{proc}"))
+                throw new RuntimeError($"cannot join sandbox {sandboxId}: linux.namespaces: {ns.Type} namespace {ns.Path} is not the sandbox's (its containers share one kernel)");
+        }
     }
 
     /// <summary>

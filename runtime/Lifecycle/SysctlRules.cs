@@ -73,7 +73,7 @@ internal static class SysctlRules
     }
 
     /// <summary>True if both files are the same namespace (nsfs dev and inode, as stat shows them).</summary>
-    private static unsafe bool SameNamespace(string a, string b)
+    internal static unsafe bool SameNamespace(string a, string b)
     {
         // struct stat (x86-64 and arm64 both start with st_dev, st_ino; 144 and 128 bytes).
         ulong* sa = stackalloc ulong[18], sb = stackalloc ulong[18];

@@ -22,11 +22,36 @@ internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, M
     public GoferClient Gofer { get; } = gofer;
     public Mount Root { get; } = root;
 
+    /// <summary>
+    /// The container's own PID namespace when its spec asks for a new one (a `pid` entry without a
+    /// path: Kubernetes' shareProcessNamespace false); null when it shares the pod's (a path, as
+    /// containerd writes for shareProcessNamespace true, or no entry).
+    /// </summary>
+    public PidNamespace? PidNamespace { get; } =
+        spec.Linux?.Namespaces?.Any(n => n.Type == "pid" && string.IsNullOrEmpty(n.Path)) == true ? new PidNamespace() : null;
+
     /// <summary>The container's own linux.seccomp (checked by the runtime at create).</summary>
     public Kernel.Seccomp.SeccompState Seccomp { get; } = SentrySandbox.ContainerSeccomp(spec);
 
     /// <summary>Our own duplicates of the init's stdio host fds (closed when the container goes).</summary>
     public int[] Stdio { get; } = stdio;
+
+    /// <summary>
+    /// Closes our duplicates of the init's stdio (once): when the init has ended, the container's
+    /// pipes must reach EOF as soon as its last process lets go, as under runc (containerd's shim
+    /// waits for that before it deletes the container).
+    /// </summary>
+    public void ReleaseStdio()
+    {
+        lock (Stdio)
+        {
+            for (int i = 0; i < Stdio.Length; i++)
+            {
+                if (Stdio[i] >= 0) FileDescriptor.Close(Stdio[i]);
+                Stdio[i] = -1;
+            }
+        }
+    }
 
     public bool Terminal { get; } = terminal;
 

@@ -94,9 +94,11 @@ public sealed partial class SentrySandbox : ISubcontainerControl
         }
         var p = c.Spec.Process!;
         var creds = CredentialsFor(p.User.Uid, p.User.Gid, p.User.AdditionalGids, p);
-        var t = Kernel.CreateOrphanProcess(creds, LimitsFor(p));
+        var t = Kernel.CreateOrphanProcess(creds, LimitsFor(p), c.PidNamespace);
         var g = t.ThreadGroup;
         g.ContainerId = id;
+        g.IsNamespaceInit = c.PidNamespace != null;
+        if (c.PidNamespace != null) c.PidNamespace.Init = g;
         t.NoNewPrivileges = p.NoNewPrivileges;
         t.Seccomp = c.Seccomp;
         g.OomScoreAdj = g.OomScoreAdjMin = p.OomScoreAdj ?? 0;
@@ -118,6 +120,11 @@ public sealed partial class SentrySandbox : ISubcontainerControl
             g.ExitedEvent.Wait();
             int status = g.ExitStatus;
             Kernel.Release(g);
+            c.ReleaseStdio();
+            // As on Linux, when a PID namespace's init ends, every other process in it is killed.
+            if (c.PidNamespace is { } ns)
+                foreach (var other in Kernel.ThreadGroups().Where(o => o.PidNamespace == ns && !o.Zombie))
+                    Kernel.SendSignalToGroup(other, SignalInfo.FromUser(9, SignalInfo.SI_USER, 0, 0), SignalSource.Outside);
             c.MarkExited(status);
             Kernel.Log.Write($"container {id}: init exited with wait status 0x{status:x}");
         }) { IsBackground = true, Name = "container-init-wait" }.Start();
@@ -162,7 +169,7 @@ public sealed partial class SentrySandbox : ISubcontainerControl
     {
         var c = Joined(id);
         if (c.Init == null || c.Exited.IsSet) throw new InvalidOperationException($"container {id} is not running");
-        return ExecIn(request, c.Spec.Process, id, new VfsPath(c.Root, c.Root.Root), c.Seccomp);
+        return ExecIn(request, c.Spec.Process, id, new VfsPath(c.Root, c.Root.Root), c.Seccomp, c.PidNamespace);
     }
 
     /// <inheritdoc/>
@@ -209,7 +216,7 @@ public sealed partial class SentrySandbox : ISubcontainerControl
         Kernel.ResumeContainer(id);
         Kernel.Vfs.DropMountTree(c.Root);
         c.Gofer.Dispose();
-        foreach (int fd in c.Stdio) if (fd >= 0) FileDescriptor.Close(fd);
+        c.ReleaseStdio();
         Kernel.Log.Write($"container {id} left the sandbox");
     }
 

@@ -110,9 +110,13 @@ public sealed partial class SentrySandbox : ISandboxControl
 
     private static Credentials CredentialsFor(uint uid, uint gid, IEnumerable<uint>? groups, Process? p)
     {
-        ulong bounding = Capabilities.FromNames(p?.Capabilities?.Bounding, Credentials.AllCaps);
-        ulong effective = Capabilities.FromNames(p?.Capabilities?.Effective, uid == 0 ? bounding : 0);
-        ulong permitted = Capabilities.FromNames(p?.Capabilities?.Permitted, effective);
+        // As runc: without process.capabilities the sets are left as they are (all, for root);
+        // a capabilities object without a list means that set is empty (containerd omits the
+        // empty lists of "drop ALL").
+        var caps = p?.Capabilities;
+        ulong bounding = caps == null ? Credentials.AllCaps : Capabilities.FromNames(caps.Bounding, 0);
+        ulong effective = caps == null ? (uid == 0 ? bounding : 0) : Capabilities.FromNames(caps.Effective, 0);
+        ulong permitted = caps == null ? effective : Capabilities.FromNames(caps.Permitted, 0);
         ulong inheritable = Capabilities.FromNames(p?.Capabilities?.Inheritable, 0);
         // As runc's capset/PR_CAP_AMBIENT_RAISE before execve: an ambient capability needs to be
         // permitted and inheritable, or it is not raised.
@@ -302,18 +306,19 @@ public sealed partial class SentrySandbox : ISandboxControl
     public int Exec(ExecRequest request)
     {
         if (Kernel.Init == null) throw new InvalidOperationException("the container is not running");
-        return ExecIn(request, _spec.Process, "", null, _seccomp);
+        return ExecIn(request, _spec.Process, "", null, _seccomp, null);
     }
 
     /// <summary>
     /// Runs the process <paramref name="request"/> describes as a member of container
     /// <paramref name="containerId"/> ("" the root one) under <paramref name="root"/> (null: the sandbox's).
     /// </summary>
-    private int ExecIn(ExecRequest request, Process? specProcess, string containerId, VfsPath? root, Kernel.Seccomp.SeccompState seccomp)
+    private int ExecIn(ExecRequest request, Process? specProcess, string containerId, VfsPath? root, Kernel.Seccomp.SeccompState seccomp,
+        PidNamespace? pidNamespace)
     {
         if (request.Args.Count == 0) throw new InvalidOperationException("exec: no command given");
         var creds = CredentialsFor(request.Uid, request.Gid, request.AdditionalGids, specProcess);
-        var t = Kernel.CreateOrphanProcess(creds, LimitsFor(specProcess));
+        var t = Kernel.CreateOrphanProcess(creds, LimitsFor(specProcess), pidNamespace);
         t.ThreadGroup.ContainerId = containerId;
         t.Seccomp = seccomp;   // runc exec applies the container's profile too
         if (request.Terminal && request.StdioFds.Length > 0) DevptsFileSystem.Instance.Register(request.StdioFds[0]);
@@ -336,6 +341,13 @@ public sealed partial class SentrySandbox : ISandboxControl
         int status = g.ExitStatus;
         Kernel.Release(g);
         return status;
+    }
+
+    /// <inheritdoc/>
+    public void KillProcess(int pid)
+    {
+        if (pid > 0 && Kernel.ThreadGroupByPid(pid) is { } g)
+            Kernel.SendSignalToGroup(g, SignalInfo.FromUser(9, SignalInfo.SI_USER, 0, 0), SignalSource.Outside);
     }
 
     /// <inheritdoc/>

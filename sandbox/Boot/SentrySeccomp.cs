@@ -30,7 +30,7 @@ public static class SentrySeccomp
         (54, "setsockopt"), (55, "getsockopt"), (60, "exit"), (61, "wait4"), (62, "kill"), (63, "uname"), (72, "fcntl"),
         (73, "flock"), (74, "fsync"), (75, "fdatasync"), (77, "ftruncate"), (78, "getdents"), (79, "getcwd"), (89, "readlink"),
         (91, "fchmod"), (93, "fchown"), (95, "umask"), (96, "gettimeofday"), (97, "getrlimit"), (98, "getrusage"),
-        (99, "sysinfo"), (100, "times"), (101, "ptrace"), (102, "getuid"), (104, "getgid"), (107, "geteuid"), (108, "getegid"),
+        (99, "sysinfo"), (100, "times"), (101, "ptrace"), (102, "getuid"), (104, "getgid"), (107, "geteuid"), (108, "getegid"), (109, "setpgid"),
         (110, "getppid"), (111, "getpgrp"), (115, "getgroups"), (118, "getresuid"), (120, "getresgid"), (121, "getpgid"),
         (124, "getsid"), (125, "capget"), (126, "capset"), (127, "rt_sigpending"), (128, "rt_sigtimedwait"),
         (129, "rt_sigqueueinfo"), (130, "rt_sigsuspend"), (131, "sigaltstack"), (137, "statfs"), (138, "fstatfs"),

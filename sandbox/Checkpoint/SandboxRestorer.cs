@@ -5,8 +5,10 @@ using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Memory;
 using RunscNet.Sentry.Platform;
 using RunscNet.Sentry.Vfs;
+using RunscNet.Sentry.Vfs.Event;
 using RunscNet.Sentry.Vfs.Host;
 using RunscNet.Sentry.Vfs.Pipe;
+using RunscNet.Sentry.Vfs.Socket;
 using RunscNet.StateFile.Checkpoint;
 using Task = RunscNet.Sentry.Kernel.Task;
 
@@ -32,6 +34,10 @@ public sealed class SandboxRestorer
     private readonly Dictionary<int, FileDescription> _files = new();
     private readonly Dictionary<int, Pipe> _pipes = new();
     private readonly Dictionary<int, Session> _sessions = new();
+    private List<UnixSocket>? _sockets;
+    private readonly List<(PosixTimer Timer, long RemainingNs, long IntervalNs)> _timersToArm = new();
+    private int _fileDepth;
+    private readonly HashSet<int> _socketsInFds = new();
     private readonly List<FileDescription> _created = new();
     private readonly ulong _capabilityBound;
     private readonly bool _noNewPrivileges;
@@ -69,6 +75,12 @@ public sealed class SandboxRestorer
         var groups = new Dictionary<int, ThreadGroup>();
         try
         {
+            // tmpfs files first: descriptions and mappings of them reopen by path.
+            if (g.Tmpfs.Count > 0)
+            {
+                var writer = new Task(_kernel, 1, Credentials.Root, Task.NoMemory.Instance) { Fs = new FsContext(_kernel.Vfs.RootPath) { Umask = 0 } };
+                TmpfsContents.Restore(_kernel, _image, writer);
+            }
             foreach (var p in g.Processes) built.AddRange(BuildProcess(p, groups));
             _kernel.SetLastPid(Math.Max(g.LastPid, groups.Keys.Max()));
             StartAll(built);
@@ -158,6 +170,23 @@ public sealed class SandboxRestorer
             if (t.Fds.InstallAt(fd.Fd, file, fd.CloseOnExec) < 0) throw Fail($"pid {p.Pid}: fd {fd.Fd} cannot be installed");
         }
         if (p.RealTimerRemainingNs < 0 || p.RealTimerIntervalNs < 0) throw Fail($"pid {p.Pid}: invalid ITIMER_REAL");
+        if (p.PosixTimers.Count > 65536) throw Fail($"pid {p.Pid}: too many POSIX timers");
+        foreach (var pt in p.PosixTimers)
+        {
+            bool cpuClock = pt.Clock is PosixTimer.CLOCK_PROCESS_CPUTIME_ID or PosixTimer.CLOCK_THREAD_CPUTIME_ID;
+            if (pt.Clock is not (PosixTimer.CLOCK_REALTIME or PosixTimer.CLOCK_MONOTONIC or PosixTimer.CLOCK_BOOTTIME or PosixTimer.CLOCK_REALTIME_ALARM
+                    or PosixTimer.CLOCK_BOOTTIME_ALARM or PosixTimer.CLOCK_TAI) && !(cpuClock && pt.RemainingNs == 0))
+                throw Fail($"pid {p.Pid}: POSIX timer {pt.Id} has an invalid clock {pt.Clock}");
+            if (pt.Notify is not (PosixTimer.SIGEV_SIGNAL or PosixTimer.SIGEV_NONE or PosixTimer.SIGEV_THREAD_ID)
+                || (pt.Notify != PosixTimer.SIGEV_NONE && !Signal.IsValid(pt.Signal)) || pt.RemainingNs < 0 || pt.IntervalNs < 0)
+                throw Fail($"pid {p.Pid}: POSIX timer {pt.Id} is malformed");
+            Task? target = null;
+            if (pt.Notify == PosixTimer.SIGEV_THREAD_ID)
+                target = threads.Find(x => x.Tid == pt.TargetTid) ?? throw Fail($"pid {p.Pid}: POSIX timer {pt.Id} targets thread {pt.TargetTid}, which is not in the process");
+            var timer = tg.PosixTimers.Restore(pt.Id, pt.Clock, pt.Notify, pt.Signal, pt.Value, target)
+                ?? throw Fail($"pid {p.Pid}: POSIX timer id {pt.Id} is invalid or given twice");
+            if (pt.RemainingNs > 0) _timersToArm.Add((timer, pt.RemainingNs, pt.IntervalNs));
+        }
         // Threads share the process's fd table and fs context (the saver refused anything else).
         foreach (var thread in threads.Skip(1))
         {
@@ -232,6 +261,46 @@ public sealed class SandboxRestorer
             case FileKind.Path:
                 file = Reopen(t, f, status);
                 break;
+            case FileKind.UnixSocket:
+                file = SocketFor(t, f.Socket);
+                break;
+            case FileKind.EventFd:
+                if (f.EventCount > 0xfffffffffffffffe) throw Fail($"pid {t.Pid}: eventfd {index} has an invalid counter");
+                file = new EventFdFile(f.EventCount, f.Semaphore, status & OpenFlags.O_NONBLOCK);
+                break;
+            case FileKind.TimerFd:
+                if (f.Clock is not (PosixTimer.CLOCK_REALTIME or PosixTimer.CLOCK_MONOTONIC or PosixTimer.CLOCK_BOOTTIME
+                    or PosixTimer.CLOCK_REALTIME_ALARM or PosixTimer.CLOCK_BOOTTIME_ALARM) || f.TimerRemainingNs < 0 || f.TimerIntervalNs < 0)
+                    throw Fail($"pid {t.Pid}: timerfd {index} has an invalid clock or time");
+                var timerFd = new TimerFdFile(f.Clock, status & OpenFlags.O_NONBLOCK);
+                timerFd.Set(f.TimerRemainingNs, f.TimerIntervalNs, absolute: false, out _, out _);
+                timerFd.Expirations = f.Expirations;
+                file = timerFd;
+                break;
+            case FileKind.SignalFd:
+                file = new SignalFdFile(t, f.SignalMask, status & OpenFlags.O_NONBLOCK);
+                break;
+            case FileKind.Epoll:
+                if (f.Interests.Count > 65536) throw Fail($"pid {t.Pid}: epoll {index} watches too many files");
+                var epoll = new EpollFile(status & OpenFlags.O_NONBLOCK);
+                // Known before its interests are rebuilt, so a loop back to it is caught (EINVAL) rather than recursing.
+                _files[index] = epoll;
+                _created.Add(epoll);
+                if (++_fileDepth > 8) throw Fail($"pid {t.Pid}: epoll instances nested too deep");
+                try
+                {
+                    foreach (var interest in f.Interests)
+                    {
+                        if (interest.Fd < 0 || interest.Fd >= MaxFd) throw Fail($"pid {t.Pid}: epoll {index} watches invalid fd {interest.Fd}");
+                        int err = epoll.RestoreInterest(FileFor(t, interest.File), interest.Fd, interest.Events, interest.Data, interest.Disabled);
+                        if (err != 0) throw Fail($"pid {t.Pid}: epoll {index} cannot watch fd {interest.Fd} again: errno {-err}");
+                    }
+                }
+                finally
+                {
+                    _fileDepth--;
+                }
+                return epoll;
             default:
                 throw Fail($"pid {t.Pid}: file {index} has unknown kind {f.Kind}");
         }
@@ -252,6 +321,36 @@ public sealed class SandboxRestorer
         pipe.Refill(p.Data, p.Capacity);
         _pipes[index] = pipe;
         return pipe;
+    }
+
+    /// <summary>
+    /// The restored socket <paramref name="index"/> for an open file description, rebuilding
+    /// every socket of the image on first use (they refer to each other). Its creation reference
+    /// becomes the description's; a socket is one description at most and never also a pending
+    /// connection, whose listener owns it.
+    /// </summary>
+    private UnixSocket SocketFor(Task t, int index)
+    {
+        var images = _image.Graph.UnixSockets;
+        if (_sockets == null)
+        {
+            if (images.Count > 65536) throw Fail("the image holds too many unix sockets");
+            var pending = new HashSet<uint>();
+            foreach (var s in images)
+            {
+                if (s == null) throw Fail("the image holds an empty unix socket record");
+                for (int i = 0; i + 4 <= s.Backlog.Length; i += 4)
+                    if (!pending.Add(BinaryPrimitives.ReadUInt32LittleEndian(s.Backlog.AsSpan(i)))) throw Fail("a unix socket is pending on two listeners");
+            }
+            foreach (uint p in pending) _socketsInFds.Add((int)p - 1);   // owned by their listener
+            _sockets = new List<UnixSocket>(images.Count);
+            for (int i = 0; i < images.Count; i++) _sockets.Add(UnixSocket.FromCheckpoint(t, images[i], i));
+            for (int i = 0; i < images.Count; i++) _sockets[i].LinkCheckpoint(t, images[i], i, _sockets);
+        }
+        if (index < 0 || index >= _sockets.Count) throw Fail($"pid {t.Pid}: an fd refers to unix socket {index}, which is not in the image");
+        if (!_socketsInFds.Add(index)) throw Fail($"pid {t.Pid}: unix socket {index} is given as two open files or is also a pending connection");
+        if (images[index].Closed) throw Fail($"pid {t.Pid}: an fd refers to unix socket {index}, which was closed");
+        return _sockets[index];
     }
 
     /// <summary>Opens a saved file by its path through the new gofer, refusing one that vanished or changed size.</summary>
@@ -343,6 +442,7 @@ public sealed class SandboxRestorer
         foreach (var (task, image) in built)
             if (task.Tid == image.Pid && image.RealTimerRemainingNs > 0)
                 task.ThreadGroup.RealTimer.Set(TimeSpan.FromTicks(image.RealTimerRemainingNs / 100 + 1), TimeSpan.FromTicks(image.RealTimerIntervalNs / 100));
+        foreach (var (timer, remaining, interval) in _timersToArm) timer.Set(remaining, interval, absolute: false);
     }
 
     /// <summary>On a process's first thread: creates a host thread in its stub for each other thread.</summary>

@@ -5,9 +5,11 @@ using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Memory;
 using RunscNet.Sentry.Platform;
 using RunscNet.Sentry.Vfs;
+using RunscNet.Sentry.Vfs.Event;
 using RunscNet.Sentry.Vfs.Gofer;
 using RunscNet.Sentry.Vfs.Host;
 using RunscNet.Sentry.Vfs.Pipe;
+using RunscNet.Sentry.Vfs.Socket;
 using RunscNet.StateFile.Checkpoint;
 using Task = RunscNet.Sentry.Kernel.Task;
 
@@ -27,7 +29,9 @@ public sealed class SandboxSaver
     private readonly SandboxImage _image = new();
     private readonly Dictionary<FileDescription, int> _files = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Pipe, int> _pipes = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<UnixSocket, int> _sockets = new(ReferenceEqualityComparer.Instance);
     private ImageWriter _writer = null!;
+    private HashSet<FileSystem>? _tmpfs;
 
     /// <summary>A saver for <paramref name="kernel"/>, whose tasks' registers are <paramref name="snapshots"/>; <paramref name="stdio"/> are boot's host fds 0-2.</summary>
     public SandboxSaver(Kernel.Kernel kernel, IReadOnlyDictionary<Task, TaskSnapshot> snapshots, int[] stdio)
@@ -48,6 +52,8 @@ public sealed class SandboxSaver
             throw new CheckpointRefusedException($"checkpoint: SysV IPC objects ({ipc.Semaphores.Count} semaphore sets, {ipc.MessageQueues.Count} message queues, {ipc.SharedMemory.Count} shared memory segments) cannot be saved yet");
         foreach (var g in groups) CheckSavable(g);
         _image.LastPid = groups.Count == 0 ? 1 : groups.Max(g => g.Tgid);
+        if (groups.FirstOrDefault(g => !g.Zombie && g.Tasks.Count > 0) is { } live)
+            _image.Tmpfs = TmpfsContents.Save(_kernel, live.Tasks[0], writer);
         try
         {
             foreach (var g in OrderedParentsFirst(groups)) _image.Processes.Add(SaveProcess(g));
@@ -94,7 +100,9 @@ public sealed class SandboxSaver
         if (g.Stopped) throw Refuse(pid, "is stopped by a signal; stopped processes cannot be saved yet");
         if (g.VirtualTimer.Get().Remaining > 0 || g.ProfTimer.Get().Remaining > 0)
             throw Refuse(pid, "has an armed ITIMER_VIRTUAL or ITIMER_PROF timer, which cannot be saved yet");
-        if (g.PosixTimers.Count > 0) throw Refuse(pid, "has POSIX timers, which cannot be saved yet");
+        foreach (var timer in g.PosixTimers.Snapshot())
+            if (timer.Clock is PosixTimer.CLOCK_PROCESS_CPUTIME_ID or PosixTimer.CLOCK_THREAD_CPUTIME_ID && timer.Get().Value > 0)
+                throw Refuse(pid, $"has an armed CPU-time POSIX timer ({timer.Id}), which cannot be saved yet");
         var t = g.Tasks[0];
         if (!_snapshots.ContainsKey(t)) throw Refuse(pid, "did not stop at a safe point");
         if (t.Fs.Root != _kernel.Vfs.RootPath) throw Refuse(pid, "has changed its root directory (chroot), which cannot be saved yet");
@@ -113,8 +121,8 @@ public sealed class SandboxSaver
     /// <summary>The path a gofer-backed file is reopened by; refuses any other file.</summary>
     private string FilePathOf(int pid, FileDescription f, string what)
     {
-        if (f.Location is not { } loc || (f.Inode is not GoferInode && f.Inode is not Vfs.Overlay.OverlayInode))
-            throw Refuse(pid, $"{what} ({Describe(f)}) cannot be saved yet: only files of the container's root and bind mounts can");
+        if (f.Location is not { } loc || (f.Inode is not GoferInode && f.Inode is not Vfs.Overlay.OverlayInode && !(f.Inode is { } i && TmpfsContents.IsTmpfs(i) && (_tmpfs ??= TmpfsContents.Mounted(_kernel.Vfs)).Contains(i.FileSystem))))
+            throw Refuse(pid, $"{what} ({Describe(f)}) cannot be saved yet: only files of the container's root, bind mounts and tmpfs mounts can");
         if (loc.Dentry.Dead) throw Refuse(pid, $"{what}: file {Describe(f)} was deleted while open, which cannot be saved yet");
         string path = _kernel.Vfs.PathOf(loc, _kernel.Vfs.RootPath);
         if (!path.StartsWith('/')) throw Refuse(pid, $"{what}: file {path} is outside the container's root");
@@ -125,9 +133,9 @@ public sealed class SandboxSaver
         f.Location is { } loc ? _kernel.Vfs.PathOf(loc, _kernel.Vfs.RootPath) : f.AnonymousName;
 
     /// <summary>The kind of file an fd refers to, refusing what cannot be saved.</summary>
-    private int Classify(int pid, int fd, FileDescription f)
+    private int Classify(int pid, int fd, FileDescription f, int depth = 0, string? watchedBy = null)
     {
-        string what = $"fd {fd}";
+        string what = watchedBy ?? $"fd {fd}";
         switch (f)
         {
             case PipeFile p:
@@ -141,6 +149,20 @@ public sealed class SandboxSaver
             case HostRegularFile:
                 FilePathOf(pid, f, what);
                 return FileKind.Path;
+            case UnixSocket u:
+                if (u.CheckpointRefusal() is { } why) throw Refuse(pid, $"{what} ({why}) cannot be saved yet");
+                return FileKind.UnixSocket;
+            case EventFdFile:
+                return FileKind.EventFd;
+            case TimerFdFile:
+                return FileKind.TimerFd;
+            case SignalFdFile:
+                return FileKind.SignalFd;
+            case EpollFile e:
+                if (depth > 4) throw Refuse(pid, $"{what} (epoll instances nested too deep) cannot be saved");
+                foreach (var interest in e.Interests())
+                    Classify(pid, interest.Fd, interest.File, depth + 1, $"{what} (epoll) watches fd {interest.Fd}, which");
+                return FileKind.Epoll;
             default:
                 if (f.Location != null && f.Inode is { } inode && inode.Stat(out var attr) == 0 && LinuxMode.IsChr(attr.Mode))
                     return FileKind.Path;   // /dev/null and friends: reopened by path
@@ -202,6 +224,15 @@ public sealed class SandboxSaver
         var (remaining, interval) = g.RealTimer.Get();
         p.RealTimerRemainingNs = Nanos(remaining);
         p.RealTimerIntervalNs = Nanos(interval);
+        foreach (var timer in g.PosixTimers.Snapshot())
+        {
+            var (value, every) = timer.Get();
+            p.PosixTimers.Add(new PosixTimerImage
+            {
+                Id = timer.Id, Clock = timer.Clock, Notify = timer.Notify, Signal = timer.Signo, Value = timer.Value,
+                TargetTid = timer.Target?.Tid ?? 0, RemainingNs = value, IntervalNs = every,
+            });
+        }
         lock (_kernel.TaskLock)
         {
             for (int s = 1; s <= Signal.Max; s++)
@@ -265,6 +296,10 @@ public sealed class SandboxSaver
         if (_files.TryGetValue(f, out int id)) return id;
         int kind = Classify(pid, fd, f);
         var image = new FileImage { Kind = kind, Flags = f.StatusFlags };
+        // Registered before its contents, so an epoll instance's watched files can refer back.
+        id = _image.Files.Count;
+        _image.Files.Add(image);
+        _files[f] = id;
         switch (kind)
         {
             case FileKind.Stdio:
@@ -280,6 +315,31 @@ public sealed class SandboxSaver
                 }
                 image.Pipe = pipeId;
                 break;
+            case FileKind.UnixSocket:
+                image.Socket = SocketIndex((UnixSocket)f);
+                break;
+            case FileKind.EventFd:
+                (image.EventCount, image.Semaphore) = ((EventFdFile)f).State;
+                break;
+            case FileKind.TimerFd:
+                var timerFd = (TimerFdFile)f;
+                image.Clock = timerFd.Clock;
+                timerFd.Get(out long remaining, out long interval);
+                image.TimerRemainingNs = remaining;
+                image.TimerIntervalNs = interval;
+                image.Expirations = timerFd.Expirations;
+                break;
+            case FileKind.SignalFd:
+                image.SignalMask = ((SignalFdFile)f).Mask;
+                break;
+            case FileKind.Epoll:
+                foreach (var interest in ((EpollFile)f).Interests())
+                    image.Interests.Add(new EpollInterestImage
+                    {
+                        Fd = interest.Fd, File = SaveFile(pid, interest.Fd, interest.File, t),
+                        Events = interest.Events, Data = interest.Data, Disabled = interest.Disabled,
+                    });
+                break;
             default:
                 image.Path = f is HostRegularFile ? FilePathOf(pid, f, $"fd {fd}") : Describe(f);
                 if (f is HostRegularFile)
@@ -290,10 +350,31 @@ public sealed class SandboxSaver
                 }
                 break;
         }
-        id = _image.Files.Count;
-        _image.Files.Add(image);
-        _files[f] = id;
         return id;
+    }
+
+    /// <summary>
+    /// The index of <paramref name="socket"/> in the image, adding it and every socket it reaches
+    /// (peers, pending connections) when new.
+    /// </summary>
+    private int SocketIndex(UnixSocket socket)
+    {
+        if (_sockets.TryGetValue(socket, out int known)) return known;
+        var added = new List<UnixSocket>();
+        var stack = new Stack<UnixSocket>();
+        stack.Push(socket);
+        while (stack.Count > 0)
+        {
+            var s = stack.Pop();
+            if (_sockets.ContainsKey(s)) continue;
+            _sockets[s] = _image.UnixSockets.Count;
+            _image.UnixSockets.Add(null!);
+            added.Add(s);
+            foreach (var r in s.CheckpointReferences()) stack.Push(r);
+        }
+        foreach (var s in added)
+            _image.UnixSockets[_sockets[s]] = s.SaveCheckpoint(x => _sockets[x], at => _kernel.Vfs.PathOf(at, _kernel.Vfs.RootPath));
+        return _sockets[socket];
     }
 
     private readonly Dictionary<string, FileDescription?> _reopened = new(StringComparer.Ordinal);

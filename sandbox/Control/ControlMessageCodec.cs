@@ -63,6 +63,7 @@ public static class ControlMessageCodec
             if (!string.IsNullOrEmpty(m.ImageContainerId)) w.String(14, m.ImageContainerId);
             Bool(w, 15, m.LeaveRunning);
             if (!string.IsNullOrEmpty(m.RuntimeVersion)) w.String(16, m.RuntimeVersion);
+            Bool(w, 17, m.KillOnHangup);
         }
 
         public void MergeField(ref WireReader r, int field, int wireType)
@@ -85,6 +86,7 @@ public static class ControlMessageCodec
                 case (14, WireLengthDelimited): m.ImageContainerId = r.ReadString(); break;
                 case (15, WireVarint): m.LeaveRunning = r.ReadVarint() != 0; break;
                 case (16, WireLengthDelimited): m.RuntimeVersion = r.ReadString(); break;
+                case (17, WireVarint): m.KillOnHangup = r.ReadVarint() != 0; break;
                 default: r.Skip(wireType); break;
             }
         }

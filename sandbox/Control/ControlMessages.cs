@@ -95,6 +95,13 @@ public sealed class ControlRequest
 
     /// <summary>The runtime's version, recorded in the image (Checkpoint).</summary>
     [ProtoMember(16)] public string? RuntimeVersion { get; set; }
+
+    /// <summary>
+    /// Wait for a process (Pid &gt; 0): SIGKILL it when the caller hangs up before it exits. The
+    /// waiter `exec --detach` leaves stands for the process on the host, so killing the waiter
+    /// (containerd's exec timeout) kills the process, as killing an exec'd pid does under runc.
+    /// </summary>
+    [ProtoMember(17)] public bool KillOnHangup { get; set; }
 }
 
 /// <summary>A process as the control protocol carries it (see <see cref="ProcessInfo"/>).</summary>

@@ -101,7 +101,7 @@ public sealed class ControlServer
             if (fd < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno == EINTR) continue;
+                if (errno == Errno.EINTR) continue;
                 if (_stopping) return;
                 _log?.Invoke($"control: accept failed: {Marshal.GetPInvokeErrorMessage(errno)}");
                 return;
@@ -139,6 +139,9 @@ public sealed class ControlServer
                 _log?.Invoke($"control: {request.Operation}");
                 lock (_replyLock) _pendingReplies++;
                 counted = true;
+                using var hangup = request is { Operation: ControlOperation.Wait, KillOnHangup: true, Pid: > 0 }
+                    ? HangupWatch.Start(connection.Fd, () => _control.KillProcess(request.Pid), _log)
+                    : null;
                 response = Dispatch(request, fds);
             }
             catch (EndOfStreamException)

@@ -26,6 +26,20 @@ internal static unsafe partial class ControlSocketInterop
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int fd, int how);
 
+    public const short POLLHUP = 0x10, POLLRDHUP = 0x2000;
+
+    /// <summary>struct pollfd.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(PollFd* fds, ulong count, int timeoutMs);
+
     /// <summary>struct ucred (SO_PEERCRED).</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct PeerCredentials

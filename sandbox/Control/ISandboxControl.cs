@@ -42,6 +42,9 @@ public interface ISandboxControl
     /// </summary>
     int Wait(int pid);
 
+    /// <summary>Sends SIGKILL to process <paramref name="pid"/> of the sandbox from outside (no-op when it is gone).</summary>
+    void KillProcess(int pid);
+
     /// <summary>Stops every task (`pause`).</summary>
     void Pause();
 

@@ -37,6 +37,11 @@ public sealed class UnavailableSandboxControl : ISandboxControl
     }
 
     /// <inheritdoc/>
+    public void KillProcess(int pid)
+    {
+    }
+
+    /// <inheritdoc/>
     public void Pause() => throw new NotSupportedException(Message);
 
     /// <inheritdoc/>

@@ -17,12 +17,14 @@ public sealed partial class Kernel
         _procHooksInstalled = true;
         ProcFileSystem.ProcessSource = k =>
         {
-            var list = k.ThreadGroups().Where(g => g.Tasks.Count > 0 || g.Zombie).Select(Describe).ToArray();
+            var viewer = ProcFileSystem.CallerTask;
+            var list = k.ThreadGroups().Where(g => (g.Tasks.Count > 0 || g.Zombie) && (viewer == null || k.CanSee(viewer, g)))
+                .Select(g => viewer == null ? Describe(g) : DescribeFor(viewer, g)).ToArray();
             // A task made outside the task factory (unit tests of the file side) sees itself.
             if (list.Length == 0 && ProcFileSystem.CallerTask is { } caller) return new[] { ProcFileSystem.Describe(caller) };
             return list;
         };
-        ProcFileSystem.TaskDescriber = t => (ThreadGroup?)t.ThreadGroup is { } g ? Describe(g)
+        ProcFileSystem.TaskDescriber = t => (ThreadGroup?)t.ThreadGroup is { } g ? DescribeFor(t, g)
             : new ProcProcess(t.Tid, t, 0, t.Tid, t.Tid, t.Name, 'R', new[] { t }, Array.Empty<string>(), Array.Empty<string>(), 0, t.Kernel.Vfs.ExecutableOf(t));
         ProcFileSystem.HostnameOf = t => t.Kernel.Hostname;
     }
@@ -52,6 +54,22 @@ public sealed partial class Kernel
         long startNs = (long)((g.StartTimestamp - k.BootTimestamp) * (1e9 / Stopwatch.Frequency));
         return new ProcProcess(g.Tgid, leader, g.ParentPid, g.ProcessGroup?.Id ?? g.Tgid, g.ProcessGroup?.Session.Id ?? g.Tgid,
             leader.Name, state, threads, argv, env, startNs, k.Vfs.ExecutableOf(leader));
+    }
+
+    /// <summary>
+    /// <see cref="Describe(ThreadGroup)"/> with the process's IDs as <paramref name="viewer"/>'s PID
+    /// namespace numbers them (0 for a parent, group or session outside it).
+    /// </summary>
+    public static ProcProcess DescribeFor(Task viewer, ThreadGroup g)
+    {
+        var p = Describe(g);
+        var k = g.Kernel;
+        if (((ThreadGroup?)viewer.ThreadGroup)?.PidNamespace == null) return p;
+        return p with
+        {
+            Pid = k.IdSeenBy(viewer, p.Pid), ParentPid = k.IdSeenBy(viewer, p.ParentPid),
+            ProcessGroup = k.IdSeenBy(viewer, p.ProcessGroup), Session = k.IdSeenBy(viewer, p.Session),
+        };
     }
 
     private static List<string> ReadStrings(IMemoryIO mem, ulong start, ulong end)

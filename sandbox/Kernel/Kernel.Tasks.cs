@@ -135,14 +135,30 @@ public sealed partial class Kernel
         lock (TaskLock) return _tasks.Values.OrderBy(t => t.Tid).ToArray();
     }
 
-    internal void RegisterLocked(Task t) => _tasks[t.Tid] = t;
-    internal void RegisterLocked(ThreadGroup g) => _groups[g.Tgid] = g;
-    internal void UnregisterTaskLocked(Task t) => _tasks.Remove(t.Tid);
+    internal void RegisterLocked(Task t)
+    {
+        _tasks[t.Tid] = t;
+        ((ThreadGroup?)t.ThreadGroup)?.PidNamespace?.AddLocked(t.Tid);
+    }
+
+    internal void RegisterLocked(ThreadGroup g)
+    {
+        _groups[g.Tgid] = g;
+        g.PidNamespace?.AddLocked(g.Tgid);
+    }
+
+    internal void UnregisterTaskLocked(Task t)
+    {
+        _tasks.Remove(t.Tid);
+        // A thread group keeps its leader's ID until it is reaped.
+        if (!_groups.ContainsKey(t.Tid)) ((ThreadGroup?)t.ThreadGroup)?.PidNamespace?.RemoveLocked(t.Tid);
+    }
 
     internal void UnregisterGroupLocked(ThreadGroup g)
     {
         _groups.Remove(g.Tgid);
         LeaveProcessGroupLocked(g);
+        if (!_tasks.ContainsKey(g.Tgid)) g.PidNamespace?.RemoveLocked(g.Tgid);
     }
 
     internal ProcessGroup JoinProcessGroupLocked(ThreadGroup g, int pgid, Session session)
@@ -184,16 +200,16 @@ public sealed partial class Kernel
     /// Creates a process with no parent in the sandbox, in a new session (`runsc-net exec`; the
     /// control side waits for it). <see cref="Task.StartProcess"/> runs it.
     /// </summary>
-    public Task CreateOrphanProcess(Credentials creds, Rlimits limits)
+    public Task CreateOrphanProcess(Credentials creds, Rlimits limits, PidNamespace? pidNamespace = null)
     {
-        lock (TaskLock) return CreateProcessLocked(creds, limits);
+        lock (TaskLock) return CreateProcessLocked(creds, limits, pidNamespace);
     }
 
-    private Task CreateProcessLocked(Credentials creds, Rlimits limits)
+    private Task CreateProcessLocked(Credentials creds, Rlimits limits, PidNamespace? pidNamespace = null)
     {
         int pid = AllocatePidLocked();
         if (pid < 0) throw new InvalidOperationException("no free process IDs");
-        var tg = new ThreadGroup(this, pid) { Limits = limits };
+        var tg = new ThreadGroup(this, pid) { Limits = limits, PidNamespace = pidNamespace };
         var t = new Task(this, pid, creds, Task.NoMemory.Instance) { ThreadGroup = tg, Name = "init" };
         tg.Tasks.Add(t);
         tg.SetLeader(t);
@@ -259,7 +275,7 @@ public sealed partial class Kernel
             : tg.Tasks.TrueForAll(t => (t.SignalMask & Signal.Bit(sig) & ~Signal.Unblockable) != 0);
         // Init drops default-action signals it has not blocked (a blocked one stays queued for
         // sigwait/signalfd, as on Linux, and is dropped if it is ever unblocked with SIG_DFL).
-        if (tg.IsInit && action.Handler == SigAction.Default && !blocked)
+        if ((tg.IsInit || tg.IsNamespaceInit) && action.Handler == SigAction.Default && !blocked)
         {
             bool allowed = source == SignalSource.Fault ||
                 (source == SignalSource.Outside && (sig == Signal.SIGKILL || sig == Signal.SIGSTOP));
@@ -325,7 +341,7 @@ public sealed partial class Kernel
         if (parent == null) return;
         if ((parent.Handlers.Actions[Signal.SIGCHLD].Flags & SigActionFlags.SA_NOCLDSTOP) == 0)
         {
-            var info = new SignalInfo { Signo = Signal.SIGCHLD, Code = code, Pid = child.Tgid, Uid = child.Leader.Credentials.Uid, Status = status };
+            var info = new SignalInfo { Signo = Signal.SIGCHLD, Code = code, Pid = parent.PidNamespace?.LocalOf(child.Tgid) ?? child.Tgid, Uid = child.Leader.Credentials.Uid, Status = status };
             SendSignalLocked(parent, null, info, SignalSource.Kernel);
         }
         parent.ChildEvents.Notify();

@@ -278,4 +278,23 @@ public sealed class PosixTimerTable
     {
         get { lock (_timers) return _timers.Count; }
     }
+
+    /// <summary>Every timer, by id (checkpoint).</summary>
+    public PosixTimer[] Snapshot()
+    {
+        lock (_timers) return _timers.Values.OrderBy(t => t.Id).ToArray();
+    }
+
+    /// <summary>Creates a restored timer with its saved <paramref name="id"/>; null when the id is taken.</summary>
+    public PosixTimer? Restore(int id, int clock, int notify, int signo, ulong value, Task? target)
+    {
+        lock (_timers)
+        {
+            if (id < 0 || _timers.ContainsKey(id)) return null;
+            var timer = new PosixTimer(_group, id, clock, notify, signo, value, target);
+            _timers[id] = timer;
+            _nextId = id == int.MaxValue ? 0 : Math.Max(_nextId, id + 1);
+            return timer;
+        }
+    }
 }

@@ -86,6 +86,7 @@ public sealed partial class Task
             {
                 Parent = parent,
                 ContainerId = tg.ContainerId,
+                PidNamespace = tg.PidNamespace,
                 Handlers = (flags & CLONE_SIGHAND) != 0 ? tg.Handlers : tg.Handlers.Clone(),
                 Limits = tg.Limits.Clone(),
                 OomScoreAdj = tg.OomScoreAdj,
@@ -114,7 +115,8 @@ public sealed partial class Task
             if (vfork) childTg.VforkDone = new ManualResetEventSlim(false);
         }
         ForkFilesInto(child, flags);
-        if ((flags & CLONE_PARENT_SETTID) != 0) Memory.CopyOutStruct(parentTidAddr, child.Tid);
+        int seenTid = Kernel.IdSeenBy(this, child.Tid);
+        if ((flags & CLONE_PARENT_SETTID) != 0) Memory.CopyOutStruct(parentTidAddr, seenTid);
 
         var done = childTg.VforkDone;
         child.StartThread(() =>
@@ -123,11 +125,11 @@ public sealed partial class Task
             child.Context = c;
             child.Memory = c.Memory;
             childTg.AddressSpace!.Context = c;
-            if ((flags & CLONE_CHILD_SETTID) != 0) c.Memory.CopyOutStruct(childTidAddr, child.Tid);
+            if ((flags & CLONE_CHILD_SETTID) != 0) c.Memory.CopyOutStruct(childTidAddr, seenTid);
             return 0;
         }, null);
         done?.Wait();
-        return child.Tid;
+        return seenTid;
     }
 
     /// <summary>
@@ -181,8 +183,9 @@ public sealed partial class Task
         }
         ForkFilesInto(child, flags);
         // The address space is shared: both tid words are written before either thread runs on.
-        if ((flags & CLONE_PARENT_SETTID) != 0) Memory.CopyOutStruct(parentTidAddr, child.Tid);
-        if ((flags & CLONE_CHILD_SETTID) != 0) Memory.CopyOutStruct(childTidAddr, child.Tid);
+        int threadTid = Kernel.IdSeenBy(this, child.Tid);
+        if ((flags & CLONE_PARENT_SETTID) != 0) Memory.CopyOutStruct(parentTidAddr, threadTid);
+        if ((flags & CLONE_CHILD_SETTID) != 0) Memory.CopyOutStruct(childTidAddr, threadTid);
 
         child.StartThread(() =>
         {
@@ -191,6 +194,6 @@ public sealed partial class Task
             child.Memory = c.Memory;
             return 0;
         }, null);
-        return child.Tid;
+        return threadTid;
     }
 }

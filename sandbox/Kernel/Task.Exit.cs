@@ -113,7 +113,7 @@ public sealed partial class Task
                 tg.ProfTimer.Cancel();
                 tg.PosixTimers.DeleteAll();
                 Kernel.ReleaseIpcOf(tg);
-                var reaper = Kernel.Init;
+                var reaper = tg.PidNamespace is { Init: { } nsInit } ? nsInit : Kernel.Init;
                 foreach (var child in tg.Children.ToArray())
                 {
                     foreach (var ct in child.Tasks)
@@ -140,7 +140,7 @@ public sealed partial class Task
                     if (tg.ExitSignal != 0 && !autoReap)
                     {
                         var (code, st) = WaitStatus.ToChildInfo(status);
-                        var info = new SignalInfo { Signo = tg.ExitSignal, Code = code, Pid = tg.Tgid, Uid = Credentials.Uid, Status = st };
+                        var info = new SignalInfo { Signo = tg.ExitSignal, Code = code, Pid = parent.PidNamespace?.LocalOf(tg.Tgid) ?? tg.Tgid, Uid = Credentials.Uid, Status = st };
                         Kernel.SendSignalLocked(parent, null, info, SignalSource.Kernel);
                     }
                     if (autoReap)
@@ -171,7 +171,8 @@ public sealed partial class Task
 
     /// <summary>
     /// wait4/waitid: waits for a child selected by <paramref name="idtype"/> (P_ALL 0, P_PID 1,
-    /// P_PGID 2) and <paramref name="id"/> to change state. Returns 0 with the result, 0 with
+    /// P_PGID 2) and <paramref name="id"/> to change state. Returns 0 with the result (its Pid as
+    /// this task's PID namespace numbers it, taken before the child is reaped), 0 with
     /// Pid = 0 for WNOHANG without a change, or -ECHILD / -ERESTARTSYS.
     /// </summary>
     public int Wait(int idtype, int id, int options, out WaitResult result)
@@ -193,7 +194,7 @@ public sealed partial class Task
                     if (c.Zombie && (options & WEXITED) != 0)
                     {
                         var (code, st) = WaitStatus.ToChildInfo(c.ExitStatus);
-                        found = new WaitResult(c.Tgid, c.ExitStatus, code, st, c.Leader.Credentials.Uid);
+                        found = new WaitResult(Kernel.IdSeenBy(this, c.Tgid), c.ExitStatus, code, st, c.Leader.Credentials.Uid);
                         if ((options & WNOWAIT) == 0)
                         {
                             tg.Children.Remove(c);
@@ -205,13 +206,13 @@ public sealed partial class Task
                     }
                     if (c.StopReportPending && c.Stopped && (options & WSTOPPED) != 0)
                     {
-                        found = new WaitResult(c.Tgid, WaitStatus.Stopped(c.StopSignal), SignalInfo.CLD_STOPPED, c.StopSignal, c.Leader.Credentials.Uid);
+                        found = new WaitResult(Kernel.IdSeenBy(this, c.Tgid), WaitStatus.Stopped(c.StopSignal), SignalInfo.CLD_STOPPED, c.StopSignal, c.Leader.Credentials.Uid);
                         if ((options & WNOWAIT) == 0) c.StopReportPending = false;
                         return true;
                     }
                     if (c.ContinueReportPending && (options & WCONTINUED) != 0)
                     {
-                        found = new WaitResult(c.Tgid, WaitStatus.Continued, SignalInfo.CLD_CONTINUED, Signal.SIGCONT, c.Leader.Credentials.Uid);
+                        found = new WaitResult(Kernel.IdSeenBy(this, c.Tgid), WaitStatus.Continued, SignalInfo.CLD_CONTINUED, Signal.SIGCONT, c.Leader.Credentials.Uid);
                         if ((options & WNOWAIT) == 0) c.ContinueReportPending = false;
                         return true;
                     }

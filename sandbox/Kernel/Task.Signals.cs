@@ -212,7 +212,7 @@ public sealed partial class Task
                     {
                         // Init's blocked default-action signals that got unblocked are dropped
                         // (only SIGKILL, SIGSTOP and forced faults act on it).
-                        if (tg.IsInit && sig != Signal.SIGKILL && sig != Signal.SIGSTOP && !IsForcedFault(info)) continue;
+                        if ((tg.IsInit || tg.IsNamespaceInit) && sig != Signal.SIGKILL && sig != Signal.SIGSTOP && !IsForcedFault(info)) continue;
                         switch (Signal.DefaultActionOf(sig))
                         {
                             case DefaultAction.Ignore:

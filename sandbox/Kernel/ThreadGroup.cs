@@ -169,9 +169,21 @@ public sealed class ThreadGroup
     public bool IsInit => Tgid == 1;
 
     /// <summary>
+    /// Init of a PID namespace: the sandbox's (<see cref="IsInit"/>) or a pod container's own,
+    /// which, as on Linux, only receives the signals it has handlers for (and SIGKILL/SIGSTOP from outside).
+    /// </summary>
+    public bool IsNamespaceInit { get; set; }
+
+    /// <summary>
     /// The container the process belongs to: "" for the sandbox's root container, else the ID of
     /// a container that joined the sandbox. Inherited by fork; decides which processes a
     /// container's kill, ps and delete reach.
     /// </summary>
     public string ContainerId { get; set; } = "";
+
+    /// <summary>
+    /// The PID namespace the process lives in below the sandbox's, or null for the sandbox's own
+    /// (inherited by fork; set for a pod container with a PID namespace of its own).
+    /// </summary>
+    public PidNamespace? PidNamespace { get; init; }
 }

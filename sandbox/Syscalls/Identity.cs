@@ -179,7 +179,7 @@ internal static partial class IdentitySyscalls
             return a.A1 == 0 ? 0 : -Errno.EINVAL;
         }
         if (pid < 0) return -Errno.EINVAL;
-        var target = pid == 0 ? t : t.Kernel.TaskByTid(pid);
+        var target = pid == 0 ? t : t.Kernel.TaskByTid(t, pid);
         if (target == null) return -Errno.ESRCH;
         if (a.A1 == 0) return 0;
         var c = target.Credentials;

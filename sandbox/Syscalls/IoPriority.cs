@@ -29,7 +29,7 @@ internal static class IoPrioritySyscalls
         {
             case IOPRIO_WHO_PROCESS:
                 if (who == 0) return [t];
-                return k.TaskByTid(who) is { Exited: false } task ? [task] : [];
+                return k.TaskByTid(t, who) is { Exited: false } task ? [task] : [];
             case IOPRIO_WHO_PGRP:
                 {
                     int pgid = who == 0 ? t.ThreadGroup.ProcessGroup.Id : who;

@@ -61,7 +61,7 @@ internal static class PidFdSyscalls
         if (t.Memory.CopyOutStruct(a.A2, -1) != 0) return -Errno.EFAULT;
         long pid = t.Clone(flags & ~Task.CLONE_PIDFD, a.A1, a.A2, a.A3, a.A4);
         if (pid <= 0) return pid;
-        var child = t.Kernel.ThreadGroupByPid((int)pid);
+        var child = t.Kernel.ThreadGroupByPid(t, (int)pid);
         if (child == null) return pid;   // already reaped (the parent ignores SIGCHLD): no pidfd
         int fd = t.Fds.InstallNew(new PidFdFile(child, 0), closeOnExec: true);
         if (fd >= 0) t.Memory.CopyOutStruct(a.A2, fd);
@@ -80,10 +80,10 @@ internal static class PidFdSyscalls
         if ((flags & ~(uint)(PIDFD_NONBLOCK | PIDFD_THREAD)) != 0) return -Errno.EINVAL;
         if (pid <= 0) return -Errno.EINVAL;
         var k = t.Kernel;
-        ThreadGroup? g = k.ThreadGroupByPid(pid);
+        ThreadGroup? g = k.ThreadGroupByPid(t, pid);
         if (g == null)
         {
-            var task = k.TaskByTid(pid);
+            var task = k.TaskByTid(t, pid);
             if (task == null) return -Errno.ESRCH;
             if ((flags & PIDFD_THREAD) == 0) return -Errno.EINVAL;
             g = task.ThreadGroup;

@@ -60,7 +60,7 @@ internal static class PosixTimerSyscalls
             switch (notify)
             {
                 case PosixTimer.SIGEV_THREAD_ID: // SIGEV_SIGNAL | SIGEV_THREAD_ID
-                    target = t.Kernel.TaskByTid(tid);
+                    target = t.Kernel.TaskByTid(t, tid);
                     if (target == null || target.ThreadGroup != t.ThreadGroup) return -Errno.EINVAL;
                     if (!Signal.IsValid(signo)) return -Errno.EINVAL;
                     break;

@@ -26,15 +26,15 @@ internal static partial class ProcessSyscalls
         t.Supported(231, "exit_group", Exit);
         t.Supported(61, "wait4", Wait4);
         t.Supported(247, "waitid", WaitId);
-        t.Supported(39, "getpid", (Task task, in SyscallArguments a) => task.Pid);
-        t.Supported(110, "getppid", (Task task, in SyscallArguments a) => task.ThreadGroup.ParentPid);
-        t.Supported(186, "gettid", (Task task, in SyscallArguments a) => task.Tid);
+        t.Supported(39, "getpid", (Task task, in SyscallArguments a) => task.Kernel.IdSeenBy(task, task.Pid));
+        t.Supported(110, "getppid", (Task task, in SyscallArguments a) => task.Kernel.IdSeenBy(task, task.ThreadGroup.ParentPid));
+        t.Supported(186, "gettid", (Task task, in SyscallArguments a) => task.Kernel.IdSeenBy(task, task.Tid));
         t.Supported(109, "setpgid", SetPgid);
         t.Supported(121, "getpgid", GetPgid);
-        t.Supported(111, "getpgrp", (Task task, in SyscallArguments a) => task.ProcessGroupId);
+        t.Supported(111, "getpgrp", (Task task, in SyscallArguments a) => task.Kernel.IdSeenBy(task, task.ProcessGroupId));
         t.Supported(112, "setsid", SetSid);
         t.Supported(124, "getsid", GetSid);
-        t.Supported(218, "set_tid_address", (Task task, in SyscallArguments a) => { task.ClearChildTid = a.A0; return task.Tid; });
+        t.Supported(218, "set_tid_address", (Task task, in SyscallArguments a) => { task.ClearChildTid = a.A0; return task.Kernel.IdSeenBy(task, task.Tid); });
         t.Supported(273, "set_robust_list", (Task task, in SyscallArguments a) =>
         {
             if (a.A1 != 24) return -Errno.EINVAL;
@@ -108,10 +108,10 @@ internal static partial class ProcessSyscalls
         if ((options & ~(Task.WNOHANG | Task.WUNTRACED | Task.WCONTINUED | Task.__WNOTHREAD | Task.__WALL | Task.__WCLONE)) != 0)
             return -Errno.EINVAL;
         int idtype, id;
-        if (pid < -1) { idtype = 2; id = -pid; }
+        if (pid < -1) { idtype = 2; id = NoneIfZero(t.Kernel.IdGivenBy(t, -pid)); }
         else if (pid == -1) { idtype = 0; id = 0; }
         else if (pid == 0) { idtype = 2; id = t.ProcessGroupId; }
-        else { idtype = 1; id = pid; }
+        else { idtype = 1; id = NoneIfZero(t.Kernel.IdGivenBy(t, pid)); }
         int r = t.Wait(idtype, id, options | Task.WEXITED, out var res);
         if (r < 0) return r;
         if (res.Pid == 0) return 0;
@@ -133,9 +133,10 @@ internal static partial class ProcessSyscalls
         if ((options & ~(Task.WNOHANG | Task.WEXITED | Task.WSTOPPED | Task.WCONTINUED | Task.WNOWAIT | Task.__WNOTHREAD | Task.__WALL | Task.__WCLONE)) != 0)
             return -Errno.EINVAL;
         if ((options & (Task.WEXITED | Task.WSTOPPED | Task.WCONTINUED)) == 0) return -Errno.EINVAL;
-        bool eagainIfNone = false;
+        bool eagainIfNone = false, fromPidFd = false;
         if (idtype == P_PIDFD)
         {
+            fromPidFd = true;
             // The process a pidfd names; a non-blocking pidfd makes the wait return EAGAIN.
             int err = PidFdSyscalls.ResolveForWait(t, id, ref options, out id, out eagainIfNone);
             if (err != 0) return err;
@@ -143,6 +144,7 @@ internal static partial class ProcessSyscalls
         }
         if (idtype != P_ALL && idtype != P_PID && idtype != P_PGID) return -Errno.EINVAL;
         if (idtype == P_PGID && id == 0) id = t.ProcessGroupId;
+        else if (idtype is P_PID or P_PGID && !fromPidFd) id = NoneIfZero(t.Kernel.IdGivenBy(t, id));
         int r = t.Wait(idtype, id, options, out var res);
         if (r < 0) return r;
         if (res.Pid == 0 && eagainIfNone) return -Errno.EAGAIN;
@@ -162,9 +164,14 @@ internal static partial class ProcessSyscalls
         return 0;
     }
 
+    /// <summary>An ID that matches no process, for a number the caller's PID namespace does not have.</summary>
+    private static int NoneIfZero(int id) => id == 0 ? int.MaxValue : id;
+
     private static long SetPgid(Task t, in SyscallArguments a)
     {
         int pid = (int)a.A0, pgid = (int)a.A1;
+        if (pid > 0 && (pid = t.Kernel.IdGivenBy(t, pid)) == 0) return -Errno.ESRCH;
+        if (pgid > 0 && (pgid = t.Kernel.IdGivenBy(t, pgid)) == 0) return -Errno.EPERM;
         // As Linux: pid 0 is the caller, pgid 0 is pid, and only then is a negative pgid refused.
         if (pid == 0) pid = t.ThreadGroup.Tgid;
         if (pgid == 0) pgid = pid;
@@ -172,7 +179,7 @@ internal static partial class ProcessSyscalls
         var k = t.Kernel;
         lock (k.TaskLock)
         {
-            var target = k.ThreadGroupByPid(pid);
+            var target = k.ThreadGroupByPid(t, pid);
             if (target == null || target.Zombie) return -Errno.ESRCH;
             if (target != t.ThreadGroup && target.Parent != t.ThreadGroup) return -Errno.ESRCH;
             if (target.Session != t.ThreadGroup.Session) return -Errno.EPERM;
@@ -191,17 +198,17 @@ internal static partial class ProcessSyscalls
     private static long GetPgid(Task t, in SyscallArguments a)
     {
         int pid = (int)a.A0;
-        if (pid == 0) return t.ProcessGroupId;
-        var g = t.Kernel.ThreadGroupByPid(pid);
-        return g == null ? -Errno.ESRCH : g.ProcessGroup.Id;
+        if (pid == 0) return t.Kernel.IdSeenBy(t, t.ProcessGroupId);
+        var g = t.Kernel.ThreadGroupByPid(t, pid);
+        return g == null ? -Errno.ESRCH : t.Kernel.IdSeenBy(t, g.ProcessGroup.Id);
     }
 
     private static long GetSid(Task t, in SyscallArguments a)
     {
         int pid = (int)a.A0;
-        if (pid == 0) return t.SessionId;
-        var g = t.Kernel.ThreadGroupByPid(pid);
-        return g == null ? -Errno.ESRCH : g.Session.Id;
+        if (pid == 0) return t.Kernel.IdSeenBy(t, t.SessionId);
+        var g = t.Kernel.ThreadGroupByPid(t, pid);
+        return g == null ? -Errno.ESRCH : t.Kernel.IdSeenBy(t, g.Session.Id);
     }
 
     private static long SetSid(Task t, in SyscallArguments a)
@@ -213,14 +220,14 @@ internal static partial class ProcessSyscalls
             if (tg.ProcessGroup.Id == tg.Tgid || k.ProcessGroupById(tg.Tgid) != null) return -Errno.EPERM;
             k.LeaveProcessGroupLocked(tg);
             k.JoinProcessGroupLocked(tg, tg.Tgid, new Session(tg.Tgid));
-            return tg.Tgid;
+            return k.IdSeenBy(t, tg.Tgid);
         }
     }
 
     private static long GetRobustList(Task t, in SyscallArguments a)
     {
         int pid = (int)a.A0;
-        var target = pid == 0 ? t : t.Kernel.TaskByTid(pid);
+        var target = pid == 0 ? t : t.Kernel.TaskByTid(t, pid);
         if (target == null) return -Errno.ESRCH;
         if (t.Memory.CopyOutStruct(a.A1, target.RobustList) != 0) return -Errno.EFAULT;
         if (t.Memory.CopyOutStruct(a.A2, 24UL) != 0) return -Errno.EFAULT;

@@ -43,7 +43,7 @@ internal static class SchedulingSyscalls
     private static Task? AffinityTarget(Task t, int pid)
     {
         if (pid == 0) return t;
-        return pid > 0 && t.Kernel.TaskByTid(pid) is { Exited: false } task ? task : null;
+        return pid > 0 && t.Kernel.TaskByTid(t, pid) is { Exited: false } task ? task : null;
     }
 
     /// <summary>
@@ -98,7 +98,7 @@ internal static class SchedulingSyscalls
         {
             case PRIO_PROCESS:
                 if (who == 0) return [t];
-                return k.TaskByTid(who) is { Exited: false } task ? [task] : [];
+                return k.TaskByTid(t, who) is { Exited: false } task ? [task] : [];
             case PRIO_PGRP:
             {
                 int pgid = who == 0 ? t.ThreadGroup.ProcessGroup.Id : who;
@@ -155,7 +155,7 @@ internal static class SchedulingSyscalls
         err = 0;
         if (pid < 0) { err = -Errno.EINVAL; return null; }
         if (pid == 0) return t;
-        var task = t.Kernel.TaskByTid(pid);
+        var task = t.Kernel.TaskByTid(t, pid);
         if (task == null || task.Exited) err = -Errno.ESRCH;
         return err == 0 ? task : null;
     }

@@ -173,17 +173,17 @@ internal static partial class SignalSyscalls
             IEnumerable<ThreadGroup> targets;
             if (pid > 0)
             {
-                var g = k.ThreadGroupByPid(pid);
+                var g = k.ThreadGroupByPid(t, pid);
                 if (g == null) return -Errno.ESRCH;
                 targets = new[] { g };
             }
             else if (pid == -1)
             {
-                targets = k.ThreadGroups().Where(g => !g.IsInit && g != t.ThreadGroup);
+                targets = k.ThreadGroups().Where(g => !g.IsInit && g != t.ThreadGroup && k.CanSee(t, g) && k.IdSeenBy(t, g.Tgid) != 1);
             }
             else
             {
-                int pgid = pid == 0 ? t.ProcessGroupId : -pid;
+                int pgid = pid == 0 ? t.ProcessGroupId : k.IdGivenBy(t, -pid);
                 var pg = k.ProcessGroupById(pgid);
                 if (pg == null) return -Errno.ESRCH;
                 targets = pg.Members.ToArray();
@@ -209,8 +209,8 @@ internal static partial class SignalSyscalls
         var k = t.Kernel;
         lock (k.TaskLock)
         {
-            var target = k.TaskByTid(tid);
-            if (target == null || (tgid != -1 && target.Pid != tgid)) return -Errno.ESRCH;
+            var target = k.TaskByTid(t, tid);
+            if (target == null || (tgid != -1 && k.IdSeenBy(t, target.Pid) != tgid)) return -Errno.ESRCH;
             if (!MaySignal(t, target.ThreadGroup)) return -Errno.EPERM;
             if (sig == 0) return 0;
             k.SendSignalLocked(target.ThreadGroup, target, SignalInfo.FromUser(sig, SignalInfo.SI_TKILL, t.Pid, t.Credentials.Uid), SignalSource.User);
@@ -226,8 +226,8 @@ internal static partial class SignalSyscalls
         if (t.Memory.CopyIn(a.A2, raw) != 0) return -Errno.EFAULT;
         var info = SignalInfo.FromBytes(raw);
         info.Signo = sig;
-        if ((info.Code >= 0 || info.Code == SignalInfo.SI_TKILL) && pid != t.Pid) return -Errno.EPERM;
-        var g = t.Kernel.ThreadGroupByPid(pid);
+        if ((info.Code >= 0 || info.Code == SignalInfo.SI_TKILL) && pid != t.Kernel.IdSeenBy(t, t.Pid)) return -Errno.EPERM;
+        var g = t.Kernel.ThreadGroupByPid(t, pid);
         if (g == null) return -Errno.ESRCH;
         if (!MaySignal(t, g)) return -Errno.EPERM;
         t.Kernel.SendSignalToGroup(g, info, SignalSource.User);
@@ -242,9 +242,9 @@ internal static partial class SignalSyscalls
         if (t.Memory.CopyIn(a.A3, raw) != 0) return -Errno.EFAULT;
         var info = SignalInfo.FromBytes(raw);
         info.Signo = sig;
-        if ((info.Code >= 0 || info.Code == SignalInfo.SI_TKILL) && tgid != t.Pid) return -Errno.EPERM;
-        var target = t.Kernel.TaskByTid(tid);
-        if (target == null || target.Pid != tgid) return -Errno.ESRCH;
+        if ((info.Code >= 0 || info.Code == SignalInfo.SI_TKILL) && tgid != t.Kernel.IdSeenBy(t, t.Pid)) return -Errno.EPERM;
+        var target = t.Kernel.TaskByTid(t, tid);
+        if (target == null || t.Kernel.IdSeenBy(t, target.Pid) != tgid) return -Errno.ESRCH;
         t.Kernel.SendSignalToTask(target, info, SignalSource.User);
         return 0;
     }

@@ -108,7 +108,7 @@ internal static partial class SystemSyscalls
     private static long Prlimit(Task t, int pid, int resource, ulong newAddr, ulong oldAddr)
     {
         if (resource < 0 || resource >= Rlimits.Count) return -Errno.EINVAL;
-        ThreadGroup? g = pid == 0 ? t.ThreadGroup : t.Kernel.ThreadGroupByPid(pid);
+        ThreadGroup? g = pid == 0 ? t.ThreadGroup : t.Kernel.ThreadGroupByPid(t, pid);
         if (g == null) return -Errno.ESRCH;
         var limits = g.Limits;
         var old = limits.Get(resource);

@@ -120,7 +120,7 @@ internal static partial class TimeSyscalls
         int pid = ~(clock >> 3);
         thread = (clock & 4) != 0;
         type = clock & 3;
-        found = pid == 0 ? t : t.Kernel.TaskByTid(pid);
+        found = pid == 0 ? t : t.Kernel.TaskByTid(t, pid);
         if (found == null || found.Exited) return -Errno.EINVAL;
         if (thread && found.ThreadGroup != t.ThreadGroup) return -Errno.EINVAL;
         if (!thread && found != t && found.ThreadGroup.Tgid != found.Tid) return -Errno.EINVAL;

@@ -8,14 +8,19 @@ namespace RunscNet.StateFile.Checkpoint;
 /// chunks     u8 stream (1 graph, 2 pages), u32 raw length, u32 stored length,
 ///            32-byte SHA-256 of the stored bytes, stored (deflate) bytes
 /// trailer    u8 0xFF, 32-byte SHA-256 of every byte before it
+/// signature  optional: "RSNHMAC1" + HMAC-SHA256 of every byte before it (<see cref="ImageSignature"/>)
 /// </code>
 /// The graph stream is the protobuf encoding of <see cref="SandboxImage"/>; the page stream is
 /// 4096-byte pages in the order the graph's VMAs name them.
 /// </summary>
 public static class CheckpointImage
 {
-    /// <summary>The version of the layout and graph this runsc-net writes and reads.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// The version of the layout and graph this runsc-net writes and reads. 2: unix sockets,
+    /// eventfd/timerfd/signalfd/epoll files, POSIX timers, tmpfs contents, and the optional
+    /// HMAC signature block.
+    /// </summary>
+    public const int FormatVersion = 2;
 
     /// <summary>The image's file name inside --image-path.</summary>
     public const string FileName = "checkpoint.img";

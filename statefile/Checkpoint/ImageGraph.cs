@@ -23,6 +23,48 @@ public sealed class SandboxImage
 
     /// <summary>Every pipe some saved description is an end of.</summary>
     [ProtoMember(4)] public List<PipeImage> Pipes { get; set; } = new();
+
+    /// <summary>
+    /// Every AF_UNIX socket some saved description is, or that one of them reaches (its peer, the
+    /// connections waiting in a listener's backlog), closed ones included.
+    /// </summary>
+    [ProtoMember(5)] public List<UnixSocketImage> UnixSockets { get; set; } = new();
+
+    /// <summary>The contents of the container's tmpfs mounts (/dev/shm, tmpfs mounts of the spec).</summary>
+    [ProtoMember(6)] public List<TmpfsMountImage> Tmpfs { get; set; } = new();
+}
+
+/// <summary>One tmpfs mount: where it is, and its files, parents before children.</summary>
+[ProtoContract]
+public sealed class TmpfsMountImage
+{
+    /// <summary>The mount point, absolute in the container's root.</summary>
+    [ProtoMember(1)] public string Path { get; set; } = "";
+    [ProtoMember(2)] public List<TmpfsEntryImage> Entries { get; set; } = new();
+}
+
+/// <summary>
+/// One file of a tmpfs mount. A regular file's bytes are pages of the page stream (the last
+/// one zero-padded); a second name of a file already saved is a hard link to it.
+/// </summary>
+[ProtoContract]
+public sealed class TmpfsEntryImage
+{
+    /// <summary>Relative to the mount point ("" is the mount's root directory).</summary>
+    [ProtoMember(1)] public string Path { get; set; } = "";
+    /// <summary>File type and permission bits (st_mode).</summary>
+    [ProtoMember(2)] public uint Mode { get; set; }
+    [ProtoMember(3)] public uint Uid { get; set; }
+    [ProtoMember(4)] public uint Gid { get; set; }
+    /// <summary>A regular file's size in bytes.</summary>
+    [ProtoMember(5)] public long Size { get; set; }
+    /// <summary>Index in the page stream of a regular file's first page.</summary>
+    [ProtoMember(6)] public long FirstPage { get; set; }
+    /// <summary>A symbolic link's target.</summary>
+    [ProtoMember(7)] public string Target { get; set; } = "";
+    /// <summary>For another name of an earlier file: that file's path (relative to the mount point).</summary>
+    [ProtoMember(8)] public string LinkTo { get; set; } = "";
+    [ProtoMember(9)] public long MtimeNs { get; set; }
 }
 
 /// <summary>One process (thread group).</summary>
@@ -58,6 +100,25 @@ public sealed class ProcessImage
     [ProtoMember(21)] public long RealTimerIntervalNs { get; set; }
     /// <summary>The process's name (comm), which a zombie keeps.</summary>
     [ProtoMember(22)] public string Comm { get; set; } = "";
+    /// <summary>timer_create(2) timers, by id.</summary>
+    [ProtoMember(23)] public List<PosixTimerImage> PosixTimers { get; set; } = new();
+}
+
+/// <summary>One POSIX timer: its id, clock, notification, and the time to its next expiry.</summary>
+[ProtoContract]
+public sealed class PosixTimerImage
+{
+    [ProtoMember(1)] public int Id { get; set; }
+    [ProtoMember(2)] public int Clock { get; set; }
+    /// <summary>SIGEV_SIGNAL (0), SIGEV_NONE (1), SIGEV_THREAD_ID (4).</summary>
+    [ProtoMember(3)] public int Notify { get; set; }
+    [ProtoMember(4)] public int Signal { get; set; }
+    [ProtoMember(5)] public ulong Value { get; set; }
+    /// <summary>The thread SIGEV_THREAD_ID targets (0: the process).</summary>
+    [ProtoMember(6)] public int TargetTid { get; set; }
+    /// <summary>Nanoseconds to the next expiry (0: disarmed) and the interval.</summary>
+    [ProtoMember(7)] public long RemainingNs { get; set; }
+    [ProtoMember(8)] public long IntervalNs { get; set; }
 }
 
 /// <summary>One sigaction.</summary>
@@ -189,6 +250,16 @@ public static class FileKind
     public const int PipeRead = 3;
     /// <summary>The write end of a pipe.</summary>
     public const int PipeWrite = 4;
+    /// <summary>An AF_UNIX socket (<see cref="FileImage.Socket"/>).</summary>
+    public const int UnixSocket = 5;
+    /// <summary>An eventfd (<see cref="FileImage.EventCount"/>, <see cref="FileImage.Semaphore"/>).</summary>
+    public const int EventFd = 6;
+    /// <summary>A timerfd (<see cref="FileImage.Clock"/>, remaining time, interval, unread expirations).</summary>
+    public const int TimerFd = 7;
+    /// <summary>A signalfd (<see cref="FileImage.SignalMask"/>).</summary>
+    public const int SignalFd = 8;
+    /// <summary>An epoll instance (<see cref="FileImage.Interests"/>).</summary>
+    public const int Epoll = 9;
 }
 
 /// <summary>One open file description (shared by every fd that refers to it).</summary>
@@ -208,6 +279,36 @@ public sealed class FileImage
     [ProtoMember(6)] public int Pipe { get; set; }
     /// <summary>The file's size at checkpoint time (Path kind, regular files; -1 otherwise).</summary>
     [ProtoMember(7), DefaultValue(-1L)] public long Size { get; set; } = -1;
+    /// <summary>Index into <see cref="SandboxImage.UnixSockets"/> (UnixSocket kind).</summary>
+    [ProtoMember(8)] public int Socket { get; set; }
+    /// <summary>The eventfd's counter.</summary>
+    [ProtoMember(9)] public ulong EventCount { get; set; }
+    /// <summary>EFD_SEMAPHORE.</summary>
+    [ProtoMember(10)] public bool Semaphore { get; set; }
+    /// <summary>The timerfd's clock.</summary>
+    [ProtoMember(11)] public int Clock { get; set; }
+    /// <summary>The timerfd's time to its next expiry (0: disarmed) and interval, in nanoseconds.</summary>
+    [ProtoMember(12)] public long TimerRemainingNs { get; set; }
+    [ProtoMember(13)] public long TimerIntervalNs { get; set; }
+    /// <summary>The timerfd's expirations not yet read.</summary>
+    [ProtoMember(14)] public ulong Expirations { get; set; }
+    /// <summary>The signalfd's mask.</summary>
+    [ProtoMember(15)] public ulong SignalMask { get; set; }
+    /// <summary>The epoll instance's interest list.</summary>
+    [ProtoMember(16)] public List<EpollInterestImage> Interests { get; set; } = new();
+}
+
+/// <summary>One entry of an epoll interest list: the watched description (file index), the fd it was added by, events and data.</summary>
+[ProtoContract]
+public sealed class EpollInterestImage
+{
+    [ProtoMember(1)] public int Fd { get; set; }
+    /// <summary>Index into <see cref="SandboxImage.Files"/>.</summary>
+    [ProtoMember(2)] public int File { get; set; }
+    [ProtoMember(3)] public uint Events { get; set; }
+    [ProtoMember(4)] public ulong Data { get; set; }
+    /// <summary>An EPOLLONESHOT entry that fired and was not re-armed.</summary>
+    [ProtoMember(5)] public bool Disabled { get; set; }
 }
 
 /// <summary>A pipe and the bytes written to it that nobody read yet.</summary>
@@ -216,4 +317,68 @@ public sealed class PipeImage
 {
     [ProtoMember(1)] public byte[] Data { get; set; } = Array.Empty<byte>();
     [ProtoMember(2)] public int Capacity { get; set; }
+}
+
+/// <summary>
+/// An AF_UNIX socket (unix(7)): its type, connection state, address and binding, credentials,
+/// options and the messages queued for it to receive. Other sockets are named by their index in
+/// <see cref="SandboxImage.UnixSockets"/> plus one (0: none).
+/// </summary>
+[ProtoContract]
+public sealed class UnixSocketImage
+{
+    /// <summary>SOCK_STREAM (1), SOCK_DGRAM (2) or SOCK_SEQPACKET (5).</summary>
+    [ProtoMember(1)] public int Type { get; set; }
+    /// <summary>The description's status flags (O_RDWR, O_NONBLOCK...).</summary>
+    [ProtoMember(2)] public int Flags { get; set; }
+    /// <summary>The connected peer (stream, seqpacket) or the default destination (datagram), index + 1; 0: none.</summary>
+    [ProtoMember(3)] public int Peer { get; set; }
+    [ProtoMember(4)] public bool Connected { get; set; }
+    [ProtoMember(5)] public bool Listening { get; set; }
+    [ProtoMember(6)] public int BacklogMax { get; set; }
+    /// <summary>Connections not yet accepted, in order: packed u32 socket indexes + 1.</summary>
+    [ProtoMember(7)] public byte[] Backlog { get; set; } = Array.Empty<byte>();
+    [ProtoMember(8)] public bool PeerClosed { get; set; }
+    [ProtoMember(9)] public bool ShutRead { get; set; }
+    [ProtoMember(10)] public bool ShutWrite { get; set; }
+    /// <summary>Closed by every holder, kept because a live socket still refers to it.</summary>
+    [ProtoMember(11)] public bool Closed { get; set; }
+    /// <summary>The bound sockaddr_un as the application gave it (abstract names start with a NUL); empty: unbound.</summary>
+    [ProtoMember(12)] public byte[] Address { get; set; } = Array.Empty<byte>();
+    /// <summary>For a socket bound to a path: the socket file, absolute in the container's root.</summary>
+    [ProtoMember(13)] public string BoundPath { get; set; } = "";
+    /// <summary>SO_PEERCRED of this socket as its peers see it: pid, uid, gid.</summary>
+    [ProtoMember(14)] public int CredPid { get; set; }
+    [ProtoMember(15)] public uint CredUid { get; set; }
+    [ProtoMember(16)] public uint CredGid { get; set; }
+    /// <summary>The peer's credentials as SO_PEERCRED reports them, when known.</summary>
+    [ProtoMember(17)] public bool HasPeerCred { get; set; }
+    [ProtoMember(18)] public int PeerCredPid { get; set; }
+    [ProtoMember(19)] public uint PeerCredUid { get; set; }
+    [ProtoMember(20)] public uint PeerCredGid { get; set; }
+    /// <summary>What was sent to this socket and not yet received, oldest first.</summary>
+    [ProtoMember(21)] public List<UnixMessageImage> Queue { get; set; } = new();
+    /// <summary>Socket options set with setsockopt(2) (SOL_SOCKET).</summary>
+    [ProtoMember(22)] public List<SocketOptionImage> Options { get; set; } = new();
+}
+
+/// <summary>One queued message (a datagram, a seqpacket record, or a stream write's unread rest).</summary>
+[ProtoContract]
+public sealed class UnixMessageImage
+{
+    [ProtoMember(1)] public byte[] Data { get; set; } = Array.Empty<byte>();
+    /// <summary>The sender's address (empty: unnamed).</summary>
+    [ProtoMember(2)] public byte[] From { get; set; } = Array.Empty<byte>();
+    [ProtoMember(3)] public int CredPid { get; set; }
+    [ProtoMember(4)] public uint CredUid { get; set; }
+    [ProtoMember(5)] public uint CredGid { get; set; }
+}
+
+/// <summary>A socket option's level, name and value.</summary>
+[ProtoContract]
+public sealed class SocketOptionImage
+{
+    [ProtoMember(1)] public int Level { get; set; }
+    [ProtoMember(2)] public int Name { get; set; }
+    [ProtoMember(3)] public byte[] Value { get; set; } = Array.Empty<byte>();
 }

@@ -40,13 +40,23 @@ public sealed class ImageReader
         return _pageChunks[(int)(index / perChunk)].AsSpan((int)(index % perChunk) * CheckpointImage.PageSize, CheckpointImage.PageSize);
     }
 
-    /// <summary>Reads and verifies the image file <paramref name="path"/>.</summary>
-    public static ImageReader ReadFile(string path)
+    /// <summary>
+    /// Reads and verifies the image file <paramref name="path"/>: first its HMAC against
+    /// <paramref name="key"/> (the --image-key file's bytes; null: none given, and the image must
+    /// be unsigned), see <see cref="ImageSignature"/>, then everything <see cref="Read"/> checks.
+    /// </summary>
+    /// <param name="path">The image file.</param>
+    /// <param name="key">The --image-key bytes, or null.</param>
+    /// <param name="pages">False: page chunks are checked by the whole-image SHA-256 and their sizes
+    /// only, not inflated nor kept (the runtime's check before a restore; the Sentry checks each
+    /// chunk's hash and inflates them).</param>
+    public static ImageReader ReadFile(string path, byte[]? key = null, bool pages = true)
     {
         try
         {
             using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            return Read(f, path);
+            ImageSignature.Verify(f, key, path);
+            return Read(f, path, pages);
         }
         catch (FileNotFoundException)
         {
@@ -62,10 +72,14 @@ public sealed class ImageReader
         }
     }
 
-    /// <summary>Reads and verifies an image from <paramref name="input"/> (a seekable stream); <paramref name="name"/> names it in errors.</summary>
-    public static ImageReader Read(Stream input, string name)
+    /// <summary>
+    /// Reads and verifies an image from <paramref name="input"/> (a seekable stream); <paramref name="name"/>
+    /// names it in errors. A signature block is skipped, not checked: the runtime, which holds the
+    /// key, checked it (<see cref="ReadFile"/>) before handing the image to the Sentry.
+    /// </summary>
+    public static ImageReader Read(Stream input, string name, bool pages = true)
     {
-        long length = input.Length;
+        long length = ImageSignature.UnsignedLength(input);
         int magicLength = CheckpointImage.Magic.Length;
         if (length < magicLength + 4 + 1 + 32) throw Damaged(name, "it is too short (truncated)");
         var head = new byte[magicLength + 4];
@@ -101,6 +115,7 @@ public sealed class ImageReader
         var graph = new MemoryStream();
         var pageChunks = new List<byte[]>();
         long pageBytes = 0;
+        long lastPageChunk = -1;
         var chunkHead = new byte[9 + 32];
         var digest = new byte[32];
         while (input.Position < end)
@@ -116,20 +131,25 @@ public sealed class ImageReader
                 throw Damaged(name, "a chunk's size is invalid");
             var storedBytes = new byte[stored];
             input.ReadExactly(storedBytes);
-            Sha256.HashData(storedBytes, digest);
-            if (!digest.AsSpan().SequenceEqual(chunkHead.AsSpan(9, 32))) throw Damaged(name, "a chunk's SHA-256 does not match");
-            byte[] data = Inflate(storedBytes, (int)raw, name);
+            // Without pages (the runtime's check) a page chunk is covered by the whole-image hash
+            // already; the Sentry, which uses the pages, checks each chunk's own.
+            if (pages || stream == CheckpointImage.GraphStream)
+            {
+                Sha256.HashData(storedBytes, digest);
+                if (!digest.AsSpan().SequenceEqual(chunkHead.AsSpan(9, 32))) throw Damaged(name, "a chunk's SHA-256 does not match");
+            }
             if (stream == CheckpointImage.GraphStream)
             {
                 if (graph.Length + raw > CheckpointImage.MaxGraphSize) throw Damaged(name, "its object graph is too large");
-                graph.Write(data);
+                graph.Write(Inflate(storedBytes, (int)raw, name));
             }
             else
             {
                 // Every page chunk but the last is full, so page i is in chunk i / 256.
                 if (raw % CheckpointImage.PageSize != 0 || raw == 0) throw Damaged(name, "a page chunk is not a whole number of pages");
-                if (pageChunks.Count > 0 && pageChunks[^1].Length != CheckpointImage.ChunkSize) throw Damaged(name, "a page chunk other than the last is short");
-                pageChunks.Add(data);
+                if (lastPageChunk >= 0 && lastPageChunk != CheckpointImage.ChunkSize) throw Damaged(name, "a page chunk other than the last is short");
+                lastPageChunk = raw;
+                if (pages) pageChunks.Add(Inflate(storedBytes, (int)raw, name));
                 pageBytes += raw;
             }
         }

@@ -174,7 +174,7 @@ public sealed class CheckpointRestoreTests : IDisposable
         var flipped = (byte[])good.Clone();
         flipped[flipped.Length / 2] ^= 0x01;
         var otherVersion = (byte[])good.Clone();
-        int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":1", StringComparison.Ordinal);
+        int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":2", StringComparison.Ordinal);
         otherVersion[at + 16] = (byte)'7';
         SHA256.HashData(otherVersion.AsSpan(0, otherVersion.Length - 32), otherVersion.AsSpan(otherVersion.Length - 32));
         // A well-formed image from a CPU with a feature this one lacks.
@@ -212,15 +212,47 @@ public sealed class CheckpointRestoreTests : IDisposable
     }
 
     [IntegrationFact(needsRootfs: true)]
+    public void AnImageSignedWithImageKeyRestoresOnlyWithThatKey()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), image = Path.Combine(work, "image"), output = Path.Combine(work, "out");
+        string key = Path.Combine(work, "key"), wrong = Path.Combine(work, "wrong");
+        File.WriteAllText(key, "a secret only the operator has\n");
+        File.WriteAllText(wrong, "a guess\n");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-key").AssertSuccess();
+        WaitForNumbers(output, 2);
+        Assert.Contains("does not exist", _runsc.Run("checkpoint", "--image-path", image, "--image-key", Path.Combine(work, "none"), "ckpt-key").AssertOneLineError());
+        Assert.Equal("running", Status("ckpt-key"));
+        _runsc.Run("checkpoint", "--image-path", image, "--image-key", key, "ckpt-key").AssertSuccess();
+        _runsc.Run("delete", "ckpt-key").AssertSuccess();
+        var cases = new (string[] Flags, string Expect)[]
+        {
+            ([], "restore it with --image-key"),
+            (["--image-key", wrong], "does not match --image-key"),
+            (["--image-key", Path.Combine(work, "none")], "does not exist"),
+        };
+        foreach (var (flags, expect) in cases)
+        {
+            string error = _runsc.Run(["restore", "--image-path", image, .. flags, "--bundle", bundle, "--detach", "ckpt-key2"]).AssertOneLineError();
+            Assert.Contains(expect, error);
+            Assert.Equal("", _runsc.Run("list", "-q").AssertSuccess().Stdout);
+            Assert.Empty(Directory.GetFiles(_runsc.Root, "ckpt-key2*"));
+        }
+        string restored = Path.Combine(work, "restored.out");
+        RunTo(restored, "restore", "--image-path", image, "--image-key", key, "--bundle", bundle, "--detach", "ckpt-key2").AssertSuccess();
+        WaitForNumbers(restored, 2);
+        Kill("ckpt-key2");
+    }
+
+    [IntegrationFact(needsRootfs: true)]
     public void WhatCannotBeSavedIsRefusedByNameAndTheContainerRunsOn()
     {
-        // fd 3 is a tmpfs file, which is not saved yet.
-        string bundle = Bundle("exec 3>/dev/shm/x; " + Counter), work = TempDir(), image = Path.Combine(work, "image");
+        // fd 3 is a FIFO opened read-write, which is not saved yet.
+        string bundle = Bundle("mkfifo /dev/shm/f; exec 3<>/dev/shm/f; " + Counter), work = TempDir(), image = Path.Combine(work, "image");
         string output = Path.Combine(work, "out");
         RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-refuse").AssertSuccess();
         WaitForNumbers(output, 2);
         string error = _runsc.Run("checkpoint", "--image-path", image, "ckpt-refuse").AssertOneLineError();
-        Assert.Contains("checkpoint: pid 1 fd 3 (/dev/shm/x) cannot be saved yet", error);
+        Assert.Contains("checkpoint: pid 1 fd 3 (a FIFO opened read-write) cannot be saved yet", error);
         Assert.False(File.Exists(Path.Combine(image, "checkpoint.img")));
         Assert.Empty(Directory.Exists(image) ? Directory.GetFiles(image) : []);
         Assert.Equal("running", Status("ckpt-refuse"));
@@ -259,17 +291,89 @@ public sealed class CheckpointRestoreTests : IDisposable
     }
 
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
-    public void AnEpollFdIsRefusedByProcessAndFd()
+    public void AnInotifyFdIsRefusedByProcessAndFd()
     {
-        string bundle = ProbeBundle("ckptepoll"), work = TempDir(), output = Path.Combine(work, "out");
-        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-epoll").AssertSuccess();
+        string bundle = ProbeBundle("ckptinotify"), work = TempDir(), output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-inotify").AssertSuccess();
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (!File.ReadAllText(output).Contains("ready") && DateTime.UtcNow < deadline) Thread.Sleep(50);
         Assert.Equal("ready 3\n", File.ReadAllText(output));
-        string error = _runsc.Run("checkpoint", "--image-path", Path.Combine(work, "image"), "ckpt-epoll").AssertOneLineError();
-        Assert.Contains("checkpoint: pid 1 fd 3 (epoll) cannot be saved yet", error);
-        Assert.Equal("running", Status("ckpt-epoll"));
-        Kill("ckpt-epoll");
+        string error = _runsc.Run("checkpoint", "--image-path", Path.Combine(work, "image"), "ckpt-inotify").AssertOneLineError();
+        Assert.Contains("checkpoint: pid 1 fd 3 (inotify) cannot be saved yet", error);
+        Assert.Equal("running", Status("ckpt-inotify"));
+        Kill("ckpt-inotify");
+    }
+
+    /// <summary>
+    /// Runs probe <paramref name="name"/> uninterrupted (SIGUSR1 once it printed "ready"), then
+    /// again checkpointed once ready, deleted, restored and sent SIGUSR1; returns (uninterrupted
+    /// output, output before + after the checkpoint).
+    /// </summary>
+    private (string Expected, string Actual) ProbeAcrossCheckpoint(string name, string id) => AcrossCheckpoint(() => ProbeBundle(name), id);
+
+    /// <summary>As <see cref="ProbeAcrossCheckpoint"/>, for the program of the bundles <paramref name="makeBundle"/> makes.</summary>
+    private (string Expected, string Actual) AcrossCheckpoint(Func<string> makeBundle, string id)
+    {
+        string work = TempDir(), plain = Path.Combine(work, "plain"), before = Path.Combine(work, "before"), after = Path.Combine(work, "after");
+        string image = Path.Combine(work, "image");
+        RunTo(plain, "run", "--detach", "--bundle", makeBundle(), id + "-plain").AssertSuccess();
+        WaitForText(plain, "ready");
+        _runsc.Run("kill", id + "-plain", "USR1").AssertSuccess();
+        WaitForStopped(id + "-plain");
+        string bundle = makeBundle();
+        RunTo(before, "run", "--detach", "--bundle", bundle, id).AssertSuccess();
+        WaitForText(before, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, id).AssertSuccess();
+        _runsc.Run("delete", id).AssertSuccess();
+        RunTo(after, "restore", "--image-path", image, "--bundle", bundle, "--detach", id).AssertSuccess();
+        _runsc.Run("kill", id, "USR1").AssertSuccess();
+        WaitForStopped(id);
+        return (File.ReadAllText(plain), File.ReadAllText(before) + File.ReadAllText(after));
+    }
+
+    private static void WaitForText(string file, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(File.Exists(file) && File.ReadAllText(file).Contains(text)) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.True(File.Exists(file) && File.ReadAllText(file).Contains(text), $"{file} never showed \"{text}\": {(File.Exists(file) ? File.ReadAllText(file) : "")}");
+    }
+
+    private void WaitForStopped(string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Status(id) != "stopped" && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        string status = Status(id);
+        _runsc.Run("delete", "--force", id).AssertSuccess();
+        Assert.Equal("stopped", status);
+    }
+
+    private const string TmpfsScript = """
+        go=; trap 'go=1' USR1
+        cd /dev/shm && mkdir -p d/e && echo first > x && printf 'second line\n' > d/e/y && ln -s x l && ln x hard
+        mkfifo fifo && chmod 0640 x && chmod 1777 d && head -c 10000 /proc/self/exe | md5sum > sum
+        exec 3< d/e/y
+        echo ready
+        while [ -z "$go" ]; do sleep 0.1; done
+        cat x d/e/y; readlink l; cat hard sum; ls -l x | cut -c1-10; ls -ld d | cut -c1-10; ls -l fifo | cut -c1
+        stat -c '%h %s' x; read -r line <&3; echo "fd 3: $line"
+        """;
+
+    [IntegrationFact(needsRootfs: true)]
+    public void TmpfsFilesAndAFileOpenOnTmpfsComeBack()
+    {
+        var (expected, actual) = AcrossCheckpoint(() => Bundle(TmpfsScript), "ckpt-tmpfs");
+        Assert.StartsWith("ready\nfirst\nsecond line\nx\nfirst\n", expected);
+        Assert.EndsWith("-rw-r-----\ndrwxrwxrwt\np\n2 6\nfd 3: second line\n", expected);
+        Assert.Equal(expected, actual);
+    }
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void EventFdTimerFdSignalFdEpollAndPosixTimersKeepTheirState()
+    {
+        var (expected, actual) = ProbeAcrossCheckpoint("ckptevents", "ckpt-events");
+        Assert.Equal("ready 3\nepoll 2 3332\neventfd 7\nsemaphore 3\ntimerfd fired 1 interval 50000000\nsignalfd 128 1\n"
+            + "posix timer ticking, interval 20000000, ids 0 1\nidle timer 0 0\n", expected);
+        Assert.Equal(expected, actual);
     }
 
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]

@@ -39,13 +39,14 @@ public sealed class ExecTests : IDisposable
         string pidFile = Path.Combine(_runsc.Root, "exec.pid");
         _runsc.Run("exec", "--detach", "--pid-file", pidFile, "exec-detached", "sleep", "1").AssertSuccess();
         int pid = int.Parse(File.ReadAllText(pidFile).Trim());
-        // conmon waits on this pid for the exec's status: it must be our `wait --pid` on the host.
+        // conmon waits on this pid for the exec's status: it must be our `wait --pid` on the host
+        // (--kill-on-exit: killing it kills the process).
         // The waiter may not have reached its execve yet when exec returns (until then its
         // cmdline is empty, or the cloning exec's own), so look again for a while.
         string cmdline = "";
-        for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(5); !cmdline.Contains(" wait --pid ") && DateTime.UtcNow < until; Thread.Sleep(10))
+        for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(5); !cmdline.Contains(" wait --kill-on-exit --pid ") && DateTime.UtcNow < until; Thread.Sleep(10))
             cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
-        Assert.Contains(" wait --pid ", cmdline);
+        Assert.Contains(" wait --kill-on-exit --pid ", cmdline);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (File.Exists($"/proc/{pid}/cmdline") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z") && DateTime.UtcNow < deadline)
             Thread.Sleep(50);

@@ -15,10 +15,11 @@ public sealed class IntegrationFactAttribute : FactAttribute
     /// <param name="needsTools">Space-separated programs that must be on PATH (e.g. "podman ctr").</param>
     /// <param name="needsFiles">Space-separated host files the test copies or runs.</param>
     /// <param name="needsContainerd">Skip unless a containerd daemon answers on its socket.</param>
+    /// <param name="needsPythonRootfs">Skip unless the CPython rootfs (<see cref="TestRequirements.PythonRootfs"/>) is built.</param>
     public IntegrationFactAttribute(bool needsRoot = true, bool needsRootfs = false, string? needsTools = null,
-        string? needsFiles = null, bool needsContainerd = false)
+        string? needsFiles = null, bool needsContainerd = false, bool needsPythonRootfs = false)
     {
-        Skip = TestRequirements.SkipReason(needsBinary: true, needsRoot, needsRootfs, needsTools, needsFiles, needsContainerd);
+        Skip = TestRequirements.SkipReason(needsBinary: true, needsRoot, needsRootfs, needsTools, needsFiles, needsContainerd, needsPythonRootfs);
     }
 }
 

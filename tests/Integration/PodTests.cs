@@ -250,6 +250,28 @@ public sealed class PodTests : IDisposable
         Assert.Empty(HostProcesses(_runsc.Root));
     }
 
+    /// <summary>
+    /// A joined container shares the sandbox's kernel, so a network (IPC, UTS, PID) namespace path
+    /// that is not the sandbox's, here the host's, is refused with one line and nothing is made.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true)]
+    public void JoiningWithANamespacePathThatIsNotTheSandboxsIsRefused()
+    {
+        _runsc.Run("create", "--bundle", Bundle(Root(), false, "sleep", "1000"), "pod-nspath").AssertSuccess();
+        string before = string.Join(",", Directory.GetFiles(_runsc.Root).Order());
+        string bundle = Bundle(Joining("pod-nspath"), false, "true");
+        EditConfig(bundle, c =>
+        {
+            foreach (var ns in c["linux"]!["namespaces"]!.AsArray())
+                if (ns!["type"]!.GetValue<string>() == "network") ns.AsObject()["path"] = "/proc/self/ns/net";
+        });
+        var r = _runsc.Run("create", "--bundle", bundle, "pod-nspath-app");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("not the sandbox's", r.AssertOneLineError());
+        Assert.Equal(before, string.Join(",", Directory.GetFiles(_runsc.Root).Order()));
+        _runsc.Run("delete", "--force", "pod-nspath").AssertSuccess();
+    }
+
     [IntegrationFact(needsRootfs: true)]
     public void PauseStopsOnlyTheNamedContainer()
     {
@@ -391,5 +413,156 @@ public sealed class PodTests : IDisposable
         _runsc.Run("delete", "--force", "pod-crash").AssertSuccess();
         Assert.Empty(Directory.GetFiles(_runsc.Root));
         WaitFor(() => HostProcesses(_runsc.Root).Count == 0, "every process of the pod to go");
+    }
+    /// <summary>Rewrites <paramref name="bundle"/>'s config.json with <paramref name="edit"/>.</summary>
+    private static void EditConfig(string bundle, Action<JsonNode> edit)
+    {
+        string path = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(path))!;
+        edit(config);
+        File.WriteAllText(path, config.ToJsonString());
+    }
+
+    /// <summary>Sets (or with a null path, clears) the path of the spec's pid namespace entry.</summary>
+    private static void SetPidNamespacePath(JsonNode config, string? path)
+    {
+        foreach (var ns in config["linux"]!["namespaces"]!.AsArray())
+            if (ns!["type"]!.GetValue<string>() == "pid") ns.AsObject()["path"] = path;
+    }
+
+    /// <summary>
+    /// A pid namespace entry without a path (Kubernetes' default, shareProcessNamespace false)
+    /// gives the joined container a PID namespace of its own: its init is PID 1 there and it sees
+    /// none of the pod's other processes; a path to the sandbox's (shareProcessNamespace true)
+    /// shares the pod's, whose PID 1 is the root container's init.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true)]
+    public void AJoinedContainerGetsItsOwnPidNamespaceUnlessItNamesThePods()
+    {
+        _runsc.Run("create", "--bundle", Bundle(Root(), false, "sleep", "1000"), "pod-pid").AssertSuccess();
+        _runsc.Run("start", "pod-pid").AssertSuccess();
+        int boot = State("pod-pid").GetProperty("pid").GetInt32();
+
+        string own = Bundle(Joining("pod-pid"), false, "sleep", "1001");
+        EditConfig(own, c => SetPidNamespacePath(c, null));
+        _runsc.Run("create", "--bundle", own, "pod-pid-own").AssertSuccess();
+        _runsc.Run("start", "pod-pid-own").AssertSuccess();
+        string shared = Bundle(Joining("pod-pid"), false, "sleep", "1002");
+        EditConfig(shared, c => SetPidNamespacePath(c, $"/proc/{boot}/ns/pid"));
+        _runsc.Run("create", "--bundle", shared, "pod-pid-shared").AssertSuccess();
+        _runsc.Run("start", "pod-pid-shared").AssertSuccess();
+
+        Assert.Equal("sleep 1001 ", _runsc.Run("exec", "pod-pid-own", "sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline").AssertSuccess().Stdout);
+        string ownView = _runsc.Run("exec", "pod-pid-own", "sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '; echo; echo self=$$ parent=$PPID").AssertSuccess().Stdout;
+        Assert.DoesNotContain("sleep 1000", ownView);
+        Assert.DoesNotContain("sleep 1002", ownView);
+        Assert.Contains("parent=0", ownView);   // exec'd processes have no parent in the namespace
+        // kill by the namespace's numbers: PID 1 here is the container's init, not the sandbox's.
+        _runsc.Run("exec", "pod-pid-own", "kill", "-0", "1").AssertSuccess();
+
+        Assert.Equal("sleep 1000 ", _runsc.Run("exec", "pod-pid-shared", "sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline").AssertSuccess().Stdout);
+        string sharedView = _runsc.Run("exec", "pod-pid-shared", "sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '").AssertSuccess().Stdout;
+        Assert.Contains("sleep 1001", sharedView);   // the pod's namespace holds the one below it
+        Assert.Contains("sleep 1002", sharedView);
+
+        // The container's init ignores signals it has no handler for, as a PID namespace's init.
+        _runsc.Run("exec", "pod-pid-own", "kill", "-TERM", "1").AssertSuccess();
+        Thread.Sleep(300);
+        Assert.Equal("running", Status("pod-pid-own"));
+        _runsc.Run("kill", "pod-pid-own", "KILL").AssertSuccess();
+        WaitFor(() => Status("pod-pid-own") == "stopped", "the container to stop");
+        Assert.Equal("running", Status("pod-pid-shared"));
+        _runsc.Run("delete", "--force", "pod-pid").AssertSuccess();
+    }
+
+    /// <summary>
+    /// When the init of a container sharing the pod's PID namespace ends, its other processes live
+    /// on; `kill --all` of the stopped container reaches them, as runc's does (containerd's shim
+    /// sends it then).
+    /// </summary>
+    [IntegrationFact(needsRootfs: true)]
+    public void KillAllOfAStoppedJoinedContainerReachesWhatIsLeft()
+    {
+        _runsc.Run("create", "--bundle", Bundle(Root(), false, "sleep", "1000"), "pod-left").AssertSuccess();
+        _runsc.Run("start", "pod-left").AssertSuccess();
+        int boot = State("pod-left").GetProperty("pid").GetInt32();
+        string bundle = Bundle(Joining("pod-left"), false, "sh", "-c", "sleep 1234 & exit 0");
+        EditConfig(bundle, c => SetPidNamespacePath(c, $"/proc/{boot}/ns/pid"));
+        _runsc.Run("create", "--bundle", bundle, "pod-left-app").AssertSuccess();
+        _runsc.Run("start", "pod-left-app").AssertSuccess();
+        WaitFor(() => Status("pod-left-app") == "stopped", "the joined container's init to end");
+        string Cmdlines() => _runsc.Run("exec", "pod-left", "sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '").Stdout;
+        Assert.Contains("sleep 1234", Cmdlines());
+        _runsc.Run("kill", "--all", "pod-left-app", "KILL").AssertSuccess();
+        WaitFor(() => !Cmdlines().Contains("sleep 1234"), "the left-over process to be killed");
+        _runsc.Run("delete", "pod-left-app").AssertSuccess();
+        _runsc.Run("delete", "--force", "pod-left").AssertSuccess();
+    }
+
+    /// <summary>
+    /// `exec --detach` leaves a waiter whose pid stands for the process (containerd's shim waits
+    /// on it and kills it on an exec timeout): killing the waiter kills the process in the sandbox.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true)]
+    public void KillingADetachedExecsWaiterKillsTheProcess()
+    {
+        StartPod("pod-execkill", "pod-execkill-app");
+        string pidFile = Path.Combine(_runsc.Root, "..", $"exec-{Environment.ProcessId}.pid");
+        try
+        {
+            _runsc.Run("exec", "--detach", "--pid-file", pidFile, "pod-execkill-app", "sleep", "1234").AssertSuccess();
+            int waiter = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Contains("sleep 1234", _runsc.Run("ps", "pod-execkill-app").AssertSuccess().Stdout);
+            Process.GetProcessById(waiter).Kill();
+            WaitFor(() => !_runsc.Run("ps", "pod-execkill-app").Stdout.Contains("sleep 1234"), "the exec'd process to be killed");
+            Assert.Equal("running", Status("pod-execkill-app"));
+        }
+        finally
+        {
+            File.Delete(pidFile);
+        }
+        _runsc.Run("delete", "--force", "pod-execkill").AssertSuccess();
+    }
+
+    /// <summary>
+    /// A bind mount with `rslave` propagation (Kubernetes' HostToContainer) receives what the host
+    /// mounts below its source after the container started; `rprivate` does not.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true)]
+    public void HostMountsPropagateIntoAnRslaveBindMount()
+    {
+        string host = Directory.CreateTempSubdirectory("runsc-net-propagation-").FullName;
+        _dirs.Add(host);
+        string source = Path.Combine(host, "mnt"), later = Path.Combine(host, "later");
+        Directory.CreateDirectory(Path.Combine(source, "slave-point"));
+        Directory.CreateDirectory(Path.Combine(source, "private-point"));
+        Directory.CreateDirectory(later);
+        File.WriteAllText(Path.Combine(later, "flag"), "propagated\n");
+        Assert.Equal(0, Sh($"mount --bind '{source}' '{source}' && mount --make-rshared '{source}'").Code);
+        try
+        {
+            string bundle = Bundle(new(), false, "sleep", "1000");
+            EditConfig(bundle, c =>
+            {
+                c["mounts"]!.AsArray().Add(new JsonObject
+                {
+                    ["destination"] = "/slave", ["type"] = "bind", ["source"] = source, ["options"] = new JsonArray("rbind", "rslave"),
+                });
+                c["mounts"]!.AsArray().Add(new JsonObject
+                {
+                    ["destination"] = "/private", ["type"] = "bind", ["source"] = source, ["options"] = new JsonArray("rbind", "rprivate"),
+                });
+            });
+            _runsc.Run("create", "--bundle", bundle, "propagation").AssertSuccess();
+            _runsc.Run("start", "propagation").AssertSuccess();
+            Assert.Equal(0, Sh($"mount --bind '{later}' '{source}/slave-point'").Code);
+            Assert.Equal("propagated\n", _runsc.Run("exec", "propagation", "cat", "/slave/slave-point/flag").AssertSuccess().Stdout);
+            Assert.NotEqual(0, _runsc.Run("exec", "propagation", "cat", "/private/slave-point/flag").ExitCode);
+            _runsc.Run("delete", "--force", "propagation").AssertSuccess();
+        }
+        finally
+        {
+            Sh($"umount -l '{source}/slave-point'; umount -l '{source}'");
+        }
     }
 }

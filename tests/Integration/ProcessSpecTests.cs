@@ -76,6 +76,20 @@ public sealed class ProcessSpecTests : IDisposable
         Assert.Contains("chown=1", r.Stdout);
     }
 
+    /// <summary>
+    /// containerd writes `"capabilities": {}` for a container that drops ALL (Go omits the empty
+    /// lists): every set is empty, as under runc; only a spec without the object keeps root's.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true)]
+    public void ACapabilitiesObjectWithoutListsMeansNoCapabilities()
+    {
+        string bundle = Bundle(c => c["process"]!["capabilities"] = new JsonObject(), "cat", "/proc/self/status");
+        var status = Status(_runsc.Run("run", "--bundle", bundle, "dropall").AssertSuccess().Stdout);
+        Assert.Equal("0000000000000000", status["CapBnd"]);
+        Assert.Equal("0000000000000000", status["CapEff"]);
+        Assert.Equal("0000000000000000", status["CapPrm"]);
+    }
+
     [IntegrationFact(needsRootfs: true)]
     public void OomScoreAdjIsSeenInsideAndOnTheHostProcess()
     {

@@ -144,6 +144,42 @@ public sealed class TerminalTests : IDisposable
         _runsc.Run("delete", "term-intr").AssertSuccess();
     }
 
+    /// <summary>
+    /// Security: ^C, ^\ and ^Z typed as fast as possible while the container execs. The host's
+    /// line discipline sends them to boot's whole host process group, which every stub is forked
+    /// into; a stub still in its set-up would die of them and fail the application's execve
+    /// ("the systrap stub exited during its setup"). Stubs ignore the terminal's signals from
+    /// birth, so the storm reaches the application only through the Sentry's own tty.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true)]
+    public void TerminalSignalStormDuringExecsKillsNoStub()
+    {
+        // The shell ignores SIGINT/SIGQUIT/SIGTSTP (its children inherit that), so every exec must succeed.
+        string bundle = TerminalBundle("sh", "-c",
+            "trap '' INT QUIT TSTP; echo ready; i=0; while [ $i -lt 150 ]; do /bin/true || echo exec-failed; i=$((i+1)); done; echo finished; exit 4");
+        using var console = new ConsoleSocket(Path.Combine(_runsc.Root, "storm.sock"));
+        _runsc.Run("create", "--bundle", bundle, "--console-socket", console.Path, "term-storm").AssertSuccess();
+        var (master, _) = console.Received();
+        _runsc.Run("start", "term-storm").AssertSuccess();
+        using var stop = new CancellationTokenSource();
+        var storm = System.Threading.Tasks.Task.Run(() =>
+        {
+            byte[][] keys = [[3], [0x1c], [0x1a]];
+            for (int i = 0; !stop.IsCancellationRequested && i < 20000; i++)
+            {
+                write(master, keys[i % 3], 1);
+                Thread.Sleep(1);
+            }
+        });
+        string shown = ReadAll(master);
+        stop.Cancel();
+        storm.Wait(TimeSpan.FromSeconds(30));
+        Assert.Contains("finished", shown);
+        Assert.DoesNotContain("exec-failed", shown);
+        Assert.Equal(4, _runsc.Run("wait", "term-storm").ExitCode);
+        _runsc.Run("delete", "term-storm").AssertSuccess();
+    }
+
     [IntegrationFact(needsRootfs: true)]
     public void ExecWithTtyGetsItsOwnTerminalAndStatus()
     {

@@ -13,6 +13,23 @@ public static class TestRequirements
     public static string? Rootfs => Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS") is { Length: > 0 } r
         && File.Exists(Path.Combine(r, "bin", "busybox")) ? r : null;
 
+    /// <summary>
+    /// The CPython rootfs of scripts/build-python-rootfs.sh: RUNSC_NET_PYTHON_ROOTFS, or
+    /// fixtures/python/rootfs beside the busybox fixture; null when it has no python3.
+    /// </summary>
+    public static string? PythonRootfs
+    {
+        get
+        {
+            string? r = Environment.GetEnvironmentVariable("RUNSC_NET_PYTHON_ROOTFS");
+            if (string.IsNullOrEmpty(r) && Rootfs is { } busybox)
+                r = Path.GetFullPath(Path.Combine(busybox, "..", "..", "python", "rootfs"));
+            return !string.IsNullOrEmpty(r) && File.Exists(Path.Combine(r, "usr", "bin", "python3.11")) ? r : null;
+        }
+    }
+
+    public const string NoPythonRootfs = "no CPython rootfs: RUNSC_NET_PYTHON_ROOTFS (or fixtures/python/rootfs) lacks usr/bin/python3.11 (scripts/build-python-rootfs.sh builds it)";
+
     public const string NoRootfs = "RUNSC_NET_ROOTFS does not name the busybox rootfs with bin/busybox (scripts/test.sh builds it)";
 
     /// <summary>The first of the space-separated tools not found on PATH (or in the sbin directories), or null.</summary>
@@ -52,7 +69,7 @@ public static class TestRequirements
 
     /// <summary>The reason a test with these needs must skip here, or null when it can run.</summary>
     public static string? SkipReason(bool needsBinary, bool needsRoot, bool needsRootfs, string? needsTools = null,
-        string? needsFiles = null, bool needsContainerd = false)
+        string? needsFiles = null, bool needsContainerd = false, bool needsPythonRootfs = false)
     {
         if (needsBinary && RunscNetBinary.Path == null)
             return "RUNSC_NET does not name the published runsc-net binary (scripts/test.sh sets it)";
@@ -60,6 +77,8 @@ public static class TestRequirements
             return "needs root: create makes pid, mount, network namespaces";
         if (needsRootfs && Rootfs == null)
             return NoRootfs;
+        if (needsPythonRootfs && PythonRootfs == null)
+            return NoPythonRootfs;
         if (MissingTool(needsTools) is { } tool)
             return $"{tool} is not installed (.ci/run installs it)";
         if (MissingFile(needsFiles) is { } file)

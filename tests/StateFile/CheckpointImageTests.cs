@@ -63,6 +63,10 @@ public sealed class CheckpointImageTests
         Assert.Equal(300, r.PageCount);
         Assert.True(r.Page(299).SequenceEqual(page));
         Assert.Throws<CheckpointImageException>(() => r.Page(300).Length);
+        // The runtime's check before a restore: pages verified by hash, counted, not inflated.
+        var header = ImageReader.Read(new MemoryStream(Sample(out _)), "img", pages: false);
+        Assert.Equal(300, header.PageCount);
+        Assert.Equal(9, header.Graph.LastPid);
     }
 
     [Fact]
@@ -103,12 +107,58 @@ public sealed class CheckpointImageTests
         byte[] image = Sample(out _);
         // Rewrite the header with version 7 and fix the whole-image hash: a well-formed image of another format.
         int headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(8));
-        string json = Encoding.UTF8.GetString(image, 12, headerLength).Replace("\"formatVersion\":1", "\"formatVersion\":7");
+        string json = Encoding.UTF8.GetString(image, 12, headerLength).Replace("\"formatVersion\":2", "\"formatVersion\":7");
         byte[] header = Encoding.UTF8.GetBytes(json);
         Assert.Equal(headerLength, header.Length);
         header.CopyTo(image, 12);
         SHA256.HashData(image.AsSpan(0, image.Length - 32), image.AsSpan(image.Length - 32));
         var e = Assert.Throws<CheckpointImageException>(() => Read(image));
         Assert.Contains("format version 7", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64)]
+    [InlineData(200)]   // longer than SHA-256's block: hashed first, as RFC 2104 says
+    public void HmacMatchesTheLibrary(int keyLength)
+    {
+        var key = new byte[keyLength];
+        for (int i = 0; i < key.Length; i++) key[i] = (byte)(i * 13 + 1);
+        byte[] data = Sample(out _);
+        Assert.Equal(HMACSHA256.HashData(key, data), ImageSignature.Compute(key, new MemoryStream(data), data.Length));
+    }
+
+    [Fact]
+    public void SignedImageNeedsTheRightKeyAndAKeyNeedsASignedImage()
+    {
+        byte[] key = Encoding.ASCII.GetBytes("the right key"), wrong = Encoding.ASCII.GetBytes("the wrong key");
+        var signed = new MemoryStream();
+        signed.Write(Sample(out _));
+        ImageSignature.Sign(signed, key);
+        byte[] bytes = signed.ToArray();
+        string dir = Directory.CreateTempSubdirectory("runsc-net-imgkey-").FullName;
+        try
+        {
+            string signedPath = Path.Combine(dir, "signed.img"), plainPath = Path.Combine(dir, "plain.img");
+            File.WriteAllBytes(signedPath, bytes);
+            File.WriteAllBytes(plainPath, Sample(out _));
+            Assert.Equal("c1", ImageReader.ReadFile(signedPath, key).Header.ContainerId);
+            Assert.Contains("does not match --image-key", Assert.Throws<CheckpointImageException>(() => ImageReader.ReadFile(signedPath, wrong)).Message);
+            Assert.Contains("restore it with --image-key", Assert.Throws<CheckpointImageException>(() => ImageReader.ReadFile(signedPath)).Message);
+            Assert.Contains("carries no HMAC", Assert.Throws<CheckpointImageException>(() => ImageReader.ReadFile(plainPath, key)).Message);
+            // A byte of the image changed: the HMAC no longer matches, whatever else changed with it.
+            bytes[100] ^= 1;
+            File.WriteAllBytes(signedPath, bytes);
+            Assert.Contains("does not match --image-key", Assert.Throws<CheckpointImageException>(() => ImageReader.ReadFile(signedPath, key)).Message);
+            // The Sentry's read skips the block (the runtime checked it).
+            Assert.Equal(9, ImageReader.Read(new MemoryStream(signed.ToArray()), "img").Graph.LastPid);
+            File.WriteAllBytes(Path.Combine(dir, "empty.key"), []);
+            Assert.Contains("is empty", Assert.Throws<CheckpointImageException>(() => ImageSignature.ReadKey(Path.Combine(dir, "empty.key"))).Message);
+            Assert.Contains("does not exist", Assert.Throws<CheckpointImageException>(() => ImageSignature.ReadKey(Path.Combine(dir, "none.key"))).Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }

@@ -23,7 +23,8 @@ public sealed class CheckpointCommand : CriuCompatibleCommand, ICommand
     public int Execute(CommandContext context)
     {
         string imagePath = CheckedImagePath("checkpoint", "--pre-dump (incremental checkpoints) is not supported");
-        Container.Load(context.Global.Root, Id).Checkpoint(imagePath, WorkPath == null ? null : Path.GetFullPath(WorkPath), LeaveRunning);
+        byte[]? key = ImageKeyBytes();
+        Container.Load(context.Global.Root, Id).Checkpoint(imagePath, WorkPath == null ? null : Path.GetFullPath(WorkPath), LeaveRunning, key);
         return 0;
     }
 }

@@ -12,6 +12,9 @@ public abstract class CriuCompatibleCommand
     [Option("image-path", MetaValue = "DIR", HelpText = "directory of the image")]
     public string? ImagePath { get; set; }
 
+    [Option("image-key", MetaValue = "FILE", HelpText = "sign (checkpoint) or verify (restore) the image with HMAC-SHA256 keyed by FILE's bytes")]
+    public string? ImageKey { get; set; }
+
     [Option("pre-dump", Hidden = true)]
     public bool PreDump { get; set; }
 
@@ -35,5 +38,19 @@ public abstract class CriuCompatibleCommand
         if (LazyPages) throw new RuntimeError($"{verb}: --lazy-pages is not supported");
         if (string.IsNullOrEmpty(ImagePath)) throw new RuntimeError($"{verb}: --image-path is required");
         return Path.GetFullPath(ImagePath);
+    }
+
+    /// <summary>The --image-key file's bytes, or null without the flag; a missing or empty file is a one-line error.</summary>
+    protected byte[]? ImageKeyBytes()
+    {
+        if (ImageKey == null) return null;
+        try
+        {
+            return StateFile.Checkpoint.ImageSignature.ReadKey(ImageKey);
+        }
+        catch (StateFile.Checkpoint.CheckpointImageException e)
+        {
+            throw new RuntimeError(e.Message);
+        }
     }
 }

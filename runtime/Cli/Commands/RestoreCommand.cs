@@ -37,7 +37,7 @@ public sealed class RestoreCommand : CriuCompatibleCommand, ICommand
     {
         string imagePath = CheckedImagePath("restore", "--pre-dump is not supported");
         var options = new CreateOptions(Id, Bundle, PidFile, ConsoleSocket, 0);
-        var container = Container.Restore(options, imagePath, context.Global);
+        var container = Container.Restore(options, imagePath, context.Global, ImageKeyBytes());
         if (Detach) return 0;
         return ContainerRun.Attach(container, options, Keep, context.Global);
     }

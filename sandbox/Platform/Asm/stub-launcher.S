@@ -1,5 +1,5 @@
 # StubLauncher.Code: spawn(args) in the Sentry's own process: block all signals, clone(0), and in
-# the child set the parent-death signal, dup the channel fds into place, close the rest, restore
+# the child set the parent-death signal, leave boot's process group and drop terminal signals already pending, dup the channel fds into place, close the rest, restore
 # the signal mask and execveat the stub image. Regenerate the C# bytes: scripts/gen-stub-code.sh.
 .intel_syntax noprefix
 .text
@@ -40,6 +40,35 @@ child:
     mov esi, 0x9
     mov eax, 0x9d
     syscall
+    # ^C, ^\, ^Z and a hang-up on the console go to boot's host process group, the terminal's
+    # foreground group: the stub leads a group of its own (setpgid(0, 0)), so no terminal signal
+    # reaches it, neither during its set-up nor after (the Sentry delivers them to the application).
+    xor edi, edi
+    xor esi, esi
+    mov eax, 0x6d
+    syscall
+    # One sent to boot's group while clone ran is already pending here (a fork takes the group's
+    # signals along): setting SIG_IGN discards it; the stub installs its own handlers later.
+    xor eax, eax
+    push rax
+    push rax
+    push rax
+    push 0x1
+    mov r13, rsp
+    # SIGHUP, SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, one per byte, lowest first.
+    movabs rbx, 0x161514030201
+ignore:
+    movzx edi, bl
+    test edi, edi
+    je ignored
+    mov rsi, r13
+    xor edx, edx
+    mov r10d, 0x8
+    mov eax, 0xd
+    syscall
+    shr rbx, 0x8
+    jmp ignore
+ignored:
     mov edi, DWORD PTR [r12]
     xor esi, esi
     mov edx, 0x80000

@@ -9,7 +9,9 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// forever for a GC that will not happen there.) The trampoline, called through an unmanaged
 /// function pointer: block every signal (saving the mask), <c>clone</c> with exit signal 0; the
 /// parent restores its mask and returns the pid (or -errno); the child sets PR_SET_PDEATHSIG to
-/// SIGKILL, dups the stub image onto fd 0 (close-on-exec) and the shared-page memfd onto fd 1,
+/// SIGKILL, leaves boot's host process group (setpgid(0, 0): the console's ^C, ^\, ^Z
+/// and hang-up go to that group, the terminal's foreground, and must not reach a stub) and sets
+/// them to SIG_IGN, which discards one that reached it during the clone; dups the stub image onto fd 0 (close-on-exec) and the shared-page memfd onto fd 1,
 /// closes everything from fd 2 up and execveats fd 0 (the stub unblocks signals itself), or exits
 /// with status 127. Argument: a pointer to the <see cref="Request"/> block.
 /// </summary>
@@ -31,65 +33,88 @@ internal static unsafe class StubLauncher
         // spawn:
         0x41, 0x54,                                                   // 000  push r12
         0x41, 0x55,                                                   // 002  push r13
-        0x48, 0x83, 0xec, 0x18,                                       // 004  sub rsp, 0x18
-        0x49, 0x89, 0xfc,                                             // 008  mov r12, rdi
-        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 00b  mov edi, 0x2
-        0x49, 0x8d, 0x74, 0x24, 0x28,                                 // 010  lea rsi, [r12+0x28]
-        0x48, 0x89, 0xe2,                                             // 015  mov rdx, rsp
-        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 018  mov r10d, 0x8
-        0xb8, 0x0e, 0x00, 0x00, 0x00,                                 // 01e  mov eax, 0xe
+        0x48, 0x83, 0xec, 0x18,                                       // 004  sub rsp,0x18
+        0x49, 0x89, 0xfc,                                             // 008  mov r12,rdi
+        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 00b  mov edi,0x2
+        0x49, 0x8d, 0x74, 0x24, 0x28,                                 // 010  lea rsi,[r12+0x28]
+        0x48, 0x89, 0xe2,                                             // 015  mov rdx,rsp
+        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 018  mov r10d,0x8
+        0xb8, 0x0e, 0x00, 0x00, 0x00,                                 // 01e  mov eax,0xe
         0x0f, 0x05,                                                   // 023  syscall
-        0xb8, 0x38, 0x00, 0x00, 0x00,                                 // 025  mov eax, 0x38
-        0x31, 0xff,                                                   // 02a  xor edi, edi
-        0x31, 0xf6,                                                   // 02c  xor esi, esi
-        0x31, 0xd2,                                                   // 02e  xor edx, edx
-        0x45, 0x31, 0xd2,                                             // 030  xor r10d, r10d
-        0x45, 0x31, 0xc0,                                             // 033  xor r8d, r8d
+        0xb8, 0x38, 0x00, 0x00, 0x00,                                 // 025  mov eax,0x38
+        0x31, 0xff,                                                   // 02a  xor edi,edi
+        0x31, 0xf6,                                                   // 02c  xor esi,esi
+        0x31, 0xd2,                                                   // 02e  xor edx,edx
+        0x45, 0x31, 0xd2,                                             // 030  xor r10d,r10d
+        0x45, 0x31, 0xc0,                                             // 033  xor r8d,r8d
         0x0f, 0x05,                                                   // 036  syscall
-        0x48, 0x85, 0xc0,                                             // 038  test rax, rax
-        0x74, 0x26,                                                   // 03b  je 63 (child)
-        0x49, 0x89, 0xc5,                                             // 03d  mov r13, rax
-        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 040  mov edi, 0x2
-        0x48, 0x89, 0xe6,                                             // 045  mov rsi, rsp
-        0x31, 0xd2,                                                   // 048  xor edx, edx
-        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 04a  mov r10d, 0x8
-        0xb8, 0x0e, 0x00, 0x00, 0x00,                                 // 050  mov eax, 0xe
+        0x48, 0x85, 0xc0,                                             // 038  test rax,rax
+        0x74, 0x26,                                                   // 03b  je 63 <child>
+        0x49, 0x89, 0xc5,                                             // 03d  mov r13,rax
+        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 040  mov edi,0x2
+        0x48, 0x89, 0xe6,                                             // 045  mov rsi,rsp
+        0x31, 0xd2,                                                   // 048  xor edx,edx
+        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 04a  mov r10d,0x8
+        0xb8, 0x0e, 0x00, 0x00, 0x00,                                 // 050  mov eax,0xe
         0x0f, 0x05,                                                   // 055  syscall
-        0x4c, 0x89, 0xe8,                                             // 057  mov rax, r13
-        0x48, 0x83, 0xc4, 0x18,                                       // 05a  add rsp, 0x18
+        0x4c, 0x89, 0xe8,                                             // 057  mov rax,r13
+        0x48, 0x83, 0xc4, 0x18,                                       // 05a  add rsp,0x18
         0x41, 0x5d,                                                   // 05e  pop r13
         0x41, 0x5c,                                                   // 060  pop r12
         0xc3,                                                         // 062  ret
         // child:
-        0xbf, 0x01, 0x00, 0x00, 0x00,                                 // 063  mov edi, 0x1
-        0xbe, 0x09, 0x00, 0x00, 0x00,                                 // 068  mov esi, 0x9
-        0xb8, 0x9d, 0x00, 0x00, 0x00,                                 // 06d  mov eax, 0x9d
+        0xbf, 0x01, 0x00, 0x00, 0x00,                                 // 063  mov edi,0x1
+        0xbe, 0x09, 0x00, 0x00, 0x00,                                 // 068  mov esi,0x9
+        0xb8, 0x9d, 0x00, 0x00, 0x00,                                 // 06d  mov eax,0x9d
         0x0f, 0x05,                                                   // 072  syscall
-        0x41, 0x8b, 0x3c, 0x24,                                       // 074  mov edi, DWORD PTR [r12]
-        0x31, 0xf6,                                                   // 078  xor esi, esi
-        0xba, 0x00, 0x00, 0x08, 0x00,                                 // 07a  mov edx, 0x80000
-        0xb8, 0x24, 0x01, 0x00, 0x00,                                 // 07f  mov eax, 0x124
-        0x0f, 0x05,                                                   // 084  syscall
-        0x41, 0x8b, 0x7c, 0x24, 0x08,                                 // 086  mov edi, DWORD PTR [r12+0x8]
-        0xbe, 0x01, 0x00, 0x00, 0x00,                                 // 08b  mov esi, 0x1
-        0x31, 0xd2,                                                   // 090  xor edx, edx
-        0xb8, 0x24, 0x01, 0x00, 0x00,                                 // 092  mov eax, 0x124
-        0x0f, 0x05,                                                   // 097  syscall
-        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 099  mov edi, 0x2
-        0xbe, 0xff, 0xff, 0xff, 0xff,                                 // 09e  mov esi, 0xffffffff
-        0x31, 0xd2,                                                   // 0a3  xor edx, edx
-        0xb8, 0xb4, 0x01, 0x00, 0x00,                                 // 0a5  mov eax, 0x1b4
+        0x31, 0xff,                                                   // 074  xor edi,edi
+        0x31, 0xf6,                                                   // 076  xor esi,esi
+        0xb8, 0x6d, 0x00, 0x00, 0x00,                                 // 078  mov eax,0x6d
+        0x0f, 0x05,                                                   // 07d  syscall
+        0x31, 0xc0,                                                   // 07f  xor eax,eax
+        0x50,                                                         // 081  push rax
+        0x50,                                                         // 082  push rax
+        0x50,                                                         // 083  push rax
+        0x6a, 0x01,                                                   // 084  push 0x1
+        0x49, 0x89, 0xe5,                                             // 086  mov r13,rsp
+        0x48, 0xbb, 0x01, 0x02, 0x03, 0x14, 0x15, 0x16, 0x00, 0x00,   // 089  movabs rbx,0x161514030201
+        // ignore:
+        0x0f, 0xb6, 0xfb,                                             // 093  movzx edi,bl
+        0x85, 0xff,                                                   // 096  test edi,edi
+        0x74, 0x18,                                                   // 098  je b2 <ignored>
+        0x4c, 0x89, 0xee,                                             // 09a  mov rsi,r13
+        0x31, 0xd2,                                                   // 09d  xor edx,edx
+        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 09f  mov r10d,0x8
+        0xb8, 0x0d, 0x00, 0x00, 0x00,                                 // 0a5  mov eax,0xd
         0x0f, 0x05,                                                   // 0aa  syscall
-        0x31, 0xff,                                                   // 0ac  xor edi, edi
-        0x49, 0x8b, 0x74, 0x24, 0x10,                                 // 0ae  mov rsi, QWORD PTR [r12+0x10]
-        0x49, 0x8b, 0x54, 0x24, 0x18,                                 // 0b3  mov rdx, QWORD PTR [r12+0x18]
-        0x4d, 0x8b, 0x54, 0x24, 0x20,                                 // 0b8  mov r10, QWORD PTR [r12+0x20]
-        0x41, 0xb8, 0x00, 0x10, 0x00, 0x00,                           // 0bd  mov r8d, 0x1000
-        0xb8, 0x42, 0x01, 0x00, 0x00,                                 // 0c3  mov eax, 0x142
-        0x0f, 0x05,                                                   // 0c8  syscall
-        0xbf, 0x7f, 0x00, 0x00, 0x00,                                 // 0ca  mov edi, 0x7f
-        0xb8, 0xe7, 0x00, 0x00, 0x00,                                 // 0cf  mov eax, 0xe7
-        0x0f, 0x05,                                                   // 0d4  syscall
+        0x48, 0xc1, 0xeb, 0x08,                                       // 0ac  shr rbx,0x8
+        0xeb, 0xe1,                                                   // 0b0  jmp 93 <ignore>
+        // ignored:
+        0x41, 0x8b, 0x3c, 0x24,                                       // 0b2  mov edi,DWORD PTR [r12]
+        0x31, 0xf6,                                                   // 0b6  xor esi,esi
+        0xba, 0x00, 0x00, 0x08, 0x00,                                 // 0b8  mov edx,0x80000
+        0xb8, 0x24, 0x01, 0x00, 0x00,                                 // 0bd  mov eax,0x124
+        0x0f, 0x05,                                                   // 0c2  syscall
+        0x41, 0x8b, 0x7c, 0x24, 0x08,                                 // 0c4  mov edi,DWORD PTR [r12+0x8]
+        0xbe, 0x01, 0x00, 0x00, 0x00,                                 // 0c9  mov esi,0x1
+        0x31, 0xd2,                                                   // 0ce  xor edx,edx
+        0xb8, 0x24, 0x01, 0x00, 0x00,                                 // 0d0  mov eax,0x124
+        0x0f, 0x05,                                                   // 0d5  syscall
+        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 0d7  mov edi,0x2
+        0xbe, 0xff, 0xff, 0xff, 0xff,                                 // 0dc  mov esi,0xffffffff
+        0x31, 0xd2,                                                   // 0e1  xor edx,edx
+        0xb8, 0xb4, 0x01, 0x00, 0x00,                                 // 0e3  mov eax,0x1b4
+        0x0f, 0x05,                                                   // 0e8  syscall
+        0x31, 0xff,                                                   // 0ea  xor edi,edi
+        0x49, 0x8b, 0x74, 0x24, 0x10,                                 // 0ec  mov rsi,QWORD PTR [r12+0x10]
+        0x49, 0x8b, 0x54, 0x24, 0x18,                                 // 0f1  mov rdx,QWORD PTR [r12+0x18]
+        0x4d, 0x8b, 0x54, 0x24, 0x20,                                 // 0f6  mov r10,QWORD PTR [r12+0x20]
+        0x41, 0xb8, 0x00, 0x10, 0x00, 0x00,                           // 0fb  mov r8d,0x1000
+        0xb8, 0x42, 0x01, 0x00, 0x00,                                 // 101  mov eax,0x142
+        0x0f, 0x05,                                                   // 106  syscall
+        0xbf, 0x7f, 0x00, 0x00, 0x00,                                 // 108  mov edi,0x7f
+        0xb8, 0xe7, 0x00, 0x00, 0x00,                                 // 10d  mov eax,0xe7
+        0x0f, 0x05,                                                   // 112  syscall
     };
 
     private static delegate* unmanaged<Request*, long> _spawn;

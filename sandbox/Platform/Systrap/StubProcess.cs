@@ -20,8 +20,12 @@ internal static unsafe class StubProcess
     }
 
     /// <summary>Kills <paramref name="pid"/> with SIGKILL and reaps it.</summary>
-    public static void KillAndReap(int pid)
+    public static void KillAndReap(int pid) => KillAndReap(pid, out _);
+
+    /// <summary>As <see cref="KillAndReap(int)"/>, with the wait status the stub ended with (-1 if unknown).</summary>
+    public static void KillAndReap(int pid, out int waitStatus)
     {
+        waitStatus = -1;
         if (pid <= 0) return;
         HostIo.Kill(pid, 9);
         int status;
@@ -30,6 +34,7 @@ internal static unsafe class StubProcess
             int r = Ptrace.WaitPid(pid, &status, Ptrace.__WALL);
             if (r == pid || (r < 0 && Marshal.GetLastPInvokeError() != 4))   // ECHILD: already reaped
             {
+                if (r == pid) waitStatus = status;
                 StubIds.Forget(pid);
                 return;
             }

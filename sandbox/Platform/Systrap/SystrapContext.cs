@@ -72,15 +72,16 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
     {
         if (!page.WaitReported(0, () => StubProcess.IsAlive(pid), out _))
         {
-            StubProcess.KillAndReap(pid);
+            StubProcess.KillAndReap(pid, out int status);
             page.Dispose();
-            throw new InvalidOperationException("the systrap stub exited during its setup");
+            throw new InvalidOperationException($"the systrap stub exited during its setup (wait status 0x{status:x})");
         }
-        if (page.Int(SharedPage.SignoOffset) != 5 || page.Context(SharedPage.Rip) != SystrapStub.ReadyAddress)
+        int firstSignal = page.Int(SharedPage.SignoOffset);
+        if (firstSignal != 5 || page.Context(SharedPage.Rip) != SystrapStub.ReadyAddress)
         {
             StubProcess.KillAndReap(pid);
             page.Dispose();
-            throw new InvalidOperationException("the systrap stub reported an unexpected first stop");
+            throw new InvalidOperationException($"the systrap stub reported an unexpected first stop (signal {firstSignal})");
         }
         if (!StubIds.Claim(pid))
         {

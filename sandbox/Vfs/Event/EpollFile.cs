@@ -107,6 +107,23 @@ public sealed class EpollFile : FileDescription
     }
 
     /// <summary>Collects up to <paramref name="max"/> ready events (disabling one-shot entries it reports).</summary>
+    /// <summary>The interest list (checkpoint): each watched description with the fd it was added by, its events, data, and whether a one-shot entry fired.</summary>
+    public List<(FileDescription File, int Fd, uint Events, ulong Data, bool Disabled)> Interests()
+    {
+        lock (_lock)
+            return _entries.Values.Where(e => !e.File.IsReleased).Select(e => (e.File, e.Fd, e.Events, e.Data, e.Disabled)).ToList();
+    }
+
+    /// <summary>Adds a restored interest (as EPOLL_CTL_ADD, then the one-shot state); -errno when refused.</summary>
+    public int RestoreInterest(FileDescription file, int fd, uint events, ulong data, bool disabled)
+    {
+        int err = Control(1, fd, file, events, data);
+        if (err != 0) return err;
+        lock (_lock)
+            if (_entries.TryGetValue((file, fd), out var e)) e.Disabled = disabled;
+        return 0;
+    }
+
     public List<(uint Events, ulong Data)> Collect(int max)
     {
         var ready = new List<(uint, ulong)>();

@@ -26,6 +26,12 @@ public sealed class EventFdFile : FileDescription
     /// <summary>Notified when the counter changes.</summary>
     public WaitQueue Queue { get; } = new();
 
+    /// <summary>The counter and whether the file is in semaphore mode (checkpoint).</summary>
+    public (ulong Count, bool Semaphore) State
+    {
+        get { lock (_lock) return (_count, _semaphore); }
+    }
+
     /// <inheritdoc/>
     public override long Read(Task task, Span<byte> destination)
     {

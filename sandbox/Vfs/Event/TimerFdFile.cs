@@ -31,6 +31,17 @@ public sealed class TimerFdFile : FileDescription
     /// <summary>The clock id.</summary>
     public int Clock => _clock;
 
+    /// <summary>Expirations not yet read (checkpoint); set on restore.</summary>
+    public ulong Expirations
+    {
+        get { lock (_lock) return _expirations; }
+        set
+        {
+            lock (_lock) _expirations = value;
+            Queue.Notify();
+        }
+    }
+
     private static long NowNs() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 
     private static long RealtimeNs() => FileSystem.NowNs();

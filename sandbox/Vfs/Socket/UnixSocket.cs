@@ -39,6 +39,7 @@ public sealed partial class UnixSocket : SocketFile
     private byte[]? _address;
     private string? _abstractName;
     private Inode? _boundInode;
+    private VfsPath? _boundAt;
     private (int Pid, uint Uid, uint Gid) _creds;
     private (int Pid, uint Uid, uint Gid)? _peerCreds;
     private readonly Dictionary<(int, int), byte[]> _options = new();
@@ -130,6 +131,7 @@ public sealed partial class UnixSocket : SocketFile
             lock (s_lock)
             {
                 _boundInode = loc.Inode;
+                _boundAt = loc;
                 _address = PathAddress(name);
             }
             return 0;
@@ -409,7 +411,8 @@ public sealed partial class UnixSocket : SocketFile
                     var item = _recv.First!.Value;
                     int n = Math.Min(buffer.Length, item.Data.Length);
                     item.Data.AsSpan(0, n).CopyTo(buffer);
-                    result.Address = item.From ?? Unnamed;
+                    // An unbound sender has no address: msg_namelen 0, as Linux's unix_copy_addr.
+                    result.Address = item.From ?? Array.Empty<byte>();
                     result.Credentials = item.Creds;
                     if (n < item.Data.Length) result.Flags |= MSG_TRUNC;
                     if (!peek)

@@ -1,0 +1,12 @@
+/* Checkpoint refusal probe: holds an inotify fd (which cannot be saved yet) and sleeps. */
+#include <stdio.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+int main(void) {
+    int in = inotify_init1(0);
+    if (in < 0) return 1;
+    printf("ready %d\n", in);
+    fflush(stdout);
+    for (;;) sleep(1);
+}
