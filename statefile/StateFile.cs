@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using static RunscNet.LinuxInterop.Errno;
+using static RunscNet.LinuxInterop.OpenFlags;
 using static RunscNet.StateFile.Interop.FileSystem;
 
 namespace RunscNet.StateFile;

@@ -24,7 +24,7 @@ internal static class InRootResolver
         var remaining = new LinkedList<string>(Split(path));
         var stack = new Stack<int>();
         int links = 0;
-        int current = Files.OpenAt(rootFd, ".", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int current = Files.OpenAt(rootFd, ".", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         if (current < 0)
         {
             return Files.Result(current);
@@ -48,7 +48,7 @@ internal static class InRootResolver
                     }
                     continue;
                 }
-                int child = Files.OpenAt(current, name, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+                int child = Files.OpenAt(current, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
                 if (child < 0 && Files.Result(child) == -Errno.ENOENT && create is not null)
                 {
                     bool last = remaining.Count == 0;
@@ -59,20 +59,20 @@ internal static class InRootResolver
                     {
                         return r;
                     }
-                    child = Files.OpenAt(current, name, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+                    child = Files.OpenAt(current, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
                 }
                 if (child < 0)
                 {
                     return Files.Result(child);
                 }
                 Statx sx;
-                if (Files.StatxAt(child, "", Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0)
+                if (Files.StatxAt(child, "", PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0)
                 {
                     int r = Files.Result(-1);
                     FileDescriptor.Close(child);
                     return r;
                 }
-                if ((sx.Mode & Files.S_IFMT) == Files.S_IFLNK)
+                if ((sx.Mode & LinuxMode.S_IFMT) == LinuxMode.S_IFLNK)
                 {
                     if (++links > MaxSymlinks)
                     {
@@ -118,7 +118,7 @@ internal static class InRootResolver
 
     private static int CreateFile(int dirFd, string name)
     {
-        int fd = Files.OpenAt(dirFd, name, Files.O_WRONLY | Files.O_CREAT | Files.O_EXCL | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0x1A4);
+        int fd = Files.OpenAt(dirFd, name, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0x1A4);
         if (fd < 0)
         {
             return Files.Result(fd);

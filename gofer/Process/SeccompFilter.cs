@@ -100,9 +100,9 @@ internal static class SeccompFilter
         p.Add(Load(OffsetNr));
         p.Add(Jump(JeqK, SysMknodat, 0, 6));
         p.Add(Load(OffsetArg0Low + 2 * 8));
-        p.Add(new SocketFilter { Code = AluAndK, K = Files.S_IFMT });
-        p.Add(Jump(JeqK, Files.S_IFCHR, 2, 0));
-        p.Add(Jump(JeqK, Files.S_IFBLK, 1, 0));
+        p.Add(new SocketFilter { Code = AluAndK, K = LinuxMode.S_IFMT });
+        p.Add(Jump(JeqK, LinuxMode.S_IFCHR, 2, 0));
+        p.Add(Jump(JeqK, LinuxMode.S_IFBLK, 1, 0));
         p.Add(Return(RetAllow));
         p.Add(Return(deny));
         // clone3: its flags are out of the filter's sight; ENOSYS makes libc use clone.

@@ -49,7 +49,7 @@ public sealed partial class GoferServer
         if (r == 0)
         {
             // The new socket file belongs to the gofer's own uid until given its owner.
-            r = Files.Result(Files.FChownAt(dir.Fd, request.Name, request.Uid, request.Gid, Files.AT_SYMLINK_NOFOLLOW));
+            r = Files.Result(Files.FChownAt(dir.Fd, request.Name, request.Uid, request.Gid, PathConsts.AT_SYMLINK_NOFOLLOW));
             if (r < 0)
             {
                 Files.UnlinkAt(dir.Fd, request.Name, 0);
@@ -79,7 +79,7 @@ public sealed partial class GoferServer
         {
             return new ConnectSocketResponse { Errno = Errno.EINVAL };
         }
-        if (node.FileType != Files.S_IFSOCK)
+        if (node.FileType != LinuxMode.S_IFSOCK)
         {
             return new ConnectSocketResponse { Errno = Errno.ECONNREFUSED };
         }
@@ -99,7 +99,7 @@ public sealed partial class GoferServer
         if (r == 0)
         {
             int flags = Files.FControl(fd, Files.F_GETFL, 0);
-            r = flags < 0 ? Files.Result(flags) : Files.Result(Files.FControl(fd, Files.F_SETFL, flags & ~Files.O_NONBLOCK));
+            r = flags < 0 ? Files.Result(flags) : Files.Result(Files.FControl(fd, Files.F_SETFL, flags & ~OpenFlags.O_NONBLOCK));
         }
         if (r < 0)
         {

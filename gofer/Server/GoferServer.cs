@@ -62,8 +62,8 @@ public sealed partial class GoferServer : IDisposable
         _handles = new HandleTable(options.MaxOpenHandles > 0 ? options.MaxOpenHandles : HandleTable.CapacityFor(Files.OpenFileLimit()));
         _procFd = options.ProcSelfFdDirectory >= 0
             ? options.ProcSelfFdDirectory
-            : Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
-        _cwdFd = Files.OpenAt(Files.AT_FDCWD, ".", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+            : Files.OpenAt(PathConsts.AT_FDCWD, "/proc/self/fd", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
+        _cwdFd = Files.OpenAt(PathConsts.AT_FDCWD, ".", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         _procPaths = options.ProcSelfFdDirectory < 0 && IsProcFs("/proc/self/fd");
         if (_procFd < 0)
         {
@@ -75,7 +75,7 @@ public sealed partial class GoferServer : IDisposable
     /// <exception cref="IOException">The directory cannot be opened.</exception>
     public static GoferServer ForDirectory(int socketFd, string rootPath, GoferServerOptions? options = null)
     {
-        int fd = Files.OpenAt(Files.AT_FDCWD, rootPath, Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(PathConsts.AT_FDCWD, rootPath, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0)
         {
             throw new IOException($"gofer: cannot open {rootPath}: errno {-Files.Result(fd)}");
@@ -285,7 +285,7 @@ public sealed partial class GoferServer : IDisposable
 
     private static unsafe bool IsProcFs(string path)
     {
-        int fd = Files.OpenAt(Files.AT_FDCWD, path, Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(PathConsts.AT_FDCWD, path, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0)
         {
             return false;

@@ -33,7 +33,7 @@ public sealed class ControlClient
         using var connection = new ControlConnection(fd);
         int length = Sockets.MakeAddress(_socketPath, out var address);
         int rc;
-        do { rc = Sockets.Connect(fd, &address, length); } while (rc < 0 && Marshal.GetLastPInvokeError() == Processes.EINTR);
+        do { rc = Sockets.Connect(fd, &address, length); } while (rc < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
         if (rc < 0)
             throw new SandboxUnreachableException($"container {_containerId}: cannot reach its sandbox at {_socketPath}: {Processes.LastError()}");
         if (timeout is TimeSpan t) Sockets.SetTimeouts(fd, t);

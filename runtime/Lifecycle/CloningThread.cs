@@ -23,7 +23,7 @@ internal sealed class ThreadNamespaces : IDisposable
         {
             foreach (var (fd, type) in joins)
             {
-                int own = Processes.Open($"/proc/thread-self/ns/{NsName(type)}", Processes.O_CLOEXEC, 0);
+                int own = Processes.Open($"/proc/thread-self/ns/{NsName(type)}", OpenFlags.O_CLOEXEC, 0);
                 if (own < 0) throw new RuntimeError($"opening our {NsName(type)} namespace: {Processes.LastError()}");
                 entered._restore.Add((own, type));
                 if (Processes.SetNs(fd, (int)type) < 0) throw new RuntimeError($"joining {NsName(type)} namespace: {Processes.LastError()}");

@@ -348,7 +348,7 @@ public sealed partial class Container
         using var devNull = File.Open("/dev/null", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
         int fd = (int)devNull.SafeFileHandle.DangerousGetHandle();
         int* ready = stackalloc int[2];
-        if (Interop.Processes.Pipe2(ready, Interop.Processes.O_CLOEXEC) < 0)
+        if (Interop.Processes.Pipe2(ready, OpenFlags.O_CLOEXEC) < 0)
             throw new RuntimeError($"exec: creating the waiter's pipe: {Interop.Processes.LastError()}");
         try
         {

@@ -89,7 +89,7 @@ public sealed class NamespacedProcess
             if (userNs)
             {
                 int* ends = stackalloc int[2];
-                if (Processes.Pipe2(ends, Processes.O_CLOEXEC) < 0) throw new RuntimeError($"pipe2: {Processes.LastError()}");
+                if (Processes.Pipe2(ends, OpenFlags.O_CLOEXEC) < 0) throw new RuntimeError($"pipe2: {Processes.LastError()}");
                 syncRead = ends[0];
                 syncWrite = ends[1];
             }

@@ -21,7 +21,7 @@ internal static class NetworkNamespaceSetup
     {
         using var inside = ThreadNamespaces.Enter([(netnsFd, Processes.CLONE_NEWNET)]);
         // /proc/sys/net shows the namespace of the thread that opens it.
-        int fd = Processes.Open(UnprivilegedPortStart, 1 /* O_WRONLY */ | Processes.O_CLOEXEC, 0);
+        int fd = Processes.Open(UnprivilegedPortStart, OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0)
         {
             RuntimeLog.Warning($"container network namespace: {UnprivilegedPortStart}: {Processes.LastError()}");
@@ -54,7 +54,7 @@ internal static class NetworkNamespaceSetup
         using var inside = ThreadNamespaces.Enter([(netnsFd, Processes.CLONE_NEWNET)]);
         foreach (var (path, value) in entries)
         {
-            int fd = Processes.Open("/proc/sys/" + path, 1 /* O_WRONLY */ | Processes.O_CLOEXEC, 0);
+            int fd = Processes.Open("/proc/sys/" + path, OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0);
             byte[] bytes = System.Text.Encoding.UTF8.GetBytes(value);
             bool ok = fd >= 0;
             if (ok)

@@ -31,7 +31,7 @@ public sealed class PseudoTerminal : IDisposable
     /// <summary>Opens a new pty pair with the window size of <paramref name="size"/> (if given).</summary>
     public static unsafe PseudoTerminal Open(Box? size)
     {
-        int master = Terminals.PosixOpenpt(Terminals.O_RDWR | Terminals.O_NOCTTY | Terminals.O_CLOEXEC);
+        int master = Terminals.PosixOpenpt(OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC);
         if (master < 0) throw new RuntimeError($"opening a pseudo-terminal: {Processes.LastError()}");
         byte* name = stackalloc byte[128];
         if (Terminals.Grantpt(master) < 0 || Terminals.Unlockpt(master) < 0 || Terminals.PtsnameR(master, name, 128) != 0)
@@ -41,7 +41,7 @@ public sealed class PseudoTerminal : IDisposable
             throw new RuntimeError($"setting up the pseudo-terminal: {error}");
         }
         string path = Marshal.PtrToStringUTF8((nint)name)!;
-        int slave = Processes.Open(path, Terminals.O_RDWR | Terminals.O_NOCTTY | Terminals.O_CLOEXEC, 0);
+        int slave = Processes.Open(path, OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC, 0);
         if (slave < 0)
         {
             string error = Processes.LastError();

@@ -65,7 +65,7 @@ public static class Sandbox
             int listener = Listen(controlPath);
             ownFds.Add(listener);
 
-            int devNull = Processes.Open("/dev/null", Processes.O_RDWR | Processes.O_CLOEXEC, 0);
+            int devNull = Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
             if (devNull < 0) throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
             ownFds.Add(devNull);
 
@@ -159,7 +159,7 @@ public static class Sandbox
             if (Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, pair) < 0)
                 throw new RuntimeError($"creating the gofer socket pair: {Processes.LastError()}");
             ownFds.Add(pair[0]);
-            int devNull = Processes.Open("/dev/null", Processes.O_RDWR | Processes.O_CLOEXEC, 0);
+            int devNull = Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
             if (devNull < 0)
             {
                 FileDescriptor.Close(pair[1]);
@@ -292,7 +292,7 @@ public static class Sandbox
                 nint n = Processes.PWrite(fd, p + done, (nint)(json.Length - done), done);
                 if (n < 0)
                 {
-                    if (Marshal.GetLastPInvokeError() == Processes.EINTR) continue;
+                    if (Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
                     FileDescriptor.Close(fd);
                     throw new RuntimeError($"writing the spec for the sandbox: {Processes.LastError()}");
                 }

@@ -148,7 +148,7 @@ internal static class SandboxNamespaces
     /// <summary>Opens the nsfs file of <paramref name="ns"/> and checks that it is a namespace of its type.</summary>
     private static unsafe int Open(Namespace ns)
     {
-        int fd = Processes.Open(ns.Path!, Processes.O_CLOEXEC, 0);
+        int fd = Processes.Open(ns.Path!, OpenFlags.O_CLOEXEC, 0);
         if (fd < 0) throw new RuntimeError($"linux.namespaces: opening {ns.Type} namespace {ns.Path}: {Processes.LastError()}");
         int actual = Terminals.Ioctl(fd, NS_GET_NSTYPE, null);
         if (actual < 0 || actual != s_types[ns.Type])

@@ -33,7 +33,7 @@ public sealed class GoferHostileNameTests
         GoferClient c = h.Client;
 
         Assert.Equal(expected, c.Walk(root, name, out _, out _));
-        Assert.Equal(expected, c.Create(root, name, Files.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
+        Assert.Equal(expected, c.Create(root, name, OpenFlags.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
         Assert.Equal(expected, c.Mkdir(root, name, 0x1ED, 0, 0, out _, out _));
         Assert.Equal(expected, c.Mknod(root, name, 0x8000 | 0x1A4, 0, 0, 0, out _, out _));
         Assert.Equal(expected, c.Symlink(root, name, "target", 0, 0, out _, out _));

@@ -63,25 +63,25 @@ public sealed class GoferOperationTests
         File.WriteAllText(path, "hello");
         Assert.Equal(0, h.Client.Walk(h.RootHandle, "data", out ulong f, out _));
 
-        Assert.Equal(0, h.Client.Open(f, Files.O_RDONLY, out int rfd));
+        Assert.Equal(0, h.Client.Open(f, OpenFlags.O_RDONLY, out int rfd));
         using (var s = GoferHarness.Stream(rfd, FileAccess.Read))
         using (var reader = new StreamReader(s))
         {
             Assert.Equal("hello", reader.ReadToEnd());
         }
 
-        Assert.Equal(0, h.Client.Open(f, Files.O_WRONLY | Files.O_APPEND, out int afd));
+        Assert.Equal(0, h.Client.Open(f, OpenFlags.O_WRONLY | OpenFlags.O_APPEND, out int afd));
         using (var s = GoferHarness.Stream(afd, FileAccess.Write))
         {
             s.Write(" world"u8);
         }
         Assert.Equal("hello world", File.ReadAllText(path));
 
-        Assert.Equal(0, h.Client.Open(f, Files.O_RDWR | Files.O_TRUNC, out int tfd));
+        Assert.Equal(0, h.Client.Open(f, OpenFlags.O_RDWR | OpenFlags.O_TRUNC, out int tfd));
         FileDescriptor.Close(tfd);
         Assert.Equal(0, new FileInfo(path).Length);
 
-        Assert.Equal(-Errno.EINVAL, h.Client.Open(f, Files.O_ACCMODE, out _));
+        Assert.Equal(-Errno.EINVAL, h.Client.Open(f, OpenFlags.O_ACCMODE, out _));
     }
 
     [Fact]
@@ -90,24 +90,24 @@ public sealed class GoferOperationTests
         using var h = new GoferHarness();
         Directory.CreateDirectory(Path.Combine(h.Root, "d"));
         Assert.Equal(0, h.Client.Walk(h.RootHandle, "d", out ulong d, out _));
-        Assert.Equal(0, h.Client.Open(d, Files.O_RDONLY, out int dfd));
+        Assert.Equal(0, h.Client.Open(d, OpenFlags.O_RDONLY, out int dfd));
         Assert.Equal(-1, dfd); // no directory fd leaves the gofer
-        Assert.Equal(-Errno.EISDIR, h.Client.Open(d, Files.O_RDWR, out _));
+        Assert.Equal(-Errno.EISDIR, h.Client.Open(d, OpenFlags.O_RDWR, out _));
 
         Assert.Equal(0, h.Client.Mknod(h.RootHandle, "fifo", S_IFIFO | 0x1B6, 0, 0, 0, out ulong fifo, out _));
-        Assert.Equal(0, h.Client.Open(fifo, Files.O_RDONLY, out int ffd)); // non-blocking: no writer needed
+        Assert.Equal(0, h.Client.Open(fifo, OpenFlags.O_RDONLY, out int ffd)); // non-blocking: no writer needed
         Assert.True(ffd >= 0);
         FileDescriptor.Close(ffd);
 
         Assert.Equal(0, h.Client.Mknod(h.RootHandle, "sock", S_IFSOCK | 0x1B6, 0, 0, 0, out ulong sock, out _));
-        Assert.Equal(-Errno.ENXIO, h.Client.Open(sock, Files.O_RDONLY, out _));
+        Assert.Equal(-Errno.ENXIO, h.Client.Open(sock, OpenFlags.O_RDONLY, out _));
     }
 
     [Fact]
     public void CreateMakesAFileWithExactModeAndOwner()
     {
         using var h = new GoferHarness();
-        Assert.Equal(0, h.Client.Create(h.RootHandle, "new", Files.O_RDWR, 0x1A4 /* 0644 */ | 0x2 /* o+w */, 1234, 5678,
+        Assert.Equal(0, h.Client.Create(h.RootHandle, "new", OpenFlags.O_RDWR, 0x1A4 /* 0644 */ | 0x2 /* o+w */, 1234, 5678,
             out ulong f, out GoferStat st, out int fd));
         Assert.Equal(S_IFREG | 0x1A6u, st.Mode); // exact: no umask
         Assert.Equal(1234u, st.Uid);
@@ -119,7 +119,7 @@ public sealed class GoferOperationTests
         Assert.Equal("created", File.ReadAllText(Path.Combine(h.Root, "new")));
         Assert.Equal(0, h.Client.Stat(f, out st));
         Assert.Equal(7, st.Size);
-        Assert.Equal(-Errno.EEXIST, h.Client.Create(h.RootHandle, "new", Files.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
+        Assert.Equal(-Errno.EEXIST, h.Client.Create(h.RootHandle, "new", OpenFlags.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
     }
 
     [Fact]

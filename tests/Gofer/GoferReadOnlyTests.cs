@@ -21,10 +21,10 @@ public sealed class GoferReadOnlyTests
         Assert.Equal(0, c.Walk(root, "d", out ulong d, out _));
         Assert.True(c.IsReadOnly(f));
 
-        Assert.Equal(-Errno.EROFS, c.Open(f, Files.O_WRONLY, out _));
-        Assert.Equal(-Errno.EROFS, c.Open(f, Files.O_RDWR, out _));
-        Assert.Equal(-Errno.EROFS, c.Open(f, Files.O_RDONLY | Files.O_TRUNC, out _));
-        Assert.Equal(-Errno.EROFS, c.Create(root, "n", Files.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
+        Assert.Equal(-Errno.EROFS, c.Open(f, OpenFlags.O_WRONLY, out _));
+        Assert.Equal(-Errno.EROFS, c.Open(f, OpenFlags.O_RDWR, out _));
+        Assert.Equal(-Errno.EROFS, c.Open(f, OpenFlags.O_RDONLY | OpenFlags.O_TRUNC, out _));
+        Assert.Equal(-Errno.EROFS, c.Create(root, "n", OpenFlags.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
         Assert.Equal(-Errno.EROFS, c.Mkdir(root, "n", 0x1ED, 0, 0, out _, out _));
         Assert.Equal(-Errno.EROFS, c.Mknod(root, "n", 0x1000 | 0x1A4, 0, 0, 0, out _, out _));
         Assert.Equal(-Errno.EROFS, c.Symlink(root, "n", "f", 0, 0, out _, out _));
@@ -39,7 +39,7 @@ public sealed class GoferReadOnlyTests
         Assert.Equal(-Errno.EROFS, c.RemoveXattr(f, "user.x"));
         Assert.Equal(-Errno.EROFS, c.BindSocket(d, "s", Sockets.SOCK_STREAM, out _));
 
-        Assert.Equal(0, c.Open(f, Files.O_RDONLY, out int fd));
+        Assert.Equal(0, c.Open(f, OpenFlags.O_RDONLY, out int fd));
         using (var s = GoferHarness.Stream(fd, FileAccess.Read))
         using (var reader = new StreamReader(s))
         {

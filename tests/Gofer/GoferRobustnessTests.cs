@@ -204,8 +204,8 @@ public sealed class GoferRobustnessTests
         Assert.Equal(-Errno.EBADF, c.Stat(bogus, out _));
         Assert.Equal(-Errno.EBADF, c.Stat(0, out _));
         Assert.Equal(-Errno.EBADF, c.Walk(bogus, "x", out _, out _));
-        Assert.Equal(-Errno.EBADF, c.Open(bogus, Files.O_RDONLY, out _));
-        Assert.Equal(-Errno.EBADF, c.Create(bogus, "x", Files.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
+        Assert.Equal(-Errno.EBADF, c.Open(bogus, OpenFlags.O_RDONLY, out _));
+        Assert.Equal(-Errno.EBADF, c.Create(bogus, "x", OpenFlags.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
         Assert.Equal(-Errno.EBADF, c.Mkdir(bogus, "x", 0x1ED, 0, 0, out _, out _));
         Assert.Equal(-Errno.EBADF, c.Link(h.RootHandle, "x", bogus, out _));
         Assert.Equal(-Errno.EBADF, c.Rename(h.RootHandle, "x", bogus, "y", 0));
@@ -294,7 +294,7 @@ public sealed class GoferRobustnessTests
         (int a, int b) = GoferHarness.SocketPair();
         string path = Path.GetTempFileName();
         File.WriteAllText(path, "through the socket");
-        int fd = Files.OpenAt(Files.AT_FDCWD, path, Files.O_RDONLY | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(PathConsts.AT_FDCWD, path, OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, 0);
         Assert.Equal(0, PacketSocket.Send(a, "hdr"u8, fd));
         FileDescriptor.Close(fd);
         byte[] buffer = new byte[16];
