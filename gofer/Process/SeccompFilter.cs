@@ -1,4 +1,5 @@
 using RunscNet.Gofer.Interop;
+using Tmds.Linux;
 
 namespace RunscNet.Gofer.Process;
 
@@ -81,7 +82,7 @@ internal static class SeccompFilter
             p.Add(Return(RetAllow));
         }
         // socket(AF_UNIX, ...) only.
-        AllowIfArgumentIs(p, SysSocket, 0, new[] { (uint)Sockets.AF_UNIX }, RetErrno | Errno.EAFNOSUPPORT);
+        AllowIfArgumentIs(p, SysSocket, 0, new[] { (uint)(ushort)LibC.AF_UNIX }, RetErrno | Errno.EAFNOSUPPORT);
         // prctl: thread names only.
         AllowIfArgumentIs(p, SysPrctl, 0, new[] { PrSetName, PrGetName }, deny);
         // Signals and rlimits of this process only (the runtime suspends its threads with tgkill).

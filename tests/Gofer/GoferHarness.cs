@@ -1,6 +1,7 @@
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -86,7 +87,7 @@ internal sealed class GoferHarness : IDisposable
     public static unsafe (int, int) SocketPair()
     {
         int* fds = stackalloc int[2];
-        Assert.Equal(0, Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, fds));
+        Assert.Equal(0, LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, fds));
         return (fds[0], fds[1]);
     }
 

@@ -1,6 +1,7 @@
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -42,7 +43,7 @@ public sealed class GoferHostileNameTests
         Assert.Equal(expected, c.Unlink(root, name, directory: true));
         Assert.Equal(expected, c.Rename(root, name, root, "fine", 0));
         Assert.Equal(expected, c.Rename(root, "file", root, name, 0));
-        Assert.Equal(expected, c.BindSocket(root, name, Sockets.SOCK_STREAM, out _));
+        Assert.Equal(expected, c.BindSocket(root, name, LibC.SOCK_STREAM, out _));
 
         // Nothing was created, removed or moved, here or outside.
         Assert.Equal(new[] { "dir", "file" }, Directory.GetFileSystemEntries(h.Root).Select(Path.GetFileName).Order());

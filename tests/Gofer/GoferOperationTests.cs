@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -323,9 +324,9 @@ public sealed class GoferOperationTests
         string cwd = Directory.GetCurrentDirectory();
         Directory.CreateDirectory(Path.Combine(h.Root, "run"));
         Assert.Equal(0, h.Client.Walk(h.RootHandle, "run", out ulong run, out _));
-        Assert.Equal(0, h.Client.BindSocket(run, "app.sock", Sockets.SOCK_STREAM, out int bound));
-        Assert.Equal(-Errno.EADDRINUSE, h.Client.BindSocket(run, "app.sock", Sockets.SOCK_STREAM, out _));
-        Assert.Equal(0, h.Client.BindSocket(run, "owned.sock", Sockets.SOCK_DGRAM, 1500, 1600, out int owned));
+        Assert.Equal(0, h.Client.BindSocket(run, "app.sock", LibC.SOCK_STREAM, out int bound));
+        Assert.Equal(-Errno.EADDRINUSE, h.Client.BindSocket(run, "app.sock", LibC.SOCK_STREAM, out _));
+        Assert.Equal(0, h.Client.BindSocket(run, "owned.sock", LibC.SOCK_DGRAM, 1500, 1600, out int owned));
         FileDescriptor.Close(owned);
         Statx ownedStat = GoferHarness.HostStat(Path.Combine(h.Root, "run/owned.sock"));
         Assert.Equal((S_IFSOCK, 1500u, 1600u), (ownedStat.Mode & S_IFMT, ownedStat.Uid, ownedStat.Gid));
@@ -335,7 +336,7 @@ public sealed class GoferOperationTests
 
         Assert.Equal(0, h.Client.Walk(run, "app.sock", out ulong sockFile, out GoferStat st));
         Assert.Equal(S_IFSOCK, st.Mode & S_IFMT);
-        Assert.Equal(0, h.Client.ConnectSocket(sockFile, Sockets.SOCK_STREAM, out int connected));
+        Assert.Equal(0, h.Client.ConnectSocket(sockFile, LibC.SOCK_STREAM, out int connected));
         using var client = new Socket(new SafeSocketHandle(connected, ownsHandle: true));
         Assert.True(client.Blocking);
         using Socket accepted = listener.Accept();
@@ -346,7 +347,7 @@ public sealed class GoferOperationTests
 
         File.WriteAllText(Path.Combine(h.Root, "run/plain"), "");
         Assert.Equal(0, h.Client.Walk(run, "plain", out ulong plain, out _));
-        Assert.Equal(-Errno.ECONNREFUSED, h.Client.ConnectSocket(plain, Sockets.SOCK_STREAM, out _));
+        Assert.Equal(-Errno.ECONNREFUSED, h.Client.ConnectSocket(plain, LibC.SOCK_STREAM, out _));
         Assert.Equal(cwd, Directory.GetCurrentDirectory()); // bind/connect restored the cwd
     }
 

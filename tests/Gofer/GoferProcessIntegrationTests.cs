@@ -3,6 +3,7 @@ using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using RunscNet.Tests.Integration;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -79,7 +80,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
     private static unsafe (int, int) SocketPairForChild()
     {
         int* fds = stackalloc int[2];
-        Assert.Equal(0, Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET, 0, fds));
+        Assert.Equal(0, LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET, 0, fds));
         Assert.Equal(0, Files.FControl(fds[0], 2 /* F_SETFD */, 1 /* FD_CLOEXEC */));
         return (fds[0], fds[1]);
     }

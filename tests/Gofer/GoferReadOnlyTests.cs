@@ -1,6 +1,7 @@
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -37,7 +38,7 @@ public sealed class GoferReadOnlyTests
         Assert.Equal(-Errno.EROFS, c.SetAttr(f, new GoferSetAttr { Mask = GoferSetAttr.SetMtime, MtimeNsec = GoferSetAttr.UtimeNow }));
         Assert.Equal(-Errno.EROFS, c.SetXattr(f, "user.x", new byte[] { 1 }, 0));
         Assert.Equal(-Errno.EROFS, c.RemoveXattr(f, "user.x"));
-        Assert.Equal(-Errno.EROFS, c.BindSocket(d, "s", Sockets.SOCK_STREAM, out _));
+        Assert.Equal(-Errno.EROFS, c.BindSocket(d, "s", LibC.SOCK_STREAM, out _));
 
         Assert.Equal(0, c.Open(f, OpenFlags.O_RDONLY, out int fd));
         using (var s = GoferHarness.Stream(fd, FileAccess.Read))

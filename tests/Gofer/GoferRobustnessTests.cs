@@ -3,6 +3,7 @@ using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using RunscNet.Gofer.Protocol;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -180,16 +181,8 @@ public sealed class GoferRobustnessTests
         peer.Handshake();
         byte[] big = new byte[ProtocolLimits.MaxMessageSize + 1000];
         new PacketHeader(ProtocolLimits.Version, Operation.Walk, 21, (uint)(big.Length - PacketHeader.Size), 0).Write(big);
-        // PacketSocket.Send refuses oversized packets itself, so send through the raw call.
-        unsafe
-        {
-            fixed (byte* p = big)
-            {
-                var iov = new IoVector { Base = p, Length = (nuint)big.Length };
-                var msg = new MessageHeader { Iov = &iov, IovLength = 1 };
-                Assert.Equal(big.Length, (int)Sockets.SendMessage(peer.Socket, &msg, Sockets.MSG_NOSIGNAL));
-            }
-        }
+        // PacketSocket.Send refuses oversized packets itself, so send through the shared framing.
+        Assert.Equal(big.Length, (int)ScmRights.Send(peer.Socket, big, default));
         (PacketHeader header, WalkResponse response) = peer.Receive<WalkResponse>();
         Assert.Equal((Operation.Walk, 21u, Errno.EMSGSIZE), (header.Op, header.Tag, response.Errno));
         peer.AssertStillServes(22);
@@ -215,7 +208,7 @@ public sealed class GoferRobustnessTests
         Assert.Equal(-Errno.EBADF, c.StatFs(bogus, out _));
         Assert.Equal(-Errno.EBADF, c.GetXattr(bogus, "user.x", out _));
         Assert.Equal(-Errno.EBADF, c.Fsync(bogus));
-        Assert.Equal(-Errno.EBADF, c.ConnectSocket(bogus, Sockets.SOCK_STREAM, out _));
+        Assert.Equal(-Errno.EBADF, c.ConnectSocket(bogus, LibC.SOCK_STREAM, out _));
         c.Release(bogus); // ignored
         Assert.False(c.IsReadOnly(bogus));
         Assert.Equal(0, c.Stat(h.RootHandle, out _)); // the connection is fine
@@ -257,7 +250,7 @@ public sealed class GoferRobustnessTests
     {
         using var h = new GoferHarness();
         Assert.Equal(0, h.Client.Stat(h.RootHandle, out _));
-        Sockets.Shutdown(h.ServerSocket, Sockets.SHUT_RDWR); // the gofer's end goes away
+        LibC.shutdown(h.ServerSocket, LibC.SHUT_RDWR); // the gofer's end goes away
         Assert.Equal(-Errno.EIO, h.Client.Stat(h.RootHandle, out _));
         Assert.Equal(-Errno.EIO, h.Client.Mkdir(h.RootHandle, "x", 0x1ED, 0, 0, out _, out _));
         Assert.False(Directory.Exists(Path.Combine(h.Root, "x")));

@@ -1,6 +1,7 @@
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -47,7 +48,7 @@ public sealed class GoferSymlinkEscapeTests
             Assert.Equal(-Errno.ENOTDIR, h.Client.Mkdir(link, "new", 0x1ED, 0, 0, out _, out _));
             Assert.Equal(-Errno.ENOTDIR, h.Client.Unlink(link, "marker", directory: false));
             Assert.Equal(-Errno.ENOTDIR, h.Client.Rename(link, "marker", h.RootHandle, "stolen", 0));
-            Assert.Equal(-Errno.ENOTDIR, h.Client.BindSocket(link, "s", Sockets.SOCK_STREAM, out _));
+            Assert.Equal(-Errno.ENOTDIR, h.Client.BindSocket(link, "s", LibC.SOCK_STREAM, out _));
             Assert.Equal(-Errno.ENOENT, h.Client.Attach("/" + name + "/marker", out _, out _));
         }
         Assert.False(File.Exists(Path.Combine(h.Root, "stolen")));
@@ -74,7 +75,7 @@ public sealed class GoferSymlinkEscapeTests
             Assert.Equal(-Errno.ENODATA, h.Client.GetXattr(link, "user.x", out _));
             Assert.Equal(0, h.Client.ListXattr(link, out List<string> names));
             Assert.Empty(names);
-            Assert.Equal(-Errno.ECONNREFUSED, h.Client.ConnectSocket(link, Sockets.SOCK_STREAM, out _));
+            Assert.Equal(-Errno.ECONNREFUSED, h.Client.ConnectSocket(link, LibC.SOCK_STREAM, out _));
             Assert.Equal(0, h.Client.Fsync(link));
 
             // A hard link of the handle links the symlink itself, not its target.
