@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using RunscNet.Runtime.Interop;
 using RunscNet.StateFile.Oci;
+using Tmds.Linux;
 
 namespace RunscNet.Runtime.Lifecycle;
 
@@ -59,15 +60,17 @@ public sealed class PseudoTerminal : IDisposable
     /// <summary>Sends the master to the console socket at <paramref name="socketPath"/>, then closes our copy.</summary>
     public unsafe void SendMaster(string socketPath)
     {
-        int fd = Sockets.Socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0);
+        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new RuntimeError($"creating a socket: {Processes.LastError()}");
         try
         {
             int length = Sockets.MakeAddress(socketPath, out var address);
-            if (Sockets.Connect(fd, &address, length) < 0)
+            if (LibC.connect(fd, (sockaddr*)&address, length) < 0)
                 throw new RuntimeError($"connecting to console socket {socketPath}: {Processes.LastError()}");
-            if (!FdPassing.Send(fd, Encoding.UTF8.GetBytes(Name), Master))
-                throw new RuntimeError($"sending the terminal to console socket {socketPath}: {Processes.LastError()}");
+            int master = Master;
+            long sent = ScmRights.Send(fd, Encoding.UTF8.GetBytes(Name), new ReadOnlySpan<int>(in master));
+            if (sent < 0)
+                throw new RuntimeError($"sending the terminal to console socket {socketPath}: {Marshal.GetPInvokeErrorMessage((int)-sent)}");
         }
         finally
         {

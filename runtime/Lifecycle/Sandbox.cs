@@ -6,6 +6,7 @@ using RunscNet.Runtime.Interop;
 using RunscNet.Runtime.Logging;
 using RunscNet.Sentry.Control;
 using RunscNet.StateFile.Oci;
+using Tmds.Linux;
 
 namespace RunscNet.Runtime.Lifecycle;
 
@@ -57,7 +58,7 @@ public static class Sandbox
             ownFds.Add(specFd);
 
             int* pair = stackalloc int[2];
-            if (Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, pair) < 0)
+            if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, pair) < 0)
                 throw new RuntimeError($"creating the gofer socket pair: {Processes.LastError()}");
             ownFds.Add(pair[0]);
             ownFds.Add(pair[1]);
@@ -156,7 +157,7 @@ public static class Sandbox
             int specFd = WriteSpecMemfd(bundle.Spec, bundle.Rootfs);
             ownFds.Add(specFd);
             int* pair = stackalloc int[2];
-            if (Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, pair) < 0)
+            if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, pair) < 0)
                 throw new RuntimeError($"creating the gofer socket pair: {Processes.LastError()}");
             ownFds.Add(pair[0]);
             int devNull = Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
@@ -312,10 +313,10 @@ public static class Sandbox
     private static unsafe int Listen(string path)
     {
         try { File.Delete(path); } catch (IOException) { }
-        int fd = Sockets.Socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0);
+        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new RuntimeError($"creating the control socket: {Processes.LastError()}");
         int length = Sockets.MakeAddress(path, out var address);
-        if (Sockets.FChmod(fd, ControlSocketMode) < 0 || Sockets.Bind(fd, &address, length) < 0 || Sockets.Listen(fd, 64) < 0)
+        if (LibC.fchmod(fd, (int)ControlSocketMode) < 0 || LibC.bind(fd, (sockaddr*)&address, length) < 0 || LibC.listen(fd, 64) < 0)
         {
             string error = Processes.LastError();
             FileDescriptor.Close(fd);
