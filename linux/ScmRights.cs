@@ -15,6 +15,13 @@ public static unsafe class ScmRights
     public const int MaxFds = 16;
 
     /// <summary>
+    /// CMSG_LEN(3): the cmsg_len of <paramref name="dataLength"/> bytes of data, the header's size
+    /// plus the data, unaligned. Not Tmds.LibC's CMSG_LEN: 0.5.0 rounds the data up (CMSG_LEN(4)
+    /// is 24, not 20), so one fd would go out as two, the second being whatever follows it.
+    /// </summary>
+    public static int ControlLength(int dataLength) => sizeof(cmsghdr) + dataLength;
+
+    /// <summary>
     /// Sends <paramref name="data"/> with <paramref name="fds"/> attached (none when empty) on the
     /// connected socket. Returns the bytes sent or -errno (EPIPE/ECONNRESET when the peer is gone).
     /// </summary>
@@ -33,7 +40,7 @@ public static unsafe class ScmRights
                 msg.msg_control = control;
                 msg.msg_controllen = (socklen_t)(uint)space;
                 cmsghdr* header = LibC.CMSG_FIRSTHDR(&msg);
-                header->cmsg_len = (socklen_t)(uint)LibC.CMSG_LEN(sizeof(int) * fds.Length);
+                header->cmsg_len = (socklen_t)(uint)ControlLength(sizeof(int) * fds.Length);
                 header->cmsg_level = LibC.SOL_SOCKET;
                 header->cmsg_type = LibC.SCM_RIGHTS;
                 fds.CopyTo(new Span<int>(LibC.CMSG_DATA(header), fds.Length));
@@ -78,7 +85,7 @@ public static unsafe class ScmRights
             for (cmsghdr* c = LibC.CMSG_FIRSTHDR(&msg); c != null; c = LibC.CMSG_NXTHDR(&msg, c))
             {
                 if (c->cmsg_level != LibC.SOL_SOCKET || c->cmsg_type != LibC.SCM_RIGHTS) continue;
-                int count = (int)(((int)(uint)c->cmsg_len - LibC.CMSG_LEN(0)) / sizeof(int));
+                int count = ((int)(uint)c->cmsg_len - ControlLength(0)) / sizeof(int);
                 int* received = (int*)LibC.CMSG_DATA(c);
                 for (int i = 0; i < count; i++)
                 {
