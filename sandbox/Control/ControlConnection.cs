@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using static RunscNet.Sentry.Control.ControlSocketInterop;
+using Tmds.Linux;
 
 namespace RunscNet.Sentry.Control;
 
@@ -53,7 +53,7 @@ public sealed unsafe class ControlConnection : IDisposable
         {
             while (sent < frame.Length)
             {
-                nint n = ControlSocketInterop.Send(_fd, p + sent, frame.Length - sent, MSG_NOSIGNAL);
+                long n = LibC.send(_fd, p + sent, frame.Length - sent, LibC.MSG_NOSIGNAL);
                 if (n < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
@@ -88,7 +88,7 @@ public sealed unsafe class ControlConnection : IDisposable
             int done = 0;
             while (done < length)
             {
-                nint n = Read(_fd, p + done, length - done);
+                long n = LibC.read(_fd, p + done, length - done);
                 if (n < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
