@@ -40,7 +40,7 @@ public static class RawStdio
     /// </summary>
     public static void KeepConsoleOffTerminal()
     {
-        int devNull = Interop.FileSystem.Open("/dev/null", Interop.FileSystem.O_RDWR | Interop.FileSystem.O_CLOEXEC, 0);
+        int devNull = Interop.FileSystem.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
         if (devNull < 0) return;
         Span<int> saved = stackalloc int[3];
         for (int fd = 0; fd < 3; fd++)
@@ -61,9 +61,9 @@ public static class RawStdio
             {
                 if (saved[fd] < 0) continue;
                 Interop.FileSystem.Dup2(saved[fd], fd);
-                Interop.FileSystem.Close(saved[fd]);
+                FileDescriptor.Close(saved[fd]);
             }
-            Interop.FileSystem.Close(devNull);
+            FileDescriptor.Close(devNull);
         }
     }
 }

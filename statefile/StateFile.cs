@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using static RunscNet.LinuxInterop.Errno;
+using static RunscNet.LinuxInterop.OpenFlags;
 using static RunscNet.StateFile.Interop.FileSystem;
 
 namespace RunscNet.StateFile;
@@ -102,7 +104,7 @@ public sealed class StateFile : IDisposable
             if (rc < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                Close(fd);
+                FileDescriptor.Close(fd);
                 if (errno == EWOULDBLOCK) throw new StateFileLockedException(Id.ContainerId);
                 throw Failure("locking", LockPath, errno);
             }
@@ -113,7 +115,7 @@ public sealed class StateFile : IDisposable
                 _lockFd = fd;
                 return;
             }
-            Close(fd);
+            FileDescriptor.Close(fd);
         }
     }
 
@@ -122,7 +124,7 @@ public sealed class StateFile : IDisposable
     {
         if (_lockFd < 0) return;
         Flock(_lockFd, LOCK_UN);
-        Close(_lockFd);
+        FileDescriptor.Close(_lockFd);
         _lockFd = -1;
     }
 
@@ -142,7 +144,7 @@ public sealed class StateFile : IDisposable
         }
         finally
         {
-            Close(fd);
+            FileDescriptor.Close(fd);
         }
         if (Rename(TempPath, StatePath) < 0) throw Failure("renaming", TempPath, Marshal.GetLastPInvokeError());
     }

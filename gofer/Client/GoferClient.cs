@@ -1,6 +1,7 @@
 using System.Buffers;
 using RunscNet.Gofer.Interop;
 using RunscNet.Gofer.Protocol;
+using Tmds.Linux;
 
 namespace RunscNet.Gofer;
 
@@ -349,8 +350,8 @@ public sealed class GoferClient : IDisposable
             if (_fd >= 0)
             {
                 // shutdown first: the gofer must see the end even if a forked child still holds a copy of the fd.
-                Sockets.Shutdown(_fd, Sockets.SHUT_RDWR);
-                Files.Close(_fd);
+                LibC.shutdown(_fd, LibC.SHUT_RDWR);
+                FileDescriptor.Close(_fd);
                 _fd = -1;
             }
         }
@@ -464,7 +465,7 @@ public sealed class GoferClient : IDisposable
     {
         if (!_broken && _fd >= 0)
         {
-            Sockets.Shutdown(_fd, Sockets.SHUT_RDWR);
+            LibC.shutdown(_fd, LibC.SHUT_RDWR);
         }
         _broken = true;
         return -Errno.EIO;

@@ -70,16 +70,6 @@ internal struct TimeSpec
 /// </summary>
 internal static unsafe partial class Files
 {
-    public const int AT_FDCWD = -100;
-    public const int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400,
-        AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000, AT_STATX_SYNC_AS_STAT = 0;
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0x40,
-        O_EXCL = 0x80, O_NOCTTY = 0x100, O_TRUNC = 0x200, O_APPEND = 0x400, O_NONBLOCK = 0x800,
-        O_DSYNC = 0x1000, O_DIRECT = 0x4000, O_LARGEFILE = 0x8000, O_DIRECTORY = 0x10000,
-        O_NOFOLLOW = 0x20000, O_NOATIME = 0x40000, O_CLOEXEC = 0x80000, O_SYNC = 0x101000,
-        O_PATH = 0x200000;
-    public const uint S_IFMT = 0xF000, S_IFSOCK = 0xC000, S_IFLNK = 0xA000, S_IFREG = 0x8000,
-        S_IFBLK = 0x6000, S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
     public const uint STATX_BASIC_STATS = 0x7FF;
     public const int F_GETFL = 3, F_SETFL = 4;
     public const int SEEK_SET = 0;
@@ -122,9 +112,6 @@ internal static unsafe partial class Files
         do r = Poll(&p, 1, timeoutMs); while (r < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
         return r != 0;
     }
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
     private static partial int GetRlimit(int resource, ulong* limits);

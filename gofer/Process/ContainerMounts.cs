@@ -36,15 +36,15 @@ internal static class ContainerMounts
     /// <summary>Mounts one planned bind mount inside <paramref name="rootfs"/>.</summary>
     public static void Bind(string rootfs, BindMountPlan plan, GoferLog log)
     {
-        int sourceFd = Files.OpenAt(Files.AT_FDCWD, plan.Source, Files.O_PATH | Files.O_CLOEXEC, 0);
+        int sourceFd = Files.OpenAt(PathConsts.AT_FDCWD, plan.Source, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0);
         if (sourceFd < 0)
         {
             throw GoferSetupException.FromErrno($"bind mount source {plan.Source}", Files.Result(sourceFd));
         }
-        bool sourceIsDirectory = FileType(sourceFd) == Files.S_IFDIR;
-        Files.Close(sourceFd);
+        bool sourceIsDirectory = FileType(sourceFd) == LinuxMode.S_IFDIR;
+        FileDescriptor.Close(sourceFd);
 
-        int rootFd = Files.OpenAt(Files.AT_FDCWD, rootfs, Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int rootFd = Files.OpenAt(PathConsts.AT_FDCWD, rootfs, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         if (rootFd < 0)
         {
             throw GoferSetupException.FromErrno($"open rootfs {rootfs}", Files.Result(rootFd));
@@ -58,7 +58,7 @@ internal static class ContainerMounts
             }
             try
             {
-                if ((FileType(target) == Files.S_IFDIR) != sourceIsDirectory)
+                if ((FileType(target) == LinuxMode.S_IFDIR) != sourceIsDirectory)
                 {
                     throw new GoferSetupException($"bind mount {plan.Source} on {plan.Destination}: one is a directory, the other is not");
                 }
@@ -67,7 +67,7 @@ internal static class ContainerMounts
             }
             finally
             {
-                Files.Close(target);
+                FileDescriptor.Close(target);
             }
 
             // The old fd names the directory under the new mount; look the destination up again
@@ -92,14 +92,14 @@ internal static class ContainerMounts
                 }
                 finally
                 {
-                    Files.Close(mounted);
+                    FileDescriptor.Close(mounted);
                 }
             }
             log.Write($"bind {plan.Source} on {plan.Destination} (flags 0x{plan.Flags:x}{(plan.Recursive ? ", recursive" : "")})");
         }
         finally
         {
-            Files.Close(rootFd);
+            FileDescriptor.Close(rootFd);
         }
     }
 
@@ -150,7 +150,7 @@ internal static class ContainerMounts
     private static unsafe void Remount(string target, ulong flags, string what)
     {
         StatFsBuffer fs;
-        int fd = Files.OpenAt(Files.AT_FDCWD, target, Files.O_PATH | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(PathConsts.AT_FDCWD, target, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0);
         if (fd >= 0 && Files.FStatFs(fd, &fs) == 0)
         {
             if ((fs.Flags & Mounts.ST_NOSUID) != 0) flags |= Mounts.MS_NOSUID;
@@ -165,7 +165,7 @@ internal static class ContainerMounts
         }
         if (fd >= 0)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
         }
         Check(Mounts.Mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | flags, 0), $"remount {what} (flags 0x{flags:x})");
     }
@@ -173,8 +173,8 @@ internal static class ContainerMounts
     private static unsafe uint FileType(int fd)
     {
         Statx sx;
-        return Files.StatxAt(fd, "", Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) == 0
-            ? sx.Mode & Files.S_IFMT
+        return Files.StatxAt(fd, "", PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) == 0
+            ? sx.Mode & LinuxMode.S_IFMT
             : 0;
     }
 

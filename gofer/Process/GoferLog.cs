@@ -22,8 +22,8 @@ internal sealed class GoferLog : IDisposable
     /// <summary>Opens <paramref name="path"/> for appending; a log that writes nothing when it is null, empty or cannot be opened.</summary>
     public static GoferLog Open(string? path, string containerId)
     {
-        int fd = string.IsNullOrEmpty(path) ? -1 : Files.OpenAt(Files.AT_FDCWD, path,
-            Files.O_WRONLY | Files.O_CREAT | Files.O_APPEND | Files.O_CLOEXEC | Files.O_NOCTTY, 0x1A0);
+        int fd = string.IsNullOrEmpty(path) ? -1 : Files.OpenAt(PathConsts.AT_FDCWD, path,
+            OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_APPEND | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY, 0x1A0);
         return new GoferLog(fd, $"gofer[{Environment.ProcessId}] {containerId}: ");
     }
 
@@ -46,7 +46,7 @@ internal sealed class GoferLog : IDisposable
     {
         if (_fd >= 0)
         {
-            Files.Close(_fd);
+            FileDescriptor.Close(_fd);
         }
     }
 }

@@ -84,19 +84,19 @@ public static class GoferProcess
         // /proc is not part of the container's tree: keep /proc/self/fd of a procfs of our own
         // open across pivot_root, the server re-opens O_PATH handles through it.
         ContainerMounts.MountOwnProc(log);
-        int procFd = Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int procFd = Files.OpenAt(PathConsts.AT_FDCWD, "/proc/self/fd", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         if (procFd < 0 || !IsProcFs(procFd))
         {
             throw new GoferSetupException("/proc/self/fd is not a procfs directory");
         }
         ImagePageTrim.KeepMapsOpen(); // the final root has no /proc
-        int devNull = Files.OpenAt(Files.AT_FDCWD, "/dev/null", Files.O_WRONLY | Files.O_CLOEXEC, 0);
+        int devNull = Files.OpenAt(PathConsts.AT_FDCWD, "/dev/null", OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0);
         if (devNull < 0)
         {
             throw GoferSetupException.FromErrno("open /dev/null", Files.Result(devNull));
         }
         ContainerMounts.PivotInto(rootfs);
-        int rootFd = Files.OpenAt(Files.AT_FDCWD, "/", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int rootFd = Files.OpenAt(PathConsts.AT_FDCWD, "/", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         if (rootFd < 0)
         {
             throw GoferSetupException.FromErrno("open / after pivot_root", Files.Result(rootFd));
@@ -130,7 +130,7 @@ public static class GoferProcess
         {
             throw GoferSetupException.FromErrno("replace stderr with /dev/null", Files.Result(-1));
         }
-        Files.Close(devNull);
+        FileDescriptor.Close(devNull);
         if (options.Seccomp)
         {
             r = SeccompFilter.Install(SeccompFilter.Violation.KillProcess);

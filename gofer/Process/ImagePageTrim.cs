@@ -30,7 +30,7 @@ public static unsafe class ImagePageTrim
     /// </summary>
     public static void KeepMapsOpen()
     {
-        if (s_smapsFd < 0) s_smapsFd = Files.OpenAt(Files.AT_FDCWD, "/proc/self/smaps", Files.O_RDONLY | Files.O_CLOEXEC, 0);
+        if (s_smapsFd < 0) s_smapsFd = Files.OpenAt(PathConsts.AT_FDCWD, "/proc/self/smaps", OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, 0);
     }
 
     /// <summary>Releases the pages; returns how many bytes were advised (0 when smaps cannot be read).</summary>
@@ -92,7 +92,7 @@ public static unsafe class ImagePageTrim
     {
         int fd = s_smapsFd;
         bool own = fd < 0;
-        if (own) fd = Files.OpenAt(Files.AT_FDCWD, "/proc/self/smaps", Files.O_RDONLY | Files.O_CLOEXEC, 0);
+        if (own) fd = Files.OpenAt(PathConsts.AT_FDCWD, "/proc/self/smaps", OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0) return -1;
         try
         {
@@ -113,7 +113,7 @@ public static unsafe class ImagePageTrim
         }
         finally
         {
-            if (own) Files.Close(fd);
+            if (own) FileDescriptor.Close(fd);
         }
     }
 

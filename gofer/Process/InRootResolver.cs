@@ -24,7 +24,7 @@ internal static class InRootResolver
         var remaining = new LinkedList<string>(Split(path));
         var stack = new Stack<int>();
         int links = 0;
-        int current = Files.OpenAt(rootFd, ".", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int current = Files.OpenAt(rootFd, ".", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         if (current < 0)
         {
             return Files.Result(current);
@@ -43,12 +43,12 @@ internal static class InRootResolver
                 {
                     if (stack.Count > 0)
                     {
-                        Files.Close(current);
+                        FileDescriptor.Close(current);
                         current = stack.Pop();
                     }
                     continue;
                 }
-                int child = Files.OpenAt(current, name, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+                int child = Files.OpenAt(current, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
                 if (child < 0 && Files.Result(child) == -Errno.ENOENT && create is not null)
                 {
                     bool last = remaining.Count == 0;
@@ -59,28 +59,28 @@ internal static class InRootResolver
                     {
                         return r;
                     }
-                    child = Files.OpenAt(current, name, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+                    child = Files.OpenAt(current, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
                 }
                 if (child < 0)
                 {
                     return Files.Result(child);
                 }
                 Statx sx;
-                if (Files.StatxAt(child, "", Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0)
+                if (Files.StatxAt(child, "", PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0)
                 {
                     int r = Files.Result(-1);
-                    Files.Close(child);
+                    FileDescriptor.Close(child);
                     return r;
                 }
-                if ((sx.Mode & Files.S_IFMT) == Files.S_IFLNK)
+                if ((sx.Mode & LinuxMode.S_IFMT) == LinuxMode.S_IFLNK)
                 {
                     if (++links > MaxSymlinks)
                     {
-                        Files.Close(child);
+                        FileDescriptor.Close(child);
                         return -Errno.ELOOP;
                     }
                     string target = ReadLink(child);
-                    Files.Close(child);
+                    FileDescriptor.Close(child);
                     string[] parts = Split(target);
                     for (int i = parts.Length - 1; i >= 0; i--)
                     {
@@ -90,7 +90,7 @@ internal static class InRootResolver
                     {
                         while (stack.Count > 0)
                         {
-                            Files.Close(current);
+                            FileDescriptor.Close(current);
                             current = stack.Pop();
                         }
                     }
@@ -107,23 +107,23 @@ internal static class InRootResolver
         {
             if (current >= 0)
             {
-                Files.Close(current);
+                FileDescriptor.Close(current);
             }
             while (stack.Count > 0)
             {
-                Files.Close(stack.Pop());
+                FileDescriptor.Close(stack.Pop());
             }
         }
     }
 
     private static int CreateFile(int dirFd, string name)
     {
-        int fd = Files.OpenAt(dirFd, name, Files.O_WRONLY | Files.O_CREAT | Files.O_EXCL | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0x1A4);
+        int fd = Files.OpenAt(dirFd, name, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0x1A4);
         if (fd < 0)
         {
             return Files.Result(fd);
         }
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return 0;
     }
 

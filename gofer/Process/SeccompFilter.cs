@@ -1,4 +1,5 @@
 using RunscNet.Gofer.Interop;
+using Tmds.Linux;
 
 namespace RunscNet.Gofer.Process;
 
@@ -81,7 +82,7 @@ internal static class SeccompFilter
             p.Add(Return(RetAllow));
         }
         // socket(AF_UNIX, ...) only.
-        AllowIfArgumentIs(p, SysSocket, 0, new[] { (uint)Sockets.AF_UNIX }, RetErrno | Errno.EAFNOSUPPORT);
+        AllowIfArgumentIs(p, SysSocket, 0, new[] { (uint)(ushort)LibC.AF_UNIX }, RetErrno | Errno.EAFNOSUPPORT);
         // prctl: thread names only.
         AllowIfArgumentIs(p, SysPrctl, 0, new[] { PrSetName, PrGetName }, deny);
         // Signals and rlimits of this process only (the runtime suspends its threads with tgkill).
@@ -100,9 +101,9 @@ internal static class SeccompFilter
         p.Add(Load(OffsetNr));
         p.Add(Jump(JeqK, SysMknodat, 0, 6));
         p.Add(Load(OffsetArg0Low + 2 * 8));
-        p.Add(new SocketFilter { Code = AluAndK, K = Files.S_IFMT });
-        p.Add(Jump(JeqK, Files.S_IFCHR, 2, 0));
-        p.Add(Jump(JeqK, Files.S_IFBLK, 1, 0));
+        p.Add(new SocketFilter { Code = AluAndK, K = LinuxMode.S_IFMT });
+        p.Add(Jump(JeqK, LinuxMode.S_IFCHR, 2, 0));
+        p.Add(Jump(JeqK, LinuxMode.S_IFBLK, 1, 0));
         p.Add(Return(RetAllow));
         p.Add(Return(deny));
         // clone3: its flags are out of the filter's sight; ENOSYS makes libc use clone.

@@ -17,7 +17,7 @@ public sealed partial class GoferServer
         {
             return new ReadlinkResponse { Errno = Errno.EBADF };
         }
-        if (node.FileType != Files.S_IFLNK)
+        if (node.FileType != LinuxMode.S_IFLNK)
         {
             return new ReadlinkResponse { Errno = Errno.EINVAL };
         }
@@ -65,7 +65,7 @@ public sealed partial class GoferServer
         {
             uint uid = (mask & GoferSetAttr.SetUid) != 0 ? request.Uid : uint.MaxValue;
             uint gid = (mask & GoferSetAttr.SetGid) != 0 ? request.Gid : uint.MaxValue;
-            int r = Files.Result(Files.FChownAt(node.Fd, "", uid, gid, Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW));
+            int r = Files.Result(Files.FChownAt(node.Fd, "", uid, gid, PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW));
             if (r < 0)
             {
                 return new SetAttrResponse { Errno = -r };
@@ -73,7 +73,7 @@ public sealed partial class GoferServer
         }
         if ((mask & GoferSetAttr.SetMode) != 0)
         {
-            if (node.FileType == Files.S_IFLNK)
+            if (node.FileType == LinuxMode.S_IFLNK)
             {
                 return new SetAttrResponse { Errno = Errno.EOPNOTSUPP };
             }
@@ -92,8 +92,8 @@ public sealed partial class GoferServer
             times[1] = (mask & GoferSetAttr.SetMtime) != 0
                 ? new TimeSpec { Seconds = request.MtimeSec, Nanoseconds = request.MtimeNsec }
                 : new TimeSpec { Nanoseconds = Files.UTIME_OMIT };
-            int r = Files.Result(Files.UtimensAt(node.Fd, "", times, Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW));
-            if (r == -Errno.EINVAL && node.FileType != Files.S_IFLNK)
+            int r = Files.Result(Files.UtimensAt(node.Fd, "", times, PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW));
+            if (r == -Errno.EINVAL && node.FileType != LinuxMode.S_IFLNK)
             {
                 // Kernels without AT_EMPTY_PATH in utimensat: go through the magic link.
                 r = Files.Result(Files.UtimensAt(_procFd, FdName(node.Fd), times, 0));
@@ -109,21 +109,21 @@ public sealed partial class GoferServer
     /// <summary>ftruncate of a regular file through a fresh write-only fd.</summary>
     private int Truncate(Node node, long size)
     {
-        if (node.FileType == Files.S_IFDIR)
+        if (node.FileType == LinuxMode.S_IFDIR)
         {
             return -Errno.EISDIR;
         }
-        if (node.FileType != Files.S_IFREG || size < 0)
+        if (node.FileType != LinuxMode.S_IFREG || size < 0)
         {
             return -Errno.EINVAL;
         }
-        int fd = Files.OpenAt(_procFd, FdName(node.Fd), Files.O_WRONLY | Files.O_NONBLOCK | Files.O_NOCTTY | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(_procFd, FdName(node.Fd), OpenFlags.O_WRONLY | OpenFlags.O_NONBLOCK | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0)
         {
             return Files.Result(fd);
         }
         int r = Files.Result(Files.FTruncate(fd, size));
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return r;
     }
 
@@ -161,7 +161,7 @@ public sealed partial class GoferServer
         {
             n = Files.Result(ExtendedAttributes.FGetXattr(fd, request.Name, p, (nuint)buffer.Length));
         }
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return n < 0 ? new GetXattrResponse { Errno = (int)-n } : new GetXattrResponse { Value = buffer[..(int)n] };
     }
 
@@ -185,7 +185,7 @@ public sealed partial class GoferServer
         {
             r = Files.Result(ExtendedAttributes.FSetXattr(fd, request.Name, p, (nuint)value.Length, request.Flags));
         }
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return new SetXattrResponse { Errno = -r };
     }
 
@@ -202,7 +202,7 @@ public sealed partial class GoferServer
         {
             n = Files.Result(ExtendedAttributes.FListXattr(fd, p, (nuint)buffer.Length));
         }
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         if (n < 0)
         {
             return new ListXattrResponse { Errno = (int)-n };
@@ -226,7 +226,7 @@ public sealed partial class GoferServer
             return new RemoveXattrResponse { Errno = -r };
         }
         r = Files.Result(ExtendedAttributes.FRemoveXattr(fd, request.Name));
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return new RemoveXattrResponse { Errno = -r };
     }
 
@@ -259,12 +259,12 @@ public sealed partial class GoferServer
         {
             return -Errno.EROFS;
         }
-        if (node.FileType != Files.S_IFREG && node.FileType != Files.S_IFDIR)
+        if (node.FileType != LinuxMode.S_IFREG && node.FileType != LinuxMode.S_IFDIR)
         {
             return write ? -Errno.EPERM : 0;
         }
-        int flags = Files.O_RDONLY | Files.O_NONBLOCK | Files.O_NOCTTY | Files.O_CLOEXEC |
-            (node.FileType == Files.S_IFDIR ? Files.O_DIRECTORY : 0);
+        int flags = OpenFlags.O_RDONLY | OpenFlags.O_NONBLOCK | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC |
+            (node.FileType == LinuxMode.S_IFDIR ? OpenFlags.O_DIRECTORY : 0);
         fd = Files.OpenAt(_procFd, FdName(node.Fd), flags, 0);
         return fd < 0 ? Files.Result(fd) : 0;
     }
@@ -276,23 +276,23 @@ public sealed partial class GoferServer
         {
             return new FsyncResponse { Errno = Errno.EBADF };
         }
-        if (node.FileType == Files.S_IFLNK)
+        if (node.FileType == LinuxMode.S_IFLNK)
         {
             return new FsyncResponse();
         }
-        if (node.FileType != Files.S_IFREG && node.FileType != Files.S_IFDIR)
+        if (node.FileType != LinuxMode.S_IFREG && node.FileType != LinuxMode.S_IFDIR)
         {
             return new FsyncResponse { Errno = Errno.EINVAL };
         }
-        int flags = Files.O_RDONLY | Files.O_NONBLOCK | Files.O_NOCTTY | Files.O_CLOEXEC |
-            (node.FileType == Files.S_IFDIR ? Files.O_DIRECTORY : 0);
+        int flags = OpenFlags.O_RDONLY | OpenFlags.O_NONBLOCK | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC |
+            (node.FileType == LinuxMode.S_IFDIR ? OpenFlags.O_DIRECTORY : 0);
         int fd = Files.OpenAt(_procFd, FdName(node.Fd), flags, 0);
         if (fd < 0)
         {
             return new FsyncResponse { Errno = -Files.Result(fd) };
         }
         int r = Files.Result(Files.FSync(fd));
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return new FsyncResponse { Errno = -r };
     }
 }

@@ -7,8 +7,8 @@ namespace RunscNet.Gofer;
 // Operations that add or remove directory entries: create, mkdir, mknod, symlink, link, unlink, rename.
 public sealed partial class GoferServer
 {
-    private const int OpenFlagsPassedThrough = Files.O_ACCMODE | Files.O_TRUNC | Files.O_APPEND | Files.O_DIRECT |
-        Files.O_SYNC | Files.O_DSYNC | Files.O_NOATIME | Files.O_NONBLOCK | Files.O_LARGEFILE;
+    private const int OpenFlagsPassedThrough = OpenFlags.O_ACCMODE | OpenFlags.O_TRUNC | OpenFlags.O_APPEND | OpenFlags.O_DIRECT |
+        OpenFlags.O_SYNC | OpenFlags.O_DSYNC | OpenFlags.O_NOATIME | OpenFlags.O_NONBLOCK | OpenFlags.O_LARGEFILE;
 
     private CreateResponse Create(CreateRequest request)
     {
@@ -17,14 +17,14 @@ public sealed partial class GoferServer
         {
             return new CreateResponse { Errno = -r };
         }
-        int flags = (request.Flags & OpenFlagsPassedThrough) | Files.O_CREAT | Files.O_EXCL | Files.O_NOFOLLOW |
-            Files.O_NOCTTY | Files.O_CLOEXEC;
+        int flags = (request.Flags & OpenFlagsPassedThrough) | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW |
+            OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC;
         int fd = Files.OpenAt(dir!.Fd, request.Name, flags, request.Mode & 0x1FF);
         if (fd < 0)
         {
             return new CreateResponse { Errno = -Files.Result(fd) };
         }
-        int pathFd = Files.OpenAt(_procFd, FdName(fd), Files.O_PATH | Files.O_CLOEXEC, 0);
+        int pathFd = Files.OpenAt(_procFd, FdName(fd), OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0);
         r = pathFd < 0 ? Files.Result(pathFd) : SetOwnerAndMode(pathFd, request.Uid, request.Gid, request.Mode);
         WireNode? node = null;
         if (r >= 0)
@@ -36,9 +36,9 @@ public sealed partial class GoferServer
         {
             if (pathFd >= 0)
             {
-                Files.Close(pathFd);
+                FileDescriptor.Close(pathFd);
             }
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
             Files.UnlinkAt(dir.Fd, request.Name, 0);
             return new CreateResponse { Errno = -r };
         }
@@ -58,7 +58,7 @@ public sealed partial class GoferServer
         {
             return new MkdirResponse { Errno = -r };
         }
-        r = OpenCreated(dir, request.Name, request.Uid, request.Gid, request.Mode, Files.AT_REMOVEDIR, out WireNode? node);
+        r = OpenCreated(dir, request.Name, request.Uid, request.Gid, request.Mode, PathConsts.AT_REMOVEDIR, out WireNode? node);
         return new MkdirResponse { Errno = -r, Node = node };
     }
 
@@ -69,16 +69,16 @@ public sealed partial class GoferServer
         {
             return new MknodResponse { Errno = -r };
         }
-        uint type = request.Mode & Files.S_IFMT;
+        uint type = request.Mode & LinuxMode.S_IFMT;
         if (type == 0)
         {
-            type = Files.S_IFREG;
+            type = LinuxMode.S_IFREG;
         }
-        if (type == Files.S_IFCHR || type == Files.S_IFBLK)
+        if (type == LinuxMode.S_IFCHR || type == LinuxMode.S_IFBLK)
         {
             return new MknodResponse { Errno = Errno.EPERM }; // device nodes never reach the host
         }
-        if (type != Files.S_IFREG && type != Files.S_IFIFO && type != Files.S_IFSOCK)
+        if (type != LinuxMode.S_IFREG && type != LinuxMode.S_IFIFO && type != LinuxMode.S_IFSOCK)
         {
             return new MknodResponse { Errno = Errno.EINVAL };
         }
@@ -124,16 +124,16 @@ public sealed partial class GoferServer
         {
             return new LinkResponse { Errno = Errno.EBADF };
         }
-        if (target.FileType == Files.S_IFDIR)
+        if (target.FileType == LinuxMode.S_IFDIR)
         {
             return new LinkResponse { Errno = Errno.EPERM };
         }
         // linkat(fd, "", AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; without it (ENOENT) link the
         // inode through its /proc/self/fd magic link, which names exactly this file.
-        r = Files.Result(Files.LinkAt(target.Fd, "", dir!.Fd, request.Name, Files.AT_EMPTY_PATH));
+        r = Files.Result(Files.LinkAt(target.Fd, "", dir!.Fd, request.Name, PathConsts.AT_EMPTY_PATH));
         if (r == -Errno.ENOENT)
         {
-            r = Files.Result(Files.LinkAt(_procFd, FdName(target.Fd), dir.Fd, request.Name, Files.AT_SYMLINK_FOLLOW));
+            r = Files.Result(Files.LinkAt(_procFd, FdName(target.Fd), dir.Fd, request.Name, PathConsts.AT_SYMLINK_FOLLOW));
         }
         if (r < 0)
         {
@@ -151,7 +151,7 @@ public sealed partial class GoferServer
             return new UnlinkResponse { Errno = -r };
         }
         _handles.PinEntry(dir!, request.Name);
-        r = Files.Result(Files.UnlinkAt(dir!.Fd, request.Name, request.IsDirectory ? Files.AT_REMOVEDIR : 0));
+        r = Files.Result(Files.UnlinkAt(dir!.Fd, request.Name, request.IsDirectory ? PathConsts.AT_REMOVEDIR : 0));
         return new UnlinkResponse { Errno = -r };
     }
 
@@ -202,7 +202,7 @@ public sealed partial class GoferServer
         {
             return r;
         }
-        if (dir.FileType != Files.S_IFDIR)
+        if (dir.FileType != LinuxMode.S_IFDIR)
         {
             return -Errno.ENOTDIR;
         }
@@ -217,7 +217,7 @@ public sealed partial class GoferServer
     private int OpenCreated(Node dir, string name, uint uid, uint gid, uint? mode, int unlinkFlags, out WireNode? node)
     {
         node = null;
-        int fd = Files.OpenAt(dir.Fd, name, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(dir.Fd, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
         int r = fd < 0 ? Files.Result(fd) : SetOwnerAndMode(fd, uid, gid, mode);
         if (r >= 0)
         {
@@ -228,7 +228,7 @@ public sealed partial class GoferServer
         {
             if (fd >= 0)
             {
-                Files.Close(fd);
+                FileDescriptor.Close(fd);
             }
             Files.UnlinkAt(dir.Fd, name, unlinkFlags);
         }
@@ -241,7 +241,7 @@ public sealed partial class GoferServer
     /// </summary>
     private int SetOwnerAndMode(int fd, uint uid, uint gid, uint? mode)
     {
-        int r = Files.Result(Files.FChownAt(fd, "", uid, gid, Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW));
+        int r = Files.Result(Files.FChownAt(fd, "", uid, gid, PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW));
         if (r < 0 || mode is null)
         {
             return r;

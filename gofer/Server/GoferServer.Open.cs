@@ -15,34 +15,34 @@ public sealed partial class GoferServer
         {
             return new OpenResponse { Errno = Errno.EBADF };
         }
-        int access = request.Flags & Files.O_ACCMODE;
-        if (access == Files.O_ACCMODE)
+        int access = request.Flags & OpenFlags.O_ACCMODE;
+        if (access == OpenFlags.O_ACCMODE)
         {
             return new OpenResponse { Errno = Errno.EINVAL };
         }
-        bool writes = access != Files.O_RDONLY || (request.Flags & Files.O_TRUNC) != 0;
+        bool writes = access != OpenFlags.O_RDONLY || (request.Flags & OpenFlags.O_TRUNC) != 0;
         switch (node.FileType)
         {
-            case Files.S_IFLNK:
+            case LinuxMode.S_IFLNK:
                 return new OpenResponse { Errno = Errno.ELOOP };
-            case Files.S_IFDIR:
+            case LinuxMode.S_IFDIR:
                 // No directory fd ever leaves the gofer: with one, openat(fd, "..") would climb
                 // out of the container. Directories are read with GetDents.
-                return new OpenResponse { Errno = access != Files.O_RDONLY ? Errno.EISDIR : 0 };
-            case Files.S_IFCHR:
-            case Files.S_IFBLK:
+                return new OpenResponse { Errno = access != OpenFlags.O_RDONLY ? Errno.EISDIR : 0 };
+            case LinuxMode.S_IFCHR:
+            case LinuxMode.S_IFBLK:
                 return new OpenResponse { Errno = Errno.EACCES }; // as on a nodev mount
-            case Files.S_IFSOCK:
+            case LinuxMode.S_IFSOCK:
                 return new OpenResponse { Errno = Errno.ENXIO };
         }
         if (writes && node.ReadOnly)
         {
             return new OpenResponse { Errno = Errno.EROFS };
         }
-        int flags = (request.Flags & OpenFlagsPassedThrough) | Files.O_NOCTTY | Files.O_CLOEXEC;
-        if (node.FileType == Files.S_IFIFO)
+        int flags = (request.Flags & OpenFlagsPassedThrough) | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC;
+        if (node.FileType == LinuxMode.S_IFIFO)
         {
-            flags |= Files.O_NONBLOCK; // a FIFO without a peer must not stall the gofer
+            flags |= OpenFlags.O_NONBLOCK; // a FIFO without a peer must not stall the gofer
         }
         // Re-open through the /proc/self/fd magic link: it names exactly the held inode (no path
         // walk, no symlink), and the type check above ruled out symlinks.
@@ -62,11 +62,11 @@ public sealed partial class GoferServer
         {
             return new GetDentsResponse { Errno = Errno.EBADF };
         }
-        if (node.FileType != Files.S_IFDIR)
+        if (node.FileType != LinuxMode.S_IFDIR)
         {
             return new GetDentsResponse { Errno = Errno.ENOTDIR };
         }
-        int fd = Files.OpenAt(node.Fd, ".", Files.O_RDONLY | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(node.Fd, ".", OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0)
         {
             return new GetDentsResponse { Errno = -Files.Result(fd) };
@@ -123,7 +123,7 @@ public sealed partial class GoferServer
         }
         finally
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
         }
     }
 }

@@ -1,6 +1,7 @@
 using RunscNet.Gofer.Interop;
 using RunscNet.Gofer.Protocol;
 using RunscNet.Gofer.Server;
+using Tmds.Linux;
 
 namespace RunscNet.Gofer;
 
@@ -26,30 +27,30 @@ public sealed partial class GoferServer
             return new BindSocketResponse { Errno = Errno.EINVAL };
         }
         byte* address = stackalloc byte[110];
-        int length = Sockets.MakeUnixAddress(request.Name, new Span<byte>(address, 110));
+        int length = UnixAddress.Make(request.Name, new Span<byte>(address, 110));
         if (length < 0)
         {
             return new BindSocketResponse { Errno = -length };
         }
-        int fd = Sockets.Socket(Sockets.AF_UNIX, request.Type | Sockets.SOCK_CLOEXEC, 0);
+        int fd = LibC.socket(LibC.AF_UNIX, request.Type | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0)
         {
             return new BindSocketResponse { Errno = -Files.Result(fd) };
         }
         // bind(2) takes no directory fd: bind "/proc/self/fd/<dir>/<name>" when procfs is there,
         // else the bare name with the directory as cwd.
-        int procLength = _procPaths ? Sockets.MakeUnixAddress($"/proc/self/fd/{FdName(dir.Fd)}/{request.Name}", new Span<byte>(address, 110)) : -1;
+        int procLength = _procPaths ? UnixAddress.Make($"/proc/self/fd/{FdName(dir.Fd)}/{request.Name}", new Span<byte>(address, 110)) : -1;
         r = procLength > 0
-            ? Files.Result(Sockets.Bind(fd, address, (uint)procLength))
+            ? Files.Result(LibC.bind(fd, (sockaddr*)address, procLength))
             : InDirectory(dir.Fd, () =>
             {
-                Sockets.MakeUnixAddress(request.Name, new Span<byte>(address, 110));
-                return Files.Result(Sockets.Bind(fd, address, (uint)length));
+                UnixAddress.Make(request.Name, new Span<byte>(address, 110));
+                return Files.Result(LibC.bind(fd, (sockaddr*)address, length));
             });
         if (r == 0)
         {
             // The new socket file belongs to the gofer's own uid until given its owner.
-            r = Files.Result(Files.FChownAt(dir.Fd, request.Name, request.Uid, request.Gid, Files.AT_SYMLINK_NOFOLLOW));
+            r = Files.Result(Files.FChownAt(dir.Fd, request.Name, request.Uid, request.Gid, PathConsts.AT_SYMLINK_NOFOLLOW));
             if (r < 0)
             {
                 Files.UnlinkAt(dir.Fd, request.Name, 0);
@@ -57,7 +58,7 @@ public sealed partial class GoferServer
         }
         if (r < 0)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
             return new BindSocketResponse { Errno = -r };
         }
         _donatedFd = fd;
@@ -79,13 +80,13 @@ public sealed partial class GoferServer
         {
             return new ConnectSocketResponse { Errno = Errno.EINVAL };
         }
-        if (node.FileType != Files.S_IFSOCK)
+        if (node.FileType != LinuxMode.S_IFSOCK)
         {
             return new ConnectSocketResponse { Errno = Errno.ECONNREFUSED };
         }
         byte* address = stackalloc byte[110];
-        int length = Sockets.MakeUnixAddress((_procPaths ? "/proc/self/fd/" : "") + FdName(node.Fd), new Span<byte>(address, 110));
-        int fd = Sockets.Socket(Sockets.AF_UNIX, request.Type | Sockets.SOCK_CLOEXEC | Sockets.SOCK_NONBLOCK, 0);
+        int length = UnixAddress.Make((_procPaths ? "/proc/self/fd/" : "") + FdName(node.Fd), new Span<byte>(address, 110));
+        int fd = LibC.socket(LibC.AF_UNIX, request.Type | LibC.SOCK_CLOEXEC | LibC.SOCK_NONBLOCK, 0);
         if (fd < 0)
         {
             return new ConnectSocketResponse { Errno = -Files.Result(fd) };
@@ -94,16 +95,16 @@ public sealed partial class GoferServer
         // socket inode (by path, or as "N" with /proc/self/fd as cwd). Non-blocking, so a full
         // backlog gives EAGAIN, not a hang.
         int r = _procPaths
-            ? Files.Result(Sockets.Connect(fd, address, (uint)length))
-            : InDirectory(_procFd, () => Files.Result(Sockets.Connect(fd, address, (uint)length)));
+            ? Files.Result(LibC.connect(fd, (sockaddr*)address, length))
+            : InDirectory(_procFd, () => Files.Result(LibC.connect(fd, (sockaddr*)address, length)));
         if (r == 0)
         {
             int flags = Files.FControl(fd, Files.F_GETFL, 0);
-            r = flags < 0 ? Files.Result(flags) : Files.Result(Files.FControl(fd, Files.F_SETFL, flags & ~Files.O_NONBLOCK));
+            r = flags < 0 ? Files.Result(flags) : Files.Result(Files.FControl(fd, Files.F_SETFL, flags & ~OpenFlags.O_NONBLOCK));
         }
         if (r < 0)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
             return new ConnectSocketResponse { Errno = -r };
         }
         _donatedFd = fd;
@@ -111,7 +112,7 @@ public sealed partial class GoferServer
     }
 
     private static bool IsUnixSocketType(int type) =>
-        type == Sockets.SOCK_STREAM || type == Sockets.SOCK_DGRAM || type == Sockets.SOCK_SEQPACKET;
+        type == LibC.SOCK_STREAM || type == LibC.SOCK_DGRAM || type == LibC.SOCK_SEQPACKET;
 
     /// <summary>Runs <paramref name="action"/> with <paramref name="directoryFd"/> as the process's cwd, then restores it.</summary>
     private int InDirectory(int directoryFd, Func<int> action)

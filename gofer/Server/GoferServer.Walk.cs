@@ -41,11 +41,11 @@ public sealed partial class GoferServer
         {
             return new WalkResponse { Errno = -r };
         }
-        if (dir.FileType != Files.S_IFDIR)
+        if (dir.FileType != LinuxMode.S_IFDIR)
         {
             return new WalkResponse { Errno = Errno.ENOTDIR };
         }
-        int fd = Files.OpenAt(dir.Fd, request.Name, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(dir.Fd, request.Name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0)
         {
             return new WalkResponse { Errno = -Files.Result(fd) };
@@ -73,7 +73,7 @@ public sealed partial class GoferServer
                 return response;
             }
             response.Nodes.Add(step.Node!);
-            if ((step.Node!.Stat!.Mode & Files.S_IFMT) == Files.S_IFLNK)
+            if ((step.Node!.Stat!.Mode & LinuxMode.S_IFMT) == LinuxMode.S_IFLNK)
             {
                 return response; // the caller resolves the symlink
             }
@@ -104,11 +104,11 @@ public sealed partial class GoferServer
         int r = StatFd(fd, out Statx sx);
         if (r < 0)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
             return r;
         }
         bool readOnly = _readOnly || IsReadOnlyMount(fd);
-        ulong handle = _handles.Add(new Node(fd, sx.Mode & Files.S_IFMT, readOnly, parent, name,
+        ulong handle = _handles.Add(new Node(fd, sx.Mode & LinuxMode.S_IFMT, readOnly, parent, name,
             WireConversions.MakeDev(sx.DevMajor, sx.DevMinor), sx.Ino));
         node = new WireNode { Handle = handle, Stat = ToWire(sx), ReadOnly = readOnly };
         return 0;
@@ -118,7 +118,7 @@ public sealed partial class GoferServer
     private static unsafe int StatFd(int fd, out Statx sx)
     {
         Statx buffer;
-        int r = Files.Result(Files.StatxAt(fd, "", Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW,
+        int r = Files.Result(Files.StatxAt(fd, "", PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW,
             Files.STATX_BASIC_STATS, &buffer));
         sx = buffer;
         return r;

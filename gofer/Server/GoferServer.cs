@@ -62,8 +62,8 @@ public sealed partial class GoferServer : IDisposable
         _handles = new HandleTable(options.MaxOpenHandles > 0 ? options.MaxOpenHandles : HandleTable.CapacityFor(Files.OpenFileLimit()));
         _procFd = options.ProcSelfFdDirectory >= 0
             ? options.ProcSelfFdDirectory
-            : Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
-        _cwdFd = Files.OpenAt(Files.AT_FDCWD, ".", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+            : Files.OpenAt(PathConsts.AT_FDCWD, "/proc/self/fd", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
+        _cwdFd = Files.OpenAt(PathConsts.AT_FDCWD, ".", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         _procPaths = options.ProcSelfFdDirectory < 0 && IsProcFs("/proc/self/fd");
         if (_procFd < 0)
         {
@@ -75,7 +75,7 @@ public sealed partial class GoferServer : IDisposable
     /// <exception cref="IOException">The directory cannot be opened.</exception>
     public static GoferServer ForDirectory(int socketFd, string rootPath, GoferServerOptions? options = null)
     {
-        int fd = Files.OpenAt(Files.AT_FDCWD, rootPath, Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(PathConsts.AT_FDCWD, rootPath, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0)
         {
             throw new IOException($"gofer: cannot open {rootPath}: errno {-Files.Result(fd)}");
@@ -137,12 +137,12 @@ public sealed partial class GoferServer : IDisposable
         }
         _disposed = true;
         _handles.Clear();
-        Files.Close(_socket);
-        Files.Close(_rootFd);
-        Files.Close(_procFd);
+        FileDescriptor.Close(_socket);
+        FileDescriptor.Close(_rootFd);
+        FileDescriptor.Close(_procFd);
         if (_cwdFd >= 0)
         {
-            Files.Close(_cwdFd);
+            FileDescriptor.Close(_cwdFd);
         }
     }
 
@@ -232,7 +232,7 @@ public sealed partial class GoferServer : IDisposable
         bool sent = Reply(header.Op, header.Tag, response, fd);
         if (fd >= 0)
         {
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
         }
         return sent;
     }
@@ -241,7 +241,7 @@ public sealed partial class GoferServer : IDisposable
     {
         if (_donatedFd >= 0)
         {
-            Files.Close(_donatedFd);
+            FileDescriptor.Close(_donatedFd);
             _donatedFd = -1;
         }
     }
@@ -285,14 +285,14 @@ public sealed partial class GoferServer : IDisposable
 
     private static unsafe bool IsProcFs(string path)
     {
-        int fd = Files.OpenAt(Files.AT_FDCWD, path, Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(PathConsts.AT_FDCWD, path, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0)
         {
             return false;
         }
         StatFsBuffer fs;
         bool proc = Files.FStatFs(fd, &fs) == 0 && fs.Type == Mounts.ProcSuperMagic;
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         return proc;
     }
 

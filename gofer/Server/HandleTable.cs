@@ -119,18 +119,18 @@ internal sealed class HandleTable
         {
             Touch(parent);
         }
-        int fd = Files.OpenAt(parent.Fd, node.Name!, Files.O_PATH | Files.O_NOFOLLOW | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(parent.Fd, node.Name!, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0)
         {
             int e = Files.Result(fd);
             return e == -Errno.ENOENT || e == -Errno.ENOTDIR ? -Errno.ESTALE : e;
         }
         Statx sx;
-        if (Files.StatxAt(fd, "", Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0
+        if (Files.StatxAt(fd, "", PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0
             || sx.Ino != node.Ino || WireConversions.MakeDev(sx.DevMajor, sx.DevMinor) != node.Dev)
         {
             // Another file under that name now (changed behind the gofer's back): not ours.
-            Files.Close(fd);
+            FileDescriptor.Close(fd);
             return -Errno.ESTALE;
         }
         node.Fd = fd;
@@ -181,7 +181,7 @@ internal sealed class HandleTable
         }
         if (node.Fd >= 0)
         {
-            Files.Close(node.Fd);
+            FileDescriptor.Close(node.Fd);
             node.Fd = -1;
             OpenFds--;
         }
@@ -279,7 +279,7 @@ internal sealed class HandleTable
         {
             if (node.Fd >= 0)
             {
-                Files.Close(node.Fd);
+                FileDescriptor.Close(node.Fd);
                 node.Fd = -1;
             }
         }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using RunscNet.Runtime.Interop;
 using RunscNet.Sentry.Control;
+using Tmds.Linux;
 
 namespace RunscNet.Runtime.Control;
 
@@ -28,12 +29,12 @@ public sealed class ControlClient
     /// <exception cref="RuntimeError">The sandbox answered with an error.</exception>
     public unsafe ControlResponse Call(ControlRequest request, ReadOnlySpan<int> fds = default, TimeSpan? timeout = null, Action? sent = null)
     {
-        int fd = Sockets.Socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0);
+        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new RuntimeError($"creating a socket: {Processes.LastError()}");
         using var connection = new ControlConnection(fd);
         int length = Sockets.MakeAddress(_socketPath, out var address);
         int rc;
-        do { rc = Sockets.Connect(fd, &address, length); } while (rc < 0 && Marshal.GetLastPInvokeError() == Processes.EINTR);
+        do { rc = LibC.connect(fd, (sockaddr*)&address, length); } while (rc < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
         if (rc < 0)
             throw new SandboxUnreachableException($"container {_containerId}: cannot reach its sandbox at {_socketPath}: {Processes.LastError()}");
         if (timeout is TimeSpan t) Sockets.SetTimeouts(fd, t);
@@ -43,7 +44,7 @@ public sealed class ControlClient
             connection.Send(request, fds);
             sent?.Invoke();
             response = connection.Receive<ControlResponse>(out int[] received);
-            foreach (int extra in received) Processes.Close(extra);
+            foreach (int extra in received) FileDescriptor.Close(extra);
         }
         catch (Exception e) when (e is IOException or EndOfStreamException)
         {

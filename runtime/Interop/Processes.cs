@@ -5,14 +5,9 @@ namespace RunscNet.Runtime.Interop;
 /// <summary>libc process calls of the runtime (the parent side: wait, kill, fds).</summary>
 internal static partial class Processes
 {
-    public const int EINTR = 4;
-    public const int ESRCH = 3;
-    public const int ECHILD = 10;
     public const int WNOHANG = 1;
     public const int __WALL = 0x40000000;
     public const int F_DUPFD_CLOEXEC = 1030;
-    public const int O_CLOEXEC = 0x80000;
-    public const int O_RDWR = 2;
     public const uint MFD_CLOEXEC = 1;
 
     public const long CLONE_NEWNS = 0x00020000;
@@ -45,9 +40,6 @@ internal static partial class Processes
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     public static partial int Fcntl(int fd, int command, int argument);

@@ -5,9 +5,6 @@ namespace RunscNet.Runtime.Interop;
 /// <summary>libc pseudo-terminal calls (posix_openpt and friends, window size).</summary>
 internal static unsafe partial class Terminals
 {
-    public const int O_RDWR = 2;
-    public const int O_NOCTTY = 0x100;
-    public const int O_CLOEXEC = 0x80000;
     public const ulong TIOCSWINSZ = 0x5414;
 
     [LibraryImport("libc", EntryPoint = "posix_openpt", SetLastError = true)]

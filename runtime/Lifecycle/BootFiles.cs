@@ -2,6 +2,7 @@ using RunscNet.Runtime.Cli;
 using RunscNet.Runtime.Interop;
 using RunscNet.Runtime.Logging;
 using RunscNet.StateFile;
+using static RunscNet.LinuxInterop.OpenFlags;
 
 namespace RunscNet.Runtime.Lifecycle;
 
@@ -13,13 +14,12 @@ namespace RunscNet.Runtime.Lifecycle;
 /// </summary>
 internal sealed record BootFiles(int ExitRecord, int Log, int DebugLog)
 {
-    private const int O_WRONLY = 1, O_CREAT = 0x40, O_TRUNC = 0x200, O_APPEND = 0x400;
 
     /// <summary>Opens the files (close-on-exec; each fd is also added to <paramref name="owned"/>). Only the exit record is required.</summary>
     public static BootFiles Open(string containerId, GlobalOptions global, List<int> owned)
     {
         string exitPath = new RunscNet.StateFile.StateFile(global.Root, new FullId(containerId, containerId)).ExitPath;
-        int exit = Processes.Open(exitPath, O_WRONLY | O_CREAT | O_TRUNC | Processes.O_CLOEXEC, 0x180 /* 0600 */);
+        int exit = Processes.Open(exitPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0x180 /* 0600 */);
         if (exit < 0) throw new RuntimeError($"creating the exit record {exitPath}: {Processes.LastError()}");
         owned.Add(exit);
         int log = global.LogFile == null ? -1 : OpenAppend(global.LogFile, owned);
@@ -50,7 +50,7 @@ internal sealed record BootFiles(int ExitRecord, int Log, int DebugLog)
 
     private static int OpenAppend(string path, List<int> owned)
     {
-        int fd = Processes.Open(path, O_WRONLY | O_CREAT | O_APPEND | Processes.O_CLOEXEC, 0x1a4 /* 0644 */);
+        int fd = Processes.Open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0x1a4 /* 0644 */);
         if (fd < 0)
         {
             RuntimeLog.Warning($"opening {path} for the sandbox process: {Processes.LastError()}");

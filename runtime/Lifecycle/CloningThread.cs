@@ -23,7 +23,7 @@ internal sealed class ThreadNamespaces : IDisposable
         {
             foreach (var (fd, type) in joins)
             {
-                int own = Processes.Open($"/proc/thread-self/ns/{NsName(type)}", Processes.O_CLOEXEC, 0);
+                int own = Processes.Open($"/proc/thread-self/ns/{NsName(type)}", OpenFlags.O_CLOEXEC, 0);
                 if (own < 0) throw new RuntimeError($"opening our {NsName(type)} namespace: {Processes.LastError()}");
                 entered._restore.Add((own, type));
                 if (Processes.SetNs(fd, (int)type) < 0) throw new RuntimeError($"joining {NsName(type)} namespace: {Processes.LastError()}");
@@ -53,7 +53,7 @@ internal sealed class ThreadNamespaces : IDisposable
             // Failing to go back would leave this runtime thread in the container's namespace.
             if (Processes.SetNs(_restore[i].Fd, (int)_restore[i].Type) < 0)
                 Environment.FailFast($"cannot return to our own namespace: {Processes.LastError()}");
-            Processes.Close(_restore[i].Fd);
+            FileDescriptor.Close(_restore[i].Fd);
         }
         _restore.Clear();
     }

@@ -348,7 +348,7 @@ public sealed partial class Container
         using var devNull = File.Open("/dev/null", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
         int fd = (int)devNull.SafeFileHandle.DangerousGetHandle();
         int* ready = stackalloc int[2];
-        if (Interop.Processes.Pipe2(ready, Interop.Processes.O_CLOEXEC) < 0)
+        if (Interop.Processes.Pipe2(ready, OpenFlags.O_CLOEXEC) < 0)
             throw new RuntimeError($"exec: creating the waiter's pipe: {Interop.Processes.LastError()}");
         try
         {
@@ -361,7 +361,7 @@ public sealed partial class Container
                 NewSession = true,
             };
             int waiterPid = waiter.Start();
-            Interop.Processes.Close(ready[1]);
+            FileDescriptor.Close(ready[1]);
             ready[1] = -1;
             // EOF once the waiter sent its request (or died); a stuck waiter costs at most 10 s.
             Interop.Processes.PollReadable(ready[0], 10_000);
@@ -369,8 +369,8 @@ public sealed partial class Container
         }
         finally
         {
-            Interop.Processes.Close(ready[0]);
-            if (ready[1] >= 0) Interop.Processes.Close(ready[1]);
+            FileDescriptor.Close(ready[0]);
+            if (ready[1] >= 0) FileDescriptor.Close(ready[1]);
         }
     }
 

@@ -65,7 +65,7 @@ public static class ContainerRun
         {
             int rc;
             do { rc = Interop.Processes.WaitPid(container.State.Pid, out status, Interop.Processes.__WALL); }
-            while (rc < 0 && Marshal.GetLastPInvokeError() == Interop.Processes.EINTR);
+            while (rc < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
             if (rc < 0) throw new RuntimeError($"waiting for the sandbox of {container.Id}: {Interop.Processes.LastError()}");
         }
         finally

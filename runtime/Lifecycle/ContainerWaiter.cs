@@ -65,7 +65,7 @@ public static class ContainerWaiter
             fixed (byte* p = image)
                 if (Processes.PWrite(memfd, p, image.Length, 0) != image.Length)
                     throw new RuntimeError($"writing the waiter image: {Processes.LastError()}");
-            devNull = Processes.Open("/dev/null", Processes.O_RDWR | Processes.O_CLOEXEC, 0);
+            devNull = Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
             if (devNull < 0) throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
             var waiter = new NamespacedProcess
             {
@@ -79,8 +79,8 @@ public static class ContainerWaiter
         }
         finally
         {
-            Processes.Close(memfd);
-            if (devNull >= 0) Processes.Close(devNull);
+            FileDescriptor.Close(memfd);
+            if (devNull >= 0) FileDescriptor.Close(devNull);
         }
     }
 }

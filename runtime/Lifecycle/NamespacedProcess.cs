@@ -89,7 +89,7 @@ public sealed class NamespacedProcess
             if (userNs)
             {
                 int* ends = stackalloc int[2];
-                if (Processes.Pipe2(ends, Processes.O_CLOEXEC) < 0) throw new RuntimeError($"pipe2: {Processes.LastError()}");
+                if (Processes.Pipe2(ends, OpenFlags.O_CLOEXEC) < 0) throw new RuntimeError($"pipe2: {Processes.LastError()}");
                 syncRead = ends[0];
                 syncWrite = ends[1];
             }
@@ -117,9 +117,9 @@ public sealed class NamespacedProcess
         }
         finally
         {
-            if (syncRead >= 0) Processes.Close(syncRead);
-            if (syncWrite >= 0) Processes.Close(syncWrite);
-            foreach (int fd in staged) Processes.Close(fd);
+            if (syncRead >= 0) FileDescriptor.Close(syncRead);
+            if (syncWrite >= 0) FileDescriptor.Close(syncWrite);
+            foreach (int fd in staged) FileDescriptor.Close(fd);
             foreach (nint p in strings) NativeMemory.Free((void*)p);
             if (argv != 0) NativeMemory.Free((void*)argv);
             if (envp != 0) NativeMemory.Free((void*)envp);

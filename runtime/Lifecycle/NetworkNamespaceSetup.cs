@@ -21,7 +21,7 @@ internal static class NetworkNamespaceSetup
     {
         using var inside = ThreadNamespaces.Enter([(netnsFd, Processes.CLONE_NEWNET)]);
         // /proc/sys/net shows the namespace of the thread that opens it.
-        int fd = Processes.Open(UnprivilegedPortStart, 1 /* O_WRONLY */ | Processes.O_CLOEXEC, 0);
+        int fd = Processes.Open(UnprivilegedPortStart, OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0)
         {
             RuntimeLog.Warning($"container network namespace: {UnprivilegedPortStart}: {Processes.LastError()}");
@@ -38,7 +38,7 @@ internal static class NetworkNamespaceSetup
         }
         finally
         {
-            Processes.Close(fd);
+            FileDescriptor.Close(fd);
         }
     }
 
@@ -54,13 +54,13 @@ internal static class NetworkNamespaceSetup
         using var inside = ThreadNamespaces.Enter([(netnsFd, Processes.CLONE_NEWNET)]);
         foreach (var (path, value) in entries)
         {
-            int fd = Processes.Open("/proc/sys/" + path, 1 /* O_WRONLY */ | Processes.O_CLOEXEC, 0);
+            int fd = Processes.Open("/proc/sys/" + path, OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0);
             byte[] bytes = System.Text.Encoding.UTF8.GetBytes(value);
             bool ok = fd >= 0;
             if (ok)
                 fixed (byte* p = bytes) ok = Processes.Write(fd, p, bytes.Length) == bytes.Length;
             string error = ok ? "" : Processes.LastError();
-            if (fd >= 0) Processes.Close(fd);
+            if (fd >= 0) FileDescriptor.Close(fd);
             if (!ok) throw new RuntimeError($"linux.sysctl: writing {path.Replace('/', '.')}={value} in the container's network namespace: {error}");
         }
     }

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using RunscNet.Runtime.Interop;
 using RunscNet.StateFile.Oci;
+using Tmds.Linux;
 
 namespace RunscNet.Runtime.Lifecycle;
 
@@ -31,21 +32,21 @@ public sealed class PseudoTerminal : IDisposable
     /// <summary>Opens a new pty pair with the window size of <paramref name="size"/> (if given).</summary>
     public static unsafe PseudoTerminal Open(Box? size)
     {
-        int master = Terminals.PosixOpenpt(Terminals.O_RDWR | Terminals.O_NOCTTY | Terminals.O_CLOEXEC);
+        int master = Terminals.PosixOpenpt(OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC);
         if (master < 0) throw new RuntimeError($"opening a pseudo-terminal: {Processes.LastError()}");
         byte* name = stackalloc byte[128];
         if (Terminals.Grantpt(master) < 0 || Terminals.Unlockpt(master) < 0 || Terminals.PtsnameR(master, name, 128) != 0)
         {
             string error = Processes.LastError();
-            Processes.Close(master);
+            FileDescriptor.Close(master);
             throw new RuntimeError($"setting up the pseudo-terminal: {error}");
         }
         string path = Marshal.PtrToStringUTF8((nint)name)!;
-        int slave = Processes.Open(path, Terminals.O_RDWR | Terminals.O_NOCTTY | Terminals.O_CLOEXEC, 0);
+        int slave = Processes.Open(path, OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC, 0);
         if (slave < 0)
         {
             string error = Processes.LastError();
-            Processes.Close(master);
+            FileDescriptor.Close(master);
             throw new RuntimeError($"opening {path}: {error}");
         }
         if (size is { Height: > 0 } or { Width: > 0 })
@@ -59,21 +60,23 @@ public sealed class PseudoTerminal : IDisposable
     /// <summary>Sends the master to the console socket at <paramref name="socketPath"/>, then closes our copy.</summary>
     public unsafe void SendMaster(string socketPath)
     {
-        int fd = Sockets.Socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0);
+        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new RuntimeError($"creating a socket: {Processes.LastError()}");
         try
         {
             int length = Sockets.MakeAddress(socketPath, out var address);
-            if (Sockets.Connect(fd, &address, length) < 0)
+            if (LibC.connect(fd, (sockaddr*)&address, length) < 0)
                 throw new RuntimeError($"connecting to console socket {socketPath}: {Processes.LastError()}");
-            if (!FdPassing.Send(fd, Encoding.UTF8.GetBytes(Name), Master))
-                throw new RuntimeError($"sending the terminal to console socket {socketPath}: {Processes.LastError()}");
+            int master = Master;
+            long sent = ScmRights.Send(fd, Encoding.UTF8.GetBytes(Name), new ReadOnlySpan<int>(in master));
+            if (sent < 0)
+                throw new RuntimeError($"sending the terminal to console socket {socketPath}: {Marshal.GetPInvokeErrorMessage((int)-sent)}");
         }
         finally
         {
-            Processes.Close(fd);
+            FileDescriptor.Close(fd);
         }
-        Processes.Close(Master);
+        FileDescriptor.Close(Master);
         Master = -1;
     }
 
@@ -83,8 +86,8 @@ public sealed class PseudoTerminal : IDisposable
     /// <summary>Closes what we still hold.</summary>
     public void Dispose()
     {
-        if (Master >= 0) Processes.Close(Master);
-        if (Slave >= 0) Processes.Close(Slave);
+        if (Master >= 0) FileDescriptor.Close(Master);
+        if (Slave >= 0) FileDescriptor.Close(Slave);
         Master = Slave = -1;
     }
 }

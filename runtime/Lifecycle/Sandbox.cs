@@ -6,6 +6,7 @@ using RunscNet.Runtime.Interop;
 using RunscNet.Runtime.Logging;
 using RunscNet.Sentry.Control;
 using RunscNet.StateFile.Oci;
+using Tmds.Linux;
 
 namespace RunscNet.Runtime.Lifecycle;
 
@@ -57,7 +58,7 @@ public static class Sandbox
             ownFds.Add(specFd);
 
             int* pair = stackalloc int[2];
-            if (Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, pair) < 0)
+            if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, pair) < 0)
                 throw new RuntimeError($"creating the gofer socket pair: {Processes.LastError()}");
             ownFds.Add(pair[0]);
             ownFds.Add(pair[1]);
@@ -65,7 +66,7 @@ public static class Sandbox
             int listener = Listen(controlPath);
             ownFds.Add(listener);
 
-            int devNull = Processes.Open("/dev/null", Processes.O_RDWR | Processes.O_CLOEXEC, 0);
+            int devNull = Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
             if (devNull < 0) throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
             ownFds.Add(devNull);
 
@@ -123,7 +124,7 @@ public static class Sandbox
 
             // Only the children hold the listener and the socket ends now: if boot dies, the
             // ready check below sees the connection refused or reset instead of hanging.
-            foreach (int fd in ownFds) Processes.Close(fd);
+            foreach (int fd in ownFds) FileDescriptor.Close(fd);
             ownFds.Clear();
 
             WaitUntilReady(containerId, controlPath, bootPid);
@@ -133,7 +134,7 @@ public static class Sandbox
         }
         catch
         {
-            foreach (int fd in ownFds) Processes.Close(fd);
+            foreach (int fd in ownFds) FileDescriptor.Close(fd);
             KillAndReap(bootPid);
             KillAndReap(goferPid);
             try { File.Delete(controlPath); } catch (IOException) { }
@@ -156,13 +157,13 @@ public static class Sandbox
             int specFd = WriteSpecMemfd(bundle.Spec, bundle.Rootfs);
             ownFds.Add(specFd);
             int* pair = stackalloc int[2];
-            if (Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, pair) < 0)
+            if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, pair) < 0)
                 throw new RuntimeError($"creating the gofer socket pair: {Processes.LastError()}");
             ownFds.Add(pair[0]);
-            int devNull = Processes.Open("/dev/null", Processes.O_RDWR | Processes.O_CLOEXEC, 0);
+            int devNull = Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
             if (devNull < 0)
             {
-                Processes.Close(pair[1]);
+                FileDescriptor.Close(pair[1]);
                 throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
             }
             ownFds.Add(devNull);
@@ -173,7 +174,7 @@ public static class Sandbox
             }
             catch
             {
-                Processes.Close(pair[1]);
+                FileDescriptor.Close(pair[1]);
                 throw;
             }
             sentryEnd = pair[1];
@@ -181,7 +182,7 @@ public static class Sandbox
         }
         finally
         {
-            foreach (int fd in ownFds) Processes.Close(fd);
+            foreach (int fd in ownFds) FileDescriptor.Close(fd);
         }
     }
 
@@ -248,7 +249,7 @@ public static class Sandbox
         }
         finally
         {
-            if (pidfd >= 0) Processes.Close(pidfd);
+            if (pidfd >= 0) FileDescriptor.Close(pidfd);
         }
     }
 
@@ -292,8 +293,8 @@ public static class Sandbox
                 nint n = Processes.PWrite(fd, p + done, (nint)(json.Length - done), done);
                 if (n < 0)
                 {
-                    if (Marshal.GetLastPInvokeError() == Processes.EINTR) continue;
-                    Processes.Close(fd);
+                    if (Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
+                    FileDescriptor.Close(fd);
                     throw new RuntimeError($"writing the spec for the sandbox: {Processes.LastError()}");
                 }
                 done += n;
@@ -312,19 +313,19 @@ public static class Sandbox
     private static unsafe int Listen(string path)
     {
         try { File.Delete(path); } catch (IOException) { }
-        int fd = Sockets.Socket(Sockets.AF_UNIX, Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC, 0);
+        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new RuntimeError($"creating the control socket: {Processes.LastError()}");
         int length = Sockets.MakeAddress(path, out var address);
-        if (Sockets.FChmod(fd, ControlSocketMode) < 0 || Sockets.Bind(fd, &address, length) < 0 || Sockets.Listen(fd, 64) < 0)
+        if (LibC.fchmod(fd, (int)ControlSocketMode) < 0 || LibC.bind(fd, (sockaddr*)&address, length) < 0 || LibC.listen(fd, 64) < 0)
         {
             string error = Processes.LastError();
-            Processes.Close(fd);
+            FileDescriptor.Close(fd);
             throw new RuntimeError($"binding the control socket {path}: {error}");
         }
         // A kernel that ignored the socket inode's mode would leave a wider file: refuse to serve it.
         if (!OperatingSystem.IsWindows() && ((int)File.GetUnixFileMode(path) & 0x3f) != 0)
         {
-            Processes.Close(fd);
+            FileDescriptor.Close(fd);
             try { File.Delete(path); } catch (IOException) { }
             throw new RuntimeError($"the control socket {path} was created with group/other access");
         }

@@ -62,14 +62,14 @@ public static class SandboxJoin
                 {
                     // The Sentry records the init's status in the exit record and tells the waiter through the pipe.
                     string exitPath = stateFile.ExitPath;
-                    int exitRecord = Interop.Processes.Open(exitPath, 1 /* O_WRONLY */ | 0x40 /* O_CREAT */ | 0x200 /* O_TRUNC */ | Interop.Processes.O_CLOEXEC, 0x180);
+                    int exitRecord = Interop.Processes.Open(exitPath, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_TRUNC | OpenFlags.O_CLOEXEC, 0x180);
                     if (exitRecord < 0) throw new RuntimeError($"creating the exit record {exitPath}: {Interop.Processes.LastError()}");
                     owned.Add(exitRecord);
                     int statusRead, statusWrite;
                     unsafe
                     {
                         int* pipe = stackalloc int[2];
-                        if (Interop.Processes.Pipe2(pipe, Interop.Processes.O_CLOEXEC) < 0)
+                        if (Interop.Processes.Pipe2(pipe, OpenFlags.O_CLOEXEC) < 0)
                             throw new RuntimeError($"creating the waiter's pipe: {Interop.Processes.LastError()}");
                         statusRead = pipe[0];
                         statusWrite = pipe[1];
@@ -102,7 +102,7 @@ public static class SandboxJoin
                 }
                 finally
                 {
-                    foreach (int fd in owned) Interop.Processes.Close(fd);
+                    foreach (int fd in owned) FileDescriptor.Close(fd);
                 }
             }
             finally

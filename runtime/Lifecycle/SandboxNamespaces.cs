@@ -41,7 +41,7 @@ internal static class SandboxNamespaces
         var namespaces = spec.Linux?.Namespaces ?? [];
         foreach (var ns in namespaces)
         {
-            if (ns.Path != null && s_types.ContainsKey(ns.Type)) Processes.Close(Open(ns));
+            if (ns.Path != null && s_types.ContainsKey(ns.Type)) FileDescriptor.Close(Open(ns));
         }
         Namespace? Find(string type) => namespaces.FirstOrDefault(n => n.Type == type);
         foreach (string type in new[] { "mount", "pid" })
@@ -123,7 +123,7 @@ internal static class SandboxNamespaces
         }
         catch
         {
-            foreach (var (fd, _) in joins) Processes.Close(fd);
+            foreach (var (fd, _) in joins) FileDescriptor.Close(fd);
             throw;
         }
         return (flags, joins);
@@ -148,13 +148,13 @@ internal static class SandboxNamespaces
     /// <summary>Opens the nsfs file of <paramref name="ns"/> and checks that it is a namespace of its type.</summary>
     private static unsafe int Open(Namespace ns)
     {
-        int fd = Processes.Open(ns.Path!, Processes.O_CLOEXEC, 0);
+        int fd = Processes.Open(ns.Path!, OpenFlags.O_CLOEXEC, 0);
         if (fd < 0) throw new RuntimeError($"linux.namespaces: opening {ns.Type} namespace {ns.Path}: {Processes.LastError()}");
         int actual = Terminals.Ioctl(fd, NS_GET_NSTYPE, null);
         if (actual < 0 || actual != s_types[ns.Type])
         {
             string what = actual < 0 ? "is not a namespace file" : $"is a {Name(actual)} namespace, not a {ns.Type} namespace";
-            Processes.Close(fd);
+            FileDescriptor.Close(fd);
             throw new RuntimeError($"linux.namespaces: {ns.Path} {what}");
         }
         return fd;

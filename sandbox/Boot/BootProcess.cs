@@ -39,7 +39,7 @@ public static class BootProcess
         try
         {
             Spec spec = SpecFile.ReadFromFd(options.SpecFd);
-            HostIo.Close(options.SpecFd);
+            FileDescriptor.Close(options.SpecFd);
             // Before the mount table: file owners come through the container's user namespace.
             UserNamespace.Current = UserNamespace.FromSpec(spec);
             Vfs.Proc.ProcFileSystem.SpecSysctls = Vfs.Proc.ProcFileSystem.SentrySysctls(spec);

@@ -47,7 +47,7 @@ internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, M
         {
             for (int i = 0; i < Stdio.Length; i++)
             {
-                if (Stdio[i] >= 0) HostIo.Close(Stdio[i]);
+                if (Stdio[i] >= 0) FileDescriptor.Close(Stdio[i]);
                 Stdio[i] = -1;
             }
         }
@@ -83,10 +83,10 @@ internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, M
                 // 4 bytes fit any pipe: the write neither blocks nor splits.
                 long n = RawSyscall.Checked(1 /* write */, _notifyFd, (long)&status, 4);
                 if (n != 4) log.Write($"container {Id}: the waiter was not told its status: {(n < 0 ? $"errno {-n}" : "short write")}");
-                HostIo.Close(_notifyFd);
+                FileDescriptor.Close(_notifyFd);
                 _notifyFd = -1;
             }
-            if (_exitRecordFd >= 0) HostIo.Close(_exitRecordFd);
+            if (_exitRecordFd >= 0) FileDescriptor.Close(_exitRecordFd);
             _exitRecordFd = -1;
             Exited.Set();
         }

@@ -40,7 +40,7 @@ internal static unsafe class Loopback
         }
         finally
         {
-            HostFiles.close(fd);
+            FileDescriptor.Close(fd);
         }
     }
 }

@@ -51,7 +51,7 @@ public sealed partial class SentrySandbox : ISubcontainerControl
                 if (!_joined.TryAdd(id, container))
                 {
                     Kernel.Vfs.DropMountTree(root!);
-                    foreach (int fd in own) if (fd >= 0) HostIo.Close(fd);
+                    foreach (int fd in own) if (fd >= 0) FileDescriptor.Close(fd);
                     throw new InvalidOperationException($"container {id} is already in the sandbox");
                 }
             }
@@ -61,9 +61,9 @@ public sealed partial class SentrySandbox : ISubcontainerControl
         finally
         {
             gofer?.Dispose();
-            if (goferFd >= 0) HostIo.Close(goferFd);
-            if (exitRecordFd >= 0) HostIo.Close(exitRecordFd);
-            if (notifyFd >= 0) HostIo.Close(notifyFd);
+            if (goferFd >= 0) FileDescriptor.Close(goferFd);
+            if (exitRecordFd >= 0) FileDescriptor.Close(exitRecordFd);
+            if (notifyFd >= 0) FileDescriptor.Close(notifyFd);
         }
     }
 

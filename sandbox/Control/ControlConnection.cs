@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using static RunscNet.Sentry.Control.ControlSocketInterop;
+using Tmds.Linux;
 
 namespace RunscNet.Sentry.Control;
 
@@ -42,31 +42,21 @@ public sealed unsafe class ControlConnection : IDisposable
         body.CopyTo(frame.AsSpan(4));
 
         int sent = 0;
+        if (fds.Length > 0)
+        {
+            // The fds ride on the first bytes of the frame; a short send leaves the rest to send(2).
+            long n = ScmRights.Send(_fd, frame, fds);
+            if (n < 0) throw Failure("sending on the control socket", (int)-n);
+            sent = (int)n;
+        }
         fixed (byte* p = frame)
         {
-            if (fds.Length > 0)
-            {
-                int controlLength = sizeof(ControlMessageHeader) + sizeof(int) * fds.Length;
-                byte* control = stackalloc byte[Align(controlLength)];
-                new Span<byte>(control, Align(controlLength)).Clear();
-                var header = (ControlMessageHeader*)control;
-                header->Length = (nuint)controlLength;
-                header->Level = SOL_SOCKET;
-                header->Type = SCM_RIGHTS;
-                fds.CopyTo(new Span<int>(control + sizeof(ControlMessageHeader), fds.Length));
-                var iov = new IoVector { Base = p, Length = (nuint)frame.Length };
-                var msg = new MessageHeader { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)Align(controlLength) };
-                nint n;
-                do { n = SendMsg(_fd, &msg, MSG_NOSIGNAL); } while (n < 0 && Marshal.GetLastPInvokeError() == EINTR);
-                if (n < 0) throw Failure("sending on the control socket");
-                sent = (int)n;
-            }
             while (sent < frame.Length)
             {
-                nint n = ControlSocketInterop.Send(_fd, p + sent, frame.Length - sent, MSG_NOSIGNAL);
+                long n = LibC.send(_fd, p + sent, frame.Length - sent, LibC.MSG_NOSIGNAL);
                 if (n < 0)
                 {
-                    if (Marshal.GetLastPInvokeError() == EINTR) continue;
+                    if (Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
                     throw Failure("sending on the control socket");
                 }
                 sent += (int)n;
@@ -78,34 +68,19 @@ public sealed unsafe class ControlConnection : IDisposable
     /// <exception cref="EndOfStreamException">The peer closed the connection before a whole message.</exception>
     public T Receive<T>(out int[] fds) where T : class
     {
-        byte* lengthBytes = stackalloc byte[4];
+        Span<byte> lengthBytes = stackalloc byte[4];
+        Span<int> received = stackalloc int[MaxFds];
         int got = 0;
         fds = [];
-        int controlSize = Align(sizeof(ControlMessageHeader) + sizeof(int) * MaxFds);
-        byte* control = stackalloc byte[controlSize];
         while (got < 4)
         {
-            var iov = new IoVector { Base = lengthBytes + got, Length = (nuint)(4 - got) };
-            var msg = new MessageHeader { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)controlSize };
-            nint n = RecvMsg(_fd, &msg, MSG_CMSG_CLOEXEC);
-            if (n < 0)
-            {
-                if (Marshal.GetLastPInvokeError() == EINTR) continue;
-                throw Failure("reading the control socket");
-            }
+            long n = ScmRights.Receive(_fd, lengthBytes[got..], received, out int count, out _);
+            if (count > 0) fds = [.. fds, .. received[..count]];
+            if (n < 0) throw Failure("reading the control socket", (int)-n);
             if (n == 0) throw new EndOfStreamException("the control connection was closed");
-            if (msg.ControlLength >= (nuint)sizeof(ControlMessageHeader))
-            {
-                var header = (ControlMessageHeader*)control;
-                if (header->Level == SOL_SOCKET && header->Type == SCM_RIGHTS)
-                {
-                    int count = ((int)header->Length - sizeof(ControlMessageHeader)) / sizeof(int);
-                    fds = [.. fds, .. new Span<int>(control + sizeof(ControlMessageHeader), count).ToArray()];
-                }
-            }
             got += (int)n;
         }
-        int length = BinaryPrimitives.ReadInt32LittleEndian(new ReadOnlySpan<byte>(lengthBytes, 4));
+        int length = BinaryPrimitives.ReadInt32LittleEndian(lengthBytes);
         if (length is < 0 or > MaxMessageSize) throw new IOException($"control message of {length} bytes refused");
         byte[] body = new byte[length];
         fixed (byte* p = body)
@@ -113,10 +88,10 @@ public sealed unsafe class ControlConnection : IDisposable
             int done = 0;
             while (done < length)
             {
-                nint n = Read(_fd, p + done, length - done);
+                long n = LibC.read(_fd, p + done, length - done);
                 if (n < 0)
                 {
-                    if (Marshal.GetLastPInvokeError() == EINTR) continue;
+                    if (Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
                     throw Failure("reading the control socket");
                 }
                 if (n == 0) throw new EndOfStreamException("the control connection was closed mid-message");
@@ -139,11 +114,9 @@ public sealed unsafe class ControlConnection : IDisposable
     public void Dispose()
     {
         int fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0) Close(fd);
+        if (fd >= 0) FileDescriptor.Close(fd);
     }
 
-    private static int Align(int n) => (n + 7) & ~7;
-
-    private static IOException Failure(string what)
-        => new($"{what}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+    private static IOException Failure(string what, int errno = 0)
+        => new($"{what}: {Marshal.GetPInvokeErrorMessage(errno != 0 ? errno : Marshal.GetLastPInvokeError())}");
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 using static RunscNet.Sentry.Control.ControlSocketInterop;
 
 namespace RunscNet.Sentry.Control;
@@ -77,11 +78,12 @@ public sealed class ControlServer
             peer = "unknown peer";
             return false;
         }
-        peer = $"pid {c.Pid} uid {c.Uid}";
+        peer = $"pid {(int)c.pid} uid {(uint)c.uid}";
         // In a user namespace uid 0 is the one mapped host uid (the sandbox's own), never host
         // root; host root shows as the overflow uid, as the socket's owner does. The socket's
         // 0600 mode (checked by the host kernel at connect) keeps other unmapped uids out.
-        return c.Uid == _ownerUid || (c.Uid == 0 && _rootIsHostRoot);
+        uint uid = c.uid;
+        return uid == _ownerUid || (uid == 0 && _rootIsHostRoot);
     }
 
     /// <summary>Starts the accept loop on a background thread and returns at once.</summary>
@@ -97,11 +99,11 @@ public sealed class ControlServer
     {
         while (!_stopping)
         {
-            int fd = Accept4(_listenFd, null, null, SOCK_CLOEXEC);
+            int fd = LibC.accept4(_listenFd, null, null, LibC.SOCK_CLOEXEC);
             if (fd < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno == EINTR) continue;
+                if (errno == Errno.EINTR) continue;
                 if (_stopping) return;
                 _log?.Invoke($"control: accept failed: {Marshal.GetPInvokeErrorMessage(errno)}");
                 return;
@@ -109,7 +111,7 @@ public sealed class ControlServer
             if (!PeerAllowed(fd, out string peer))
             {
                 _log?.Invoke($"control: refused a connection from {peer} (only uid 0 and uid {_ownerUid} are served)");
-                Close(fd);
+                FileDescriptor.Close(fd);
                 continue;
             }
             var connection = new ControlConnection(fd);
@@ -122,7 +124,7 @@ public sealed class ControlServer
     public void Stop()
     {
         _stopping = true;
-        Shutdown(_listenFd, 2);
+        LibC.shutdown(_listenFd, LibC.SHUT_RDWR);
     }
 
     /// <summary>Serves one request on <paramref name="connection"/> and closes it.</summary>
@@ -155,7 +157,7 @@ public sealed class ControlServer
             finally
             {
                 // Fds donated for an exec belong to the new process now (the kernel dup'd what it keeps).
-                foreach (int fd in fds) if (fd >= 0) Close(fd);
+                foreach (int fd in fds) if (fd >= 0) FileDescriptor.Close(fd);
             }
             try
             {

@@ -1,4 +1,5 @@
-using static RunscNet.Sentry.Control.ControlSocketInterop;
+using Tmds.Linux;
+using static RunscNet.LinuxInterop.PollEvents;
 
 namespace RunscNet.Sentry.Control;
 
@@ -32,13 +33,13 @@ internal sealed unsafe class HangupWatch : IDisposable
     private void Run()
     {
         // The caller sends nothing after its request, so any readiness is the hang-up (EOF).
-        var pfd = new PollFd { Fd = _fd, Events = POLLRDHUP };
+        var pfd = new pollfd { fd = _fd, events = POLLRDHUP };
         while (!_done)
         {
-            pfd.Revents = 0;
-            int n = Poll(&pfd, 1, 250);
+            pfd.revents = 0;
+            int n = LibC.poll(&pfd, 1, 250);
             if (n <= 0 || _done) continue;
-            if ((pfd.Revents & (POLLRDHUP | POLLHUP)) == 0)
+            if ((pfd.revents & (POLLRDHUP | POLLHUP)) == 0)
             {
                 Thread.Sleep(250); // unexpected data: not ours to read; look again later
                 continue;

@@ -13,7 +13,6 @@ internal static unsafe partial class HostFiles
     [LibraryImport("libc", SetLastError = true)] public static partial nint write(int fd, byte* buf, nint count);
     [LibraryImport("libc", SetLastError = true)] public static partial nint pread(int fd, byte* buf, nint count, long offset);
     [LibraryImport("libc", SetLastError = true)] public static partial nint pwrite(int fd, byte* buf, nint count, long offset);
-    [LibraryImport("libc", SetLastError = true)] public static partial int close(int fd);
     [LibraryImport("libc", SetLastError = true)] public static partial int dup(int fd);
     [LibraryImport("libc", SetLastError = true)] public static partial int fstat(int fd, LinuxStatBuffer* st);
     [LibraryImport("libc", SetLastError = true)] public static partial int ftruncate(int fd, long length);

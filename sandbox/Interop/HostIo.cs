@@ -14,9 +14,6 @@ internal static unsafe partial class HostIo
     [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
     public static partial nint PRead(int fd, byte* buf, nuint count, long offset);
 
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
-
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int sig);
 

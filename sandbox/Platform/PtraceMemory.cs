@@ -1,5 +1,6 @@
 using RunscNet.Sentry.Interop;
 using RunscNet.Sentry.Memory;
+using Tmds.Linux;
 
 namespace RunscNet.Sentry.Platform;
 
@@ -17,8 +18,8 @@ public sealed unsafe class PtraceMemory : IMemoryIO
         if (destination.Length == 0) return 0;
         fixed (byte* p = destination)
         {
-            var local = new ProcessMemory.IoVec { Base = p, Length = (nuint)destination.Length };
-            var remote = new ProcessMemory.IoVec { Base = (void*)address, Length = (nuint)destination.Length };
+            var local = new iovec { iov_base = p, iov_len = destination.Length };
+            var remote = new iovec { iov_base = (void*)address, iov_len = destination.Length };
             nint n = ProcessMemory.ReadV(_pid, &local, 1, &remote, 1, 0);
             return n < 0 ? 0 : (int)n;
         }
@@ -30,8 +31,8 @@ public sealed unsafe class PtraceMemory : IMemoryIO
         if (source.Length == 0) return 0;
         fixed (byte* p = source)
         {
-            var local = new ProcessMemory.IoVec { Base = p, Length = (nuint)source.Length };
-            var remote = new ProcessMemory.IoVec { Base = (void*)address, Length = (nuint)source.Length };
+            var local = new iovec { iov_base = p, iov_len = source.Length };
+            var remote = new iovec { iov_base = (void*)address, iov_len = source.Length };
             nint n = ProcessMemory.WriteV(_pid, &local, 1, &remote, 1, 0);
             return n < 0 ? 0 : (int)n;
         }

@@ -177,7 +177,7 @@ public class HostRegularFile : FileDescription
     public override void Release()
     {
         int fd = Interlocked.Exchange(ref _fd, -1);
-        if (_ownsFd && fd >= 0) HostFiles.close(fd);
+        if (_ownsFd && fd >= 0) FileDescriptor.Close(fd);
         Released?.Invoke();
     }
 

@@ -5,33 +5,18 @@ namespace RunscNet.StateFile.Interop;
 /// <summary>libc file-system calls the state files need (open, flock, rename).</summary>
 internal static partial class FileSystem
 {
-    public const int O_RDONLY = 0x0;
-    public const int O_WRONLY = 0x1;
-    public const int O_RDWR = 0x2;
-    public const int O_CREAT = 0x40;
-    public const int O_TRUNC = 0x200;
-    public const int O_DIRECTORY = 0x10000;
-    public const int O_NOFOLLOW = 0x20000;
-    public const int O_CLOEXEC = 0x80000;
 
     public const int LOCK_SH = 1;
     public const int LOCK_EX = 2;
     public const int LOCK_NB = 4;
     public const int LOCK_UN = 8;
 
-    public const int EINTR = 4;
-    public const int ENOENT = 2;
-    public const int EWOULDBLOCK = 11;
-    public const int EEXIST = 17;
 
     [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mkdir(string path, int mode);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
     public static partial int Dup2(int oldFd, int newFd);
@@ -81,7 +66,7 @@ internal static partial class FileSystem
                 if (n < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EINTR) continue;
+                    if (errno == Errno.EINTR) continue;
                     throw new StateFileException($"writing {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
                 }
                 done += n;

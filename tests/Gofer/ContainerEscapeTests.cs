@@ -39,7 +39,7 @@ public sealed class ContainerEscapeTests : IDisposable
         string rootfs = Path.Combine(_dir, "rootfs");
         Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
         File.Copy(Path.Combine(Environment.GetEnvironmentVariable("RUNSC_NET_ROOTFS")!, "bin", "busybox"), Path.Combine(rootfs, "bin", "busybox"));
-        Assert.Equal(0, RunscNet.Gofer.Interop.Files.FChmodAt(RunscNet.Gofer.Interop.Files.AT_FDCWD, Path.Combine(rootfs, "bin", "busybox"), 0x1ED, 0));
+        Assert.Equal(0, RunscNet.Gofer.Interop.Files.FChmodAt(PathConsts.AT_FDCWD, Path.Combine(rootfs, "bin", "busybox"), 0x1ED, 0));
         File.CreateSymbolicLink(Path.Combine(rootfs, "bin", "sh"), "busybox");
         foreach (string d in new[] { "proc", "dev", "sys", "tmp", "mnt" })
         {

@@ -34,8 +34,8 @@ public sealed class GoferHandleCapTests
             Assert.Equal(i, st.Size);
         }
         Assert.True(h.ServerOpenFds <= Cap);
-        Assert.Equal(0, h.Client.Open(handles[42], Files.O_RDONLY | Files.O_CLOEXEC, out int fd));
-        Files.Close(fd);
+        Assert.Equal(0, h.Client.Open(handles[42], OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, out int fd));
+        FileDescriptor.Close(fd);
     }
 
     [Fact]

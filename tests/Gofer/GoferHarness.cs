@@ -1,6 +1,7 @@
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -28,11 +29,11 @@ internal sealed class GoferHarness : IDisposable
         Directory.CreateDirectory(Outside);
         MarkerPath = Path.Combine(Outside, "marker");
         File.WriteAllText(MarkerPath, MarkerContent);
-        Assert.Equal(0, Files.FChmodAt(Files.AT_FDCWD, MarkerPath, MarkerMode, 0));
+        Assert.Equal(0, Files.FChmodAt(PathConsts.AT_FDCWD, MarkerPath, MarkerMode, 0));
 
         (int clientFd, int serverFd) = SocketPair();
         ServerSocket = serverFd;
-        int procFd = procFdGiven ? Files.OpenAt(Files.AT_FDCWD, "/proc/self/fd", Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0) : -1;
+        int procFd = procFdGiven ? Files.OpenAt(PathConsts.AT_FDCWD, "/proc/self/fd", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0) : -1;
         _server = GoferServer.ForDirectory(serverFd, Root, new GoferServerOptions { ReadOnly = readOnly, ProcSelfFdDirectory = procFd, HostUds = hostUds, MaxOpenHandles = maxOpenHandles });
         _serverThread = new Thread(() => _server.Serve()) { IsBackground = true, Name = "gofer-test-server" };
         _serverThread.Start();
@@ -86,7 +87,7 @@ internal sealed class GoferHarness : IDisposable
     public static unsafe (int, int) SocketPair()
     {
         int* fds = stackalloc int[2];
-        Assert.Equal(0, Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0, fds));
+        Assert.Equal(0, LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, fds));
         return (fds[0], fds[1]);
     }
 
@@ -94,7 +95,7 @@ internal sealed class GoferHarness : IDisposable
     public static unsafe Statx HostStat(string path)
     {
         Statx sx;
-        Assert.Equal(0, Files.StatxAt(Files.AT_FDCWD, path, Files.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx));
+        Assert.Equal(0, Files.StatxAt(PathConsts.AT_FDCWD, path, PathConsts.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx));
         return sx;
     }
 

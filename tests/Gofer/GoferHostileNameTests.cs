@@ -1,6 +1,7 @@
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -33,7 +34,7 @@ public sealed class GoferHostileNameTests
         GoferClient c = h.Client;
 
         Assert.Equal(expected, c.Walk(root, name, out _, out _));
-        Assert.Equal(expected, c.Create(root, name, Files.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
+        Assert.Equal(expected, c.Create(root, name, OpenFlags.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
         Assert.Equal(expected, c.Mkdir(root, name, 0x1ED, 0, 0, out _, out _));
         Assert.Equal(expected, c.Mknod(root, name, 0x8000 | 0x1A4, 0, 0, 0, out _, out _));
         Assert.Equal(expected, c.Symlink(root, name, "target", 0, 0, out _, out _));
@@ -42,7 +43,7 @@ public sealed class GoferHostileNameTests
         Assert.Equal(expected, c.Unlink(root, name, directory: true));
         Assert.Equal(expected, c.Rename(root, name, root, "fine", 0));
         Assert.Equal(expected, c.Rename(root, "file", root, name, 0));
-        Assert.Equal(expected, c.BindSocket(root, name, Sockets.SOCK_STREAM, out _));
+        Assert.Equal(expected, c.BindSocket(root, name, LibC.SOCK_STREAM, out _));
 
         // Nothing was created, removed or moved, here or outside.
         Assert.Equal(new[] { "dir", "file" }, Directory.GetFileSystemEntries(h.Root).Select(Path.GetFileName).Order());

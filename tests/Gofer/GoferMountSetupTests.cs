@@ -47,7 +47,7 @@ public sealed class GoferMountSetupTests
         try
         {
             File.WriteAllText(path, """{ "ociVersion": "1.0.2", "root": { "path": "/abs/rootfs", "readonly": true }, "mounts": [ { "destination": "/d", "type": "bind", "source": "/s" } ] }""");
-            int fd = Files.OpenAt(Files.AT_FDCWD, path, Files.O_RDONLY | Files.O_CLOEXEC, 0);
+            int fd = Files.OpenAt(PathConsts.AT_FDCWD, path, OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, 0);
             Assert.True(fd >= 0);
             Assert.True(Files.LSeek(fd, 10, Files.SEEK_SET) == 10); // a moved shared offset does not matter
             Spec spec = RunscNet.Gofer.GoferProcess.ReadSpecFd(fd);
@@ -55,7 +55,7 @@ public sealed class GoferMountSetupTests
             Assert.Equal("/d", spec.Mounts!.Single().Destination);
 
             File.WriteAllText(path, "{ not json");
-            fd = Files.OpenAt(Files.AT_FDCWD, path, Files.O_RDONLY | Files.O_CLOEXEC, 0);
+            fd = Files.OpenAt(PathConsts.AT_FDCWD, path, OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, 0);
             var e = Assert.Throws<GoferSetupException>(() => RunscNet.Gofer.GoferProcess.ReadSpecFd(fd));
             Assert.Contains($"fd {fd}", e.Message);
         }
@@ -87,7 +87,7 @@ public sealed class GoferMountSetupTests
             File.CreateSymbolicLink(Path.Combine(rootfs, "rel"), "../../../../../" + outside); // ".." past the root
             File.CreateSymbolicLink(Path.Combine(rootfs, "etc", "resolv.conf"), "../run/resolv.conf");
             File.CreateSymbolicLink(Path.Combine(rootfs, "loop"), "loop");
-            int root = Files.OpenAt(Files.AT_FDCWD, rootfs, Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+            int root = Files.OpenAt(PathConsts.AT_FDCWD, rootfs, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
             Assert.True(root >= 0);
             try
             {
@@ -101,7 +101,7 @@ public sealed class GoferMountSetupTests
             }
             finally
             {
-                Files.Close(root);
+                FileDescriptor.Close(root);
             }
         }
         finally
@@ -115,7 +115,7 @@ public sealed class GoferMountSetupTests
         int fd = InRootResolver.Open(root, destination, create);
         Assert.True(fd >= 0, $"{destination}: errno {-fd}");
         Statx viaFd = StatFd(fd);
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         Statx expected = GoferHarness.HostStat(expectedHostPath);
         Assert.Equal(expected.Ino, viaFd.Ino);
         Assert.Equal(create ? 0x4000u : 0x8000u, (uint)viaFd.Mode & 0xF000);
@@ -124,7 +124,7 @@ public sealed class GoferMountSetupTests
     private static unsafe Statx StatFd(int fd)
     {
         Statx sx;
-        Assert.Equal(0, Files.StatxAt(fd, "", Files.AT_EMPTY_PATH | Files.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx));
+        Assert.Equal(0, Files.StatxAt(fd, "", PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx));
         return sx;
     }
 }

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -63,25 +64,25 @@ public sealed class GoferOperationTests
         File.WriteAllText(path, "hello");
         Assert.Equal(0, h.Client.Walk(h.RootHandle, "data", out ulong f, out _));
 
-        Assert.Equal(0, h.Client.Open(f, Files.O_RDONLY, out int rfd));
+        Assert.Equal(0, h.Client.Open(f, OpenFlags.O_RDONLY, out int rfd));
         using (var s = GoferHarness.Stream(rfd, FileAccess.Read))
         using (var reader = new StreamReader(s))
         {
             Assert.Equal("hello", reader.ReadToEnd());
         }
 
-        Assert.Equal(0, h.Client.Open(f, Files.O_WRONLY | Files.O_APPEND, out int afd));
+        Assert.Equal(0, h.Client.Open(f, OpenFlags.O_WRONLY | OpenFlags.O_APPEND, out int afd));
         using (var s = GoferHarness.Stream(afd, FileAccess.Write))
         {
             s.Write(" world"u8);
         }
         Assert.Equal("hello world", File.ReadAllText(path));
 
-        Assert.Equal(0, h.Client.Open(f, Files.O_RDWR | Files.O_TRUNC, out int tfd));
-        Files.Close(tfd);
+        Assert.Equal(0, h.Client.Open(f, OpenFlags.O_RDWR | OpenFlags.O_TRUNC, out int tfd));
+        FileDescriptor.Close(tfd);
         Assert.Equal(0, new FileInfo(path).Length);
 
-        Assert.Equal(-Errno.EINVAL, h.Client.Open(f, Files.O_ACCMODE, out _));
+        Assert.Equal(-Errno.EINVAL, h.Client.Open(f, OpenFlags.O_ACCMODE, out _));
     }
 
     [Fact]
@@ -90,24 +91,24 @@ public sealed class GoferOperationTests
         using var h = new GoferHarness();
         Directory.CreateDirectory(Path.Combine(h.Root, "d"));
         Assert.Equal(0, h.Client.Walk(h.RootHandle, "d", out ulong d, out _));
-        Assert.Equal(0, h.Client.Open(d, Files.O_RDONLY, out int dfd));
+        Assert.Equal(0, h.Client.Open(d, OpenFlags.O_RDONLY, out int dfd));
         Assert.Equal(-1, dfd); // no directory fd leaves the gofer
-        Assert.Equal(-Errno.EISDIR, h.Client.Open(d, Files.O_RDWR, out _));
+        Assert.Equal(-Errno.EISDIR, h.Client.Open(d, OpenFlags.O_RDWR, out _));
 
         Assert.Equal(0, h.Client.Mknod(h.RootHandle, "fifo", S_IFIFO | 0x1B6, 0, 0, 0, out ulong fifo, out _));
-        Assert.Equal(0, h.Client.Open(fifo, Files.O_RDONLY, out int ffd)); // non-blocking: no writer needed
+        Assert.Equal(0, h.Client.Open(fifo, OpenFlags.O_RDONLY, out int ffd)); // non-blocking: no writer needed
         Assert.True(ffd >= 0);
-        Files.Close(ffd);
+        FileDescriptor.Close(ffd);
 
         Assert.Equal(0, h.Client.Mknod(h.RootHandle, "sock", S_IFSOCK | 0x1B6, 0, 0, 0, out ulong sock, out _));
-        Assert.Equal(-Errno.ENXIO, h.Client.Open(sock, Files.O_RDONLY, out _));
+        Assert.Equal(-Errno.ENXIO, h.Client.Open(sock, OpenFlags.O_RDONLY, out _));
     }
 
     [Fact]
     public void CreateMakesAFileWithExactModeAndOwner()
     {
         using var h = new GoferHarness();
-        Assert.Equal(0, h.Client.Create(h.RootHandle, "new", Files.O_RDWR, 0x1A4 /* 0644 */ | 0x2 /* o+w */, 1234, 5678,
+        Assert.Equal(0, h.Client.Create(h.RootHandle, "new", OpenFlags.O_RDWR, 0x1A4 /* 0644 */ | 0x2 /* o+w */, 1234, 5678,
             out ulong f, out GoferStat st, out int fd));
         Assert.Equal(S_IFREG | 0x1A6u, st.Mode); // exact: no umask
         Assert.Equal(1234u, st.Uid);
@@ -119,7 +120,7 @@ public sealed class GoferOperationTests
         Assert.Equal("created", File.ReadAllText(Path.Combine(h.Root, "new")));
         Assert.Equal(0, h.Client.Stat(f, out st));
         Assert.Equal(7, st.Size);
-        Assert.Equal(-Errno.EEXIST, h.Client.Create(h.RootHandle, "new", Files.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
+        Assert.Equal(-Errno.EEXIST, h.Client.Create(h.RootHandle, "new", OpenFlags.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
     }
 
     [Fact]
@@ -323,10 +324,10 @@ public sealed class GoferOperationTests
         string cwd = Directory.GetCurrentDirectory();
         Directory.CreateDirectory(Path.Combine(h.Root, "run"));
         Assert.Equal(0, h.Client.Walk(h.RootHandle, "run", out ulong run, out _));
-        Assert.Equal(0, h.Client.BindSocket(run, "app.sock", Sockets.SOCK_STREAM, out int bound));
-        Assert.Equal(-Errno.EADDRINUSE, h.Client.BindSocket(run, "app.sock", Sockets.SOCK_STREAM, out _));
-        Assert.Equal(0, h.Client.BindSocket(run, "owned.sock", Sockets.SOCK_DGRAM, 1500, 1600, out int owned));
-        Files.Close(owned);
+        Assert.Equal(0, h.Client.BindSocket(run, "app.sock", LibC.SOCK_STREAM, out int bound));
+        Assert.Equal(-Errno.EADDRINUSE, h.Client.BindSocket(run, "app.sock", LibC.SOCK_STREAM, out _));
+        Assert.Equal(0, h.Client.BindSocket(run, "owned.sock", LibC.SOCK_DGRAM, 1500, 1600, out int owned));
+        FileDescriptor.Close(owned);
         Statx ownedStat = GoferHarness.HostStat(Path.Combine(h.Root, "run/owned.sock"));
         Assert.Equal((S_IFSOCK, 1500u, 1600u), (ownedStat.Mode & S_IFMT, ownedStat.Uid, ownedStat.Gid));
         Assert.Equal(-Errno.EINVAL, h.Client.BindSocket(run, "other.sock", 99, out _));
@@ -335,7 +336,7 @@ public sealed class GoferOperationTests
 
         Assert.Equal(0, h.Client.Walk(run, "app.sock", out ulong sockFile, out GoferStat st));
         Assert.Equal(S_IFSOCK, st.Mode & S_IFMT);
-        Assert.Equal(0, h.Client.ConnectSocket(sockFile, Sockets.SOCK_STREAM, out int connected));
+        Assert.Equal(0, h.Client.ConnectSocket(sockFile, LibC.SOCK_STREAM, out int connected));
         using var client = new Socket(new SafeSocketHandle(connected, ownsHandle: true));
         Assert.True(client.Blocking);
         using Socket accepted = listener.Accept();
@@ -346,7 +347,7 @@ public sealed class GoferOperationTests
 
         File.WriteAllText(Path.Combine(h.Root, "run/plain"), "");
         Assert.Equal(0, h.Client.Walk(run, "plain", out ulong plain, out _));
-        Assert.Equal(-Errno.ECONNREFUSED, h.Client.ConnectSocket(plain, Sockets.SOCK_STREAM, out _));
+        Assert.Equal(-Errno.ECONNREFUSED, h.Client.ConnectSocket(plain, LibC.SOCK_STREAM, out _));
         Assert.Equal(cwd, Directory.GetCurrentDirectory()); // bind/connect restored the cwd
     }
 

@@ -3,6 +3,7 @@ using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using RunscNet.Tests.Integration;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -68,7 +69,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
             psi.ArgumentList.Add(a);
         }
         Process gofer = Process.Start(psi)!;
-        Files.Close(goferFd);
+        FileDescriptor.Close(goferFd);
         return (gofer, new GoferClient(clientFd));
     }
 
@@ -79,7 +80,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
     private static unsafe (int, int) SocketPairForChild()
     {
         int* fds = stackalloc int[2];
-        Assert.Equal(0, Sockets.SocketPair(Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET, 0, fds));
+        Assert.Equal(0, LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET, 0, fds));
         Assert.Equal(0, Files.FControl(fds[0], 2 /* F_SETFD */, 1 /* FD_CLOEXEC */));
         return (fds[0], fds[1]);
     }
@@ -106,7 +107,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
 
             Assert.Equal(0, c.Walk(root, "data", out ulong data, out _));
             Assert.False(c.IsReadOnly(data));
-            Assert.Equal(0, c.Create(data, "written", Files.O_WRONLY, 0x1A4, 1000, 1000, out ulong written, out _, out int fd));
+            Assert.Equal(0, c.Create(data, "written", OpenFlags.O_WRONLY, 0x1A4, 1000, 1000, out ulong written, out _, out int fd));
             using (var s = GoferHarness.Stream(fd, FileAccess.Write))
             {
                 s.Write("via the gofer"u8);
@@ -117,7 +118,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
             Assert.Equal(0, c.Walk(root, "ro", out ulong ro, out _));
             Assert.True(c.IsReadOnly(ro));
             Assert.Equal(0, c.Walk(ro, "file", out ulong roFile, out _));
-            Assert.Equal(-Errno.EROFS, c.Open(roFile, Files.O_RDWR, out _));
+            Assert.Equal(-Errno.EROFS, c.Open(roFile, OpenFlags.O_RDWR, out _));
             Assert.Equal(-Errno.EROFS, c.Unlink(ro, "file", directory: false));
             Assert.Equal(0, c.StatFs(ro, out GoferStatFs roFs));
             Assert.Equal(1 | 2 | 4 | 8, roFs.Flags & 0xF); // ST_RDONLY|ST_NOSUID|ST_NODEV|ST_NOEXEC
@@ -140,7 +141,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
             Assert.Equal(0, c.Attach("/etc/hosts", out ulong hosts, out GoferStat hostsStat));
             Assert.Equal(GoferHarness.HostStat(Path.Combine(_dir, "hosts")).Ino, hostsStat.Ino);
             Assert.True(c.IsReadOnly(hosts));
-            Assert.Equal(0, c.Open(hosts, Files.O_RDONLY, out int hostsFd));
+            Assert.Equal(0, c.Open(hosts, OpenFlags.O_RDONLY, out int hostsFd));
             using (var s = GoferHarness.Stream(hostsFd, FileAccess.Read))
             using (var reader = new StreamReader(s))
             {
@@ -150,7 +151,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
             foreach (string link in new[] { "abs", "rel", "proc-root" })
             {
                 Assert.Equal(0, c.Walk(root, link, out ulong l, out _));
-                Assert.Equal(-Errno.ELOOP, c.Open(l, Files.O_RDONLY, out _));
+                Assert.Equal(-Errno.ELOOP, c.Open(l, OpenFlags.O_RDONLY, out _));
                 Assert.Equal(-Errno.ENOTDIR, c.Walk(l, "marker", out _, out _));
                 int r = c.Attach("/" + link + "/marker", out _, out GoferStat reached);
                 if (link == "abs")
@@ -204,7 +205,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
             Assert.Equal(-Errno.EROFS, c.Mkdir(root, "new", 0x1ED, 0, 0, out _, out _));
             Assert.Equal(0, c.Walk(root, "etc", out ulong etc, out _));
             Assert.Equal(0, c.Walk(etc, "hostname", out ulong hostname, out _));
-            Assert.Equal(-Errno.EROFS, c.Open(hostname, Files.O_WRONLY | Files.O_TRUNC, out _));
+            Assert.Equal(-Errno.EROFS, c.Open(hostname, OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, out _));
             Assert.Equal(0, c.Walk(root, "data", out ulong data, out _)); // bind mounts stay writable
             Assert.Equal(0, c.Mkdir(data, "made", 0x1ED, 0, 0, out _, out _));
         }
@@ -223,7 +224,7 @@ public sealed class GoferProcessIntegrationTests : IDisposable
             psi.ArgumentList.Add(a);
         }
         using Process gofer = Process.Start(psi)!;
-        Files.Close(goferFd);
+        FileDescriptor.Close(goferFd);
         Assert.True(gofer.WaitForExit(TimeSpan.FromMinutes(1)));
         string stderr = gofer.StandardError.ReadToEnd();
         Assert.Equal(1, gofer.ExitCode);
@@ -232,6 +233,6 @@ public sealed class GoferProcessIntegrationTests : IDisposable
         Assert.DoesNotContain("   at ", stderr);
         // (Not handshaking here: a process other tests start meanwhile may have inherited a copy of
         // the gofer's end, which would keep the socket open. Dead-peer behaviour has unit tests.)
-        Files.Close(clientFd);
+        FileDescriptor.Close(clientFd);
     }
 }

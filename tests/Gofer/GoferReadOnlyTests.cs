@@ -1,6 +1,7 @@
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -21,10 +22,10 @@ public sealed class GoferReadOnlyTests
         Assert.Equal(0, c.Walk(root, "d", out ulong d, out _));
         Assert.True(c.IsReadOnly(f));
 
-        Assert.Equal(-Errno.EROFS, c.Open(f, Files.O_WRONLY, out _));
-        Assert.Equal(-Errno.EROFS, c.Open(f, Files.O_RDWR, out _));
-        Assert.Equal(-Errno.EROFS, c.Open(f, Files.O_RDONLY | Files.O_TRUNC, out _));
-        Assert.Equal(-Errno.EROFS, c.Create(root, "n", Files.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
+        Assert.Equal(-Errno.EROFS, c.Open(f, OpenFlags.O_WRONLY, out _));
+        Assert.Equal(-Errno.EROFS, c.Open(f, OpenFlags.O_RDWR, out _));
+        Assert.Equal(-Errno.EROFS, c.Open(f, OpenFlags.O_RDONLY | OpenFlags.O_TRUNC, out _));
+        Assert.Equal(-Errno.EROFS, c.Create(root, "n", OpenFlags.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
         Assert.Equal(-Errno.EROFS, c.Mkdir(root, "n", 0x1ED, 0, 0, out _, out _));
         Assert.Equal(-Errno.EROFS, c.Mknod(root, "n", 0x1000 | 0x1A4, 0, 0, 0, out _, out _));
         Assert.Equal(-Errno.EROFS, c.Symlink(root, "n", "f", 0, 0, out _, out _));
@@ -37,9 +38,9 @@ public sealed class GoferReadOnlyTests
         Assert.Equal(-Errno.EROFS, c.SetAttr(f, new GoferSetAttr { Mask = GoferSetAttr.SetMtime, MtimeNsec = GoferSetAttr.UtimeNow }));
         Assert.Equal(-Errno.EROFS, c.SetXattr(f, "user.x", new byte[] { 1 }, 0));
         Assert.Equal(-Errno.EROFS, c.RemoveXattr(f, "user.x"));
-        Assert.Equal(-Errno.EROFS, c.BindSocket(d, "s", Sockets.SOCK_STREAM, out _));
+        Assert.Equal(-Errno.EROFS, c.BindSocket(d, "s", LibC.SOCK_STREAM, out _));
 
-        Assert.Equal(0, c.Open(f, Files.O_RDONLY, out int fd));
+        Assert.Equal(0, c.Open(f, OpenFlags.O_RDONLY, out int fd));
         using (var s = GoferHarness.Stream(fd, FileAccess.Read))
         using (var reader = new StreamReader(s))
         {

@@ -3,6 +3,7 @@ using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using RunscNet.Gofer.Protocol;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -70,7 +71,7 @@ public sealed class GoferRobustnessTests
 
         public void Dispose()
         {
-            Files.Close(Socket);
+            FileDescriptor.Close(Socket);
             Assert.True(_thread.Join(TimeSpan.FromSeconds(30)), "server did not exit after the peer closed");
             _server.Dispose();
             Directory.Delete(_dir, recursive: true);
@@ -120,7 +121,7 @@ public sealed class GoferRobustnessTests
         var e = Assert.Throws<IOException>(() => new GoferClient(clientFd));
         Assert.Contains("version", e.Message);
         fake.Join();
-        Files.Close(fakeFd);
+        FileDescriptor.Close(fakeFd);
     }
 
     [Fact]
@@ -180,16 +181,8 @@ public sealed class GoferRobustnessTests
         peer.Handshake();
         byte[] big = new byte[ProtocolLimits.MaxMessageSize + 1000];
         new PacketHeader(ProtocolLimits.Version, Operation.Walk, 21, (uint)(big.Length - PacketHeader.Size), 0).Write(big);
-        // PacketSocket.Send refuses oversized packets itself, so send through the raw call.
-        unsafe
-        {
-            fixed (byte* p = big)
-            {
-                var iov = new IoVector { Base = p, Length = (nuint)big.Length };
-                var msg = new MessageHeader { Iov = &iov, IovLength = 1 };
-                Assert.Equal(big.Length, (int)Sockets.SendMessage(peer.Socket, &msg, Sockets.MSG_NOSIGNAL));
-            }
-        }
+        // PacketSocket.Send refuses oversized packets itself, so send through the shared framing.
+        Assert.Equal(big.Length, (int)ScmRights.Send(peer.Socket, big, default));
         (PacketHeader header, WalkResponse response) = peer.Receive<WalkResponse>();
         Assert.Equal((Operation.Walk, 21u, Errno.EMSGSIZE), (header.Op, header.Tag, response.Errno));
         peer.AssertStillServes(22);
@@ -204,8 +197,8 @@ public sealed class GoferRobustnessTests
         Assert.Equal(-Errno.EBADF, c.Stat(bogus, out _));
         Assert.Equal(-Errno.EBADF, c.Stat(0, out _));
         Assert.Equal(-Errno.EBADF, c.Walk(bogus, "x", out _, out _));
-        Assert.Equal(-Errno.EBADF, c.Open(bogus, Files.O_RDONLY, out _));
-        Assert.Equal(-Errno.EBADF, c.Create(bogus, "x", Files.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
+        Assert.Equal(-Errno.EBADF, c.Open(bogus, OpenFlags.O_RDONLY, out _));
+        Assert.Equal(-Errno.EBADF, c.Create(bogus, "x", OpenFlags.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
         Assert.Equal(-Errno.EBADF, c.Mkdir(bogus, "x", 0x1ED, 0, 0, out _, out _));
         Assert.Equal(-Errno.EBADF, c.Link(h.RootHandle, "x", bogus, out _));
         Assert.Equal(-Errno.EBADF, c.Rename(h.RootHandle, "x", bogus, "y", 0));
@@ -215,7 +208,7 @@ public sealed class GoferRobustnessTests
         Assert.Equal(-Errno.EBADF, c.StatFs(bogus, out _));
         Assert.Equal(-Errno.EBADF, c.GetXattr(bogus, "user.x", out _));
         Assert.Equal(-Errno.EBADF, c.Fsync(bogus));
-        Assert.Equal(-Errno.EBADF, c.ConnectSocket(bogus, Sockets.SOCK_STREAM, out _));
+        Assert.Equal(-Errno.EBADF, c.ConnectSocket(bogus, LibC.SOCK_STREAM, out _));
         c.Release(bogus); // ignored
         Assert.False(c.IsReadOnly(bogus));
         Assert.Equal(0, c.Stat(h.RootHandle, out _)); // the connection is fine
@@ -236,7 +229,7 @@ public sealed class GoferRobustnessTests
                 new HandshakeResponse { Version = ProtocolLimits.Version }, 0).ToArray();
             PacketSocket.Send(fakeFd, answer, -1);
             PacketSocket.Receive(fakeFd, buffer, fds, out _, out _);
-            Files.Close(fakeFd);
+            FileDescriptor.Close(fakeFd);
         });
         fake.Start();
         using var client = new GoferClient(clientFd);
@@ -257,7 +250,7 @@ public sealed class GoferRobustnessTests
     {
         using var h = new GoferHarness();
         Assert.Equal(0, h.Client.Stat(h.RootHandle, out _));
-        Sockets.Shutdown(h.ServerSocket, Sockets.SHUT_RDWR); // the gofer's end goes away
+        LibC.shutdown(h.ServerSocket, LibC.SHUT_RDWR); // the gofer's end goes away
         Assert.Equal(-Errno.EIO, h.Client.Stat(h.RootHandle, out _));
         Assert.Equal(-Errno.EIO, h.Client.Mkdir(h.RootHandle, "x", 0x1ED, 0, 0, out _, out _));
         Assert.False(Directory.Exists(Path.Combine(h.Root, "x")));
@@ -294,9 +287,9 @@ public sealed class GoferRobustnessTests
         (int a, int b) = GoferHarness.SocketPair();
         string path = Path.GetTempFileName();
         File.WriteAllText(path, "through the socket");
-        int fd = Files.OpenAt(Files.AT_FDCWD, path, Files.O_RDONLY | Files.O_CLOEXEC, 0);
+        int fd = Files.OpenAt(PathConsts.AT_FDCWD, path, OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, 0);
         Assert.Equal(0, PacketSocket.Send(a, "hdr"u8, fd));
-        Files.Close(fd);
+        FileDescriptor.Close(fd);
         byte[] buffer = new byte[16];
         Span<int> fds = stackalloc int[1];
         Assert.Equal(3, PacketSocket.Receive(b, buffer, fds, out int count, out bool truncated));
@@ -309,9 +302,9 @@ public sealed class GoferRobustnessTests
         Assert.Equal(0, PacketSocket.Send(a, new byte[40], -1));
         Assert.Equal(16, PacketSocket.Receive(b, buffer, fds, out count, out truncated));
         Assert.True(truncated); // larger than the buffer: reported, rest discarded
-        Files.Close(a);
+        FileDescriptor.Close(a);
         Assert.Equal(0, PacketSocket.Receive(b, buffer, fds, out _, out _)); // peer closed
-        Files.Close(b);
+        FileDescriptor.Close(b);
         File.Delete(path);
     }
 }

@@ -1,6 +1,7 @@
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -43,11 +44,11 @@ public sealed class GoferSymlinkEscapeTests
             Assert.Equal(target, read);
             Assert.Equal(-Errno.ENOTDIR, h.Client.Walk(link, "marker", out _, out _));
             Assert.Equal(-Errno.ENOTDIR, h.Client.GetDents(link, out _));
-            Assert.Equal(-Errno.ENOTDIR, h.Client.Create(link, "new", Files.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
+            Assert.Equal(-Errno.ENOTDIR, h.Client.Create(link, "new", OpenFlags.O_RDWR, 0x1A4, 0, 0, out _, out _, out _));
             Assert.Equal(-Errno.ENOTDIR, h.Client.Mkdir(link, "new", 0x1ED, 0, 0, out _, out _));
             Assert.Equal(-Errno.ENOTDIR, h.Client.Unlink(link, "marker", directory: false));
             Assert.Equal(-Errno.ENOTDIR, h.Client.Rename(link, "marker", h.RootHandle, "stolen", 0));
-            Assert.Equal(-Errno.ENOTDIR, h.Client.BindSocket(link, "s", Sockets.SOCK_STREAM, out _));
+            Assert.Equal(-Errno.ENOTDIR, h.Client.BindSocket(link, "s", LibC.SOCK_STREAM, out _));
             Assert.Equal(-Errno.ENOENT, h.Client.Attach("/" + name + "/marker", out _, out _));
         }
         Assert.False(File.Exists(Path.Combine(h.Root, "stolen")));
@@ -61,8 +62,8 @@ public sealed class GoferSymlinkEscapeTests
         foreach ((string name, _) in Plant(h))
         {
             Assert.Equal(0, h.Client.Walk(h.RootHandle, name, out ulong link, out _));
-            Assert.Equal(-Errno.ELOOP, h.Client.Open(link, Files.O_RDONLY, out _));
-            Assert.Equal(-Errno.ELOOP, h.Client.Open(link, Files.O_RDWR | Files.O_TRUNC, out _));
+            Assert.Equal(-Errno.ELOOP, h.Client.Open(link, OpenFlags.O_RDONLY, out _));
+            Assert.Equal(-Errno.ELOOP, h.Client.Open(link, OpenFlags.O_RDWR | OpenFlags.O_TRUNC, out _));
             Assert.Equal(-Errno.EOPNOTSUPP, h.Client.SetAttr(link, new GoferSetAttr { Mask = GoferSetAttr.SetMode, Mode = 0x1FF }));
             Assert.Equal(-Errno.EINVAL, h.Client.SetAttr(link, new GoferSetAttr { Mask = GoferSetAttr.SetSize, Size = 0 }));
             // Owner and times apply to the link itself (lchown / AT_SYMLINK_NOFOLLOW).
@@ -74,7 +75,7 @@ public sealed class GoferSymlinkEscapeTests
             Assert.Equal(-Errno.ENODATA, h.Client.GetXattr(link, "user.x", out _));
             Assert.Equal(0, h.Client.ListXattr(link, out List<string> names));
             Assert.Empty(names);
-            Assert.Equal(-Errno.ECONNREFUSED, h.Client.ConnectSocket(link, Sockets.SOCK_STREAM, out _));
+            Assert.Equal(-Errno.ECONNREFUSED, h.Client.ConnectSocket(link, LibC.SOCK_STREAM, out _));
             Assert.Equal(0, h.Client.Fsync(link));
 
             // A hard link of the handle links the symlink itself, not its target.
@@ -131,8 +132,8 @@ public sealed class GoferSymlinkEscapeTests
         // The host side swaps "d" for a symlink to the outside after the handle was taken.
         Directory.Move(Path.Combine(h.Root, "d"), Path.Combine(h.Root, "d.old"));
         File.CreateSymbolicLink(Path.Combine(h.Root, "d"), h.Outside);
-        Assert.Equal(0, h.Client.Create(d, "marker", Files.O_RDWR, 0x1FF, 0, 0, out _, out _, out int fd));
-        Files.Close(fd);
+        Assert.Equal(0, h.Client.Create(d, "marker", OpenFlags.O_RDWR, 0x1FF, 0, 0, out _, out _, out int fd));
+        FileDescriptor.Close(fd);
         Assert.True(File.Exists(Path.Combine(h.Root, "d.old", "marker")));
         Assert.Equal(0, h.Client.GetDents(d, out List<GoferDirEntry> entries));
         Assert.Equal(new[] { "marker" }, entries.Select(e => e.Name));

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using RunscNet.Gofer;
 using RunscNet.Gofer.Interop;
 using Xunit;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Gofer;
 
@@ -28,11 +29,11 @@ public sealed class HostUdsRefusalTests
         listener.Blocking = false;
         Assert.Equal(0, h.Client.Walk(h.RootHandle, "daemon.sock", out ulong sock, out _));
 
-        int r = h.Client.ConnectSocket(sock, Sockets.SOCK_STREAM, out int connected);
+        int r = h.Client.ConnectSocket(sock, LibC.SOCK_STREAM, out int connected);
         if (connectAllowed)
         {
             Assert.Equal(0, r);
-            Files.Close(connected);
+            FileDescriptor.Close(connected);
             using Socket accepted = listener.Accept();
         }
         else
@@ -41,11 +42,11 @@ public sealed class HostUdsRefusalTests
             Assert.Throws<SocketException>(() => listener.Accept()); // EAGAIN: nobody connected
         }
 
-        r = h.Client.BindSocket(h.RootHandle, "new.sock", Sockets.SOCK_STREAM, out int bound);
+        r = h.Client.BindSocket(h.RootHandle, "new.sock", LibC.SOCK_STREAM, out int bound);
         if (bindAllowed)
         {
             Assert.Equal(0, r);
-            Files.Close(bound);
+            FileDescriptor.Close(bound);
             Assert.True(File.Exists(Path.Combine(h.Root, "new.sock")));
         }
         else
@@ -54,8 +55,8 @@ public sealed class HostUdsRefusalTests
             Assert.False(File.Exists(Path.Combine(h.Root, "new.sock")));
         }
         // Refused before the lookup: a bad handle or a name outside gives EPERM too, not a hint.
-        if (!connectAllowed) Assert.Equal(-Errno.EPERM, h.Client.ConnectSocket(987654, Sockets.SOCK_STREAM, out _));
-        if (!bindAllowed) Assert.Equal(-Errno.EPERM, h.Client.BindSocket(h.RootHandle, "../outside/s", Sockets.SOCK_STREAM, out _));
+        if (!connectAllowed) Assert.Equal(-Errno.EPERM, h.Client.ConnectSocket(987654, LibC.SOCK_STREAM, out _));
+        if (!bindAllowed) Assert.Equal(-Errno.EPERM, h.Client.BindSocket(h.RootHandle, "../outside/s", LibC.SOCK_STREAM, out _));
         h.AssertMarkerUntouched();
     }
 }

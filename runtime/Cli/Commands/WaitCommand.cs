@@ -25,7 +25,7 @@ public sealed class WaitCommand : ICommand
     {
         if (KillOnExit && Pid <= 0) throw new RuntimeError("wait: --kill-on-exit needs --pid");
         var container = Container.Load(context.Global.Root, Id);
-        int status = Pid > 0 ? container.WaitProcess(Pid, KillOnExit, ReadyFd >= 0 ? () => Interop.Processes.Close(ReadyFd) : null) : container.Wait();
+        int status = Pid > 0 ? container.WaitProcess(Pid, KillOnExit, ReadyFd >= 0 ? () => FileDescriptor.Close(ReadyFd) : null) : container.Wait();
         int exit = WaitStatus.ToExitCode(status);
         RawStdio.Out.WriteLine($"{{\"id\":\"{Id}\",\"exitStatus\":{exit}}}");
         return exit;

@@ -1,5 +1,6 @@
 using RunscNet.Sentry.Interop;
 using RunscNet.Sentry.Kernel;
+using Tmds.Linux;
 
 namespace RunscNet.Sentry.Platform.Systrap;
 
@@ -57,7 +58,7 @@ internal sealed unsafe class StubFdChannel : IDisposable
         _context.HostSyscall(RawSyscall.SYS_close, (ulong)ours);
         if (taken >= 0 && !StubIds.IsChannelOf((int)taken, _stubPid))
         {
-            HostIo.Close((int)taken);
+            FileDescriptor.Close((int)taken);
             _context.KillForgery($"fd channel end {ours}");
             return -Errno.EAGAIN;
         }
@@ -78,14 +79,14 @@ internal sealed unsafe class StubFdChannel : IDisposable
         if (r < 0) return r;
         // Send: one byte of data, the fd as SCM_RIGHTS.
         byte data = 0;
-        var iov = new IoVec { Base = (ulong)(nint)(&data), Length = 1 };
+        var iov = new iovec { iov_base = &data, iov_len = 1 };
         byte* control = stackalloc byte[24];
         new Span<byte>(control, 24).Clear();
         *(ulong*)control = 20;               // cmsg_len = CMSG_LEN(sizeof(int))
         *(int*)(control + 8) = SOL_SOCKET;
         *(int*)(control + 12) = SCM_RIGHTS;
         *(int*)(control + 16) = hostFd;
-        var header = new MsgHdr { Iov = (ulong)(nint)(&iov), IovLen = 1, Control = (ulong)(nint)control, ControlLen = 24 };
+        var header = new msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = 24 };
         r = RawSyscall.Checked(SYS_sendmsg, _sentryEnd, (long)(nint)(&header), 0);
         if (r < 0) return r;
 
@@ -108,20 +109,7 @@ internal sealed unsafe class StubFdChannel : IDisposable
 
     public void Dispose()
     {
-        if (_sentryEnd >= 0) HostIo.Close(_sentryEnd);
+        if (_sentryEnd >= 0) FileDescriptor.Close(_sentryEnd);
         _sentryEnd = -1;
-    }
-
-    private struct IoVec
-    {
-        public ulong Base, Length;
-    }
-
-    private struct MsgHdr
-    {
-        public ulong Name;
-        public uint NameLen, Pad0;
-        public ulong Iov, IovLen, Control, ControlLen;
-        public int Flags, Pad1;
     }
 }

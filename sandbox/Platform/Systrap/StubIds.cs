@@ -54,7 +54,7 @@ internal static unsafe class StubIds
         long pidfd = RawSyscall.Checked(SYS_pidfd_open, pid, 0);
         if (pidfd < 0) return pidfd;
         long taken = RawSyscall.Checked(SYS_pidfd_getfd, pidfd, stubFd, 0);
-        HostIo.Close((int)pidfd);
+        FileDescriptor.Close((int)pidfd);
         return taken;
     }
 

@@ -56,7 +56,7 @@ internal sealed unsafe class StubSyscallApprover
         var ev = new EpollEvent { Events = EPOLLIN, Data = (ulong)fd };
         if (HostFiles.epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &ev) < 0)
         {
-            HostIo.Close(fd);
+            FileDescriptor.Close(fd);
             throw new InvalidOperationException($"watching a stub's seccomp listener: errno {Marshal.GetLastPInvokeError()}");
         }
         lock (_lock)
@@ -111,7 +111,7 @@ internal sealed unsafe class StubSyscallApprover
                 {
                     // Every stub of this filter is gone.
                     HostFiles.epoll_ctl(_epoll, EPOLL_CTL_DEL, fd, null);
-                    HostIo.Close(fd);
+                    FileDescriptor.Close(fd);
                     continue;
                 }
                 new Span<byte>(notif, 80).Clear();

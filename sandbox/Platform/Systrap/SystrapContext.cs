@@ -352,7 +352,7 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         long stubMemfd = InstallFd(memfd);
         if (stubMemfd < 0)
         {
-            HostIo.Close(memfd);
+            FileDescriptor.Close(memfd);
             errno = (int)-stubMemfd;
             return null;
         }
@@ -360,7 +360,7 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         _page.Long(SharedPage.ArgsOffset + 8) = ulong.MaxValue;   // clone's CLONE_PIDFD writes the child's pidfd here
         if (!Command(SharedPage.StateFork, StubSyscallApprover.Clone))
         {
-            HostIo.Close(memfd);
+            FileDescriptor.Close(memfd);
             errno = Errno.ESRCH;
             return null;
         }
@@ -374,19 +374,19 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         if (pidfd >= 0)
         {
             child = StubIds.UnclaimedChildOf((int)pidfd);
-            HostIo.Close((int)pidfd);
+            FileDescriptor.Close((int)pidfd);
             HostSyscall(RawSyscall.SYS_close, (ulong)stubPidfd);
         }
         if (child < 0 && result < 0 && pidfd < 0)
         {
             // clone failed: no child exists.
-            HostIo.Close(memfd);
+            FileDescriptor.Close(memfd);
             errno = (int)-result;
             return null;
         }
         if (child < 0 || child != result || !StubIds.Claim(child))
         {
-            HostIo.Close(memfd);
+            FileDescriptor.Close(memfd);
             if (child > 0) StubProcess.KillAndReap(child);
             KillForgery($"fork result pid {result}, pidfd {stubPidfd}");
             errno = Errno.EAGAIN;
@@ -488,7 +488,7 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         }
         finally
         {
-            HostIo.Close(memfd);
+            FileDescriptor.Close(memfd);
         }
     }
 
@@ -501,7 +501,7 @@ public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
         long r = RawSyscall.Checked(SYS_ftruncate, fd, SharedPage.Size);
         if (r < 0)
         {
-            HostIo.Close((int)fd);
+            FileDescriptor.Close((int)fd);
             errno = (int)-r;
             return -1;
         }
@@ -629,7 +629,7 @@ internal sealed class SystrapForked : IForkedContext
     public void CloseSharedFd()
     {
         int fd = Interlocked.Exchange(ref _sharedFd, -1);
-        if (fd >= 0) HostIo.Close(fd);
+        if (fd >= 0) FileDescriptor.Close(fd);
     }
 
     public void Abandon()

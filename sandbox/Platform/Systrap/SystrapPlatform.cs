@@ -71,7 +71,7 @@ public sealed unsafe class SystrapPlatform : IPlatform
         if (fd < 3)
         {
             long high = RawSyscall.Checked(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
-            HostIo.Close((int)fd);
+            FileDescriptor.Close((int)fd);
             if (high < 0) throw new InvalidOperationException($"fcntl(F_DUPFD_CLOEXEC): errno {-high}");
             fd = high;
         }
@@ -101,7 +101,7 @@ public sealed unsafe class SystrapPlatform : IPlatform
             };
             long pid = _spawner.Spawn(&request);
             if (pid < 0) throw new InvalidOperationException($"clone of a systrap stub failed: errno {-pid}");
-            HostIo.Close(shm);
+            FileDescriptor.Close(shm);
             shm = -1;
             var ctx = SystrapContext.StartNew(this, (int)pid, page);
             page = null;
@@ -109,7 +109,7 @@ public sealed unsafe class SystrapPlatform : IPlatform
         }
         finally
         {
-            if (shm >= 0) HostIo.Close(shm);
+            if (shm >= 0) FileDescriptor.Close(shm);
             page?.Dispose();
         }
     }

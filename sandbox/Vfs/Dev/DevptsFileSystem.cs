@@ -214,7 +214,7 @@ public sealed class TerminalInode : Inode
     internal void CloseHostFd()
     {
         int fd = Interlocked.Exchange(ref _hostFd, -1);
-        if (fd >= 0) HostFiles.close(fd);
+        if (fd >= 0) FileDescriptor.Close(fd);
     }
 
     /// <summary>N of /dev/pts/N.</summary>

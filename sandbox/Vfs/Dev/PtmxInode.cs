@@ -58,7 +58,7 @@ public sealed class PtmxInode : Inode
         if (HostFiles.ioctl(master, TIOCSPTLCK, &unlock) != 0 || HostFiles.ioctl(master, TIOCGPTN, &hostNumber) != 0)
         {
             int err = HostFiles.Neg();
-            HostFiles.close(master);
+            FileDescriptor.Close(master);
             return err;
         }
         var f = HostFileDescription.FromHostFd(master);

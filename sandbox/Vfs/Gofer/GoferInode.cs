@@ -66,7 +66,7 @@ public sealed class GoferInode : Inode
         int fd = Interlocked.Exchange(ref _readFd, -1);
         if (fd >= 0)
         {
-            HostFiles.close(fd);
+            FileDescriptor.Close(fd);
             Interlocked.Decrement(ref s_cachedReadFds);
         }
         _client.ReleaseLater(_handle);
@@ -162,7 +162,7 @@ public sealed class GoferInode : Inode
     {
         int fd = Interlocked.Exchange(ref _readFd, -1);
         if (fd < 0) return;
-        HostFiles.close(fd);
+        FileDescriptor.Close(fd);
         Interlocked.Decrement(ref s_cachedReadFds);
     }
 
@@ -451,7 +451,7 @@ public sealed class GoferInode : Inode
                 return;
             }
         }
-        if (copy >= 0) HostFiles.close(copy);
+        if (copy >= 0) FileDescriptor.Close(copy);
         Interlocked.Decrement(ref s_cachedReadFds);
     }
 

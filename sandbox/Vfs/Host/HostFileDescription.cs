@@ -576,7 +576,7 @@ public sealed class HostFileDescription : FileDescription
         var slave = Interlocked.Exchange(ref _slaveNode, null);
         if (slave != null) HangUp(_kernel, slave);
         if (_queue != null) HostFdPoller.Instance.Forget(fd);
-        HostFiles.close(fd);
+        FileDescriptor.Close(fd);
         Interlocked.Exchange(ref _terminalNode, null)?.Release();
         slave?.Release();
     }

@@ -118,7 +118,7 @@ public sealed class HostViewInode : Inode
         }
         finally
         {
-            HostFiles.close(dir);
+            FileDescriptor.Close(dir);
         }
     }
 

@@ -3,6 +3,7 @@ using RunscNet.Sentry.Interop;
 using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Memory;
 using RunscNet.Sentry.Vfs.Host;
+using Tmds.Linux;
 
 namespace RunscNet.Sentry.Vfs.Socket;
 
@@ -145,7 +146,7 @@ public sealed partial class HostSocket : SocketFile
         }
         finally
         {
-            HostFiles.close(probe);
+            FileDescriptor.Close(probe);
         }
     }
 
@@ -243,8 +244,8 @@ public sealed partial class HostSocket : SocketFile
             fixed (byte* c = control)
             {
                 if (control == null) return HostSockets.sendto(_fd, p, copy.Length, hostFlags, a, addr?.Length ?? 0);
-                var iov = new IoVec { Base = p, Len = (ulong)copy.Length };
-                var h = new MsgHdr { Name = a, NameLen = addr?.Length ?? 0, Iov = &iov, IovLen = 1, Control = c, ControlLen = (ulong)control.Length };
+                var iov = new iovec { iov_base = p, iov_len = copy.Length };
+                var h = new msghdr { msg_name = a, msg_namelen = addr?.Length ?? 0, msg_iov = &iov, msg_iovlen = 1, msg_control = c, msg_controllen = control.Length };
                 return HostSockets.sendmsg(_fd, &h, hostFlags);
             }
         });
@@ -283,12 +284,12 @@ public sealed partial class HostSocket : SocketFile
             fixed (byte* a = addr)
             fixed (byte* c = control)
             {
-                var iov = new IoVec { Base = p, Len = (ulong)tmp.Length };
-                var h = new MsgHdr { Name = a, NameLen = addr.Length, Iov = &iov, IovLen = 1, Control = control.Length > 0 ? c : null, ControlLen = (ulong)control.Length };
+                var iov = new iovec { iov_base = p, iov_len = tmp.Length };
+                var h = new msghdr { msg_name = a, msg_namelen = addr.Length, msg_iov = &iov, msg_iovlen = 1, msg_control = control.Length > 0 ? c : null, msg_controllen = control.Length };
                 nint n = HostSockets.recvmsg(_fd, &h, hostFlags);
-                alen = h.NameLen;
-                clen = h.ControlLen;
-                outFlags = h.Flags;
+                alen = (int)(uint)h.msg_namelen;
+                clen = (uint)h.msg_controllen;
+                outFlags = h.msg_flags;
                 return n;
             }
         });
@@ -405,6 +406,6 @@ public sealed partial class HostSocket : SocketFile
         int fd = Interlocked.Exchange(ref _fd, -1);
         if (fd < 0) return;
         if (_queue != null) HostFdPoller.Instance.Forget(fd);
-        HostFiles.close(fd);
+        FileDescriptor.Close(fd);
     }
 }

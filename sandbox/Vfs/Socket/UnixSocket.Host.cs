@@ -29,7 +29,7 @@ public sealed partial class UnixSocket
         HostSocket? host = HostSocket.FromHostFd(fd);
         if (host == null)
         {
-            Interop.HostFiles.close(fd);
+            FileDescriptor.Close(fd);
             return -Errno.ECONNREFUSED;
         }
         lock (s_lock)

@@ -433,9 +433,9 @@ public sealed partial class TmpfsInode : Inode
             if (_attr.Nlink == 0 && Volatile.Read(ref _openCount) == 0 && _memfd >= 0)
             {
                 Space?.Untrack(_memfd);
-                HostFiles.close(_memfd);
+                FileDescriptor.Close(_memfd);
                 _memfd = -1;
-                if (_readOnlyMemfd >= 0) HostFiles.close(_readOnlyMemfd);
+                if (_readOnlyMemfd >= 0) FileDescriptor.Close(_readOnlyMemfd);
                 _readOnlyMemfd = -1;
             }
         }

@@ -21,7 +21,7 @@ public class FdTableTests
         Assert.Equal(1, t.Install(f, false));
         Assert.Equal(10, t.Install(f, false, 10));
         Assert.Equal(3, t.Install(f, false));
-        Assert.Equal(-RunscNet.Sentry.Kernel.Errno.EBADF, t.Close(7));
+        Assert.Equal(-Errno.EBADF, t.Close(7));
     }
 
     [Fact]
@@ -31,8 +31,8 @@ public class FdTableTests
         var f = NewEnd(new Pipe(), OpenFlags.O_RDONLY);
         Assert.Equal(0, t.Install(f, false));
         Assert.Equal(1, t.Install(f, false));
-        Assert.Equal(-RunscNet.Sentry.Kernel.Errno.EMFILE, t.Install(f, false));
-        Assert.Equal(-RunscNet.Sentry.Kernel.Errno.EBADF, t.InstallAt(5, f, false));
+        Assert.Equal(-Errno.EMFILE, t.Install(f, false));
+        Assert.Equal(-Errno.EBADF, t.InstallAt(5, f, false));
     }
 
     [Fact]

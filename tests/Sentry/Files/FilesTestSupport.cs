@@ -77,8 +77,8 @@ internal sealed class FilesFixture
         Task = new Task(Kernel, 1, creds ?? Credentials.Root, Mem);
         if (!mountDefaults) return;
         var vfs = Kernel.Vfs;
-        vfs.Mkdir(Task, RunscNet.Sentry.Vfs.PathConsts.AT_FDCWD, "/dev", 0x1ed);
-        vfs.Mkdir(Task, RunscNet.Sentry.Vfs.PathConsts.AT_FDCWD, "/proc", 0x1ed);
+        vfs.Mkdir(Task, PathConsts.AT_FDCWD, "/dev", 0x1ed);
+        vfs.Mkdir(Task, PathConsts.AT_FDCWD, "/proc", 0x1ed);
         vfs.ResolveAbsolute("/dev", out var dev);
         vfs.MountAt(dev, RunscNet.Sentry.Vfs.Dev.DevFileSystem.Create(), RunscNet.Sentry.Vfs.MountFlags.None, "tmpfs");
         vfs.ResolveAbsolute("/proc", out var proc);

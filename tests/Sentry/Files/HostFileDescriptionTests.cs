@@ -59,7 +59,7 @@ public class HostFileDescriptionTests
         Assert.Equal(-Errno.EBADF, f.Write(rfd, "x"));
         Assert.Equal("abcde", f.Read(rfd));
         // Non-blocking read with nothing buffered.
-        Assert.Equal(0, f.Call(72, (ulong)rfd, 4, (ulong)RunscNet.Sentry.Vfs.OpenFlags.O_NONBLOCK));
+        Assert.Equal(0, f.Call(72, (ulong)rfd, 4, (ulong)OpenFlags.O_NONBLOCK));
         Assert.Equal(-Errno.EAGAIN, f.Call(0, (ulong)rfd, f.Mem.Alloc(8), 8));
         // Not a terminal.
         Assert.Equal(-Errno.ENOTTY, f.Call(16, (ulong)wfd, 0x5401, f.Mem.Alloc(64)));

@@ -1,4 +1,7 @@
-namespace RunscNet.Sentry.Vfs;
+namespace RunscNet.LinuxInterop;
+
+// The Linux ABI's constants (x86-64 values) every assembly shares: consts, unlike Tmds.LibC's
+// properties, so they can label a switch and build other consts.
 
 /// <summary>open(2) flags (x86-64 values).</summary>
 public static class OpenFlags
@@ -45,7 +48,7 @@ public static class PathConsts
 {
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400,
-        AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000, AT_EACCESS = 0x200;
+        AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000, AT_EACCESS = 0x200, AT_STATX_SYNC_AS_STAT = 0;
     public const int PATH_MAX = 4096, NAME_MAX = 255;
     /// <summary>Maximum symlinks followed in one walk (ELOOP beyond).</summary>
     public const int MaxSymlinks = 40;
