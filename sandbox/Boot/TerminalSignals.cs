@@ -21,17 +21,20 @@ internal static class TerminalSignals
     private const ulong TIOCSCTTY = 0x540E;
     private static readonly List<PosixSignalRegistration> s_registrations = new();
 
+    /// <summary>The signals a terminal raises, as .NET names them and by their Linux number.</summary>
+    private static readonly (PosixSignal Posix, int Number)[] s_terminalSignals =
+    [
+        (PosixSignal.SIGINT, Signal.SIGINT), (PosixSignal.SIGQUIT, Signal.SIGQUIT), (PosixSignal.SIGTSTP, Signal.SIGTSTP),
+        (PosixSignal.SIGWINCH, Signal.SIGWINCH), (PosixSignal.SIGHUP, Signal.SIGHUP),
+    ];
+
     /// <summary>Starts forwarding for the console on host fd <paramref name="consoleFd"/>.</summary>
     public static unsafe void Forward(Kernel.Kernel kernel, int consoleFd, DebugLog log)
     {
         if (HostIo.GetSid(0) == HostIo.GetPid() && HostFiles.ioctl(consoleFd, TIOCSCTTY, null) < 0)
             log.Write($"boot: console: TIOCSCTTY failed ({HostFiles.Neg()})");
         UnignoreInherited(log);
-        foreach (var (signal, number) in new[]
-        {
-            (PosixSignal.SIGINT, Signal.SIGINT), (PosixSignal.SIGQUIT, Signal.SIGQUIT), (PosixSignal.SIGTSTP, Signal.SIGTSTP),
-            (PosixSignal.SIGWINCH, Signal.SIGWINCH), (PosixSignal.SIGHUP, Signal.SIGHUP),
-        })
+        foreach (var (signal, number) in s_terminalSignals)
         {
             s_registrations.Add(PosixSignalRegistration.Create(signal, context =>
             {
@@ -52,12 +55,12 @@ internal static class TerminalSignals
     {
         const long SYS_rt_sigaction = 13;
         const ulong SIG_IGN = 1;
-        // struct kernel_sigaction: handler, flags, restorer, mask (8 bytes).
+        // struct kernel_sigaction: handler, flags, restorer, mask (8 bytes); dfl stays all-zero (SIG_DFL).
         ulong* old = stackalloc ulong[4];
         ulong* dfl = stackalloc ulong[4];
-        foreach (int signal in new[] { Signal.SIGHUP, Signal.SIGINT, Signal.SIGQUIT, Signal.SIGTSTP, Signal.SIGWINCH })
+        new Span<ulong>(dfl, 4).Clear();
+        foreach (var (_, signal) in s_terminalSignals)
         {
-            for (int i = 0; i < 4; i++) { old[i] = 0; dfl[i] = 0; }
             if (RawSyscall.Checked(SYS_rt_sigaction, signal, 0, (long)old, 8) < 0 || old[0] != SIG_IGN) continue;
             long r = RawSyscall.Checked(SYS_rt_sigaction, signal, (long)dfl, 0, 8);
             log.Write(r < 0 ? $"boot: console: signal {signal} stays ignored ({r})" : $"boot: console: signal {signal} was ignored by the caller; default again");
