@@ -184,12 +184,12 @@ public sealed class TerminalTests : IDisposable
             }
         });
         // The storm ends before the master is closed: its fd number may be reused at once.
-        string shown = ReadAll(master, beforeClose: () =>
+        ReadAll(master, beforeClose: () =>
         {
             stop.Cancel();
             Assert.True(storm.Wait(TimeSpan.FromSeconds(30)), "the storm did not stop");
         });
-        Assert.StartsWith("ready", shown);
+        // Not a check on "ready": the storm starts before it is printed, and a ^C may flush it.
         // 4: every one of the 150 execs succeeded; 9: some failed.
         Assert.Equal(4, _runsc.Run("wait", "term-storm").ExitCode);
         _runsc.Run("delete", "term-storm").AssertSuccess();
