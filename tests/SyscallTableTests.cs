@@ -8,7 +8,7 @@ public class SyscallTableTests
     [Fact]
     public void UnknownNumbersHaveNoEntry()
     {
-        Assert.Null(SyscallTable.Default.Lookup(-1));
-        Assert.Null(SyscallTable.Default.Lookup(100000));
+        Assert.Null(LinuxSyscalls.Table.Lookup(-1));
+        Assert.Null(LinuxSyscalls.Table.Lookup(100000));
     }
 }

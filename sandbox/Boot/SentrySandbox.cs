@@ -3,6 +3,7 @@ using RunscNet.Sentry.Control;
 using RunscNet.Sentry.Interop;
 using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Platform;
+using RunscNet.Sentry.Syscalls;
 using RunscNet.Sentry.Vfs;
 using RunscNet.Sentry.Vfs.Dev;
 using RunscNet.Sentry.Vfs.Host;
@@ -79,6 +80,7 @@ public sealed partial class SentrySandbox : ISandboxControl
         var kernel = new Kernel.Kernel
         {
             Platform = platform ?? new PtracePlatform(),
+            Syscalls = LinuxSyscalls.Table,
             Log = log,
             Strace = strace,
             // No hostname in the spec: the one of the UTS namespace boot runs in (inherited,

@@ -1,5 +1,4 @@
 using RunscNet.Sentry.Platform;
-using RunscNet.Sentry.Syscalls;
 using RunscNet.Sentry.Vfs;
 
 namespace RunscNet.Sentry.Kernel;
@@ -35,7 +34,7 @@ public sealed partial class Kernel
     public IPlatform Platform { get; set; } = null!;
 
     /// <summary>The system-call table the task loop dispatches through.</summary>
-    public SyscallTable Syscalls { get; set; } = SyscallTable.Default;
+    public required SyscallTable Syscalls { get; init; }
 
     /// <summary>How execve opens files (the VFS by default; tests substitute host files).</summary>
     public ExecutableOpener OpenExecutable { get; set; }

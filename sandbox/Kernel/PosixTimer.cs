@@ -66,7 +66,7 @@ public sealed class PosixTimer : IDisposable
     internal static long ClockNow(ThreadGroup group, int clock) => clock switch
     {
         CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID =>
-            group.Tasks.Count > 0 ? Syscalls.TimeSyscalls.CpuNanos(group.Leader) : group.CpuNanosAtExit,
+            group.Tasks.Count > 0 ? group.Leader.CpuNanos() : group.CpuNanosAtExit,
         CLOCK_REALTIME_ALARM => HostTime.Nanos(CLOCK_REALTIME),
         CLOCK_BOOTTIME_ALARM => HostTime.Nanos(CLOCK_BOOTTIME),
         _ => HostTime.Nanos(clock),

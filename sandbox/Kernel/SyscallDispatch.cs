@@ -1,4 +1,3 @@
-using RunscNet.Sentry.Syscalls;
 
 namespace RunscNet.Sentry.Kernel;
 

@@ -56,7 +56,7 @@ public sealed partial class Task
         // The old image's robust locks die with it (the kernel's exec_mm_release).
         ReleaseRobustFutexes();
         // ru_maxrss outlives the old image (Linux's setmax_mm_hiwater_rss at exec).
-        long oldPeakKb = Syscalls.TimeSyscalls.PeakRssKb(this);
+        long oldPeakKb = PeakRssKb();
         lock (Kernel.TaskLock) ThreadGroup.MaxRssKb = Math.Max(ThreadGroup.MaxRssKb, oldPeakKb);
         var old = Context;
         Context = ctx;

@@ -50,8 +50,8 @@ public sealed partial class Task
     {
         if (Exited) return;
         var tg = ThreadGroup;
-        tg.CpuNanosAtExit = Syscalls.TimeSyscalls.CpuNanos(this);
-        long peakKb = Syscalls.TimeSyscalls.PeakRssKb(this);
+        tg.CpuNanosAtExit = CpuNanos();
+        long peakKb = PeakRssKb();
         lock (Kernel.TaskLock) tg.MaxRssKb = Math.Max(tg.MaxRssKb, peakKb);
         ReleaseRobustFutexes();
         ulong clearTid = ClearChildTid;

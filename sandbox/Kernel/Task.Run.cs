@@ -1,7 +1,6 @@
 using RunscNet.Sentry.Kernel.Seccomp;
 using System.Text;
 using RunscNet.Sentry.Platform;
-using RunscNet.Sentry.Syscalls;
 
 namespace RunscNet.Sentry.Kernel;
 

@@ -1,5 +1,4 @@
 using RunscNet.Sentry.Kernel.Seccomp;
-using RunscNet.Sentry.Syscalls;
 
 namespace RunscNet.Sentry.Kernel;
 

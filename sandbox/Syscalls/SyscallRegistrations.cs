@@ -1,3 +1,5 @@
+using RunscNet.Sentry.Kernel;
+
 namespace RunscNet.Sentry.Syscalls;
 
 /// <summary>The list of subsystems whose handlers make up the system-call table.</summary>

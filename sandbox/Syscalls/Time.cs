@@ -66,38 +66,6 @@ internal static partial class TimeSyscalls
         return t.Memory.CopyOut(addr, b);
     }
 
-    /// <summary>CPU time (ns) the process's stub has used so far.</summary>
-    public static long CpuNanos(Task t)
-    {
-        int pid = t.Context?.HostPid ?? 0;
-        if (pid <= 0) return 0;
-        long n = HostTime.Nanos(HostTime.ProcessCpuClock(pid));
-        return n < 0 ? 0 : n;
-    }
-
-    /// <summary>
-    /// The peak resident set (kB) of <paramref name="t"/>'s address space: the host's VmHWM of its
-    /// stub, which holds exactly the application's memory; 0 when there is none.
-    /// </summary>
-    public static long PeakRssKb(Task t)
-    {
-        int pid = t.Context?.HostPid ?? 0;
-        if (pid <= 0) return 0;
-        try
-        {
-            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
-                string kb = line[6..].Trim();
-                if (kb.EndsWith(" kB", StringComparison.Ordinal)) kb = kb[..^3];
-                return long.TryParse(kb, out long v) ? v : 0;
-            }
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-        return 0;
-    }
-
     /// <summary>
     /// The host CPU-time clock behind a sandbox CPU clock: CLOCK_PROCESS_CPUTIME_ID and
     /// CLOCK_THREAD_CPUTIME_ID of the caller, or a dynamic id (clock_getcpuclockid(3),
@@ -384,7 +352,7 @@ internal static partial class TimeSyscalls
         if (a.A0 != 0)
         {
             var b = new byte[32];
-            BinaryPrimitives.WriteInt64LittleEndian(b, ticks(CpuNanos(t)));
+            BinaryPrimitives.WriteInt64LittleEndian(b, ticks(t.CpuNanos()));
             long children;
             lock (t.Kernel.TaskLock) children = t.ThreadGroup.ChildrenCpuNanos;
             BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(16), ticks(children));
@@ -403,8 +371,8 @@ internal static partial class TimeSyscalls
         {
             case RUSAGE_SELF:
             case RUSAGE_THREAD:
-                ns = CpuNanos(t);
-                maxRssKb = PeakRssKb(t);
+                ns = t.CpuNanos();
+                maxRssKb = t.PeakRssKb();
                 lock (t.Kernel.TaskLock) maxRssKb = Math.Max(maxRssKb, t.ThreadGroup.MaxRssKb);
                 break;
             case RUSAGE_CHILDREN:

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using CommandLine;
+using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Syscalls;
 
 namespace RunscNet.Runtime.Cli.Commands;
 
 /// <summary>
 /// <c>syscalls</c>: every x86-64 system call with the Sentry's support for it (supported, partial,
-/// unsupported) and the note of its row, read from the live table (SyscallTable.Default), as
+/// unsupported) and the note of its row, read from the live table (LinuxSyscalls.Table), as
 /// runsc's <c>help syscalls</c>.
 /// </summary>
 [Verb("syscalls", HelpText = "list every x86-64 system call and how the Sentry supports it")]
@@ -19,7 +20,7 @@ public sealed class SyscallsCommand : ICommand
     public int Execute(CommandContext context)
     {
         if (Format is not ("table" or "json")) throw new RuntimeError($"invalid --format {Format}: use table or json");
-        var rows = SyscallTable.Default.Catalog();
+        var rows = LinuxSyscalls.Table.Catalog();
         if (Format == "json")
         {
             using var stdout = Console.OpenStandardOutput();

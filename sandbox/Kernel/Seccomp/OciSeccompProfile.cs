@@ -1,5 +1,4 @@
 using System.Text.Json;
-using RunscNet.Sentry.Syscalls;
 
 namespace RunscNet.Sentry.Kernel.Seccomp;
 

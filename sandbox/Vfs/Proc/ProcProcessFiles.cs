@@ -152,7 +152,7 @@ public sealed partial class ProcFileSystem
         // none); the fields this kernel has are the host kernel's.
         var host = StubStatus(task);
         if (host.ContainsKey("Kthread")) sb.Append("Kthread:\t0\n");
-        long peakKb = Math.Max(Syscalls.TimeSyscalls.PeakRssKb(task), task.ThreadGroup?.MaxRssKb ?? 0);
+        long peakKb = Math.Max(task.PeakRssKb(), task.ThreadGroup?.MaxRssKb ?? 0);
         if (host.Count > 0)
         {
             foreach (string key in s_memoryLines)

@@ -1,6 +1,7 @@
 using System.Text;
 using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Platform;
+using RunscNet.Sentry.Syscalls;
 using RunscNet.Sentry.Vfs;
 using RunscNet.Sentry.Vfs.Host;
 using RunscNet.StateFile.Oci;
@@ -54,7 +55,7 @@ public class BusyboxOnGoferTests
         using var gofer = new GoferHarness();
         CopyTree(SentryHarness.BusyboxRoot, gofer.Root);
         Directory.CreateDirectory(Path.Combine(gofer.Root, "tmp"));
-        var kernel = new Kernel { Platform = new PtracePlatform() };
+        var kernel = new Kernel { Platform = new PtracePlatform(), Syscalls = LinuxSyscalls.Table };
         var spec = new Spec
         {
             Root = new Root { Path = gofer.Root },

@@ -68,7 +68,7 @@ internal sealed class ArrayMemory : IMemoryIO
 /// <summary>A kernel with a tmpfs root, /dev and /proc mounted, and one root task.</summary>
 internal sealed class FilesFixture
 {
-    public readonly Kernel Kernel = new();
+    public readonly Kernel Kernel = new() { Syscalls = LinuxSyscalls.Table };
     public readonly ArrayMemory Mem = new();
     public readonly Task Task;
 
@@ -91,7 +91,7 @@ internal sealed class FilesFixture
 
     public static long Call(Task t, int nr, ulong a0 = 0, ulong a1 = 0, ulong a2 = 0, ulong a3 = 0, ulong a4 = 0, ulong a5 = 0)
     {
-        var e = SyscallTable.Default.Lookup(nr) ?? throw new InvalidOperationException($"no syscall {nr}");
+        var e = LinuxSyscalls.Table.Lookup(nr) ?? throw new InvalidOperationException($"no syscall {nr}");
         return e.Handler!(t, new SyscallArguments(a0, a1, a2, a3, a4, a5));
     }
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Kernel.Ipc;
+using RunscNet.Sentry.Syscalls;
 using RunscNet.Sentry.Vfs.Event;
 using RunscNet.Tests.Sentry.Files;
 using Xunit;
@@ -125,7 +126,7 @@ public class SysVIpcObjectTests
     [Fact]
     public void SemaphoreOperationsAreAllOrNothingAndUndoneAtExit()
     {
-        var k = new Kernel();
+        var k = new Kernel { Syscalls = LinuxSyscalls.Table };
         var tg = new ThreadGroup(k, 5);
         var set = new SemaphoreSet(0, new IpcPermissions { Mode = 0x180 }, 2);
         Assert.Equal(0, set.TryApply([new SemaphoreOperation(0, 2, SemaphoreSet.SEM_UNDO)], tg, out _));

@@ -50,7 +50,7 @@ public class SystrapPipeTests
         });
         reader.Start();
         string root = SentryHarness.BusyboxRoot;
-        var kernel = new Kernel { Platform = platform == "ptrace" ? Ptrace : Systrap, Syscalls = SyscallTable.Default, OpenExecutable = HostFile.RootedAt(root), OpenInterpreter = HostFile.RootedAt(root) };
+        var kernel = new Kernel { Platform = platform == "ptrace" ? Ptrace : Systrap, Syscalls = LinuxSyscalls.Table, OpenExecutable = HostFile.RootedAt(root), OpenInterpreter = HostFile.RootedAt(root) };
         var init = kernel.CreateInit(Credentials.Root, new Rlimits());
         Install(init, 0, open("/dev/null", 0x80000));
         Install(init, 1, writeEnd);

@@ -1,6 +1,4 @@
-using RunscNet.Sentry.Kernel;
-
-namespace RunscNet.Sentry.Syscalls;
+namespace RunscNet.Sentry.Kernel;
 
 /// <summary>The six raw arguments of a system call (x86-64: rdi, rsi, rdx, r10, r8, r9).</summary>
 public readonly record struct SyscallArguments(ulong A0, ulong A1, ulong A2, ulong A3, ulong A4, ulong A5)
@@ -28,8 +26,9 @@ public sealed record SyscallEntry(int Number, string Name, SyscallHandler? Handl
 
 /// <summary>
 /// The one table that says which x86-64 system calls the Sentry serves and how (gVisor's
-/// linux64.go). Each subsystem file in Syscalls/ registers its own rows; `runsc-net syscalls`
-/// prints the table, so documentation cannot drift from code.
+/// linux64.go). The kernel dispatches through it and knows no handler: each subsystem file in
+/// Syscalls/ registers its own rows (<c>LinuxSyscalls.Table</c>); `runsc-net syscalls` prints the
+/// table, so documentation cannot drift from code.
 /// </summary>
 public sealed class SyscallTable
 {
@@ -37,16 +36,6 @@ public sealed class SyscallTable
     public const int Size = 512;
 
     private readonly SyscallEntry?[] _entries = new SyscallEntry?[Size];
-
-    /// <summary>The table with every subsystem registered.</summary>
-    public static SyscallTable Default { get; } = Build();
-
-    private static SyscallTable Build()
-    {
-        var t = new SyscallTable();
-        SyscallRegistrations.RegisterAll(t);
-        return t;
-    }
 
     /// <summary>Adds a fully supported call.</summary>
     public void Supported(int nr, string name, SyscallHandler handler, string? note = null)
