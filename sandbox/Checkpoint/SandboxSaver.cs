@@ -62,7 +62,29 @@ public sealed class SandboxSaver
         {
             ReleaseReopened();
         }
+        CheckEveryLockSaved();
         return _image;
+    }
+
+    private readonly HashSet<FdTable> _savedTables = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// Every lock on a saved file must belong to a saved description or a saved process's fd
+    /// table: a flock held only through a memory mapping, or by a description in flight, is not.
+    /// </summary>
+    private void CheckEveryLockSaved()
+    {
+        var seen = new HashSet<Inode>(ReferenceEqualityComparer.Instance);
+        foreach (var (f, index) in _files)
+        {
+            if (f.Inode is not { } inode || !seen.Add(inode)) continue;
+            foreach (var owner in Vfs.Locks.FileLocks.Owners(inode))
+            {
+                bool saved = owner is FileDescription d ? _files.ContainsKey(d) : owner is FdTable table && _savedTables.Contains(table);
+                if (!saved)
+                    throw new CheckpointRefusedException($"checkpoint: a file lock on {Describe(f)} is held by an open file or process that is not saved (e.g. an open file kept only by a memory mapping), which cannot be saved yet");
+            }
+        }
     }
 
     private static IEnumerable<ThreadGroup> OrderedParentsFirst(IReadOnlyList<ThreadGroup> groups)
@@ -251,6 +273,20 @@ public sealed class SandboxSaver
             t.Fds.Get(fd, out bool cloexec);
             p.Fds.Add(new FdImage { Fd = fd, File = SaveFile(g.Tgid, fd, f, t), CloseOnExec = cloexec });
         }
+        // POSIX record locks belong to the fd table (all of a process's threads share it here).
+        _savedTables.Add(t.Fds);
+        var lockedInodes = new HashSet<Inode>(ReferenceEqualityComparer.Instance);
+        foreach (var (fd, f) in t.Fds.Snapshot())
+        {
+            if (f.Inode is not { } inode || !lockedInodes.Add(inode)) continue;
+            var (_, ranges) = Vfs.Locks.FileLocks.OwnedBy(inode, t.Fds);
+            if (ranges.Count == 0) continue;
+            int file = _files[f];
+            if (_image.Files[file].Kind != FileKind.Path)
+                throw Refuse(g.Tgid, $"fd {fd} ({Describe(f)}) holds a record lock on a file that is not reopened by path, which cannot be saved yet");
+            foreach (var (type, start, end) in ranges)
+                p.RecordLocks.Add(new RecordLockImage { File = file, Type = type, Start = start, End = end });
+        }
         p.Memory = SaveMemory(g, t);
         return p;
     }
@@ -300,6 +336,14 @@ public sealed class SandboxSaver
         id = _image.Files.Count;
         _image.Files.Add(image);
         _files[f] = id;
+        if (f.Inode is { } lockedInode)
+        {
+            var (flock, ofd) = Vfs.Locks.FileLocks.OwnedBy(lockedInode, f);
+            if ((flock >= 0 || ofd.Count > 0) && kind != FileKind.Path)
+                throw Refuse(pid, $"fd {fd} ({Describe(f)}) holds a file lock on a file that is not reopened by path, which cannot be saved yet");
+            image.Flock = flock + 1;
+            foreach (var (type, start, end) in ofd) image.OfdLocks.Add(new RecordLockImage { Type = type, Start = start, End = end });
+        }
         switch (kind)
         {
             case FileKind.Stdio:

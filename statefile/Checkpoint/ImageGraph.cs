@@ -102,6 +102,8 @@ public sealed class ProcessImage
     [ProtoMember(22)] public string Comm { get; set; } = "";
     /// <summary>timer_create(2) timers, by id.</summary>
     [ProtoMember(23)] public List<PosixTimerImage> PosixTimers { get; set; } = new();
+    /// <summary>The POSIX record locks (F_SETLK) the process holds; owned by its fd table.</summary>
+    [ProtoMember(24)] public List<RecordLockImage> RecordLocks { get; set; } = new();
 }
 
 /// <summary>One POSIX timer: its id, clock, notification, and the time to its next expiry.</summary>
@@ -296,6 +298,21 @@ public sealed class FileImage
     [ProtoMember(15)] public ulong SignalMask { get; set; }
     /// <summary>The epoll instance's interest list.</summary>
     [ProtoMember(16)] public List<EpollInterestImage> Interests { get; set; } = new();
+    /// <summary>The flock(2) this description holds: 0 none, 1 shared, 2 exclusive (Path kind).</summary>
+    [ProtoMember(17)] public int Flock { get; set; }
+    /// <summary>The open-file-description record locks (F_OFD_SETLK) it holds (Path kind; <see cref="RecordLockImage.File"/> unused).</summary>
+    [ProtoMember(18)] public List<RecordLockImage> OfdLocks { get; set; } = new();
+}
+
+/// <summary>A record lock: F_RDLCK (0) or F_WRLCK (1) over [Start, End) (End long.MaxValue: to the end of the file).</summary>
+[ProtoContract]
+public sealed class RecordLockImage
+{
+    /// <summary>Index into <see cref="SandboxImage.Files"/>: a file of the process's fds on the locked file (process-owned locks).</summary>
+    [ProtoMember(1)] public int File { get; set; }
+    [ProtoMember(2)] public int Type { get; set; }
+    [ProtoMember(3)] public long Start { get; set; }
+    [ProtoMember(4)] public long End { get; set; }
 }
 
 /// <summary>One entry of an epoll interest list: the watched description (file index), the fd it was added by, events and data.</summary>

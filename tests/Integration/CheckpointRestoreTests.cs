@@ -360,6 +360,22 @@ public sealed class CheckpointRestoreTests : IDisposable
         Assert.Equal(expected, actual);
     }
 
+    /// <summary>
+    /// flock (exclusive and shared), POSIX record locks of two processes and an OFD lock are held
+    /// again after restore (another process still finds them), and a process that was blocked in
+    /// flock at checkpoint time gets the lock once its holder drops it.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void FlocksRecordLocksAndOfdLocksAreHeldAgainAfterRestore()
+    {
+        var (expected, actual) = ProbeAcrossCheckpoint("ckptlocks", "ckpt-locks");
+        Assert.Equal("ready\nflock ex: held\nshared sh: got\nshared ex: held\nposix [5,25) write 10 10 parent\n"
+            + "posix [25,50) read 30 10 parent\nposix [150,160) write 100 100 holder\nposix [20,30) unlocked 20 10 -\n"
+            + "ofd [0,EOF) write 0 5 ofd\nposix set [15,16): held\nparent posix [0,EOF) write 100 100 holder\n"
+            + "parent ofd [0,EOF) write 0 5 ofd\nwaiter got the flock\nwaiter exited 0\n", expected);
+        Assert.Equal(expected, actual);
+    }
+
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void EventFdTimerFdSignalFdEpollAndPosixTimersKeepTheirState()
     {
