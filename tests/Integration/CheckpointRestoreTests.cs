@@ -173,6 +173,10 @@ public sealed class CheckpointRestoreTests : IDisposable
 
         var flipped = (byte[])good.Clone();
         flipped[flipped.Length / 2] ^= 0x01;
+        // A byte of the first saved page (the header is padded to 4096 bytes, pages follow): its
+        // chunk is checked while the new sandbox is made, which is then deleted.
+        var flippedPage = (byte[])good.Clone();
+        flippedPage[4096 + 123] ^= 0x80;
         var otherVersion = (byte[])good.Clone();
         int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":3", StringComparison.Ordinal);
         otherVersion[at + 16] = (byte)'7';
@@ -184,6 +188,7 @@ public sealed class CheckpointRestoreTests : IDisposable
         {
             ("other-cpu", otherCpu, "features this one lacks: zzz_no_such_feature"),
             ("flipped", flipped, "SHA-256 does not match"),
+            ("flipped-page", flippedPage, "page chunk 0's SHA-256 does not match"),
             ("truncated", good[..(good.Length - 100)], "damaged"),
             ("other-version", otherVersion, "format version 7"),
             ("foreign", Encoding.ASCII.GetBytes(new string('x', 200)), "not a runsc-net checkpoint image"),
