@@ -48,8 +48,16 @@ public sealed class SandboxSaver
         var groups = _kernel.ThreadGroups();
         // Refusals first, so nothing is read or written for an image that cannot be made.
         var ipc = _kernel.Ipc;
+        // SysV IPC objects belong to the IPC namespace, not to a process: named by kind, id and key
+        // (a shared memory segment also by the pid that created it).
         if (ipc.Semaphores.Count + ipc.MessageQueues.Count + ipc.SharedMemory.Count > 0)
-            throw new CheckpointRefusedException($"checkpoint: SysV IPC objects ({ipc.Semaphores.Count} semaphore sets, {ipc.MessageQueues.Count} message queues, {ipc.SharedMemory.Count} shared memory segments) cannot be saved yet");
+        {
+            static string Key(int key) => key == 0 ? "IPC_PRIVATE" : $"key 0x{key:x8}";
+            string first = ipc.Semaphores.All.FirstOrDefault() is { } sem ? $"semaphore set {sem.Id} ({Key(sem.Perm.Key)})"
+                : ipc.MessageQueues.All.FirstOrDefault() is { } q ? $"message queue {q.Id} ({Key(q.Perm.Key)})"
+                : ipc.SharedMemory.All.First() is var shm ? $"shared memory segment {shm.Id} ({Key(shm.Perm.Key)}, created by pid {shm.CreatorPid})" : "";
+            throw new CheckpointRefusedException($"checkpoint: SysV IPC {first} cannot be saved yet ({ipc.Semaphores.Count} semaphore sets, {ipc.MessageQueues.Count} message queues, {ipc.SharedMemory.Count} shared memory segments in all)");
+        }
         foreach (var g in groups) CheckSavable(g);
         _image.LastPid = groups.Count == 0 ? 1 : groups.Max(g => g.Tgid);
         if (groups.FirstOrDefault(g => !g.Zombie && g.Tasks.Count > 0) is { } live)

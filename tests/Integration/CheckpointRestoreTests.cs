@@ -273,10 +273,10 @@ public sealed class CheckpointRestoreTests : IDisposable
     }
 
     /// <summary>A bundle running probe <paramref name="name"/> (compiled from Probes/NAME.c), the probe directory bound at /probe.</summary>
-    private string ProbeBundle(string name)
+    private string ProbeBundle(string name, params string[] args)
     {
         string probes = SyscallProbe.Compile(name);
-        string bundle = Bundles.Make("/probe/" + name);
+        string bundle = Bundles.Make(["/probe/" + name, .. args]);
         _dirs.Add(bundle);
         string configPath = Path.Combine(bundle, "config.json");
         var config = JsonNode.Parse(File.ReadAllText(configPath))!;
@@ -300,6 +300,31 @@ public sealed class CheckpointRestoreTests : IDisposable
         Assert.Contains("checkpoint: pid 1 fd 3 (inotify) cannot be saved yet", error);
         Assert.Equal("running", Status("ckpt-inotify"));
         Kill("ckpt-inotify");
+    }
+
+    /// <summary>
+    /// Objects not saved yet are refused at checkpoint time with one line naming the object (and
+    /// the process where it has one), no image is left and the container runs on.
+    /// </summary>
+    [IntegrationTheory(needsRootfs: true, needsTools: "gcc")]
+    [InlineData("memfd", "checkpoint: pid 1 fd 3 (", "memfd:probe")]
+    [InlineData("sem", "checkpoint: SysV IPC semaphore set ", "(key 0x00001234)")]
+    [InlineData("msg", "checkpoint: SysV IPC message queue ", "(IPC_PRIVATE)")]
+    [InlineData("shm", "checkpoint: SysV IPC shared memory segment ", "(key 0x00004321, created by pid 1)")]
+    [InlineData("cputimer", "checkpoint: pid 1 has an armed CPU-time POSIX timer", "cannot be saved yet")]
+    public void ObjectsNotSavedYetAreRefusedByName(string what, string start, string names)
+    {
+        string bundle = ProbeBundle("ckptrefuse", what), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        string id = "ckpt-refuse-" + what;
+        RunTo(output, "run", "--detach", "--bundle", bundle, id).AssertSuccess();
+        WaitForText(output, "ready");
+        string error = _runsc.Run("checkpoint", "--image-path", image, id).AssertOneLineError();
+        Assert.Contains(start, error);
+        Assert.Contains(names, error);
+        Assert.Contains("cannot be saved yet", error);
+        Assert.False(File.Exists(Path.Combine(image, "checkpoint.img")));
+        Assert.Equal("running", Status(id));
+        Kill(id);
     }
 
     /// <summary>
