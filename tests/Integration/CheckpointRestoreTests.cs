@@ -312,6 +312,7 @@ public sealed class CheckpointRestoreTests : IDisposable
     [InlineData("msg", "checkpoint: SysV IPC message queue ", "(IPC_PRIVATE)")]
     [InlineData("shm", "checkpoint: SysV IPC shared memory segment ", "(key 0x00004321, created by pid 1)")]
     [InlineData("cputimer", "checkpoint: pid 1 has an armed CPU-time POSIX timer", "cannot be saved yet")]
+    [InlineData("scm", "checkpoint: pid 1 fd 4 (", "files in flight (SCM_RIGHTS")]
     public void ObjectsNotSavedYetAreRefusedByName(string what, string start, string names)
     {
         string bundle = ProbeBundle("ckptrefuse", what), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
@@ -325,6 +326,19 @@ public sealed class CheckpointRestoreTests : IDisposable
         Assert.False(File.Exists(Path.Combine(image, "checkpoint.img")));
         Assert.Equal("running", Status(id));
         Kill(id);
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void AProcessStartedByExecIsRefusedByPid()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-exec").AssertSuccess();
+        WaitForNumbers(output, 2);
+        _runsc.Run("exec", "--detach", "ckpt-exec", "sleep", "1000").AssertSuccess();
+        string error = _runsc.Run("checkpoint", "--image-path", Path.Combine(work, "image"), "ckpt-exec").AssertOneLineError();
+        Assert.Matches(@"checkpoint: pid \d+ was started by `exec`; such processes cannot be saved yet", error);
+        Assert.Equal("running", Status("ckpt-exec"));
+        Kill("ckpt-exec");
     }
 
     /// <summary>

@@ -1,5 +1,5 @@
 /* Checkpoint refusal probe: holds one object that cannot be saved yet, chosen by argv[1]
- * (memfd, sem, msg, shm, cputimer), prints "ready" and sleeps. */
+ * (memfd, sem, msg, shm, cputimer, scm), prints "ready" and sleeps. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -10,6 +10,7 @@
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,19 @@ int main(int argc, char **argv) {
         struct sigevent sev = {.sigev_notify = SIGEV_NONE};
         struct itimerspec its = {{0, 0}, {3600, 0}};
         if (syscall(SYS_timer_create, CLOCK_PROCESS_CPUTIME_ID, &sev, &t) != 0 || syscall(SYS_timer_settime, t, 0, &its, NULL) != 0) return 6;
+    } else if (strcmp(what, "scm") == 0) {
+        /* fd 3 and 4: a socketpair; the write end of a pipe (fd 6) sent over 3, queued on 4 and never received. */
+        int sv[2], p[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || pipe(p) != 0) return 8;
+        char byte = 'x', control[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+        if (sendmsg(sv[0], &msg, 0) != 1) return 9;
     } else {
         return 7;
     }
