@@ -284,6 +284,9 @@ public sealed class SandboxRestorer
             case FileKind.SignalFd:
                 file = new SignalFdFile(t, f.SignalMask, status & OpenFlags.O_NONBLOCK);
                 break;
+            case FileKind.Memfd:
+                file = RestoreMemfd(t, index, f, status);
+                break;
             case FileKind.Epoll:
                 if (f.Interests.Count > 65536) throw Fail($"pid {t.Pid}: epoll {index} watches too many files");
                 var epoll = new EpollFile(status & OpenFlags.O_NONBLOCK);
@@ -310,6 +313,33 @@ public sealed class SandboxRestorer
         }
         _files[index] = file;
         _created.Add(file);
+        return file;
+    }
+
+    /// <summary>A memfd with its bytes (read from the page stream, each chunk checked), seals, offset and flags.</summary>
+    private FileDescription RestoreMemfd(Task t, int index, FileImage f, int status)
+    {
+        if (f.MemfdName.Length > 249 || f.MemfdName.Contains('\0') || f.MemfdName.Contains('/') || f.Size < 0 || f.Offset < 0
+            || (f.Seals & ~0x3f) != 0 || f.FirstPage < 0 || (f.Flags & OpenFlags.O_ACCMODE) == 3)
+            throw Fail($"pid {t.Pid}: memfd {index} is malformed");
+        long pages = (f.Size + CheckpointImage.PageSize - 1) / CheckpointImage.PageSize;
+        if (pages > _image.PageCount || f.FirstPage > _image.PageCount - pages) throw Fail($"pid {t.Pid}: memfd {index} refers to pages outside the image");
+        var file = Vfs.Tmpfs.MemfdFileSystem.Restore(t, f.MemfdName, f.Mode, f.Uid, f.Gid, f.Seals, status, memfd =>
+        {
+            long err = 0;
+            _image.ReadPages(f.FirstPage, pages, (first, data) =>
+            {
+                long at = (first - f.FirstPage) * CheckpointImage.PageSize;
+                int n = (int)Math.Min(data.Length, f.Size - at);
+                if (err == 0 && n > 0) { long w = memfd.PWrite(t, data[..n], at); if (w != n) err = w < 0 ? w : -Errno.EIO; }
+            });
+            if (err != 0) throw Fail($"pid {t.Pid}: refilling memfd {index}: errno {-err}");
+        });
+        if (f.Offset > 0 && file.Seek(t, f.Offset, 0 /* SEEK_SET */) < 0)
+        {
+            file.DecRef();
+            throw Fail($"pid {t.Pid}: memfd {index}: cannot seek to {f.Offset}");
+        }
         return file;
     }
 

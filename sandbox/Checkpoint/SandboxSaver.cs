@@ -168,6 +168,8 @@ public sealed class SandboxSaver
         string what = watchedBy ?? $"fd {fd}";
         switch (f)
         {
+            case var _ when Vfs.Tmpfs.MemfdFileSystem.IsMemfd(f.Inode):
+                return FileKind.Memfd;
             case PipeFile p:
                 if (p.Readable == p.Writable) throw Refuse(pid, $"{what} (a FIFO opened read-write) cannot be saved yet");
                 if (p.Location != null) throw Refuse(pid, $"{what} (named pipe {Describe(f)}) cannot be saved yet");
@@ -384,6 +386,9 @@ public sealed class SandboxSaver
             case FileKind.SignalFd:
                 image.SignalMask = ((SignalFdFile)f).Mask;
                 break;
+            case FileKind.Memfd:
+                SaveMemfd(pid, fd, f, t, image);
+                break;
             case FileKind.Epoll:
                 foreach (var interest in ((EpollFile)f).Interests())
                     image.Interests.Add(new EpollInterestImage
@@ -403,6 +408,45 @@ public sealed class SandboxSaver
                 break;
         }
         return id;
+    }
+
+    private readonly HashSet<Inode> _memfds = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>A memfd's name, mode, owner, seals, offset and bytes (pages of the page stream, zero pages included).</summary>
+    private void SaveMemfd(int pid, int fd, FileDescription f, Task t, FileImage image)
+    {
+        var inode = (Vfs.Tmpfs.TmpfsInode)f.Inode!;
+        // Two descriptions of one memfd (a reopen through /proc/self/fd) would come back as two files.
+        if (!_memfds.Add(inode)) throw Refuse(pid, $"fd {fd} ({Describe(f)}) is a second open file of a memfd, which cannot be saved yet");
+        if (inode.Stat(out var attr) != 0) throw Refuse(pid, $"fd {fd} ({Describe(f)}) cannot be read");
+        string name = f.Location?.Dentry.Name ?? "memfd:";
+        image.MemfdName = name.StartsWith("memfd:", StringComparison.Ordinal) ? name[6..] : name;
+        image.Mode = attr.Mode & 0xfff;
+        image.Uid = attr.Uid;
+        image.Gid = attr.Gid;
+        image.Seals = inode.Seals;
+        image.Size = attr.Size;
+        long offset = f.Seek(t, 0, 1 /* SEEK_CUR */);
+        image.Offset = offset < 0 ? 0 : offset;
+        image.FirstPage = _writer.PageCount;
+        // Read through a description of its own: this one may be write-only.
+        if (inode.Open(t, OpenFlags.O_RDONLY, out var reader) != 0 || reader == null)
+            throw Refuse(pid, $"fd {fd} ({Describe(f)}) cannot be read");
+        try
+        {
+            var page = new byte[CheckpointImage.PageSize];
+            for (long at = 0; at < attr.Size; at += page.Length)
+            {
+                Array.Clear(page);
+                long n = reader.PRead(t, page, at);
+                if (n < 0) throw Refuse(pid, $"fd {fd} ({Describe(f)}): reading the memfd failed: errno {-n}");
+                _writer.AddPage(page);
+            }
+        }
+        finally
+        {
+            reader.DecRef();
+        }
     }
 
     /// <summary>

@@ -262,6 +262,8 @@ public static class FileKind
     public const int SignalFd = 8;
     /// <summary>An epoll instance (<see cref="FileImage.Interests"/>).</summary>
     public const int Epoll = 9;
+    /// <summary>A memfd: name, mode, owner, seals and its bytes in the page stream.</summary>
+    public const int Memfd = 10;
 }
 
 /// <summary>One open file description (shared by every fd that refers to it).</summary>
@@ -302,6 +304,13 @@ public sealed class FileImage
     [ProtoMember(17)] public int Flock { get; set; }
     /// <summary>The open-file-description record locks (F_OFD_SETLK) it holds (Path kind; <see cref="RecordLockImage.File"/> unused).</summary>
     [ProtoMember(18)] public List<RecordLockImage> OfdLocks { get; set; } = new();
+    /// <summary>The memfd's name (without "memfd:"), mode, owner, seals, size and first page in the page stream (Memfd kind).</summary>
+    [ProtoMember(19)] public string MemfdName { get; set; } = "";
+    [ProtoMember(20)] public uint Mode { get; set; }
+    [ProtoMember(21)] public uint Uid { get; set; }
+    [ProtoMember(22)] public uint Gid { get; set; }
+    [ProtoMember(23)] public int Seals { get; set; }
+    [ProtoMember(24)] public long FirstPage { get; set; }
 }
 
 /// <summary>A record lock: F_RDLCK (0) or F_WRLCK (1) over [Start, End) (End long.MaxValue: to the end of the file).</summary>

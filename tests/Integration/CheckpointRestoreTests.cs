@@ -307,7 +307,6 @@ public sealed class CheckpointRestoreTests : IDisposable
     /// the process where it has one), no image is left and the container runs on.
     /// </summary>
     [IntegrationTheory(needsRootfs: true, needsTools: "gcc")]
-    [InlineData("memfd", "checkpoint: pid 1 fd 3 (", "memfd:probe")]
     [InlineData("sem", "checkpoint: SysV IPC semaphore set ", "(key 0x00001234)")]
     [InlineData("msg", "checkpoint: SysV IPC message queue ", "(IPC_PRIVATE)")]
     [InlineData("shm", "checkpoint: SysV IPC shared memory segment ", "(key 0x00004321, created by pid 1)")]
@@ -417,6 +416,17 @@ public sealed class CheckpointRestoreTests : IDisposable
             + "posix [25,50) read 30 10 parent\nposix [150,160) write 100 100 holder\nposix [20,30) unlocked 20 10 -\n"
             + "ofd [0,EOF) write 0 5 ofd\nposix set [15,16): held\nparent posix [0,EOF) write 100 100 holder\n"
             + "parent ofd [0,EOF) write 0 5 ofd\nwaiter got the flock\nwaiter exited 0\n", expected);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>memfds come back with their name, bytes, size, offset, mode, seals and close-on-exec flag, and the seals still hold.</summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void MemfdsKeepTheirBytesOffsetAndSeals()
+    {
+        var (expected, actual) = ProbeAcrossCheckpoint("ckptmemfd", "ckpt-memfd");
+        Assert.Equal("ready\nsealed: size 10000 mode 777 read 10 \"ijklmnopqr\" offset 5010 seals 0x7 cloexec 1\n"
+            + "sealed: grow refused, shrink refused, add seal refused, overwrite allowed\n"
+            + "plain: /memfd:plain (deleted) size 4106 zeros 1 line tail line\nplain: seals 0x1\n", expected);
         Assert.Equal(expected, actual);
     }
 

@@ -1,5 +1,5 @@
 /* Checkpoint refusal probe: holds one object that cannot be saved yet, chosen by argv[1]
- * (memfd, sem, msg, shm, cputimer, scm), prints "ready" and sleeps. */
+ * (memfd, which is saved now and stays for manual checks, sem, msg, shm, cputimer, scm), prints "ready" and sleeps. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
