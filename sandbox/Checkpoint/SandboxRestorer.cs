@@ -322,7 +322,7 @@ public sealed class SandboxRestorer
         if (f.MemfdName.Length > 249 || f.MemfdName.Contains('\0') || f.MemfdName.Contains('/') || f.Size < 0 || f.Offset < 0
             || (f.Seals & ~0x3f) != 0 || f.FirstPage < 0 || (f.Flags & OpenFlags.O_ACCMODE) == 3)
             throw Fail($"pid {t.Pid}: memfd {index} is malformed");
-        long pages = (f.Size + CheckpointImage.PageSize - 1) / CheckpointImage.PageSize;
+        long pages = f.Size / CheckpointImage.PageSize + (f.Size % CheckpointImage.PageSize != 0 ? 1 : 0);   // no overflow near long.MaxValue
         if (pages > _image.PageCount || f.FirstPage > _image.PageCount - pages) throw Fail($"pid {t.Pid}: memfd {index} refers to pages outside the image");
         var file = Vfs.Tmpfs.MemfdFileSystem.Restore(t, f.MemfdName, f.Mode, f.Uid, f.Gid, f.Seals, status, memfd =>
         {

@@ -430,6 +430,44 @@ public sealed class CheckpointRestoreTests : IDisposable
         Assert.Equal(expected, actual);
     }
 
+    /// <summary>
+    /// Hand-made images with valid digests but hostile memfd and lock records: each restore fails
+    /// with one line, no container is left, and the intact image still restores.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ForgedMemfdAndLockRecordsAreRefused()
+    {
+        string bundle = ProbeBundle("ckptmemfd"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-forge").AssertSuccess();
+        WaitForText(output, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, "ckpt-forge").AssertSuccess();
+        _runsc.Run("delete", "ckpt-forge").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+        static RunscNet.StateFile.Checkpoint.FileImage Memfd(RunscNet.StateFile.Checkpoint.SandboxImage g) =>
+            g.Files.First(f => f.Kind == RunscNet.StateFile.Checkpoint.FileKind.Memfd);
+        var cases = new (string Name, Action<RunscNet.StateFile.Checkpoint.SandboxImage> Edit, string Expect)[]
+        {
+            ("memfd-pages", g => Memfd(g).FirstPage = long.MaxValue / 8192, "refers to pages outside the image"),
+            ("memfd-size", g => Memfd(g).Size = long.MaxValue - 100, "refers to pages outside the image"),
+            ("memfd-name", g => Memfd(g).MemfdName = "../etc/passwd", "is malformed"),
+            ("memfd-seals", g => Memfd(g).Seals = 0x1000, "is malformed"),
+            ("lock-on-stdio", g => g.Processes[0].RecordLocks.Add(new RunscNet.StateFile.Checkpoint.RecordLockImage { File = g.Processes[0].Fds[0].File, Type = 1, Start = 0, End = 10 }),
+                "which is not a file the process has open"),
+        };
+        foreach (var (name, edit, expect) in cases)
+        {
+            string dir = Path.Combine(work, name);
+            Directory.CreateDirectory(dir);
+            File.WriteAllBytes(Path.Combine(dir, "checkpoint.img"), RunscNet.Tests.StateFile.CheckpointImageForge.WithGraph(good, edit));
+            string error = _runsc.Run("restore", "--image-path", dir, "--bundle", bundle, "--detach", "ckpt-forged").AssertOneLineError();
+            Assert.True(error.Contains(expect, StringComparison.Ordinal), $"{name}: {error}");
+            Assert.Equal("", _runsc.Run("list", "-q").AssertSuccess().Stdout);
+            Assert.Empty(Directory.GetFiles(_runsc.Root, "ckpt-forged*"));
+        }
+        RunTo(Path.Combine(work, "restored.out"), "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-forge").AssertSuccess();
+        Kill("ckpt-forge");
+    }
+
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void EventFdTimerFdSignalFdEpollAndPosixTimersKeepTheirState()
     {
