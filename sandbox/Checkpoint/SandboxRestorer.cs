@@ -169,6 +169,7 @@ public sealed class SandboxRestorer
             var file = FileFor(t, fd.File);
             if (t.Fds.InstallAt(fd.Fd, file, fd.CloseOnExec) < 0) throw Fail($"pid {p.Pid}: fd {fd.Fd} cannot be installed");
         }
+        RestoreRecordLocks(t, p);
         if (p.RealTimerRemainingNs < 0 || p.RealTimerIntervalNs < 0) throw Fail($"pid {p.Pid}: invalid ITIMER_REAL");
         if (p.PosixTimers.Count > 65536) throw Fail($"pid {p.Pid}: too many POSIX timers");
         foreach (var pt in p.PosixTimers)
@@ -260,7 +261,10 @@ public sealed class SandboxRestorer
                 break;
             case FileKind.Path:
                 file = Reopen(t, f, status);
-                break;
+                _files[index] = file;
+                _created.Add(file);
+                RestoreDescriptionLocks(t, f, file);
+                return file;
             case FileKind.UnixSocket:
                 file = SocketFor(t, f.Socket);
                 break;
@@ -279,6 +283,9 @@ public sealed class SandboxRestorer
                 break;
             case FileKind.SignalFd:
                 file = new SignalFdFile(t, f.SignalMask, status & OpenFlags.O_NONBLOCK);
+                break;
+            case FileKind.Memfd:
+                file = RestoreMemfd(t, index, f, status);
                 break;
             case FileKind.Epoll:
                 if (f.Interests.Count > 65536) throw Fail($"pid {t.Pid}: epoll {index} watches too many files");
@@ -307,6 +314,60 @@ public sealed class SandboxRestorer
         _files[index] = file;
         _created.Add(file);
         return file;
+    }
+
+    /// <summary>A memfd with its bytes (read from the page stream, each chunk checked), seals, offset and flags.</summary>
+    private FileDescription RestoreMemfd(Task t, int index, FileImage f, int status)
+    {
+        if (f.MemfdName.Length > 249 || f.MemfdName.Contains('\0') || f.MemfdName.Contains('/') || f.Size < 0 || f.Offset < 0
+            || (f.Seals & ~0x3f) != 0 || f.FirstPage < 0 || (f.Flags & OpenFlags.O_ACCMODE) == 3)
+            throw Fail($"pid {t.Pid}: memfd {index} is malformed");
+        long pages = f.Size / CheckpointImage.PageSize + (f.Size % CheckpointImage.PageSize != 0 ? 1 : 0);   // no overflow near long.MaxValue
+        if (pages > _image.PageCount || f.FirstPage > _image.PageCount - pages) throw Fail($"pid {t.Pid}: memfd {index} refers to pages outside the image");
+        var file = Vfs.Tmpfs.MemfdFileSystem.Restore(t, f.MemfdName, f.Mode, f.Uid, f.Gid, f.Seals, status, memfd =>
+        {
+            long err = 0;
+            _image.ReadPages(f.FirstPage, pages, (first, data) =>
+            {
+                long at = (first - f.FirstPage) * CheckpointImage.PageSize;
+                int n = (int)Math.Min(data.Length, f.Size - at);
+                if (err == 0 && n > 0) { long w = memfd.PWrite(t, data[..n], at); if (w != n) err = w < 0 ? w : -Errno.EIO; }
+            });
+            if (err != 0) throw Fail($"pid {t.Pid}: refilling memfd {index}: errno {-err}");
+        });
+        if (f.Offset > 0 && file.Seek(t, f.Offset, 0 /* SEEK_SET */) < 0)
+        {
+            file.DecRef();
+            throw Fail($"pid {t.Pid}: memfd {index}: cannot seek to {f.Offset}");
+        }
+        return file;
+    }
+
+    /// <summary>The flock and OFD record locks of a reopened description; a lock that conflicts with one restored already is a malformed image.</summary>
+    private static void RestoreDescriptionLocks(Task t, FileImage f, FileDescription file)
+    {
+        if (f.Flock == 0 && f.OfdLocks.Count == 0) return;
+        if (file.Inode is not { } inode) throw Fail($"pid {t.Pid}: file {f.Path} holds locks but has no inode");
+        if (f.Flock is < 0 or > 2 || (f.Flock > 0 && !Vfs.Locks.FileLocks.RestoreFlock(inode, file, f.Flock - 1)))
+            throw Fail($"pid {t.Pid}: the flock on {f.Path} is malformed or conflicts with another");
+        if (f.OfdLocks.Count > 65536) throw Fail($"pid {t.Pid}: too many locks on {f.Path}");
+        foreach (var l in f.OfdLocks)
+            if (!Vfs.Locks.FileLocks.RestoreRange(inode, file, -1, l.Type, l.Start, l.End))
+                throw Fail($"pid {t.Pid}: a record lock on {f.Path} is malformed or conflicts with another");
+    }
+
+    /// <summary>The POSIX record locks of a process, owned by its fd table; each names a reopened file of the process.</summary>
+    private void RestoreRecordLocks(Task t, ProcessImage p)
+    {
+        if (p.RecordLocks.Count > 65536) throw Fail($"pid {p.Pid}: too many record locks");
+        foreach (var l in p.RecordLocks)
+        {
+            if (l.File < 0 || l.File >= _image.Graph.Files.Count || _image.Graph.Files[l.File].Kind != FileKind.Path
+                || !_files.TryGetValue(l.File, out var file) || !p.Fds.Exists(fd => fd.File == l.File) || file.Inode is not { } inode)
+                throw Fail($"pid {p.Pid}: a record lock names file {l.File}, which is not a file the process has open");
+            if (!Vfs.Locks.FileLocks.RestoreRange(inode, t.Fds, p.Pid, l.Type, l.Start, l.End))
+                throw Fail($"pid {p.Pid}: a record lock on {_image.Graph.Files[l.File].Path} is malformed or conflicts with another");
+        }
     }
 
     private Pipe PipeFor(int pid, int index)

@@ -48,8 +48,16 @@ public sealed class SandboxSaver
         var groups = _kernel.ThreadGroups();
         // Refusals first, so nothing is read or written for an image that cannot be made.
         var ipc = _kernel.Ipc;
+        // SysV IPC objects belong to the IPC namespace, not to a process: named by kind, id and key
+        // (a shared memory segment also by the pid that created it).
         if (ipc.Semaphores.Count + ipc.MessageQueues.Count + ipc.SharedMemory.Count > 0)
-            throw new CheckpointRefusedException($"checkpoint: SysV IPC objects ({ipc.Semaphores.Count} semaphore sets, {ipc.MessageQueues.Count} message queues, {ipc.SharedMemory.Count} shared memory segments) cannot be saved yet");
+        {
+            static string Key(int key) => key == 0 ? "IPC_PRIVATE" : $"key 0x{key:x8}";
+            string first = ipc.Semaphores.All.FirstOrDefault() is { } sem ? $"semaphore set {sem.Id} ({Key(sem.Perm.Key)})"
+                : ipc.MessageQueues.All.FirstOrDefault() is { } q ? $"message queue {q.Id} ({Key(q.Perm.Key)})"
+                : ipc.SharedMemory.All.First() is var shm ? $"shared memory segment {shm.Id} ({Key(shm.Perm.Key)}, created by pid {shm.CreatorPid})" : "";
+            throw new CheckpointRefusedException($"checkpoint: SysV IPC {first} cannot be saved yet ({ipc.Semaphores.Count} semaphore sets, {ipc.MessageQueues.Count} message queues, {ipc.SharedMemory.Count} shared memory segments in all)");
+        }
         foreach (var g in groups) CheckSavable(g);
         _image.LastPid = groups.Count == 0 ? 1 : groups.Max(g => g.Tgid);
         if (groups.FirstOrDefault(g => !g.Zombie && g.Tasks.Count > 0) is { } live)
@@ -62,7 +70,29 @@ public sealed class SandboxSaver
         {
             ReleaseReopened();
         }
+        CheckEveryLockSaved();
         return _image;
+    }
+
+    private readonly HashSet<FdTable> _savedTables = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// Every lock on a saved file must belong to a saved description or a saved process's fd
+    /// table: a flock held only through a memory mapping, or by a description in flight, is not.
+    /// </summary>
+    private void CheckEveryLockSaved()
+    {
+        var seen = new HashSet<Inode>(ReferenceEqualityComparer.Instance);
+        foreach (var (f, index) in _files)
+        {
+            if (f.Inode is not { } inode || !seen.Add(inode)) continue;
+            foreach (var owner in Vfs.Locks.FileLocks.Owners(inode))
+            {
+                bool saved = owner is FileDescription d ? _files.ContainsKey(d) : owner is FdTable table && _savedTables.Contains(table);
+                if (!saved)
+                    throw new CheckpointRefusedException($"checkpoint: a file lock on {Describe(f)} is held by an open file or process that is not saved (e.g. an open file kept only by a memory mapping), which cannot be saved yet");
+            }
+        }
     }
 
     private static IEnumerable<ThreadGroup> OrderedParentsFirst(IReadOnlyList<ThreadGroup> groups)
@@ -138,6 +168,8 @@ public sealed class SandboxSaver
         string what = watchedBy ?? $"fd {fd}";
         switch (f)
         {
+            case var _ when Vfs.Tmpfs.MemfdFileSystem.IsMemfd(f.Inode):
+                return FileKind.Memfd;
             case PipeFile p:
                 if (p.Readable == p.Writable) throw Refuse(pid, $"{what} (a FIFO opened read-write) cannot be saved yet");
                 if (p.Location != null) throw Refuse(pid, $"{what} (named pipe {Describe(f)}) cannot be saved yet");
@@ -251,6 +283,20 @@ public sealed class SandboxSaver
             t.Fds.Get(fd, out bool cloexec);
             p.Fds.Add(new FdImage { Fd = fd, File = SaveFile(g.Tgid, fd, f, t), CloseOnExec = cloexec });
         }
+        // POSIX record locks belong to the fd table (all of a process's threads share it here).
+        _savedTables.Add(t.Fds);
+        var lockedInodes = new HashSet<Inode>(ReferenceEqualityComparer.Instance);
+        foreach (var (fd, f) in t.Fds.Snapshot())
+        {
+            if (f.Inode is not { } inode || !lockedInodes.Add(inode)) continue;
+            var (_, ranges) = Vfs.Locks.FileLocks.OwnedBy(inode, t.Fds);
+            if (ranges.Count == 0) continue;
+            int file = _files[f];
+            if (_image.Files[file].Kind != FileKind.Path)
+                throw Refuse(g.Tgid, $"fd {fd} ({Describe(f)}) holds a record lock on a file that is not reopened by path, which cannot be saved yet");
+            foreach (var (type, start, end) in ranges)
+                p.RecordLocks.Add(new RecordLockImage { File = file, Type = type, Start = start, End = end });
+        }
         p.Memory = SaveMemory(g, t);
         return p;
     }
@@ -300,6 +346,14 @@ public sealed class SandboxSaver
         id = _image.Files.Count;
         _image.Files.Add(image);
         _files[f] = id;
+        if (f.Inode is { } lockedInode)
+        {
+            var (flock, ofd) = Vfs.Locks.FileLocks.OwnedBy(lockedInode, f);
+            if ((flock >= 0 || ofd.Count > 0) && kind != FileKind.Path)
+                throw Refuse(pid, $"fd {fd} ({Describe(f)}) holds a file lock on a file that is not reopened by path, which cannot be saved yet");
+            image.Flock = flock + 1;
+            foreach (var (type, start, end) in ofd) image.OfdLocks.Add(new RecordLockImage { Type = type, Start = start, End = end });
+        }
         switch (kind)
         {
             case FileKind.Stdio:
@@ -332,6 +386,9 @@ public sealed class SandboxSaver
             case FileKind.SignalFd:
                 image.SignalMask = ((SignalFdFile)f).Mask;
                 break;
+            case FileKind.Memfd:
+                SaveMemfd(pid, fd, f, t, image);
+                break;
             case FileKind.Epoll:
                 foreach (var interest in ((EpollFile)f).Interests())
                     image.Interests.Add(new EpollInterestImage
@@ -351,6 +408,45 @@ public sealed class SandboxSaver
                 break;
         }
         return id;
+    }
+
+    private readonly HashSet<Inode> _memfds = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>A memfd's name, mode, owner, seals, offset and bytes (pages of the page stream, zero pages included).</summary>
+    private void SaveMemfd(int pid, int fd, FileDescription f, Task t, FileImage image)
+    {
+        var inode = (Vfs.Tmpfs.TmpfsInode)f.Inode!;
+        // Two descriptions of one memfd (a reopen through /proc/self/fd) would come back as two files.
+        if (!_memfds.Add(inode)) throw Refuse(pid, $"fd {fd} ({Describe(f)}) is a second open file of a memfd, which cannot be saved yet");
+        if (inode.Stat(out var attr) != 0) throw Refuse(pid, $"fd {fd} ({Describe(f)}) cannot be read");
+        string name = f.Location?.Dentry.Name ?? "memfd:";
+        image.MemfdName = name.StartsWith("memfd:", StringComparison.Ordinal) ? name[6..] : name;
+        image.Mode = attr.Mode & 0xfff;
+        image.Uid = attr.Uid;
+        image.Gid = attr.Gid;
+        image.Seals = inode.Seals;
+        image.Size = attr.Size;
+        long offset = f.Seek(t, 0, 1 /* SEEK_CUR */);
+        image.Offset = offset < 0 ? 0 : offset;
+        image.FirstPage = _writer.PageCount;
+        // Read through a description of its own: this one may be write-only.
+        if (inode.Open(t, OpenFlags.O_RDONLY, out var reader) != 0 || reader == null)
+            throw Refuse(pid, $"fd {fd} ({Describe(f)}) cannot be read");
+        try
+        {
+            var page = new byte[CheckpointImage.PageSize];
+            for (long at = 0; at < attr.Size; at += page.Length)
+            {
+                Array.Clear(page);
+                long n = reader.PRead(t, page, at);
+                if (n < 0) throw Refuse(pid, $"fd {fd} ({Describe(f)}): reading the memfd failed: errno {-n}");
+                _writer.AddPage(page);
+            }
+        }
+        finally
+        {
+            reader.DecRef();
+        }
     }
 
     /// <summary>

@@ -38,6 +38,9 @@ internal static unsafe partial class HostIo
     [LibraryImport("libc", EntryPoint = "raise", SetLastError = true)]
     public static partial int Raise(int sig);
 
+    [LibraryImport("libc", EntryPoint = "pthread_sigmask")]
+    public static partial int PthreadSigmask(int how, ulong* set, ulong* old);
+
     [LibraryImport("libc", EntryPoint = "signal", SetLastError = true)]
     public static partial nint Signal(int sig, nint handler);
 

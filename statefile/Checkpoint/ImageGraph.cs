@@ -102,6 +102,8 @@ public sealed class ProcessImage
     [ProtoMember(22)] public string Comm { get; set; } = "";
     /// <summary>timer_create(2) timers, by id.</summary>
     [ProtoMember(23)] public List<PosixTimerImage> PosixTimers { get; set; } = new();
+    /// <summary>The POSIX record locks (F_SETLK) the process holds; owned by its fd table.</summary>
+    [ProtoMember(24)] public List<RecordLockImage> RecordLocks { get; set; } = new();
 }
 
 /// <summary>One POSIX timer: its id, clock, notification, and the time to its next expiry.</summary>
@@ -260,6 +262,8 @@ public static class FileKind
     public const int SignalFd = 8;
     /// <summary>An epoll instance (<see cref="FileImage.Interests"/>).</summary>
     public const int Epoll = 9;
+    /// <summary>A memfd: name, mode, owner, seals and its bytes in the page stream.</summary>
+    public const int Memfd = 10;
 }
 
 /// <summary>One open file description (shared by every fd that refers to it).</summary>
@@ -296,6 +300,28 @@ public sealed class FileImage
     [ProtoMember(15)] public ulong SignalMask { get; set; }
     /// <summary>The epoll instance's interest list.</summary>
     [ProtoMember(16)] public List<EpollInterestImage> Interests { get; set; } = new();
+    /// <summary>The flock(2) this description holds: 0 none, 1 shared, 2 exclusive (Path kind).</summary>
+    [ProtoMember(17)] public int Flock { get; set; }
+    /// <summary>The open-file-description record locks (F_OFD_SETLK) it holds (Path kind; <see cref="RecordLockImage.File"/> unused).</summary>
+    [ProtoMember(18)] public List<RecordLockImage> OfdLocks { get; set; } = new();
+    /// <summary>The memfd's name (without "memfd:"), mode, owner, seals, size and first page in the page stream (Memfd kind).</summary>
+    [ProtoMember(19)] public string MemfdName { get; set; } = "";
+    [ProtoMember(20)] public uint Mode { get; set; }
+    [ProtoMember(21)] public uint Uid { get; set; }
+    [ProtoMember(22)] public uint Gid { get; set; }
+    [ProtoMember(23)] public int Seals { get; set; }
+    [ProtoMember(24)] public long FirstPage { get; set; }
+}
+
+/// <summary>A record lock: F_RDLCK (0) or F_WRLCK (1) over [Start, End) (End long.MaxValue: to the end of the file).</summary>
+[ProtoContract]
+public sealed class RecordLockImage
+{
+    /// <summary>Index into <see cref="SandboxImage.Files"/>: a file of the process's fds on the locked file (process-owned locks).</summary>
+    [ProtoMember(1)] public int File { get; set; }
+    [ProtoMember(2)] public int Type { get; set; }
+    [ProtoMember(3)] public long Start { get; set; }
+    [ProtoMember(4)] public long End { get; set; }
 }
 
 /// <summary>One entry of an epoll interest list: the watched description (file index), the fd it was added by, events and data.</summary>

@@ -161,13 +161,20 @@ public sealed class ImageReader
     /// not decoded (<see cref="Graph"/> is empty): the runtime's check before a restore, which
     /// needs the header only, leaves the decode (~50 ms of protobuf-net start-up) to the Sentry.
     /// </summary>
-    public static ImageReader ReadFile(string path, byte[]? key = null, bool decodeGraph = true)
+    public static ImageReader ReadFile(string path, byte[]? key = null, bool decodeGraph = true) =>
+        ReadFile(path, key, decodeGraph, verifyPages: true);
+
+    /// <summary>
+    /// As <see cref="ReadFile(string, byte[], bool)"/>; <paramref name="verifyPages"/> false leaves
+    /// the page chunks to <see cref="VerifyPages"/> (everything else, HMAC included, is checked).
+    /// </summary>
+    public static ImageReader ReadFile(string path, byte[]? key, bool decodeGraph, bool verifyPages)
     {
         try
         {
             using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
             ImageSignature.Verify(f, key, path);
-            var r = ReadChecked(f, path, verifyPages: true, decodeGraph);
+            var r = ReadChecked(f, path, verifyPages, decodeGraph);
             return new ImageReader(null, path, r._layout, r.Header, r.Graph);
         }
         catch (EndOfStreamException)
@@ -185,6 +192,30 @@ public sealed class ImageReader
         catch (UnauthorizedAccessException e)
         {
             throw new CheckpointImageException($"checkpoint image {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Checks every page chunk of the image file <paramref name="path"/> against the digest table
+    /// this reader verified (<see cref="ReadFile(string, byte[], bool, bool)"/> with verifyPages
+    /// false), on up to four threads; a <see cref="CheckpointImageException"/> when one does not match.
+    /// </summary>
+    public void VerifyPages(string path)
+    {
+        try
+        {
+            using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            if (f.Length < _layout.PageOffset(0) + _layout.PageCount * CheckpointImage.PageSize)
+                throw ImageLayout.Damaged(path, "it ends early (truncated)");
+            VerifyAllChunks(f.SafeFileHandle, _layout, path);
+        }
+        catch (EndOfStreamException)
+        {
+            throw ImageLayout.Damaged(path, "it ends early (truncated)");
+        }
+        catch (FileNotFoundException)
+        {
+            throw new CheckpointImageException($"checkpoint image {path} does not exist");
         }
     }
 

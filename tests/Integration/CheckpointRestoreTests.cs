@@ -173,6 +173,10 @@ public sealed class CheckpointRestoreTests : IDisposable
 
         var flipped = (byte[])good.Clone();
         flipped[flipped.Length / 2] ^= 0x01;
+        // A byte of the first saved page (the header is padded to 4096 bytes, pages follow): its
+        // chunk is checked while the new sandbox is made, which is then deleted.
+        var flippedPage = (byte[])good.Clone();
+        flippedPage[4096 + 123] ^= 0x80;
         var otherVersion = (byte[])good.Clone();
         int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":3", StringComparison.Ordinal);
         otherVersion[at + 16] = (byte)'7';
@@ -184,6 +188,7 @@ public sealed class CheckpointRestoreTests : IDisposable
         {
             ("other-cpu", otherCpu, "features this one lacks: zzz_no_such_feature"),
             ("flipped", flipped, "SHA-256 does not match"),
+            ("flipped-page", flippedPage, "page chunk 0's SHA-256 does not match"),
             ("truncated", good[..(good.Length - 100)], "damaged"),
             ("other-version", otherVersion, "format version 7"),
             ("foreign", Encoding.ASCII.GetBytes(new string('x', 200)), "not a runsc-net checkpoint image"),
@@ -268,10 +273,10 @@ public sealed class CheckpointRestoreTests : IDisposable
     }
 
     /// <summary>A bundle running probe <paramref name="name"/> (compiled from Probes/NAME.c), the probe directory bound at /probe.</summary>
-    private string ProbeBundle(string name)
+    private string ProbeBundle(string name, params string[] args)
     {
         string probes = SyscallProbe.Compile(name);
-        string bundle = Bundles.Make("/probe/" + name);
+        string bundle = Bundles.Make(["/probe/" + name, .. args]);
         _dirs.Add(bundle);
         string configPath = Path.Combine(bundle, "config.json");
         var config = JsonNode.Parse(File.ReadAllText(configPath))!;
@@ -295,6 +300,44 @@ public sealed class CheckpointRestoreTests : IDisposable
         Assert.Contains("checkpoint: pid 1 fd 3 (inotify) cannot be saved yet", error);
         Assert.Equal("running", Status("ckpt-inotify"));
         Kill("ckpt-inotify");
+    }
+
+    /// <summary>
+    /// Objects not saved yet are refused at checkpoint time with one line naming the object (and
+    /// the process where it has one), no image is left and the container runs on.
+    /// </summary>
+    [IntegrationTheory(needsRootfs: true, needsTools: "gcc")]
+    [InlineData("sem", "checkpoint: SysV IPC semaphore set ", "(key 0x00001234)")]
+    [InlineData("msg", "checkpoint: SysV IPC message queue ", "(IPC_PRIVATE)")]
+    [InlineData("shm", "checkpoint: SysV IPC shared memory segment ", "(key 0x00004321, created by pid 1)")]
+    [InlineData("cputimer", "checkpoint: pid 1 has an armed CPU-time POSIX timer", "cannot be saved yet")]
+    [InlineData("scm", "checkpoint: pid 1 fd 4 (", "files in flight (SCM_RIGHTS")]
+    public void ObjectsNotSavedYetAreRefusedByName(string what, string start, string names)
+    {
+        string bundle = ProbeBundle("ckptrefuse", what), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        string id = "ckpt-refuse-" + what;
+        RunTo(output, "run", "--detach", "--bundle", bundle, id).AssertSuccess();
+        WaitForText(output, "ready");
+        string error = _runsc.Run("checkpoint", "--image-path", image, id).AssertOneLineError();
+        Assert.Contains(start, error);
+        Assert.Contains(names, error);
+        Assert.Contains("cannot be saved yet", error);
+        Assert.False(File.Exists(Path.Combine(image, "checkpoint.img")));
+        Assert.Equal("running", Status(id));
+        Kill(id);
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void AProcessStartedByExecIsRefusedByPid()
+    {
+        string bundle = Bundle(Counter), work = TempDir(), output = Path.Combine(work, "out");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-exec").AssertSuccess();
+        WaitForNumbers(output, 2);
+        _runsc.Run("exec", "--detach", "ckpt-exec", "sleep", "1000").AssertSuccess();
+        string error = _runsc.Run("checkpoint", "--image-path", Path.Combine(work, "image"), "ckpt-exec").AssertOneLineError();
+        Assert.Matches(@"checkpoint: pid \d+ was started by `exec`; such processes cannot be saved yet", error);
+        Assert.Equal("running", Status("ckpt-exec"));
+        Kill("ckpt-exec");
     }
 
     /// <summary>
@@ -358,6 +401,71 @@ public sealed class CheckpointRestoreTests : IDisposable
         Assert.StartsWith("ready\nfirst\nsecond line\nx\nfirst\n", expected);
         Assert.EndsWith("-rw-r-----\ndrwxrwxrwt\np\n2 6\nfd 3: second line\n", expected);
         Assert.Equal(expected, actual);
+    }
+
+    /// <summary>
+    /// flock (exclusive and shared), POSIX record locks of two processes and an OFD lock are held
+    /// again after restore (another process still finds them), and a process that was blocked in
+    /// flock at checkpoint time gets the lock once its holder drops it.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void FlocksRecordLocksAndOfdLocksAreHeldAgainAfterRestore()
+    {
+        var (expected, actual) = ProbeAcrossCheckpoint("ckptlocks", "ckpt-locks");
+        Assert.Equal("ready\nflock ex: held\nshared sh: got\nshared ex: held\nposix [5,25) write 10 10 parent\n"
+            + "posix [25,50) read 30 10 parent\nposix [150,160) write 100 100 holder\nposix [20,30) unlocked 20 10 -\n"
+            + "ofd [0,EOF) write 0 5 ofd\nposix set [15,16): held\nparent posix [0,EOF) write 100 100 holder\n"
+            + "parent ofd [0,EOF) write 0 5 ofd\nwaiter got the flock\nwaiter exited 0\n", expected);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>memfds come back with their name, bytes, size, offset, mode, seals and close-on-exec flag, and the seals still hold.</summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void MemfdsKeepTheirBytesOffsetAndSeals()
+    {
+        var (expected, actual) = ProbeAcrossCheckpoint("ckptmemfd", "ckpt-memfd");
+        Assert.Equal("ready\nsealed: size 10000 mode 777 read 10 \"ijklmnopqr\" offset 5010 seals 0x7 cloexec 1\n"
+            + "sealed: grow refused, shrink refused, add seal refused, overwrite allowed\n"
+            + "plain: /memfd:plain (deleted) size 4106 zeros 1 line tail line\nplain: seals 0x1\n", expected);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>
+    /// Hand-made images with valid digests but hostile memfd and lock records: each restore fails
+    /// with one line, no container is left, and the intact image still restores.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ForgedMemfdAndLockRecordsAreRefused()
+    {
+        string bundle = ProbeBundle("ckptmemfd"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-forge").AssertSuccess();
+        WaitForText(output, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, "ckpt-forge").AssertSuccess();
+        _runsc.Run("delete", "ckpt-forge").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+        static RunscNet.StateFile.Checkpoint.FileImage Memfd(RunscNet.StateFile.Checkpoint.SandboxImage g) =>
+            g.Files.First(f => f.Kind == RunscNet.StateFile.Checkpoint.FileKind.Memfd);
+        var cases = new (string Name, Action<RunscNet.StateFile.Checkpoint.SandboxImage> Edit, string Expect)[]
+        {
+            ("memfd-pages", g => Memfd(g).FirstPage = long.MaxValue / 8192, "refers to pages outside the image"),
+            ("memfd-size", g => Memfd(g).Size = long.MaxValue - 100, "refers to pages outside the image"),
+            ("memfd-name", g => Memfd(g).MemfdName = "../etc/passwd", "is malformed"),
+            ("memfd-seals", g => Memfd(g).Seals = 0x1000, "is malformed"),
+            ("lock-on-stdio", g => g.Processes[0].RecordLocks.Add(new RunscNet.StateFile.Checkpoint.RecordLockImage { File = g.Processes[0].Fds[0].File, Type = 1, Start = 0, End = 10 }),
+                "which is not a file the process has open"),
+        };
+        foreach (var (name, edit, expect) in cases)
+        {
+            string dir = Path.Combine(work, name);
+            Directory.CreateDirectory(dir);
+            File.WriteAllBytes(Path.Combine(dir, "checkpoint.img"), RunscNet.Tests.StateFile.CheckpointImageForge.WithGraph(good, edit));
+            string error = _runsc.Run("restore", "--image-path", dir, "--bundle", bundle, "--detach", "ckpt-forged").AssertOneLineError();
+            Assert.True(error.Contains(expect, StringComparison.Ordinal), $"{name}: {error}");
+            Assert.Equal("", _runsc.Run("list", "-q").AssertSuccess().Stdout);
+            Assert.Empty(Directory.GetFiles(_runsc.Root, "ckpt-forged*"));
+        }
+        RunTo(Path.Combine(work, "restored.out"), "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-forge").AssertSuccess();
+        Kill("ckpt-forge");
     }
 
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]

@@ -29,5 +29,21 @@ public static class CheckpointImageForge
         return Reseal(forged);
     }
 
+    /// <summary>
+    /// The image written again with its object graph passed through <paramref name="edit"/>:
+    /// same header and pages, every digest recomputed (a hand-made image a hostile user could
+    /// write: well-formed, with values only the graph's users can refuse).
+    /// </summary>
+    public static byte[] WithGraph(byte[] image, Action<SandboxImage> edit)
+    {
+        var reader = ImageReader.Read(new MemoryStream(image), "forge");
+        edit(reader.Graph);
+        var output = new MemoryStream();
+        var writer = new ImageWriter(output, reader.Header);
+        for (long i = 0; i < reader.PageCount; i++) writer.AddPage(reader.Page(i));
+        writer.Finish(reader.Graph);
+        return output.ToArray();
+    }
+
     private static int Align(int n) => (n + CheckpointImage.PageSize - 1) & ~(CheckpointImage.PageSize - 1);
 }

@@ -158,4 +158,71 @@ public static class FileLocks
         l.Ranges.Clear();
         l.Ranges.AddRange(keep);
     }
+
+    /// <summary>Whether any flock or record lock is held on <paramref name="inode"/> (checkpoint).</summary>
+    public static bool AnyOn(Inode inode)
+    {
+        if (!s_locks.TryGetValue(inode, out var l)) return false;
+        lock (s_lock) return l.Flocks.Count > 0 || l.Ranges.Count > 0;
+    }
+
+    /// <summary>
+    /// What <paramref name="owner"/> holds on <paramref name="inode"/> (checkpoint): its flock
+    /// type (-1: none; only a description has one) and its record locks, ends exclusive.
+    /// </summary>
+    public static (int Flock, List<(int Type, long Start, long End)> Ranges) OwnedBy(Inode inode, object owner)
+    {
+        var ranges = new List<(int, long, long)>();
+        if (!s_locks.TryGetValue(inode, out var l)) return (-1, ranges);
+        lock (s_lock)
+        {
+            int flock = -1;
+            foreach (var (o, t) in l.Flocks)
+                if (ReferenceEquals(o, owner)) flock = t;
+            foreach (var r in l.Ranges)
+                if (ReferenceEquals(r.Owner, owner)) ranges.Add((r.Type, r.Start, r.End));
+            ranges.Sort((a, b) => a.Item2.CompareTo(b.Item2));
+            return (flock, ranges);
+        }
+    }
+
+    /// <summary>Restore: gives <paramref name="owner"/> a flock of <paramref name="type"/>; false when it conflicts with one held (a malformed image).</summary>
+    public static bool RestoreFlock(Inode inode, FileDescription owner, int type)
+    {
+        if (type is not (ReadLock or WriteLock)) return false;
+        var l = For(inode);
+        lock (s_lock)
+        {
+            foreach (var (o, t) in l.Flocks)
+                if (o == owner || t == WriteLock || type == WriteLock) return false;
+            l.Flocks.Add((owner, type));
+            return true;
+        }
+    }
+
+    /// <summary>Restore: gives <paramref name="owner"/> a record lock on [start, end); false when malformed or in conflict with one held.</summary>
+    public static bool RestoreRange(Inode inode, object owner, int pid, int type, long start, long end)
+    {
+        if (type is not (ReadLock or WriteLock) || start < 0 || end <= start) return false;
+        var l = For(inode);
+        lock (s_lock)
+        {
+            if (Conflict(l, owner, type, start, end) != null) return false;
+            Replace(l, owner, pid, type, start, end);
+            return true;
+        }
+    }
+
+    /// <summary>Every owner of a lock on <paramref name="inode"/>: descriptions (flock, OFD locks) and fd tables (POSIX locks).</summary>
+    public static List<object> Owners(Inode inode)
+    {
+        var owners = new List<object>();
+        if (!s_locks.TryGetValue(inode, out var l)) return owners;
+        lock (s_lock)
+        {
+            foreach (var (o, _) in l.Flocks) owners.Add(o);
+            foreach (var r in l.Ranges) owners.Add(r.Owner);
+        }
+        return owners;
+    }
 }

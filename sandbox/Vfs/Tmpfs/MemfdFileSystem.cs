@@ -37,4 +37,39 @@ public static class MemfdFileSystem
         file.StatusFlags = OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE;
         return file;
     }
+
+    /// <summary>Whether <paramref name="inode"/> is a memfd's.</summary>
+    public static bool IsMemfd(Inode? inode) => inode is TmpfsInode && ReferenceEquals(inode.FileSystem, s_fs);
+
+    /// <summary>
+    /// Restore: a memfd named <paramref name="name"/> with <paramref name="mode"/> and owner,
+    /// filled by <paramref name="fill"/> (which writes through the description) before its
+    /// <paramref name="seals"/> are set; open with <paramref name="status"/>.
+    /// </summary>
+    public static FileDescription Restore(Task task, string name, uint mode, uint uid, uint gid, int seals, int status, Action<FileDescription> fill)
+    {
+        var inode = new TmpfsInode(s_fs, LinuxMode.S_IFREG | (mode & 0xfff), uid, gid);
+        inode.InitSeals(0);
+        var dentry = new Dentry("memfd:" + name, s_mount.Root, inode) { Dead = true };
+        inode.Open(task, OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE, out var file);
+        inode.MarkUnlinked();
+        file!.Location = new VfsPath(s_mount, dentry);
+        try
+        {
+            fill(file);
+        }
+        catch
+        {
+            file.DecRef();
+            throw;
+        }
+        // Through F_ADD_SEALS: the data seals are the host memfd's own, which enforce them.
+        if (seals != 0 && inode.AddSeals(seals) is var err && err < 0)
+        {
+            file.DecRef();
+            throw new InvalidOperationException($"restore: memfd {name}: its seals {seals:x} cannot be set again: errno {-err}");
+        }
+        file.StatusFlags = status;
+        return file;
+    }
 }
