@@ -31,9 +31,13 @@ rootfs=$work/rootfs
 if [ ! -x "$rootfs/bin/busybox" ]; then
   "$repo/scripts/build-busybox-rootfs.sh" "$rootfs" >/dev/null
 fi
-gcc -O2 -static -o "$rootfs/bin/syscallbench" "$here/syscallbench.c"
+gcc -O2 -static -pthread -o "$rootfs/bin/syscallbench" "$here/syscallbench.c"
 mkdir -p "$rootfs/bench"
 [ -f "$rootfs/bench/big.bin" ] || dd if=/dev/urandom of="$rootfs/bench/big.bin" bs=1M count=256 status=none
+# 10 000 small files for the open-files row (all held open at once).
+if [ ! -f "$rootfs/bench/files/f9999" ]; then
+  mkdir -p "$rootfs/bench/files" && (cd "$rootfs/bench/files" && for i in $(seq 0 9999); do echo "$i" > "f$i"; done)
+fi
 
 # python3 rootfs: the host's Debian python3 and the libraries it links, copied in.
 pyroot=$work/pyrootfs
@@ -65,6 +69,9 @@ b_io=$(make_bundle io "$rootfs" '["/bin/syscallbench","seqread-mib","256","tmpfs
 b_py=$(make_bundle py "$pyroot" '["/usr/bin/python3","-c","pass"]')
 b_sh=$(make_bundle sh "$rootfs" '["/bin/sh","-c","i=0; while [ $i -lt 500 ]; do /bin/true; i=$((i+1)); done"]')
 b_idle=$(make_bundle idle "$rootfs" '["/bin/sleep","1000"]')
+# Scale: 1000 live threads, 10 000 open files (RLIMIT_NOFILE raised for it).
+b_scale=$(make_bundle scale "$rootfs" '["/bin/syscallbench","threads","1000","open-files","10000"]')
+jq '.process.rlimits = [{"type": "RLIMIT_NOFILE", "hard": 20000, "soft": 20000}]' "$b_scale/config.json" > "$b_scale/c.new" && mv "$b_scale/c.new" "$b_scale/config.json"
 
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 record() { [ -n "$3" ] || return 0; printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$results"; }   # metric runtime value unit
@@ -72,27 +79,31 @@ record() { [ -n "$3" ] || return 0; printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4
 # Time one command in microseconds, discarding its output.
 timed() { local t0 t1; t0=$(now_us); "$@" </dev/null >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }; t1=$(now_us); echo $((t1 - t0)); }
 
-# Resident memory (KiB) of every host process of a container: those whose command line names
-# the container ID, and all their descendants.
-rss_of_container() {
-  local id=$1 pids="" p
+# Every host process of the containers IDS (space-separated): those whose command line names
+# one of the IDs, the pids `state` reports (runc's container process does not name its ID), and
+# all their descendants.
+pids_of_containers() {
+  local c=$1; shift
+  local pids="" p id
   for p in /proc/[0-9]*; do
-    { tr '\0' ' ' < "$p/cmdline" | grep -q -- "$id"; } 2>/dev/null && pids="$pids ${p#/proc/}"
+    local cmd; cmd=$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) || continue
+    for id in "$@"; do case " $cmd " in *" $id "*|*"=$id "*) pids="$pids ${p#/proc/}"; break ;; esac; done
   done
-  # runc's container process does not name its ID: start from the pid that `state` reports too.
-  pids="$pids $($2 state "$id" 2>/dev/null | jq -r '.pid // empty')"
+  for id in "$@"; do pids="$pids $($c state "$id" 2>/dev/null | jq -r '.pid // empty')"; done
   local all=$pids frontier=$pids
   while [ -n "$frontier" ]; do
     local next=""
     for p in $frontier; do next="$next $(cat /proc/$p/task/*/children 2>/dev/null)"; done
     frontier=$(echo $next); all="$all $frontier"
   done
-  local kb=0
-  for p in $(echo $all | tr ' ' '\n' | sort -u); do
-    local r; r=$(awk '/^VmRSS:/{print $2}' /proc/$p/status 2>/dev/null || true); kb=$((kb + ${r:-0}))
-  done
-  echo $kb
+  echo $all | tr ' ' '\n' | sort -un | grep -v "^$$\$" || true
 }
+
+# Sums over a pid list: resident and proportional memory (KiB, smaps_rollup), and CPU time of
+# every thread (ns, from schedstat: exact, unlike the 10 ms ticks of /proc/PID/stat).
+rss_of() { local kb=0 p r; for p in "$@"; do r=$(awk '/^Rss:/{print $2}' /proc/$p/smaps_rollup 2>/dev/null || true); kb=$((kb + ${r:-0})); done; echo $kb; }
+pss_of() { local kb=0 p r; for p in "$@"; do r=$(awk '/^Pss:/{print $2}' /proc/$p/smaps_rollup 2>/dev/null || true); kb=$((kb + ${r:-0})); done; echo $kb; }
+cpu_ns_of() { local p; for p in "$@"; do cat /proc/$p/task/*/schedstat 2>/dev/null; done | awk '{s += $1} END {printf "%d\n", s}'; }
 
 one_round() {
   local rt=$1 r=$2 c=${CMD[$1]} id
@@ -108,11 +119,42 @@ one_round() {
   $c run --bundle "$b_io" "$id-io" </dev/null 2>/dev/null | while read -r name v; do record "$name" "$rt" "$v" MiB/s; done
   record python3-pass "$rt" "$(timed $c run --bundle "$b_py" "$id-py")" us
   record sh-500-forks "$rt" "$(timed $c run --bundle "$b_sh" "$id-sh")" us
-  # Idle memory of a detached sleep container.
-  $c run --detach --bundle "$b_idle" "$id-idle" </dev/null >/dev/null 2>&1 && sleep 1 &&
-    record idle-rss "$rt" "$(rss_of_container "$id-idle" "$c")" KiB
+  $c run --bundle "$b_scale" "$id-scale" </dev/null 2>/dev/null | while read -r name ns; do record "$name" "$rt" "$ns" ns/op; done
+  # Idle memory of a detached sleep container, and the CPU time all its host threads use in 10 s.
+  if $c run --detach --bundle "$b_idle" "$id-idle" </dev/null >/dev/null 2>&1; then
+    sleep 1
+    local pids cpu0 cpu1; pids=$(pids_of_containers "$c" "$id-idle")
+    record idle-rss "$rt" "$(rss_of $pids)" KiB
+    record idle-pss "$rt" "$(pss_of $pids)" KiB
+    cpu0=$(cpu_ns_of $pids); sleep 10; cpu1=$(cpu_ns_of $pids)
+    record idle-cpu-10s "$rt" "$(( (cpu1 - cpu0) / 1000 ))" us
+  fi
   $c kill "$id-idle" KILL >/dev/null 2>&1 || true; sleep 0.3
   $c delete --force "$id-idle" >/dev/null 2>&1 || true
+}
+
+# Scale, once per runtime: 50 idle containers side by side (total RSS and PSS of every host
+# process), and 100 containers created 10 at a time (total time, failures; then deleted 10 at a time).
+scale_round() {
+  local rt=$1 c=${CMD[$1]} ids=() i t0 t1 fails
+  for i in $(seq 1 50); do ids+=("idle50-$i-$$"); done
+  for i in "${ids[@]}"; do $c run --detach --bundle "$b_idle" "$i" </dev/null >/dev/null 2>&1 || echo "idle50: $rt failed to run $i" >&2; done
+  sleep 2
+  local pids; pids=$(pids_of_containers "$c" "${ids[@]}")
+  record idle50-rss "$rt" "$(rss_of $pids)" KiB
+  record idle50-pss "$rt" "$(pss_of $pids)" KiB
+  printf '%s\n' "${ids[@]}" | xargs -P 10 -I{} sh -c "$c kill {} KILL >/dev/null 2>&1; $c delete --force {} >/dev/null 2>&1" || true
+
+  export BENCH_C=$c BENCH_B=$b_true
+  t0=$(now_us)
+  fails=$(seq 1 100 | xargs -P 10 -I{} sh -c '$BENCH_C create --bundle "$BENCH_B" par100-{}-'$$' </dev/null >/dev/null 2>&1 || echo fail' | grep -c fail || true)
+  t1=$(now_us)
+  record par100-create "$rt" "$(( (t1 - t0) / 1000 ))" ms
+  record par100-failed "$rt" "$fails" count
+  t0=$(now_us)
+  seq 1 100 | xargs -P 10 -I{} sh -c '$BENCH_C delete --force par100-{}-'$$' >/dev/null 2>&1' || true
+  t1=$(now_us)
+  record par100-delete "$rt" "$(( (t1 - t0) / 1000 ))" ms
 }
 
 for r in $(seq 1 "$ROUNDS"); do
@@ -120,6 +162,9 @@ for r in $(seq 1 "$ROUNDS"); do
     one_round "$rt" "$r" || echo "round $r of $rt had a failure" >&2
   done
 done
+if [ "${BENCH_SCALE:-1}" = 1 ]; then
+  for rt in "${RUNTIMES[@]}"; do scale_round "$rt" || echo "scale round of $rt had a failure" >&2; done
+fi
 
 # ---- report: medians per metric and runtime, and the ratios ----
 awk -F'\t' '

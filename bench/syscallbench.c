@@ -2,6 +2,7 @@
 // container and prints "<name> <ns-per-op>" (or MiB/s for the *-mib modes). Built static so it needs nothing from the rootfs.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,51 @@ static double now_ns(void) {
 
 static char buf[65536];
 
+// threads N: start N threads that each block until all exist, then release and join them all.
+// Prints ns per thread (create + start + join); a sandbox must hold N live threads at once.
+static pthread_barrier_t all_started;
+static void *blocked_thread(void *arg) {
+    (void)arg;
+    pthread_barrier_wait(&all_started);
+    return NULL;
+}
+
+static int threads(long n) {
+    pthread_t *t = calloc(n, sizeof *t);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_barrier_init(&all_started, NULL, n + 1);
+    double start = now_ns();
+    for (long i = 0; i < n; i++)
+        if (pthread_create(&t[i], &attr, blocked_thread, NULL) != 0) { fprintf(stderr, "pthread_create %ld failed\n", i); return 1; }
+    pthread_barrier_wait(&all_started);
+    for (long i = 0; i < n; i++) pthread_join(t[i], NULL);
+    printf("threads-%ld %.0f\n", n, (now_ns() - start) / n);
+    free(t);
+    return 0;
+}
+
+// open-files N: open N distinct rootfs files (/bench/files/fK, made by compare.sh) and keep them
+// all open at once, then close them. Prints ns per file (open + close). Needs RLIMIT_NOFILE > N.
+static int open_files(long n) {
+    int *fds = calloc(n, sizeof *fds);
+    char path[64];
+    double start = now_ns();
+    for (long i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "/bench/files/f%ld", i);
+        if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) { perror(path); return 1; }
+    }
+    for (long i = 0; i < n; i++) close(fds[i]);
+    printf("open-files-%ld %.0f\n", n, (now_ns() - start) / n);
+    free(fds);
+    return 0;
+}
+
 static int run(const char *name, long n) {
     int p[2], fd = -1;
+    if (!strcmp(name, "threads")) return threads(n);
+    if (!strcmp(name, "open-files")) return open_files(n);
     if (!strcmp(name, "pread64k")) {
         fd = open("/bench/pread.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
         if (fd < 0 || write(fd, buf, sizeof buf) != sizeof buf) { perror("setup"); return 1; }
