@@ -15,7 +15,7 @@ internal static class PosixTimerSyscalls
     public static void Register(SyscallTable t)
     {
         t.Partial(222, "timer_create", TimerCreate,
-            "CLOCK_REALTIME/MONOTONIC/BOOTTIME/TAI (+_ALARM with CAP_WAKE_ALARM) and the calling process's CPU clocks (THREAD_CPUTIME_ID measures the process); CPU clocks of other processes give EINVAL.");
+            "CLOCK_REALTIME/MONOTONIC/BOOTTIME/TAI (+_ALARM with CAP_WAKE_ALARM) and the calling process's CPU clocks, also as dynamic ids (glibc passes -6/-2; thread clocks and PROF/VIRT measure the process's CPU time); CPU clocks of other processes give EINVAL.");
         t.Supported(223, "timer_settime", TimerSettime);
         t.Supported(224, "timer_gettime", TimerGettime);
         t.Supported(225, "timer_getoverrun", TimerGetoverrun);
@@ -32,6 +32,17 @@ internal static class PosixTimerSyscalls
     private static long TimerCreate(Task t, in SyscallArguments a)
     {
         int clock = (int)a.A0;
+        // ~fd << 3 | 3 names a dynamic posix clock by fd (a PTP device); those have no timers.
+        if (clock < 0 && (clock & 3) == 3) return -Errno.EOPNOTSUPP;
+        if (clock < 0)
+        {
+            // A dynamic CPU clock id (glibc's timer_create turns CLOCK_PROCESS_CPUTIME_ID into
+            // MAKE_PROCESS_CPUCLOCK(0, SCHED) = -6, CLOCK_THREAD_CPUTIME_ID into -2): a clock of
+            // the caller's own process or of one of its threads is its process or thread clock.
+            if (TimeSyscalls.CpuClockTarget(t, clock, out var owner, out bool thread, out _) != 0) return -Errno.EINVAL;
+            if (owner.ThreadGroup != t.ThreadGroup) return -Errno.EINVAL;
+            clock = thread ? PosixTimer.CLOCK_THREAD_CPUTIME_ID : PosixTimer.CLOCK_PROCESS_CPUTIME_ID;
+        }
         switch (clock)
         {
             case PosixTimer.CLOCK_REALTIME or PosixTimer.CLOCK_MONOTONIC or PosixTimer.CLOCK_BOOTTIME or PosixTimer.CLOCK_TAI

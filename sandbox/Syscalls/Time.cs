@@ -73,7 +73,7 @@ internal static partial class TimeSyscalls
     /// As Linux: a thread clock only for a thread of the caller's own process, a process clock only
     /// for a process id (a thread-group leader); EINVAL otherwise. Returns 0 or -EINVAL.
     /// </summary>
-    private static int CpuClockTarget(Task t, int clock, out Task target, out bool thread, out int type)
+    internal static int CpuClockTarget(Task t, int clock, out Task target, out bool thread, out int type)
     {
         target = t;
         thread = false;

@@ -30,7 +30,7 @@ int main(int argc, char **argv) {
         if (id < 0 || shmat(id, NULL, 0) == (void *)-1) return 5;
     } else if (strcmp(what, "cputimer") == 0) {
         /* The raw calls with clock 2: glibc's timer_create passes the process CPU clock as the
-         * dynamic id MAKE_PROCESS_CPUCLOCK(0, CPUCLOCK_SCHED) (-6), which the Sentry refuses yet. */
+         * dynamic id MAKE_PROCESS_CPUCLOCK(0, CPUCLOCK_SCHED) (-6); both reach the same timer. */
         int t = -1;
         struct sigevent sev = {.sigev_notify = SIGEV_NONE};
         struct itimerspec its = {{0, 0}, {3600, 0}};

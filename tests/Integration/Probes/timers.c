@@ -209,6 +209,32 @@ int main(int argc, char **argv)
     }
     SHOW("cpu timer fired %d", fired);
 
+    /* Dynamic CPU clock ids: glibc's timer_create passes CLOCK_PROCESS_CPUTIME_ID as
+     * MAKE_PROCESS_CPUCLOCK(0, SCHED) = -6 and the thread clock as -2; clock_getcpuclockid(3)
+     * gives ~pid << 3 | 2. Another process's or a nonexistent pid's clock, and type 3, are EINVAL
+     * or accepted as Linux says. */
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_NONE;
+    clockid_t own = 0;
+    CHECK(clock_getcpuclockid(getpid(), &own));
+    clockid_t dyn[] = {-6, -2, own, ((~(clockid_t)999999) << 3) | 2, -5, ((~(clockid_t)getpid()) << 3) | 3};
+    for (unsigned k = 0; k < sizeof dyn / sizeof dyn[0]; k++) {
+        int idd = -1;
+        int r = tcreate(dyn[k], &ev, &idd);
+        int e = r < 0 ? errno : 0;
+        if (r == 0) {
+            memset(&v, 0, sizeof v);
+            v.it_value.tv_sec = 100;
+            int set = tset(idd, 0, &v, NULL);
+            struct itimerspec got;
+            int g = tget(idd, &got);
+            SHOW("dynamic clock %u: created, set %d, armed %d", k, set, g == 0 && got.it_value.tv_sec > 0);
+            tdel(idd);
+        } else {
+            SHOW("dynamic clock %u: errno %d", k, e);
+        }
+    }
+
     /* not inherited by fork */
     pid_t child = fork();
     if (child == 0) {
