@@ -184,4 +184,7 @@ awk -F'\t' '
       printf "%-16s %-7s %12s %12s %12s %10s %10s\n", x, unit[x], (a == "" ? "-" : a), (b == "" ? "-" : b), (c == "" ? "-" : c), r1, r2
     }
   }' "$results"
+# The floor of the interception design on this machine (bench/floor.c, on the host): a plain
+# call, a seccomp-trapped call answered by a SIGSYS handler, and a cross-CPU round trip.
+gcc -O2 -static -pthread -o "$work/floor" "$here/floor.c" && echo "host floor, ns/op: $("$work/floor" | tr '\n' ' ')"
 echo "rounds: $ROUNDS; machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r); raw: $results"
