@@ -17,7 +17,7 @@ namespace RunscNet.Sentry.Boot;
 /// the container's init prepared from <c>process</c>, and the <see cref="ISandboxControl"/> the
 /// control server drives (start, signal, ps, exec, wait, pause, resume).
 /// </summary>
-public sealed partial class SentrySandbox : ISandboxControl
+internal sealed partial class SentrySandbox : ISandboxControl
 {
     private readonly Spec _spec;
     private readonly int[] _stdio;

@@ -21,7 +21,7 @@ namespace RunscNet.Sentry.Checkpoint;
 /// <see cref="CheckpointRefusedException"/> naming the object and the process, before anything
 /// is written for good (the caller writes to a temporary file).
 /// </summary>
-public sealed class SandboxSaver
+internal sealed class SandboxSaver
 {
     private readonly Kernel.Kernel _kernel;
     private readonly IReadOnlyDictionary<Task, TaskSnapshot> _snapshots;

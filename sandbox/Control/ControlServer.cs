@@ -10,7 +10,7 @@ namespace RunscNet.Sentry.Control;
 /// <see cref="ISandboxControl"/> and answers with a <see cref="ControlResponse"/>. Each connection
 /// has its own thread, so a long Wait does not hold up a Signal.
 /// </summary>
-public sealed class ControlServer
+internal sealed class ControlServer
 {
     private readonly object _replyLock = new();
     private int _pendingReplies;

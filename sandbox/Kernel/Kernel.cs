@@ -4,6 +4,6 @@ namespace RunscNet.Sentry.Kernel;
 /// The Sentry's kernel: the root of every kernel object of one sandbox (tasks, PID namespace,
 /// VFS, clocks). Subsystems add their parts in partial files (Kernel.Vfs.cs, ...).
 /// </summary>
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
 }

@@ -14,7 +14,7 @@ namespace RunscNet.Sentry.Memory;
 /// so shared mappings share; on platforms without that, private file mappings are filled by
 /// copying the file's bytes in and shared writable ones fail with ENODEV.
 /// </summary>
-public sealed class AddressSpace
+internal sealed class AddressSpace
 {
     /// <summary>Page size.</summary>
     public const ulong PageSize = 4096;

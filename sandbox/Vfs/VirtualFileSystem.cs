@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Vfs;
 /// sandbox. Partial files: PathWalk (resolution), Operations (what the path system calls do),
 /// Container (the mount table from the spec).
 /// </summary>
-public sealed partial class VirtualFileSystem
+internal sealed partial class VirtualFileSystem
 {
     private readonly object _mountLock = new();
     private readonly Dictionary<(Mount, Dentry), Mount> _mountsByPoint = new();

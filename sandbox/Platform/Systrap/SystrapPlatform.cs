@@ -10,7 +10,7 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// ptrace: any thread may create a stub; the task thread that runs it is the only one that talks
 /// to it, except <see cref="IPlatformContext.Kick"/>.
 /// </summary>
-public sealed unsafe class SystrapPlatform : IPlatform
+internal sealed unsafe class SystrapPlatform : IPlatform
 {
     private const uint MFD_CLOEXEC = 1;
     private const int F_DUPFD_CLOEXEC = 1030;
