@@ -2,6 +2,8 @@ using System.Runtime.InteropServices;
 using Tmds.Linux;
 using static RunscNet.Sentry.Control.ControlSocketInterop;
 
+// Lock order: ControlServer._replyLock (counts replies in flight for a clean exit) is a leaf.
+
 namespace RunscNet.Sentry.Control;
 
 /// <summary>

@@ -3,6 +3,10 @@ using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Platform;
 using RunscNet.Sentry.Vfs;
 
+// Lock order: AddressSpace._lock is taken before the platform's locks (host system calls in
+// the stub, fd installs) and before the VFS locks a file read takes (mmap of a file without a
+// host fd copies its data in under the lock). Nothing in Memory/ is locked under another lock.
+
 namespace RunscNet.Sentry.Memory;
 
 /// <summary>

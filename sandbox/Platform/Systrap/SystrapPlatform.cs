@@ -1,6 +1,10 @@
 using System.Runtime.InteropServices;
 using RunscNet.Sentry.Interop;
 
+// Lock order: every lock of the systrap platform is a leaf (StubThreads._lock,
+// StubSyscallApprover._lock, StubLauncher.Lock): none is held while another is taken. The
+// shared page between Sentry and stub is driven with Interlocked and futexes, not locks.
+
 namespace RunscNet.Sentry.Platform.Systrap;
 
 /// <summary>
