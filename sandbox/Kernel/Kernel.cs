@@ -5,8 +5,8 @@
 //   Kernel.TaskLock -> IpcNamespace.Lock           process exit (ReleaseIpcOf)
 //   Kernel.TaskLock -> IntervalTimer._lock,        process exit cancels the itimers
 //                      CpuIntervalTimer._lock
-//   Kernel.TaskLock -> PosixTimer._lock            exit/exec (PosixTimerTable.DeleteAll, after
-//                                                  leaving PosixTimerTable._timers)
+//   Kernel.TaskLock -> PosixTimer._lock            process exit (PosixTimerTable.DeleteAll,
+//                                                  after leaving PosixTimerTable._timers)
 //   Kernel.TaskLock -> Waiter._lock                signals and exits wake sleepers (WaitQueue.Notify)
 //   FutexTable._lock -> Waiter._lock               FUTEX_WAKE wakes under the table lock
 //

@@ -3,9 +3,9 @@ using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Platform;
 using RunscNet.Sentry.Vfs;
 
-// Lock order: AddressSpace._lock is taken before the platform's locks (host system calls in
-// the stub, fd installs) and before the VFS locks a file read takes (mmap of a file without a
-// host fd copies its data in under the lock). Nothing in Memory/ is locked under another lock.
+// Lock order: AddressSpace._lock -> the VFS locks a file read takes (mmap of a file without a
+// host fd copies its data in under the lock). The platform calls made under it (host system
+// calls in the stub, fd installs) take no lock. AddressSpace._lock is the only lock of Memory/.
 
 namespace RunscNet.Sentry.Memory;
 

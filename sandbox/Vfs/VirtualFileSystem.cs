@@ -7,6 +7,7 @@ using RunscNet.Sentry.Vfs.Tmpfs;
 //   VirtualFileSystem._buildLock -> VirtualFileSystem._mountLock   building a container's mounts
 //   DentryCache.s_lock -> Dentry (lock (dentry))   eviction; one dentry at a time, and Dentry
 //                                                  calls DentryCache only after leaving its lock
+//   DentryCache.s_lock -> InotifyRegistry's list   eviction skips inodes with a watch
 //   DirectoryFile._lock -> the inode's ReadDir     a tmpfs or overlay inode's lock; /proc's
 //                                                  listings take Kernel.TaskLock
 //   OverlayInode._lock -> TmpfsInode._lock         copy-up adds the child to the upper parent
