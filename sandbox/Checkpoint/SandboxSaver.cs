@@ -13,6 +13,9 @@ using RunscNet.Sentry.Vfs.Socket;
 using RunscNet.StateFile.Checkpoint;
 using Task = RunscNet.Sentry.Kernel.Task;
 
+// Lock order: the saver runs under SentrySandbox._checkpointLock (Boot/SentrySandbox.cs) and
+// takes Kernel.TaskLock on its own; the restorer's error list is a leaf.
+
 namespace RunscNet.Sentry.Checkpoint;
 
 /// <summary>

@@ -9,6 +9,8 @@
 //                                                  after leaving PosixTimerTable._timers)
 //   Kernel.TaskLock -> Waiter._lock                signals and exits wake sleepers (WaitQueue.Notify)
 //   FutexTable._lock -> Waiter._lock               FUTEX_WAKE wakes under the table lock
+//   IpcNamespace.Lock -> TmpfsInode._lock, Waiter._lock
+//                                                  shmget sizes the segment's memfd; IPC wakes
 //
 // Timers leave their own lock before they expire: IntervalTimer, CpuIntervalTimer and
 // PosixTimer send their signal (which takes TaskLock) after unlocking. WaitQueue.Notify copies
