@@ -82,6 +82,6 @@ public sealed class ContainerState
 /// <summary>Source-generated JSON metadata for the state record (NativeAOT: no reflection).</summary>
 [JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ContainerState))]
-public sealed partial class StateJsonContext : JsonSerializerContext
+internal sealed partial class StateJsonContext : JsonSerializerContext
 {
 }

@@ -8,7 +8,7 @@ public class StateFileException : Exception
 }
 
 /// <summary>The state file is locked by another process and the caller asked not to wait (TryLock).</summary>
-public sealed class StateFileLockedException : StateFileException
+internal sealed class StateFileLockedException : StateFileException
 {
     /// <summary>Creates the exception for the container <paramref name="containerId"/>.</summary>
     public StateFileLockedException(string containerId)
@@ -32,7 +32,7 @@ public sealed class ContainerNotFoundException : StateFileException
 }
 
 /// <summary>An ID prefix matches more than one container.</summary>
-public sealed class AmbiguousContainerIdException : StateFileException
+internal sealed class AmbiguousContainerIdException : StateFileException
 {
     /// <summary>Creates the exception for <paramref name="prefix"/> and the IDs it matches.</summary>
     public AmbiguousContainerIdException(string prefix, IEnumerable<string> matches)

@@ -20,7 +20,7 @@ namespace RunscNet.Gofer.Process;
 /// .rodata; RELRO after relocation) holds a private copy that must not be dropped, and smaps
 /// says so per mapping.
 /// </remarks>
-public static unsafe class ImagePageTrim
+internal static unsafe class ImagePageTrim
 {
     private static int s_smapsFd = -1;
 

@@ -66,7 +66,7 @@ internal static class WireMessages
     }
 }
 
-public sealed partial class WireStat : IWireMessage
+internal sealed partial class WireStat : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -113,7 +113,7 @@ public sealed partial class WireStat : IWireMessage
     }
 }
 
-public sealed partial class WireNode : IWireMessage
+internal sealed partial class WireNode : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -134,7 +134,7 @@ public sealed partial class WireNode : IWireMessage
     }
 }
 
-public sealed partial class ErrorResponse : IWireMessage
+internal sealed partial class ErrorResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -151,7 +151,7 @@ public sealed partial class ErrorResponse : IWireMessage
     }
 }
 
-public sealed partial class HandshakeRequest : IWireMessage
+internal sealed partial class HandshakeRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -168,7 +168,7 @@ public sealed partial class HandshakeRequest : IWireMessage
     }
 }
 
-public sealed partial class HandshakeResponse : IWireMessage
+internal sealed partial class HandshakeResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -189,7 +189,7 @@ public sealed partial class HandshakeResponse : IWireMessage
     }
 }
 
-public sealed partial class AttachRequest : IWireMessage
+internal sealed partial class AttachRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -206,7 +206,7 @@ public sealed partial class AttachRequest : IWireMessage
     }
 }
 
-public sealed partial class AttachResponse : IWireMessage
+internal sealed partial class AttachResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -225,7 +225,7 @@ public sealed partial class AttachResponse : IWireMessage
     }
 }
 
-public sealed partial class WalkRequest : IWireMessage
+internal sealed partial class WalkRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -244,7 +244,7 @@ public sealed partial class WalkRequest : IWireMessage
     }
 }
 
-public sealed partial class WalkResponse : IWireMessage
+internal sealed partial class WalkResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -263,7 +263,7 @@ public sealed partial class WalkResponse : IWireMessage
     }
 }
 
-public sealed partial class WalkManyRequest : IWireMessage
+internal sealed partial class WalkManyRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -282,7 +282,7 @@ public sealed partial class WalkManyRequest : IWireMessage
     }
 }
 
-public sealed partial class WalkManyResponse : IWireMessage
+internal sealed partial class WalkManyResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -301,7 +301,7 @@ public sealed partial class WalkManyResponse : IWireMessage
     }
 }
 
-public sealed partial class StatRequest : IWireMessage
+internal sealed partial class StatRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -318,7 +318,7 @@ public sealed partial class StatRequest : IWireMessage
     }
 }
 
-public sealed partial class StatResponse : IWireMessage
+internal sealed partial class StatResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -337,7 +337,7 @@ public sealed partial class StatResponse : IWireMessage
     }
 }
 
-public sealed partial class OpenRequest : IWireMessage
+internal sealed partial class OpenRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -356,7 +356,7 @@ public sealed partial class OpenRequest : IWireMessage
     }
 }
 
-public sealed partial class OpenResponse : IWireMessage
+internal sealed partial class OpenResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -375,7 +375,7 @@ public sealed partial class OpenResponse : IWireMessage
     }
 }
 
-public sealed partial class CreateRequest : IWireMessage
+internal sealed partial class CreateRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -402,7 +402,7 @@ public sealed partial class CreateRequest : IWireMessage
     }
 }
 
-public sealed partial class CreateResponse : IWireMessage
+internal sealed partial class CreateResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -423,7 +423,7 @@ public sealed partial class CreateResponse : IWireMessage
     }
 }
 
-public sealed partial class MkdirRequest : IWireMessage
+internal sealed partial class MkdirRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -448,7 +448,7 @@ public sealed partial class MkdirRequest : IWireMessage
     }
 }
 
-public sealed partial class MkdirResponse : IWireMessage
+internal sealed partial class MkdirResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -467,7 +467,7 @@ public sealed partial class MkdirResponse : IWireMessage
     }
 }
 
-public sealed partial class MknodRequest : IWireMessage
+internal sealed partial class MknodRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -494,7 +494,7 @@ public sealed partial class MknodRequest : IWireMessage
     }
 }
 
-public sealed partial class MknodResponse : IWireMessage
+internal sealed partial class MknodResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -513,7 +513,7 @@ public sealed partial class MknodResponse : IWireMessage
     }
 }
 
-public sealed partial class SymlinkRequest : IWireMessage
+internal sealed partial class SymlinkRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -538,7 +538,7 @@ public sealed partial class SymlinkRequest : IWireMessage
     }
 }
 
-public sealed partial class SymlinkResponse : IWireMessage
+internal sealed partial class SymlinkResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -557,7 +557,7 @@ public sealed partial class SymlinkResponse : IWireMessage
     }
 }
 
-public sealed partial class LinkRequest : IWireMessage
+internal sealed partial class LinkRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -578,7 +578,7 @@ public sealed partial class LinkRequest : IWireMessage
     }
 }
 
-public sealed partial class LinkResponse : IWireMessage
+internal sealed partial class LinkResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -597,7 +597,7 @@ public sealed partial class LinkResponse : IWireMessage
     }
 }
 
-public sealed partial class UnlinkRequest : IWireMessage
+internal sealed partial class UnlinkRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -618,7 +618,7 @@ public sealed partial class UnlinkRequest : IWireMessage
     }
 }
 
-public sealed partial class UnlinkResponse : IWireMessage
+internal sealed partial class UnlinkResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -635,7 +635,7 @@ public sealed partial class UnlinkResponse : IWireMessage
     }
 }
 
-public sealed partial class RenameRequest : IWireMessage
+internal sealed partial class RenameRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -660,7 +660,7 @@ public sealed partial class RenameRequest : IWireMessage
     }
 }
 
-public sealed partial class RenameResponse : IWireMessage
+internal sealed partial class RenameResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -677,7 +677,7 @@ public sealed partial class RenameResponse : IWireMessage
     }
 }
 
-public sealed partial class ReadlinkRequest : IWireMessage
+internal sealed partial class ReadlinkRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -694,7 +694,7 @@ public sealed partial class ReadlinkRequest : IWireMessage
     }
 }
 
-public sealed partial class ReadlinkResponse : IWireMessage
+internal sealed partial class ReadlinkResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -713,7 +713,7 @@ public sealed partial class ReadlinkResponse : IWireMessage
     }
 }
 
-public sealed partial class SetAttrRequest : IWireMessage
+internal sealed partial class SetAttrRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -748,7 +748,7 @@ public sealed partial class SetAttrRequest : IWireMessage
     }
 }
 
-public sealed partial class SetAttrResponse : IWireMessage
+internal sealed partial class SetAttrResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -765,7 +765,7 @@ public sealed partial class SetAttrResponse : IWireMessage
     }
 }
 
-public sealed partial class GetDentsRequest : IWireMessage
+internal sealed partial class GetDentsRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -784,7 +784,7 @@ public sealed partial class GetDentsRequest : IWireMessage
     }
 }
 
-public sealed partial class WireDirEntry : IWireMessage
+internal sealed partial class WireDirEntry : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -805,7 +805,7 @@ public sealed partial class WireDirEntry : IWireMessage
     }
 }
 
-public sealed partial class GetDentsResponse : IWireMessage
+internal sealed partial class GetDentsResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -828,7 +828,7 @@ public sealed partial class GetDentsResponse : IWireMessage
     }
 }
 
-public sealed partial class StatFsRequest : IWireMessage
+internal sealed partial class StatFsRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -845,7 +845,7 @@ public sealed partial class StatFsRequest : IWireMessage
     }
 }
 
-public sealed partial class StatFsResponse : IWireMessage
+internal sealed partial class StatFsResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -882,7 +882,7 @@ public sealed partial class StatFsResponse : IWireMessage
     }
 }
 
-public sealed partial class GetXattrRequest : IWireMessage
+internal sealed partial class GetXattrRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -901,7 +901,7 @@ public sealed partial class GetXattrRequest : IWireMessage
     }
 }
 
-public sealed partial class GetXattrResponse : IWireMessage
+internal sealed partial class GetXattrResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -920,7 +920,7 @@ public sealed partial class GetXattrResponse : IWireMessage
     }
 }
 
-public sealed partial class SetXattrRequest : IWireMessage
+internal sealed partial class SetXattrRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -943,7 +943,7 @@ public sealed partial class SetXattrRequest : IWireMessage
     }
 }
 
-public sealed partial class SetXattrResponse : IWireMessage
+internal sealed partial class SetXattrResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -960,7 +960,7 @@ public sealed partial class SetXattrResponse : IWireMessage
     }
 }
 
-public sealed partial class ListXattrRequest : IWireMessage
+internal sealed partial class ListXattrRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -977,7 +977,7 @@ public sealed partial class ListXattrRequest : IWireMessage
     }
 }
 
-public sealed partial class ListXattrResponse : IWireMessage
+internal sealed partial class ListXattrResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -996,7 +996,7 @@ public sealed partial class ListXattrResponse : IWireMessage
     }
 }
 
-public sealed partial class RemoveXattrRequest : IWireMessage
+internal sealed partial class RemoveXattrRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -1015,7 +1015,7 @@ public sealed partial class RemoveXattrRequest : IWireMessage
     }
 }
 
-public sealed partial class RemoveXattrResponse : IWireMessage
+internal sealed partial class RemoveXattrResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -1032,7 +1032,7 @@ public sealed partial class RemoveXattrResponse : IWireMessage
     }
 }
 
-public sealed partial class FsyncRequest : IWireMessage
+internal sealed partial class FsyncRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -1049,7 +1049,7 @@ public sealed partial class FsyncRequest : IWireMessage
     }
 }
 
-public sealed partial class FsyncResponse : IWireMessage
+internal sealed partial class FsyncResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -1066,7 +1066,7 @@ public sealed partial class FsyncResponse : IWireMessage
     }
 }
 
-public sealed partial class BindSocketRequest : IWireMessage
+internal sealed partial class BindSocketRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -1091,7 +1091,7 @@ public sealed partial class BindSocketRequest : IWireMessage
     }
 }
 
-public sealed partial class BindSocketResponse : IWireMessage
+internal sealed partial class BindSocketResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -1110,7 +1110,7 @@ public sealed partial class BindSocketResponse : IWireMessage
     }
 }
 
-public sealed partial class ConnectSocketRequest : IWireMessage
+internal sealed partial class ConnectSocketRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -1129,7 +1129,7 @@ public sealed partial class ConnectSocketRequest : IWireMessage
     }
 }
 
-public sealed partial class ConnectSocketResponse : IWireMessage
+internal sealed partial class ConnectSocketResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -1148,7 +1148,7 @@ public sealed partial class ConnectSocketResponse : IWireMessage
     }
 }
 
-public sealed partial class ReleaseRequest : IWireMessage
+internal sealed partial class ReleaseRequest : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {
@@ -1167,7 +1167,7 @@ public sealed partial class ReleaseRequest : IWireMessage
     }
 }
 
-public sealed partial class ReleaseResponse : IWireMessage
+internal sealed partial class ReleaseResponse : IWireMessage
 {
     void IWireMessage.WriteTo(WireWriter w)
     {

@@ -7,7 +7,7 @@ namespace RunscNet.Gofer.Protocol;
 
 /// <summary>A file's attributes as Linux reports them (statx with the stat fields).</summary>
 [ProtoContract]
-public sealed partial class WireStat
+internal sealed partial class WireStat
 {
     [ProtoMember(1)] public uint Mode { get; set; }
     [ProtoMember(2)] public uint Uid { get; set; }
@@ -29,7 +29,7 @@ public sealed partial class WireStat
 
 /// <summary>A new handle the gofer now holds, with its file's attributes.</summary>
 [ProtoContract]
-public sealed partial class WireNode
+internal sealed partial class WireNode
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
     [ProtoMember(2)] public WireStat? Stat { get; set; }
@@ -39,21 +39,21 @@ public sealed partial class WireNode
 
 /// <summary>The answer to a message that could not be decoded (any response type reads it).</summary>
 [ProtoContract]
-public sealed partial class ErrorResponse : IResponse
+internal sealed partial class ErrorResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
 }
 
 /// <summary>First request: the client's protocol version.</summary>
 [ProtoContract]
-public sealed partial class HandshakeRequest
+internal sealed partial class HandshakeRequest
 {
     [ProtoMember(1)] public uint Version { get; set; }
 }
 
 /// <summary>The server's protocol version and limits; Errno is EPROTONOSUPPORT on a mismatch.</summary>
 [ProtoContract]
-public sealed partial class HandshakeResponse : IResponse
+internal sealed partial class HandshakeResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public uint Version { get; set; }
@@ -62,13 +62,13 @@ public sealed partial class HandshakeResponse : IResponse
 
 /// <summary>Attach to a mount point by absolute path ("/" = the container root).</summary>
 [ProtoContract]
-public sealed partial class AttachRequest
+internal sealed partial class AttachRequest
 {
     [ProtoMember(1)] public string Path { get; set; } = "";
 }
 
 [ProtoContract]
-public sealed partial class AttachResponse : IResponse
+internal sealed partial class AttachResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public WireNode? Node { get; set; }
@@ -76,14 +76,14 @@ public sealed partial class AttachResponse : IResponse
 
 /// <summary>Walk one component from a directory handle; a symlink is returned, not followed.</summary>
 [ProtoContract]
-public sealed partial class WalkRequest
+internal sealed partial class WalkRequest
 {
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
 }
 
 [ProtoContract]
-public sealed partial class WalkResponse : IResponse
+internal sealed partial class WalkResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public WireNode? Node { get; set; }
@@ -95,27 +95,27 @@ public sealed partial class WalkResponse : IResponse
 /// nodes walked before it are still returned and held).
 /// </summary>
 [ProtoContract]
-public sealed partial class WalkManyRequest
+internal sealed partial class WalkManyRequest
 {
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public List<string> Names { get; set; } = new();
 }
 
 [ProtoContract]
-public sealed partial class WalkManyResponse : IResponse
+internal sealed partial class WalkManyResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public List<WireNode> Nodes { get; set; } = new();
 }
 
 [ProtoContract]
-public sealed partial class StatRequest
+internal sealed partial class StatRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class StatResponse : IResponse
+internal sealed partial class StatResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public WireStat? Stat { get; set; }
@@ -123,14 +123,14 @@ public sealed partial class StatResponse : IResponse
 
 /// <summary>Open the file of a handle; the host fd comes in SCM_RIGHTS.</summary>
 [ProtoContract]
-public sealed partial class OpenRequest
+internal sealed partial class OpenRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
     [ProtoMember(2)] public int Flags { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class OpenResponse : IResponse
+internal sealed partial class OpenResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     /// <summary>True when the packet carries the opened fd (false for directories).</summary>
@@ -139,7 +139,7 @@ public sealed partial class OpenResponse : IResponse
 
 /// <summary>Create and open a regular file (O_CREAT|O_EXCL).</summary>
 [ProtoContract]
-public sealed partial class CreateRequest
+internal sealed partial class CreateRequest
 {
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
@@ -150,7 +150,7 @@ public sealed partial class CreateRequest
 }
 
 [ProtoContract]
-public sealed partial class CreateResponse : IResponse
+internal sealed partial class CreateResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public WireNode? Node { get; set; }
@@ -158,7 +158,7 @@ public sealed partial class CreateResponse : IResponse
 }
 
 [ProtoContract]
-public sealed partial class MkdirRequest
+internal sealed partial class MkdirRequest
 {
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
@@ -168,14 +168,14 @@ public sealed partial class MkdirRequest
 }
 
 [ProtoContract]
-public sealed partial class MkdirResponse : IResponse
+internal sealed partial class MkdirResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public WireNode? Node { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class MknodRequest
+internal sealed partial class MknodRequest
 {
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
@@ -186,14 +186,14 @@ public sealed partial class MknodRequest
 }
 
 [ProtoContract]
-public sealed partial class MknodResponse : IResponse
+internal sealed partial class MknodResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public WireNode? Node { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class SymlinkRequest
+internal sealed partial class SymlinkRequest
 {
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
@@ -203,7 +203,7 @@ public sealed partial class SymlinkRequest
 }
 
 [ProtoContract]
-public sealed partial class SymlinkResponse : IResponse
+internal sealed partial class SymlinkResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public WireNode? Node { get; set; }
@@ -211,7 +211,7 @@ public sealed partial class SymlinkResponse : IResponse
 
 /// <summary>Hard-link the file of <see cref="Target"/> as <see cref="Name"/> in <see cref="Directory"/>.</summary>
 [ProtoContract]
-public sealed partial class LinkRequest
+internal sealed partial class LinkRequest
 {
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
@@ -219,14 +219,14 @@ public sealed partial class LinkRequest
 }
 
 [ProtoContract]
-public sealed partial class LinkResponse : IResponse
+internal sealed partial class LinkResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public WireStat? Stat { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class UnlinkRequest
+internal sealed partial class UnlinkRequest
 {
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
@@ -234,13 +234,13 @@ public sealed partial class UnlinkRequest
 }
 
 [ProtoContract]
-public sealed partial class UnlinkResponse : IResponse
+internal sealed partial class UnlinkResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class RenameRequest
+internal sealed partial class RenameRequest
 {
     [ProtoMember(1)] public ulong OldDirectory { get; set; }
     [ProtoMember(2)] public string OldName { get; set; } = "";
@@ -250,19 +250,19 @@ public sealed partial class RenameRequest
 }
 
 [ProtoContract]
-public sealed partial class RenameResponse : IResponse
+internal sealed partial class RenameResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class ReadlinkRequest
+internal sealed partial class ReadlinkRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class ReadlinkResponse : IResponse
+internal sealed partial class ReadlinkResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public string Target { get; set; } = "";
@@ -270,7 +270,7 @@ public sealed partial class ReadlinkResponse : IResponse
 
 /// <summary>Change attributes; <see cref="Mask"/> uses the <see cref="GoferSetAttr"/> bits.</summary>
 [ProtoContract]
-public sealed partial class SetAttrRequest
+internal sealed partial class SetAttrRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
     [ProtoMember(2)] public uint Mask { get; set; }
@@ -285,21 +285,21 @@ public sealed partial class SetAttrRequest
 }
 
 [ProtoContract]
-public sealed partial class SetAttrResponse : IResponse
+internal sealed partial class SetAttrResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
 }
 
 /// <summary>Read directory entries from <see cref="Cookie"/> (0 = the start).</summary>
 [ProtoContract]
-public sealed partial class GetDentsRequest
+internal sealed partial class GetDentsRequest
 {
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public long Cookie { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class WireDirEntry
+internal sealed partial class WireDirEntry
 {
     [ProtoMember(1)] public string Name { get; set; } = "";
     [ProtoMember(2)] public ulong Ino { get; set; }
@@ -308,7 +308,7 @@ public sealed partial class WireDirEntry
 
 /// <summary>A batch of entries; <see cref="End"/> when the directory is exhausted, else ask again from <see cref="NextCookie"/>.</summary>
 [ProtoContract]
-public sealed partial class GetDentsResponse : IResponse
+internal sealed partial class GetDentsResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public List<WireDirEntry> Entries { get; set; } = new();
@@ -317,13 +317,13 @@ public sealed partial class GetDentsResponse : IResponse
 }
 
 [ProtoContract]
-public sealed partial class StatFsRequest
+internal sealed partial class StatFsRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class StatFsResponse : IResponse
+internal sealed partial class StatFsResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public long Type { get; set; }
@@ -339,21 +339,21 @@ public sealed partial class StatFsResponse : IResponse
 }
 
 [ProtoContract]
-public sealed partial class GetXattrRequest
+internal sealed partial class GetXattrRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
 }
 
 [ProtoContract]
-public sealed partial class GetXattrResponse : IResponse
+internal sealed partial class GetXattrResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public byte[] Value { get; set; } = Array.Empty<byte>();
 }
 
 [ProtoContract]
-public sealed partial class SetXattrRequest
+internal sealed partial class SetXattrRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
@@ -362,52 +362,52 @@ public sealed partial class SetXattrRequest
 }
 
 [ProtoContract]
-public sealed partial class SetXattrResponse : IResponse
+internal sealed partial class SetXattrResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class ListXattrRequest
+internal sealed partial class ListXattrRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class ListXattrResponse : IResponse
+internal sealed partial class ListXattrResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public List<string> Names { get; set; } = new();
 }
 
 [ProtoContract]
-public sealed partial class RemoveXattrRequest
+internal sealed partial class RemoveXattrRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
 }
 
 [ProtoContract]
-public sealed partial class RemoveXattrResponse : IResponse
+internal sealed partial class RemoveXattrResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class FsyncRequest
+internal sealed partial class FsyncRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class FsyncResponse : IResponse
+internal sealed partial class FsyncResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
 }
 
 /// <summary>Create a host unix socket of <see cref="Type"/> bound at <see cref="Name"/> in <see cref="Directory"/>.</summary>
 [ProtoContract]
-public sealed partial class BindSocketRequest
+internal sealed partial class BindSocketRequest
 {
     [ProtoMember(1)] public ulong Directory { get; set; }
     [ProtoMember(2)] public string Name { get; set; } = "";
@@ -417,7 +417,7 @@ public sealed partial class BindSocketRequest
 }
 
 [ProtoContract]
-public sealed partial class BindSocketResponse : IResponse
+internal sealed partial class BindSocketResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public bool HasFd { get; set; }
@@ -425,14 +425,14 @@ public sealed partial class BindSocketResponse : IResponse
 
 /// <summary>Connect a new host unix socket of <see cref="Type"/> to the socket file of <see cref="Handle"/>.</summary>
 [ProtoContract]
-public sealed partial class ConnectSocketRequest
+internal sealed partial class ConnectSocketRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
     [ProtoMember(2)] public int Type { get; set; }
 }
 
 [ProtoContract]
-public sealed partial class ConnectSocketResponse : IResponse
+internal sealed partial class ConnectSocketResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
     [ProtoMember(2)] public bool HasFd { get; set; }
@@ -444,7 +444,7 @@ public sealed partial class ConnectSocketResponse : IResponse
 /// further handles travel as bytes).
 /// </summary>
 [ProtoContract]
-public sealed partial class ReleaseRequest
+internal sealed partial class ReleaseRequest
 {
     [ProtoMember(1)] public ulong Handle { get; set; }
     /// <summary>Further handles to release in the same request, 8 bytes each, little-endian.</summary>
@@ -452,7 +452,7 @@ public sealed partial class ReleaseRequest
 }
 
 [ProtoContract]
-public sealed partial class ReleaseResponse : IResponse
+internal sealed partial class ReleaseResponse : IResponse
 {
     [ProtoMember(1)] public int Errno { get; set; }
 }

@@ -5,7 +5,7 @@ namespace RunscNet.Gofer.Protocol;
 /// response contract in <c>Messages.cs</c>; the response echoes the request's operation and tag.
 /// Numbers are part of the wire format: never renumber, only add.
 /// </summary>
-public enum Operation : ushort
+internal enum Operation : ushort
 {
     /// <summary>Not an operation: answers a message whose header could not be read.</summary>
     None = 0,

@@ -9,7 +9,7 @@ namespace RunscNet.Gofer.Protocol;
 /// must equal the packet length minus the header; the fd count must equal the number of fds
 /// the packet carries in SCM_RIGHTS.
 /// </summary>
-public readonly record struct PacketHeader(ushort Version, Operation Op, uint Tag, uint PayloadLength, uint FdCount)
+internal readonly record struct PacketHeader(ushort Version, Operation Op, uint Tag, uint PayloadLength, uint FdCount)
 {
     /// <summary>Bytes of the header on the wire.</summary>
     public const int Size = 16;

@@ -1,7 +1,7 @@
 namespace RunscNet.Gofer.Protocol;
 
 /// <summary>Constants both sides agree on; a change of the wire format bumps <see cref="Version"/>.</summary>
-public static class ProtocolLimits
+internal static class ProtocolLimits
 {
     /// <summary>The protocol version; the handshake and every header must carry exactly this.</summary>
     public const ushort Version = 1;

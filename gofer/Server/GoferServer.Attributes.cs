@@ -6,7 +6,7 @@ using RunscNet.Gofer.Server;
 namespace RunscNet.Gofer;
 
 // Reading and changing a file's attributes: readlink, setattr, statfs, xattrs, fsync.
-public sealed partial class GoferServer
+internal sealed partial class GoferServer
 {
     private const string UserXattrPrefix = "user.";
 

@@ -5,7 +5,7 @@ using RunscNet.Gofer.Server;
 namespace RunscNet.Gofer;
 
 // Operations that add or remove directory entries: create, mkdir, mknod, symlink, link, unlink, rename.
-public sealed partial class GoferServer
+internal sealed partial class GoferServer
 {
     private const int OpenFlagsPassedThrough = OpenFlags.O_ACCMODE | OpenFlags.O_TRUNC | OpenFlags.O_APPEND | OpenFlags.O_DIRECT |
         OpenFlags.O_SYNC | OpenFlags.O_DSYNC | OpenFlags.O_NOATIME | OpenFlags.O_NONBLOCK | OpenFlags.O_LARGEFILE;

@@ -6,7 +6,7 @@ using RunscNet.Gofer.Server;
 namespace RunscNet.Gofer;
 
 // Open (donating a host fd) and GetDents.
-public sealed partial class GoferServer
+internal sealed partial class GoferServer
 {
     private OpenResponse Open(OpenRequest request)
     {

@@ -8,7 +8,7 @@ namespace RunscNet.Gofer;
 // Host unix sockets in the tree: bind a new one, connect to an existing one. Only with the
 // runtime's --host-uds create (bind) or open (connect); otherwise EPERM, before anything is looked
 // up, as runsc's gofer answers (the Sentry turns a refused connect into ECONNREFUSED).
-public sealed partial class GoferServer
+internal sealed partial class GoferServer
 {
     private unsafe BindSocketResponse BindSocket(BindSocketRequest request)
     {

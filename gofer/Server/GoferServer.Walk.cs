@@ -5,7 +5,7 @@ using RunscNet.Gofer.Server;
 namespace RunscNet.Gofer;
 
 // Attach, Walk and Stat: how handles come to be, one component at a time, never following a symlink.
-public sealed partial class GoferServer
+internal sealed partial class GoferServer
 {
     /// <summary>
     /// Attach resolves an absolute path the way the gofer resolved mount destinations at setup

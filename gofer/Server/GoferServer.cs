@@ -15,7 +15,7 @@ namespace RunscNet.Gofer;
 /// unknown handles get error answers. <see cref="Serve"/> returns when the peer closes.
 /// Runs on one thread; in-process use (tests) needs no namespaces.
 /// </summary>
-public sealed partial class GoferServer : IDisposable
+internal sealed partial class GoferServer : IDisposable
 {
     /// <summary>Serialises the process-wide cwd changes that bind/connect of unix sockets need.</summary>
     private static readonly object CwdLock = new();

@@ -1,7 +1,7 @@
 namespace RunscNet.Gofer;
 
 /// <summary>How a <see cref="GoferServer"/> serves its tree.</summary>
-public sealed class GoferServerOptions
+internal sealed class GoferServerOptions
 {
     /// <summary>Refuse every write with EROFS, whatever the mounts say (read-only mounts are always refused).</summary>
     public bool ReadOnly { get; set; }

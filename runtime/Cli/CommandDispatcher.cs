@@ -32,7 +32,7 @@ public static class CommandDispatcher
         string commandName = "runsc-net";
         try
         {
-            GlobalParseResult global = GlobalFlagParser.Parse(args);
+            GlobalParseResult global = GoFlagNormalizer.ParseGlobal(args);
             if (global.ShowVersion)
             {
                 RawStdio.Out.Write(RuntimeVersion.Text);
@@ -90,7 +90,7 @@ public static class CommandDispatcher
             RawStdio.Out.Write(RuntimeVersion.Text);
             return null;
         }
-        string[] normalized = VerbArgumentNormalizer.Normalize(type, arguments);
+        string[] normalized = GoFlagNormalizer.NormalizeVerb(type, arguments);
         using var parser = new Parser(s =>
         {
             s.HelpWriter = null;

@@ -5,7 +5,7 @@ using RunscNet.StateFile.Checkpoint;
 
 namespace RunscNet.Sentry.Boot;
 
-public sealed partial class SentrySandbox
+internal sealed partial class SentrySandbox
 {
     /// <summary>How long tasks get to reach a safe point.</summary>
     private static readonly TimeSpan SafePointTimeout = TimeSpan.FromSeconds(10);

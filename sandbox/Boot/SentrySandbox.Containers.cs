@@ -14,7 +14,7 @@ namespace RunscNet.Sentry.Boot;
 /// table and init in the shared kernel. PIDs are the sandbox's (one PID namespace shared by the
 /// pod); network, IPC, UTS are the sandbox's too.
 /// </summary>
-public sealed partial class SentrySandbox : ISubcontainerControl
+internal sealed partial class SentrySandbox : ISubcontainerControl
 {
     /// <summary>At most this many containers join one sandbox (the control peer is trusted, but bounded anyway).</summary>
     public const int MaxJoinedContainers = 128;

@@ -10,6 +10,14 @@ using RunscNet.Sentry.Vfs.Host;
 using RunscNet.StateFile.Oci;
 using Task = RunscNet.Sentry.Kernel.Task;
 
+// Lock order of the boot side: SentrySandbox._joined -> VirtualFileSystem._mountLock (a
+// container that fails to join drops its mount tree under the table lock);
+// SentrySandbox._checkpointLock -> CheckpointGate._lock, Kernel.TaskLock (held, with TryEnter,
+// for the whole checkpoint: the saver stops the tasks and reads them);
+// JoinedContainer (lock (this)) -> DebugLog (the exit record is logged under it).
+// Leaves: SentrySandbox._startLock, JoinedContainer.Stdio.
+// Kernel.TaskLock is taken on its own here (a snapshot of a group's tasks).
+
 namespace RunscNet.Sentry.Boot;
 
 /// <summary>
@@ -17,7 +25,7 @@ namespace RunscNet.Sentry.Boot;
 /// the container's init prepared from <c>process</c>, and the <see cref="ISandboxControl"/> the
 /// control server drives (start, signal, ps, exec, wait, pause, resume).
 /// </summary>
-public sealed partial class SentrySandbox : ISandboxControl
+internal sealed partial class SentrySandbox : ISandboxControl
 {
     private readonly Spec _spec;
     private readonly int[] _stdio;

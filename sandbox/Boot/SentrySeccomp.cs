@@ -15,7 +15,7 @@ namespace RunscNet.Sentry.Boot;
 /// CLONE_NEW*), chroot/pivot_root, path-creating calls (open with O_CREAT or O_TMPFILE,
 /// mkdir, link, rename, unlink...), modules, kexec, bpf, perf, io_uring, keyrings, clocks, reboot.
 /// </summary>
-public static class SentrySeccomp
+internal static class SentrySeccomp
 {
     /// <summary>Calls allowed with any arguments (x86_64 numbers). Each is one the Sentry, the .NET runtime or a stub makes.</summary>
     public static readonly (uint Number, string Name)[] Allowed =

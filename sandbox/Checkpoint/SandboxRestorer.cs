@@ -22,7 +22,7 @@ namespace RunscNet.Sentry.Checkpoint;
 /// address and flag is checked before it is used, and any failure aborts the whole restore
 /// (no task runs until every process was rebuilt).
 /// </summary>
-public sealed class SandboxRestorer
+internal sealed class SandboxRestorer
 {
     private const ulong UserSpaceEnd = 0x7fff_ffff_f000;
     private const int MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20;

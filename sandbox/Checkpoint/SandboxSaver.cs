@@ -13,6 +13,9 @@ using RunscNet.Sentry.Vfs.Socket;
 using RunscNet.StateFile.Checkpoint;
 using Task = RunscNet.Sentry.Kernel.Task;
 
+// Lock order: the saver runs under SentrySandbox._checkpointLock (Boot/SentrySandbox.cs) and
+// takes Kernel.TaskLock on its own; the restorer's error list is a leaf.
+
 namespace RunscNet.Sentry.Checkpoint;
 
 /// <summary>
@@ -21,7 +24,7 @@ namespace RunscNet.Sentry.Checkpoint;
 /// <see cref="CheckpointRefusedException"/> naming the object and the process, before anything
 /// is written for good (the caller writes to a temporary file).
 /// </summary>
-public sealed class SandboxSaver
+internal sealed class SandboxSaver
 {
     private readonly Kernel.Kernel _kernel;
     private readonly IReadOnlyDictionary<Task, TaskSnapshot> _snapshots;

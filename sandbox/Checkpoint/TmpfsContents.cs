@@ -16,7 +16,7 @@ namespace RunscNet.Sentry.Checkpoint;
 /// overwritten, existing directories kept. memfds, files deleted while open and shared mappings
 /// of tmpfs files are not saved (the saver refuses what still uses them).
 /// </summary>
-public static class TmpfsContents
+internal static class TmpfsContents
 {
     /// <summary>Files per image and bytes of one file beyond which a checkpoint is refused.</summary>
     public const int MaxEntries = 1 << 20;

@@ -13,7 +13,7 @@ namespace RunscNet.Sentry.Control;
 /// Unknown fields are skipped; malformed input throws <see cref="InvalidDataException"/>. The
 /// field reader and writer are the gofer protocol's (<see cref="WireReader"/>, <see cref="WireWriter"/>).
 /// </summary>
-public static class ControlMessageCodec
+internal static class ControlMessageCodec
 {
     private const int WireVarint = WireReader.Varint, WireLengthDelimited = WireReader.LengthDelimited;
 

@@ -2,6 +2,8 @@ using System.Runtime.InteropServices;
 using Tmds.Linux;
 using static RunscNet.Sentry.Control.ControlSocketInterop;
 
+// Lock order: ControlServer._replyLock (counts replies in flight for a clean exit) is a leaf.
+
 namespace RunscNet.Sentry.Control;
 
 /// <summary>
@@ -10,7 +12,7 @@ namespace RunscNet.Sentry.Control;
 /// <see cref="ISandboxControl"/> and answers with a <see cref="ControlResponse"/>. Each connection
 /// has its own thread, so a long Wait does not hold up a Signal.
 /// </summary>
-public sealed class ControlServer
+internal sealed class ControlServer
 {
     private readonly object _replyLock = new();
     private int _pendingReplies;

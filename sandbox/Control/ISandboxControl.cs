@@ -10,7 +10,7 @@ public sealed record UnimplementedCall(string Program, int Number, string Name, 
 public sealed record TaskStack(int Tid, int Pid, string Name, string State, int Syscall, string SyscallName);
 
 /// <summary>A request to run a new process in a running sandbox (`runsc-net exec`).</summary>
-public sealed record ExecRequest(
+internal sealed record ExecRequest(
     List<string> Args, List<string> Env, string Cwd, uint Uid, uint Gid, List<uint> AdditionalGids,
     bool Terminal, int[] StdioFds);
 
@@ -18,7 +18,7 @@ public sealed record ExecRequest(
 /// What the control server asks of the Sentry. Implemented by the kernel; the control server
 /// (Control/ControlServer.cs) turns protocol messages into these calls.
 /// </summary>
-public interface ISandboxControl
+internal interface ISandboxControl
 {
     /// <summary>Starts the container's init process (`start`). Throws with a user-facing message on failure.</summary>
     void Start();

@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Control;
 /// are named by their container ID. Every ID and fd comes from the control socket, so
 /// implementations check them against what the sandbox knows.
 /// </summary>
-public interface ISubcontainerControl
+internal interface ISubcontainerControl
 {
     /// <summary>
     /// Adds container <paramref name="id"/>: its own mount table built from <paramref name="spec"/>

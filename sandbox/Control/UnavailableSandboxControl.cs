@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Control;
 /// it exits with 128 + the signal, as a shell reports such a death. Used by boot until the
 /// Sentry's kernel implements <see cref="ISandboxControl"/>.
 /// </summary>
-public sealed class UnavailableSandboxControl : ISandboxControl
+internal sealed class UnavailableSandboxControl : ISandboxControl
 {
     private const string Message = "running programs in the sandbox is not supported yet by this build of runsc-net";
 

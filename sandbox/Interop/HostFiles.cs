@@ -68,7 +68,7 @@ internal struct EpollEvent
 
 /// <summary>The host's x86-64 struct stat (144 bytes), the same layout the application sees.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct LinuxStatBuffer
+internal struct LinuxStatBuffer
 {
     public ulong Dev;
     public ulong Ino;

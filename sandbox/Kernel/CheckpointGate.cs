@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Kernel;
 /// <param name="Regs">The registers as the task would return to user code; a system call that was interrupted to stop is rolled back to be made again.</param>
 /// <param name="Fpu">The fxsave area.</param>
 /// <param name="SignalMask">The mask the application has (a temporary sigsuspend/ppoll mask is not it).</param>
-public sealed record TaskSnapshot(Registers Regs, FpuState Fpu, ulong SignalMask);
+internal sealed record TaskSnapshot(Registers Regs, FpuState Fpu, ulong SignalMask);
 
 /// <summary>
 /// Stops every task at a safe point and takes its registers there, for a checkpoint. Tasks reach
@@ -16,7 +16,7 @@ public sealed record TaskSnapshot(Registers Regs, FpuState Fpu, ulong SignalMask
 /// signal is delivered. Only the task's own thread may read its platform registers, so each task
 /// records its own snapshot (<see cref="Park"/>) when one is wanted.
 /// </summary>
-public sealed class CheckpointGate
+internal sealed class CheckpointGate
 {
     private readonly object _lock = new();
     private readonly Dictionary<Task, TaskSnapshot> _taken = new();

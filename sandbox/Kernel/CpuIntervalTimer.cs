@@ -7,7 +7,7 @@ namespace RunscNet.Sentry.Kernel;
 /// ticks; samples come from <c>sample</c> as (host process, its CPU ns) so a new stub after
 /// execve continues the count instead of restarting it.
 /// </summary>
-public sealed class CpuIntervalTimer
+internal sealed class CpuIntervalTimer
 {
     /// <summary>The sampling period: one tick at HZ=250.</summary>
     public const long TickNanos = 4_000_000;

@@ -5,7 +5,7 @@ namespace RunscNet.Sentry.Kernel;
 /// IDs, supplementary groups, the five capability sets and the securebits. Immutable: changes
 /// make a new instance.
 /// </summary>
-public sealed record Credentials(
+internal sealed record Credentials(
     uint Uid, uint Gid, uint Euid, uint Egid, uint Suid, uint Sgid, uint Fsuid, uint Fsgid,
     uint[] Groups, ulong EffectiveCaps, ulong PermittedCaps, ulong InheritableCaps, ulong BoundingCaps)
 {

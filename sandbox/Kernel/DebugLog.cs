@@ -4,7 +4,7 @@ namespace RunscNet.Sentry.Kernel;
 /// The boot process's debug log (--debug-log dir): strace lines, unimplemented system calls,
 /// handler exceptions. Thread-safe; a null log discards everything.
 /// </summary>
-public sealed class DebugLog : IDisposable
+internal sealed class DebugLog : IDisposable
 {
     private readonly TextWriter? _writer;
     private readonly Action<string>? _sink;

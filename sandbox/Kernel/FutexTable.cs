@@ -11,7 +11,7 @@ namespace RunscNet.Sentry.Kernel;
 /// in it), so processes that mapped the same file at different addresses (sem_open, shared
 /// pthread mutexes in a file) meet. Waiters are woken in FIFO order.
 /// </summary>
-public sealed class FutexTable
+internal sealed class FutexTable
 {
     private sealed class FutexWaiter
     {

@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Kernel;
 /// A one-shot or periodic timer (ITIMER_REAL, alarm(2)) that calls <c>expire</c> on a timer
 /// thread (never a task thread) when it fires.
 /// </summary>
-public sealed class IntervalTimer
+internal sealed class IntervalTimer
 {
     private readonly Action _expire;
     private readonly object _lock = new();

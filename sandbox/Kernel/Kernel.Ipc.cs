@@ -2,7 +2,7 @@ using RunscNet.Sentry.Kernel.Ipc;
 
 namespace RunscNet.Sentry.Kernel;
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     /// <summary>The sandbox's System V IPC namespace (semaphores, message queues).</summary>
     public IpcNamespace Ipc { get; } = new();

@@ -6,7 +6,7 @@ using RunscNet.Sentry.Vfs.Proc;
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>What /proc learns from the execution side: processes, their state and command lines.</summary>
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     private static bool _procHooksInstalled;
 

@@ -1,6 +1,6 @@
 namespace RunscNet.Sentry.Kernel;
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     /// <summary>
     /// Registers a restored process with its saved <paramref name="pid"/> under

@@ -4,10 +4,10 @@ using RunscNet.Sentry.Vfs;
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>Opens an executable for execve; see <see cref="VirtualFileSystem.OpenExecutable"/>.</summary>
-public delegate int ExecutableOpener(Task task, string path, out FileDescription? file, out string resolvedPath);
+internal delegate int ExecutableOpener(Task task, string path, out FileDescription? file, out string resolvedPath);
 
 /// <summary>Who sends a signal, which decides whether PID-namespace init may receive it.</summary>
-public enum SignalSource
+internal enum SignalSource
 {
     /// <summary>A process of the sandbox (kill, tgkill, sigqueue...).</summary>
     User,
@@ -19,7 +19,7 @@ public enum SignalSource
     Outside,
 }
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     /// <summary>The PID space size (pid_max).</summary>
     public const int PidMax = 4_194_304;
@@ -357,7 +357,7 @@ public sealed partial class Kernel
     }
 }
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     /// <summary>The futex wait queues.</summary>
     public FutexTable Futexes { get; } = new();

@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Kernel;
 /// while the sandbox-wide ID lives.
 /// Preconditions: every member is used with <see cref="Kernel.TaskLock"/> held.
 /// </summary>
-public sealed class PidNamespace
+internal sealed class PidNamespace
 {
     private readonly Dictionary<int, int> _local = new(); // sandbox ID -> ID here
     private readonly Dictionary<int, int> _global = new(); // ID here -> sandbox ID
@@ -48,7 +48,7 @@ public sealed class PidNamespace
     internal int GlobalOf(int local) => _global.TryGetValue(local, out int id) ? id : 0;
 }
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     /// <summary>
     /// The number <paramref name="viewer"/> sees for process, thread, process group or session ID
@@ -81,7 +81,7 @@ public sealed partial class Kernel
     }
 }
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     /// <summary>The task with thread ID <paramref name="tid"/> as <paramref name="viewer"/> numbers it, or null.</summary>
     public Task? TaskByTid(Task viewer, int tid)

@@ -10,7 +10,7 @@ namespace RunscNet.Sentry.Kernel;
 /// deadline, since it cannot advance faster than wall time for one thread. While the timer's
 /// signal is still queued, further expiries only count as overruns (si_overrun), as on Linux.
 /// </summary>
-public sealed class PosixTimer : IDisposable
+internal sealed class PosixTimer : IDisposable
 {
     /// <summary>sigev_notify values.</summary>
     public const int SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD = 2, SIGEV_THREAD_ID = 4;
@@ -216,7 +216,7 @@ public sealed class PosixTimer : IDisposable
 }
 
 /// <summary>The POSIX timers of one process, by timer ID (timer_create/timer_delete).</summary>
-public sealed class PosixTimerTable
+internal sealed class PosixTimerTable
 {
     private readonly ThreadGroup _group;
     private readonly Dictionary<int, PosixTimer> _timers = new();

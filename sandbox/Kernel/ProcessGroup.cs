@@ -1,7 +1,7 @@
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>A session (setsid(2)): the process groups of one login/job-control domain.</summary>
-public sealed class Session
+internal sealed class Session
 {
     /// <summary>Session ID (the pid of its leader).</summary>
     public int Id { get; }
@@ -17,7 +17,7 @@ public sealed class Session
 }
 
 /// <summary>A process group (setpgid(2)): the thread groups of one job.</summary>
-public sealed class ProcessGroup
+internal sealed class ProcessGroup
 {
     /// <summary>Process group ID.</summary>
     public int Id { get; }

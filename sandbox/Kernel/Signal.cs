@@ -1,7 +1,7 @@
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>What a signal does when its disposition is SIG_DFL (signal(7)).</summary>
-public enum DefaultAction
+internal enum DefaultAction
 {
     Terminate,
     CoreDump,
@@ -11,7 +11,7 @@ public enum DefaultAction
 }
 
 /// <summary>Signal numbers, sets and default actions (x86-64 Linux numbering).</summary>
-public static class Signal
+internal static class Signal
 {
     public const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7,
         SIGFPE = 8, SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14,
@@ -59,14 +59,14 @@ public static class Signal
 }
 
 /// <summary>The flags of sigaction(2).</summary>
-public static class SigActionFlags
+internal static class SigActionFlags
 {
     public const ulong SA_NOCLDSTOP = 1, SA_NOCLDWAIT = 2, SA_SIGINFO = 4, SA_RESTORER = 0x04000000,
         SA_ONSTACK = 0x08000000, SA_RESTART = 0x10000000, SA_NODEFER = 0x40000000, SA_RESETHAND = 0x80000000;
 }
 
 /// <summary>A signal disposition in the kernel's x86-64 <c>struct sigaction</c> layout.</summary>
-public struct SigAction
+internal struct SigAction
 {
     /// <summary>SIG_DFL (0), SIG_IGN (1) or the handler address.</summary>
     public ulong Handler;
@@ -84,7 +84,7 @@ public struct SigAction
 }
 
 /// <summary>The dispositions of all signals; shared by threads (CLONE_SIGHAND), copied by fork.</summary>
-public sealed class SignalHandlers
+internal sealed class SignalHandlers
 {
     /// <summary>Index = signal number (0 unused).</summary>
     public SigAction[] Actions { get; } = new SigAction[Signal.Max + 1];

@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Kernel;
 /// (uc_flags 8, uc_link 8, uc_stack 24, sigcontext 256, uc_sigmask 8 = 304 bytes), siginfo (128).
 /// The 512-byte fxsave area lives below the frame, 64-byte aligned, pointed to by sigcontext.fpstate.
 /// </summary>
-public static class SignalFrame
+internal static class SignalFrame
 {
     /// <summary>Size of rt_sigframe.</summary>
     public const int FrameSize = 8 + UContextSize + SignalInfo.Size;

@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Kernel;
 /// A pending signal's <c>siginfo_t</c> (128 bytes, x86-64 layout). The common fields have
 /// accessors; the union is addressed by offset.
 /// </summary>
-public sealed class SignalInfo
+internal sealed class SignalInfo
 {
     /// <summary>Size of siginfo_t.</summary>
     public const int Size = 128;
@@ -55,7 +55,7 @@ public sealed class SignalInfo
 /// Pending signals of a task or thread group: at most one of each standard signal, a queue of
 /// real-time ones. Guarded by <see cref="Kernel.TaskLock"/>.
 /// </summary>
-public sealed class SignalQueue
+internal sealed class SignalQueue
 {
     private readonly List<SignalInfo> _queue = new();
 

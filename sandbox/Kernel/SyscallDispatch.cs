@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Kernel;
 /// stack, which fails every integration test run (tests/Integration/RunscNetBinary.cs reads the
 /// --debug-log of each command) and the fuzzer.
 /// </summary>
-public static class SyscallDispatch
+internal static class SyscallDispatch
 {
     /// <summary>Runs <paramref name="entry"/>'s handler for <paramref name="task"/>.</summary>
     public static long Invoke(SyscallEntry entry, Task task, in SyscallArguments args, DebugLog log)

@@ -1,7 +1,7 @@
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>The six raw arguments of a system call (x86-64: rdi, rsi, rdx, r10, r8, r9).</summary>
-public readonly record struct SyscallArguments(ulong A0, ulong A1, ulong A2, ulong A3, ulong A4, ulong A5)
+internal readonly record struct SyscallArguments(ulong A0, ulong A1, ulong A2, ulong A3, ulong A4, ulong A5)
 {
     /// <summary>Argument <paramref name="i"/> (0-5).</summary>
     public ulong this[int i] => i switch { 0 => A0, 1 => A1, 2 => A2, 3 => A3, 4 => A4, 5 => A5, _ => throw new ArgumentOutOfRangeException(nameof(i)) };
@@ -11,7 +11,7 @@ public readonly record struct SyscallArguments(ulong A0, ulong A1, ulong A2, ulo
 /// Serves one system call on the calling task's thread. Returns the result, or -errno
 /// (including the kernel-internal ERESTART* codes, which the task turns into a restart or EINTR).
 /// </summary>
-public delegate long SyscallHandler(Task task, in SyscallArguments args);
+internal delegate long SyscallHandler(Task task, in SyscallArguments args);
 
 /// <summary>How completely the Sentry implements a system call.</summary>
 public enum SupportLevel
@@ -22,7 +22,11 @@ public enum SupportLevel
 }
 
 /// <summary>One row of the system-call table.</summary>
-public sealed record SyscallEntry(int Number, string Name, SyscallHandler? Handler, SupportLevel Level, string? Note);
+public sealed record SyscallEntry(int Number, string Name, SupportLevel Level, string? Note)
+{
+    /// <summary>The call's handler; null when unimplemented. Kept out of the public row: the CLI prints rows, only the kernel runs them.</summary>
+    internal SyscallHandler? Handler { get; init; }
+}
 
 /// <summary>
 /// The one table that says which x86-64 system calls the Sentry serves and how (gVisor's
@@ -38,16 +42,16 @@ public sealed class SyscallTable
     private readonly SyscallEntry?[] _entries = new SyscallEntry?[Size];
 
     /// <summary>Adds a fully supported call.</summary>
-    public void Supported(int nr, string name, SyscallHandler handler, string? note = null)
-        => Add(new SyscallEntry(nr, name, handler, SupportLevel.Supported, note));
+    internal void Supported(int nr, string name, SyscallHandler handler, string? note = null)
+        => Add(new SyscallEntry(nr, name, SupportLevel.Supported, note) { Handler = handler });
 
     /// <summary>Adds a call whose semantics are partly implemented; <paramref name="note"/> says what is missing.</summary>
-    public void Partial(int nr, string name, SyscallHandler handler, string note)
-        => Add(new SyscallEntry(nr, name, handler, SupportLevel.PartiallySupported, note));
+    internal void Partial(int nr, string name, SyscallHandler handler, string note)
+        => Add(new SyscallEntry(nr, name, SupportLevel.PartiallySupported, note) { Handler = handler });
 
     /// <summary>Records a known call the Sentry does not implement (it returns ENOSYS, or <paramref name="note"/> says otherwise).</summary>
     public void Unimplemented(int nr, string name, string? note = null)
-        => Add(new SyscallEntry(nr, name, null, SupportLevel.Unimplemented, note));
+        => Add(new SyscallEntry(nr, name, SupportLevel.Unimplemented, note));
 
     private void Add(SyscallEntry e)
     {
@@ -70,7 +74,7 @@ public sealed class SyscallTable
     {
         var rows = new SortedDictionary<int, SyscallEntry>();
         foreach (var (nr, name) in X86SyscallNames.All)
-            rows[nr] = Lookup(nr) ?? new SyscallEntry(nr, name, null, SupportLevel.Unimplemented, "no handler: returns ENOSYS");
+            rows[nr] = Lookup(nr) ?? new SyscallEntry(nr, name, SupportLevel.Unimplemented, "no handler: returns ENOSYS");
         foreach (var e in Entries) rows[e.Number] = e;
         return rows.Values.ToList();
     }

@@ -1,7 +1,7 @@
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>The CPUs the sandbox shows: 0 .. N-1 (N the host CPUs the Sentry may use).</summary>
-public static class CpuSet
+internal static class CpuSet
 {
     /// <summary>nr_cpu_ids: the number of CPUs.</summary>
     public static int Count { get; } = Math.Max(1, Environment.ProcessorCount);
@@ -49,7 +49,7 @@ public static class CpuSet
     private static bool IsSet(ulong[] mask, int cpu) => (mask[cpu / 64] & (1UL << (cpu % 64))) != 0;
 }
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>
     /// The CPUs this thread may run on (sched_setaffinity(2)), <see cref="CpuSet.MaskBytes"/> long;

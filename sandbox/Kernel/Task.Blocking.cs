@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>How a blocking wait ended.</summary>
-public enum BlockResult
+internal enum BlockResult
 {
     /// <summary>The condition became true.</summary>
     Ready,
@@ -13,7 +13,7 @@ public enum BlockResult
     TimedOut,
 }
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>This task's wake-up channel: queues it waits on and signal delivery both wake it.</summary>
     public Waiter Waiter { get; } = new();

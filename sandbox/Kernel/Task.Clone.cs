@@ -3,7 +3,7 @@ using RunscNet.Sentry.Platform;
 
 namespace RunscNet.Sentry.Kernel;
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>clone(2) flags.</summary>
     public const ulong CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800,

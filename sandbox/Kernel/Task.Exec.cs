@@ -3,7 +3,7 @@ using RunscNet.Sentry.Memory;
 
 namespace RunscNet.Sentry.Kernel;
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>Where a long operation is (diagnostics of hangs).</summary>
     public string DebugPhase { get; set; } = "";

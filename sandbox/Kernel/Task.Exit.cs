@@ -2,9 +2,9 @@ using RunscNet.Sentry.Memory;
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>What a wait4/waitid call found.</summary>
-public readonly record struct WaitResult(int Pid, int Status, int Code, int SigStatus, uint Uid);
+internal readonly record struct WaitResult(int Pid, int Status, int Code, int SigStatus, uint Uid);
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>wait options.</summary>
     public const int WNOHANG = 1, WUNTRACED = 2, WSTOPPED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x01000000,

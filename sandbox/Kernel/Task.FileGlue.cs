@@ -3,7 +3,7 @@ using RunscNet.Sentry.Vfs;
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>Where the execution side's life-cycle events reach the file side (fd table, fs context).</summary>
-public sealed partial class Task
+internal sealed partial class Task
 {
     partial void ForkFilesInto(Task child, ulong flags)
     {

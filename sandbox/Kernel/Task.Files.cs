@@ -2,7 +2,7 @@ using RunscNet.Sentry.Vfs;
 
 namespace RunscNet.Sentry.Kernel;
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     private FdTable? _fds;
     private FsContext? _fs;

@@ -1,6 +1,6 @@
 namespace RunscNet.Sentry.Kernel;
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>
     /// The I/O priority (ioprio_set(2)): class in bits 13-15, level in bits 0-12; 0 (IOPRIO_CLASS_NONE)

@@ -1,7 +1,7 @@
 using RunscNet.Sentry.Memory;
 namespace RunscNet.Sentry.Kernel;
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>Entries walked at most (ROBUST_LIST_LIMIT): a corrupt or circular list ends there.</summary>
     private const int RobustListLimit = 2048;

@@ -4,7 +4,7 @@ using RunscNet.Sentry.Platform;
 
 namespace RunscNet.Sentry.Kernel;
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     private bool _syscallRestartable;
 
@@ -159,7 +159,7 @@ public sealed partial class Task
     };
 }
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>
     /// Starts a process's first task (init, or a `runsc-net exec` process): its thread creates a

@@ -2,7 +2,7 @@ using RunscNet.Sentry.Kernel.Seccomp;
 
 namespace RunscNet.Sentry.Kernel;
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>si_code of a SIGSYS raised by SECCOMP_RET_TRAP.</summary>
     private const int SYS_SECCOMP = 1;

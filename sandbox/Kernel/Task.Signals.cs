@@ -3,7 +3,7 @@ using RunscNet.Sentry.Platform;
 
 namespace RunscNet.Sentry.Kernel;
 
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>sigaltstack flags.</summary>
     public const int SS_ONSTACK = 1, SS_DISABLE = 2;

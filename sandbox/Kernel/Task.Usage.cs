@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Kernel;
 /// The kernel keeps this here, below the system calls, because exit, exec and the POSIX CPU
 /// timers account with it as well.
 /// </summary>
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>CPU time (ns) the process's stub has used so far; 0 when it has none.</summary>
     public long CpuNanos()

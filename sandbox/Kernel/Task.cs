@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Kernel;
 /// which is also the ptrace tracer of the task's stub thread. Subsystems add their state in
 /// partial files: Task.Files.cs (fd table, fs context), Task.Signals.cs, Task.Run.cs, ...
 /// </summary>
-public sealed partial class Task
+internal sealed partial class Task
 {
     /// <summary>The kernel this task belongs to.</summary>
     public Kernel Kernel { get; }

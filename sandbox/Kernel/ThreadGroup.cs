@@ -7,7 +7,7 @@ namespace RunscNet.Sentry.Kernel;
 /// dispositions and shared pending signals, job-control state, exit status and limits. Fields
 /// that other processes touch are guarded by <see cref="Kernel.TaskLock"/>.
 /// </summary>
-public sealed class ThreadGroup
+internal sealed class ThreadGroup
 {
     /// <summary>The kernel.</summary>
     public Kernel Kernel { get; }

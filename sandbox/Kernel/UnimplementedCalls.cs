@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Kernel;
 /// Counts, per program (the task's comm) and system-call number, the calls the Sentry answered
 /// with ENOSYS because its table has no handler (`runsc-net debug ID --unimplemented`).
 /// </summary>
-public sealed class UnimplementedCalls
+internal sealed class UnimplementedCalls
 {
     private readonly ConcurrentDictionary<(string Program, long Number), long> _counts = new();
 

@@ -13,7 +13,7 @@ namespace RunscNet.Sentry.Kernel;
 /// file whose owner the namespace does not map. Without a user namespace in the spec the maps are
 /// the identity over all 2^32-1 ids, as in the initial namespace.
 /// </summary>
-public sealed class UserNamespace
+internal sealed class UserNamespace
 {
     /// <summary>The Sentry's mark for an owner no range maps (Linux's INVALID_UID; stat shows 65534).</summary>
     public const uint Unmapped = uint.MaxValue;

@@ -5,7 +5,7 @@ namespace RunscNet.Sentry.Kernel;
 /// exiting...). Objects call <see cref="Notify"/> after changing state; waiters re-check their
 /// condition. Lock order: an object's own lock may be held while calling Notify.
 /// </summary>
-public sealed class WaitQueue
+internal sealed class WaitQueue
 {
     private readonly List<Waiter> _waiters = new();
 
@@ -45,7 +45,7 @@ public sealed class WaitQueue
 /// One blocked thread's wake-up channel. A wake before the sleep is not lost: the waiter
 /// counts wake-ups and <see cref="Sleep"/> returns at once when one is pending.
 /// </summary>
-public sealed class Waiter
+internal sealed class Waiter
 {
     private readonly object _lock = new();
     private readonly Action<uint>? _callback;

@@ -1,7 +1,7 @@
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>The wait(2) status word encoding (what WIFEXITED/WEXITSTATUS... decode).</summary>
-public static class WaitStatus
+internal static class WaitStatus
 {
     /// <summary>Normal exit with <paramref name="code"/> (only the low 8 bits survive).</summary>
     public static int Exited(int code) => (code & 0xff) << 8;

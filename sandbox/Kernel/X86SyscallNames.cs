@@ -2,7 +2,7 @@
 namespace RunscNet.Sentry.Kernel;
 
 /// <summary>Every x86-64 system call number and its name (for calls the table has no row for).</summary>
-public static class X86SyscallNames
+internal static class X86SyscallNames
 {
     /// <summary>(number, name), ascending.</summary>
     public static readonly (int Number, string Name)[] All =

@@ -5,7 +5,7 @@ using RunscNet.Sentry.Kernel;
 namespace RunscNet.Sentry.Loader;
 
 /// <summary>One ELF program header (the fields the loader uses).</summary>
-public readonly record struct ProgramHeader(uint Type, uint Flags, ulong Offset, ulong Vaddr, ulong FileSize, ulong MemSize, ulong Align)
+internal readonly record struct ProgramHeader(uint Type, uint Flags, ulong Offset, ulong Vaddr, ulong FileSize, ulong MemSize, ulong Align)
 {
     public const uint PT_LOAD = 1, PT_INTERP = 3, PT_PHDR = 6, PT_GNU_STACK = 0x6474e551;
     public const uint PF_X = 1, PF_W = 2, PF_R = 4;
@@ -18,7 +18,7 @@ public readonly record struct ProgramHeader(uint Type, uint Flags, ulong Offset,
 /// A parsed ELF64 x86-64 executable or shared object header: type, entry, program headers and
 /// the interpreter path. Anything else (32-bit, other machines, bad headers) is ENOEXEC.
 /// </summary>
-public sealed class ElfFile
+internal sealed class ElfFile
 {
     public const ushort ET_EXEC = 2, ET_DYN = 3, EM_X86_64 = 62;
 

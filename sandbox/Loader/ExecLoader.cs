@@ -8,7 +8,7 @@ using RunscNet.Sentry.Vfs;
 namespace RunscNet.Sentry.Loader;
 
 /// <summary>What execve resolved before touching any address space.</summary>
-public sealed class ExecImage
+internal sealed class ExecImage
 {
     /// <summary>The ELF executable (after #! resolution).</summary>
     public required FileDescription File { get; init; }
@@ -37,7 +37,7 @@ public sealed class ExecImage
 /// and its PT_INTERP, maps them into a fresh address space (non-PIE at their addresses, PIE
 /// executables near 0x555555554000, the interpreter where the host puts it), and builds the stack.
 /// </summary>
-public static class ExecLoader
+internal static class ExecLoader
 {
     /// <summary>Maximum interpreter nesting (Linux's BINPRM_MAX_RECURSION).</summary>
     public const int MaxScriptDepth = 4;

@@ -4,7 +4,7 @@ using System.Text;
 namespace RunscNet.Sentry.Loader;
 
 /// <summary>Auxiliary vector entry types (elf.h AT_*).</summary>
-public static class AuxType
+internal static class AuxType
 {
     public const ulong AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7,
         AT_FLAGS = 8, AT_ENTRY = 9, AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14, AT_PLATFORM = 15,
@@ -18,7 +18,7 @@ public static class AuxType
 /// them (16-byte aligned) argc, argv pointers, NULL, envp pointers, NULL, and the auxv pairs.
 /// AT_EXECFN, AT_PLATFORM and AT_RANDOM are filled in with the addresses of those strings.
 /// </summary>
-public static class InitialStack
+internal static class InitialStack
 {
     /// <summary>The built image: bytes to write at <see cref="Result.Bottom"/> and the resulting stack pointer.</summary>
     public readonly record struct Result(byte[] Bytes, ulong Bottom, ulong StackPointer,

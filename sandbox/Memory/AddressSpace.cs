@@ -3,6 +3,10 @@ using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Platform;
 using RunscNet.Sentry.Vfs;
 
+// Lock order: AddressSpace._lock -> the VFS locks a file read takes (mmap of a file without a
+// host fd copies its data in under the lock). The platform calls made under it (host system
+// calls in the stub, fd installs) take no lock. AddressSpace._lock is the only lock of Memory/.
+
 namespace RunscNet.Sentry.Memory;
 
 /// <summary>
@@ -14,7 +18,7 @@ namespace RunscNet.Sentry.Memory;
 /// so shared mappings share; on platforms without that, private file mappings are filled by
 /// copying the file's bytes in and shared writable ones fail with ENODEV.
 /// </summary>
-public sealed class AddressSpace
+internal sealed class AddressSpace
 {
     /// <summary>Page size.</summary>
     public const ulong PageSize = 4096;

@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Memory;
 /// on the stub). Implementations return the number of bytes copied; a short count means the
 /// rest of the range is not mapped (the caller turns that into EFAULT).
 /// </summary>
-public interface IMemoryIO
+internal interface IMemoryIO
 {
     /// <summary>Copies application memory at <paramref name="address"/> into <paramref name="destination"/>.</summary>
     int Read(ulong address, Span<byte> destination);
@@ -19,7 +19,7 @@ public interface IMemoryIO
 }
 
 /// <summary>Typed copy-in/copy-out helpers used by every system-call handler.</summary>
-public static class MemoryIOExtensions
+internal static class MemoryIOExtensions
 {
     /// <summary>Copies exactly <c>destination.Length</c> bytes in, or returns -EFAULT.</summary>
     public static int CopyIn(this IMemoryIO io, ulong address, Span<byte> destination)

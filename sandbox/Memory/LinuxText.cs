@@ -11,7 +11,7 @@ namespace RunscNet.Sentry.Memory;
 /// <see cref="Encode"/> turns back into that byte. Strings that came in as bytes go out as the
 /// same bytes (getdents, readlink, the new process's argv/envp, socket addresses...).
 /// </summary>
-public static class LinuxText
+internal static class LinuxText
 {
     private const char EscapeBase = '\uDC00';
 

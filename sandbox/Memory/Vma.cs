@@ -4,7 +4,7 @@ namespace RunscNet.Sentry.Memory;
 /// One virtual memory area of an application address space: [Start, End) with one protection and
 /// one backing (anonymous or a file at Offset). Page-aligned.
 /// </summary>
-public sealed record Vma(ulong Start, ulong End, int Prot, int Flags, string? Name, ulong Offset)
+internal sealed record Vma(ulong Start, ulong End, int Prot, int Flags, string? Name, ulong Offset)
 {
     /// <summary>PROT_READ/PROT_WRITE/PROT_EXEC bits.</summary>
     public const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
@@ -58,13 +58,13 @@ public sealed record Vma(ulong Start, ulong End, int Prot, int Flags, string? Na
 }
 
 /// <summary>The identity of a host file (st_dev, st_ino) that shared mappings of it have in common.</summary>
-public readonly record struct SharedFileIdentity(ulong Device, ulong Inode);
+internal readonly record struct SharedFileIdentity(ulong Device, ulong Inode);
 
 /// <summary>
 /// The sorted, non-overlapping set of VMAs of one address space, with the splitting that
 /// munmap, mprotect and MAP_FIXED need. Not thread-safe: the owning <see cref="AddressSpace"/> locks.
 /// </summary>
-public sealed class VmaSet
+internal sealed class VmaSet
 {
     private readonly List<Vma> _vmas = new();
 

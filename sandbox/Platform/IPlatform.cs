@@ -19,7 +19,7 @@ public enum StopReason
 /// A platform: the way the Sentry executes application code (ptrace now; seccomp-trap later).
 /// Creates execution contexts; every context method must be called on the task thread that owns it.
 /// </summary>
-public interface IPlatform
+internal interface IPlatform
 {
     /// <summary>Creates a fresh, empty address space with one thread, owned by the calling thread.</summary>
     IPlatformContext NewAddressSpace();
@@ -33,7 +33,7 @@ public interface IPlatform
 }
 
 /// <summary>A forked address space (or a new thread of one) not yet owned by a task thread.</summary>
-public interface IForkedContext
+internal interface IForkedContext
 {
     /// <summary>Destroys the fork (or ends the thread) when no task will adopt it.</summary>
     void Abandon();
@@ -44,7 +44,7 @@ public interface IForkedContext
 /// context each over a shared address space). Not thread-safe: only the owning task thread calls
 /// it, except <see cref="Kick"/> and <see cref="Memory"/> (which any thread may use).
 /// </summary>
-public interface IPlatformContext : IDisposable
+internal interface IPlatformContext : IDisposable
 {
     /// <summary>The registers; valid after <see cref="Run"/> returns, written back on the next run.</summary>
     ref Registers Regs { get; }

@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Platform;
 /// (MAP_SHARED, whose writes must reach the file and other mappers) and private ones without
 /// copying. Contexts without it fall back to copying file data into anonymous memory.
 /// </summary>
-public interface IStubFdInstaller
+internal interface IStubFdInstaller
 {
     /// <summary>
     /// Installs a copy of <paramref name="hostFd"/> in the stub; returns its number there (the

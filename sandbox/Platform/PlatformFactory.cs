@@ -3,7 +3,7 @@ using RunscNet.Sentry.Platform.Systrap;
 namespace RunscNet.Sentry.Platform;
 
 /// <summary>Creates the platform named by <c>--platform</c>.</summary>
-public static class PlatformFactory
+internal static class PlatformFactory
 {
     /// <summary>The platform used when none is named.</summary>
     public const string Default = "systrap";

@@ -10,7 +10,7 @@ namespace RunscNet.Sentry.Platform;
 /// call costs exactly one stop plus GETREGS (and SETREGS before the next run when the registers
 /// changed, which a syscall result always does).
 /// </summary>
-public sealed unsafe class PtraceContext : IPlatformContext
+internal sealed unsafe class PtraceContext : IPlatformContext
 {
     private const int SIGTRAP = 5, SIGSTOP = 19, SIGKILL = 9;
     private const int Options = Ptrace.O_TRACESYSGOOD | Ptrace.O_EXITKILL;

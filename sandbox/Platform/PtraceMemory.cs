@@ -5,7 +5,7 @@ using Tmds.Linux;
 namespace RunscNet.Sentry.Platform;
 
 /// <summary>Application memory of one stub process through process_vm_readv/writev.</summary>
-public sealed unsafe class PtraceMemory : IMemoryIO
+internal sealed unsafe class PtraceMemory : IMemoryIO
 {
     private readonly int _pid;
 

@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Platform;
 /// <see cref="StubImage"/> in a memfd; the task thread that creates (or adopts) a stub is its
 /// tracer and drives it with PTRACE_SYSEMU.
 /// </summary>
-public sealed unsafe class PtracePlatform : IPlatform
+internal sealed unsafe class PtracePlatform : IPlatform
 {
     private const uint MFD_CLOEXEC = 1;
 

@@ -7,7 +7,7 @@ namespace RunscNet.Sentry.Platform;
 /// layout (PTRACE_GETREGS/SETREGS).
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct Registers
+internal struct Registers
 {
     public ulong R15, R14, R13, R12, Rbp, Rbx, R11, R10, R9, R8, Rax, Rcx, Rdx, Rsi, Rdi, OrigRax,
         Rip, Cs, Eflags, Rsp, Ss, FsBase, GsBase, Ds, Es, Fs, Gs;
@@ -18,7 +18,7 @@ public struct Registers
 /// in signal frames. AVX upper halves are not part of it.
 /// </summary>
 [StructLayout(LayoutKind.Sequential, Size = Size)]
-public unsafe struct FpuState
+internal unsafe struct FpuState
 {
     /// <summary>Size of the fxsave area.</summary>
     public const int Size = 512;

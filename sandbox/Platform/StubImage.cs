@@ -10,7 +10,7 @@ namespace RunscNet.Sentry.Platform;
 /// stops itself with <c>kill(getpid(), SIGSTOP)</c> and waits to be seized by its new tracer.</item>
 /// </list>
 /// </summary>
-public static class StubImage
+internal static class StubImage
 {
     /// <summary>Where the stub is loaded (one page, read+execute).</summary>
     public const ulong Base = 0x7e00_0000_0000;

@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Vfs;
 /// What a path walk ends at when it follows /proc/PID/fd/N to a file outside any file system (a
 /// pipe, socket or host fd): stat reports the open file, and opening re-opens it.
 /// </summary>
-public sealed class AnonymousFileInode : Inode
+internal sealed class AnonymousFileInode : Inode
 {
     private readonly FileDescription _file;
 

@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Vfs;
 /// makes every change itself and updates the cache as it does). On file systems that evict
 /// (the gofer's), dentries are reference counted and unused ones are evicted (<see cref="DentryCache"/>).
 /// </summary>
-public sealed class Dentry
+internal sealed class Dentry
 {
     private Dictionary<string, Dentry>? _children;
     private HashSet<string>? _missing;
@@ -237,7 +237,7 @@ public sealed class Dentry
 
 /// <summary>Mount flags that matter to the VFS.</summary>
 [Flags]
-public enum MountFlags
+internal enum MountFlags
 {
     None = 0, ReadOnly = 1, NoSuid = 2, NoDev = 4, NoExec = 8,
     /// <summary>strictatime: /proc/mounts shows no relatime.</summary>
@@ -245,7 +245,7 @@ public enum MountFlags
 }
 
 /// <summary>One mount: a file system (or part of one) attached at a dentry of a parent mount.</summary>
-public sealed class Mount
+internal sealed class Mount
 {
     private static int s_nextId = 1;
 
@@ -306,7 +306,7 @@ public sealed class Mount
 }
 
 /// <summary>Propagation type of a mount (mount_namespaces(7)).</summary>
-public enum MountPropagation
+internal enum MountPropagation
 {
     /// <summary>Neither sends nor receives mount events.</summary>
     Private,
@@ -319,7 +319,7 @@ public enum MountPropagation
 }
 
 /// <summary>A location in the tree: a dentry seen through a mount.</summary>
-public readonly record struct VfsPath(Mount Mount, Dentry Dentry)
+internal readonly record struct VfsPath(Mount Mount, Dentry Dentry)
 {
     /// <summary>The inode at this location.</summary>
     public Inode Inode => Dentry.Inode;

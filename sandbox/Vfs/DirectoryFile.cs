@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Vfs;
 /// An open directory: getdents64 lists ".", ".." and the inode's entries from a snapshot taken
 /// at the first read (and again after lseek to 0), with the entry index as the offset.
 /// </summary>
-public sealed class DirectoryFile : FileDescription
+internal sealed class DirectoryFile : FileDescription
 {
     private readonly object _lock = new();
     private List<DirEntry>? _entries;
@@ -71,7 +71,7 @@ public sealed class DirectoryFile : FileDescription
 }
 
 /// <summary>An O_PATH description: names a location for *at calls, fchdir and fstat; no I/O.</summary>
-public sealed class PathFile : FileDescription
+internal sealed class PathFile : FileDescription
 {
     /// <summary>Creates an O_PATH description of <paramref name="location"/>.</summary>
     public PathFile(VfsPath location, int flags)

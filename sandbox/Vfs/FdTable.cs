@@ -7,7 +7,7 @@ namespace RunscNet.Sentry.Vfs;
 /// flag. Shared by threads created with CLONE_FILES; <see cref="Fork"/> copies it for fork.
 /// Every installed description holds one reference, dropped when the fd is closed.
 /// </summary>
-public sealed class FdTable
+internal sealed class FdTable
 {
     private readonly object _lock = new();
     private FileDescription?[] _files = new FileDescription?[64];

@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Vfs;
 /// files, sockets, host-fd stdio) override what they support. Defaults give Linux's errno for a
 /// file that does not support the operation.
 /// </summary>
-public abstract class FileDescription
+internal abstract class FileDescription
 {
     private int _refs = 1;
 

@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Vfs;
 /// negated process-group ID; F_SETOWN_EX/F_GETOWN_EX: a thread, process or process group) and the
 /// signal it sends (F_SETSIG/F_GETSIG: 0 means SIGIO).
 /// </summary>
-public static class FileSignals
+internal static class FileSignals
 {
     /// <summary>struct f_owner_ex types.</summary>
     public const int F_OWNER_TID = 0, F_OWNER_PID = 1, F_OWNER_PGRP = 2;

@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Vfs;
 /// Root and cwd dentries are pinned in the dentry cache for good (<see cref="Dentry.PinForever"/>):
 /// a context has no release hook yet, and the directories processes chdir into are few.
 /// </summary>
-public sealed class FsContext
+internal sealed class FsContext
 {
     private readonly object _lock = new();
     private VfsPath _root;

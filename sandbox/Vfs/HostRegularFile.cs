@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Vfs;
 /// or the memfd of a tmpfs file. Reads and writes go straight to the host fd (pread/pwrite at
 /// the description's own offset), and the fd is what the platform maps for mmap.
 /// </summary>
-public class HostRegularFile : FileDescription
+internal class HostRegularFile : FileDescription
 {
     private readonly object _offsetLock = new();
     private readonly bool _ownsFd;

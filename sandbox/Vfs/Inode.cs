@@ -3,7 +3,7 @@ using RunscNet.Sentry.Kernel;
 namespace RunscNet.Sentry.Vfs;
 
 /// <summary>The attributes stat(2) reports for a file.</summary>
-public struct InodeAttr
+internal struct InodeAttr
 {
     public uint Mode, Uid, Gid;
     public ulong Nlink, Ino, Dev, Rdev;
@@ -25,13 +25,13 @@ public struct InodeAttr
 
 /// <summary>Which fields of a <see cref="SetAttrRequest"/> to apply (chmod, chown, truncate, utimensat).</summary>
 [Flags]
-public enum SetAttrMask
+internal enum SetAttrMask
 {
     None = 0, Mode = 1, Uid = 2, Gid = 4, Size = 8, Atime = 16, Mtime = 32, AtimeNow = 64, MtimeNow = 128,
 }
 
 /// <summary>An attribute change (setattr of the gofer protocol, notify_change in Linux).</summary>
-public struct SetAttrRequest
+internal struct SetAttrRequest
 {
     public SetAttrMask Mask;
     public uint Mode, Uid, Gid;
@@ -39,10 +39,10 @@ public struct SetAttrRequest
 }
 
 /// <summary>One directory entry as getdents64 reports it.</summary>
-public readonly record struct DirEntry(string Name, ulong Ino, byte Type);
+internal readonly record struct DirEntry(string Name, ulong Ino, byte Type);
 
 /// <summary>statfs(2) results.</summary>
-public struct StatFsInfo
+internal struct StatFsInfo
 {
     public long Type, BlockSize, Blocks, BlocksFree, BlocksAvailable, Files, FilesFree, NameLength, FragmentSize, Flags;
 }
@@ -53,7 +53,7 @@ public struct StatFsInfo
 /// and read-only-mount checks are done by the VFS before they are called. Every operation
 /// returns 0 or -errno; the defaults give Linux's errno for a file that cannot do it.
 /// </summary>
-public abstract class Inode
+internal abstract class Inode
 {
     private static long s_nextIno = 1000;
 
@@ -245,7 +245,7 @@ public abstract class Inode
 }
 
 /// <summary>One file system instance (a tmpfs, the gofer root, devfs, procfs).</summary>
-public abstract class FileSystem
+internal abstract class FileSystem
 {
     private static long s_nextDev = 0x100;
 

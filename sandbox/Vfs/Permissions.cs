@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Vfs;
 /// Linux's permission rules (generic_permission, capabilities(7)): owner/group/other bits
 /// against the filesystem uid/gid, overridden by CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH.
 /// </summary>
-public static class Permissions
+internal static class Permissions
 {
     /// <summary>Access bits for <see cref="Check"/>.</summary>
     public const int MayRead = 4, MayWrite = 2, MayExec = 1;

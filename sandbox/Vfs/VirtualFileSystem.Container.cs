@@ -8,7 +8,7 @@ using RunscNet.StateFile.Oci;
 
 namespace RunscNet.Sentry.Vfs;
 
-public sealed partial class VirtualFileSystem
+internal sealed partial class VirtualFileSystem
 {
     /// <summary>Messages about mounts that could not be made (the boot code logs them).</summary>
     public List<string> MountWarnings { get; } = new();

@@ -11,7 +11,7 @@ namespace RunscNet.Sentry.Vfs;
 /// that exists already is kept). The nodes open the Sentry's devices (<see cref="DeviceRegistry"/>)
 /// when linux.resources.devices allows it; numbers the Sentry has no driver for give ENXIO.
 /// </summary>
-public sealed partial class VirtualFileSystem
+internal sealed partial class VirtualFileSystem
 {
     private int MakeSpecDevices(Spec spec)
     {

@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Vfs;
 /// linux.readonlyPaths, linux.maskedPaths and linux.devices, applied after the spec's mounts in
 /// runc's order (read-only paths, then masks, so a mask below a read-only path stays on top).
 /// </summary>
-public sealed partial class VirtualFileSystem
+internal sealed partial class VirtualFileSystem
 {
     /// <summary>Set when a path of the spec could not be applied (boot fails: never run unprotected).</summary>
     public string? MountFailure { get; private set; }

@@ -7,7 +7,7 @@ namespace RunscNet.Sentry.Vfs;
 /// bind copies, unmounting a subtree, propagation types and the spreading of mount and unmount
 /// events through peer groups. Everything here runs under <c>_mountLock</c> or takes it.
 /// </summary>
-public sealed partial class VirtualFileSystem
+internal sealed partial class VirtualFileSystem
 {
     private int _nextPeerGroup;
 

@@ -3,7 +3,7 @@ using RunscNet.Sentry.Vfs.Inotify;
 
 namespace RunscNet.Sentry.Vfs;
 
-public sealed partial class VirtualFileSystem
+internal sealed partial class VirtualFileSystem
 {
     /// <summary>
     /// open(2)/openat(2): resolves <paramref name="path"/> relative to <paramref name="dirfd"/>,

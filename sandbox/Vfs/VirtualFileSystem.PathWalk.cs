@@ -2,7 +2,7 @@ using RunscNet.Sentry.Kernel;
 
 namespace RunscNet.Sentry.Vfs;
 
-public sealed partial class VirtualFileSystem
+internal sealed partial class VirtualFileSystem
 {
     /// <summary>
     /// Resolves <paramref name="path"/> starting at <paramref name="start"/> (absolute paths start

@@ -1,6 +1,29 @@
 using RunscNet.Sentry.Kernel;
 using RunscNet.Sentry.Vfs.Tmpfs;
 
+// Lock order of the VFS (Vfs/ and its file systems), outermost first. "A -> B": B may be taken
+// while A is held, never A while B is held. Read from the lock sites; keep it true.
+//
+//   VirtualFileSystem._buildLock -> VirtualFileSystem._mountLock   building a container's mounts
+//   DentryCache.s_lock -> Dentry (lock (dentry))   eviction; one dentry at a time, and Dentry
+//                                                  calls DentryCache only after leaving its lock
+//   DentryCache.s_lock -> InotifyRegistry's list   eviction skips inodes with a watch
+//   DirectoryFile._lock -> the inode's ReadDir     a tmpfs or overlay inode's lock; /proc's
+//                                                  listings take Kernel.TaskLock
+//   OverlayInode._lock -> TmpfsInode._lock         copy-up adds the child to the upper parent
+//   AddressSpace._lock -> a file's read path       mmap copies file data in (Memory/AddressSpace.cs)
+//   Pipe._lock, EventFdFile._lock, UnixSocket.s_lock, FileLocks.s_lock -> WaitQueue/Waiter
+//                                                  they notify waiters under their own lock
+//   EpollFile._lock -> WaitQueue._waiters          EPOLL_CTL adds its edge hook to the file's queue;
+//                                                  readiness is polled after leaving the lock
+//   UnixSocket.s_lock -> the host socket's release a bound host socket's last reference
+//
+// TmpfsInode._lock and GoferInode._lock are held for one inode at a time (rename and link
+// update the two directories one after the other). An epoll edge hook runs under the notifier's
+// locks and only sets a flag.
+// Leaves: FdTable._lock, FsContext._lock, HostRegularFile._offsetLock, TmpfsSpace._lock,
+// GoferChangeTracker._entries, DevptsFileSystem._terminals, HostFdPoller._lock.
+
 namespace RunscNet.Sentry.Vfs;
 
 /// <summary>
@@ -9,7 +32,7 @@ namespace RunscNet.Sentry.Vfs;
 /// sandbox. Partial files: PathWalk (resolution), Operations (what the path system calls do),
 /// Container (the mount table from the spec).
 /// </summary>
-public sealed partial class VirtualFileSystem
+internal sealed partial class VirtualFileSystem
 {
     private readonly object _mountLock = new();
     private readonly Dictionary<(Mount, Dentry), Mount> _mountsByPoint = new();

@@ -39,6 +39,6 @@ public sealed class ImageHeader
 /// <summary>Source-generated JSON for <see cref="ImageHeader"/> (NativeAOT).</summary>
 [JsonSourceGenerationOptions(WriteIndented = false)]
 [JsonSerializable(typeof(ImageHeader))]
-public sealed partial class ImageHeaderJsonContext : JsonSerializerContext
+internal sealed partial class ImageHeaderJsonContext : JsonSerializerContext
 {
 }

@@ -9,7 +9,7 @@ namespace RunscNet.StateFile.Checkpoint;
 /// truncated or extended file, or a size field changed, is refused here. Every value of the
 /// image is untrusted: nothing in here is used before these checks passed.
 /// </summary>
-public sealed class ImageLayout
+internal sealed class ImageLayout
 {
     /// <summary>Bytes of the JSON header.</summary>
     public int HeaderLength { get; private init; }

@@ -15,7 +15,7 @@ public sealed class SyscallDispatchTests
     {
         var lines = new List<string>();
         var log = new DebugLog(lines.Add);
-        var entry = new SyscallEntry(39, "getpid", (_, in _) => throw new InvalidOperationException("handler bug"), SupportLevel.Supported, null);
+        var entry = new SyscallEntry(39, "getpid", SupportLevel.Supported, null) { Handler = (_, in _) => throw new InvalidOperationException("handler bug") };
         long r = SyscallDispatch.Invoke(entry, null!, new SyscallArguments(1, 2, 3, 4, 5, 6), log);
         Assert.Equal(-Errno.EINVAL, r);
         string line = Assert.Single(lines);
@@ -39,7 +39,7 @@ public sealed class SyscallDispatchTests
     public void AHandlerResultPassesThroughWithoutALogLine()
     {
         var lines = new List<string>();
-        var entry = new SyscallEntry(39, "getpid", (_, in a) => (long)a.A0 + 1, SupportLevel.Supported, null);
+        var entry = new SyscallEntry(39, "getpid", SupportLevel.Supported, null) { Handler = (_, in a) => (long)a.A0 + 1 };
         Assert.Equal(8, SyscallDispatch.Invoke(entry, null!, new SyscallArguments(7, 0, 0, 0, 0, 0), new DebugLog(lines.Add)));
         Assert.Empty(lines);
     }

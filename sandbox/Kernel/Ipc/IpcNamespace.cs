@@ -4,7 +4,7 @@ using RunscNet.Sentry.Memory;
 namespace RunscNet.Sentry.Kernel.Ipc;
 
 /// <summary>The ipc_perm of one System V IPC object: key, owner, creator and mode.</summary>
-public sealed class IpcPermissions
+internal sealed class IpcPermissions
 {
     /// <summary>The key it was created with (IPC_PRIVATE = 0).</summary>
     public int Key { get; init; }
@@ -58,7 +58,7 @@ public sealed class IpcPermissions
 }
 
 /// <summary>An IPC object with its permissions and ID.</summary>
-public interface IIpcObject
+internal interface IIpcObject
 {
     /// <summary>Key, owner, mode.</summary>
     IpcPermissions Perm { get; }
@@ -72,7 +72,7 @@ public interface IIpcObject
 /// by ID. IDs are seq * 32768 + index, indexes handed out cyclically and the sequence bumped
 /// on wrap, as Linux's ipc_idr_alloc does.
 /// </summary>
-public sealed class IpcRegistry<T> where T : class, IIpcObject
+internal sealed class IpcRegistry<T> where T : class, IIpcObject
 {
     private const int SeqMultiplier = 32768;
     private readonly Dictionary<int, T> _byIndex = new();
@@ -133,7 +133,7 @@ public sealed class IpcRegistry<T> where T : class, IIpcObject
 /// The sandbox's System V IPC namespace: semaphore sets and message queues. One lock guards
 /// every object in it (<see cref="Lock"/>); blocked callers wait on each object's queue.
 /// </summary>
-public sealed class IpcNamespace
+internal sealed class IpcNamespace
 {
     /// <summary>SEMMNI, MSGMNI.</summary>
     public const int MaxObjects = 32000;

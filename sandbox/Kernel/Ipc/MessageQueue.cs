@@ -1,13 +1,13 @@
 namespace RunscNet.Sentry.Kernel.Ipc;
 
 /// <summary>One queued System V message: its type and text.</summary>
-public sealed record IpcMessage(long Type, byte[] Text);
+internal sealed record IpcMessage(long Type, byte[] Text);
 
 /// <summary>
 /// A System V message queue (msgget(2)): messages in arrival order, limited to
 /// <see cref="MaxBytes"/> bytes of text (and as many messages). Guarded by <see cref="IpcNamespace.Lock"/>.
 /// </summary>
-public sealed class MessageQueue : IIpcObject
+internal sealed class MessageQueue : IIpcObject
 {
     /// <summary>MSGMAX: the largest message.</summary>
     public const int MaxMessageSize = 8192;

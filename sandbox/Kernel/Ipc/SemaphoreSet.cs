@@ -1,13 +1,13 @@
 namespace RunscNet.Sentry.Kernel.Ipc;
 
 /// <summary>One operation of semop(2) (struct sembuf).</summary>
-public readonly record struct SemaphoreOperation(ushort Number, short Operation, short Flags);
+internal readonly record struct SemaphoreOperation(ushort Number, short Operation, short Flags);
 
 /// <summary>
 /// A System V semaphore set (semget(2)): values, the last operating PID of each semaphore and
 /// the SEM_UNDO adjustments of each process. Guarded by <see cref="IpcNamespace.Lock"/>.
 /// </summary>
-public sealed class SemaphoreSet : IIpcObject
+internal sealed class SemaphoreSet : IIpcObject
 {
     /// <summary>SEMVMX: the largest semaphore value.</summary>
     public const int MaxValue = 32767;

@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Kernel.Ipc;
 /// into every attaching address space. Attachments are recorded per address space; one that a
 /// fork copied is not counted in shm_nattch. Guarded by <see cref="IpcNamespace.Lock"/>.
 /// </summary>
-public sealed class SharedMemorySegment : IIpcObject
+internal sealed class SharedMemorySegment : IIpcObject
 {
     /// <summary>SHM_DEST and SHM_LOCKED, shown in shm_perm.mode.</summary>
     public const uint SHM_DEST = 0x200, SHM_LOCKED = 0x400;

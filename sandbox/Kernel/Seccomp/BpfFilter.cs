@@ -10,7 +10,7 @@ namespace RunscNet.Sentry.Kernel.Seccomp;
 /// a return at the end) and then interpreted. The program comes from the application: it is
 /// validated once, and running it cannot leave the program or the 16 scratch words.
 /// </summary>
-public sealed class BpfFilter : ISeccompFilter
+internal sealed class BpfFilter : ISeccompFilter
 {
     /// <summary>BPF_MAXINSNS.</summary>
     public const int MaxInstructions = 4096;

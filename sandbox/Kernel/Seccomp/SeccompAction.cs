@@ -5,7 +5,7 @@ namespace RunscNet.Sentry.Kernel.Seccomp;
 /// trace message) in the low 16. Filters of a task are all run; the action with the highest
 /// precedence wins (KILL_PROCESS first, ALLOW last), as Linux's seccomp_run_filters chooses.
 /// </summary>
-public static class SeccompAction
+internal static class SeccompAction
 {
     public const uint KillProcess = 0x80000000, KillThread = 0x00000000, Trap = 0x00030000, Errno = 0x00050000,
         UserNotif = 0x7fc00000, Trace = 0x7ff00000, Log = 0x7ffc0000, Allow = 0x7fff0000;
@@ -51,7 +51,7 @@ public readonly record struct SeccompData(int Nr, uint Arch, ulong InstructionPo
 }
 
 /// <summary>One filter installed on a task: a classic BPF program or an OCI profile.</summary>
-public interface ISeccompFilter
+internal interface ISeccompFilter
 {
     /// <summary>The filter's return value for a system call.</summary>
     uint Evaluate(in SeccompData data);

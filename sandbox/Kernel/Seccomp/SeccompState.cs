@@ -4,7 +4,7 @@ namespace RunscNet.Sentry.Kernel.Seccomp;
 /// A task's seccomp mode and filters (seccomp(2)): immutable, so fork, clone and execve share
 /// the parent's object and an installed filter can never be removed, only joined by more.
 /// </summary>
-public sealed class SeccompState
+internal sealed class SeccompState
 {
     /// <summary>SECCOMP_MODE_DISABLED, STRICT, FILTER (the Seccomp: line of /proc/PID/status).</summary>
     public const int ModeDisabled = 0, ModeStrict = 1, ModeFilter = 2;

@@ -13,7 +13,7 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// <item>a call of another architecture (int 0x80) fails with ENOSYS.</item>
 /// </list>
 /// </summary>
-public static class StubSeccompFilter
+internal static class StubSeccompFilter
 {
     private const ushort LdAbsW = 0x20, JeqK = 0x15, JgeK = 0x35, RetK = 0x06;
     private const uint AuditArchX86_64 = 0xc000003e;

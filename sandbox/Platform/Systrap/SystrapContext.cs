@@ -14,7 +14,7 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// one SIGSYS delivery, two hand-offs through shared memory and one rt_sigreturn, with no ptrace
 /// stop. Disposing a context ends its host thread, or the whole process when it is the last one.
 /// </summary>
-public sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
+internal sealed unsafe class SystrapContext : IPlatformContext, IStubFdInstaller
 {
     private const int SIGSYS = 31, SYS_SECCOMP = 1;
     private const long SYS_pidfd_open = 434, SYS_pidfd_getfd = 438;

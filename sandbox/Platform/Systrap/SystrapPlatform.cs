@@ -1,6 +1,10 @@
 using System.Runtime.InteropServices;
 using RunscNet.Sentry.Interop;
 
+// Lock order: every lock of the systrap platform is a leaf (StubThreads._lock,
+// StubSyscallApprover._lock, StubLauncher.Lock): none is held while another is taken. The
+// shared page between Sentry and stub is driven with Interlocked and futexes, not locks.
+
 namespace RunscNet.Sentry.Platform.Systrap;
 
 /// <summary>
@@ -10,7 +14,7 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// ptrace: any thread may create a stub; the task thread that runs it is the only one that talks
 /// to it, except <see cref="IPlatformContext.Kick"/>.
 /// </summary>
-public sealed unsafe class SystrapPlatform : IPlatform
+internal sealed unsafe class SystrapPlatform : IPlatform
 {
     private const uint MFD_CLOEXEC = 1;
     private const int F_DUPFD_CLOEXEC = 1030;

@@ -37,7 +37,7 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// <see cref="Base"/>), the code at offset 0x100, data at 0x800 (sigaction, stack_t, a 60 s timespec,
 /// an empty signal set, an empty memfd name, the sock_fprog, the signal list, the BPF program).
 /// </summary>
-public static class SystrapStub
+internal static class SystrapStub
 {
     /// <summary>Where the stub's code page is loaded.</summary>
     public const ulong Base = 0x7e10_0000_0000;

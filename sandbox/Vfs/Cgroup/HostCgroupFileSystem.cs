@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Vfs.Cgroup;
 /// (EmptyRoot); every lookup goes one component at a time below it with O_NOFOLLOW, so nothing
 /// outside the sandbox's cgroup is reachable.
 /// </summary>
-public sealed class HostCgroupFileSystem : FileSystem
+internal sealed class HostCgroupFileSystem : FileSystem
 {
     private readonly string _typeName;
     private readonly string _options;

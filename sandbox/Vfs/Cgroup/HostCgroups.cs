@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Vfs.Cgroup;
 /// <param name="HostDir">Host path of the sandbox's cgroup directory in this hierarchy, or null (not mounted on the host, or the sandbox sits at its root).</param>
 /// <param name="MountOrder">Where the host's mount of it comes in mountinfo (the order runc mounts them in).</param>
 /// <param name="Index">Its position in the list (names its mount point in the Sentry's empty root).</param>
-public sealed record CgroupHierarchy(int Id, string Controllers, string? HostDir, int MountOrder, int Index)
+internal sealed record CgroupHierarchy(int Id, string Controllers, string? HostDir, int MountOrder, int Index)
 {
     /// <summary>Where the Sentry's empty root holds the directory (a read-only bind mount, see Boot.EmptyRoot), or null.</summary>
     public string? ViewPath => HostDir == null ? null : $"{HostCgroups.ViewRoot}/{Index}";
@@ -26,7 +26,7 @@ public sealed record CgroupHierarchy(int Id, string Controllers, string? HostDir
 /// container sees them as a cgroup namespace rooted there: /proc/PID/cgroup lists each hierarchy
 /// at "/", and a "cgroup" mount shows the sandbox's directories (<see cref="HostCgroupFileSystem"/>).
 /// </summary>
-public static class HostCgroups
+internal static class HostCgroups
 {
     private static readonly Lazy<IReadOnlyList<CgroupHierarchy>> s_hierarchies = new(Discover);
 

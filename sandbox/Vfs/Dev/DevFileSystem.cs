@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Vfs.Dev;
 /// stdout, stderr), and the pts (a mount point for <see cref="DevptsFileSystem"/>), shm and mqueue
 /// directories.
 /// </summary>
-public static class DevFileSystem
+internal static class DevFileSystem
 {
     /// <summary>Builds a fresh /dev.</summary>
     public static TmpfsFileSystem Create()

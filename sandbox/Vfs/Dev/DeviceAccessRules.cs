@@ -18,7 +18,7 @@ namespace RunscNet.Sentry.Vfs.Dev;
 /// full, random, urandom, tty, ptmx, the ptys, tun), plus 5:1 because the Sentry's /dev/console
 /// is a node of its own where runc's is a bind of the console pty (136:N, allowed).
 /// </summary>
-public sealed class DeviceAccessRules
+internal sealed class DeviceAccessRules
 {
     /// <summary>Access bits of a rule or request.</summary>
     public const int Read = 1, Write = 2, Mknod = 4, All = 7;

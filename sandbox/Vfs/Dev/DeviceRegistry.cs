@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Vfs.Dev;
 /// Character devices the Sentry serves itself, by device number (mem(4), random(4), tty(4)):
 /// a device node with one of these numbers in any Sentry file system opens the Sentry's device.
 /// </summary>
-public static class DeviceRegistry
+internal static class DeviceRegistry
 {
     /// <summary>st_rdev encoding of major/minor (glibc makedev).</summary>
     public static ulong MakeDev(uint major, uint minor)
@@ -58,7 +58,7 @@ public static class DeviceRegistry
 }
 
 /// <summary>Which memory device a <see cref="MemoryDeviceFile"/> is.</summary>
-public enum MemoryDevice
+internal enum MemoryDevice
 {
     /// <summary>/dev/null: reads EOF, writes discarded.</summary>
     Null,
@@ -71,7 +71,7 @@ public enum MemoryDevice
 }
 
 /// <summary>An open /dev/null, /dev/zero, /dev/full, /dev/random or /dev/urandom.</summary>
-public sealed class MemoryDeviceFile : FileDescription
+internal sealed class MemoryDeviceFile : FileDescription
 {
     private readonly MemoryDevice _kind;
 

@@ -14,7 +14,7 @@ namespace RunscNet.Sentry.Vfs.Dev;
 /// terminal has a single identity (st_dev, st_ino, st_rdev) wherever it is seen: fstat of the
 /// container's stdio and stat of /dev/pts/N agree, which is what ttyname(3) and tty(1) check.
 /// </summary>
-public sealed class DevptsFileSystem : FileSystem
+internal sealed class DevptsFileSystem : FileSystem
 {
     /// <summary>Unix98 pty slave major number (devices.txt).</summary>
     public const uint PtySlaveMajor = 136;
@@ -164,7 +164,7 @@ public sealed class DevptsFileSystem : FileSystem
 /// /dev/pts/N: a host pty slave shown with the container's own numbering. Attributes are the
 /// host pty's (mode, owner, times) with the sandbox's identity; opening it opens the host pty.
 /// </summary>
-public sealed class TerminalInode : Inode
+internal sealed class TerminalInode : Inode
 {
     private int _hostFd;
     private int _references;

@@ -14,7 +14,7 @@ namespace RunscNet.Sentry.Vfs.Dev;
 /// container opens /dev/pts/N, so the Sentry holds no slave fd and the master sees the hang-up of
 /// the last one as on Linux. The host pty is unlocked at once; the container's TIOCSPTLCK is accepted.
 /// </summary>
-public sealed class PtmxInode : Inode
+internal sealed class PtmxInode : Inode
 {
     /// <summary>An O_PATH fd of the host's /dev/ptmx (-1 when there is none: then opens give ENODEV).</summary>
     public static int HostPtmxFd { get; private set; } = -1;

@@ -11,7 +11,7 @@ namespace RunscNet.Sentry.Vfs.Event;
 /// (or finding it not ready) consumes the edge. EPOLLONESHOT disables an entry after one report
 /// until EPOLL_CTL_MOD.
 /// </summary>
-public sealed class EpollFile : FileDescription
+internal sealed class EpollFile : FileDescription
 {
     /// <summary>epoll event bits beyond poll's.</summary>
     public const uint EPOLLEXCLUSIVE = 1u << 28, EPOLLWAKEUP = 1u << 29, EPOLLONESHOT = 1u << 30, EPOLLET = 1u << 31;

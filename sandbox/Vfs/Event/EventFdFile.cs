@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Vfs.Event;
 /// with EFD_SEMAPHORE), blocking while it is zero; write adds, blocking while the sum would
 /// exceed 0xfffffffffffffffe.
 /// </summary>
-public sealed class EventFdFile : FileDescription
+internal sealed class EventFdFile : FileDescription
 {
     private const ulong Max = 0xfffffffffffffffe;
     private readonly object _lock = new();

@@ -7,7 +7,7 @@ namespace RunscNet.Sentry.Vfs.Event;
 /// when the process has exited, and reports POLLHUP too once it has been reaped. read and write
 /// give EINVAL.
 /// </summary>
-public sealed class PidFdFile : FileDescription
+internal sealed class PidFdFile : FileDescription
 {
     /// <summary>A pidfd for <paramref name="target"/> (always close-on-exec; O_NONBLOCK from PIDFD_NONBLOCK).</summary>
     public PidFdFile(ThreadGroup target, int flags)

@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Vfs.Event;
 /// records. Like Linux, what the file reports always depends on the thread using it, not on
 /// the one that created it. Readable (POLLIN) while such a signal is pending.
 /// </summary>
-public sealed class SignalFdFile : FileDescription
+internal sealed class SignalFdFile : FileDescription
 {
     /// <summary>sizeof(struct signalfd_siginfo).</summary>
     public const int RecordSize = 128;

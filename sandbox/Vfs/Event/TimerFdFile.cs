@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Vfs.Event;
 /// A timerfd (timerfd_create(2)): a one-shot or periodic timer whose expirations are counted;
 /// read returns and resets the count, blocking while it is zero.
 /// </summary>
-public sealed class TimerFdFile : FileDescription
+internal sealed class TimerFdFile : FileDescription
 {
     private readonly object _lock = new();
     private readonly int _clock;

@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Vfs.Gofer;
 /// by the Sentry itself, which updates the cache as it goes; for the same reason it caches names
 /// that do not exist (a repeated failed lookup makes no round trip).
 /// </summary>
-public sealed class GoferFileSystem : FileSystem
+internal sealed class GoferFileSystem : FileSystem
 {
     private readonly GoferInode _root;
 

@@ -15,7 +15,7 @@ namespace RunscNet.Sentry.Vfs.Gofer;
 /// cached (they never change in place). The handle goes back to the gofer when the dentry cache
 /// evicts the inode's last dentry (<see cref="Evicted"/>).
 /// </summary>
-public sealed class GoferInode : Inode
+internal sealed class GoferInode : Inode
 {
     /// <summary>At most this many read-only host fds are kept open for re-opening.</summary>
     private const int MaxCachedReadFds = 256;

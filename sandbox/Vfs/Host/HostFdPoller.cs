@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Vfs.Host;
 /// <see cref="Task.Block(Func{bool}, WaitQueue, TimeSpan?)"/> on the fd's queue, so a signal can
 /// interrupt the wait; the host fd itself stays in blocking mode (it may be shared with conmon).
 /// </summary>
-public sealed class HostFdPoller
+internal sealed class HostFdPoller
 {
     private static readonly Lazy<HostFdPoller> s_instance = new(() => new HostFdPoller());
     private readonly object _lock = new();

@@ -10,7 +10,7 @@ namespace RunscNet.Sentry.Vfs.Host;
 /// would see natively). Reads and writes that would block wait on the <see cref="HostFdPoller"/>
 /// queue, so signals interrupt them; termios ioctls pass through to the host tty.
 /// </summary>
-public sealed class HostFileDescription : FileDescription
+internal sealed class HostFileDescription : FileDescription
 {
     private int _fd;
     private readonly uint _hostMode;

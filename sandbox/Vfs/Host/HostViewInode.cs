@@ -10,7 +10,7 @@ namespace RunscNet.Sentry.Vfs.Host;
 /// O_NOFOLLOW, files open read-only (EROFS for writing). No fd is kept between calls, so the
 /// Sentry holds no directory fd for these views (docs/ARCHITECTURE.md lists the fds it holds).
 /// </summary>
-public sealed class HostViewInode : Inode
+internal sealed class HostViewInode : Inode
 {
     private const int O_NOFOLLOW = 0x20000, O_DIRECTORY = 0x10000, AT_SYMLINK_NOFOLLOW = 0x100, AT_FDCWD = -100;
 

@@ -11,7 +11,7 @@ namespace RunscNet.Sentry.Vfs.Inotify;
 /// goes after its first signal. Masks given again for the same description add up; a mask with no
 /// event removes the mark; a mark goes with its description's last close.
 /// </summary>
-public static class Dnotify
+internal static class Dnotify
 {
     /// <summary>The DN_* bits.</summary>
     public const uint DN_ACCESS = 1, DN_MODIFY = 2, DN_CREATE = 4, DN_DELETE = 8, DN_RENAME = 0x10, DN_ATTRIB = 0x20,

@@ -44,7 +44,7 @@ internal static class InotifyRegistry
 /// and, with the name, on its parent directory. Only operations made through the Sentry are
 /// seen; changes the host makes to gofer-backed files are not.
 /// </summary>
-public static class FsNotify
+internal static class FsNotify
 {
     private static int s_cookie;
 

@@ -6,7 +6,7 @@ using RunscNet.Sentry.Memory;
 namespace RunscNet.Sentry.Vfs.Inotify;
 
 /// <summary>The inotify(7) event and flag bits.</summary>
-public static class InotifyMask
+internal static class InotifyMask
 {
     public const uint IN_ACCESS = 0x1, IN_MODIFY = 0x2, IN_ATTRIB = 0x4, IN_CLOSE_WRITE = 0x8, IN_CLOSE_NOWRITE = 0x10,
         IN_OPEN = 0x20, IN_MOVED_FROM = 0x40, IN_MOVED_TO = 0x80, IN_CREATE = 0x100, IN_DELETE = 0x200,
@@ -22,7 +22,7 @@ public static class InotifyMask
 }
 
 /// <summary>One watch: an inotify instance's interest in one inode.</summary>
-public sealed class InotifyWatch
+internal sealed class InotifyWatch
 {
     internal InotifyWatch(InotifyFile owner, int wd, Inode inode, uint mask)
     {
@@ -51,7 +51,7 @@ public sealed class InotifyWatch
 /// multiple of 16 bytes); an event equal to the last queued one is merged into it, and past
 /// 16384 queued events one IN_Q_OVERFLOW is queued instead, as Linux does.
 /// </summary>
-public sealed class InotifyFile : FileDescription
+internal sealed class InotifyFile : FileDescription
 {
     /// <summary>/proc/sys/fs/inotify/max_queued_events.</summary>
     public const int MaxQueuedEvents = 16384;

@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Vfs.Locks;
 /// file description) and fcntl(2) record locks (owned by the process for F_SETLK, by the open
 /// file description for F_OFD_SETLK), kept per inode. Waits are interruptible.
 /// </summary>
-public static class FileLocks
+internal static class FileLocks
 {
     /// <summary>Lock types (F_RDLCK, F_WRLCK, F_UNLCK).</summary>
     public const int ReadLock = 0, WriteLock = 1, Unlock = 2;

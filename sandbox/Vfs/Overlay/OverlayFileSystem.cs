@@ -10,7 +10,7 @@ namespace RunscNet.Sentry.Vfs.Overlay;
 /// Renaming a directory that exists in the lower layer gives EXDEV, as Linux overlayfs without
 /// redirect_dir does (mv then copies).
 /// </summary>
-public sealed class OverlayFileSystem : FileSystem
+internal sealed class OverlayFileSystem : FileSystem
 {
     private readonly OverlayInode _root;
 

@@ -8,7 +8,7 @@ namespace RunscNet.Sentry.Vfs.Overlay;
 /// lower version. Directories merge both layers minus whiteouts; an opaque directory (created
 /// over a whiteout) hides the lower one entirely.
 /// </summary>
-public sealed class OverlayInode : Inode
+internal sealed class OverlayInode : Inode
 {
     private readonly object _lock = new();
     private readonly OverlayInode? _parent;

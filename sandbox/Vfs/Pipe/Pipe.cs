@@ -7,7 +7,7 @@ namespace RunscNet.Sentry.Vfs.Pipe;
 /// writes of at most PIPE_BUF bytes are atomic, reads see EOF when every writer is gone, writes
 /// fail with EPIPE when every reader is gone, and blocking waits are interruptible by signals.
 /// </summary>
-public sealed class Pipe
+internal sealed class Pipe
 {
     /// <summary>Writes up to this size are atomic.</summary>
     public const int PipeBuf = 4096;

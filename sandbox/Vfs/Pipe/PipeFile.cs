@@ -3,7 +3,7 @@ using RunscNet.Sentry.Kernel;
 namespace RunscNet.Sentry.Vfs.Pipe;
 
 /// <summary>One end of a pipe (pipe(2)) or an open FIFO: reads and/or writes the shared <see cref="Pipe"/>.</summary>
-public sealed class PipeFile : FileDescription
+internal sealed class PipeFile : FileDescription
 {
     private readonly bool _read;
     private readonly bool _write;
@@ -92,7 +92,7 @@ public sealed class PipeFile : FileDescription
 }
 
 /// <summary>The pipe behind a FIFO inode, with open(2)'s FIFO rules (fifo(7)).</summary>
-public sealed class NamedPipe
+internal sealed class NamedPipe
 {
     private readonly Pipe _pipe = new();
 

@@ -7,7 +7,7 @@ namespace RunscNet.Sentry.Vfs.Proc;
 /// sys/kernel/*), "self"/"thread-self", and a directory per process (stat, status, cmdline,
 /// comm, exe, cwd, root, fd/, mounts...). Everything is generated on access; nothing is cached.
 /// </summary>
-public sealed partial class ProcFileSystem : FileSystem
+internal sealed partial class ProcFileSystem : FileSystem
 {
     private readonly ProcDirectory _root;
 

@@ -14,7 +14,7 @@ namespace RunscNet.Sentry.Vfs.Proc;
 /// maps of the stub. smaps adds each VMA's page counts, read from the host's smaps of the stub
 /// (which holds exactly the application's memory), summed over the host VMAs it covers.
 /// </summary>
-public sealed partial class ProcFileSystem
+internal sealed partial class ProcFileSystem
 {
     private static readonly string[] s_hostSpecialMappings = ["[vvar]", "[vvar_vclock]", "[vdso]", "[vsyscall]"];
 

@@ -2,7 +2,7 @@ using RunscNet.Sentry.Kernel;
 
 namespace RunscNet.Sentry.Vfs.Proc;
 
-public sealed partial class ProcFileSystem
+internal sealed partial class ProcFileSystem
 {
     /// <summary>The namespaces /proc/PID/ns lists, in Linux's order, with the inode number each has in this sandbox.</summary>
     private static readonly (string Name, ulong Ino)[] s_namespaces =

@@ -1,6 +1,6 @@
 namespace RunscNet.Sentry.Vfs.Proc;
 
-public sealed partial class ProcFileSystem
+internal sealed partial class ProcFileSystem
 {
     /// <summary>Where the Sentry reads its own network namespace's /proc/net (the container's sockets are host sockets there).</summary>
     private const string HostNetDirectory = "/proc/thread-self/net";

@@ -4,7 +4,7 @@ using RunscNet.Sentry.Kernel;
 namespace RunscNet.Sentry.Vfs.Proc;
 
 /// <summary>A /proc directory whose entries are computed on every lookup and listing (never cached).</summary>
-public sealed class ProcDirectory : Inode
+internal sealed class ProcDirectory : Inode
 {
     private readonly Func<IEnumerable<string>> _list;
     private readonly Func<string, Inode?> _lookup;
@@ -65,7 +65,7 @@ public sealed class ProcDirectory : Inode
 }
 
 /// <summary>A /proc file whose text is generated when it is opened.</summary>
-public sealed class ProcFile : Inode
+internal sealed class ProcFile : Inode
 {
     private readonly Func<Task, string> _content;
     private readonly Func<Task, byte[], long>? _write;
@@ -109,7 +109,7 @@ public sealed class ProcFile : Inode
 }
 
 /// <summary>A /proc symlink; "magic" ones (fd/N, cwd, root, exe) jump straight to their location.</summary>
-public sealed class ProcSymlink : Inode
+internal sealed class ProcSymlink : Inode
 {
     private readonly Func<Task, string?> _target;
     private readonly Func<Task, VfsPath?>? _magic;
@@ -159,7 +159,7 @@ public sealed class ProcSymlink : Inode
 }
 
 /// <summary>An open /proc file: a snapshot of its text taken at open.</summary>
-public sealed class ProcFileDescription : FileDescription
+internal sealed class ProcFileDescription : FileDescription
 {
     private readonly byte[] _data;
     private readonly Func<Task, byte[], long>? _write;

@@ -3,10 +3,10 @@ using RunscNet.Sentry.Kernel;
 namespace RunscNet.Sentry.Vfs.Proc;
 
 /// <summary>What /proc shows about one process.</summary>
-public sealed record ProcProcess(int Pid, Task Leader, int ParentPid, int ProcessGroup, int Session, string Comm, char State,
+internal sealed record ProcProcess(int Pid, Task Leader, int ParentPid, int ProcessGroup, int Session, string Comm, char State,
     IReadOnlyList<Task> Threads, IReadOnlyList<string> Argv, IReadOnlyList<string> Environment, long StartTimeNs, VfsPath? Exe);
 
-public sealed partial class ProcFileSystem
+internal sealed partial class ProcFileSystem
 {
     /// <summary>
     /// Enumerates the sandbox's processes for /proc. Set by the kernel at boot (task bookkeeping

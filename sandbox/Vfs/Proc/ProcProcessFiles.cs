@@ -3,7 +3,7 @@ using RunscNet.Sentry.Kernel;
 
 namespace RunscNet.Sentry.Vfs.Proc;
 
-public sealed partial class ProcFileSystem
+internal sealed partial class ProcFileSystem
 {
     /// <summary>/proc/PID: the process's files (and task/TID for each thread).</summary>
     private Inode ProcessDirectory(ProcProcess p)

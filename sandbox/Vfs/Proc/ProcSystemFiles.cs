@@ -4,7 +4,7 @@ using RunscNet.Sentry.Kernel;
 
 namespace RunscNet.Sentry.Vfs.Proc;
 
-public sealed partial class ProcFileSystem
+internal sealed partial class ProcFileSystem
 {
     private static readonly long s_bootTimestamp = Stopwatch.GetTimestamp();
     private static readonly long s_bootEpochSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();

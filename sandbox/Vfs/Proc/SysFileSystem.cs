@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Vfs.Proc;
 /// A minimal /sys: the top-level directories and the CPU topology files programs read to size
 /// thread pools (devices/system/cpu/{online,possible,present}); mounted read-only.
 /// </summary>
-public static class SysFileSystem
+internal static class SysFileSystem
 {
     /// <summary>Builds a fresh /sys.</summary>
     public static TmpfsFileSystem Create()

@@ -18,7 +18,7 @@ namespace RunscNet.Sentry.Vfs.Socket;
 /// Not exact: a message type between the kernel's RTM_MAX and 255 gets EPERM where Linux says
 /// EOPNOTSUPP; in a batch that mixes refused and accepted requests, the refusals come first.
 /// </summary>
-public sealed partial class HostSocket
+internal sealed partial class HostSocket
 {
     private const int NLMSG_HDRLEN = 16, NLM_F_REQUEST = 1, NLM_F_CAPPED = 0x100, NLMSG_ERROR = 2, RTM_BASE = 16;
     private const int SOL_NETLINK = 270, NETLINK_CAP_ACK = 10;

@@ -17,7 +17,7 @@ namespace RunscNet.Sentry.Vfs.Socket;
 /// option values are never handed to the host as they are (they would be read or written in the
 /// Sentry's memory).
 /// </summary>
-public sealed partial class HostSocket : SocketFile
+internal sealed partial class HostSocket : SocketFile
 {
     private int _fd;
     private readonly int _family, _type, _protocol;

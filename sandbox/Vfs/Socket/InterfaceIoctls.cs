@@ -11,7 +11,7 @@ namespace RunscNet.Sentry.Vfs.Socket;
 /// (SIOCSIF*) are not passed on. glibc's if_nametoindex/if_indextoname use these on any socket
 /// (often AF_UNIX).
 /// </summary>
-public static class InterfaceIoctls
+internal static class InterfaceIoctls
 {
     private const uint SIOCGIFCONF = 0x8912;
     private static readonly HashSet<uint> s_ifreqReads =

@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Vfs.Socket;
 /// container cannot change them (its /proc/sys is a read-only view), so one reading holds.
 /// Each value falls back to Linux's default when it cannot be read (unit tests).
 /// </summary>
-public static class NetSysctls
+internal static class NetSysctls
 {
     private static volatile Values? s_values;
 

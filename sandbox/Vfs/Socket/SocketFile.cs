@@ -3,7 +3,7 @@ using RunscNet.Sentry.Kernel;
 namespace RunscNet.Sentry.Vfs.Socket;
 
 /// <summary>One message to send or the result of a receive: data, address and SCM_RIGHTS files.</summary>
-public sealed class SocketMessage
+internal sealed class SocketMessage
 {
     /// <summary>Destination (send) or source (receive) address, raw sockaddr bytes; null for none.</summary>
     public byte[]? Address;
@@ -27,7 +27,7 @@ public sealed class SocketMessage
 /// bytes in the application's layout. Blocking operations wait interruptibly and return
 /// -ERESTARTSYS when a signal arrives.
 /// </summary>
-public abstract class SocketFile : FileDescription
+internal abstract class SocketFile : FileDescription
 {
     /// <summary>fsync(2)/fdatasync(2): a socket has nothing to sync (EINVAL, as Linux).</summary>
     public override int Sync(Task task, bool dataOnly) => -Errno.EINVAL;

@@ -25,7 +25,7 @@ namespace RunscNet.Sentry.Vfs.Socket;
 /// the socket's opener (netlink_net_capable); see <see cref="HostSocket"/>'s netlink part.</item>
 /// </list>
 /// </summary>
-public static class SocketPrivileges
+internal static class SocketPrivileges
 {
     public const int CAP_SETGID = 6, CAP_SETUID = 7, CAP_NET_BIND_SERVICE = 10, CAP_NET_BROADCAST = 11, CAP_NET_ADMIN = 12,
         CAP_NET_RAW = 13, CAP_SYS_ADMIN = 21;

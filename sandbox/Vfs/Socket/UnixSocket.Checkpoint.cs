@@ -7,7 +7,7 @@ namespace RunscNet.Sentry.Vfs.Socket;
 // Checkpoint and restore of a unix socket (sandbox/Checkpoint/): its state as an image record, and
 // a socket rebuilt from one. Other sockets are named by index (the saver and restorer keep the
 // tables); what cannot be saved is named in a refusal instead.
-public sealed partial class UnixSocket
+internal sealed partial class UnixSocket
 {
     /// <summary>The largest sockaddr_un (sizeof(struct sockaddr_un)).</summary>
     private const int MaxAddress = 110;

@@ -12,7 +12,7 @@ namespace RunscNet.Sentry.Vfs.Socket;
 // application connected to), host credentials (SO_PEERCRED is the sandbox's own answer) and
 // host fds (SCM_RIGHTS are neither sent, EOPNOTSUPP, nor received: the host kernel discards
 // them and reports MSG_CTRUNC).
-public sealed partial class UnixSocket
+internal sealed partial class UnixSocket
 {
     private HostSocket? _host;
     private byte[]? _hostPeerAddress;

@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Vfs.Socket;
 /// autobind; listen/accept/connect; SCM_RIGHTS file passing; SO_PEERCRED; shutdown; EOF when the
 /// peer closes and EPIPE when writing to a closed peer. One lock serialises all unix-socket state.
 /// </summary>
-public sealed partial class UnixSocket : SocketFile
+internal sealed partial class UnixSocket : SocketFile
 {
     private const int DefaultBuffer = 212992;
     private static readonly object s_lock = new();

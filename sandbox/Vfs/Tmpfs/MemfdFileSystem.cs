@@ -6,7 +6,7 @@ namespace RunscNet.Sentry.Vfs.Tmpfs;
 /// The hidden tmpfs behind memfd_create(2): each memfd is an unlinked tmpfs file (its data a
 /// host memfd, so it can be mapped shared), shown as "/memfd:NAME (deleted)".
 /// </summary>
-public static class MemfdFileSystem
+internal static class MemfdFileSystem
 {
     private static readonly TmpfsFileSystem s_fs = Unlimited();
 

@@ -5,7 +5,7 @@ namespace RunscNet.Sentry.Vfs.Tmpfs;
 /// memfds so they can be mapped like gofer files. Used for spec `tmpfs` mounts, /dev/shm, /dev,
 /// the memory overlay's upper layer, and memfd_create.
 /// </summary>
-public sealed class TmpfsFileSystem : FileSystem
+internal sealed class TmpfsFileSystem : FileSystem
 {
     private readonly TmpfsInode _root;
 

@@ -13,7 +13,7 @@ namespace RunscNet.Sentry.Vfs.Tmpfs;
 /// shared writable mappings EPERM, and F_SEAL_WRITE while a shared writable mapping exists EBUSY
 /// (the host counts the stubs' mappings). F_SEAL_EXEC is the Sentry's (chmod, in SetAttr).
 /// </summary>
-public sealed partial class TmpfsInode
+internal sealed partial class TmpfsInode
 {
     /// <summary>F_SEAL_* bits (fcntl.h).</summary>
     public const int SealSeal = 1, SealShrink = 2, SealGrow = 4, SealWrite = 8, SealFutureWrite = 0x10, SealExec = 0x20;

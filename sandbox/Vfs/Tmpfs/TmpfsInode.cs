@@ -9,7 +9,7 @@ namespace RunscNet.Sentry.Vfs.Tmpfs;
 /// A tmpfs file: a directory (children held here), a regular file (data in a host memfd), a
 /// symlink, a device node (opened through <see cref="DeviceRegistry"/>), a FIFO or a socket.
 /// </summary>
-public sealed partial class TmpfsInode : Inode
+internal sealed partial class TmpfsInode : Inode
 {
     private readonly object _lock = new();
     private InodeAttr _attr;

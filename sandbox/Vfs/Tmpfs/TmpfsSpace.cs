@@ -15,7 +15,7 @@ namespace RunscNet.Sentry.Vfs.Tmpfs;
 /// raises SIGBUS): they are bounded by the container's memory cgroup, which every tmpfs page is
 /// charged to (the Sentry and the stubs live in the container's cgroup).
 /// </summary>
-public sealed class TmpfsSpace
+internal sealed class TmpfsSpace
 {
     private const long PageSize = 4096;
     private readonly object _lock = new();

@@ -21,10 +21,10 @@ public class PlatformChoiceTests
     [Fact]
     public void GlobalFlagSelectsThePlatformAndIsHandedToBoot()
     {
-        Assert.Equal(PlatformFactory.Default, GlobalFlagParser.Parse(["run", "x"]).Options.Platform);
-        var options = GlobalFlagParser.Parse(["--platform=systrap", "run", "x"]).Options;
+        Assert.Equal(PlatformFactory.Default, GoFlagNormalizer.ParseGlobal(["run", "x"]).Options.Platform);
+        var options = GoFlagNormalizer.ParseGlobal(["--platform=systrap", "run", "x"]).Options;
         Assert.Equal("systrap", options.Platform);
-        Assert.Equal("systrap", GlobalFlagParser.Parse([.. options.ToArguments(), "boot"]).Options.Platform);
-        Assert.Throws<RuntimeError>(() => GlobalFlagParser.Parse(["--platform", "kvm", "run"]));
+        Assert.Equal("systrap", GoFlagNormalizer.ParseGlobal([.. options.ToArguments(), "boot"]).Options.Platform);
+        Assert.Throws<RuntimeError>(() => GoFlagNormalizer.ParseGlobal(["--platform", "kvm", "run"]));
     }
 }

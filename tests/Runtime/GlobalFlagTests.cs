@@ -4,12 +4,12 @@ using Xunit;
 
 namespace RunscNet.Tests.Runtime;
 
-public sealed class GlobalFlagParserTests
+public sealed class GlobalFlagTests
 {
     [Fact]
     public void ReadsEveryGlobalFlagBeforeTheCommand()
     {
-        var r = GlobalFlagParser.Parse([
+        var r = GoFlagNormalizer.ParseGlobal([
             "--root", "/r", "--log", "/l", "--log-format", "json", "--debug", "--debug-log", "/d/",
             "--systemd-cgroup", "--network", "none", "--strace", "create", "--bundle", "b", "id"]);
         Assert.Equal("/r", r.Options.Root);
@@ -27,7 +27,7 @@ public sealed class GlobalFlagParserTests
     [Fact]
     public void AcceptsGoFlagSpellings()
     {
-        var r = GlobalFlagParser.Parse(["-root=/r", "-log-format=text", "--debug=false", "-systemd-cgroup=true", "state", "x"]);
+        var r = GoFlagNormalizer.ParseGlobal(["-root=/r", "-log-format=text", "--debug=false", "-systemd-cgroup=true", "state", "x"]);
         Assert.Equal("/r", r.Options.Root);
         Assert.Equal(LogFormat.Text, r.Options.LogFormat);
         Assert.False(r.Options.Debug);
@@ -38,7 +38,7 @@ public sealed class GlobalFlagParserTests
     [Fact]
     public void DefaultsMatchRunscConventions()
     {
-        var r = GlobalFlagParser.Parse(["list"]);
+        var r = GoFlagNormalizer.ParseGlobal(["list"]);
         Assert.Equal(GlobalOptions.DefaultRoot, r.Options.Root);
         Assert.Equal("sandbox", r.Options.Network);
         Assert.Equal(LogFormat.Text, r.Options.LogFormat);
@@ -48,10 +48,10 @@ public sealed class GlobalFlagParserTests
     [Fact]
     public void RecognisesVersionAndHelp()
     {
-        Assert.True(GlobalFlagParser.Parse(["--version"]).ShowVersion);
-        Assert.True(GlobalFlagParser.Parse(["-v"]).ShowVersion);
-        Assert.True(GlobalFlagParser.Parse(["--help"]).ShowHelp);
-        Assert.Null(GlobalFlagParser.Parse(["--help"]).Command);
+        Assert.True(GoFlagNormalizer.ParseGlobal(["--version"]).ShowVersion);
+        Assert.True(GoFlagNormalizer.ParseGlobal(["-v"]).ShowVersion);
+        Assert.True(GoFlagNormalizer.ParseGlobal(["--help"]).ShowHelp);
+        Assert.Null(GoFlagNormalizer.ParseGlobal(["--help"]).Command);
     }
 
     [Theory]
@@ -60,17 +60,17 @@ public sealed class GlobalFlagParserTests
     [InlineData("--network=bridge")]
     [InlineData("--debug=maybe")]
     public void RejectsBadFlags(string flag)
-        => Assert.Throws<RuntimeError>(() => GlobalFlagParser.Parse([flag, "list"]));
+        => Assert.Throws<RuntimeError>(() => GoFlagNormalizer.ParseGlobal([flag, "list"]));
 
     [Fact]
     public void AFlagWithoutItsValueIsAnError()
-        => Assert.Throws<RuntimeError>(() => GlobalFlagParser.Parse(["--root"]));
+        => Assert.Throws<RuntimeError>(() => GoFlagNormalizer.ParseGlobal(["--root"]));
 
     [Fact]
     public void HandsTheFlagsOnToChildren()
     {
-        var options = GlobalFlagParser.Parse(["--root", "/r", "--debug-log", "/d/", "--network", "host", "--strace", "list"]).Options;
-        var again = GlobalFlagParser.Parse([.. options.ToArguments(), "boot"]).Options;
+        var options = GoFlagNormalizer.ParseGlobal(["--root", "/r", "--debug-log", "/d/", "--network", "host", "--strace", "list"]).Options;
+        var again = GoFlagNormalizer.ParseGlobal([.. options.ToArguments(), "boot"]).Options;
         Assert.Equal("/r", again.Root);
         Assert.Equal("/d/", again.DebugLog);
         Assert.Equal("host", again.Network);
