@@ -1,5 +1,4 @@
 using System.Text;
-using Microsoft.Win32.SafeHandles;
 
 namespace RunscNet.StateFile;
 
@@ -24,8 +23,10 @@ public static class RawStdio
     public static TextWriter Error => s_error ??= Writer(2);
 
     /// <summary>A new stream on fd <paramref name="fd"/> (0, 1 or 2) that does not close the fd when disposed.</summary>
-    public static Stream Open(int fd) =>
-        new FileStream(new SafeFileHandle(fd, ownsHandle: false), fd == 0 ? FileAccess.Read : FileAccess.Write, bufferSize: 0);
+    /// Not a FileStream: on a regular file that one writes with pwrite at a position of its own and
+    /// leaves the shared file offset where it was, so in <c>(echo a; runsc-net state x; echo b) &gt; f</c>
+    /// the next writer would overwrite our output.
+    public static Stream Open(int fd) => new StdioStream(fd, canRead: fd == 0);
 
     private static TextWriter Writer(int fd) =>
         TextWriter.Synchronized(new StreamWriter(Open(fd), s_utf8, 4096) { AutoFlush = true, NewLine = "\n" });

@@ -34,6 +34,33 @@ public sealed class LifecycleCommandTests : IDisposable
         Assert.Equal(r.Stdout, RunscNetBinary.RunWithoutRoot("state", "--version").AssertSuccess().Stdout);
     }
 
+    /// <summary>
+    /// Our output to a regular file moves the shared file offset, as write(2) does: the next
+    /// writer of a shell redirection appends after it instead of overwriting it.
+    /// </summary>
+    [IntegrationFact(needsRoot: false)]
+    public void OutputToARedirectedFileMovesTheSharedOffset()
+    {
+        string dir = Directory.CreateTempSubdirectory("runsc-net-out-").FullName;
+        _bundles.Add(dir);
+        string file = System.IO.Path.Combine(dir, "out");
+        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardError = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("(echo before; \"$0\" --version; echo after) > \"$1\"");
+        psi.ArgumentList.Add(RunscNetBinary.Path!);
+        psi.ArgumentList.Add(file);
+        using (var sh = Process.Start(psi)!)
+        {
+            sh.WaitForExit();
+            Assert.Equal(0, sh.ExitCode);
+        }
+        string[] lines = File.ReadAllText(file).Split('\n');
+        Assert.Equal("before", lines[0]);
+        Assert.StartsWith("runsc-net version ", lines[1]);
+        Assert.Equal("after", lines[^2]);
+        Assert.Equal("", lines[^1]);
+    }
+
     [IntegrationFact(needsRoot: false)]
     public void SpecWritesARuncLikeConfigOnce()
     {
