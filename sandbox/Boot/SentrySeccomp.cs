@@ -59,7 +59,7 @@ internal static class SentrySeccomp
     /// <summary>
     /// clone's flags the Sentry uses: threads (glibc's CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|
     /// SETTLS|PARENT_SETTID|CHILD_CLEARTID, the stubs' thread flags), a stub's fork (CLONE_PARENT),
-    /// a new stub (no flag), CHILD_SETTID, PIDFD, VFORK and the exit signal. Any other bit
+    /// a new stub (CLONE_VM | CLONE_VFORK), CHILD_SETTID, PIDFD, VFORK and the exit signal. Any other bit
     /// (every CLONE_NEW*, CLONE_PTRACE, CLONE_UNTRACED, CLONE_IO...) → EPERM.
     /// </summary>
     public const uint AllowedCloneFlags = 0xff | 0x100 | 0x200 | 0x400 | 0x800 | 0x1000 | 0x4000 | 0x8000 | 0x10000 | 0x40000

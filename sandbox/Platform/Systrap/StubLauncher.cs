@@ -7,7 +7,9 @@ namespace RunscNet.Sentry.Platform.Systrap;
 /// <c>clone</c> P/Invoke returns into the runtime in the child, a copy of a multi-threaded
 /// process: if a garbage collection was suspending threads at that moment, the child waits
 /// forever for a GC that will not happen there.) The trampoline, called through an unmanaged
-/// function pointer: block every signal (saving the mask), <c>clone</c> with exit signal 0; the
+/// function pointer: block every signal (saving the mask), <c>clone(CLONE_VM | CLONE_VFORK)</c> with
+/// exit signal 0 (the child borrows the Sentry's memory and stack until its exec, as vfork does:
+/// no copy of a .NET process's page tables per exec); the
 /// parent restores its mask and returns the pid (or -errno); the child sets PR_SET_PDEATHSIG to
 /// SIGKILL, leaves boot's host process group (setpgid(0, 0): the console's ^C, ^\, ^Z
 /// and hang-up go to that group, the terminal's foreground, and must not reach a stub) and sets
@@ -42,79 +44,79 @@ internal static unsafe class StubLauncher
         0xb8, 0x0e, 0x00, 0x00, 0x00,                                 // 01e  mov eax,0xe
         0x0f, 0x05,                                                   // 023  syscall
         0xb8, 0x38, 0x00, 0x00, 0x00,                                 // 025  mov eax,0x38
-        0x31, 0xff,                                                   // 02a  xor edi,edi
-        0x31, 0xf6,                                                   // 02c  xor esi,esi
-        0x31, 0xd2,                                                   // 02e  xor edx,edx
-        0x45, 0x31, 0xd2,                                             // 030  xor r10d,r10d
-        0x45, 0x31, 0xc0,                                             // 033  xor r8d,r8d
-        0x0f, 0x05,                                                   // 036  syscall
-        0x48, 0x85, 0xc0,                                             // 038  test rax,rax
-        0x74, 0x26,                                                   // 03b  je 63 <child>
-        0x49, 0x89, 0xc5,                                             // 03d  mov r13,rax
-        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 040  mov edi,0x2
-        0x48, 0x89, 0xe6,                                             // 045  mov rsi,rsp
-        0x31, 0xd2,                                                   // 048  xor edx,edx
-        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 04a  mov r10d,0x8
-        0xb8, 0x0e, 0x00, 0x00, 0x00,                                 // 050  mov eax,0xe
-        0x0f, 0x05,                                                   // 055  syscall
-        0x4c, 0x89, 0xe8,                                             // 057  mov rax,r13
-        0x48, 0x83, 0xc4, 0x18,                                       // 05a  add rsp,0x18
-        0x41, 0x5d,                                                   // 05e  pop r13
-        0x41, 0x5c,                                                   // 060  pop r12
-        0xc3,                                                         // 062  ret
+        0xbf, 0x00, 0x41, 0x00, 0x00,                                 // 02a  mov edi,0x4100
+        0x31, 0xf6,                                                   // 02f  xor esi,esi
+        0x31, 0xd2,                                                   // 031  xor edx,edx
+        0x45, 0x31, 0xd2,                                             // 033  xor r10d,r10d
+        0x45, 0x31, 0xc0,                                             // 036  xor r8d,r8d
+        0x0f, 0x05,                                                   // 039  syscall
+        0x48, 0x85, 0xc0,                                             // 03b  test rax,rax
+        0x74, 0x26,                                                   // 03e  je 66 <child>
+        0x49, 0x89, 0xc5,                                             // 040  mov r13,rax
+        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 043  mov edi,0x2
+        0x48, 0x89, 0xe6,                                             // 048  mov rsi,rsp
+        0x31, 0xd2,                                                   // 04b  xor edx,edx
+        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 04d  mov r10d,0x8
+        0xb8, 0x0e, 0x00, 0x00, 0x00,                                 // 053  mov eax,0xe
+        0x0f, 0x05,                                                   // 058  syscall
+        0x4c, 0x89, 0xe8,                                             // 05a  mov rax,r13
+        0x48, 0x83, 0xc4, 0x18,                                       // 05d  add rsp,0x18
+        0x41, 0x5d,                                                   // 061  pop r13
+        0x41, 0x5c,                                                   // 063  pop r12
+        0xc3,                                                         // 065  ret
         // child:
-        0xbf, 0x01, 0x00, 0x00, 0x00,                                 // 063  mov edi,0x1
-        0xbe, 0x09, 0x00, 0x00, 0x00,                                 // 068  mov esi,0x9
-        0xb8, 0x9d, 0x00, 0x00, 0x00,                                 // 06d  mov eax,0x9d
-        0x0f, 0x05,                                                   // 072  syscall
-        0x31, 0xff,                                                   // 074  xor edi,edi
-        0x31, 0xf6,                                                   // 076  xor esi,esi
-        0xb8, 0x6d, 0x00, 0x00, 0x00,                                 // 078  mov eax,0x6d
-        0x0f, 0x05,                                                   // 07d  syscall
-        0x31, 0xc0,                                                   // 07f  xor eax,eax
-        0x50,                                                         // 081  push rax
-        0x50,                                                         // 082  push rax
-        0x50,                                                         // 083  push rax
-        0x6a, 0x01,                                                   // 084  push 0x1
-        0x49, 0x89, 0xe5,                                             // 086  mov r13,rsp
-        0x48, 0xbb, 0x01, 0x02, 0x03, 0x14, 0x15, 0x16, 0x00, 0x00,   // 089  movabs rbx,0x161514030201
+        0xbf, 0x01, 0x00, 0x00, 0x00,                                 // 066  mov edi,0x1
+        0xbe, 0x09, 0x00, 0x00, 0x00,                                 // 06b  mov esi,0x9
+        0xb8, 0x9d, 0x00, 0x00, 0x00,                                 // 070  mov eax,0x9d
+        0x0f, 0x05,                                                   // 075  syscall
+        0x31, 0xff,                                                   // 077  xor edi,edi
+        0x31, 0xf6,                                                   // 079  xor esi,esi
+        0xb8, 0x6d, 0x00, 0x00, 0x00,                                 // 07b  mov eax,0x6d
+        0x0f, 0x05,                                                   // 080  syscall
+        0x31, 0xc0,                                                   // 082  xor eax,eax
+        0x50,                                                         // 084  push rax
+        0x50,                                                         // 085  push rax
+        0x50,                                                         // 086  push rax
+        0x6a, 0x01,                                                   // 087  push 0x1
+        0x49, 0x89, 0xe5,                                             // 089  mov r13,rsp
+        0x48, 0xbb, 0x01, 0x02, 0x03, 0x14, 0x15, 0x16, 0x00, 0x00,   // 08c  movabs rbx,0x161514030201
         // ignore:
-        0x0f, 0xb6, 0xfb,                                             // 093  movzx edi,bl
-        0x85, 0xff,                                                   // 096  test edi,edi
-        0x74, 0x18,                                                   // 098  je b2 <ignored>
-        0x4c, 0x89, 0xee,                                             // 09a  mov rsi,r13
-        0x31, 0xd2,                                                   // 09d  xor edx,edx
-        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 09f  mov r10d,0x8
-        0xb8, 0x0d, 0x00, 0x00, 0x00,                                 // 0a5  mov eax,0xd
-        0x0f, 0x05,                                                   // 0aa  syscall
-        0x48, 0xc1, 0xeb, 0x08,                                       // 0ac  shr rbx,0x8
-        0xeb, 0xe1,                                                   // 0b0  jmp 93 <ignore>
+        0x0f, 0xb6, 0xfb,                                             // 096  movzx edi,bl
+        0x85, 0xff,                                                   // 099  test edi,edi
+        0x74, 0x18,                                                   // 09b  je b5 <ignored>
+        0x4c, 0x89, 0xee,                                             // 09d  mov rsi,r13
+        0x31, 0xd2,                                                   // 0a0  xor edx,edx
+        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,                           // 0a2  mov r10d,0x8
+        0xb8, 0x0d, 0x00, 0x00, 0x00,                                 // 0a8  mov eax,0xd
+        0x0f, 0x05,                                                   // 0ad  syscall
+        0x48, 0xc1, 0xeb, 0x08,                                       // 0af  shr rbx,0x8
+        0xeb, 0xe1,                                                   // 0b3  jmp 96 <ignore>
         // ignored:
-        0x41, 0x8b, 0x3c, 0x24,                                       // 0b2  mov edi,DWORD PTR [r12]
-        0x31, 0xf6,                                                   // 0b6  xor esi,esi
-        0xba, 0x00, 0x00, 0x08, 0x00,                                 // 0b8  mov edx,0x80000
-        0xb8, 0x24, 0x01, 0x00, 0x00,                                 // 0bd  mov eax,0x124
-        0x0f, 0x05,                                                   // 0c2  syscall
-        0x41, 0x8b, 0x7c, 0x24, 0x08,                                 // 0c4  mov edi,DWORD PTR [r12+0x8]
-        0xbe, 0x01, 0x00, 0x00, 0x00,                                 // 0c9  mov esi,0x1
-        0x31, 0xd2,                                                   // 0ce  xor edx,edx
-        0xb8, 0x24, 0x01, 0x00, 0x00,                                 // 0d0  mov eax,0x124
-        0x0f, 0x05,                                                   // 0d5  syscall
-        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 0d7  mov edi,0x2
-        0xbe, 0xff, 0xff, 0xff, 0xff,                                 // 0dc  mov esi,0xffffffff
-        0x31, 0xd2,                                                   // 0e1  xor edx,edx
-        0xb8, 0xb4, 0x01, 0x00, 0x00,                                 // 0e3  mov eax,0x1b4
-        0x0f, 0x05,                                                   // 0e8  syscall
-        0x31, 0xff,                                                   // 0ea  xor edi,edi
-        0x49, 0x8b, 0x74, 0x24, 0x10,                                 // 0ec  mov rsi,QWORD PTR [r12+0x10]
-        0x49, 0x8b, 0x54, 0x24, 0x18,                                 // 0f1  mov rdx,QWORD PTR [r12+0x18]
-        0x4d, 0x8b, 0x54, 0x24, 0x20,                                 // 0f6  mov r10,QWORD PTR [r12+0x20]
-        0x41, 0xb8, 0x00, 0x10, 0x00, 0x00,                           // 0fb  mov r8d,0x1000
-        0xb8, 0x42, 0x01, 0x00, 0x00,                                 // 101  mov eax,0x142
-        0x0f, 0x05,                                                   // 106  syscall
-        0xbf, 0x7f, 0x00, 0x00, 0x00,                                 // 108  mov edi,0x7f
-        0xb8, 0xe7, 0x00, 0x00, 0x00,                                 // 10d  mov eax,0xe7
-        0x0f, 0x05,                                                   // 112  syscall
+        0x41, 0x8b, 0x3c, 0x24,                                       // 0b5  mov edi,DWORD PTR [r12]
+        0x31, 0xf6,                                                   // 0b9  xor esi,esi
+        0xba, 0x00, 0x00, 0x08, 0x00,                                 // 0bb  mov edx,0x80000
+        0xb8, 0x24, 0x01, 0x00, 0x00,                                 // 0c0  mov eax,0x124
+        0x0f, 0x05,                                                   // 0c5  syscall
+        0x41, 0x8b, 0x7c, 0x24, 0x08,                                 // 0c7  mov edi,DWORD PTR [r12+0x8]
+        0xbe, 0x01, 0x00, 0x00, 0x00,                                 // 0cc  mov esi,0x1
+        0x31, 0xd2,                                                   // 0d1  xor edx,edx
+        0xb8, 0x24, 0x01, 0x00, 0x00,                                 // 0d3  mov eax,0x124
+        0x0f, 0x05,                                                   // 0d8  syscall
+        0xbf, 0x02, 0x00, 0x00, 0x00,                                 // 0da  mov edi,0x2
+        0xbe, 0xff, 0xff, 0xff, 0xff,                                 // 0df  mov esi,0xffffffff
+        0x31, 0xd2,                                                   // 0e4  xor edx,edx
+        0xb8, 0xb4, 0x01, 0x00, 0x00,                                 // 0e6  mov eax,0x1b4
+        0x0f, 0x05,                                                   // 0eb  syscall
+        0x31, 0xff,                                                   // 0ed  xor edi,edi
+        0x49, 0x8b, 0x74, 0x24, 0x10,                                 // 0ef  mov rsi,QWORD PTR [r12+0x10]
+        0x49, 0x8b, 0x54, 0x24, 0x18,                                 // 0f4  mov rdx,QWORD PTR [r12+0x18]
+        0x4d, 0x8b, 0x54, 0x24, 0x20,                                 // 0f9  mov r10,QWORD PTR [r12+0x20]
+        0x41, 0xb8, 0x00, 0x10, 0x00, 0x00,                           // 0fe  mov r8d,0x1000
+        0xb8, 0x42, 0x01, 0x00, 0x00,                                 // 104  mov eax,0x142
+        0x0f, 0x05,                                                   // 109  syscall
+        0xbf, 0x7f, 0x00, 0x00, 0x00,                                 // 10b  mov edi,0x7f
+        0xb8, 0xe7, 0x00, 0x00, 0x00,                                 // 110  mov eax,0xe7
+        0x0f, 0x05,                                                   // 115  syscall
     };
 
     private static delegate* unmanaged<Request*, long> _spawn;
