@@ -41,13 +41,13 @@ public static class RawStdio
     /// </summary>
     public static void KeepConsoleOffTerminal()
     {
-        int devNull = Interop.FileSystem.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
-        if (devNull < 0) return;
+        using var devNull = new FileDescriptor(Interop.FileSystem.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0));
+        if (devNull.IsInvalid) return;
         Span<int> saved = stackalloc int[3];
         for (int fd = 0; fd < 3; fd++)
         {
             saved[fd] = Interop.FileSystem.FcntlDupCloexec(fd);
-            if (saved[fd] >= 0) Interop.FileSystem.Dup2(devNull, fd);
+            if (saved[fd] >= 0) Interop.FileSystem.Dup2(devNull.Number, fd);
         }
         try
         {
@@ -62,9 +62,8 @@ public static class RawStdio
             {
                 if (saved[fd] < 0) continue;
                 Interop.FileSystem.Dup2(saved[fd], fd);
-                FileDescriptor.Close(saved[fd]);
+                FileDescriptor.Close(saved[fd]); // a raw dup: restored onto fd first, then closed
             }
-            FileDescriptor.Close(devNull);
         }
     }
 }

@@ -26,6 +26,8 @@ public enum LockMode
 /// <remarks>Not thread-safe: one instance per operation. Dispose releases the lock.</remarks>
 public sealed class StateFile : IDisposable
 {
+    // A raw number on purpose: the flock lives until Unlock/Dispose (or our exit), never until a
+    // finalizer decides the instance is unreachable.
     private int _lockFd = -1;
 
     /// <summary>Creates a handle for container <paramref name="id"/> under <paramref name="rootDir"/> (validates the IDs).</summary>
@@ -90,8 +92,8 @@ public sealed class StateFile : IDisposable
         if (IsLocked) throw new InvalidOperationException("state file already locked by this instance");
         while (true)
         {
-            int fd = Open(LockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0x1a0 /* 0640 */);
-            if (fd < 0)
+            using var fd = new FileDescriptor(Open(LockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0x1a0 /* 0640 */));
+            if (fd.IsInvalid)
             {
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno == ENOENT) CreateRootDirectory();
@@ -100,22 +102,21 @@ public sealed class StateFile : IDisposable
             }
             int op = LOCK_EX | (mode == LockMode.TryLock ? LOCK_NB : 0);
             int rc;
-            do { rc = Flock(fd, op); } while (rc < 0 && Marshal.GetLastPInvokeError() == EINTR);
+            do { rc = Flock(fd.Number, op); } while (rc < 0 && Marshal.GetLastPInvokeError() == EINTR);
             if (rc < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                FileDescriptor.Close(fd);
+                fd.Dispose();
                 if (errno == EWOULDBLOCK) throw new StateFileLockedException(Id.ContainerId);
                 throw Failure("locking", LockPath, errno);
             }
             // A Destroy may have unlinked the lock file while we waited on it: then our lock is
             // on a dead inode that nobody else will see. Retry on the file now at the path.
-            if (IsSameFile(fd, LockPath))
+            if (IsSameFile(fd.Number, LockPath))
             {
-                _lockFd = fd;
+                _lockFd = fd.Release();
                 return;
             }
-            FileDescriptor.Close(fd);
         }
     }
 
@@ -136,15 +137,10 @@ public sealed class StateFile : IDisposable
     {
         RequireLock();
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(state, StateJsonContext.Default.ContainerState);
-        int fd = Open(TempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0x1a0);
-        if (fd < 0) throw Failure("creating", TempPath, Marshal.GetLastPInvokeError());
-        try
+        using (var fd = new FileDescriptor(Open(TempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0x1a0)))
         {
-            WriteAll(fd, json, TempPath);
-        }
-        finally
-        {
-            FileDescriptor.Close(fd);
+            if (fd.IsInvalid) throw Failure("creating", TempPath, Marshal.GetLastPInvokeError());
+            WriteAll(fd.Number, json, TempPath);
         }
         if (Rename(TempPath, StatePath) < 0) throw Failure("renaming", TempPath, Marshal.GetLastPInvokeError());
     }

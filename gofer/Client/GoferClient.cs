@@ -20,6 +20,7 @@ public sealed class GoferClient : IDisposable
     private readonly ArrayBufferWriter<byte> _writer = new(4096);
     private readonly byte[] _receiveBuffer = new byte[ProtocolLimits.MaxMessageSize];
     private readonly Dictionary<ulong, bool> _readOnly = new();
+    // Raw: read on every file operation of the Sentry, closed once under _lock (Dispose).
     private int _fd;
     private bool _broken;
     private uint _tag;

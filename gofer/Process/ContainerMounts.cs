@@ -36,71 +36,54 @@ internal static class ContainerMounts
     /// <summary>Mounts one planned bind mount inside <paramref name="rootfs"/>.</summary>
     public static void Bind(string rootfs, BindMountPlan plan, GoferLog log)
     {
-        int sourceFd = Files.OpenAt(PathConsts.AT_FDCWD, plan.Source, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0);
-        if (sourceFd < 0)
+        bool sourceIsDirectory;
+        using (var sourceFd = new FileDescriptor(Files.OpenAt(PathConsts.AT_FDCWD, plan.Source, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0)))
         {
-            throw GoferSetupException.FromErrno($"bind mount source {plan.Source}", Files.Result(sourceFd));
+            if (sourceFd.IsInvalid)
+            {
+                throw GoferSetupException.FromErrno($"bind mount source {plan.Source}", Files.Result(sourceFd.Number));
+            }
+            sourceIsDirectory = FileType(sourceFd.Number) == LinuxMode.S_IFDIR;
         }
-        bool sourceIsDirectory = FileType(sourceFd) == LinuxMode.S_IFDIR;
-        FileDescriptor.Close(sourceFd);
 
-        int rootFd = Files.OpenAt(PathConsts.AT_FDCWD, rootfs, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
-        if (rootFd < 0)
+        using var rootFd = new FileDescriptor(Files.OpenAt(PathConsts.AT_FDCWD, rootfs, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0));
+        if (rootFd.IsInvalid)
         {
-            throw GoferSetupException.FromErrno($"open rootfs {rootfs}", Files.Result(rootFd));
+            throw GoferSetupException.FromErrno($"open rootfs {rootfs}", Files.Result(rootFd.Number));
         }
-        try
+        using (var target = new FileDescriptor(InRootResolver.Open(rootFd.Number, plan.Destination, create: sourceIsDirectory)))
         {
-            int target = InRootResolver.Open(rootFd, plan.Destination, create: sourceIsDirectory);
-            if (target < 0)
+            if (target.IsInvalid)
             {
-                throw GoferSetupException.FromErrno($"mount point {plan.Destination} in {rootfs}", target);
+                throw GoferSetupException.FromErrno($"mount point {plan.Destination} in {rootfs}", target.Number);
             }
-            try
+            if ((FileType(target.Number) == LinuxMode.S_IFDIR) != sourceIsDirectory)
             {
-                if ((FileType(target) == LinuxMode.S_IFDIR) != sourceIsDirectory)
-                {
-                    throw new GoferSetupException($"bind mount {plan.Source} on {plan.Destination}: one is a directory, the other is not");
-                }
-                ulong flags = Mounts.MS_BIND | (plan.Recursive ? Mounts.MS_REC : 0);
-                Check(Mounts.Mount(plan.Source, ProcFdPath(target), null, flags, 0), $"bind mount {plan.Source} on {plan.Destination}");
+                throw new GoferSetupException($"bind mount {plan.Source} on {plan.Destination}: one is a directory, the other is not");
             }
-            finally
-            {
-                FileDescriptor.Close(target);
-            }
+            ulong flags = Mounts.MS_BIND | (plan.Recursive ? Mounts.MS_REC : 0);
+            Check(Mounts.Mount(plan.Source, ProcFdPath(target.Number), null, flags, 0), $"bind mount {plan.Source} on {plan.Destination}");
+        }
 
-            // The old fd names the directory under the new mount; look the destination up again
-            // to reach the mount itself for the remount and propagation changes.
-            if (plan.Flags != 0 || plan.Propagation != 0)
-            {
-                int mounted = InRootResolver.Open(rootFd, plan.Destination, create: null);
-                if (mounted < 0)
-                {
-                    throw GoferSetupException.FromErrno($"reopen mount {plan.Destination}", mounted);
-                }
-                try
-                {
-                    if (plan.Flags != 0)
-                    {
-                        Remount(ProcFdPath(mounted), plan.Flags, plan.Destination);
-                    }
-                    if (plan.Propagation != 0)
-                    {
-                        Check(Mounts.Mount(null, ProcFdPath(mounted), null, plan.Propagation, 0), $"set propagation of {plan.Destination}");
-                    }
-                }
-                finally
-                {
-                    FileDescriptor.Close(mounted);
-                }
-            }
-            log.Write($"bind {plan.Source} on {plan.Destination} (flags 0x{plan.Flags:x}{(plan.Recursive ? ", recursive" : "")})");
-        }
-        finally
+        // The old fd names the directory under the new mount; look the destination up again
+        // to reach the mount itself for the remount and propagation changes.
+        if (plan.Flags != 0 || plan.Propagation != 0)
         {
-            FileDescriptor.Close(rootFd);
+            using var mounted = new FileDescriptor(InRootResolver.Open(rootFd.Number, plan.Destination, create: null));
+            if (mounted.IsInvalid)
+            {
+                throw GoferSetupException.FromErrno($"reopen mount {plan.Destination}", mounted.Number);
+            }
+            if (plan.Flags != 0)
+            {
+                Remount(ProcFdPath(mounted.Number), plan.Flags, plan.Destination);
+            }
+            if (plan.Propagation != 0)
+            {
+                Check(Mounts.Mount(null, ProcFdPath(mounted.Number), null, plan.Propagation, 0), $"set propagation of {plan.Destination}");
+            }
         }
+        log.Write($"bind {plan.Source} on {plan.Destination} (flags 0x{plan.Flags:x}{(plan.Recursive ? ", recursive" : "")})");
     }
 
     /// <summary>
@@ -150,22 +133,20 @@ internal static class ContainerMounts
     private static unsafe void Remount(string target, ulong flags, string what)
     {
         StatFsBuffer fs;
-        int fd = Files.OpenAt(PathConsts.AT_FDCWD, target, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0);
-        if (fd >= 0 && Files.FStatFs(fd, &fs) == 0)
+        using (var fd = new FileDescriptor(Files.OpenAt(PathConsts.AT_FDCWD, target, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0)))
         {
-            if ((fs.Flags & Mounts.ST_NOSUID) != 0) flags |= Mounts.MS_NOSUID;
-            if ((fs.Flags & Mounts.ST_NODEV) != 0) flags |= Mounts.MS_NODEV;
-            if ((fs.Flags & Mounts.ST_NOEXEC) != 0) flags |= Mounts.MS_NOEXEC;
-            if ((flags & (Mounts.MS_NOATIME | Mounts.MS_RELATIME | Mounts.MS_STRICTATIME)) == 0)
+            if (!fd.IsInvalid && Files.FStatFs(fd.Number, &fs) == 0)
             {
-                if ((fs.Flags & Mounts.ST_NOATIME) != 0) flags |= Mounts.MS_NOATIME;
-                else if ((fs.Flags & Mounts.ST_RELATIME) != 0) flags |= Mounts.MS_RELATIME;
+                if ((fs.Flags & Mounts.ST_NOSUID) != 0) flags |= Mounts.MS_NOSUID;
+                if ((fs.Flags & Mounts.ST_NODEV) != 0) flags |= Mounts.MS_NODEV;
+                if ((fs.Flags & Mounts.ST_NOEXEC) != 0) flags |= Mounts.MS_NOEXEC;
+                if ((flags & (Mounts.MS_NOATIME | Mounts.MS_RELATIME | Mounts.MS_STRICTATIME)) == 0)
+                {
+                    if ((fs.Flags & Mounts.ST_NOATIME) != 0) flags |= Mounts.MS_NOATIME;
+                    else if ((fs.Flags & Mounts.ST_RELATIME) != 0) flags |= Mounts.MS_RELATIME;
+                }
+                if ((fs.Flags & Mounts.ST_NODIRATIME) != 0) flags |= Mounts.MS_NODIRATIME;
             }
-            if ((fs.Flags & Mounts.ST_NODIRATIME) != 0) flags |= Mounts.MS_NODIRATIME;
-        }
-        if (fd >= 0)
-        {
-            FileDescriptor.Close(fd);
         }
         Check(Mounts.Mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | flags, 0), $"remount {what} (flags 0x{flags:x})");
     }

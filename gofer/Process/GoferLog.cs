@@ -10,12 +10,12 @@ namespace RunscNet.Gofer.Process;
 /// </summary>
 internal sealed class GoferLog : IDisposable
 {
-    private readonly int _fd;
+    private readonly FileDescriptor _fd;
     private readonly string _prefix;
 
     private GoferLog(int fd, string prefix)
     {
-        _fd = fd;
+        _fd = new FileDescriptor(fd);
         _prefix = prefix;
     }
 
@@ -30,7 +30,7 @@ internal sealed class GoferLog : IDisposable
     /// <summary>Appends one line (with a UTC timestamp).</summary>
     public unsafe void Write(string message)
     {
-        if (_fd < 0)
+        if (_fd.IsInvalid)
         {
             return;
         }
@@ -38,15 +38,12 @@ internal sealed class GoferLog : IDisposable
             DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ ", CultureInfo.InvariantCulture) + _prefix + message + "\n");
         fixed (byte* p = line)
         {
-            Files.Write(_fd, p, (nuint)line.Length);
+            Files.Write(_fd.Number, p, (nuint)line.Length);
         }
     }
 
     public void Dispose()
     {
-        if (_fd >= 0)
-        {
-            FileDescriptor.Close(_fd);
-        }
+        _fd.Dispose();
     }
 }

@@ -90,10 +90,10 @@ public static class GoferProcess
             throw new GoferSetupException("/proc/self/fd is not a procfs directory");
         }
         ImagePageTrim.KeepMapsOpen(); // the final root has no /proc
-        int devNull = Files.OpenAt(PathConsts.AT_FDCWD, "/dev/null", OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0);
-        if (devNull < 0)
+        var devNull = new FileDescriptor(Files.OpenAt(PathConsts.AT_FDCWD, "/dev/null", OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0));
+        if (devNull.IsInvalid)
         {
-            throw GoferSetupException.FromErrno("open /dev/null", Files.Result(devNull));
+            throw GoferSetupException.FromErrno("open /dev/null", Files.Result(devNull.Number));
         }
         ContainerMounts.PivotInto(rootfs);
         int rootFd = Files.OpenAt(PathConsts.AT_FDCWD, "/", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
@@ -126,11 +126,11 @@ public static class GoferProcess
         // Set-up errors went to the caller's stderr; from here on nothing does (the log has it). Let
         // go of that stderr: it is often the container's own pipe (containerd's shim, conmon),
         // which must reach EOF when the container's processes end, as under runc.
-        if (Files.Dup3(devNull, 2, 0) < 0)
+        if (Files.Dup3(devNull.Number, 2, 0) < 0)
         {
             throw GoferSetupException.FromErrno("replace stderr with /dev/null", Files.Result(-1));
         }
-        FileDescriptor.Close(devNull);
+        devNull.Dispose(); // here, before seccomp and serving, not at the end of the method
         if (options.Seccomp)
         {
             r = SeccompFilter.Install(SeccompFilter.Violation.KillProcess);

@@ -22,12 +22,12 @@ internal static class InRootResolver
     public static unsafe int Open(int rootFd, string path, bool? create)
     {
         var remaining = new LinkedList<string>(Split(path));
-        var stack = new Stack<int>();
+        var stack = new Stack<FileDescriptor>();
         int links = 0;
-        int current = Files.OpenAt(rootFd, ".", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
-        if (current < 0)
+        var current = new FileDescriptor(Files.OpenAt(rootFd, ".", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0));
+        if (current.IsInvalid)
         {
-            return Files.Result(current);
+            return Files.Result(current.Number);
         }
         try
         {
@@ -43,87 +43,81 @@ internal static class InRootResolver
                 {
                     if (stack.Count > 0)
                     {
-                        FileDescriptor.Close(current);
+                        current.Dispose();
                         current = stack.Pop();
                     }
                     continue;
                 }
-                int child = Files.OpenAt(current, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
-                if (child < 0 && Files.Result(child) == -Errno.ENOENT && create is not null)
+                int childFd = Files.OpenAt(current.Number, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
+                if (childFd < 0 && Files.Result(childFd) == -Errno.ENOENT && create is not null)
                 {
                     bool last = remaining.Count == 0;
                     int r = last && create == false
-                        ? CreateFile(current, name)
-                        : Files.Result(Files.MkdirAt(current, name, 0x1ED));
+                        ? CreateFile(current.Number, name)
+                        : Files.Result(Files.MkdirAt(current.Number, name, 0x1ED));
                     if (r < 0 && r != -Errno.EEXIST)
                     {
                         return r;
                     }
-                    child = Files.OpenAt(current, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
+                    childFd = Files.OpenAt(current.Number, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
                 }
-                if (child < 0)
+                if (childFd < 0)
                 {
-                    return Files.Result(child);
+                    return Files.Result(childFd);
                 }
-                Statx sx;
-                if (Files.StatxAt(child, "", PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0)
+                string target;
+                using (var child = new FileDescriptor(childFd))
                 {
-                    int r = Files.Result(-1);
-                    FileDescriptor.Close(child);
-                    return r;
-                }
-                if ((sx.Mode & LinuxMode.S_IFMT) == LinuxMode.S_IFLNK)
-                {
+                    Statx sx;
+                    if (Files.StatxAt(child.Number, "", PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0)
+                    {
+                        return Files.Result(-1); // errno is read before child is closed
+                    }
+                    if ((sx.Mode & LinuxMode.S_IFMT) != LinuxMode.S_IFLNK)
+                    {
+                        stack.Push(current);
+                        current = new FileDescriptor(child.Release());
+                        continue;
+                    }
                     if (++links > MaxSymlinks)
                     {
-                        FileDescriptor.Close(child);
                         return -Errno.ELOOP;
                     }
-                    string target = ReadLink(child);
-                    FileDescriptor.Close(child);
-                    string[] parts = Split(target);
-                    for (int i = parts.Length - 1; i >= 0; i--)
-                    {
-                        remaining.AddFirst(parts[i]);
-                    }
-                    if (target.StartsWith('/'))
-                    {
-                        while (stack.Count > 0)
-                        {
-                            FileDescriptor.Close(current);
-                            current = stack.Pop();
-                        }
-                    }
-                    continue;
+                    target = ReadLink(child.Number);
                 }
-                stack.Push(current);
-                current = child;
+                string[] parts = Split(target);
+                for (int i = parts.Length - 1; i >= 0; i--)
+                {
+                    remaining.AddFirst(parts[i]);
+                }
+                if (target.StartsWith('/'))
+                {
+                    while (stack.Count > 0)
+                    {
+                        current.Dispose();
+                        current = stack.Pop();
+                    }
+                }
             }
-            int result = current;
-            current = -1;
-            return result;
+            return current.Release();
         }
         finally
         {
-            if (current >= 0)
-            {
-                FileDescriptor.Close(current);
-            }
+            current.Dispose();
             while (stack.Count > 0)
             {
-                FileDescriptor.Close(stack.Pop());
+                stack.Pop().Dispose();
             }
         }
     }
 
     private static int CreateFile(int dirFd, string name)
     {
-        int fd = Files.OpenAt(dirFd, name, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0x1A4);
-        if (fd < 0)
+        using var fd = new FileDescriptor(Files.OpenAt(dirFd, name, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0x1A4));
+        if (fd.IsInvalid)
         {
-            return Files.Result(fd);
+            return Files.Result(fd.Number);
         }
-        FileDescriptor.Close(fd);
         return 0;
     }
 

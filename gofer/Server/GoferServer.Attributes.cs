@@ -77,7 +77,7 @@ internal sealed partial class GoferServer
             {
                 return new SetAttrResponse { Errno = Errno.EOPNOTSUPP };
             }
-            int r = Files.Result(Files.FChmodAt(_procFd, FdName(node.Fd), request.Mode & 0xFFF, 0));
+            int r = Files.Result(Files.FChmodAt(_procFd.Number, FdName(node.Fd), request.Mode & 0xFFF, 0));
             if (r < 0)
             {
                 return new SetAttrResponse { Errno = -r };
@@ -96,7 +96,7 @@ internal sealed partial class GoferServer
             if (r == -Errno.EINVAL && node.FileType != LinuxMode.S_IFLNK)
             {
                 // Kernels without AT_EMPTY_PATH in utimensat: go through the magic link.
-                r = Files.Result(Files.UtimensAt(_procFd, FdName(node.Fd), times, 0));
+                r = Files.Result(Files.UtimensAt(_procFd.Number, FdName(node.Fd), times, 0));
             }
             if (r < 0)
             {
@@ -117,14 +117,12 @@ internal sealed partial class GoferServer
         {
             return -Errno.EINVAL;
         }
-        int fd = Files.OpenAt(_procFd, FdName(node.Fd), OpenFlags.O_WRONLY | OpenFlags.O_NONBLOCK | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC, 0);
-        if (fd < 0)
+        using var fd = new FileDescriptor(Files.OpenAt(_procFd.Number, FdName(node.Fd), OpenFlags.O_WRONLY | OpenFlags.O_NONBLOCK | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC, 0));
+        if (fd.IsInvalid)
         {
-            return Files.Result(fd);
+            return Files.Result(fd.Number);
         }
-        int r = Files.Result(Files.FTruncate(fd, size));
-        FileDescriptor.Close(fd);
-        return r;
+        return Files.Result(Files.FTruncate(fd.Number, size));
     }
 
     private unsafe StatFsResponse StatFs(StatFsRequest request)
@@ -150,18 +148,21 @@ internal sealed partial class GoferServer
 
     private unsafe GetXattrResponse GetXattr(GetXattrRequest request)
     {
-        int r = OpenForXattr(request.Handle, request.Name, write: false, out int fd);
-        if (r < 0 || fd < 0)
-        {
-            return new GetXattrResponse { Errno = r < 0 ? -r : Errno.ENODATA };
-        }
-        byte[] buffer = new byte[ExtendedAttributes.MaxValueSize];
+        int r = OpenForXattr(request.Handle, request.Name, write: false, out FileDescriptor? opened);
+        byte[] buffer;
         long n;
-        fixed (byte* p = buffer)
+        using (var fd = opened)
         {
-            n = Files.Result(ExtendedAttributes.FGetXattr(fd, request.Name, p, (nuint)buffer.Length));
+            if (r < 0 || fd is null)
+            {
+                return new GetXattrResponse { Errno = r < 0 ? -r : Errno.ENODATA };
+            }
+            buffer = new byte[ExtendedAttributes.MaxValueSize];
+            fixed (byte* p = buffer)
+            {
+                n = Files.Result(ExtendedAttributes.FGetXattr(fd.Number, request.Name, p, (nuint)buffer.Length));
+            }
         }
-        FileDescriptor.Close(fd);
         return n < 0 ? new GetXattrResponse { Errno = (int)-n } : new GetXattrResponse { Value = buffer[..(int)n] };
     }
 
@@ -176,33 +177,38 @@ internal sealed partial class GoferServer
         {
             return new SetXattrResponse { Errno = Errno.EINVAL };
         }
-        int r = OpenForXattr(request.Handle, request.Name, write: true, out int fd);
-        if (r < 0)
+        int r = OpenForXattr(request.Handle, request.Name, write: true, out FileDescriptor? opened);
+        using (var fd = opened)
         {
-            return new SetXattrResponse { Errno = -r };
+            if (r < 0 || fd is null)
+            {
+                return new SetXattrResponse { Errno = -r };
+            }
+            fixed (byte* p = value)
+            {
+                r = Files.Result(ExtendedAttributes.FSetXattr(fd.Number, request.Name, p, (nuint)value.Length, request.Flags));
+            }
         }
-        fixed (byte* p = value)
-        {
-            r = Files.Result(ExtendedAttributes.FSetXattr(fd, request.Name, p, (nuint)value.Length, request.Flags));
-        }
-        FileDescriptor.Close(fd);
         return new SetXattrResponse { Errno = -r };
     }
 
     private unsafe ListXattrResponse ListXattr(ListXattrRequest request)
     {
-        int r = OpenForXattr(request.Handle, null, write: false, out int fd);
-        if (r < 0 || fd < 0)
-        {
-            return new ListXattrResponse { Errno = -r };
-        }
-        byte[] buffer = new byte[ExtendedAttributes.MaxListSize];
+        int r = OpenForXattr(request.Handle, null, write: false, out FileDescriptor? opened);
+        byte[] buffer;
         long n;
-        fixed (byte* p = buffer)
+        using (var fd = opened)
         {
-            n = Files.Result(ExtendedAttributes.FListXattr(fd, p, (nuint)buffer.Length));
+            if (r < 0 || fd is null)
+            {
+                return new ListXattrResponse { Errno = -r };
+            }
+            buffer = new byte[ExtendedAttributes.MaxListSize];
+            fixed (byte* p = buffer)
+            {
+                n = Files.Result(ExtendedAttributes.FListXattr(fd.Number, p, (nuint)buffer.Length));
+            }
         }
-        FileDescriptor.Close(fd);
         if (n < 0)
         {
             return new ListXattrResponse { Errno = (int)-n };
@@ -220,13 +226,15 @@ internal sealed partial class GoferServer
 
     private RemoveXattrResponse RemoveXattr(RemoveXattrRequest request)
     {
-        int r = OpenForXattr(request.Handle, request.Name, write: true, out int fd);
-        if (r < 0)
+        int r = OpenForXattr(request.Handle, request.Name, write: true, out FileDescriptor? opened);
+        using (var fd = opened)
         {
-            return new RemoveXattrResponse { Errno = -r };
+            if (r < 0 || fd is null)
+            {
+                return new RemoveXattrResponse { Errno = -r };
+            }
+            r = Files.Result(ExtendedAttributes.FRemoveXattr(fd.Number, request.Name));
         }
-        r = Files.Result(ExtendedAttributes.FRemoveXattr(fd, request.Name));
-        FileDescriptor.Close(fd);
         return new RemoveXattrResponse { Errno = -r };
     }
 
@@ -234,11 +242,11 @@ internal sealed partial class GoferServer
     /// Checks an xattr request and opens the file read-only for f*xattr (O_PATH fds do not
     /// support them). Only "user." names are served (EOPNOTSUPP otherwise: no security.* or
     /// trusted.* on host files). Files other than regular files and directories hold no user
-    /// xattrs: reads give <paramref name="fd"/> = -1 with success, writes EPERM.
+    /// xattrs: reads give <paramref name="fd"/> = null with success, writes EPERM.
     /// </summary>
-    private int OpenForXattr(ulong handle, string? name, bool write, out int fd)
+    private int OpenForXattr(ulong handle, string? name, bool write, out FileDescriptor? fd)
     {
-        fd = -1;
+        fd = null;
         Node? node = _handles.Find(handle);
         if (node is null)
         {
@@ -265,8 +273,13 @@ internal sealed partial class GoferServer
         }
         int flags = OpenFlags.O_RDONLY | OpenFlags.O_NONBLOCK | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC |
             (node.FileType == LinuxMode.S_IFDIR ? OpenFlags.O_DIRECTORY : 0);
-        fd = Files.OpenAt(_procFd, FdName(node.Fd), flags, 0);
-        return fd < 0 ? Files.Result(fd) : 0;
+        int opened = Files.OpenAt(_procFd.Number, FdName(node.Fd), flags, 0);
+        if (opened < 0)
+        {
+            return Files.Result(opened);
+        }
+        fd = new FileDescriptor(opened);
+        return 0;
     }
 
     private FsyncResponse Fsync(FsyncRequest request)
@@ -286,13 +299,12 @@ internal sealed partial class GoferServer
         }
         int flags = OpenFlags.O_RDONLY | OpenFlags.O_NONBLOCK | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC |
             (node.FileType == LinuxMode.S_IFDIR ? OpenFlags.O_DIRECTORY : 0);
-        int fd = Files.OpenAt(_procFd, FdName(node.Fd), flags, 0);
-        if (fd < 0)
+        using var fd = new FileDescriptor(Files.OpenAt(_procFd.Number, FdName(node.Fd), flags, 0));
+        if (fd.IsInvalid)
         {
-            return new FsyncResponse { Errno = -Files.Result(fd) };
+            return new FsyncResponse { Errno = -Files.Result(fd.Number) };
         }
-        int r = Files.Result(Files.FSync(fd));
-        FileDescriptor.Close(fd);
+        int r = Files.Result(Files.FSync(fd.Number));
         return new FsyncResponse { Errno = -r };
     }
 }

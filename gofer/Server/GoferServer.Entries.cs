@@ -19,30 +19,27 @@ internal sealed partial class GoferServer
         }
         int flags = (request.Flags & OpenFlagsPassedThrough) | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW |
             OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC;
-        int fd = Files.OpenAt(dir!.Fd, request.Name, flags, request.Mode & 0x1FF);
-        if (fd < 0)
+        using var fd = new FileDescriptor(Files.OpenAt(dir!.Fd, request.Name, flags, request.Mode & 0x1FF));
+        if (fd.IsInvalid)
         {
-            return new CreateResponse { Errno = -Files.Result(fd) };
+            return new CreateResponse { Errno = -Files.Result(fd.Number) };
         }
-        int pathFd = Files.OpenAt(_procFd, FdName(fd), OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0);
-        r = pathFd < 0 ? Files.Result(pathFd) : SetOwnerAndMode(pathFd, request.Uid, request.Gid, request.Mode);
+        using var pathFd = new FileDescriptor(Files.OpenAt(_procFd.Number, FdName(fd.Number), OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0));
+        r = pathFd.IsInvalid ? Files.Result(pathFd.Number) : SetOwnerAndMode(pathFd.Number, request.Uid, request.Gid, request.Mode);
         WireNode? node = null;
         if (r >= 0)
         {
-            r = AddNode(pathFd, dir, request.Name, out node);
-            pathFd = -1;
+            r = AddNode(pathFd.Release(), dir, request.Name, out node);
         }
         if (r < 0)
         {
-            if (pathFd >= 0)
-            {
-                FileDescriptor.Close(pathFd);
-            }
-            FileDescriptor.Close(fd);
+            // Both closed before the unlink, as they always were.
+            pathFd.Dispose();
+            fd.Dispose();
             Files.UnlinkAt(dir.Fd, request.Name, 0);
             return new CreateResponse { Errno = -r };
         }
-        _donatedFd = fd;
+        _donated = new FileDescriptor(fd.Release());
         return new CreateResponse { Node = node, HasFd = true };
     }
 
@@ -133,7 +130,7 @@ internal sealed partial class GoferServer
         r = Files.Result(Files.LinkAt(target.Fd, "", dir!.Fd, request.Name, PathConsts.AT_EMPTY_PATH));
         if (r == -Errno.ENOENT)
         {
-            r = Files.Result(Files.LinkAt(_procFd, FdName(target.Fd), dir.Fd, request.Name, PathConsts.AT_SYMLINK_FOLLOW));
+            r = Files.Result(Files.LinkAt(_procFd.Number, FdName(target.Fd), dir.Fd, request.Name, PathConsts.AT_SYMLINK_FOLLOW));
         }
         if (r < 0)
         {
@@ -217,19 +214,15 @@ internal sealed partial class GoferServer
     private int OpenCreated(Node dir, string name, uint uid, uint gid, uint? mode, int unlinkFlags, out WireNode? node)
     {
         node = null;
-        int fd = Files.OpenAt(dir.Fd, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
-        int r = fd < 0 ? Files.Result(fd) : SetOwnerAndMode(fd, uid, gid, mode);
+        using var fd = new FileDescriptor(Files.OpenAt(dir.Fd, name, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0));
+        int r = fd.IsInvalid ? Files.Result(fd.Number) : SetOwnerAndMode(fd.Number, uid, gid, mode);
         if (r >= 0)
         {
-            r = AddNode(fd, dir, name, out node);
-            fd = -1;
+            r = AddNode(fd.Release(), dir, name, out node); // the table owns it now (AddNode closes it on failure)
         }
         if (r < 0)
         {
-            if (fd >= 0)
-            {
-                FileDescriptor.Close(fd);
-            }
+            fd.Dispose();
             Files.UnlinkAt(dir.Fd, name, unlinkFlags);
         }
         return r;
@@ -246,6 +239,6 @@ internal sealed partial class GoferServer
         {
             return r;
         }
-        return Files.Result(Files.FChmodAt(_procFd, FdName(fd), mode.Value & 0xFFF, 0));
+        return Files.Result(Files.FChmodAt(_procFd.Number, FdName(fd), mode.Value & 0xFFF, 0));
     }
 }

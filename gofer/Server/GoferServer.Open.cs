@@ -46,12 +46,12 @@ internal sealed partial class GoferServer
         }
         // Re-open through the /proc/self/fd magic link: it names exactly the held inode (no path
         // walk, no symlink), and the type check above ruled out symlinks.
-        int fd = Files.OpenAt(_procFd, FdName(node.Fd), flags, 0);
+        int fd = Files.OpenAt(_procFd.Number, FdName(node.Fd), flags, 0);
         if (fd < 0)
         {
             return new OpenResponse { Errno = -Files.Result(fd) };
         }
-        _donatedFd = fd;
+        _donated = new FileDescriptor(fd);
         return new OpenResponse { HasFd = true };
     }
 
@@ -66,64 +66,57 @@ internal sealed partial class GoferServer
         {
             return new GetDentsResponse { Errno = Errno.ENOTDIR };
         }
-        int fd = Files.OpenAt(node.Fd, ".", OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
-        if (fd < 0)
+        using var fd = new FileDescriptor(Files.OpenAt(node.Fd, ".", OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0));
+        if (fd.IsInvalid)
         {
-            return new GetDentsResponse { Errno = -Files.Result(fd) };
+            return new GetDentsResponse { Errno = -Files.Result(fd.Number) };
         }
-        try
+        if (request.Cookie != 0 && Files.LSeek(fd.Number, request.Cookie, Files.SEEK_SET) < 0)
         {
-            if (request.Cookie != 0 && Files.LSeek(fd, request.Cookie, Files.SEEK_SET) < 0)
-            {
-                return new GetDentsResponse { Errno = Errno.EINVAL };
-            }
-            var response = new GetDentsResponse { NextCookie = request.Cookie };
-            int budget = ProtocolLimits.DirentBatchBytes;
-            byte* buffer = stackalloc byte[4096];
-            while (true)
-            {
-                long n = Files.Result(Files.GetDents64(fd, buffer, 4096));
-                if (n < 0)
-                {
-                    return new GetDentsResponse { Errno = (int)-n };
-                }
-                if (n == 0)
-                {
-                    response.End = true;
-                    return response;
-                }
-                // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
-                for (long offset = 0; offset < n;)
-                {
-                    byte* d = buffer + offset;
-                    ulong ino = *(ulong*)d;
-                    long next = *(long*)(d + 8);
-                    ushort reclen = *(ushort*)(d + 16);
-                    byte type = d[18];
-                    var name = new ReadOnlySpan<byte>(d + 19, reclen - 19);
-                    int nul = name.IndexOf((byte)0);
-                    if (nul >= 0)
-                    {
-                        name = name[..nul];
-                    }
-                    offset += reclen;
-                    if (budget <= 0)
-                    {
-                        return response; // the entry is left for the next batch (NextCookie)
-                    }
-                    response.NextCookie = next;
-                    if ((name.Length == 1 && name[0] == '.') || (name.Length == 2 && name[0] == '.' && name[1] == '.'))
-                    {
-                        continue;
-                    }
-                    response.Entries.Add(new WireDirEntry { Name = Encoding.UTF8.GetString(name), Ino = ino, Type = type });
-                    budget -= name.Length + 24;
-                }
-            }
+            return new GetDentsResponse { Errno = Errno.EINVAL };
         }
-        finally
+        var response = new GetDentsResponse { NextCookie = request.Cookie };
+        int budget = ProtocolLimits.DirentBatchBytes;
+        byte* buffer = stackalloc byte[4096];
+        while (true)
         {
-            FileDescriptor.Close(fd);
+            long n = Files.Result(Files.GetDents64(fd.Number, buffer, 4096));
+            if (n < 0)
+            {
+                return new GetDentsResponse { Errno = (int)-n };
+            }
+            if (n == 0)
+            {
+                response.End = true;
+                return response;
+            }
+            // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
+            for (long offset = 0; offset < n;)
+            {
+                byte* d = buffer + offset;
+                ulong ino = *(ulong*)d;
+                long next = *(long*)(d + 8);
+                ushort reclen = *(ushort*)(d + 16);
+                byte type = d[18];
+                var name = new ReadOnlySpan<byte>(d + 19, reclen - 19);
+                int nul = name.IndexOf((byte)0);
+                if (nul >= 0)
+                {
+                    name = name[..nul];
+                }
+                offset += reclen;
+                if (budget <= 0)
+                {
+                    return response; // the entry is left for the next batch (NextCookie)
+                }
+                response.NextCookie = next;
+                if ((name.Length == 1 && name[0] == '.') || (name.Length == 2 && name[0] == '.' && name[1] == '.'))
+                {
+                    continue;
+                }
+                response.Entries.Add(new WireDirEntry { Name = Encoding.UTF8.GetString(name), Ino = ino, Type = type });
+                budget -= name.Length + 24;
+            }
         }
     }
 }

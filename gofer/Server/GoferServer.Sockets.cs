@@ -32,20 +32,20 @@ internal sealed partial class GoferServer
         {
             return new BindSocketResponse { Errno = -length };
         }
-        int fd = LibC.socket(LibC.AF_UNIX, request.Type | LibC.SOCK_CLOEXEC, 0);
-        if (fd < 0)
+        using var fd = new FileDescriptor(LibC.socket(LibC.AF_UNIX, request.Type | LibC.SOCK_CLOEXEC, 0));
+        if (fd.IsInvalid)
         {
-            return new BindSocketResponse { Errno = -Files.Result(fd) };
+            return new BindSocketResponse { Errno = -Files.Result(fd.Number) };
         }
         // bind(2) takes no directory fd: bind "/proc/self/fd/<dir>/<name>" when procfs is there,
         // else the bare name with the directory as cwd.
         int procLength = _procPaths ? UnixAddress.Make($"/proc/self/fd/{FdName(dir.Fd)}/{request.Name}", new Span<byte>(address, 110)) : -1;
         r = procLength > 0
-            ? Files.Result(LibC.bind(fd, (sockaddr*)address, procLength))
+            ? Files.Result(LibC.bind(fd.Number, (sockaddr*)address, procLength))
             : InDirectory(dir.Fd, () =>
             {
                 UnixAddress.Make(request.Name, new Span<byte>(address, 110));
-                return Files.Result(LibC.bind(fd, (sockaddr*)address, length));
+                return Files.Result(LibC.bind(fd.Number, (sockaddr*)address, length));
             });
         if (r == 0)
         {
@@ -58,10 +58,9 @@ internal sealed partial class GoferServer
         }
         if (r < 0)
         {
-            FileDescriptor.Close(fd);
             return new BindSocketResponse { Errno = -r };
         }
-        _donatedFd = fd;
+        _donated = new FileDescriptor(fd.Release());
         return new BindSocketResponse { HasFd = true };
     }
 
@@ -86,28 +85,27 @@ internal sealed partial class GoferServer
         }
         byte* address = stackalloc byte[110];
         int length = UnixAddress.Make((_procPaths ? "/proc/self/fd/" : "") + FdName(node.Fd), new Span<byte>(address, 110));
-        int fd = LibC.socket(LibC.AF_UNIX, request.Type | LibC.SOCK_CLOEXEC | LibC.SOCK_NONBLOCK, 0);
-        if (fd < 0)
+        using var fd = new FileDescriptor(LibC.socket(LibC.AF_UNIX, request.Type | LibC.SOCK_CLOEXEC | LibC.SOCK_NONBLOCK, 0));
+        if (fd.IsInvalid)
         {
-            return new ConnectSocketResponse { Errno = -Files.Result(fd) };
+            return new ConnectSocketResponse { Errno = -Files.Result(fd.Number) };
         }
         // connect(2) takes no directory fd: connect to the /proc/self/fd/N magic link of the held
         // socket inode (by path, or as "N" with /proc/self/fd as cwd). Non-blocking, so a full
         // backlog gives EAGAIN, not a hang.
         int r = _procPaths
-            ? Files.Result(LibC.connect(fd, (sockaddr*)address, length))
-            : InDirectory(_procFd, () => Files.Result(LibC.connect(fd, (sockaddr*)address, length)));
+            ? Files.Result(LibC.connect(fd.Number, (sockaddr*)address, length))
+            : InDirectory(_procFd.Number, () => Files.Result(LibC.connect(fd.Number, (sockaddr*)address, length)));
         if (r == 0)
         {
-            int flags = Files.FControl(fd, Files.F_GETFL, 0);
-            r = flags < 0 ? Files.Result(flags) : Files.Result(Files.FControl(fd, Files.F_SETFL, flags & ~OpenFlags.O_NONBLOCK));
+            int flags = Files.FControl(fd.Number, Files.F_GETFL, 0);
+            r = flags < 0 ? Files.Result(flags) : Files.Result(Files.FControl(fd.Number, Files.F_SETFL, flags & ~OpenFlags.O_NONBLOCK));
         }
         if (r < 0)
         {
-            FileDescriptor.Close(fd);
             return new ConnectSocketResponse { Errno = -r };
         }
-        _donatedFd = fd;
+        _donated = new FileDescriptor(fd.Release());
         return new ConnectSocketResponse { HasFd = true };
     }
 
@@ -130,7 +128,7 @@ internal sealed partial class GoferServer
             }
             finally
             {
-                if (_cwdFd >= 0 && Files.FChdir(_cwdFd) < 0)
+                if (!_cwdFd.IsInvalid && Files.FChdir(_cwdFd.Number) < 0)
                 {
                     _log?.Invoke("cannot restore the working directory");
                 }

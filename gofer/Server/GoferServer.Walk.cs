@@ -20,7 +20,7 @@ internal sealed partial class GoferServer
         {
             return new AttachResponse { Errno = -r };
         }
-        int fd = Process.InRootResolver.Open(_rootFd, request.Path, create: null);
+        int fd = Process.InRootResolver.Open(_rootFd.Number, request.Path, create: null);
         if (fd < 0)
         {
             return new AttachResponse { Errno = -fd };
@@ -101,14 +101,14 @@ internal sealed partial class GoferServer
     private int AddNode(int fd, Node? parent, string? name, out WireNode? node)
     {
         node = null;
+        using var owned = new FileDescriptor(fd);
         int r = StatFd(fd, out Statx sx);
         if (r < 0)
         {
-            FileDescriptor.Close(fd);
             return r;
         }
         bool readOnly = _readOnly || IsReadOnlyMount(fd);
-        ulong handle = _handles.Add(new Node(fd, sx.Mode & LinuxMode.S_IFMT, readOnly, parent, name,
+        ulong handle = _handles.Add(new Node(owned.Release(), sx.Mode & LinuxMode.S_IFMT, readOnly, parent, name,
             WireConversions.MakeDev(sx.DevMajor, sx.DevMinor), sx.Ino));
         node = new WireNode { Handle = handle, Stat = ToWire(sx), ReadOnly = readOnly };
         return 0;

@@ -20,10 +20,10 @@ internal sealed partial class GoferServer : IDisposable
     /// <summary>Serialises the process-wide cwd changes that bind/connect of unix sockets need.</summary>
     private static readonly object CwdLock = new();
 
-    private readonly int _socket;
-    private readonly int _rootFd;
-    private readonly int _procFd;
-    private readonly int _cwdFd;
+    private readonly FileDescriptor _socket;
+    private readonly FileDescriptor _rootFd;
+    private readonly FileDescriptor _procFd;
+    private readonly FileDescriptor _cwdFd;
     private readonly bool _readOnly;
 
     /// <summary>
@@ -42,8 +42,8 @@ internal sealed partial class GoferServer : IDisposable
     private bool _handshakeDone;
     private bool _disposed;
 
-    /// <summary>The fd a handler donates with its answer (closed after sending), or -1.</summary>
-    private int _donatedFd = -1;
+    /// <summary>The fd a handler donates with its answer (closed after sending), or null.</summary>
+    private FileDescriptor? _donated;
 
     /// <summary>
     /// Serves <paramref name="rootFd"/> (a directory fd, any open mode) on <paramref name="socketFd"/>.
@@ -52,20 +52,20 @@ internal sealed partial class GoferServer : IDisposable
     public GoferServer(int socketFd, int rootFd, GoferServerOptions? options = null)
     {
         options ??= new GoferServerOptions();
-        _socket = socketFd;
-        _rootFd = rootFd;
+        _socket = new FileDescriptor(socketFd);
+        _rootFd = new FileDescriptor(rootFd);
         _readOnly = options.ReadOnly;
         _hostUds = options.HostUds;
         _log = options.Log;
         _onFirstIdle = options.OnFirstIdle;
         _idleAfterMs = (int)options.IdleAfter.TotalMilliseconds;
         _handles = new HandleTable(options.MaxOpenHandles > 0 ? options.MaxOpenHandles : HandleTable.CapacityFor(Files.OpenFileLimit()));
-        _procFd = options.ProcSelfFdDirectory >= 0
+        _procFd = new FileDescriptor(options.ProcSelfFdDirectory >= 0
             ? options.ProcSelfFdDirectory
-            : Files.OpenAt(PathConsts.AT_FDCWD, "/proc/self/fd", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
-        _cwdFd = Files.OpenAt(PathConsts.AT_FDCWD, ".", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
+            : Files.OpenAt(PathConsts.AT_FDCWD, "/proc/self/fd", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0));
+        _cwdFd = new FileDescriptor(Files.OpenAt(PathConsts.AT_FDCWD, ".", OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0));
         _procPaths = options.ProcSelfFdDirectory < 0 && IsProcFs("/proc/self/fd");
-        if (_procFd < 0)
+        if (_procFd.IsInvalid)
         {
             throw new IOException("gofer: cannot open /proc/self/fd");
         }
@@ -102,12 +102,12 @@ internal sealed partial class GoferServer : IDisposable
         Action? onFirstIdle = _onFirstIdle;
         while (true)
         {
-            if (onFirstIdle != null && !Files.WaitReadable(_socket, _idleAfterMs))
+            if (onFirstIdle != null && !Files.WaitReadable(_socket.Number, _idleAfterMs))
             {
                 onFirstIdle();
                 onFirstIdle = null;
             }
-            long n = PacketSocket.Receive(_socket, _receiveBuffer, fds, out int fdCount, out bool truncated);
+            long n = PacketSocket.Receive(_socket.Number, _receiveBuffer, fds, out int fdCount, out bool truncated);
             PacketSocket.CloseAll(fds[..fdCount]); // the Sentry never sends fds; drop any it does
             if (n == 0)
             {
@@ -137,13 +137,10 @@ internal sealed partial class GoferServer : IDisposable
         }
         _disposed = true;
         _handles.Clear();
-        FileDescriptor.Close(_socket);
-        FileDescriptor.Close(_rootFd);
-        FileDescriptor.Close(_procFd);
-        if (_cwdFd >= 0)
-        {
-            FileDescriptor.Close(_cwdFd);
-        }
+        _socket.Dispose();
+        _rootFd.Dispose();
+        _procFd.Dispose();
+        _cwdFd.Dispose();
     }
 
     /// <summary>Checks one packet and answers it; false when the answer could not be sent.</summary>
@@ -211,7 +208,7 @@ internal sealed partial class GoferServer : IDisposable
             return Reply(header.Op, header.Tag, new ErrorResponse { Errno = Errno.EBADMSG });
         }
         TResponse response;
-        _donatedFd = -1;
+        _donated = null;
         try
         {
             response = handler(request!);
@@ -227,35 +224,28 @@ internal sealed partial class GoferServer : IDisposable
         {
             CloseDonated();
         }
-        int fd = _donatedFd;
-        _donatedFd = -1;
-        bool sent = Reply(header.Op, header.Tag, response, fd);
-        if (fd >= 0)
-        {
-            FileDescriptor.Close(fd);
-        }
-        return sent;
+        // The answer carries a copy (SCM_RIGHTS); ours is closed once it is sent.
+        using FileDescriptor? donated = _donated;
+        _donated = null;
+        return Reply(header.Op, header.Tag, response, donated?.Number ?? -1);
     }
 
     private void CloseDonated()
     {
-        if (_donatedFd >= 0)
-        {
-            FileDescriptor.Close(_donatedFd);
-            _donatedFd = -1;
-        }
+        _donated?.Dispose();
+        _donated = null;
     }
 
     /// <summary>Sends one answer; false when the peer is gone.</summary>
     private bool Reply<T>(Operation op, uint tag, T response, int fd = -1)
     {
         ReadOnlyMemory<byte> packet = MessageCodec.Encode(_writer, op, tag, response, fd >= 0 ? 1 : 0);
-        int r = PacketSocket.Send(_socket, packet.Span, fd);
+        int r = PacketSocket.Send(_socket.Number, packet.Span, fd);
         if (r == -Errno.EMSGSIZE)
         {
             _log?.Invoke($"{op} answer too large ({packet.Length} bytes)");
             packet = MessageCodec.Encode(_writer, op, tag, new ErrorResponse { Errno = Errno.EIO }, 0);
-            r = PacketSocket.Send(_socket, packet.Span, -1);
+            r = PacketSocket.Send(_socket.Number, packet.Span, -1);
         }
         return r == 0;
     }
@@ -285,15 +275,13 @@ internal sealed partial class GoferServer : IDisposable
 
     private static unsafe bool IsProcFs(string path)
     {
-        int fd = Files.OpenAt(PathConsts.AT_FDCWD, path, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
-        if (fd < 0)
+        using var fd = new FileDescriptor(Files.OpenAt(PathConsts.AT_FDCWD, path, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0));
+        if (fd.IsInvalid)
         {
             return false;
         }
         StatFsBuffer fs;
-        bool proc = Files.FStatFs(fd, &fs) == 0 && fs.Type == Mounts.ProcSuperMagic;
-        FileDescriptor.Close(fd);
-        return proc;
+        return Files.FStatFs(fd.Number, &fs) == 0 && fs.Type == Mounts.ProcSuperMagic;
     }
 
     /// <summary>The name of <paramref name="fd"/> inside /proc/self/fd.</summary>

@@ -119,21 +119,20 @@ internal sealed class HandleTable
         {
             Touch(parent);
         }
-        int fd = Files.OpenAt(parent.Fd, node.Name!, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
-        if (fd < 0)
+        using var fd = new FileDescriptor(Files.OpenAt(parent.Fd, node.Name!, OpenFlags.O_PATH | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0));
+        if (fd.IsInvalid)
         {
-            int e = Files.Result(fd);
+            int e = Files.Result(fd.Number);
             return e == -Errno.ENOENT || e == -Errno.ENOTDIR ? -Errno.ESTALE : e;
         }
         Statx sx;
-        if (Files.StatxAt(fd, "", PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0
+        if (Files.StatxAt(fd.Number, "", PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW, Files.STATX_BASIC_STATS, &sx) < 0
             || sx.Ino != node.Ino || WireConversions.MakeDev(sx.DevMajor, sx.DevMinor) != node.Dev)
         {
             // Another file under that name now (changed behind the gofer's back): not ours.
-            FileDescriptor.Close(fd);
             return -Errno.ESTALE;
         }
-        node.Fd = fd;
+        node.Fd = fd.Release();
         OpenFds++;
         Touch(node);
         return 0;

@@ -22,6 +22,7 @@ internal sealed class Node
     }
 
     /// <summary>The O_PATH fd; -1 while the cap has closed it (<see cref="HandleTable.Find"/> reopens it).</summary>
+    /// <remarks>A raw number by design: <see cref="HandleTable"/> owns it, closing and reopening it under its cap (one finalizable owner per cached node would only add GC work).</remarks>
     public int Fd { get; internal set; }
 
     /// <summary>S_IFMT bits of the file.</summary>

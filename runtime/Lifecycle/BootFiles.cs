@@ -16,12 +16,12 @@ internal sealed record BootFiles(int ExitRecord, int Log, int DebugLog)
 {
 
     /// <summary>Opens the files (close-on-exec; each fd is also added to <paramref name="owned"/>). Only the exit record is required.</summary>
-    public static BootFiles Open(string containerId, GlobalOptions global, List<int> owned)
+    public static BootFiles Open(string containerId, GlobalOptions global, List<FileDescriptor> owned)
     {
         string exitPath = new RunscNet.StateFile.StateFile(global.Root, new FullId(containerId, containerId)).ExitPath;
         int exit = Processes.Open(exitPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0x180 /* 0600 */);
         if (exit < 0) throw new RuntimeError($"creating the exit record {exitPath}: {Processes.LastError()}");
-        owned.Add(exit);
+        owned.Add(new FileDescriptor(exit));
         int log = global.LogFile == null ? -1 : OpenAppend(global.LogFile, owned);
         int debugLog = -1;
         if (global.DebugLog != null)
@@ -48,7 +48,7 @@ internal sealed record BootFiles(int ExitRecord, int Log, int DebugLog)
         args[i + 1] = $"/proc/self/fd/{fd}";
     }
 
-    private static int OpenAppend(string path, List<int> owned)
+    private static int OpenAppend(string path, List<FileDescriptor> owned)
     {
         int fd = Processes.Open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0x1a4 /* 0644 */);
         if (fd < 0)
@@ -56,7 +56,7 @@ internal sealed record BootFiles(int ExitRecord, int Log, int DebugLog)
             RuntimeLog.Warning($"opening {path} for the sandbox process: {Processes.LastError()}");
             return -1;
         }
-        owned.Add(fd);
+        owned.Add(new FileDescriptor(fd));
         return fd;
     }
 }

@@ -11,7 +11,7 @@ namespace RunscNet.Runtime.Lifecycle;
 /// </summary>
 internal sealed class ThreadNamespaces : IDisposable
 {
-    private readonly List<(int Fd, long Type)> _restore = [];
+    private readonly List<(FileDescriptor Fd, long Type)> _restore = [];
 
     private ThreadNamespaces() { }
 
@@ -23,8 +23,8 @@ internal sealed class ThreadNamespaces : IDisposable
         {
             foreach (var (fd, type) in joins)
             {
-                int own = Processes.Open($"/proc/thread-self/ns/{NsName(type)}", OpenFlags.O_CLOEXEC, 0);
-                if (own < 0) throw new RuntimeError($"opening our {NsName(type)} namespace: {Processes.LastError()}");
+                var own = new FileDescriptor(Processes.Open($"/proc/thread-self/ns/{NsName(type)}", OpenFlags.O_CLOEXEC, 0));
+                if (own.IsInvalid) throw new RuntimeError($"opening our {NsName(type)} namespace: {Processes.LastError()}");
                 entered._restore.Add((own, type));
                 if (Processes.SetNs(fd, (int)type) < 0) throw new RuntimeError($"joining {NsName(type)} namespace: {Processes.LastError()}");
             }
@@ -51,9 +51,9 @@ internal sealed class ThreadNamespaces : IDisposable
         for (int i = _restore.Count - 1; i >= 0; i--)
         {
             // Failing to go back would leave this runtime thread in the container's namespace.
-            if (Processes.SetNs(_restore[i].Fd, (int)_restore[i].Type) < 0)
+            if (Processes.SetNs(_restore[i].Fd.Number, (int)_restore[i].Type) < 0)
                 Environment.FailFast($"cannot return to our own namespace: {Processes.LastError()}");
-            FileDescriptor.Close(_restore[i].Fd);
+            _restore[i].Fd.Dispose();
         }
         _restore.Clear();
     }

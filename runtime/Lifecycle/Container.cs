@@ -350,28 +350,22 @@ public sealed partial class Container
         int* ready = stackalloc int[2];
         if (Interop.Processes.Pipe2(ready, OpenFlags.O_CLOEXEC) < 0)
             throw new RuntimeError($"exec: creating the waiter's pipe: {Interop.Processes.LastError()}");
-        try
+        using var readyRead = new FileDescriptor(ready[0]);
+        using var readyWrite = new FileDescriptor(ready[1]);
+        var waiter = new NamespacedProcess
         {
-            var waiter = new NamespacedProcess
-            {
-                Executable = RuntimeExecutable.Path,
-                Arguments = ["runsc-net", "--root", RootDir, "wait", "--kill-on-exit",
-                    "--pid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ready-fd", "3", Id],
-                Fds = new Dictionary<int, int> { [0] = fd, [1] = fd, [2] = fd, [3] = ready[1] },
-                NewSession = true,
-            };
-            int waiterPid = waiter.Start();
-            FileDescriptor.Close(ready[1]);
-            ready[1] = -1;
-            // EOF once the waiter sent its request (or died); a stuck waiter costs at most 10 s.
-            Interop.Processes.PollReadable(ready[0], 10_000);
-            return waiterPid;
-        }
-        finally
-        {
-            FileDescriptor.Close(ready[0]);
-            if (ready[1] >= 0) FileDescriptor.Close(ready[1]);
-        }
+            Executable = RuntimeExecutable.Path,
+            Arguments = ["runsc-net", "--root", RootDir, "wait", "--kill-on-exit",
+                "--pid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ready-fd", "3", Id],
+            Fds = new Dictionary<int, int> { [0] = fd, [1] = fd, [2] = fd, [3] = readyWrite.Number },
+            NewSession = true,
+        };
+        int waiterPid = waiter.Start();
+        // Only the waiter holds the write end now: its exit or its close of fd 3 ends the poll.
+        readyWrite.Dispose();
+        // EOF once the waiter sent its request (or died); a stuck waiter costs at most 10 s.
+        Interop.Processes.PollReadable(readyRead.Number, 10_000);
+        return waiterPid;
     }
 
     /// <summary>Waits for the container's init to exit; returns its wait status (and records it).</summary>

@@ -57,30 +57,21 @@ public static class ContainerWaiter
     public static unsafe int Start(string rootDir, string id, int statusReadFd)
     {
         byte[] image = Image();
-        int memfd = Processes.MemfdCreate("runsc-net-waiter", Processes.MFD_CLOEXEC);
-        if (memfd < 0) throw new RuntimeError($"memfd_create: {Processes.LastError()}");
-        int devNull = -1;
-        try
+        using var memfd = new FileDescriptor(Processes.MemfdCreate("runsc-net-waiter", Processes.MFD_CLOEXEC));
+        if (memfd.IsInvalid) throw new RuntimeError($"memfd_create: {Processes.LastError()}");
+        fixed (byte* p = image)
+            if (Processes.PWrite(memfd.Number, p, image.Length, 0) != image.Length)
+                throw new RuntimeError($"writing the waiter image: {Processes.LastError()}");
+        using var devNull = new FileDescriptor(Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0));
+        if (devNull.IsInvalid) throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
+        var waiter = new NamespacedProcess
         {
-            fixed (byte* p = image)
-                if (Processes.PWrite(memfd, p, image.Length, 0) != image.Length)
-                    throw new RuntimeError($"writing the waiter image: {Processes.LastError()}");
-            devNull = Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
-            if (devNull < 0) throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
-            var waiter = new NamespacedProcess
-            {
-                Executable = "/proc/self/fd/3",
-                Arguments = ["runsc-net-waiter", "--root", Path.GetFullPath(rootDir), id],
-                Environment = [],
-                Fds = new Dictionary<int, int> { [0] = statusReadFd, [1] = devNull, [2] = devNull, [3] = memfd },
-                NewSession = true,
-            };
-            return waiter.Start();
-        }
-        finally
-        {
-            FileDescriptor.Close(memfd);
-            if (devNull >= 0) FileDescriptor.Close(devNull);
-        }
+            Executable = "/proc/self/fd/3",
+            Arguments = ["runsc-net-waiter", "--root", Path.GetFullPath(rootDir), id],
+            Environment = [],
+            Fds = new Dictionary<int, int> { [0] = statusReadFd, [1] = devNull.Number, [2] = devNull.Number, [3] = memfd.Number },
+            NewSession = true,
+        };
+        return waiter.Start();
     }
 }

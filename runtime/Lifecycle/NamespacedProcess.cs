@@ -67,8 +67,8 @@ public sealed class NamespacedProcess
         var strings = new List<nint>();
         nint argv = 0, envp = 0, exe = 0;
         int[] moves = Fds.OrderBy(kv => kv.Key).SelectMany(kv => new[] { kv.Key, kv.Value }).ToArray();
-        var staged = new List<int>();
-        int syncRead = -1, syncWrite = -1;
+        var staged = new List<FileDescriptor>();
+        FileDescriptor? syncRead = null, syncWrite = null;
         try
         {
             exe = NativeString(Executable, strings);
@@ -80,7 +80,7 @@ public sealed class NamespacedProcess
             {
                 int high = Processes.Fcntl(moves[i + 1], Processes.F_DUPFD_CLOEXEC, floor);
                 if (high < 0) throw new RuntimeError($"duplicating fd {moves[i + 1]}: {Processes.LastError()}");
-                staged.Add(high);
+                staged.Add(new FileDescriptor(high));
                 moves[i + 1] = high;
             }
             bool userNs = UserNamespaceRoot != null;
@@ -90,8 +90,8 @@ public sealed class NamespacedProcess
             {
                 int* ends = stackalloc int[2];
                 if (Processes.Pipe2(ends, OpenFlags.O_CLOEXEC) < 0) throw new RuntimeError($"pipe2: {Processes.LastError()}");
-                syncRead = ends[0];
-                syncWrite = ends[1];
+                syncRead = new FileDescriptor(ends[0]);
+                syncWrite = new FileDescriptor(ends[1]);
             }
             RawSyscalls.Warm();
             // No GC may be under way when we clone: the child must never meet a pending suspension.
@@ -104,7 +104,7 @@ public sealed class NamespacedProcess
                 try
                 {
                     pid = CloneAndExec(nr, flags, (byte*)exe, (byte**)argv, (byte**)envp, moves, joins, NewSession,
-                        CapabilityBoundingSet ?? ulong.MaxValue, syncRead);
+                        CapabilityBoundingSet ?? ulong.MaxValue, syncRead?.Number ?? -1);
                 }
                 finally
                 {
@@ -112,14 +112,14 @@ public sealed class NamespacedProcess
                 }
             }
             if (pid < 0) throw new RuntimeError($"clone of {Executable}: {Marshal.GetPInvokeErrorMessage(-pid)}");
-            if (userNs) ReleaseIntoUserNamespace(pid, UserNamespaceRoot!.Value, syncWrite);
+            if (userNs) ReleaseIntoUserNamespace(pid, UserNamespaceRoot!.Value, syncWrite!.Number);
             return pid;
         }
         finally
         {
-            if (syncRead >= 0) FileDescriptor.Close(syncRead);
-            if (syncWrite >= 0) FileDescriptor.Close(syncWrite);
-            foreach (int fd in staged) FileDescriptor.Close(fd);
+            syncRead?.Dispose();
+            syncWrite?.Dispose();
+            foreach (var fd in staged) fd.Dispose();
             foreach (nint p in strings) NativeMemory.Free((void*)p);
             if (argv != 0) NativeMemory.Free((void*)argv);
             if (envp != 0) NativeMemory.Free((void*)envp);

@@ -21,24 +21,17 @@ internal static class NetworkNamespaceSetup
     {
         using var inside = ThreadNamespaces.Enter([(netnsFd, Processes.CLONE_NEWNET)]);
         // /proc/sys/net shows the namespace of the thread that opens it.
-        int fd = Processes.Open(UnprivilegedPortStart, OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0);
-        if (fd < 0)
+        using var fd = new FileDescriptor(Processes.Open(UnprivilegedPortStart, OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0));
+        if (fd.IsInvalid)
         {
             RuntimeLog.Warning($"container network namespace: {UnprivilegedPortStart}: {Processes.LastError()}");
             return;
         }
-        try
+        unsafe
         {
-            unsafe
-            {
-                byte zero = (byte)'0';
-                if (Processes.Write(fd, &zero, 1) != 1)
-                    RuntimeLog.Warning($"container network namespace: writing {UnprivilegedPortStart}: {Processes.LastError()}");
-            }
-        }
-        finally
-        {
-            FileDescriptor.Close(fd);
+            byte zero = (byte)'0';
+            if (Processes.Write(fd.Number, &zero, 1) != 1)
+                RuntimeLog.Warning($"container network namespace: writing {UnprivilegedPortStart}: {Processes.LastError()}");
         }
     }
 
@@ -54,13 +47,16 @@ internal static class NetworkNamespaceSetup
         using var inside = ThreadNamespaces.Enter([(netnsFd, Processes.CLONE_NEWNET)]);
         foreach (var (path, value) in entries)
         {
-            int fd = Processes.Open("/proc/sys/" + path, OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0);
-            byte[] bytes = System.Text.Encoding.UTF8.GetBytes(value);
-            bool ok = fd >= 0;
-            if (ok)
-                fixed (byte* p = bytes) ok = Processes.Write(fd, p, bytes.Length) == bytes.Length;
-            string error = ok ? "" : Processes.LastError();
-            if (fd >= 0) FileDescriptor.Close(fd);
+            bool ok;
+            string error;
+            using (var fd = new FileDescriptor(Processes.Open("/proc/sys/" + path, OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC, 0)))
+            {
+                byte[] bytes = System.Text.Encoding.UTF8.GetBytes(value);
+                ok = !fd.IsInvalid;
+                if (ok)
+                    fixed (byte* p = bytes) ok = Processes.Write(fd.Number, p, bytes.Length) == bytes.Length;
+                error = ok ? "" : Processes.LastError();
+            }
             if (!ok) throw new RuntimeError($"linux.sysctl: writing {path.Replace('/', '.')}={value} in the container's network namespace: {error}");
         }
     }

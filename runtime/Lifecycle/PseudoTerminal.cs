@@ -13,18 +13,20 @@ namespace RunscNet.Runtime.Lifecycle;
 /// </summary>
 public sealed class PseudoTerminal : IDisposable
 {
-    private PseudoTerminal(int master, int slave, string name)
+    private readonly FileDescriptor _master, _slave;
+
+    private PseudoTerminal(FileDescriptor master, FileDescriptor slave, string name)
     {
-        Master = master;
-        Slave = slave;
+        _master = master;
+        _slave = slave;
         Name = name;
     }
 
     /// <summary>The master fd (ours until sent), or -1.</summary>
-    public int Master { get; private set; }
+    public int Master => _master.Number;
 
     /// <summary>The slave fd (close-on-exec; handed to boot).</summary>
-    public int Slave { get; private set; }
+    public int Slave => _slave.Number;
 
     /// <summary>Path of the slave device (/dev/pts/N).</summary>
     public string Name { get; }
@@ -32,27 +34,27 @@ public sealed class PseudoTerminal : IDisposable
     /// <summary>Opens a new pty pair with the window size of <paramref name="size"/> (if given).</summary>
     public static unsafe PseudoTerminal Open(Box? size)
     {
-        int master = Terminals.PosixOpenpt(OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC);
-        if (master < 0) throw new RuntimeError($"opening a pseudo-terminal: {Processes.LastError()}");
+        var master = new FileDescriptor(Terminals.PosixOpenpt(OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC));
+        if (master.IsInvalid) throw new RuntimeError($"opening a pseudo-terminal: {Processes.LastError()}");
         byte* name = stackalloc byte[128];
-        if (Terminals.Grantpt(master) < 0 || Terminals.Unlockpt(master) < 0 || Terminals.PtsnameR(master, name, 128) != 0)
+        if (Terminals.Grantpt(master.Number) < 0 || Terminals.Unlockpt(master.Number) < 0 || Terminals.PtsnameR(master.Number, name, 128) != 0)
         {
             string error = Processes.LastError();
-            FileDescriptor.Close(master);
+            master.Dispose();
             throw new RuntimeError($"setting up the pseudo-terminal: {error}");
         }
         string path = Marshal.PtrToStringUTF8((nint)name)!;
-        int slave = Processes.Open(path, OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC, 0);
-        if (slave < 0)
+        var slave = new FileDescriptor(Processes.Open(path, OpenFlags.O_RDWR | OpenFlags.O_NOCTTY | OpenFlags.O_CLOEXEC, 0));
+        if (slave.IsInvalid)
         {
             string error = Processes.LastError();
-            FileDescriptor.Close(master);
+            master.Dispose();
             throw new RuntimeError($"opening {path}: {error}");
         }
         if (size is { Height: > 0 } or { Width: > 0 })
         {
             var ws = new Terminals.WindowSize { Rows = (ushort)size!.Height, Columns = (ushort)size.Width };
-            Terminals.Ioctl(master, Terminals.TIOCSWINSZ, &ws);
+            Terminals.Ioctl(master.Number, Terminals.TIOCSWINSZ, &ws);
         }
         return new PseudoTerminal(master, slave, path);
     }
@@ -60,24 +62,18 @@ public sealed class PseudoTerminal : IDisposable
     /// <summary>Sends the master to the console socket at <paramref name="socketPath"/>, then closes our copy.</summary>
     public unsafe void SendMaster(string socketPath)
     {
-        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
-        if (fd < 0) throw new RuntimeError($"creating a socket: {Processes.LastError()}");
-        try
+        using (var fd = new FileDescriptor(LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0)))
         {
+            if (fd.IsInvalid) throw new RuntimeError($"creating a socket: {Processes.LastError()}");
             int length = Sockets.MakeAddress(socketPath, out var address);
-            if (LibC.connect(fd, (sockaddr*)&address, length) < 0)
+            if (LibC.connect(fd.Number, (sockaddr*)&address, length) < 0)
                 throw new RuntimeError($"connecting to console socket {socketPath}: {Processes.LastError()}");
             int master = Master;
-            long sent = ScmRights.Send(fd, Encoding.UTF8.GetBytes(Name), new ReadOnlySpan<int>(in master));
+            long sent = ScmRights.Send(fd.Number, Encoding.UTF8.GetBytes(Name), new ReadOnlySpan<int>(in master));
             if (sent < 0)
                 throw new RuntimeError($"sending the terminal to console socket {socketPath}: {Marshal.GetPInvokeErrorMessage((int)-sent)}");
         }
-        finally
-        {
-            FileDescriptor.Close(fd);
-        }
-        FileDescriptor.Close(Master);
-        Master = -1;
+        _master.Dispose();
     }
 
     /// <summary>True if our fd <paramref name="fd"/> is a terminal (run -t without a console socket).</summary>
@@ -86,8 +82,7 @@ public sealed class PseudoTerminal : IDisposable
     /// <summary>Closes what we still hold.</summary>
     public void Dispose()
     {
-        if (Master >= 0) FileDescriptor.Close(Master);
-        if (Slave >= 0) FileDescriptor.Close(Slave);
-        Master = Slave = -1;
+        _master.Dispose();
+        _slave.Dispose();
     }
 }

@@ -48,27 +48,25 @@ public static class Sandbox
     {
         Spec spec = bundle.Spec;
         string controlPath = ControlSocketPath.For(global.Root, containerId);
-        var ownFds = new List<int>();
+        var ownFds = new List<FileDescriptor>();
         int goferPid = 0, bootPid = 0;
         SandboxNamespaces.Validate(spec);
         SysctlRules.Validate(spec, global);
         try
         {
-            int specFd = WriteSpecMemfd(spec, bundle.Rootfs);
-            ownFds.Add(specFd);
+            int specFd = Own(ownFds, WriteSpecMemfd(spec, bundle.Rootfs));
 
             int* pair = stackalloc int[2];
             if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, pair) < 0)
                 throw new RuntimeError($"creating the gofer socket pair: {Processes.LastError()}");
-            ownFds.Add(pair[0]);
-            ownFds.Add(pair[1]);
+            Own(ownFds, pair[0]);
+            Own(ownFds, pair[1]);
 
-            int listener = Listen(controlPath);
-            ownFds.Add(listener);
+            int listener = Own(ownFds, Listen(controlPath));
 
             int devNull = Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
             if (devNull < 0) throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
-            ownFds.Add(devNull);
+            Own(ownFds, devNull);
 
             string exe = RuntimeExecutable.Path;
 
@@ -76,7 +74,7 @@ public static class Sandbox
             goferPid = SpawnGofer(containerId, bundle, global, sandboxEnvironment, devNull, specFd, pair[0]);
 
             var (flags, joins) = SandboxNamespaces.ForBoot(spec, global);
-            ownFds.AddRange(joins.Select(j => j.Fd));
+            ownFds.AddRange(joins.Select(j => new FileDescriptor(j.Fd)));
             foreach (var (fd, type) in joins)
                 if (type == Processes.CLONE_NEWNET)
                 {
@@ -124,8 +122,7 @@ public static class Sandbox
 
             // Only the children hold the listener and the socket ends now: if boot dies, the
             // ready check below sees the connection refused or reset instead of hanging.
-            foreach (int fd in ownFds) FileDescriptor.Close(fd);
-            ownFds.Clear();
+            DisposeAll(ownFds);
 
             WaitUntilReady(containerId, controlPath, bootPid);
             ulong bootStart = ProcessIdentity.StartTime(bootPid) ?? throw new RuntimeError($"sandbox process {bootPid} vanished during create");
@@ -134,7 +131,7 @@ public static class Sandbox
         }
         catch
         {
-            foreach (int fd in ownFds) FileDescriptor.Close(fd);
+            DisposeAll(ownFds);
             KillAndReap(bootPid);
             KillAndReap(goferPid);
             try { File.Delete(controlPath); } catch (IOException) { }
@@ -151,39 +148,32 @@ public static class Sandbox
     public static unsafe int StartJoiningGofer(string containerId, BundleConfig bundle, GlobalOptions global, out int sentryEnd)
     {
         sentryEnd = -1;
-        var ownFds = new List<int>();
-        try
-        {
-            int specFd = WriteSpecMemfd(bundle.Spec, bundle.Rootfs);
-            ownFds.Add(specFd);
-            int* pair = stackalloc int[2];
-            if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, pair) < 0)
-                throw new RuntimeError($"creating the gofer socket pair: {Processes.LastError()}");
-            ownFds.Add(pair[0]);
-            int devNull = Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
-            if (devNull < 0)
-            {
-                FileDescriptor.Close(pair[1]);
-                throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
-            }
-            ownFds.Add(devNull);
-            int pid;
-            try
-            {
-                pid = SpawnGofer(containerId, bundle, global, SandboxProcessEnvironment.Build(), devNull, specFd, pair[0]);
-            }
-            catch
-            {
-                FileDescriptor.Close(pair[1]);
-                throw;
-            }
-            sentryEnd = pair[1];
-            return pid;
-        }
-        finally
-        {
-            foreach (int fd in ownFds) FileDescriptor.Close(fd);
-        }
+        using var specFd = new FileDescriptor(WriteSpecMemfd(bundle.Spec, bundle.Rootfs));
+        int* pair = stackalloc int[2];
+        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, pair) < 0)
+            throw new RuntimeError($"creating the gofer socket pair: {Processes.LastError()}");
+        using var goferEnd = new FileDescriptor(pair[0]);
+        using var ourEnd = new FileDescriptor(pair[1]);
+        using var devNull = new FileDescriptor(Processes.Open("/dev/null", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0));
+        if (devNull.IsInvalid) throw new RuntimeError($"opening /dev/null: {Processes.LastError()}");
+        int pid = SpawnGofer(containerId, bundle, global, SandboxProcessEnvironment.Build(), devNull.Number, specFd.Number, goferEnd.Number);
+        // The caller owns our end from here: it sends it to the Sentry, then closes it.
+        sentryEnd = ourEnd.Release();
+        return pid;
+    }
+
+    /// <summary>Takes ownership of <paramref name="fd"/> into <paramref name="owned"/> and returns its number.</summary>
+    private static int Own(List<FileDescriptor> owned, int fd)
+    {
+        owned.Add(new FileDescriptor(fd));
+        return fd;
+    }
+
+    /// <summary>Closes every fd of <paramref name="owned"/> (in order) and empties it.</summary>
+    internal static void DisposeAll(List<FileDescriptor> owned)
+    {
+        foreach (var fd in owned) fd.Dispose();
+        owned.Clear();
     }
 
     private static int SpawnGofer(string containerId, BundleConfig bundle, GlobalOptions global, IReadOnlyList<string> environment,
@@ -230,26 +220,19 @@ public static class Sandbox
     {
         if (pid <= 0) return true;
         var deadline = DateTime.UtcNow + limit;
-        int pidfd = Processes.PidfdOpen(pid);
-        try
+        using var pidfd = new FileDescriptor(Processes.PidfdOpen(pid));
+        while (true)
         {
-            while (true)
+            if (!ProcessIdentity.IsAlive(pid, startTime))
             {
-                if (!ProcessIdentity.IsAlive(pid, startTime))
-                {
-                    Processes.WaitPid(pid, out _, Processes.WNOHANG | Processes.__WALL); // reaps our own children
-                    return true;
-                }
-                TimeSpan left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero) return false;
-                // Should the pid have been reused before pidfd_open, IsAlive (start time) ends the loop.
-                if (pidfd < 0 || Processes.PollReadable(pidfd, (int)Math.Min(left.TotalMilliseconds + 1, 100)) < 0)
-                    Thread.Sleep(5);
+                Processes.WaitPid(pid, out _, Processes.WNOHANG | Processes.__WALL); // reaps our own children
+                return true;
             }
-        }
-        finally
-        {
-            if (pidfd >= 0) FileDescriptor.Close(pidfd);
+            TimeSpan left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) return false;
+            // Should the pid have been reused before pidfd_open, IsAlive (start time) ends the loop.
+            if (pidfd.IsInvalid || Processes.PollReadable(pidfd.Number, (int)Math.Min(left.TotalMilliseconds + 1, 100)) < 0)
+                Thread.Sleep(5);
         }
     }
 
@@ -283,24 +266,23 @@ public static class Sandbox
         byte[] json;
         try { json = SpecFile.Serialize(spec); }
         finally { spec.Root.Path = original; }
-        int fd = Processes.MemfdCreate("runsc-net-spec", Processes.MFD_CLOEXEC);
-        if (fd < 0) throw new RuntimeError($"memfd_create: {Processes.LastError()}");
+        using var fd = new FileDescriptor(Processes.MemfdCreate("runsc-net-spec", Processes.MFD_CLOEXEC));
+        if (fd.IsInvalid) throw new RuntimeError($"memfd_create: {Processes.LastError()}");
         fixed (byte* p = json)
         {
             long done = 0;
             while (done < json.Length)
             {
-                nint n = Processes.PWrite(fd, p + done, (nint)(json.Length - done), done);
+                nint n = Processes.PWrite(fd.Number, p + done, (nint)(json.Length - done), done);
                 if (n < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
-                    FileDescriptor.Close(fd);
                     throw new RuntimeError($"writing the spec for the sandbox: {Processes.LastError()}");
                 }
                 done += n;
             }
         }
-        return fd;
+        return fd.Release();
     }
 
     /// <summary>
@@ -313,23 +295,22 @@ public static class Sandbox
     private static unsafe int Listen(string path)
     {
         try { File.Delete(path); } catch (IOException) { }
-        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
-        if (fd < 0) throw new RuntimeError($"creating the control socket: {Processes.LastError()}");
+        using var fd = new FileDescriptor(LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0));
+        if (fd.IsInvalid) throw new RuntimeError($"creating the control socket: {Processes.LastError()}");
         int length = Sockets.MakeAddress(path, out var address);
-        if (LibC.fchmod(fd, (int)ControlSocketMode) < 0 || LibC.bind(fd, (sockaddr*)&address, length) < 0 || LibC.listen(fd, 64) < 0)
+        if (LibC.fchmod(fd.Number, (int)ControlSocketMode) < 0 || LibC.bind(fd.Number, (sockaddr*)&address, length) < 0 || LibC.listen(fd.Number, 64) < 0)
         {
             string error = Processes.LastError();
-            FileDescriptor.Close(fd);
             throw new RuntimeError($"binding the control socket {path}: {error}");
         }
         // A kernel that ignored the socket inode's mode would leave a wider file: refuse to serve it.
         if (!OperatingSystem.IsWindows() && ((int)File.GetUnixFileMode(path) & 0x3f) != 0)
         {
-            FileDescriptor.Close(fd);
+            fd.Dispose();
             try { File.Delete(path); } catch (IOException) { }
             throw new RuntimeError($"the control socket {path} was created with group/other access");
         }
-        return fd;
+        return fd.Release();
     }
 
     /// <summary>Mode of the control socket: owner read/write only.</summary>

@@ -57,14 +57,14 @@ public static class SandboxJoin
             {
                 state.GoferPid = Sandbox.StartJoiningGofer(options.Id, bundle, global, out int sentryEnd);
                 state.GoferStartTime = ProcessIdentity.StartTime(state.GoferPid) ?? 0;
-                var owned = new List<int> { sentryEnd };
+                var owned = new List<FileDescriptor> { new(sentryEnd) };
                 try
                 {
                     // The Sentry records the init's status in the exit record and tells the waiter through the pipe.
                     string exitPath = stateFile.ExitPath;
                     int exitRecord = Interop.Processes.Open(exitPath, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_TRUNC | OpenFlags.O_CLOEXEC, 0x180);
                     if (exitRecord < 0) throw new RuntimeError($"creating the exit record {exitPath}: {Interop.Processes.LastError()}");
-                    owned.Add(exitRecord);
+                    owned.Add(new FileDescriptor(exitRecord));
                     int statusRead, statusWrite;
                     unsafe
                     {
@@ -74,8 +74,8 @@ public static class SandboxJoin
                         statusRead = pipe[0];
                         statusWrite = pipe[1];
                     }
-                    owned.Add(statusRead);
-                    owned.Add(statusWrite);
+                    owned.Add(new FileDescriptor(statusRead));
+                    owned.Add(new FileDescriptor(statusWrite));
                     int[] stdio = [0, 1, 2];
                     bool terminal = bundle.Spec.Process!.Terminal;
                     if (terminal && options.ConsoleSocket != null)
@@ -102,7 +102,7 @@ public static class SandboxJoin
                 }
                 finally
                 {
-                    foreach (int fd in owned) FileDescriptor.Close(fd);
+                    Sandbox.DisposeAll(owned);
                 }
             }
             finally

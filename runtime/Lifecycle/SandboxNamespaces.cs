@@ -41,7 +41,7 @@ internal static class SandboxNamespaces
         var namespaces = spec.Linux?.Namespaces ?? [];
         foreach (var ns in namespaces)
         {
-            if (ns.Path != null && s_types.ContainsKey(ns.Type)) FileDescriptor.Close(Open(ns));
+            if (ns.Path != null && s_types.ContainsKey(ns.Type)) Open(ns).Dispose();
         }
         Namespace? Find(string type) => namespaces.FirstOrDefault(n => n.Type == type);
         foreach (string type in new[] { "mount", "pid" })
@@ -104,6 +104,7 @@ internal static class SandboxNamespaces
     {
         long flags = Processes.CLONE_NEWNS | Processes.CLONE_NEWPID;
         var joins = new List<(int, long)>();
+        var opened = new List<FileDescriptor>();
         try
         {
             foreach (var ns in spec.Linux?.Namespaces ?? [])
@@ -118,14 +119,21 @@ internal static class SandboxNamespaces
                 };
                 if (type == 0) continue;
                 if (ns.Path == null) flags |= type;
-                else joins.Add((Open(ns), type));
+                else
+                {
+                    var fd = Open(ns);
+                    opened.Add(fd);
+                    joins.Add((fd.Number, type));
+                }
             }
         }
         catch
         {
-            foreach (var (fd, _) in joins) FileDescriptor.Close(fd);
+            foreach (var fd in opened) fd.Dispose();
             throw;
         }
+        // The caller owns the joined namespaces' fds from here.
+        foreach (var fd in opened) fd.Release();
         return (flags, joins);
     }
 
@@ -146,15 +154,15 @@ internal static class SandboxNamespaces
     }
 
     /// <summary>Opens the nsfs file of <paramref name="ns"/> and checks that it is a namespace of its type.</summary>
-    private static unsafe int Open(Namespace ns)
+    private static unsafe FileDescriptor Open(Namespace ns)
     {
-        int fd = Processes.Open(ns.Path!, OpenFlags.O_CLOEXEC, 0);
-        if (fd < 0) throw new RuntimeError($"linux.namespaces: opening {ns.Type} namespace {ns.Path}: {Processes.LastError()}");
-        int actual = Terminals.Ioctl(fd, NS_GET_NSTYPE, null);
+        var fd = new FileDescriptor(Processes.Open(ns.Path!, OpenFlags.O_CLOEXEC, 0));
+        if (fd.IsInvalid) throw new RuntimeError($"linux.namespaces: opening {ns.Type} namespace {ns.Path}: {Processes.LastError()}");
+        int actual = Terminals.Ioctl(fd.Number, NS_GET_NSTYPE, null);
         if (actual < 0 || actual != s_types[ns.Type])
         {
             string what = actual < 0 ? "is not a namespace file" : $"is a {Name(actual)} namespace, not a {ns.Type} namespace";
-            FileDescriptor.Close(fd);
+            fd.Dispose();
             throw new RuntimeError($"linux.namespaces: {ns.Path} {what}");
         }
         return fd;

@@ -15,6 +15,7 @@ namespace RunscNet.Sentry.Boot;
 internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, Mount root, int[] stdio, bool terminal,
     int exitRecordFd, int notifyFd, DebugLog log)
 {
+    // Raw numbers: written and closed once, by MarkExited under the container's lock.
     private int _exitRecordFd = exitRecordFd, _notifyFd = notifyFd;
 
     public string Id { get; } = id;
@@ -34,6 +35,7 @@ internal sealed class JoinedContainer(string id, Spec spec, GoferClient gofer, M
     public Kernel.Seccomp.SeccompState Seccomp { get; } = SentrySandbox.ContainerSeccomp(spec);
 
     /// <summary>Our own duplicates of the init's stdio host fds (closed when the container goes).</summary>
+    /// <remarks>Raw numbers: the init's tasks use them as host fds, and <see cref="ReleaseStdio"/> closes them under its lock.</remarks>
     public int[] Stdio { get; } = stdio;
 
     /// <summary>

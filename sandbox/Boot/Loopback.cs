@@ -16,31 +16,24 @@ internal static unsafe class Loopback
     /// <summary>Sets IFF_UP on lo; logs (and otherwise ignores) a failure.</summary>
     public static void BringUp(DebugLog log)
     {
-        int fd = HostSockets.socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */ | 0x80000 /* SOCK_CLOEXEC */, 0);
-        if (fd < 0)
+        using var fd = new FileDescriptor(HostSockets.socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */ | 0x80000 /* SOCK_CLOEXEC */, 0));
+        if (fd.IsInvalid)
         {
             log.Write($"boot: loopback: socket failed ({HostFiles.Neg()})");
             return;
         }
-        try
+        // struct ifreq: ifr_name[16], then the union whose ifr_flags is a short.
+        byte* ifreq = stackalloc byte[40];
+        new Span<byte>(ifreq, 40).Clear();
+        "lo"u8.CopyTo(new Span<byte>(ifreq, 16));
+        if (HostFiles.ioctl(fd.Number, SIOCGIFFLAGS, ifreq) < 0)
         {
-            // struct ifreq: ifr_name[16], then the union whose ifr_flags is a short.
-            byte* ifreq = stackalloc byte[40];
-            new Span<byte>(ifreq, 40).Clear();
-            "lo"u8.CopyTo(new Span<byte>(ifreq, 16));
-            if (HostFiles.ioctl(fd, SIOCGIFFLAGS, ifreq) < 0)
-            {
-                log.Write($"boot: loopback: SIOCGIFFLAGS failed ({HostFiles.Neg()})");
-                return;
-            }
-            short* flags = (short*)(ifreq + 16);
-            if ((*flags & IFF_UP) != 0) return;
-            *flags |= IFF_UP;
-            if (HostFiles.ioctl(fd, SIOCSIFFLAGS, ifreq) < 0) log.Write($"boot: loopback: SIOCSIFFLAGS failed ({HostFiles.Neg()})");
+            log.Write($"boot: loopback: SIOCGIFFLAGS failed ({HostFiles.Neg()})");
+            return;
         }
-        finally
-        {
-            FileDescriptor.Close(fd);
-        }
+        short* flags = (short*)(ifreq + 16);
+        if ((*flags & IFF_UP) != 0) return;
+        *flags |= IFF_UP;
+        if (HostFiles.ioctl(fd.Number, SIOCSIFFLAGS, ifreq) < 0) log.Write($"boot: loopback: SIOCSIFFLAGS failed ({HostFiles.Neg()})");
     }
 }

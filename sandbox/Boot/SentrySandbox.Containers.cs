@@ -27,6 +27,10 @@ internal sealed partial class SentrySandbox : ISubcontainerControl
     /// <inheritdoc/>
     public void CreateContainer(string id, Spec spec, int goferFd, int[] stdio, bool terminal, int exitRecordFd, int notifyFd)
     {
+        // Ours until handed on (to the gofer client, to the container); closed on any failure.
+        using var ownedNotify = new FileDescriptor(notifyFd);
+        using var ownedExitRecord = new FileDescriptor(exitRecordFd);
+        using var ownedGofer = new FileDescriptor(goferFd);
         GoferClient? gofer = null;
         try
         {
@@ -38,20 +42,21 @@ internal sealed partial class SentrySandbox : ISubcontainerControl
                 if (_joined.ContainsKey(id)) throw new InvalidOperationException($"container {id} is already in the sandbox");
                 if (_joined.Count >= MaxJoinedContainers) throw new InvalidOperationException($"the sandbox already holds {MaxJoinedContainers} containers");
             }
-            gofer = new GoferClient(goferFd);
-            goferFd = -1;
+            gofer = new GoferClient(ownedGofer.Number);
+            ownedGofer.Release();
             int err = Kernel.Vfs.MountJoinedContainer(spec, gofer, _memoryOverlay, out var root);
             if (err < 0) throw new InvalidOperationException(Kernel.Vfs.MountFailure ?? $"mounting the container's root through its gofer: errno {-err}");
             int[] own = stdio.Select(fd => Fcntl.Dup(fd)).ToArray();
             if (terminal && own[0] >= 0) DevptsFileSystem.Instance.Register(own[0]);
             var container = new JoinedContainer(id, spec, gofer, root!, own, terminal, exitRecordFd, notifyFd, Kernel.Log);
-            exitRecordFd = notifyFd = -1;
+            ownedExitRecord.Release();
+            ownedNotify.Release();
             lock (_joined)
             {
                 if (!_joined.TryAdd(id, container))
                 {
                     Kernel.Vfs.DropMountTree(root!);
-                    foreach (int fd in own) if (fd >= 0) FileDescriptor.Close(fd);
+                    container.ReleaseStdio();
                     throw new InvalidOperationException($"container {id} is already in the sandbox");
                 }
             }
@@ -61,9 +66,6 @@ internal sealed partial class SentrySandbox : ISubcontainerControl
         finally
         {
             gofer?.Dispose();
-            if (goferFd >= 0) FileDescriptor.Close(goferFd);
-            if (exitRecordFd >= 0) FileDescriptor.Close(exitRecordFd);
-            if (notifyFd >= 0) FileDescriptor.Close(notifyFd);
         }
     }
 

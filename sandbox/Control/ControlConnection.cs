@@ -17,6 +17,7 @@ public sealed unsafe class ControlConnection : IDisposable
     /// <summary>The most fds one message may carry.</summary>
     public const int MaxFds = 16;
 
+    // Raw: closed once by Dispose (Interlocked.Exchange), while HangupWatch may poll Fd from another thread.
     private int _fd;
 
     /// <summary>Wraps connected socket <paramref name="fd"/>, which this object then owns.</summary>

@@ -101,8 +101,8 @@ internal sealed class ControlServer
     {
         while (!_stopping)
         {
-            int fd = LibC.accept4(_listenFd, null, null, LibC.SOCK_CLOEXEC);
-            if (fd < 0)
+            using var accepted = new FileDescriptor(LibC.accept4(_listenFd, null, null, LibC.SOCK_CLOEXEC));
+            if (accepted.IsInvalid)
             {
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno == Errno.EINTR) continue;
@@ -110,13 +110,13 @@ internal sealed class ControlServer
                 _log?.Invoke($"control: accept failed: {Marshal.GetPInvokeErrorMessage(errno)}");
                 return;
             }
-            if (!PeerAllowed(fd, out string peer))
+            if (!PeerAllowed(accepted.Number, out string peer))
             {
                 _log?.Invoke($"control: refused a connection from {peer} (only uid 0 and uid {_ownerUid} are served)");
-                FileDescriptor.Close(fd);
                 continue;
             }
-            var connection = new ControlConnection(fd);
+            var connection = new ControlConnection(accepted.Number);
+            accepted.Release(); // the connection owns it now
             var worker = new Thread(() => Handle(connection)) { IsBackground = true, Name = "control-request" };
             worker.Start();
         }
