@@ -85,8 +85,10 @@ public sealed partial class Container
         // before anything starts. The page chunks' SHA-256 (most of the bytes: ~125 ms for 200 MiB)
         // are checked meanwhile the new sandbox is made, on other threads; the restore is sent
         // only once they all matched, else the new sandbox is deleted, so no application code
-        // runs from a damaged image and no process is left. The Sentry checks each chunk again as
-        // it reads it, so what it uses is what was checked even if the file changes.
+        // runs from a damaged image and no process is left. The Sentry gets the verified image
+        // SHA-256 (the hash tree's root) with the fd and refuses an image that does not hash to it,
+        // then checks each chunk against the table that root pins as it reads it: what it uses is
+        // what was checked here, HMAC included, even if the file is changed or replaced meanwhile.
         ImageReader checkedImage;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
@@ -130,7 +132,7 @@ public sealed partial class Container
             using (var file = new FileStream(image, FileMode.Open, FileAccess.Read, FileShare.Read))
             {
                 int fd = (int)file.SafeFileHandle.DangerousGetHandle();
-                container.Control().Call(new ControlRequest { Operation = ControlOperation.Restore }, [fd], TimeSpan.FromMinutes(10));
+                container.Control().Call(new ControlRequest { Operation = ControlOperation.Restore, ImageDigest = checkedImage.ImageDigestHex }, [fd], TimeSpan.FromMinutes(10));
             }
             container.State.Status = ContainerStatus.Running;
             stateFile.SaveLocked(container.State);

@@ -86,7 +86,7 @@ internal sealed partial class SentrySandbox
     }
 
     /// <inheritdoc/>
-    public void Restore(int imageFd)
+    public void Restore(int imageFd, string imageDigest)
     {
         lock (_startLock)
         {
@@ -94,6 +94,7 @@ internal sealed partial class SentrySandbox
             _started = true;
         }
         if (_consoleFd >= 0) throw new InvalidOperationException("restore: containers with a terminal cannot be restored yet");
+        if (imageDigest.Length == 0) throw new InvalidOperationException("restore: the runtime sent no verified image digest");
         // The fd is the runtime's; the control server closes it after the reply. The stream stays
         // open while the restorer reads pages from it.
         using var input = new FileStream(new SafeFileHandle(imageFd, ownsHandle: false), FileAccess.Read, 1 << 16);
@@ -102,7 +103,8 @@ internal sealed partial class SentrySandbox
         try
         {
             // Page chunks are checked as they are read (the runtime checked them all already).
-            image = ImageReader.Read(input, "(restore)", verifyPages: false);
+            // Page chunks are checked against the table the runtime's digest pins.
+            image = ImageReader.Read(input, "(restore)", verifyPages: false, expectedImageDigest: imageDigest);
         }
         catch (CheckpointImageException e)
         {

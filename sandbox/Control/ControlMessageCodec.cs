@@ -64,6 +64,7 @@ internal static class ControlMessageCodec
             Bool(w, 15, m.LeaveRunning);
             if (!string.IsNullOrEmpty(m.RuntimeVersion)) w.String(16, m.RuntimeVersion);
             Bool(w, 17, m.KillOnHangup);
+            if (!string.IsNullOrEmpty(m.ImageDigest)) w.String(18, m.ImageDigest);
         }
 
         public void MergeField(ref WireReader r, int field, int wireType)
@@ -87,6 +88,7 @@ internal static class ControlMessageCodec
                 case (15, WireVarint): m.LeaveRunning = r.ReadVarint() != 0; break;
                 case (16, WireLengthDelimited): m.RuntimeVersion = r.ReadString(); break;
                 case (17, WireVarint): m.KillOnHangup = r.ReadVarint() != 0; break;
+                case (18, WireLengthDelimited): m.ImageDigest = r.ReadString(); break;
                 default: r.Skip(wireType); break;
             }
         }

@@ -102,6 +102,13 @@ public sealed class ControlRequest
     /// (containerd's exec timeout) kills the process, as killing an exec'd pid does under runc.
     /// </summary>
     [ProtoMember(17)] public bool KillOnHangup { get; set; }
+
+    /// <summary>
+    /// Restore: the image's SHA-256 (hash-tree root, hex) as the runtime verified it, HMAC
+    /// included. The Sentry reads the image again from the fd and refuses it unless it hashes to
+    /// this, so a file changed or swapped after the runtime's check is never used.
+    /// </summary>
+    [ProtoMember(18)] public string? ImageDigest { get; set; }
 }
 
 /// <summary>A process as the control protocol carries it (see <see cref="ProcessInfo"/>).</summary>

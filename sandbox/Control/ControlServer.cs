@@ -259,7 +259,7 @@ internal sealed class ControlServer
                 break;
             case ControlOperation.Restore:
                 if (fds.Length != 1) throw new InvalidOperationException("restore: the request carries no image file");
-                _control.Restore(fds[0]);
+                _control.Restore(fds[0], request.ImageDigest ?? "");
                 break;
             default:
                 throw new InvalidOperationException($"unknown control operation {(int)request.Operation}");

@@ -70,5 +70,5 @@ internal interface ISandboxControl
     /// Instead of <see cref="Start"/>: rebuilds every process from the image read from
     /// <paramref name="imageFd"/> and lets them run. Throws with a one-line message on failure.
     /// </summary>
-    void Restore(int imageFd);
+    void Restore(int imageFd, string imageDigest);
 }

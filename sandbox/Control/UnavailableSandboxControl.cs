@@ -57,5 +57,5 @@ internal sealed class UnavailableSandboxControl : ISandboxControl
     public void Checkpoint(int imageFd, string containerId, string runtimeVersion, bool leaveRunning) => throw new NotSupportedException(Message);
 
     /// <inheritdoc/>
-    public void Restore(int imageFd) => throw new NotSupportedException(Message);
+    public void Restore(int imageFd, string imageDigest) => throw new NotSupportedException(Message);
 }

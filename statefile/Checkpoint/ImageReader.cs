@@ -227,11 +227,11 @@ public sealed class ImageReader
     /// to the Sentry. <paramref name="verifyPages"/> false: page chunks are checked only when
     /// they are read (the Sentry's restore, after the runtime checked them all).
     /// </summary>
-    public static ImageReader Read(Stream input, string name, bool verifyPages = true)
+    public static ImageReader Read(Stream input, string name, bool verifyPages = true, string? expectedImageDigest = null)
     {
         try
         {
-            return ReadChecked(input, name, verifyPages, decodeGraph: true);
+            return ReadChecked(input, name, verifyPages, decodeGraph: true, expectedImageDigest);
         }
         catch (EndOfStreamException)
         {
@@ -239,7 +239,10 @@ public sealed class ImageReader
         }
     }
 
-    private static ImageReader ReadChecked(Stream input, string name, bool verifyPages, bool decodeGraph)
+    /// <summary>The image's SHA-256 (its hash tree's root) as computed from its bytes, hex.</summary>
+    public string ImageDigestHex => Convert.ToHexString(_layout.ImageDigest);
+
+    private static ImageReader ReadChecked(Stream input, string name, bool verifyPages, bool decodeGraph, string? expectedImageDigest = null)
     {
         long length = ImageSignature.UnsignedLength(input);
         // A file is read with pread from here on (thread-safe, no shared position).
@@ -264,6 +267,9 @@ public sealed class ImageReader
         var layout = ImageLayout.ReadTail(input, length, name);
         if (!layout.HasTrailerMarker || !layout.ImageDigest.AsSpan().SequenceEqual(layout.StoredImageDigest))
             throw ImageLayout.Damaged(name, "its SHA-256 does not match (truncated or altered)");
+        // The Sentry's read: the image must be the one the runtime verified (HMAC included).
+        if (expectedImageDigest != null && !string.Equals(Convert.ToHexString(layout.ImageDigest), expectedImageDigest, StringComparison.OrdinalIgnoreCase))
+            throw new CheckpointImageException($"checkpoint image {name} is not the one the runtime verified (changed or replaced since)");
 
         var stored = new byte[layout.GraphStoredLength];
         ReadAt(source, layout.GraphOffset, stored, name);

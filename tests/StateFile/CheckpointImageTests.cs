@@ -9,12 +9,12 @@ namespace RunscNet.Tests.StateFile;
 /// <summary>The checkpoint image format: a round trip, and every kind of damage refused before the graph is used.</summary>
 public sealed class CheckpointImageTests
 {
-    private static byte[] Sample(out byte[] page)
+    internal static byte[] Sample(out byte[] page, string containerId = "c1")
     {
         page = new byte[CheckpointImage.PageSize];
         for (int i = 0; i < page.Length; i++) page[i] = (byte)(i * 7);
         var ms = new MemoryStream();
-        var w = new ImageWriter(ms, new ImageHeader { ContainerId = "c1", SandboxId = "c1", Platform = "systrap", RunscNetVersion = "test", Created = DateTimeOffset.UnixEpoch });
+        var w = new ImageWriter(ms, new ImageHeader { ContainerId = containerId, SandboxId = containerId, Platform = "systrap", RunscNetVersion = "test", Created = DateTimeOffset.UnixEpoch });
         for (int i = 0; i < 300; i++) w.AddPage(page);   // more than one page chunk
         var graph = new SandboxImage { LastPid = 9 };
         graph.Processes.Add(new ProcessImage { Pid = 1, Cwd = "/tmp", Memory = new AddressSpaceImage { Vmas = { new VmaImage { Start = 0x1000, End = 0x2000, FirstPage = 299 } } } });
@@ -22,7 +22,7 @@ public sealed class CheckpointImageTests
         return ms.ToArray();
     }
 
-    private static ImageReader Read(byte[] image) => ImageReader.Read(new MemoryStream(image), "img");
+    internal static ImageReader Read(byte[] image) => ImageReader.Read(new MemoryStream(image), "img");
 
     [Fact]
     public void ManagedSha256MatchesTheLibrary()
