@@ -8,8 +8,6 @@ namespace RunscNet.StateFile;
 /// </summary>
 internal sealed class StdioStream(int fd, bool canRead) : Stream
 {
-    private const int EINTR = 4;
-
     public override bool CanRead => canRead;
     public override bool CanWrite => !canRead;
     public override bool CanSeek => false;
@@ -28,31 +26,18 @@ internal sealed class StdioStream(int fd, bool canRead) : Stream
                 nint n = Interop.FileSystem.Read(fd, p, buffer.Length);
                 if (n >= 0) return (int)n;
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno != EINTR) throw new IOException($"read from fd {fd}: errno {errno}");
+                if (errno != Errno.EINTR) throw new IOException($"read from fd {fd}: errno {errno}");
             }
         }
     }
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
-    public override unsafe void Write(ReadOnlySpan<byte> buffer)
+    public override void Write(ReadOnlySpan<byte> buffer)
     {
         if (canRead) throw new NotSupportedException();
-        fixed (byte* p = buffer)
-        {
-            int done = 0;
-            while (done < buffer.Length)
-            {
-                nint n = Interop.FileSystem.Write(fd, p + done, buffer.Length - done);
-                if (n < 0)
-                {
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EINTR) continue;
-                    throw new IOException($"write to fd {fd}: errno {errno}");
-                }
-                done += (int)n;
-            }
-        }
+        int errno = Interop.FileSystem.TryWriteAll(fd, buffer);
+        if (errno != 0) throw new IOException($"write to fd {fd}: errno {errno}");
     }
 
     public override void Flush() { }

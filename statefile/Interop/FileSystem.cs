@@ -58,7 +58,14 @@ internal static partial class FileSystem
     }
 
     /// <summary>Writes the whole buffer, retrying on short writes and EINTR.</summary>
-    public static unsafe void WriteAll(int fd, ReadOnlySpan<byte> data, string path)
+    public static void WriteAll(int fd, ReadOnlySpan<byte> data, string path)
+    {
+        int errno = TryWriteAll(fd, data);
+        if (errno != 0) throw new StateFileException($"writing {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+    }
+
+    /// <summary>Writes the whole buffer with write(2), retrying on short writes and EINTR; 0 or the errno that stopped it.</summary>
+    public static unsafe int TryWriteAll(int fd, ReadOnlySpan<byte> data)
     {
         fixed (byte* p = data)
         {
@@ -70,10 +77,11 @@ internal static partial class FileSystem
                 {
                     int errno = Marshal.GetLastPInvokeError();
                     if (errno == Errno.EINTR) continue;
-                    throw new StateFileException($"writing {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+                    return errno;
                 }
                 done += n;
             }
         }
+        return 0;
     }
 }
