@@ -233,9 +233,9 @@ public sealed class StateFile : IDisposable
 
     private static unsafe bool IsSameFile(int fd, string path)
     {
-        StatBuffer a, b;
+        LinuxStat a, b;
         if (Fstat(fd, &a) < 0 || StatPath(path, &b) < 0) return false;
-        return a.Device == b.Device && a.Inode == b.Inode;
+        return a.Dev == b.Dev && a.Ino == b.Ino;
     }
 
     private static StateFileException Failure(string what, string path, int errno)

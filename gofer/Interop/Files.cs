@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace RunscNet.Gofer.Interop;
 
@@ -55,14 +56,6 @@ internal struct StatFsBuffer
     public long Spare0, Spare1, Spare2, Spare3;
 }
 
-/// <summary>struct timespec.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct TimeSpec
-{
-    public long Seconds;
-    public long Nanoseconds;
-}
-
 /// <summary>
 /// File system calls of libc used by the gofer: the <c>*at</c> family relative to held
 /// directory fds, statx/fstatfs, getdents64 and extended attributes. Every call returns the
@@ -84,22 +77,10 @@ internal static unsafe partial class Files
     /// <summary>Turns a libc ssize_t result into the result or -errno.</summary>
     public static long Result(nint r) => r < 0 ? -Marshal.GetLastPInvokeError() : r;
 
-    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int OpenAt(int dirFd, string path, int flags, uint mode);
+    public static int OpenAt(int dirFd, string path, int flags, uint mode) => LibcCalls.OpenAt(dirFd, path, flags, mode);
 
     [LibraryImport("libc", EntryPoint = "dup3", SetLastError = true)]
     public static partial int Dup3(int oldFd, int newFd, int flags);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
-
-    /// <summary>struct pollfd (poll(2)).</summary>
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Returned;
-    }
 
     /// <summary>
     /// poll(2) for POLLIN on <paramref name="fd"/>: true when it is readable (or hung up, or in
@@ -107,20 +88,17 @@ internal static unsafe partial class Files
     /// </summary>
     public static bool WaitReadable(int fd, int timeoutMs)
     {
-        var p = new PollFd { Fd = fd, Events = 1 /* POLLIN */ };
+        var p = new pollfd { fd = fd, events = 1 /* POLLIN */ };
         int r;
-        do r = Poll(&p, 1, timeoutMs); while (r < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
+        do r = LibC.poll(&p, 1, timeoutMs); while (r < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
         return r != 0;
     }
-
-    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
-    private static partial int GetRlimit(int resource, ulong* limits);
 
     /// <summary>The soft RLIMIT_NOFILE of this process (glibc's getrlimit is prlimit64 on pid 0, which the gofer's filter allows).</summary>
     public static ulong OpenFileLimit()
     {
         ulong* limits = stackalloc ulong[2];
-        return GetRlimit(7 /* RLIMIT_NOFILE */, limits) == 0 ? limits[0] : 1024;
+        return LibcCalls.GetRlimit(7 /* RLIMIT_NOFILE */, limits) == 0 ? limits[0] : 1024;
     }
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -157,28 +135,21 @@ internal static unsafe partial class Files
     public static partial int FChmodAt(int dirFd, string path, uint mode, int flags);
 
     [LibraryImport("libc", EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int UtimensAt(int dirFd, string path, TimeSpec* times, int flags);
+    public static partial int UtimensAt(int dirFd, string path, Timespec* times, int flags);
 
-    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
-    public static partial int FTruncate(int fd, long length);
+    public static int FTruncate(int fd, long length) => LibC.ftruncate(fd, length);
 
     [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
     public static partial nint GetDents64(int fd, byte* buffer, nuint size);
 
     /// <summary>read(2); -errno on failure.</summary>
-    public static long Read(int fd, byte* buffer, nuint count) => Result(RawRead(fd, buffer, count));
+    public static long Read(int fd, byte* buffer, nuint count) => Result((nint)(long)LibC.read(fd, buffer, (size_t)(ulong)count));
 
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static partial nint RawRead(int fd, byte* buffer, nuint count);
+    public static long LSeek(int fd, long offset, int whence) => LibC.lseek(fd, offset, whence);
 
-    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
-    public static partial long LSeek(int fd, long offset, int whence);
+    public static int FSync(int fd) => LibC.fsync(fd);
 
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    public static partial int FSync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    public static partial int FControl(int fd, int command, int argument);
+    public static int FControl(int fd, int command, int argument) => LibC.fcntl(fd, command, argument);
 
     [LibraryImport("libc", EntryPoint = "fchdir", SetLastError = true)]
     public static partial int FChdir(int fd);
@@ -186,6 +157,5 @@ internal static unsafe partial class Files
     [LibraryImport("libc", EntryPoint = "umask")]
     public static partial uint Umask(uint mask);
 
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    public static partial nint Write(int fd, byte* buffer, nuint count);
+    public static nint Write(int fd, byte* buffer, nuint count) => (nint)(long)LibC.write(fd, buffer, (size_t)(ulong)count);
 }

@@ -20,22 +20,24 @@ internal static unsafe partial class Mounts
 
     private const long SYS_pivot_root = 155; // x86_64
 
-    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Mount(string? source, string target, string? fileSystemType, ulong flags, nint data);
+    /// <summary>mount(2) with no file-system options.</summary>
+    public static int Mount(string? source, string target, string? fileSystemType, ulong flags) =>
+        LibcCalls.Mount(source, target, fileSystemType, flags, null);
 
     /// <summary>mount(2) with a file-system-specific option string.</summary>
-    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int MountWithData(string source, string target, string fileSystemType, ulong flags, string? data);
+    public static int MountWithData(string source, string target, string fileSystemType, ulong flags, string? data) =>
+        LibcCalls.Mount(source, target, fileSystemType, flags, data);
 
     [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Unmount(string target, int flags);
 
-    [LibraryImport("libc", EntryPoint = "chdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Chdir(string path);
-
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial long Syscall(long number, string a, string b);
+    public static int Chdir(string path) => LibcCalls.Chdir(path);
 
     /// <summary>pivot_root(2) (glibc has no wrapper). Returns 0 or -1 with errno.</summary>
-    public static int PivotRoot(string newRoot, string putOld) => (int)Syscall(SYS_pivot_root, newRoot, putOld);
+    public static unsafe int PivotRoot(string newRoot, string putOld)
+    {
+        byte[] a = System.Text.Encoding.UTF8.GetBytes(newRoot + "\0"), b = System.Text.Encoding.UTF8.GetBytes(putOld + "\0");
+        fixed (byte* pa = a, pb = b)
+            return (int)LibcCalls.Syscall(SYS_pivot_root, (long)pa, (long)pb, 0, 0, 0, 0);
+    }
 }

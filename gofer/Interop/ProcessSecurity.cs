@@ -1,24 +1,7 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace RunscNet.Gofer.Interop;
-
-/// <summary>One classic BPF instruction (struct sock_filter).</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct SocketFilter
-{
-    public ushort Code;
-    public byte JumpTrue;
-    public byte JumpFalse;
-    public uint K;
-}
-
-/// <summary>struct sock_fprog.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct SocketFilterProgram
-{
-    public ushort Length;
-    public SocketFilter* Filter;
-}
 
 /// <summary>struct __user_cap_header_struct.</summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -45,8 +28,7 @@ internal static unsafe partial class ProcessSecurity
     public const uint SECCOMP_SET_MODE_FILTER = 1, SECCOMP_FILTER_FLAG_TSYNC = 1;
     private const long SYS_seccomp = 317; // x86_64
 
-    [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
-    public static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
+    public static int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5) => LibcCalls.Prctl(option, arg2, arg3, arg4, arg5);
 
     /// <summary>
     /// setresuid(3) of glibc, which applies the change to every thread of the process (it
@@ -55,16 +37,12 @@ internal static unsafe partial class ProcessSecurity
     [LibraryImport("libc", EntryPoint = "setresuid", SetLastError = true)]
     public static partial int SetResUid(uint realUid, uint effectiveUid, uint savedUid);
 
-    [LibraryImport("libc", EntryPoint = "getuid")]
-    public static partial uint GetUid();
+    public static uint GetUid() => LibC.getuid();
 
     [LibraryImport("libc", EntryPoint = "capset", SetLastError = true)]
     public static partial int CapSet(CapabilityHeader* header, CapabilityData* data);
 
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static partial long Syscall(long number, ulong a, ulong b, void* c);
-
     /// <summary>seccomp(SECCOMP_SET_MODE_FILTER, flags, program): 0, a thread id (TSYNC failure), or -1.</summary>
-    public static long SeccompSetFilter(uint flags, SocketFilterProgram* program) =>
-        Syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, program);
+    public static long SeccompSetFilter(uint flags, SockFprog* program) =>
+        LibcCalls.Syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, (long)program, 0, 0, 0);
 }

@@ -21,16 +21,16 @@ internal static class ContainerMounts
     {
         if (receiveFromHost)
         {
-            Check(Mounts.Mount(null, "/", null, Mounts.MS_REC | Mounts.MS_SLAVE, 0), "make mounts slaves (mount --make-rslave /)");
+            Check(Mounts.Mount(null, "/", null, Mounts.MS_REC | Mounts.MS_SLAVE), "make mounts slaves (mount --make-rslave /)");
             return;
         }
-        Check(Mounts.Mount(null, "/", null, Mounts.MS_REC | Mounts.MS_PRIVATE, 0), "make mounts private (mount --make-rprivate /)");
+        Check(Mounts.Mount(null, "/", null, Mounts.MS_REC | Mounts.MS_PRIVATE), "make mounts private (mount --make-rprivate /)");
     }
 
     /// <summary>Binds <paramref name="rootfs"/> on itself (recursively), so it is a mount point pivot_root accepts.</summary>
     public static void BindRootfs(string rootfs)
     {
-        Check(Mounts.Mount(rootfs, rootfs, null, Mounts.MS_BIND | Mounts.MS_REC, 0), $"bind rootfs {rootfs}");
+        Check(Mounts.Mount(rootfs, rootfs, null, Mounts.MS_BIND | Mounts.MS_REC), $"bind rootfs {rootfs}");
     }
 
     /// <summary>Mounts one planned bind mount inside <paramref name="rootfs"/>.</summary>
@@ -62,7 +62,7 @@ internal static class ContainerMounts
                 throw new GoferSetupException($"bind mount {plan.Source} on {plan.Destination}: one is a directory, the other is not");
             }
             ulong flags = Mounts.MS_BIND | (plan.Recursive ? Mounts.MS_REC : 0);
-            Check(Mounts.Mount(plan.Source, ProcFdPath(target.Number), null, flags, 0), $"bind mount {plan.Source} on {plan.Destination}");
+            Check(Mounts.Mount(plan.Source, ProcFdPath(target.Number), null, flags), $"bind mount {plan.Source} on {plan.Destination}");
         }
 
         // The old fd names the directory under the new mount; look the destination up again
@@ -80,7 +80,7 @@ internal static class ContainerMounts
             }
             if (plan.Propagation != 0)
             {
-                Check(Mounts.Mount(null, ProcFdPath(mounted.Number), null, plan.Propagation, 0), $"set propagation of {plan.Destination}");
+                Check(Mounts.Mount(null, ProcFdPath(mounted.Number), null, plan.Propagation), $"set propagation of {plan.Destination}");
             }
         }
         log.Write($"bind {plan.Source} on {plan.Destination} (flags 0x{plan.Flags:x}{(plan.Recursive ? ", recursive" : "")})");
@@ -148,7 +148,7 @@ internal static class ContainerMounts
                 if ((fs.Flags & Mounts.ST_NODIRATIME) != 0) flags |= Mounts.MS_NODIRATIME;
             }
         }
-        Check(Mounts.Mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | flags, 0), $"remount {what} (flags 0x{flags:x})");
+        Check(Mounts.Mount(null, target, null, Mounts.MS_BIND | Mounts.MS_REMOUNT | flags), $"remount {what} (flags 0x{flags:x})");
     }
 
     private static unsafe uint FileType(int fd)

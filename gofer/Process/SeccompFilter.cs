@@ -64,10 +64,10 @@ internal static class SeccompFilter
     };
 
     /// <summary>Builds the BPF program; <paramref name="pid"/> is the gofer's own process id.</summary>
-    public static SocketFilter[] Build(Violation violation, int pid)
+    public static SockFilter[] Build(Violation violation, int pid)
     {
         uint deny = violation == Violation.KillProcess ? RetKillProcess : RetErrno | Errno.EPERM;
-        var p = new List<SocketFilter>
+        var p = new List<SockFilter>
         {
             Load(OffsetArch),
             Jump(JeqK, AuditArchX86_64, 1, 0),
@@ -101,7 +101,7 @@ internal static class SeccompFilter
         p.Add(Load(OffsetNr));
         p.Add(Jump(JeqK, SysMknodat, 0, 6));
         p.Add(Load(OffsetArg0Low + 2 * 8));
-        p.Add(new SocketFilter { Code = AluAndK, K = LinuxMode.S_IFMT });
+        p.Add(new SockFilter { Code = AluAndK, K = LinuxMode.S_IFMT });
         p.Add(Jump(JeqK, LinuxMode.S_IFCHR, 2, 0));
         p.Add(Jump(JeqK, LinuxMode.S_IFBLK, 1, 0));
         p.Add(Return(RetAllow));
@@ -115,7 +115,7 @@ internal static class SeccompFilter
     }
 
     /// <summary>Appends: system call <paramref name="number"/> is allowed when the low 32 bits of argument <paramref name="argument"/> are one of <paramref name="values"/>, else <paramref name="otherwise"/>.</summary>
-    private static void AllowIfArgumentIs(List<SocketFilter> p, uint number, int argument, uint[] values, uint otherwise)
+    private static void AllowIfArgumentIs(List<SockFilter> p, uint number, int argument, uint[] values, uint otherwise)
     {
         p.Add(Load(OffsetNr));
         p.Add(Jump(JeqK, number, 0, (byte)(values.Length + 3)));
@@ -137,10 +137,10 @@ internal static class SeccompFilter
     /// </summary>
     public static unsafe int Install(Violation violation)
     {
-        SocketFilter[] program = Build(violation, Environment.ProcessId);
-        fixed (SocketFilter* filter = program)
+        SockFilter[] program = Build(violation, Environment.ProcessId);
+        fixed (SockFilter* filter = program)
         {
-            var fprog = new SocketFilterProgram { Length = (ushort)program.Length, Filter = filter };
+            var fprog = new SockFprog { Length = (ushort)program.Length, Filter = filter };
             long r = ProcessSecurity.SeccompSetFilter(ProcessSecurity.SECCOMP_FILTER_FLAG_TSYNC, &fprog);
             if (r < 0)
             {
@@ -150,10 +150,10 @@ internal static class SeccompFilter
         }
     }
 
-    private static SocketFilter Load(uint offset) => new() { Code = LdWAbs, K = offset };
+    private static SockFilter Load(uint offset) => new() { Code = LdWAbs, K = offset };
 
-    private static SocketFilter Jump(ushort code, uint k, byte jumpTrue, byte jumpFalse) =>
+    private static SockFilter Jump(ushort code, uint k, byte jumpTrue, byte jumpFalse) =>
         new() { Code = code, K = k, JumpTrue = jumpTrue, JumpFalse = jumpFalse };
 
-    private static SocketFilter Return(uint value) => new() { Code = RetK, K = value };
+    private static SockFilter Return(uint value) => new() { Code = RetK, K = value };
 }

@@ -85,13 +85,13 @@ internal sealed partial class GoferServer
         }
         if ((mask & (GoferSetAttr.SetAtime | GoferSetAttr.SetMtime)) != 0)
         {
-            TimeSpec* times = stackalloc TimeSpec[2];
+            Timespec* times = stackalloc Timespec[2];
             times[0] = (mask & GoferSetAttr.SetAtime) != 0
-                ? new TimeSpec { Seconds = request.AtimeSec, Nanoseconds = request.AtimeNsec }
-                : new TimeSpec { Nanoseconds = Files.UTIME_OMIT };
+                ? new Timespec { Seconds = request.AtimeSec, Nanoseconds = request.AtimeNsec }
+                : new Timespec { Nanoseconds = Files.UTIME_OMIT };
             times[1] = (mask & GoferSetAttr.SetMtime) != 0
-                ? new TimeSpec { Seconds = request.MtimeSec, Nanoseconds = request.MtimeNsec }
-                : new TimeSpec { Nanoseconds = Files.UTIME_OMIT };
+                ? new Timespec { Seconds = request.MtimeSec, Nanoseconds = request.MtimeNsec }
+                : new Timespec { Nanoseconds = Files.UTIME_OMIT };
             int r = Files.Result(Files.UtimensAt(node.Fd, "", times, PathConsts.AT_EMPTY_PATH | PathConsts.AT_SYMLINK_NOFOLLOW));
             if (r == -Errno.EINVAL && node.FileType != LinuxMode.S_IFLNK)
             {

@@ -1,9 +1,10 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace RunscNet.Runtime.Interop;
 
 /// <summary>libc process calls of the runtime (the parent side: wait, kill, fds).</summary>
-internal static partial class Processes
+internal static class Processes
 {
     public const int WNOHANG = 1;
     public const int __WALL = 0x40000000;
@@ -22,8 +23,7 @@ internal static partial class Processes
     /// <summary>pidfd_open(2) (raw system call 434): an fd that polls readable once the process has exited; -1 on failure.</summary>
     public static int PidfdOpen(int pid) => (int)Syscall(434, pid, 0);
 
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static partial long Syscall(long number, long a1, long a2);
+    private static long Syscall(long number, long a1, long a2) => LibcCalls.Syscall(number, a1, a2, 0, 0, 0, 0);
 
     /// <summary>poll(2) for POLLIN on one fd: &gt;0 readable, 0 time-out, -1 error.</summary>
     public static unsafe int PollReadable(int fd, int timeoutMs)
@@ -32,48 +32,39 @@ internal static partial class Processes
         return Poll(&pollfd, 1, timeoutMs);
     }
 
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static unsafe partial int Poll(long* fds, nuint count, int timeoutMs);
+    private static unsafe int Poll(long* fds, nuint count, int timeoutMs) => LibC.poll((pollfd*)fds, (ulong_t)(ulong)count, timeoutMs);
 
-    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
-    public static partial int WaitPid(int pid, out int status, int options);
+    public static unsafe int WaitPid(int pid, out int status, int options)
+    {
+        int s = 0;
+        int r = LibcCalls.WaitPid(pid, &s, options);
+        status = s;
+        return r;
+    }
 
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    public static partial int Kill(int pid, int signal);
+    public static int Kill(int pid, int signal) => LibC.kill(pid, signal);
 
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    public static partial int Fcntl(int fd, int command, int argument);
+    public static int Fcntl(int fd, int command, int argument) => LibC.fcntl(fd, command, argument);
 
     /// <summary>True if <paramref name="fd"/> is an open fd of this process.</summary>
     public static bool IsOpen(int fd) => Fcntl(fd, 1 /* F_GETFD */, 0) >= 0;
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Open(string path, int flags, int mode);
+    public static int Open(string path, int flags, int mode) => LibcCalls.Open(path, flags, mode);
 
-    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int MemfdCreate(string name, uint flags);
+    public static int MemfdCreate(string name, uint flags) => LibcCalls.MemfdCreate(name, flags);
 
-    /// <summary>stat(2) into a struct stat buffer (at least 144 bytes; st_dev and st_ino first).</summary>
-    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static unsafe partial int Stat(string path, ulong* buffer);
 
-    [LibraryImport("libc", EntryPoint = "sethostname", SetLastError = true)]
-    public static unsafe partial int SetHostname(byte* name, nuint length);
+    public static unsafe int SetHostname(byte* name, nuint length) => LibC.sethostname(name, (size_t)(ulong)length);
 
-    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
-    public static partial int SetNs(int fd, int type);
+    public static int SetNs(int fd, int type) => LibC.setns(fd, type);
 
-    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
-    public static unsafe partial int Pipe2(int* fds, int flags);
+    public static unsafe int Pipe2(int* fds, int flags) => LibC.pipe2(fds, flags);
 
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    public static unsafe partial nint Write(int fd, byte* buffer, nint count);
+    public static unsafe nint Write(int fd, byte* buffer, nint count) => (nint)(long)LibC.write(fd, buffer, (size_t)(ulong)count);
 
-    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
-    public static unsafe partial nint PWrite(int fd, byte* buffer, nint count, long offset);
+    public static unsafe nint PWrite(int fd, byte* buffer, nint count, long offset) => (nint)(long)LibC.pwrite(fd, buffer, (size_t)(ulong)count, offset);
 
-    [LibraryImport("libc", EntryPoint = "getuid")]
-    public static partial uint GetUid();
+    public static uint GetUid() => LibC.getuid();
 
     /// <summary>The errno text of the last failed call.</summary>
     public static string LastError() => Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());

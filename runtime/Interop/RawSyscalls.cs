@@ -8,17 +8,16 @@ namespace RunscNet.Runtime.Interop;
 /// <c>clone</c>, which must run straight-line code without allocating, taking locks or entering the
 /// GC (so no GC transition, no errno marshalling). Numbers per architecture in <see cref="SyscallNumbers"/>.
 /// </summary>
-internal static partial class RawSyscalls
+internal static class RawSyscalls
 {
     /// <summary>syscall(number, a1..a6); returns the raw result (-1 with errno on failure).</summary>
-    [LibraryImport("libc", EntryPoint = "syscall")]
-    [SuppressGCTransition]
-    public static partial long Syscall6(long number, long a1, long a2, long a3, long a4, long a5, long a6);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long Syscall6(long number, long a1, long a2, long a3, long a4, long a5, long a6) =>
+        LibcCalls.SyscallNoGc(number, a1, a2, a3, a4, a5, a6);
 
     /// <summary>The errno of the last failed call on this thread (read it in the parent only).</summary>
-    [LibraryImport("libc", EntryPoint = "__errno_location")]
-    [SuppressGCTransition]
-    public static unsafe partial int* ErrnoLocation();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe int* ErrnoLocation() => LibcCalls.ErrnoLocation();
 
     /// <summary>Makes sure the P/Invoke stubs used in a clone child are bound before any clone.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -19,8 +19,7 @@ internal static unsafe partial class Terminals
     [LibraryImport("libc", EntryPoint = "ptsname_r", SetLastError = true)]
     public static partial int PtsnameR(int fd, byte* buffer, nuint length);
 
-    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int Ioctl(int fd, ulong request, void* argument);
+    public static int Ioctl(int fd, ulong request, void* argument) => LibcCalls.Ioctl(fd, request, argument);
 
     [LibraryImport("libc", EntryPoint = "isatty")]
     public static partial int IsATty(int fd);

@@ -75,9 +75,8 @@ internal static class SysctlRules
     /// <summary>True if both files are the same namespace (nsfs dev and inode, as stat shows them).</summary>
     internal static unsafe bool SameNamespace(string a, string b)
     {
-        // struct stat (x86-64 and arm64 both start with st_dev, st_ino; 144 and 128 bytes).
-        ulong* sa = stackalloc ulong[18], sb = stackalloc ulong[18];
-        return Interop.Processes.Stat(a, sa) == 0 && Interop.Processes.Stat(b, sb) == 0 && sa[0] == sb[0] && sa[1] == sb[1];
+        LinuxStat sa, sb;
+        return LibcCalls.Stat(a, &sa) == 0 && LibcCalls.Stat(b, &sb) == 0 && sa.Dev == sb.Dev && sa.Ino == sb.Ino;
     }
 
 }

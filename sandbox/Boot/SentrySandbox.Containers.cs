@@ -75,7 +75,7 @@ internal sealed partial class SentrySandbox : ISubcontainerControl
 
     private static unsafe uint FileType(int fd)
     {
-        LinuxStatBuffer st;
+        LinuxStat st;
         return fd >= 0 && HostFiles.fstat(fd, &st) == 0 ? st.Mode & 0xf000 : 0;
     }
 

@@ -149,23 +149,5 @@ internal static class SentrySeccomp
         }
     }
 
-    private static SockFilter Ins(ushort code, uint k, byte jt = 0, byte jf = 0) => new() { Code = code, Jt = jt, Jf = jf, K = k };
-
-    /// <summary>struct sock_filter.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct SockFilter
-    {
-        public ushort Code;
-        public byte Jt;
-        public byte Jf;
-        public uint K;
-    }
-
-    /// <summary>struct sock_fprog.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    private unsafe struct SockFprog
-    {
-        public ushort Length;
-        public SockFilter* Filter;
-    }
+    private static SockFilter Ins(ushort code, uint k, byte jt = 0, byte jf = 0) => new() { Code = code, JumpTrue = jt, JumpFalse = jf, K = k };
 }

@@ -220,7 +220,7 @@ internal sealed class SandboxSaver
     /// <summary>Which of boot's stdio fds <paramref name="h"/> is (same host file), preferring <paramref name="fd"/>; -1 if none.</summary>
     private unsafe int StdioIndexOf(HostFileDescription h, int fd)
     {
-        LinuxStatBuffer a, b;
+        LinuxStat a, b;
         if (h.RawHostFd < 0 || HostFiles.fstat(h.RawHostFd, &a) != 0) return -1;
         int found = -1;
         for (int i = 0; i < _stdio.Length && i < 3; i++)

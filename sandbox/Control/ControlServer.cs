@@ -64,7 +64,7 @@ internal sealed class ControlServer
 
     private static unsafe uint SocketOwner(int fd)
     {
-        Interop.LinuxStatBuffer st;
+        LinuxStat st;
         return Interop.HostFiles.fstat(fd, &st) == 0 ? st.Uid : 0;
     }
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace RunscNet.Sentry.Interop;
 
@@ -9,25 +10,25 @@ namespace RunscNet.Sentry.Interop;
 /// </summary>
 internal static unsafe partial class HostFiles
 {
-    [LibraryImport("libc", SetLastError = true)] public static partial nint read(int fd, byte* buf, nint count);
-    [LibraryImport("libc", SetLastError = true)] public static partial nint write(int fd, byte* buf, nint count);
-    [LibraryImport("libc", SetLastError = true)] public static partial nint pread(int fd, byte* buf, nint count, long offset);
-    [LibraryImport("libc", SetLastError = true)] public static partial nint pwrite(int fd, byte* buf, nint count, long offset);
+    public static nint read(int fd, byte* buf, nint count) => (nint)(long)LibC.read(fd, buf, (size_t)(ulong)count);
+    public static nint write(int fd, byte* buf, nint count) => (nint)(long)LibC.write(fd, buf, (size_t)(ulong)count);
+    public static nint pread(int fd, byte* buf, nint count, long offset) => (nint)(long)LibC.pread(fd, buf, (size_t)(ulong)count, offset);
+    public static nint pwrite(int fd, byte* buf, nint count, long offset) => (nint)(long)LibC.pwrite(fd, buf, (size_t)(ulong)count, offset);
     [LibraryImport("libc", SetLastError = true)] public static partial int dup(int fd);
-    [LibraryImport("libc", SetLastError = true)] public static partial int fstat(int fd, LinuxStatBuffer* st);
-    [LibraryImport("libc", SetLastError = true)] public static partial int ftruncate(int fd, long length);
-    [LibraryImport("libc", SetLastError = true)] public static partial int fsync(int fd);
+    public static int fstat(int fd, LinuxStat* st) => LibcCalls.Fstat(fd, st);
+    public static int ftruncate(int fd, long length) => LibC.ftruncate(fd, length);
+    public static int fsync(int fd) => LibC.fsync(fd);
     [LibraryImport("libc", SetLastError = true)] public static partial int fchmod(int fd, uint mode);
     [LibraryImport("libc", SetLastError = true)] public static partial int fchown(int fd, uint uid, uint gid);
     [LibraryImport("libc", SetLastError = true)] public static partial int fdatasync(int fd);
     [LibraryImport("libc", SetLastError = true)] public static partial int fallocate(int fd, int mode, long offset, long len);
-    [LibraryImport("libc", SetLastError = true)] public static partial long lseek(int fd, long offset, int whence);
-    [LibraryImport("libc", SetLastError = true)] public static partial int ioctl(int fd, ulong request, void* arg);
-    [LibraryImport("libc", SetLastError = true)] public static partial int fcntl(int fd, int cmd, int arg);
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int openat(int dirfd, string path, int flags, uint mode);
-    [LibraryImport("libc", SetLastError = true, EntryPoint = "ioctl")] public static partial int ioctlInt(int fd, ulong request, nint arg);
-    [LibraryImport("libc", SetLastError = true)] public static partial int poll(PollFd* fds, ulong nfds, int timeout);
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int memfd_create(string name, uint flags);
+    public static long lseek(int fd, long offset, int whence) => LibC.lseek(fd, offset, whence);
+    public static int ioctl(int fd, ulong request, void* arg) => LibcCalls.Ioctl(fd, request, arg);
+    public static int fcntl(int fd, int cmd, int arg) => LibC.fcntl(fd, cmd, arg);
+    public static int openat(int dirfd, string path, int flags, uint mode) => LibcCalls.OpenAt(dirfd, path, flags, mode);
+    public static int ioctlInt(int fd, ulong request, nint arg) => LibcCalls.Ioctl(fd, request, (void*)arg);
+    public static int poll(PollFd* fds, ulong nfds, int timeout) => LibC.poll((pollfd*)fds, (ulong_t)nfds, timeout);
+    public static int memfd_create(string name, uint flags) => LibcCalls.MemfdCreate(name, flags);
     [LibraryImport("libc", SetLastError = true)] public static partial int epoll_create1(int flags);
     [LibraryImport("libc", SetLastError = true)] public static partial int epoll_ctl(int epfd, int op, int fd, EpollEvent* ev);
     [LibraryImport("libc", SetLastError = true)] public static partial int epoll_wait(int epfd, EpollEvent* events, int maxevents, int timeout);
@@ -66,26 +67,3 @@ internal struct EpollEvent
     public ulong Data;
 }
 
-/// <summary>The host's x86-64 struct stat (144 bytes), the same layout the application sees.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct LinuxStatBuffer
-{
-    public ulong Dev;
-    public ulong Ino;
-    public ulong Nlink;
-    public uint Mode;
-    public uint Uid;
-    public uint Gid;
-    public int Pad0;
-    public ulong Rdev;
-    public long Size;
-    public long Blksize;
-    public long Blocks;
-    public long AtimeSec;
-    public long AtimeNsec;
-    public long MtimeSec;
-    public long MtimeNsec;
-    public long CtimeSec;
-    public long CtimeNsec;
-    public long Reserved0, Reserved1, Reserved2;
-}

@@ -1,24 +1,20 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace RunscNet.Sentry.Interop;
 
 /// <summary>Plain fd I/O and process calls of the Sentry itself (write, close, kill, getrandom...).</summary>
 internal static unsafe partial class HostIo
 {
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    public static partial nint Write(int fd, byte* buf, nuint count);
+    public static nint Write(int fd, byte* buf, nuint count) => (nint)(long)LibC.write(fd, buf, (size_t)(ulong)count);
 
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    public static partial nint Read(int fd, byte* buf, nuint count);
+    public static nint Read(int fd, byte* buf, nuint count) => (nint)(long)LibC.read(fd, buf, (size_t)(ulong)count);
 
-    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
-    public static partial nint PRead(int fd, byte* buf, nuint count, long offset);
+    public static nint PRead(int fd, byte* buf, nuint count, long offset) => (nint)(long)LibC.pread(fd, buf, (size_t)(ulong)count, offset);
 
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    public static partial int Kill(int pid, int sig);
+    public static int Kill(int pid, int sig) => LibC.kill(pid, sig);
 
-    [LibraryImport("libc", EntryPoint = "getrandom", SetLastError = true)]
-    public static partial nint GetRandom(byte* buf, nuint count, uint flags);
+    public static nint GetRandom(byte* buf, nuint count, uint flags) => LibcCalls.GetRandom(buf, count, flags);
 
     [LibraryImport("libc", EntryPoint = "getpid")]
     public static partial int GetPid();
@@ -29,11 +25,9 @@ internal static unsafe partial class HostIo
     [LibraryImport("libc", EntryPoint = "gettid")]
     public static partial int GetTid();
 
-    [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
-    public static partial int Prctl(int option, ulong a2, ulong a3, ulong a4, ulong a5);
+    public static int Prctl(int option, ulong a2, ulong a3, ulong a4, ulong a5) => LibcCalls.Prctl(option, a2, a3, a4, a5);
 
-    [LibraryImport("libc", EntryPoint = "sethostname", SetLastError = true)]
-    public static partial int SetHostname(byte* name, nuint len);
+    public static int SetHostname(byte* name, nuint len) => LibC.sethostname(name, (size_t)(ulong)len);
 
     [LibraryImport("libc", EntryPoint = "raise", SetLastError = true)]
     public static partial int Raise(int sig);
@@ -47,8 +41,7 @@ internal static unsafe partial class HostIo
     [LibraryImport("libc", EntryPoint = "chroot", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Chroot(string path);
 
-    [LibraryImport("libc", EntryPoint = "chdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Chdir(string path);
+    public static int Chdir(string path) => LibcCalls.Chdir(path);
 
     [LibraryImport("libc", EntryPoint = "getauxval")]
     public static partial ulong GetAuxVal(ulong type);

@@ -6,9 +6,7 @@ namespace RunscNet.Sentry.Interop;
 internal static unsafe partial class HostLimits
 {
     /// <summary>getrlimit(2): <paramref name="limit"/> receives (soft, hard).</summary>
-    [LibraryImport("libc", SetLastError = true)] public static partial int getrlimit(int resource, ulong* limit);
-
-    [LibraryImport("libc", SetLastError = true)] private static partial int sysinfo(byte* info);
+    public static int getrlimit(int resource, ulong* limit) => LibcCalls.GetRlimit(resource, limit);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] private static partial int statfs(string path, byte* buf);
 
@@ -23,7 +21,7 @@ internal static unsafe partial class HostLimits
     public static long TotalRam()
     {
         byte* info = stackalloc byte[128];   // struct sysinfo is 112 bytes on x86-64
-        if (sysinfo(info) != 0) return -1;
+        if (LibcCalls.SysInfo(info) != 0) return -1;
         ulong totalram = *(ulong*)(info + 32);   // after uptime and loads[3]
         uint unit = *(uint*)(info + 104);
         return (long)(totalram * (unit == 0 ? 1 : unit));

@@ -6,11 +6,8 @@ namespace RunscNet.Sentry.Interop;
 /// Random bytes from the host kernel (getrandom(2)). Used instead of the .NET cryptography
 /// classes, which load the host's OpenSSL (several MiB of resident memory in every sandbox).
 /// </summary>
-internal static unsafe partial class HostRandom
+internal static unsafe class HostRandom
 {
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial nint getrandom(byte* buffer, nint length, uint flags);
-
     /// <summary>Fills <paramref name="destination"/> (blocks only until the host's pool is initialized, as at boot).</summary>
     public static void Fill(Span<byte> destination)
     {
@@ -19,7 +16,7 @@ internal static unsafe partial class HostRandom
             int done = 0;
             while (done < destination.Length)
             {
-                nint n = getrandom(p + done, destination.Length - done, 0);
+                nint n = LibcCalls.GetRandom(p + done, (nuint)(destination.Length - done), 0);
                 if (n < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == 4) continue;   // EINTR

@@ -5,14 +5,6 @@ namespace RunscNet.Sentry.Interop;
 /// <summary>Host clocks and system information.</summary>
 internal static unsafe partial class HostTime
 {
-    /// <summary>struct timespec.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct Timespec
-    {
-        public long Sec;
-        public long Nsec;
-    }
-
     [LibraryImport("libc", EntryPoint = "clock_gettime", SetLastError = true)]
     [SuppressGCTransition]
     public static partial int ClockGetTime(int clock, Timespec* ts);
@@ -20,15 +12,14 @@ internal static unsafe partial class HostTime
     [LibraryImport("libc", EntryPoint = "clock_getres", SetLastError = true)]
     public static partial int ClockGetRes(int clock, Timespec* ts);
 
-    [LibraryImport("libc", EntryPoint = "sysinfo", SetLastError = true)]
-    public static partial int SysInfo(byte* info);
+    public static int SysInfo(byte* info) => LibcCalls.SysInfo(info);
 
     /// <summary>Nanoseconds of <paramref name="clock"/>, or -1 if the host refuses it.</summary>
     public static long Nanos(int clock)
     {
         Timespec ts;
         if (ClockGetTime(clock, &ts) != 0) return -1;
-        return ts.Sec * 1_000_000_000 + ts.Nsec;
+        return ts.Seconds * 1_000_000_000 + ts.Nanoseconds;
     }
 
     /// <summary>The CPU-time clock id of host process <paramref name="pid"/> (MAKE_PROCESS_CPUCLOCK, CPUCLOCK_SCHED).</summary>

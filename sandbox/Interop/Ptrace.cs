@@ -22,8 +22,7 @@ internal static unsafe partial class Ptrace
     [LibraryImport("libc", EntryPoint = "ptrace", SetLastError = true)]
     public static partial long Request(long request, int pid, nint addr, nint data);
 
-    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
-    public static partial int WaitPid(int pid, int* status, int options);
+    public static int WaitPid(int pid, int* status, int options) => LibcCalls.WaitPid(pid, status, options);
 
     /// <summary>True if the wait status is a stop.</summary>
     public static bool IsStopped(int status) => (status & 0xff) == 0x7f;

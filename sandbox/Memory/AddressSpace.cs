@@ -240,7 +240,7 @@ internal sealed class AddressSpace
     /// <summary>What shared mappings of <paramref name="file"/> have in common: its host file, else its inode.</summary>
     private static unsafe object SharedIdentityOf(FileDescription file)
     {
-        LinuxStatBuffer st;
+        LinuxStat st;
         if (file.HostFd >= 0 && HostFiles.fstat(file.HostFd, &st) == 0) return new SharedFileIdentity(st.Dev, st.Ino);
         return (object?)file.Inode ?? file;
     }

@@ -611,7 +611,7 @@ internal static partial class FileSyscalls
     // ---- metadata ----------------------------------------------------------------------
 
     /// <summary>Converts attributes to the x86-64 struct stat.</summary>
-    internal static Interop.LinuxStatBuffer ToStat(in InodeAttr s) => new()
+    internal static LinuxStat ToStat(in InodeAttr s) => new()
     {
         Dev = s.Dev, Ino = s.Ino, Nlink = s.Nlink, Mode = s.Mode, Uid = Kernel.UserNamespace.Shown(s.Uid), Gid = Kernel.UserNamespace.Shown(s.Gid), Rdev = s.Rdev,
         Size = s.Size, Blksize = s.BlockSize == 0 ? 4096 : s.BlockSize, Blocks = s.Blocks,

@@ -182,9 +182,9 @@ internal class HostRegularFile : FileDescription
     }
 
     /// <summary>Host fstat of the fd (size, times kept by the host).</summary>
-    public unsafe int HostStat(out LinuxStatBuffer st)
+    public unsafe int HostStat(out LinuxStat st)
     {
-        LinuxStatBuffer b;
+        LinuxStat b;
         int r = HostFiles.fstat(_fd, &b);
         st = b;
         return r < 0 ? HostFiles.Neg() : 0;

@@ -13,7 +13,7 @@ internal struct InodeAttr
     public int BlockSize;
 
     /// <summary>The attributes of a host stat(2) result, identity included.</summary>
-    public static InodeAttr FromHost(in Interop.LinuxStatBuffer st) => new()
+    public static InodeAttr FromHost(in LinuxStat st) => new()
     {
         Mode = st.Mode, Uid = st.Uid, Gid = st.Gid, Nlink = st.Nlink, Ino = st.Ino, Dev = st.Dev, Rdev = st.Rdev,
         Size = st.Size, Blocks = st.Blocks, BlockSize = (int)st.Blksize,

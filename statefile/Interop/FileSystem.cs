@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace RunscNet.StateFile.Interop;
 
@@ -15,14 +16,12 @@ internal static partial class FileSystem
     [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mkdir(string path, int mode);
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Open(string path, int flags, int mode);
+    public static int Open(string path, int flags, int mode) => LibcCalls.Open(path, flags, mode);
 
     [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
     public static partial int Dup2(int oldFd, int newFd);
 
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int Fcntl(int fd, int cmd, int arg);
+    private static int Fcntl(int fd, int cmd, int arg) => LibC.fcntl(fd, cmd, arg);
 
     /// <summary>fcntl(F_DUPFD_CLOEXEC): a close-on-exec copy of <paramref name="fd"/> at 3 or above.</summary>
     public static int FcntlDupCloexec(int fd) => Fcntl(fd, 1030, 3);
@@ -30,11 +29,9 @@ internal static partial class FileSystem
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     public static partial int Flock(int fd, int operation);
 
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    public static unsafe partial nint Write(int fd, byte* buffer, nint count);
+    public static unsafe nint Write(int fd, byte* buffer, nint count) => (nint)(long)LibC.write(fd, buffer, (size_t)(ulong)count);
 
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    public static unsafe partial nint Read(int fd, byte* buffer, nint count);
+    public static unsafe nint Read(int fd, byte* buffer, nint count) => (nint)(long)LibC.read(fd, buffer, (size_t)(ulong)count);
 
     [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Rename(string oldPath, string newPath);
@@ -43,19 +40,10 @@ internal static partial class FileSystem
     public static partial int Unlink(string path);
 
     /// <summary>The (device, inode) of an open fd, to detect a lock file replaced under us.</summary>
-    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
-    public static unsafe partial int Fstat(int fd, StatBuffer* buffer);
+    public static unsafe int Fstat(int fd, LinuxStat* buffer) => LibcCalls.Fstat(fd, buffer);
 
-    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static unsafe partial int StatPath(string path, StatBuffer* buffer);
+    public static unsafe int StatPath(string path, LinuxStat* buffer) => LibcCalls.Stat(path, buffer);
 
-    /// <summary>struct stat of x86_64 and aarch64 glibc (144 and 128 bytes); only dev and ino are read.</summary>
-    [StructLayout(LayoutKind.Sequential, Size = 256)]
-    public struct StatBuffer
-    {
-        public ulong Device;
-        public ulong Inode;
-    }
 
     /// <summary>Writes the whole buffer, retrying on short writes and EINTR.</summary>
     public static void WriteAll(int fd, ReadOnlySpan<byte> data, string path)

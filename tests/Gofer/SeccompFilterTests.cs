@@ -15,7 +15,7 @@ public sealed class SeccompFilterTests
     private const int Pid = 4242;
 
     /// <summary>Runs the program on (arch, nr, args) like the kernel does; returns the SECCOMP_RET_* value.</summary>
-    private static uint Run(SocketFilter[] program, uint nr, ulong[]? args = null, uint arch = X86_64)
+    private static uint Run(SockFilter[] program, uint nr, ulong[]? args = null, uint arch = X86_64)
     {
         Assert.True(program.Length <= 4096);
         byte[] data = new byte[64];
@@ -28,7 +28,7 @@ public sealed class SeccompFilterTests
         uint a = 0;
         for (int pc = 0; pc < program.Length; pc++)
         {
-            SocketFilter f = program[pc];
+            SockFilter f = program[pc];
             switch (f.Code)
             {
                 case 0x20: Assert.True(f.K + 4 <= 64); a = BitConverter.ToUInt32(data, (int)f.K); break;
@@ -44,12 +44,12 @@ public sealed class SeccompFilterTests
         return 0;
     }
 
-    private static SocketFilter[] Program(SeccompFilter.Violation v = SeccompFilter.Violation.KillProcess) => SeccompFilter.Build(v, Pid);
+    private static SockFilter[] Program(SeccompFilter.Violation v = SeccompFilter.Violation.KillProcess) => SeccompFilter.Build(v, Pid);
 
     [Fact]
     public void EveryListedCallIsAllowed()
     {
-        SocketFilter[] p = Program();
+        SockFilter[] p = Program();
         foreach ((uint number, string name) in SeccompFilter.Allowed)
         {
             Assert.True(Run(p, number) == Allow, name);
@@ -89,7 +89,7 @@ public sealed class SeccompFilterTests
     [Fact]
     public void ArgumentChecks()
     {
-        SocketFilter[] p = Program();
+        SockFilter[] p = Program();
         Assert.Equal(Allow, Run(p, 41, new ulong[] { 1, 1 }));                   // socket(AF_UNIX)
         Assert.Equal(ErrnoBase | Errno.EAFNOSUPPORT, Run(p, 41, new ulong[] { 2 })); // socket(AF_INET)
         Assert.Equal(Allow, Run(p, 56, new ulong[] { 0x3D0F00 }));               // clone of a thread (glibc flags)

@@ -24,11 +24,13 @@ public sealed class TerminalTests : IDisposable
         foreach (string d in _dirs) Directory.Delete(d, recursive: true);
     }
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern nint read(int fd, byte[] buffer, nint count);
+    /// <summary>read(2) into a managed buffer (the master fd is a raw number from the console socket).</summary>
+    private static unsafe nint read(int fd, byte[] buffer, nint count)
+    {
+        fixed (byte* p = buffer) return (nint)(long)Tmds.Linux.LibC.read(fd, p, (Tmds.Linux.size_t)(ulong)count);
+    }
 
-    [DllImport("libc")]
-    private static extern int close(int fd);
+    private static int close(int fd) => Tmds.Linux.LibC.close(fd);
 
     /// <summary>A console socket: listens, takes one connection and receives the master fd from it.</summary>
     private sealed class ConsoleSocket : IDisposable
@@ -114,8 +116,10 @@ public sealed class TerminalTests : IDisposable
         _runsc.Run("delete", "term-run").AssertSuccess();
     }
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern nint write(int fd, byte[] buffer, nint count);
+    private static unsafe nint write(int fd, byte[] buffer, nint count)
+    {
+        fixed (byte* p = buffer) return (nint)(long)Tmds.Linux.LibC.write(fd, p, (Tmds.Linux.size_t)(ulong)count);
+    }
 
     /// <summary>
     /// ^C typed on the console interrupts the container's foreground processes, also when the

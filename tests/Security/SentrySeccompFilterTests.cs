@@ -33,9 +33,9 @@ public sealed class SentrySeccompFilterTests
                     Assert.True(ins.K % 4 == 0 && ins.K + 4 <= data.Length, $"load out of seccomp_data at {pc}");
                     a = BitConverter.ToUInt32(data, (int)ins.K);
                     break;
-                case 0x15: pc += a == ins.K ? ins.Jt : ins.Jf; break;           // JEQ K
-                case 0x35: pc += a >= ins.K ? ins.Jt : ins.Jf; break;           // JGE K
-                case 0x45: pc += (a & ins.K) != 0 ? ins.Jt : ins.Jf; break;     // JSET K
+                case 0x15: pc += a == ins.K ? ins.JumpTrue : ins.JumpFalse; break;           // JEQ K
+                case 0x35: pc += a >= ins.K ? ins.JumpTrue : ins.JumpFalse; break;           // JGE K
+                case 0x45: pc += (a & ins.K) != 0 ? ins.JumpTrue : ins.JumpFalse; break;     // JSET K
                 case 0x06: return ins.K;                                        // RET K
                 default: throw new Xunit.Sdk.XunitException($"unexpected BPF opcode 0x{ins.Code:x} at {pc}");
             }

@@ -148,10 +148,4 @@ internal sealed unsafe class SharedPage : IDisposable
         RawSyscall.CallNoGc(SYS_munmap, (nint)_base, Size, 0, 0, 0, 0);
         _base = null;
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec
-    {
-        public long Seconds, Nanoseconds;
-    }
 }

@@ -109,7 +109,7 @@ internal static unsafe class StubIds
     /// <summary>True when <paramref name="fd"/> is a unix SOCK_SEQPACKET socket whose peer is the stub process <paramref name="pid"/>.</summary>
     public static bool IsChannelOf(int fd, int pid)
     {
-        LinuxStatBuffer st;
+        LinuxStat st;
         if (HostFiles.fstat(fd, &st) != 0 || (st.Mode & S_IFMT) != S_IFSOCK) return false;
         int value = 0, len = 4;
         if (RawSyscall.Checked(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, (nint)(&value), (nint)(&len)) != 0 || value != AF_UNIX) return false;

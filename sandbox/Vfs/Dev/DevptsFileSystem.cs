@@ -85,7 +85,7 @@ internal sealed class DevptsFileSystem : FileSystem
     /// </summary>
     public unsafe int Register(int hostFd, bool persistent = false)
     {
-        LinuxStatBuffer st;
+        LinuxStat st;
         if (HostFiles.fstat(hostFd, &st) != 0 || !LinuxMode.IsChr(st.Mode)) return -1;
         lock (_terminals)
         {
@@ -231,7 +231,7 @@ internal sealed class TerminalInode : Inode
     {
         get
         {
-            LinuxStatBuffer st;
+            LinuxStat st;
             var attr = new InodeAttr { Mode = LinuxMode.S_IFCHR | 0x190, Nlink = 1, BlockSize = 1024 };
             if (_openPeer != null)
             {

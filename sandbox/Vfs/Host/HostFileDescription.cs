@@ -56,7 +56,7 @@ internal sealed class HostFileDescription : FileDescription
     /// </summary>
     public static unsafe HostFileDescription FromHostFd(int fd)
     {
-        LinuxStatBuffer st;
+        LinuxStat st;
         uint mode = HostFiles.fstat(fd, &st) == 0 ? st.Mode : LinuxMode.S_IFCHR | 0x1b6;
         int fl = HostFiles.fcntl(fd, 3 /* F_GETFL */, 0);
         if (fl < 0) fl = OpenFlags.O_RDWR;
@@ -277,7 +277,7 @@ internal sealed class HostFileDescription : FileDescription
     /// <inheritdoc/>
     public override unsafe int Stat(out InodeAttr attr)
     {
-        LinuxStatBuffer st;
+        LinuxStat st;
         if (HostFiles.fstat(_fd, &st) < 0)
         {
             attr = default;

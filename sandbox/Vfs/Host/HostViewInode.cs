@@ -23,12 +23,12 @@ internal sealed class HostViewInode : Inode
         if (HostStat(out var st) == 0) Ino = st.Ino;
     }
 
-    private unsafe int HostStat(out LinuxStatBuffer st)
+    private unsafe int HostStat(out LinuxStat st)
     {
-        fixed (LinuxStatBuffer* p = &st) return StatAt(_path, p);
+        fixed (LinuxStat* p = &st) return StatAt(_path, p);
     }
 
-    private static unsafe int StatAt(string path, LinuxStatBuffer* st)
+    private static unsafe int StatAt(string path, LinuxStat* st)
     {
         byte[] bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* n = bytes) return (int)RawSyscall.Checked(262 /* newfstatat */, AT_FDCWD, (long)n, (long)st, AT_SYMLINK_NOFOLLOW);
@@ -59,7 +59,7 @@ internal sealed class HostViewInode : Inode
     {
         if (dirPath == null || name.Length == 0 || name == "." || name == ".." || name.Contains('/') || name.Contains('\0')) return null;
         string path = dirPath.TrimEnd('/') + "/" + name;
-        LinuxStatBuffer st;
+        LinuxStat st;
         if (StatAt(path, &st) != 0) return null;
         return new HostViewInode(fs, path);
     }

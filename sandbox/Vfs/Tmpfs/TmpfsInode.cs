@@ -93,7 +93,7 @@ internal sealed partial class TmpfsInode : Inode
         attr = Attr;
         if (LinuxMode.IsReg(attr.Mode))
         {
-            LinuxStatBuffer st;
+            LinuxStat st;
             if (HostFiles.fstat(DataFd, &st) == 0)
             {
                 attr.Size = st.Size;
@@ -143,7 +143,7 @@ internal sealed partial class TmpfsInode : Inode
             // What the memfd says now is not a later write: the times set here win over it.
             unsafe
             {
-                LinuxStatBuffer st;
+                LinuxStat st;
                 if (HostFiles.fstat(DataFd, &st) == 0) dataMtime = st.MtimeSec * 1_000_000_000 + st.MtimeNsec;
             }
         }

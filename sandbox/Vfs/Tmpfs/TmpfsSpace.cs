@@ -55,7 +55,7 @@ internal sealed class TmpfsSpace
         long pages = 0;
         foreach (int fd in _memfds)
         {
-            LinuxStatBuffer st;
+            LinuxStat st;
             if (HostFiles.fstat(fd, &st) == 0) pages += (st.Blocks * 512 + PageSize - 1) / PageSize;
         }
         return pages;

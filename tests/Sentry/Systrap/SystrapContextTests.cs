@@ -170,6 +170,5 @@ public class SystrapContextTests
         ctx.Dispose();
     }
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int sig);
+    private static int Kill(int pid, int sig) => Tmds.Linux.LibC.kill(pid, sig);
 }

@@ -8,6 +8,7 @@ using RunscNet.Sentry.Vfs.Host;
 using RunscNet.Tests.Sentry.Exec;
 using Xunit;
 using Task = RunscNet.Sentry.Kernel.Task;
+using Tmds.Linux;
 
 namespace RunscNet.Tests.Sentry.Systrap;
 
@@ -21,17 +22,13 @@ public class SystrapPipeTests
     private static readonly SystrapPlatform Systrap = new();
     private static readonly PtracePlatform Ptrace = new();
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern unsafe int pipe2(int* fds, int flags);
+    private static unsafe int pipe2(int* fds, int flags) => LibC.pipe2(fds, flags);
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern unsafe nint read(int fd, byte* buf, nint count);
+    private static unsafe nint read(int fd, byte* buf, nint count) => (nint)(long)LibC.read(fd, buf, (size_t)(ulong)count);
 
-    [DllImport("libc")]
-    private static extern int close(int fd);
+    private static int close(int fd) => LibC.close(fd);
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern int open([MarshalAs(UnmanagedType.LPStr)] string path, int flags);
+    private static int open(string path, int flags) => RunscNet.LinuxInterop.LibcCalls.Open(path, flags, 0);
 
     private static unsafe (int Status, string Output) RunWithHostStdout(string platform, string script)
     {
@@ -71,8 +68,7 @@ public class SystrapPipeTests
         file.DecRef();   // the table holds its own reference
     }
 
-    [DllImport("libc", EntryPoint = "fcntl")]
-    private static extern int Fcntl(int fd, int cmd, int arg);
+    private static int Fcntl(int fd, int cmd, int arg) => LibC.fcntl(fd, cmd, arg);
 
     private static int Dup(int fd) => Fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 3);
 
