@@ -27,7 +27,7 @@ internal static unsafe partial class HostFiles
     public static int fcntl(int fd, int cmd, int arg) => LibC.fcntl(fd, cmd, arg);
     public static int openat(int dirfd, string path, int flags, uint mode) => LibcCalls.OpenAt(dirfd, path, flags, mode);
     public static int ioctlInt(int fd, ulong request, nint arg) => LibcCalls.Ioctl(fd, request, (void*)arg);
-    public static int poll(PollFd* fds, ulong nfds, int timeout) => LibC.poll((pollfd*)fds, (ulong_t)nfds, timeout);
+    public static int poll(pollfd* fds, ulong nfds, int timeout) => LibC.poll(fds, (ulong_t)nfds, timeout);
     public static int memfd_create(string name, uint flags) => LibcCalls.MemfdCreate(name, flags);
     [LibraryImport("libc", SetLastError = true)] public static partial int epoll_create1(int flags);
     [LibraryImport("libc", SetLastError = true)] public static partial int epoll_ctl(int epfd, int op, int fd, EpollEvent* ev);
@@ -48,15 +48,6 @@ internal static unsafe partial class HostFiles
             if (e != 4) return -e;
         }
     }
-}
-
-/// <summary>struct pollfd.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct PollFd
-{
-    public int Fd;
-    public short Events;
-    public short Revents;
 }
 
 /// <summary>struct epoll_event (packed on x86-64).</summary>

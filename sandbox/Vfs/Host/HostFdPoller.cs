@@ -95,8 +95,8 @@ internal sealed class HostFdPoller
     /// <summary>Host poll(2) of one fd with timeout 0: the ready events of <paramref name="mask"/> (plus ERR/HUP/NVAL).</summary>
     public static unsafe short PollNow(int fd, short mask)
     {
-        var p = new PollFd { Fd = fd, Events = mask };
+        var p = new Tmds.Linux.pollfd { fd = fd, events = mask };
         int r = HostFiles.poll(&p, 1, 0);
-        return r > 0 ? p.Revents : (short)0;
+        return r > 0 ? p.revents : (short)0;
     }
 }
