@@ -11,8 +11,10 @@ namespace RunscNet.Runtime.Lifecycle;
 ///
 /// Boot always also has a user namespace of its own (its confinement, docs/SECURITY.md), so what
 /// can be honoured depends on who owns the namespace:
-/// - network, ipc, uts: joined by the runtime's cloning thread around the clone (boot holds no
+/// - network, uts: joined by the runtime's cloning thread around the clone (boot holds no
 ///   capability over such a namespace; it needs none there) or inherited by not creating them.
+/// - ipc: the Sentry's own System V IPC, so only a new one (or, for a pod, its sandbox's, see
+///   SandboxJoin) can be honoured: a path or a missing entry is refused.
 /// - cgroup: a new one is made by boot itself once it has read its cgroups (sandbox/Boot);
 ///   inherited when not listed.
 /// - mount, pid: boot needs its own (its empty root, and a PID namespace that shows it only its
@@ -52,6 +54,14 @@ internal static class SandboxNamespaces
             if (ns.Path != null)
                 throw new RuntimeError($"linux.namespaces: joining the {type} namespace {ns.Path} is not supported: the sandbox keeps a {type} namespace of its own for its confinement");
         }
+        // The Sentry keeps the container's System V IPC and POSIX message queues itself: a new IPC
+        // namespace is exactly that, but the caller's or another process's (a pod joins its
+        // sandbox by annotations or by the sandbox's own paths, in SandboxJoin) would silently not
+        // be shared with the host processes there.
+        if (Find("ipc") is not { } ipc)
+            throw new RuntimeError("linux.namespaces: the container must have an ipc namespace of its own (host IPC is not supported): the Sentry keeps the container's System V IPC and POSIX message queues itself and cannot share the caller's");
+        if (ipc.Path != null)
+            throw new RuntimeError($"linux.namespaces: joining the ipc namespace {ipc.Path} is not supported: it is not a runsc-net sandbox's, and the Sentry keeps the container's System V IPC itself, so its objects would not be shared");
         if (Find("user") is { Path: not null } user)
             throw new RuntimeError($"linux.namespaces: joining the user namespace {user.Path} is not supported: the sandbox process runs in a user namespace of its own, and the container's ids are mapped by the Sentry (use linux.uidMappings/gidMappings)");
         if (Find("cgroup") is { Path: not null } cgroup)

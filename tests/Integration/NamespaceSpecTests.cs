@@ -8,7 +8,7 @@ namespace RunscNet.Tests.Integration;
 /// linux.namespaces, linux.uidMappings/gidMappings and linux.sysctl through the published binary,
 /// each compared with what config-linux.md asks (and runc does): a path joins that namespace
 /// (its type checked), a missing type inherits the caller's, a listed one is new; the container
-/// sees its user namespace's maps and owners; sysctls read back as set, keys runc refuses refused.
+/// sees its user namespace's maps and owners (ipc: the Sentry's own, so only a new one); sysctls read back as set, keys runc refuses refused.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class NamespaceSpecTests : IDisposable
@@ -59,31 +59,46 @@ public sealed class NamespaceSpecTests : IDisposable
     }
 
     [IntegrationFact(needsRootfs: true, needsTools: "unshare")]
-    public void IpcAndUtsGivenByPathAreJoined()
+    public void UtsGivenByPathIsJoined()
     {
         int pid = Helper();
-        string b = Bundle("for f in ipc uts; do readlink /proc/self/ns/$f; done; hostname", c =>
+        string b = Bundle("readlink /proc/self/ns/uts; hostname", c =>
         {
-            SetNamespace(c, "ipc", $"/proc/{pid}/ns/ipc");
             SetNamespace(c, "uts", $"/proc/{pid}/ns/uts");
             c.AsObject().Remove("hostname");
         });
         var r = _runsc.Run("run", "--bundle", b, "ns-join").AssertSuccess();
-        Assert.Equal($"{Link($"/proc/{pid}/ns/ipc")}\n{Link($"/proc/{pid}/ns/uts")}\njoined-uts\n", r.Stdout);
+        Assert.Equal($"{Link($"/proc/{pid}/ns/uts")}\njoined-uts\n", r.Stdout);
+    }
+
+    /// <summary>
+    /// The Sentry keeps System V IPC itself, so another process's IPC namespace cannot be shared:
+    /// a path to one is refused by name rather than joined in name only (objects made there would
+    /// not be seen by the processes of that namespace, nor theirs by the container).
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "unshare")]
+    public void AnIpcNamespaceGivenByPathIsRefused()
+    {
+        int pid = Helper();
+        string b = Bundle("true", c => SetNamespace(c, "ipc", $"/proc/{pid}/ns/ipc"));
+        var r = _runsc.Run("create", "--bundle", b, "ns-join-ipc");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains($"joining the ipc namespace /proc/{pid}/ns/ipc is not supported", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        Assert.NotEqual(0, _runsc.Run("state", "ns-join-ipc").ExitCode);
     }
 
     [IntegrationFact(needsRootfs: true)]
-    public void UnlistedIpcUtsAndCgroupAreTheCallersListedOnesAreNew()
+    public void UnlistedUtsAndCgroupAreTheCallersListedOnesAreNew()
     {
-        string inherit = Bundle("for f in ipc uts cgroup; do readlink /proc/self/ns/$f; done; hostname", c =>
+        string inherit = Bundle("for f in uts cgroup; do readlink /proc/self/ns/$f; done; hostname", c =>
         {
-            SetNamespace(c, "ipc", "");
             SetNamespace(c, "uts", "");
             SetNamespace(c, "cgroup", "");
             c.AsObject().Remove("hostname");
         });
         var r = _runsc.Run("run", "--bundle", inherit, "ns-inherit").AssertSuccess();
-        Assert.Equal($"{Link("/proc/self/ns/ipc")}\n{Link("/proc/self/ns/uts")}\n{Link("/proc/self/ns/cgroup")}\n{Environment.MachineName}\n", r.Stdout);
+        Assert.Equal($"{Link("/proc/self/ns/uts")}\n{Link("/proc/self/ns/cgroup")}\n{Environment.MachineName}\n", r.Stdout);
 
         string fresh = Bundle("for f in ipc uts cgroup; do readlink /proc/self/ns/$f; done", c => SetNamespace(c, "cgroup", null));
         var lines = _runsc.Run("run", "--bundle", fresh, "ns-new").AssertSuccess().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -104,6 +119,8 @@ public sealed class NamespaceSpecTests : IDisposable
     [InlineData("user", "/proc/self/ns/user", "joining the user namespace")]
     [InlineData("pid", "", "must have a pid namespace of its own")]
     [InlineData("mount", "", "must have a mount namespace of its own")]
+    [InlineData("ipc", "", "must have an ipc namespace of its own (host IPC is not supported)")]
+    [InlineData("ipc", "/proc/self/ns/ipc", "joining the ipc namespace /proc/self/ns/ipc is not supported")]
     public void NamespacesThatCannotBeHonouredAreRefusedAtCreate(string type, string path, string message)
     {
         string b = Bundle("true", c => SetNamespace(c, type, path));
