@@ -27,8 +27,6 @@ internal static unsafe partial class HostIo
 
     public static int Prctl(int option, ulong a2, ulong a3, ulong a4, ulong a5) => LibcCalls.Prctl(option, a2, a3, a4, a5);
 
-    public static int SetHostname(byte* name, nuint len) => LibC.sethostname(name, (size_t)(ulong)len);
-
     [LibraryImport("libc", EntryPoint = "raise", SetLastError = true)]
     public static partial int Raise(int sig);
 
