@@ -31,6 +31,7 @@ internal sealed class SandboxRestorer
     private readonly Kernel.Kernel _kernel;
     private readonly ImageReader _image;
     private readonly int[] _stdio;
+    private readonly int _consoleFd;
     private readonly Dictionary<int, FileDescription> _files = new();
     private readonly Dictionary<int, Pipe> _pipes = new();
     private readonly Dictionary<int, Session> _sessions = new();
@@ -46,18 +47,20 @@ internal sealed class SandboxRestorer
 
     /// <summary>
     /// A restorer of <paramref name="image"/> into <paramref name="kernel"/>, whose stdio are the
-    /// host fds <paramref name="stdio"/>. The bundle's process limits what an image may grant:
+    /// host fds <paramref name="stdio"/> and whose console is host fd <paramref name="consoleFd"/>
+    /// (-1: none; `restore --console-socket` made it as `create` does). The bundle's process limits what an image may grant:
     /// every capability set is cut to <paramref name="capabilityBound"/> (its bounding set), and
     /// <paramref name="noNewPrivileges"/> is forced on when the bundle asks for it, and every task
     /// gets the bundle's linux.seccomp filter <paramref name="seccomp"/>.
     /// </summary>
-    public SandboxRestorer(Kernel.Kernel kernel, ImageReader image, int[] stdio, ulong capabilityBound, bool noNewPrivileges,
+    public SandboxRestorer(Kernel.Kernel kernel, ImageReader image, int[] stdio, int consoleFd, ulong capabilityBound, bool noNewPrivileges,
         Kernel.Seccomp.SeccompState seccomp)
     {
         _seccomp = seccomp;
         _kernel = kernel;
         _image = image;
         _stdio = stdio;
+        _consoleFd = consoleFd;
         _capabilityBound = capabilityBound & Credentials.AllCaps;
         _noNewPrivileges = noNewPrivileges;
     }
@@ -71,6 +74,11 @@ internal sealed class SandboxRestorer
         if (g.Processes.Count == 0) throw Fail("the image holds no process");
         if (g.Processes.Count > 4096) throw Fail("the image holds too many processes");
         if (!g.Processes.Exists(p => p.Pid == 1 && !p.Zombie)) throw Fail("the image holds no live init (pid 1)");
+        // The console is the bundle's (process.terminal) and the image's: both or neither.
+        if (g.Console != null && _consoleFd < 0)
+            throw Fail("the container was saved with a terminal; restore it with process.terminal set in the bundle and --console-socket");
+        if (g.Console == null && _consoleFd >= 0)
+            throw Fail("the container was saved without a terminal, but the bundle asks for one (process.terminal)");
         var built = new List<(Task Task, ProcessImage Image)>();
         var groups = new Dictionary<int, ThreadGroup>();
         try
@@ -83,6 +91,8 @@ internal sealed class SandboxRestorer
             }
             foreach (var p in g.Processes) built.AddRange(BuildProcess(p, groups));
             _kernel.SetLastPid(Math.Max(g.LastPid, groups.Keys.Max()));
+            if (g.Console != null)
+                ConsoleState.Restore(_consoleFd, g.Console, g.Processes.ToDictionary(p => p.Pid, p => (p.Session, p.ProcessGroup)));
             StartAll(built);
         }
         catch
@@ -255,6 +265,15 @@ internal sealed class SandboxRestorer
                 int dup = Fcntl.Dup(_stdio[f.StdioIndex]);
                 if (dup < 0) throw Fail($"pid {t.Pid}: duplicating stdio {f.StdioIndex} failed");
                 file = HostFileDescription.FromHostFd(dup);
+                break;
+            case FileKind.Console:
+                if (_consoleFd < 0) throw Fail($"pid {t.Pid}: fd refers to the console, but the new sandbox has none");
+                int console = Fcntl.Dup(_consoleFd);
+                if (console < 0) throw Fail($"pid {t.Pid}: duplicating the console failed");
+                var consoleFile = HostFileDescription.FromHostFd(console);
+                // The host fd is read-write; the description keeps the access and flags it had.
+                consoleFile.StatusFlags = status & (OpenFlags.O_ACCMODE | OpenFlags.O_NONBLOCK | OpenFlags.O_APPEND);
+                file = consoleFile;
                 break;
             case FileKind.PipeRead or FileKind.PipeWrite:
                 file = new PipeFile(PipeFor(t.Pid, f.Pipe), (f.Kind == FileKind.PipeRead ? OpenFlags.O_RDONLY : OpenFlags.O_WRONLY) | (status & OpenFlags.O_NONBLOCK));

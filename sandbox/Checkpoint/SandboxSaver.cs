@@ -29,6 +29,7 @@ internal sealed class SandboxSaver
     private readonly Kernel.Kernel _kernel;
     private readonly IReadOnlyDictionary<Task, TaskSnapshot> _snapshots;
     private readonly int[] _stdio;
+    private readonly int _consoleFd;
     private readonly SandboxImage _image = new();
     private readonly Dictionary<FileDescription, int> _files = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Pipe, int> _pipes = new(ReferenceEqualityComparer.Instance);
@@ -36,12 +37,16 @@ internal sealed class SandboxSaver
     private ImageWriter _writer = null!;
     private HashSet<FileSystem>? _tmpfs;
 
-    /// <summary>A saver for <paramref name="kernel"/>, whose tasks' registers are <paramref name="snapshots"/>; <paramref name="stdio"/> are boot's host fds 0-2.</summary>
-    public SandboxSaver(Kernel.Kernel kernel, IReadOnlyDictionary<Task, TaskSnapshot> snapshots, int[] stdio)
+    /// <summary>
+    /// A saver for <paramref name="kernel"/>, whose tasks' registers are <paramref name="snapshots"/>;
+    /// <paramref name="stdio"/> are boot's host fds 0-2, <paramref name="consoleFd"/> the console's (-1: none).
+    /// </summary>
+    public SandboxSaver(Kernel.Kernel kernel, IReadOnlyDictionary<Task, TaskSnapshot> snapshots, int[] stdio, int consoleFd)
     {
         _kernel = kernel;
         _snapshots = snapshots;
         _stdio = stdio;
+        _consoleFd = consoleFd;
     }
 
     /// <summary>Checks everything can be saved and builds the graph, adding pages to <paramref name="writer"/>.</summary>
@@ -62,6 +67,7 @@ internal sealed class SandboxSaver
             throw new CheckpointRefusedException($"checkpoint: SysV IPC {first} cannot be saved yet ({ipc.Semaphores.Count} semaphore sets, {ipc.MessageQueues.Count} message queues, {ipc.SharedMemory.Count} shared memory segments in all)");
         }
         foreach (var g in groups) CheckSavable(g);
+        if (_consoleFd >= 0) _image.Console = ConsoleState.Save(_consoleFd);
         _image.LastPid = groups.Count == 0 ? 1 : groups.Max(g => g.Tgid);
         if (groups.FirstOrDefault(g => !g.Zombie && g.Tasks.Count > 0) is { } live)
             _image.Tmpfs = TmpfsContents.Save(_kernel, live.Tasks[0], writer);
@@ -177,8 +183,10 @@ internal sealed class SandboxSaver
                 if (p.Readable == p.Writable) throw Refuse(pid, $"{what} (a FIFO opened read-write) cannot be saved yet");
                 if (p.Location != null) throw Refuse(pid, $"{what} (named pipe {Describe(f)}) cannot be saved yet");
                 return p.Readable ? FileKind.PipeRead : FileKind.PipeWrite;
+            case HostFileDescription { IsTty: true } console when IsConsole(console):
+                return FileKind.Console;
             case HostFileDescription h:
-                if (StdioIndexOf(h, fd) < 0) throw Refuse(pid, $"{what} ({(h.IsTty ? "a terminal" : "a host file")} that is not the container's stdio) cannot be saved yet");
+                if (StdioIndexOf(h, fd) < 0) throw Refuse(pid, $"{what} ({(h.IsTty ? $"terminal {h.AnonymousName}" : "a host file")} that is not the container's {(h.IsTty ? "console" : "stdio")}) cannot be saved yet");
                 if (h.IsTty) throw Refuse(pid, $"{what} (a terminal) cannot be saved yet");
                 return FileKind.Stdio;
             case HostRegularFile:
@@ -216,6 +224,14 @@ internal sealed class SandboxSaver
         _ when anon.StartsWith("nsfs:", StringComparison.Ordinal) => "namespace file",
         _ => anon,
     };
+
+    /// <summary>True if <paramref name="h"/> is a description of the container's console (same host terminal).</summary>
+    private unsafe bool IsConsole(HostFileDescription h)
+    {
+        LinuxStatBuffer a, b;
+        return _consoleFd >= 0 && h.RawHostFd >= 0 && HostFiles.fstat(h.RawHostFd, &a) == 0 && HostFiles.fstat(_consoleFd, &b) == 0
+            && a.Rdev == b.Rdev && a.Dev == b.Dev && a.Ino == b.Ino;
+    }
 
     /// <summary>Which of boot's stdio fds <paramref name="h"/> is (same host file), preferring <paramref name="fd"/>; -1 if none.</summary>
     private unsafe int StdioIndexOf(HostFileDescription h, int fd)
