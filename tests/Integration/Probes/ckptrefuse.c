@@ -1,5 +1,5 @@
-/* Checkpoint refusal probe: holds one object that cannot be saved yet, chosen by argv[1]
- * (memfd, which is saved now and stays for manual checks, sem, msg, shm, cputimer, scm), prints "ready" and sleeps. */
+/* Checkpoint refusal probe: holds one object chosen by argv[1], prints "ready" and sleeps. scm
+ * cannot be saved yet; memfd, sem, msg, shm and cputimer are saved now and stay for manual checks. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
