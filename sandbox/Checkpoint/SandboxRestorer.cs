@@ -95,6 +95,7 @@ internal sealed class SandboxRestorer
                 if (g.Ipc != null) _segments = IpcContents.Restore(_kernel, g.Ipc, _image, writer);
             }
             foreach (var p in g.Processes) built.AddRange(BuildProcess(p, groups));
+            LinkFilesInFlight(built.Count > 0 ? built[0].Task : null);
             if (g.Ipc != null) IpcContents.RestoreUndo(_kernel, g.Ipc);
             _kernel.SetLastPid(Math.Max(g.LastPid, groups.Keys.Max()));
             if (g.Console != null)
@@ -441,6 +442,19 @@ internal sealed class SandboxRestorer
         if (!_socketsInFds.Add(index)) throw Fail($"pid {t.Pid}: unix socket {index} is given as two open files or is also a pending connection");
         if (images[index].Closed) throw Fail($"pid {t.Pid}: an fd refers to unix socket {index}, which was closed");
         return _sockets[index];
+    }
+
+    /// <summary>
+    /// Files in flight on unix sockets (SCM_RIGHTS) go back on their messages once every fd table
+    /// was rebuilt: a description also held by an fd is that same description.
+    /// </summary>
+    private void LinkFilesInFlight(Task? t)
+    {
+        if (_sockets == null || t == null) return;
+        var images = _image.Graph.UnixSockets;
+        for (int i = 0; i < images.Count; i++)
+            if (images[i].Queue.Exists(m => m.Rights.Length > 0))
+                _sockets[i].LinkInFlight(images[i], i, index => FileFor(t, index));
     }
 
     /// <summary>Opens a saved file by its path through the new gofer, refusing one that vanished or changed size.</summary>

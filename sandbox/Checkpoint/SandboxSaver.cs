@@ -80,6 +80,10 @@ internal sealed class SandboxSaver
     private readonly Dictionary<FileDescription, Kernel.Ipc.SharedMemorySegment> _segmentsByFile = new(ReferenceEqualityComparer.Instance);
     private Dictionary<Kernel.Ipc.SharedMemorySegment, int> _segmentIndex = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>The process whose files are being saved (files in flight on its sockets are saved in its name).</summary>
+    private int _savingPid;
+    private Task? _savingTask;
+
     private readonly HashSet<FdTable> _savedTables = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
@@ -189,6 +193,11 @@ internal sealed class SandboxSaver
                 return FileKind.Path;
             case UnixSocket u:
                 if (u.CheckpointRefusal() is { } why) throw Refuse(pid, $"{what} ({why}) cannot be saved yet");
+                // Files in flight (SCM_RIGHTS) are saved as the descriptions they are.
+                var inFlight = u.InFlightFiles();
+                if (inFlight.Count > 0 && depth > 4) throw Refuse(pid, $"{what} (unix sockets passing files in flight nested too deep) cannot be saved");
+                foreach (var passed in inFlight)
+                    Classify(pid, -1, passed, depth + 1, $"{what} (unix socket) has a file in flight (SCM_RIGHTS), which");
                 return FileKind.UnixSocket;
             case EventFdFile:
                 return FileKind.EventFd;
@@ -295,6 +304,7 @@ internal sealed class SandboxSaver
             foreach (var info in g.Pending.Snapshot()) p.Pending.Add(new SignalInfoImage { SigInfo = info.Bytes.ToArray() });
         }
         var t = g.Tasks[0];
+        (_savingPid, _savingTask) = (g.Tgid, t);
         foreach (var thread in g.Tasks) p.Tasks.Add(SaveTask(thread, _snapshots[thread]));
         p.Cwd = _kernel.Vfs.PathOf(t.Fs.Cwd, t.Fs.Root);
         p.Umask = t.Fs.Umask;
@@ -489,7 +499,8 @@ internal sealed class SandboxSaver
             foreach (var r in s.CheckpointReferences()) stack.Push(r);
         }
         foreach (var s in added)
-            _image.UnixSockets[_sockets[s]] = s.SaveCheckpoint(x => _sockets[x], at => _kernel.Vfs.PathOf(at, _kernel.Vfs.RootPath));
+            _image.UnixSockets[_sockets[s]] = s.SaveCheckpoint(x => _sockets[x], at => _kernel.Vfs.PathOf(at, _kernel.Vfs.RootPath),
+                f => SaveFile(_savingPid, -1, f, _savingTask!));
         return _sockets[socket];
     }
 

@@ -419,6 +419,8 @@ public sealed class UnixMessageImage
     [ProtoMember(3)] public int CredPid { get; set; }
     [ProtoMember(4)] public uint CredUid { get; set; }
     [ProtoMember(5)] public uint CredGid { get; set; }
+    /// <summary>Files in flight with it (SCM_RIGHTS): packed u32 indexes into <see cref="SandboxImage.Files"/>.</summary>
+    [ProtoMember(6)] public byte[] Rights { get; set; } = Array.Empty<byte>();
 }
 
 /// <summary>A socket option's level, name and value.</summary>

@@ -307,7 +307,7 @@ public sealed class CheckpointRestoreTests : IDisposable
     /// the process where it has one), no image is left and the container runs on.
     /// </summary>
     [IntegrationTheory(needsRootfs: true, needsTools: "gcc")]
-    [InlineData("scm", "checkpoint: pid 1 fd 4 (", "files in flight (SCM_RIGHTS")]
+    [InlineData("pty", "checkpoint: pid 1 fd 3 (terminal ", "that is not the container's console)")]
     public void ObjectsNotSavedYetAreRefusedByName(string what, string start, string names)
     {
         string bundle = ProbeBundle("ckptrefuse", what), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
@@ -492,6 +492,21 @@ public sealed class CheckpointRestoreTests : IDisposable
         var (expected, actual) = ProbeAcrossCheckpoint("ckptcputimers", "ckpt-cputimers");
         Assert.Equal("ready\nITIMER_VIRTUAL: on time\nCPU-clock POSIX timer: on time\nITIMER_PROF: on time\norder: 0 1 2\n"
             + "ITIMER_PROF interval fired again: yes\n", expected);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>
+    /// Files in flight on a unix socket (SCM_RIGHTS sent, not yet received) come back as the
+    /// descriptions they were: a pipe's read end with its bytes, a file at its offset, a socket
+    /// with its queued message and its peer, and stdout.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void FilesInFlightOnAUnixSocketAreReceivedAfterRestore()
+    {
+        var (expected, actual) = ProbeAcrossCheckpoint("ckptscm", "ckpt-scm");
+        Assert.Equal("ready\nmessage \"three files\" with 3 files\npipe: \"bytes in the pipe\"\npipe at EOF: 0\nfile offset 1234\n"
+            + "inner socket read \"queued inside\"\nits peer read \"answer\"\nmessage \"stdout\" with 1 files\n"
+            + "written through the passed stdout\n", expected);
         Assert.Equal(expected, actual);
     }
 

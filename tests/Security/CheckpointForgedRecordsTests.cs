@@ -131,6 +131,27 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
         _runsc.Run("delete", "--force", "forge-good").AssertSuccess();
     }
 
+    private static UnixMessageImage InFlight(SandboxImage g) => g.UnixSockets.SelectMany(u => u.Queue).First(m => m.Rights.Length > 0);
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ForgedFilesInFlightAreRefused()
+    {
+        string bundle = ProbeBundle("ckptscm"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-scm").AssertSuccess();
+        WaitForText(output, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, "forge-scm").AssertSuccess();
+        _runsc.Run("delete", "forge-scm").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+        RefuseEach(good, bundle, [],
+            ("rights-length", g => InFlight(g).Rights = new byte[5], "malformed files in flight"),
+            ("rights-count", g => InFlight(g).Rights = new byte[4 * 254], "malformed files in flight"),
+            ("rights-index", g => InFlight(g).Rights = U32(999999), "refers to file 999999, which is not in the image"),
+            ("rights-negative", g => InFlight(g).Rights = U32(0xffffffff), "refers to file -1, which is not in the image"));
+        _runsc.RunTo(Path.Combine(work, "restored"), Path.Combine(work, "restored.err"), TimeSpan.FromMinutes(1),
+            "restore", "--image-path", image, "--bundle", bundle, "--detach", "forge-scm2").AssertSuccess();
+        _runsc.Run("delete", "--force", "forge-scm2").AssertSuccess();
+    }
+
     [DllImport("libc")]
     private static extern int close(int fd);
 
