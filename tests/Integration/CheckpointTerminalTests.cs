@@ -207,6 +207,20 @@ public sealed class CheckpointTerminalTests : IDisposable
         string error = _runsc.Run("restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-tty3").AssertOneLineError();
         Assert.Contains("saved with a terminal; restore it with process.terminal set in the bundle and --console-socket", error);
         Assert.Equal("", _runsc.Run("list", "-q").AssertSuccess().Stdout);
+
+        // The reverse: an image without a terminal into a bundle that asks for one.
+        string plainImage = Path.Combine(work, "plain-image");
+        _runsc.RunTo(Path.Combine(work, "plain.out"), Path.Combine(work, "plain.err"), TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "ckpt-notty").AssertSuccess();
+        Thread.Sleep(500);
+        _runsc.Run("checkpoint", "--image-path", plainImage, "ckpt-notty").AssertSuccess();
+        _runsc.Run("delete", "ckpt-notty").AssertSuccess();
+        File.WriteAllText(configPath, terminal);
+        using (var console = new ConsoleSocket(Path.Combine(_runsc.Root, "tty4.sock")))
+        {
+            error = _runsc.Run("restore", "--image-path", plainImage, "--bundle", bundle, "--console-socket", console.Path, "--detach", "ckpt-tty4").AssertOneLineError();
+            Assert.Contains("saved without a terminal, but the bundle asks for one (process.terminal)", error);
+        }
+        Assert.Equal("", _runsc.Run("list", "-q").AssertSuccess().Stdout);
     }
 
     private static (int Code, string Out, string Err) Sh(string script, int timeoutSeconds = 120) => HostShell.Sh(script, timeoutSeconds);
