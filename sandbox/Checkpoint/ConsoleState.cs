@@ -9,9 +9,10 @@ namespace RunscNet.Sentry.Checkpoint;
 /// The container's console across a checkpoint. The line discipline is the host pty's, so its
 /// settings (termios) and window size are read from the console fd and written onto the new
 /// sandbox's console, which `restore --console-socket` made exactly as `create` does; the
-/// job-control state (session, foreground process group) is the Sentry's own. As CRIU does for a
-/// tty, bytes still queued in the old pty (typed and not read, written and not yet drained by the
-/// console's reader) stay with the old terminal: reading them out would take them from it.
+/// job-control state (session, foreground process group) is the Sentry's own. Bytes still queued
+/// in the old pty (typed and not read, written and not yet drained by the console's reader) stay
+/// with the old terminal: its master is the caller's (conmon's), and reading them out would take
+/// them from it (CRIU saves queued bytes only of pty pairs whose both ends it dumps).
 /// </summary>
 internal static class ConsoleState
 {
