@@ -33,7 +33,6 @@ internal sealed partial class SentrySandbox
     private void CheckpointLocked(int imageFd, string containerId, string runtimeVersion, bool leaveRunning)
     {
         if (Kernel.Init == null || Kernel.InitExited.IsSet) throw new InvalidOperationException("checkpoint: the container is not running");
-        if (_consoleFd >= 0) throw new InvalidOperationException("checkpoint: containers with a terminal cannot be saved yet");
         bool wasPaused = Kernel.Paused;
         bool saved = false;
         try
@@ -52,7 +51,7 @@ internal sealed partial class SentrySandbox
                 Platform = PlatformName,
                 CpuFeatures = CpuFeatures.Host(),
             });
-            var graph = new SandboxSaver(Kernel, snapshots, _stdio).Save(writer);
+            var graph = new SandboxSaver(Kernel, snapshots, _stdio, _consoleFd).Save(writer);
             writer.Finish(graph);
             saved = true;
             Kernel.Log.Write($"checkpoint: tasks stopped in {stopped} ms, image written in {clock.ElapsedMilliseconds - stopped} ms ({writer.PageCount} pages, SHA-256 by {(Sha256.IsNative ? "OpenSSL" : "managed code")})");
@@ -93,7 +92,6 @@ internal sealed partial class SentrySandbox
             if (_started) throw new InvalidOperationException("the container was already started");
             _started = true;
         }
-        if (_consoleFd >= 0) throw new InvalidOperationException("restore: containers with a terminal cannot be restored yet");
         if (imageDigest.Length == 0) throw new InvalidOperationException("restore: the runtime sent no verified image digest");
         // The fd is the runtime's; the control server closes it after the reply. The stream stays
         // open while the restorer reads pages from it.
@@ -115,7 +113,7 @@ internal sealed partial class SentrySandbox
         {
             var process = _spec.Process;
             ulong bound = Capabilities.FromNames(process?.Capabilities?.Bounding, Credentials.AllCaps);
-            new SandboxRestorer(Kernel, image, _stdio, bound, process?.NoNewPrivileges == true, _seccomp).Restore();
+            new SandboxRestorer(Kernel, image, _stdio, _consoleFd, bound, process?.NoNewPrivileges == true, _seccomp).Restore();
         }
         catch (CheckpointImageException e)
         {

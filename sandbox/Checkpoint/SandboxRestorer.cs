@@ -31,6 +31,7 @@ internal sealed class SandboxRestorer
     private readonly Kernel.Kernel _kernel;
     private readonly ImageReader _image;
     private readonly int[] _stdio;
+    private readonly int _consoleFd;
     private readonly Dictionary<int, FileDescription> _files = new();
     private readonly Dictionary<int, Pipe> _pipes = new();
     private readonly Dictionary<int, Session> _sessions = new();
@@ -44,20 +45,25 @@ internal sealed class SandboxRestorer
 
     private readonly Kernel.Seccomp.SeccompState _seccomp;
 
+    /// <summary>The restored SysV shared memory segments, by index in the image (VMAs name them).</summary>
+    private List<Kernel.Ipc.SharedMemorySegment> _segments = new();
+
     /// <summary>
     /// A restorer of <paramref name="image"/> into <paramref name="kernel"/>, whose stdio are the
-    /// host fds <paramref name="stdio"/>. The bundle's process limits what an image may grant:
+    /// host fds <paramref name="stdio"/> and whose console is host fd <paramref name="consoleFd"/>
+    /// (-1: none; `restore --console-socket` made it as `create` does). The bundle's process limits what an image may grant:
     /// every capability set is cut to <paramref name="capabilityBound"/> (its bounding set), and
     /// <paramref name="noNewPrivileges"/> is forced on when the bundle asks for it, and every task
     /// gets the bundle's linux.seccomp filter <paramref name="seccomp"/>.
     /// </summary>
-    public SandboxRestorer(Kernel.Kernel kernel, ImageReader image, int[] stdio, ulong capabilityBound, bool noNewPrivileges,
+    public SandboxRestorer(Kernel.Kernel kernel, ImageReader image, int[] stdio, int consoleFd, ulong capabilityBound, bool noNewPrivileges,
         Kernel.Seccomp.SeccompState seccomp)
     {
         _seccomp = seccomp;
         _kernel = kernel;
         _image = image;
         _stdio = stdio;
+        _consoleFd = consoleFd;
         _capabilityBound = capabilityBound & Credentials.AllCaps;
         _noNewPrivileges = noNewPrivileges;
     }
@@ -71,18 +77,29 @@ internal sealed class SandboxRestorer
         if (g.Processes.Count == 0) throw Fail("the image holds no process");
         if (g.Processes.Count > 4096) throw Fail("the image holds too many processes");
         if (!g.Processes.Exists(p => p.Pid == 1 && !p.Zombie)) throw Fail("the image holds no live init (pid 1)");
+        // The console is the bundle's (process.terminal) and the image's: both or neither.
+        if (g.Console != null && _consoleFd < 0)
+            throw Fail("the container was saved with a terminal; restore it with process.terminal set in the bundle and --console-socket");
+        if (g.Console == null && _consoleFd >= 0)
+            throw Fail("the container was saved without a terminal, but the bundle asks for one (process.terminal)");
         var built = new List<(Task Task, ProcessImage Image)>();
         var groups = new Dictionary<int, ThreadGroup>();
         try
         {
             // tmpfs files first: descriptions and mappings of them reopen by path.
-            if (g.Tmpfs.Count > 0)
+            if (g.Tmpfs.Count > 0 || g.Ipc != null)
             {
                 var writer = new Task(_kernel, 1, Credentials.Root, Task.NoMemory.Instance) { Fs = new FsContext(_kernel.Vfs.RootPath) { Umask = 0 } };
-                TmpfsContents.Restore(_kernel, _image, writer);
+                if (g.Tmpfs.Count > 0) TmpfsContents.Restore(_kernel, _image, writer);
+                // SysV objects before the processes: address spaces attach segments.
+                if (g.Ipc != null) _segments = IpcContents.Restore(_kernel, g.Ipc, _image, writer);
             }
             foreach (var p in g.Processes) built.AddRange(BuildProcess(p, groups));
+            LinkFilesInFlight(built.Count > 0 ? built[0].Task : null);
+            if (g.Ipc != null) IpcContents.RestoreUndo(_kernel, g.Ipc);
             _kernel.SetLastPid(Math.Max(g.LastPid, groups.Keys.Max()));
+            if (g.Console != null)
+                ConsoleState.Restore(_consoleFd, g.Console, g.Processes.ToDictionary(p => p.Pid, p => (p.Session, p.ProcessGroup)));
             StartAll(built);
         }
         catch
@@ -171,12 +188,16 @@ internal sealed class SandboxRestorer
         }
         RestoreRecordLocks(t, p);
         if (p.RealTimerRemainingNs < 0 || p.RealTimerIntervalNs < 0) throw Fail($"pid {p.Pid}: invalid ITIMER_REAL");
+        if (p.VirtualTimerRemainingNs < 0 || p.VirtualTimerIntervalNs < 0 || p.ProfTimerRemainingNs < 0 || p.ProfTimerIntervalNs < 0)
+            throw Fail($"pid {p.Pid}: invalid ITIMER_VIRTUAL or ITIMER_PROF");
+        if (p.CpuNanos < 0 || p.ChildrenCpuNanos < 0) throw Fail($"pid {p.Pid}: invalid CPU time used");
+        tg.ChildrenCpuNanos = p.ChildrenCpuNanos;
         if (p.PosixTimers.Count > 65536) throw Fail($"pid {p.Pid}: too many POSIX timers");
         foreach (var pt in p.PosixTimers)
         {
-            bool cpuClock = pt.Clock is PosixTimer.CLOCK_PROCESS_CPUTIME_ID or PosixTimer.CLOCK_THREAD_CPUTIME_ID;
+            // The CPU clocks are the process's own (timer_create normalized glibc's dynamic ids).
             if (pt.Clock is not (PosixTimer.CLOCK_REALTIME or PosixTimer.CLOCK_MONOTONIC or PosixTimer.CLOCK_BOOTTIME or PosixTimer.CLOCK_REALTIME_ALARM
-                    or PosixTimer.CLOCK_BOOTTIME_ALARM or PosixTimer.CLOCK_TAI) && !(cpuClock && pt.RemainingNs == 0))
+                    or PosixTimer.CLOCK_BOOTTIME_ALARM or PosixTimer.CLOCK_TAI or PosixTimer.CLOCK_PROCESS_CPUTIME_ID or PosixTimer.CLOCK_THREAD_CPUTIME_ID))
                 throw Fail($"pid {p.Pid}: POSIX timer {pt.Id} has an invalid clock {pt.Clock}");
             if (pt.Notify is not (PosixTimer.SIGEV_SIGNAL or PosixTimer.SIGEV_NONE or PosixTimer.SIGEV_THREAD_ID)
                 || (pt.Notify != PosixTimer.SIGEV_NONE && !Signal.IsValid(pt.Signal)) || pt.RemainingNs < 0 || pt.IntervalNs < 0)
@@ -255,6 +276,15 @@ internal sealed class SandboxRestorer
                 int dup = Fcntl.Dup(_stdio[f.StdioIndex]);
                 if (dup < 0) throw Fail($"pid {t.Pid}: duplicating stdio {f.StdioIndex} failed");
                 file = HostFileDescription.FromHostFd(dup);
+                break;
+            case FileKind.Console:
+                if (_consoleFd < 0) throw Fail($"pid {t.Pid}: fd refers to the console, but the new sandbox has none");
+                int console = Fcntl.Dup(_consoleFd);
+                if (console < 0) throw Fail($"pid {t.Pid}: duplicating the console failed");
+                var consoleFile = HostFileDescription.FromHostFd(console);
+                // The host fd is read-write; the description keeps the access and flags it had.
+                consoleFile.StatusFlags = status & (OpenFlags.O_ACCMODE | OpenFlags.O_NONBLOCK | OpenFlags.O_APPEND);
+                file = consoleFile;
                 break;
             case FileKind.PipeRead or FileKind.PipeWrite:
                 file = new PipeFile(PipeFor(t.Pid, f.Pipe), (f.Kind == FileKind.PipeRead ? OpenFlags.O_RDONLY : OpenFlags.O_WRONLY) | (status & OpenFlags.O_NONBLOCK));
@@ -414,6 +444,19 @@ internal sealed class SandboxRestorer
         return _sockets[index];
     }
 
+    /// <summary>
+    /// Files in flight on unix sockets (SCM_RIGHTS) go back on their messages once every fd table
+    /// was rebuilt: a description also held by an fd is that same description.
+    /// </summary>
+    private void LinkFilesInFlight(Task? t)
+    {
+        if (_sockets == null || t == null) return;
+        var images = _image.Graph.UnixSockets;
+        for (int i = 0; i < images.Count; i++)
+            if (images[i].Queue.Exists(m => m.Rights.Length > 0))
+                _sockets[i].LinkInFlight(images[i], i, index => FileFor(t, index));
+    }
+
     /// <summary>Opens a saved file by its path through the new gofer, refusing one that vanished or changed size.</summary>
     private FileDescription Reopen(Task t, FileImage f, int status)
     {
@@ -496,6 +539,17 @@ internal sealed class SandboxRestorer
             }, null);
         }
         done.Wait();
+        // Attaching the segments again stamped them: their saved shm_lpid and shm_atime go back.
+        var ipc = _image.Graph.Ipc;
+        if (ipc != null)
+            lock (_kernel.Ipc.Lock)
+                for (int i = 0; i < _segments.Count; i++)
+                    (_segments[i].LastPid, _segments[i].AttachTime) = (ipc.SharedMemory[i].LastPid, ipc.SharedMemory[i].AttachTime);
+        // CPU clocks go on from the saved CPU time: what each new stub used while it was rebuilt
+        // does not count (set before the tasks run, so the first clock_gettime reads the saved value on).
+        if (errors.Count == 0)
+            foreach (var (task, image) in built)
+                if (task.Tid == image.Pid) task.ThreadGroup.CpuNanosBase = Math.Max(0, image.CpuNanos - task.CpuNanos());
         if (errors.Count > 0) Volatile.Write(ref abort, true);
         go.Set();
         if (errors.Count > 0) throw new InvalidOperationException(errors[0]);
@@ -504,6 +558,12 @@ internal sealed class SandboxRestorer
             if (task.Tid == image.Pid && image.RealTimerRemainingNs > 0)
                 task.ThreadGroup.RealTimer.Set(TimeSpan.FromTicks(image.RealTimerRemainingNs / 100 + 1), TimeSpan.FromTicks(image.RealTimerIntervalNs / 100));
         foreach (var (timer, remaining, interval) in _timersToArm) timer.Set(remaining, interval, absolute: false);
+        foreach (var (task, image) in built)
+        {
+            if (task.Tid != image.Pid) continue;
+            if (image.VirtualTimerRemainingNs > 0) task.ThreadGroup.VirtualTimer.Restore(image.VirtualTimerRemainingNs, image.VirtualTimerIntervalNs);
+            if (image.ProfTimerRemainingNs > 0) task.ThreadGroup.ProfTimer.Restore(image.ProfTimerRemainingNs, image.ProfTimerIntervalNs);
+        }
     }
 
     /// <summary>On a process's first thread: creates a host thread in its stub for each other thread.</summary>
@@ -569,8 +629,14 @@ internal sealed class SandboxRestorer
         ulong page = AddressSpace.PageSize;
         if (v.Start % page != 0 || v.End % page != 0 || v.Start >= v.End || v.End > UserSpaceEnd || v.Start < lastEnd || v.Start < 0x1000)
             throw Fail($"pid {pid}: invalid mapping {v.Start:x}-{v.End:x}");
-        if ((v.Prot & ~7) != 0 || (v.Flags & Vma.MapShared) != 0) throw Fail($"pid {pid}: mapping {v.Start:x}-{v.End:x} has invalid protections or flags");
+        if ((v.Prot & ~7) != 0 || ((v.Flags & Vma.MapShared) != 0) != (v.SharedMemorySegment != 0))
+            throw Fail($"pid {pid}: mapping {v.Start:x}-{v.End:x} has invalid protections or flags");
         ulong length = v.End - v.Start;
+        if (v.SharedMemorySegment != 0)
+        {
+            AttachSegment(t, mm, pid, v, length);
+            return;
+        }
         int prot = v.Prot | Vma.ProtWrite;   // writable while its pages are written back
         int flags = MAP_PRIVATE | MAP_FIXED;
         string? name = v.Name is { Length: <= 4096 } n ? n : null;
@@ -625,6 +691,22 @@ internal sealed class SandboxRestorer
             int e = mm.Protect(v.Start, length, v.Prot);
             if (e < 0) throw Fail($"pid {pid}: mprotect of {v.Start:x}-{v.End:x} failed: errno {-e}");
         }
+    }
+
+    /// <summary>A SysV shared memory attachment: the restored segment mapped MAP_SHARED where it was.</summary>
+    private void AttachSegment(Task t, AddressSpace mm, int pid, VmaImage v, ulong length)
+    {
+        const int MAP_SHARED = 1;
+        if (v.SharedMemorySegment < 1 || v.SharedMemorySegment > _segments.Count)
+            throw Fail($"pid {pid}: mapping {v.Start:x}-{v.End:x} names SysV shared memory segment {v.SharedMemorySegment - 1}, which is not in the image");
+        var segment = _segments[v.SharedMemorySegment - 1];
+        ulong size = AddressSpace.PageUp((ulong)segment.Size);
+        if (v.Offset % AddressSpace.PageSize != 0 || v.Offset > size || length > size - v.Offset || v.SavedPages.Length != 0 || v.FilePath.Length != 0)
+            throw Fail($"pid {pid}: mapping {v.Start:x}-{v.End:x} does not fit SysV shared memory segment {segment.Id}");
+        long r = mm.Map(t, v.Start, length, v.Prot, MAP_SHARED | MAP_FIXED, segment.File, v.Offset, segment.MapName);
+        if (r < 0) throw Fail($"pid {pid}: attaching SysV shared memory segment {segment.Id} at {v.Start:x} failed: errno {-r}");
+        if (v.SharedMemoryAttached)
+            lock (_kernel.Ipc.Lock) segment.Attach(mm, v.Start, pid);
     }
 
     /// <summary>

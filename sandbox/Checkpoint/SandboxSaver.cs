@@ -29,6 +29,7 @@ internal sealed class SandboxSaver
     private readonly Kernel.Kernel _kernel;
     private readonly IReadOnlyDictionary<Task, TaskSnapshot> _snapshots;
     private readonly int[] _stdio;
+    private readonly int _consoleFd;
     private readonly SandboxImage _image = new();
     private readonly Dictionary<FileDescription, int> _files = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Pipe, int> _pipes = new(ReferenceEqualityComparer.Instance);
@@ -36,12 +37,16 @@ internal sealed class SandboxSaver
     private ImageWriter _writer = null!;
     private HashSet<FileSystem>? _tmpfs;
 
-    /// <summary>A saver for <paramref name="kernel"/>, whose tasks' registers are <paramref name="snapshots"/>; <paramref name="stdio"/> are boot's host fds 0-2.</summary>
-    public SandboxSaver(Kernel.Kernel kernel, IReadOnlyDictionary<Task, TaskSnapshot> snapshots, int[] stdio)
+    /// <summary>
+    /// A saver for <paramref name="kernel"/>, whose tasks' registers are <paramref name="snapshots"/>;
+    /// <paramref name="stdio"/> are boot's host fds 0-2, <paramref name="consoleFd"/> the console's (-1: none).
+    /// </summary>
+    public SandboxSaver(Kernel.Kernel kernel, IReadOnlyDictionary<Task, TaskSnapshot> snapshots, int[] stdio, int consoleFd)
     {
         _kernel = kernel;
         _snapshots = snapshots;
         _stdio = stdio;
+        _consoleFd = consoleFd;
     }
 
     /// <summary>Checks everything can be saved and builds the graph, adding pages to <paramref name="writer"/>.</summary>
@@ -50,18 +55,13 @@ internal sealed class SandboxSaver
         _writer = writer;
         var groups = _kernel.ThreadGroups();
         // Refusals first, so nothing is read or written for an image that cannot be made.
-        var ipc = _kernel.Ipc;
-        // SysV IPC objects belong to the IPC namespace, not to a process: named by kind, id and key
-        // (a shared memory segment also by the pid that created it).
-        if (ipc.Semaphores.Count + ipc.MessageQueues.Count + ipc.SharedMemory.Count > 0)
-        {
-            static string Key(int key) => key == 0 ? "IPC_PRIVATE" : $"key 0x{key:x8}";
-            string first = ipc.Semaphores.All.FirstOrDefault() is { } sem ? $"semaphore set {sem.Id} ({Key(sem.Perm.Key)})"
-                : ipc.MessageQueues.All.FirstOrDefault() is { } q ? $"message queue {q.Id} ({Key(q.Perm.Key)})"
-                : ipc.SharedMemory.All.First() is var shm ? $"shared memory segment {shm.Id} ({Key(shm.Perm.Key)}, created by pid {shm.CreatorPid})" : "";
-            throw new CheckpointRefusedException($"checkpoint: SysV IPC {first} cannot be saved yet ({ipc.Semaphores.Count} semaphore sets, {ipc.MessageQueues.Count} message queues, {ipc.SharedMemory.Count} shared memory segments in all)");
-        }
+        // SysV shared memory attachments are MAP_SHARED mappings of a segment's memfd.
+        lock (_kernel.Ipc.Lock)
+            foreach (var seg in _kernel.Ipc.SharedMemory.All) _segmentsByFile[seg.File] = seg;
         foreach (var g in groups) CheckSavable(g);
+        if (_consoleFd >= 0) _image.Console = ConsoleState.Save(_consoleFd);
+        var reader = groups.First(g => !g.Zombie && g.Tasks.Count > 0).Tasks[0];
+        _image.Ipc = IpcContents.Save(_kernel, reader, writer, out _segmentIndex);
         _image.LastPid = groups.Count == 0 ? 1 : groups.Max(g => g.Tgid);
         if (groups.FirstOrDefault(g => !g.Zombie && g.Tasks.Count > 0) is { } live)
             _image.Tmpfs = TmpfsContents.Save(_kernel, live.Tasks[0], writer);
@@ -76,6 +76,13 @@ internal sealed class SandboxSaver
         CheckEveryLockSaved();
         return _image;
     }
+
+    private readonly Dictionary<FileDescription, Kernel.Ipc.SharedMemorySegment> _segmentsByFile = new(ReferenceEqualityComparer.Instance);
+    private Dictionary<Kernel.Ipc.SharedMemorySegment, int> _segmentIndex = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The process whose files are being saved (files in flight on its sockets are saved in its name).</summary>
+    private int _savingPid;
+    private Task? _savingTask;
 
     private readonly HashSet<FdTable> _savedTables = new(ReferenceEqualityComparer.Instance);
 
@@ -131,17 +138,15 @@ internal sealed class SandboxSaver
                 throw Refuse(pid, $"thread {thread.Tid} has its own fd table or fs context (clone without CLONE_FILES/CLONE_FS), which cannot be saved yet");
         }
         if (g.Stopped) throw Refuse(pid, "is stopped by a signal; stopped processes cannot be saved yet");
-        if (g.VirtualTimer.Get().Remaining > 0 || g.ProfTimer.Get().Remaining > 0)
-            throw Refuse(pid, "has an armed ITIMER_VIRTUAL or ITIMER_PROF timer, which cannot be saved yet");
-        foreach (var timer in g.PosixTimers.Snapshot())
-            if (timer.Clock is PosixTimer.CLOCK_PROCESS_CPUTIME_ID or PosixTimer.CLOCK_THREAD_CPUTIME_ID && timer.Get().Value > 0)
-                throw Refuse(pid, $"has an armed CPU-time POSIX timer ({timer.Id}), which cannot be saved yet");
         var t = g.Tasks[0];
         if (!_snapshots.ContainsKey(t)) throw Refuse(pid, "did not stop at a safe point");
         if (t.Fs.Root != _kernel.Vfs.RootPath) throw Refuse(pid, "has changed its root directory (chroot), which cannot be saved yet");
         if (g.AddressSpace is not { } mm) throw Refuse(pid, "has no address space");
         foreach (var v in mm.Vmas)
         {
+            if ((v.Flags & Vma.MapShared) != 0 && v.File != null && _segmentsByFile.ContainsKey(v.File)) continue;
+            if ((v.Flags & Vma.MapShared) != 0 && v.Name != null && v.Name.StartsWith("/SYSV", StringComparison.Ordinal))
+                throw Refuse(pid, $"shared mapping {v.Start:x}-{v.End:x} ({v.Name}) is of a SysV shared memory segment already removed (IPC_RMID) and detached by its attacher, which cannot be saved yet");
             if ((v.Flags & Vma.MapShared) != 0)
                 throw Refuse(pid, $"shared mapping {v.Start:x}-{v.End:x} ({v.Name ?? v.File?.AnonymousName ?? "anonymous"}) cannot be saved yet");
             if (v.File != null) FilePathOf(pid, v.File, $"mapping {v.Start:x}-{v.End:x}");
@@ -177,8 +182,10 @@ internal sealed class SandboxSaver
                 if (p.Readable == p.Writable) throw Refuse(pid, $"{what} (a FIFO opened read-write) cannot be saved yet");
                 if (p.Location != null) throw Refuse(pid, $"{what} (named pipe {Describe(f)}) cannot be saved yet");
                 return p.Readable ? FileKind.PipeRead : FileKind.PipeWrite;
+            case HostFileDescription console when IsConsole(console):
+                return FileKind.Console;
             case HostFileDescription h:
-                if (StdioIndexOf(h, fd) < 0) throw Refuse(pid, $"{what} ({(h.IsTty ? "a terminal" : "a host file")} that is not the container's stdio) cannot be saved yet");
+                if (StdioIndexOf(h, fd) < 0) throw Refuse(pid, $"{what} ({(h.IsTty ? $"terminal {h.AnonymousName}" : "a host file")} that is not the container's {(h.IsTty ? "console" : "stdio")}) cannot be saved yet");
                 if (h.IsTty) throw Refuse(pid, $"{what} (a terminal) cannot be saved yet");
                 return FileKind.Stdio;
             case HostRegularFile:
@@ -186,6 +193,11 @@ internal sealed class SandboxSaver
                 return FileKind.Path;
             case UnixSocket u:
                 if (u.CheckpointRefusal() is { } why) throw Refuse(pid, $"{what} ({why}) cannot be saved yet");
+                // Files in flight (SCM_RIGHTS) are saved as the descriptions they are.
+                var inFlight = u.InFlightFiles();
+                if (inFlight.Count > 0 && depth > 4) throw Refuse(pid, $"{what} (unix sockets passing files in flight nested too deep) cannot be saved");
+                foreach (var passed in inFlight)
+                    Classify(pid, -1, passed, depth + 1, $"{what} (unix socket) has a file in flight (SCM_RIGHTS), which");
                 return FileKind.UnixSocket;
             case EventFdFile:
                 return FileKind.EventFd;
@@ -216,6 +228,14 @@ internal sealed class SandboxSaver
         _ when anon.StartsWith("nsfs:", StringComparison.Ordinal) => "namespace file",
         _ => anon,
     };
+
+    /// <summary>True if <paramref name="h"/> is a description of the container's console (same host terminal).</summary>
+    private unsafe bool IsConsole(HostFileDescription h)
+    {
+        LinuxStatBuffer a, b;
+        return _consoleFd >= 0 && h.RawHostFd >= 0 && HostFiles.fstat(h.RawHostFd, &a) == 0 && HostFiles.fstat(_consoleFd, &b) == 0
+            && a.Rdev == b.Rdev && a.Dev == b.Dev && a.Ino == b.Ino;
+    }
 
     /// <summary>Which of boot's stdio fds <paramref name="h"/> is (same host file), preferring <paramref name="fd"/>; -1 if none.</summary>
     private unsafe int StdioIndexOf(HostFileDescription h, int fd)
@@ -259,6 +279,12 @@ internal sealed class SandboxSaver
         var (remaining, interval) = g.RealTimer.Get();
         p.RealTimerRemainingNs = Nanos(remaining);
         p.RealTimerIntervalNs = Nanos(interval);
+        // CPU-time timers: the CPU time left (the tasks are stopped, so it stands still) and the
+        // CPU time used, which the restored process's CPU clocks go on from.
+        (p.VirtualTimerRemainingNs, p.VirtualTimerIntervalNs) = g.VirtualTimer.Get();
+        (p.ProfTimerRemainingNs, p.ProfTimerIntervalNs) = g.ProfTimer.Get();
+        p.CpuNanos = g.Leader.CpuNanos();
+        p.ChildrenCpuNanos = g.ChildrenCpuNanos;
         foreach (var timer in g.PosixTimers.Snapshot())
         {
             var (value, every) = timer.Get();
@@ -278,6 +304,7 @@ internal sealed class SandboxSaver
             foreach (var info in g.Pending.Snapshot()) p.Pending.Add(new SignalInfoImage { SigInfo = info.Bytes.ToArray() });
         }
         var t = g.Tasks[0];
+        (_savingPid, _savingTask) = (g.Tgid, t);
         foreach (var thread in g.Tasks) p.Tasks.Add(SaveTask(thread, _snapshots[thread]));
         p.Cwd = _kernel.Vfs.PathOf(t.Fs.Cwd, t.Fs.Root);
         p.Umask = t.Fs.Umask;
@@ -472,7 +499,8 @@ internal sealed class SandboxSaver
             foreach (var r in s.CheckpointReferences()) stack.Push(r);
         }
         foreach (var s in added)
-            _image.UnixSockets[_sockets[s]] = s.SaveCheckpoint(x => _sockets[x], at => _kernel.Vfs.PathOf(at, _kernel.Vfs.RootPath));
+            _image.UnixSockets[_sockets[s]] = s.SaveCheckpoint(x => _sockets[x], at => _kernel.Vfs.PathOf(at, _kernel.Vfs.RootPath),
+                f => SaveFile(_savingPid, -1, f, _savingTask!));
         return _sockets[socket];
     }
 
@@ -519,6 +547,14 @@ internal sealed class SandboxSaver
         foreach (var v in mm.Vmas)
         {
             var vma = new VmaImage { Start = v.Start, End = v.End, Prot = v.Prot, Flags = v.Flags, Name = v.Name, Offset = v.Offset, FirstPage = _writer.PageCount };
+            if (v.File != null && _segmentsByFile.TryGetValue(v.File, out var segment))
+            {
+                // The segment's pages are saved once, with the segment.
+                vma.SharedMemorySegment = _segmentIndex[segment] + 1;
+                lock (_kernel.Ipc.Lock) vma.SharedMemoryAttached = segment.IsAttachedAt(mm, v.Start);
+                image.Vmas.Add(vma);
+                continue;
+            }
             FileDescription? file = null;
             if (v.File != null)
             {

@@ -44,6 +44,23 @@ internal sealed class CpuIntervalTimer
         }
     }
 
+    /// <summary>
+    /// Restore: arms the timer with the CPU time that was left at the checkpoint, counted from
+    /// now (no extra tick: that was added when the program armed it).
+    /// </summary>
+    public void Restore(long remaining, long interval)
+    {
+        lock (_lock)
+        {
+            _interval = interval;
+            _value = remaining;
+            _used = 0;
+            _last = _sample();
+            if (remaining > 0) _ticker ??= new Timer(_ => Tick(), null, TimeSpan.FromTicks(TickNanos / 100), TimeSpan.FromTicks(TickNanos / 100));
+            else StopLocked();
+        }
+    }
+
     /// <summary>The CPU time left and the interval, in ns (an expired timer not yet seen by a tick: one tick, as Linux).</summary>
     public (long Remaining, long Interval) Get()
     {

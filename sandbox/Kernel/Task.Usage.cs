@@ -11,13 +11,17 @@ namespace RunscNet.Sentry.Kernel;
 /// </summary>
 internal sealed partial class Task
 {
-    /// <summary>CPU time (ns) the process's stub has used so far; 0 when it has none.</summary>
+    /// <summary>
+    /// CPU time (ns) the process has used so far: its stub's, plus what a restored process had
+    /// used before its checkpoint (<see cref="ThreadGroup.CpuNanosBase"/>).
+    /// </summary>
     public long CpuNanos()
     {
+        long before = ThreadGroup?.CpuNanosBase ?? 0;
         int pid = Context?.HostPid ?? 0;
-        if (pid <= 0) return 0;
+        if (pid <= 0) return before;
         long n = HostTime.Nanos(HostTime.ProcessCpuClock(pid));
-        return n < 0 ? 0 : n;
+        return (n < 0 ? 0 : n) + before;
     }
 
     /// <summary>

@@ -113,6 +113,12 @@ internal sealed class ThreadGroup
     /// <summary>The largest peak resident set (kB) of a reaped child or its reaped descendants (RUSAGE_CHILDREN).</summary>
     public long ChildrenMaxRssKb { get; internal set; }
 
+    /// <summary>
+    /// CPU time (ns) a restored process had used before its checkpoint, less what its new stub
+    /// used while it was rebuilt: its CPU clocks go on from the saved value (0 otherwise).
+    /// </summary>
+    public long CpuNanosBase { get; internal set; }
+
     /// <summary>CPU time (ns) this process had used when it exited.</summary>
     public long CpuNanosAtExit { get; internal set; }
 

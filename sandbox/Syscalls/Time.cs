@@ -100,6 +100,8 @@ internal static partial class TimeSyscalls
     /// A CPU clock's value: the host's clock of the stub process for a process clock; for a thread
     /// clock the stub thread's figures from the host's /proc (another process's thread clock is not
     /// readable with clock_gettime): schedstat's run time (SCHED) or stat's user (+ system) ticks.
+    /// A restored process's clock adds what it had used before the checkpoint (a thread clock,
+    /// which the image does not keep per thread, starts again from zero).
     /// </summary>
     private static long CpuClockNanos(Task target, bool thread, int type)
     {
@@ -107,8 +109,9 @@ internal static partial class TimeSyscalls
         if (ctx == null) return 0;   // a child not started yet
         if (!thread)
         {
+            // A restored process's clock goes on from the CPU time it had used before its checkpoint.
             long n = HostTime.Nanos((~ctx.HostPid << 3) | type);
-            return n < 0 ? 0 : n;
+            return (n < 0 ? 0 : n) + target.ThreadGroup.CpuNanosBase;
         }
         string dir = $"/proc/{ctx.HostPid}/task/{ctx.HostTid}/";
         if (type == 2)

@@ -28,9 +28,11 @@ public static class CheckpointImage
     /// The version of the layout and graph this runsc-net writes and reads. 2: unix sockets,
     /// eventfd/timerfd/signalfd/epoll files, POSIX timers, tmpfs contents, and the optional
     /// HMAC signature block. 3: pages stored uncompressed and page-aligned, one SHA-256 per page
-    /// chunk in a digest table, the image's SHA-256 as a hash tree, the HMAC over that.
+    /// chunk in a digest table, the image's SHA-256 as a hash tree, the HMAC over that. 4: the
+    /// console (terminal state, console descriptions), SysV IPC objects and attachments, CPU-time
+    /// timers and CPU time used (a version 3 reader would silently drop them, so the number moved).
     /// </summary>
-    public const int FormatVersion = 3;
+    public const int FormatVersion = 4;
 
     /// <summary>The image's file name inside --image-path.</summary>
     public const string FileName = "checkpoint.img";

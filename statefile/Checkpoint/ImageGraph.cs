@@ -32,6 +32,12 @@ public sealed class SandboxImage
 
     /// <summary>The contents of the container's tmpfs mounts (/dev/shm, tmpfs mounts of the spec).</summary>
     [ProtoMember(6)] public List<TmpfsMountImage> Tmpfs { get; set; } = new();
+
+    /// <summary>The container's console (process.terminal), null without one.</summary>
+    [ProtoMember(7)] public ConsoleImage? Console { get; set; }
+
+    /// <summary>The System V IPC namespace's objects, null when it holds none.</summary>
+    [ProtoMember(8)] public IpcImage? Ipc { get; set; }
 }
 
 /// <summary>One tmpfs mount: where it is, and its files, parents before children.</summary>
@@ -104,6 +110,15 @@ public sealed class ProcessImage
     [ProtoMember(23)] public List<PosixTimerImage> PosixTimers { get; set; } = new();
     /// <summary>The POSIX record locks (F_SETLK) the process holds; owned by its fd table.</summary>
     [ProtoMember(24)] public List<RecordLockImage> RecordLocks { get; set; } = new();
+    /// <summary>ITIMER_VIRTUAL and ITIMER_PROF: CPU nanoseconds to the next expiry (0: disarmed) and interval.</summary>
+    [ProtoMember(25)] public long VirtualTimerRemainingNs { get; set; }
+    [ProtoMember(26)] public long VirtualTimerIntervalNs { get; set; }
+    [ProtoMember(27)] public long ProfTimerRemainingNs { get; set; }
+    [ProtoMember(28)] public long ProfTimerIntervalNs { get; set; }
+    /// <summary>CPU time (ns) the process had used, which its CPU clocks go on from.</summary>
+    [ProtoMember(29)] public long CpuNanos { get; set; }
+    /// <summary>CPU time (ns) of its reaped children (times(2), RUSAGE_CHILDREN).</summary>
+    [ProtoMember(30)] public long ChildrenCpuNanos { get; set; }
 }
 
 /// <summary>One POSIX timer: its id, clock, notification, and the time to its next expiry.</summary>
@@ -229,6 +244,10 @@ public sealed class VmaImage
     [ProtoMember(9)] public long FirstPage { get; set; }
     /// <summary>The file's size at checkpoint time (a changed file is refused at restore).</summary>
     [ProtoMember(10)] public long FileSize { get; set; }
+    /// <summary>A SysV shared memory attachment: the segment's index in <see cref="IpcImage.SharedMemory"/> + 1 (0: none).</summary>
+    [ProtoMember(11)] public int SharedMemorySegment { get; set; }
+    /// <summary>Counted in the segment's shm_nattch (shmat in this address space, not a copy fork made).</summary>
+    [ProtoMember(12)] public bool SharedMemoryAttached { get; set; }
 }
 
 /// <summary>What an fd of a process refers to.</summary>
@@ -264,6 +283,8 @@ public static class FileKind
     public const int Epoll = 9;
     /// <summary>A memfd: name, mode, owner, seals and its bytes in the page stream.</summary>
     public const int Memfd = 10;
+    /// <summary>The container's console (process.terminal); the new sandbox's console on restore.</summary>
+    public const int Console = 11;
 }
 
 /// <summary>One open file description (shared by every fd that refers to it).</summary>
@@ -398,6 +419,8 @@ public sealed class UnixMessageImage
     [ProtoMember(3)] public int CredPid { get; set; }
     [ProtoMember(4)] public uint CredUid { get; set; }
     [ProtoMember(5)] public uint CredGid { get; set; }
+    /// <summary>Files in flight with it (SCM_RIGHTS): packed u32 indexes into <see cref="SandboxImage.Files"/>.</summary>
+    [ProtoMember(6)] public byte[] Rights { get; set; } = Array.Empty<byte>();
 }
 
 /// <summary>A socket option's level, name and value.</summary>

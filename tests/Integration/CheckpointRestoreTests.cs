@@ -178,7 +178,7 @@ public sealed class CheckpointRestoreTests : IDisposable
         var flippedPage = (byte[])good.Clone();
         flippedPage[4096 + 123] ^= 0x80;
         var otherVersion = (byte[])good.Clone();
-        int at = Encoding.ASCII.GetString(otherVersion).IndexOf("\"formatVersion\":3", StringComparison.Ordinal);
+        int at = Encoding.ASCII.GetString(otherVersion).IndexOf($"\"formatVersion\":{RunscNet.StateFile.Checkpoint.CheckpointImage.FormatVersion}", StringComparison.Ordinal);
         otherVersion[at + 16] = (byte)'7';
         RunscNet.Tests.StateFile.CheckpointImageForge.Reseal(otherVersion);
         // A well-formed image from a CPU with a feature this one lacks.
@@ -307,11 +307,7 @@ public sealed class CheckpointRestoreTests : IDisposable
     /// the process where it has one), no image is left and the container runs on.
     /// </summary>
     [IntegrationTheory(needsRootfs: true, needsTools: "gcc")]
-    [InlineData("sem", "checkpoint: SysV IPC semaphore set ", "(key 0x00001234)")]
-    [InlineData("msg", "checkpoint: SysV IPC message queue ", "(IPC_PRIVATE)")]
-    [InlineData("shm", "checkpoint: SysV IPC shared memory segment ", "(key 0x00004321, created by pid 1)")]
-    [InlineData("cputimer", "checkpoint: pid 1 has an armed CPU-time POSIX timer", "cannot be saved yet")]
-    [InlineData("scm", "checkpoint: pid 1 fd 4 (", "files in flight (SCM_RIGHTS")]
+    [InlineData("pty", "checkpoint: pid 1 fd 3 (terminal ", "that is not the container's console)")]
     public void ObjectsNotSavedYetAreRefusedByName(string what, string start, string names)
     {
         string bundle = ProbeBundle("ckptrefuse", what), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
@@ -466,6 +462,52 @@ public sealed class CheckpointRestoreTests : IDisposable
         }
         RunTo(Path.Combine(work, "restored.out"), "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-forge").AssertSuccess();
         Kill("ckpt-forge");
+    }
+
+    /// <summary>
+    /// SysV IPC: a semaphore set's values and both processes' SEM_UNDO adjustments, a queue's
+    /// messages, a segment's pages and attachments (the parent's and the copy fork made), a
+    /// segment removed while attached, ids, keys, modes and times come back as they were.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void SysVIpcObjectsKeepTheirIdsValuesMessagesAndPages()
+    {
+        var (expected, actual) = ProbeAcrossCheckpoint("ckptsysv", "ckpt-sysv");
+        Assert.Equal("ready\nids: sem 1 msg 0 shm 0 gone 1\nsem values 1 3 5, by key 1\nsem mode 640 nsems 3 ctime kept 1 otime set 1\n"
+            + "semop -4 on 3: -1\nchild exited 0; its undo applied: sem 2 = 9\nmsg qnum 2 cbytes 13 mode 620\nmsgrcv -5: 7 3 three!\n"
+            + "msgrcv 0: 6 7 seven\nmsgrcv empty: -1\n"
+            + "shm \"hello shm\" \"third page\" child wrote C, size 12388 nattch 1 ctime kept 1 mode 600\nshm by key 1\n"
+            + "gone \"removed but attached\" stat 0 dest 1 key 0\ngone after detach: -1\nnext semaphore id 2\n", expected);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>
+    /// ITIMER_VIRTUAL, ITIMER_PROF (with its interval) and a POSIX timer on the process CPU clock,
+    /// armed before the checkpoint, fire after restore at the CPU time they were armed for, as
+    /// in an uninterrupted run: the remaining CPU time and the CPU time used were both kept.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void CpuTimeTimersFireAsInAnUninterruptedRun()
+    {
+        var (expected, actual) = ProbeAcrossCheckpoint("ckptcputimers", "ckpt-cputimers");
+        Assert.Equal("ready\nITIMER_VIRTUAL: on time\nCPU-clock POSIX timer: on time\nITIMER_PROF: on time\norder: 0 1 2\n"
+            + "ITIMER_PROF interval fired again: yes\n", expected);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>
+    /// Files in flight on a unix socket (SCM_RIGHTS sent, not yet received) come back as the
+    /// descriptions they were: a pipe's read end with its bytes, a file at its offset, a socket
+    /// with its queued message and its peer, and stdout.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void FilesInFlightOnAUnixSocketAreReceivedAfterRestore()
+    {
+        var (expected, actual) = ProbeAcrossCheckpoint("ckptscm", "ckpt-scm");
+        Assert.Equal("ready\nmessage \"three files\" with 3 files\npipe: \"bytes in the pipe\"\npipe at EOF: 0\nfile offset 1234\n"
+            + "inner socket read \"queued inside\"\nits peer read \"answer\"\nmessage \"stdout\" with 1 files\n"
+            + "written through the passed stdout\n", expected);
+        Assert.Equal(expected, actual);
     }
 
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]

@@ -148,7 +148,7 @@ public sealed class CheckpointImageTests
     {
         byte[] image = Sample(out _);
         // Rewrite the header with version 7 and fix the image's hash: a well-formed image of another format.
-        image = CheckpointImageForge.WithHeader(image, json => json.Replace("\"formatVersion\":3", "\"formatVersion\":7"));
+        image = CheckpointImageForge.WithHeader(image, json => json.Replace($"\"formatVersion\":{RunscNet.StateFile.Checkpoint.CheckpointImage.FormatVersion}", "\"formatVersion\":7"));
         var e = Assert.Throws<CheckpointImageException>(() => Read(image));
         Assert.Contains("format version 7", e.Message);
     }

@@ -74,7 +74,12 @@ internal interface IIpcObject
 /// </summary>
 internal sealed class IpcRegistry<T> where T : class, IIpcObject
 {
-    private const int SeqMultiplier = 32768;
+    /// <summary>IDs are sequence * this + index.</summary>
+    public const int SeqMultiplier = 32768;
+
+    /// <summary>The largest sequence number (IDs stay below int.MaxValue).</summary>
+    public const int MaxSeq = int.MaxValue / SeqMultiplier;
+
     private readonly Dictionary<int, T> _byIndex = new();
     private readonly int _max;
     private int _nextIndex;
@@ -127,6 +132,23 @@ internal sealed class IpcRegistry<T> where T : class, IIpcObject
 
     /// <summary>Removes an object (IPC_RMID).</summary>
     public void Remove(T o) => _byIndex.Remove(o.Id % SeqMultiplier);
+
+    /// <summary>Most objects this registry holds (SEMMNI, MSGMNI, SHMMNI).</summary>
+    public int Max => _max;
+
+    /// <summary>Where allocation goes on (next index, last index, sequence), which a checkpoint saves.</summary>
+    public (int Next, int Last, int Seq) Cursor => (_nextIndex, _lastIndex, _seq);
+
+    /// <summary>Restore: puts the allocation cursor back; false when out of range.</summary>
+    public bool RestoreCursor(int next, int last, int seq)
+    {
+        if (next < 0 || next >= _max || last < -1 || last >= _max || seq < 0 || seq >= MaxSeq) return false;
+        (_nextIndex, _lastIndex, _seq) = (next, last, (ushort)seq);
+        return true;
+    }
+
+    /// <summary>True if <paramref name="id"/> is one this registry could have handed out and its index is free (restore).</summary>
+    public bool CanRestore(int id) => id >= 0 && id % SeqMultiplier < _max && id / SeqMultiplier < MaxSeq && !_byIndex.ContainsKey(id % SeqMultiplier);
 }
 
 /// <summary>

@@ -75,6 +75,13 @@ internal sealed class MessageQueue : IIpcObject
         Queue.Notify();
     }
 
+    /// <summary>Restore: appends a saved message without touching the times or pids.</summary>
+    public void RestoreMessage(IpcMessage m)
+    {
+        Messages.Add(m);
+        Bytes += m.Text.Length;
+    }
+
     /// <summary>
     /// The index of the message msgrcv selects: type 0 the first; a positive type the first of
     /// that type (or, with MSG_EXCEPT, of another); a negative type the first of the lowest type

@@ -125,6 +125,12 @@ internal sealed class SemaphoreSet : IIpcObject
         Queue.Notify();
     }
 
+    /// <summary>Every process's SEM_UNDO adjustments (a checkpoint saves them).</summary>
+    public IEnumerable<(ThreadGroup Process, int[] Adjustments)> UndoEntries() => _undo.Select(e => (e.Key, (int[])e.Value.Clone()));
+
+    /// <summary>Restore: gives <paramref name="tg"/> the saved adjustments (one per semaphore, checked by the caller).</summary>
+    public void RestoreUndo(ThreadGroup tg, int[] adjustments) => _undo[tg] = adjustments;
+
     /// <summary>True if <paramref name="tg"/> holds undo adjustments here.</summary>
     public bool HasUndo(ThreadGroup tg) => _undo.ContainsKey(tg);
 }

@@ -23,6 +23,7 @@ internal sealed class SharedMemorySegment : IIpcObject
         Size = size;
         File = file;
         CreatorPid = creatorPid;
+        OriginalKey = perm.Key;
         MapName = $"/SYSV{perm.Key:x8} (deleted)";
         ChangeTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     }
@@ -56,6 +57,9 @@ internal sealed class SharedMemorySegment : IIpcObject
 
     /// <summary>True once IPC_RMID marked it: it goes when the last attachment does.</summary>
     public bool Destroyed => (Perm.Mode & SHM_DEST) != 0;
+
+    /// <summary>The key it was created with (IPC_RMID makes <see cref="Perm"/>'s private; the mappings' name keeps it).</summary>
+    public int OriginalKey { get; }
 
     /// <summary>The name /proc/PID/maps shows for an attachment, as Linux does (the key it was created with).</summary>
     public string MapName { get; }

@@ -126,6 +126,24 @@ internal sealed class HostFileDescription : FileDescription
         lock (s_terminals) s_terminals[(rdev, ino)] = new TerminalState { Session = 0 };
     }
 
+    /// <summary>The session (0: none) and foreground process group the Sentry keeps for terminal <paramref name="node"/> (a checkpoint saves them).</summary>
+    internal static (int Session, int ForegroundProcessGroup) JobControlOf(Dev.TerminalInode node)
+    {
+        var term = StateOf(node.Rdev, node.Ino);
+        lock (s_terminals) return (term.Session, term.ForegroundProcessGroup);
+    }
+
+    /// <summary>Gives terminal <paramref name="node"/> the job-control state a checkpoint saved (restore).</summary>
+    internal static void SetJobControl(Dev.TerminalInode node, int session, int foregroundProcessGroup)
+    {
+        var term = StateOf(node.Rdev, node.Ino);
+        lock (s_terminals)
+        {
+            term.Session = session;
+            term.ForegroundProcessGroup = foregroundProcessGroup;
+        }
+    }
+
     /// <summary>
     /// open(2) of a terminal without O_NOCTTY by a session leader that has no controlling terminal
     /// makes it that session's, if no session has it yet (tty_open_proc_set_tty).

@@ -18,14 +18,22 @@ internal sealed partial class UnixSocket
         lock (s_lock)
         {
             if (_host != null) return "a unix socket connected to a host socket (--host-uds)";
-            foreach (var item in _recv)
-                if (item.Rights is { Count: > 0 }) return "a unix socket with files in flight (SCM_RIGHTS not yet received)";
-            if (_backlog != null)
-                foreach (var s in _backlog)
-                    foreach (var item in s._recv)
-                        if (item.Rights is { Count: > 0 }) return "a listening unix socket whose pending connection has files in flight (SCM_RIGHTS)";
         }
         return null;
+    }
+
+    /// <summary>The files in flight (SCM_RIGHTS not yet received) to this socket and to the connections in its backlog.</summary>
+    public IReadOnlyList<FileDescription> InFlightFiles()
+    {
+        var list = new List<FileDescription>();
+        lock (s_lock)
+        {
+            foreach (var item in _recv) if (item.Rights != null) list.AddRange(item.Rights);
+            if (_backlog != null)
+                foreach (var s in _backlog)
+                    foreach (var item in s._recv) if (item.Rights != null) list.AddRange(item.Rights);
+        }
+        return list;
     }
 
     /// <summary>The sockets this one refers to (peer, backlog), which the image must hold too.</summary>
@@ -45,8 +53,9 @@ internal sealed partial class UnixSocket
     /// the image, <paramref name="pathOf"/> the absolute path of the socket file it is bound to.
     /// Preconditions: <see cref="CheckpointRefusal"/> returned null and every task is stopped.
     /// </summary>
-    public UnixSocketImage SaveCheckpoint(Func<UnixSocket, int> indexOf, Func<VfsPath, string> pathOf)
+    public UnixSocketImage SaveCheckpoint(Func<UnixSocket, int> indexOf, Func<VfsPath, string> pathOf, Func<FileDescription, int> fileIndexOf)
     {
+        var inFlight = new List<(UnixMessageImage Message, FileDescription[] Files)>();
         UnixSocket? peer;
         UnixSocket[] backlog;
         var image = new UnixSocketImage { Type = _type, Flags = StatusFlags };
@@ -71,13 +80,22 @@ internal sealed partial class UnixSocket
             foreach (var item in _recv)
             {
                 var (pid, uid, gid) = item.Creds;
-                image.Queue.Add(new UnixMessageImage
+                var message = new UnixMessageImage
                 {
                     Data = item.Data.AsSpan(item.Offset).ToArray(), From = item.From ?? [], CredPid = pid, CredUid = uid, CredGid = gid,
-                });
+                };
+                image.Queue.Add(message);
+                if (item.Rights is { Count: > 0 } rights) inFlight.Add((message, rights.ToArray()));
             }
             foreach (var ((level, name), value) in _options)
                 image.Options.Add(new SocketOptionImage { Level = level, Name = name, Value = value });
+        }
+        // The files in flight are saved as the descriptions they are (outside the lock: saving a
+        // file may save other sockets).
+        foreach (var (message, files) in inFlight)
+        {
+            message.Rights = new byte[files.Length * 4];
+            for (int i = 0; i < files.Length; i++) BinaryPrimitives.WriteUInt32LittleEndian(message.Rights.AsSpan(i * 4), (uint)fileIndexOf(files[i]));
         }
         if (_boundAt is { } at && image.Address.Length > 2 && image.Address[2] != 0) image.BoundPath = pathOf(at);
         if (peer != null) image.Peer = indexOf(peer) + 1;
@@ -104,6 +122,8 @@ internal sealed partial class UnixSocket
         {
             bytes += m.Data.Length;
             if (m.From.Length > MaxAddress) throw Bad(what, "has a queued message with an invalid sender address");
+            // SCM_MAX_FD files per message at most, as sendmsg allows.
+            if (m.Rights.Length % 4 != 0 || m.Rights.Length / 4 > MaxRightsPerMessage) throw Bad(what, "has a queued message with malformed files in flight");
         }
         if (bytes > 4L * DefaultBuffer) throw Bad(what, $"holds {bytes} queued bytes, more than a socket can");
         var s = new UnixSocket(task, image.Type, 0)
@@ -135,6 +155,39 @@ internal sealed partial class UnixSocket
     }
 
     private static InvalidOperationException Bad(string what, string why) => new($"restore: {what} {why}");
+
+    /// <summary>SCM_MAX_FD: the most files one sendmsg passes.</summary>
+    private const int MaxRightsPerMessage = 253;
+
+    /// <summary>
+    /// Puts the files in flight of <paramref name="image"/>'s queued messages back on this socket's
+    /// messages, each the description <paramref name="fileAt"/> gives for its index (once every
+    /// process's files exist, so a description also held by an fd stays one description).
+    /// </summary>
+    public void LinkInFlight(UnixSocketImage image, int index, Func<int, FileDescription> fileAt)
+    {
+        string what = $"unix socket {index}";
+        var pending = new List<(Item Item, List<FileDescription> Files)>();
+        var node = _recv.First;
+        foreach (var m in image.Queue)
+        {
+            if (node == null) throw Bad(what, "lost a queued message");
+            if (m.Rights.Length > 0)
+            {
+                var files = new List<FileDescription>();
+                for (int i = 0; i < m.Rights.Length / 4; i++)
+                {
+                    var f = fileAt((int)BinaryPrimitives.ReadUInt32LittleEndian(m.Rights.AsSpan(i * 4)));
+                    f.IncRef();
+                    files.Add(f);
+                }
+                pending.Add((node.Value, files));
+            }
+            node = node.Next;
+        }
+        lock (s_lock)
+            foreach (var (item, files) in pending) item.Rights = files;
+    }
 
     /// <summary>
     /// Connects a socket made by <see cref="FromCheckpoint"/> to the others of the image

@@ -1,8 +1,10 @@
-/* Checkpoint refusal probe: holds one object that cannot be saved yet, chosen by argv[1]
- * (memfd, which is saved now and stays for manual checks, sem, msg, shm, cputimer, scm), prints "ready" and sleeps. */
+/* Checkpoint refusal probe: holds one object chosen by argv[1], prints "ready" and sleeps. pty (a
+ * pty pair made through /dev/ptmx, fds 3 and 4) cannot be saved yet; memfd, sem, msg, shm,
+ * cputimer and scm are saved now and stay for manual checks. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -48,6 +50,9 @@ int main(int argc, char **argv) {
         c->cmsg_len = CMSG_LEN(sizeof(int));
         memcpy(CMSG_DATA(c), &p[1], sizeof(int));
         if (sendmsg(sv[0], &msg, 0) != 1) return 9;
+    } else if (strcmp(what, "pty") == 0) {
+        int master = posix_openpt(O_RDWR | O_NOCTTY);
+        if (master != 3 || grantpt(master) != 0 || unlockpt(master) != 0 || open(ptsname(master), O_RDWR | O_NOCTTY) != 4) return 10;
     } else {
         return 7;
     }

@@ -1,0 +1,222 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using RunscNet.Gofer.Protocol;
+using RunscNet.StateFile.Checkpoint;
+using RunscNet.Tests.Integration;
+using RunscNet.Tests.StateFile;
+using Xunit;
+
+namespace RunscNet.Tests.Security;
+
+/// <summary>
+/// Attack: a hand-made checkpoint image, well-formed and with every digest right, whose SysV IPC,
+/// console and CPU-timer records carry values no checkpoint writes (out-of-range ids, sizes,
+/// counts, page indexes, pids). Each restore fails with one line before any process runs, no
+/// container is left, and the intact image still restores.
+/// </summary>
+public sealed class CheckpointForgedRecordsTests : IDisposable
+{
+    private readonly RunscNetBinary _runsc = new();
+    private readonly List<string> _dirs = [];
+
+    public void Dispose()
+    {
+        _runsc.Dispose();
+        foreach (string d in _dirs) Directory.Delete(d, recursive: true);
+    }
+
+    private string TempDir()
+    {
+        string d = Directory.CreateTempSubdirectory("runsc-net-forge-").FullName;
+        _dirs.Add(d);
+        return d;
+    }
+
+    private string ProbeBundle(string name)
+    {
+        string probes = SyscallProbe.Compile(name);
+        string bundle = Bundles.Make("/probe/" + name);
+        _dirs.Add(bundle);
+        string configPath = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["mounts"]!.AsArray().Add(new JsonObject
+        {
+            ["destination"] = "/probe", ["type"] = "bind", ["source"] = probes, ["options"] = new JsonArray("rbind", "ro"),
+        });
+        File.WriteAllText(configPath, config.ToJsonString());
+        return bundle;
+    }
+
+    private static void WaitForText(string file, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(File.Exists(file) && File.ReadAllText(file).Contains(text)) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.True(File.Exists(file) && File.ReadAllText(file).Contains(text), $"{file} never showed \"{text}\"");
+    }
+
+    /// <summary>Restores each forged image (<paramref name="extra"/> flags added) and expects its one-line error and nothing left.</summary>
+    private void RefuseEach(byte[] good, string bundle, string[] extra, params (string Name, Action<SandboxImage> Edit, string Expect)[] cases)
+    {
+        string work = TempDir();
+        foreach (var (name, edit, expect) in cases)
+        {
+            string dir = Path.Combine(work, name);
+            Directory.CreateDirectory(dir);
+            File.WriteAllBytes(Path.Combine(dir, "checkpoint.img"), CheckpointImageForge.WithGraph(good, edit));
+            string error = _runsc.Run(["restore", "--image-path", dir, "--bundle", bundle, .. extra, "--detach", "forged"]).AssertOneLineError();
+            Assert.True(error.Contains(expect, StringComparison.Ordinal), $"{name}: {error}");
+            Assert.Equal("", _runsc.Run("list", "-q").AssertSuccess().Stdout);
+            Assert.Empty(Directory.GetFiles(_runsc.Root, "forged*"));
+        }
+    }
+
+    private static byte[] U32(params uint[] values)
+    {
+        var b = new byte[values.Length * 4];
+        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(i * 4), values[i]);
+        return b;
+    }
+
+    private static VmaImage Attachment(SandboxImage g) => g.Processes[0].Memory!.Vmas.First(v => v.SharedMemorySegment != 0);
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ForgedSysVIpcAndTimerRecordsAreRefused()
+    {
+        string bundle = ProbeBundle("ckptsysv"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-src").AssertSuccess();
+        WaitForText(output, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, "forge-src").AssertSuccess();
+        _runsc.Run("delete", "forge-src").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+        RefuseEach(good, bundle, [],
+            ("sem-id", g => g.Ipc!.Semaphores[0].Perm!.Id = 32000, "semaphore set id 32000 is invalid or given twice"),
+            ("sem-negative-id", g => g.Ipc!.Semaphores[0].Perm!.Id = -7, "is invalid or given twice"),
+            ("sem-twice", g => g.Ipc!.Semaphores.Add(g.Ipc.Semaphores[0]), "is invalid or given twice"),
+            ("sem-count", g => { g.Ipc!.Semaphores[0].Values = new byte[4 * 40000]; g.Ipc.Semaphores[0].Pids = new byte[4 * 40000]; }, "40000 semaphores"),
+            ("sem-pids-short", g => g.Ipc!.Semaphores[0].Pids = new byte[4], "pids is malformed"),
+            ("sem-value", g => g.Ipc!.Semaphores[0].Values = U32(1, 99999, 3), "holds a value out of range"),
+            ("sem-mode", g => g.Ipc!.Semaphores[0].Perm!.Mode = 0x10000, "has an invalid mode"),
+            ("sem-undo-pid", g => g.Ipc!.Semaphores[0].Undo[0].Pid = 4000, "undo adjustments of pid 4000"),
+            ("sem-undo-size", g => g.Ipc!.Semaphores[0].Undo[0].Adjustments = new byte[4 * 1000], "undo adjustments of pid"),
+            ("sem-undo-range", g => g.Ipc!.Semaphores[0].Undo[0].Adjustments = U32(0, 0x7fffffff, 0), "is out of range"),
+            ("msg-text", g => g.Ipc!.MessageQueues[0].Messages[0].Text = new byte[9000], "holds a malformed message"),
+            ("msg-type", g => g.Ipc!.MessageQueues[0].Messages[0].Type = -3, "holds a malformed message"),
+            ("msg-count", g => g.Ipc!.MessageQueues[0].Messages.AddRange(Enumerable.Range(0, 70000).Select(_ => new IpcMessageImage { Type = 1 })), "has an invalid size"),
+            ("msg-qbytes", g => g.Ipc!.MessageQueues[0].MaxBytes = -1, "has an invalid size"),
+            ("msg-over-limit", g => g.Ipc!.MessageQueues[0].Messages.AddRange(Enumerable.Range(0, 4).Select(_ => new IpcMessageImage { Type = 1, Text = new byte[8000] })), "more than its limit"),
+            ("msg-key-twice", g => { g.Ipc!.MessageQueues.Add(new MessageQueueImage { Perm = new IpcPermImage { Id = 5, Key = g.Ipc.MessageQueues[0].Perm!.Key, Mode = 0x180 } }); }, "is given twice"),
+            ("cursor", g => g.Ipc!.Cursors = new byte[7], "allocation cursors are malformed"),
+            ("cursor-range", g => BinaryPrimitives.WriteInt32LittleEndian(g.Ipc!.Cursors, 1 << 30), "allocation cursors are out of range"),
+            ("shm-size", g => g.Ipc!.SharedMemory[0].Size = long.MaxValue, "has an invalid size"),
+            ("shm-zero-size", g => g.Ipc!.SharedMemory[0].Size = 0, "has an invalid size"),
+            ("shm-pages", g => g.Ipc!.SharedMemory[0].FirstPage = long.MaxValue / 8192, "refers to pages outside the image"),
+            ("shm-page-index", g => g.Ipc!.SharedMemory[0].SavedPages = U32(0xfffffff0), "is out of order or outside it"),
+            ("shm-page-order", g => g.Ipc!.SharedMemory[0].SavedPages = U32(2, 0), "is out of order or outside it"),
+            ("shm-pid", g => g.Ipc!.SharedMemory[0].CreatorPid = int.MaxValue, "names an invalid pid"),
+            ("shm-keys", g => g.Ipc!.SharedMemory[0].OriginalKey = 0x1111, "has inconsistent keys"),
+            ("vma-segment", g => Attachment(g).SharedMemorySegment = 99, "which is not in the image"),
+            ("vma-negative-segment", g => Attachment(g).SharedMemorySegment = -4, "which is not in the image"),
+            ("vma-offset", g => Attachment(g).Offset = 1UL << 40, "does not fit SysV shared memory segment"),
+            ("vma-pages", g => Attachment(g).SavedPages = U32(0), "does not fit SysV shared memory segment"),
+            ("vma-not-shared", g => Attachment(g).Flags = 2, "has invalid protections or flags"),
+            ("console-without-one", g => g.Console = new ConsoleImage(), "saved with a terminal"),
+            ("console-file", g => g.Files[g.Processes[0].Fds[0].File].Kind = FileKind.Console, "refers to the console, but the new sandbox has none"),
+            ("itimer-virtual", g => g.Processes[0].VirtualTimerRemainingNs = -5, "invalid ITIMER_VIRTUAL or ITIMER_PROF"),
+            ("cpu-used", g => g.Processes[0].CpuNanos = -1, "invalid CPU time"),
+            ("cpu-timer-clock", g => g.Processes[0].PosixTimers.Add(new PosixTimerImage { Id = 3, Clock = 77, Notify = 1, RemainingNs = 5 }), "has an invalid clock 77"));
+        _runsc.RunTo(Path.Combine(work, "restored"), Path.Combine(work, "restored.err"), TimeSpan.FromMinutes(1),
+            "restore", "--image-path", image, "--bundle", bundle, "--detach", "forge-good").AssertSuccess();
+        _runsc.Run("delete", "--force", "forge-good").AssertSuccess();
+    }
+
+    private static UnixMessageImage InFlight(SandboxImage g) => g.UnixSockets.SelectMany(u => u.Queue).First(m => m.Rights.Length > 0);
+
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ForgedFilesInFlightAreRefused()
+    {
+        string bundle = ProbeBundle("ckptscm"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-scm").AssertSuccess();
+        WaitForText(output, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, "forge-scm").AssertSuccess();
+        _runsc.Run("delete", "forge-scm").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+        RefuseEach(good, bundle, [],
+            ("rights-length", g => InFlight(g).Rights = new byte[5], "malformed files in flight"),
+            ("rights-count", g => InFlight(g).Rights = new byte[4 * 254], "malformed files in flight"),
+            ("rights-index", g => InFlight(g).Rights = U32(999999), "refers to file 999999, which is not in the image"),
+            ("rights-negative", g => InFlight(g).Rights = U32(0xffffffff), "refers to file -1, which is not in the image"));
+        _runsc.RunTo(Path.Combine(work, "restored"), Path.Combine(work, "restored.err"), TimeSpan.FromMinutes(1),
+            "restore", "--image-path", image, "--bundle", bundle, "--detach", "forge-scm2").AssertSuccess();
+        _runsc.Run("delete", "--force", "forge-scm2").AssertSuccess();
+    }
+
+    [DllImport("libc")]
+    private static extern int close(int fd);
+
+    /// <summary>A console socket that takes every connection and keeps the master fds it gets open (a closed master hangs the console up) until disposed.</summary>
+    private sealed class ConsoleSink : IDisposable
+    {
+        private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        private readonly List<int> _masters = [];
+
+        public ConsoleSink(string path)
+        {
+            Path = path;
+            _listener.Bind(new UnixDomainSocketEndPoint(path));
+            _listener.Listen(8);
+            System.Threading.Tasks.Task.Run(() =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        using var connection = _listener.Accept();
+                        var fds = new int[4];
+                        PacketSocket.Receive((int)connection.Handle, new byte[4096], fds, out int count, out _);
+                        lock (_masters) _masters.AddRange(fds.Take(count));
+                    }
+                }
+                catch (SocketException) { }
+                catch (ObjectDisposedException) { }
+            });
+        }
+
+        public string Path { get; }
+
+        public void Dispose()
+        {
+            _listener.Dispose();
+            lock (_masters) foreach (int fd in _masters) close(fd);
+        }
+    }
+
+    [IntegrationFact(needsRootfs: true)]
+    public void ForgedConsoleRecordsAreRefused()
+    {
+        string bundle = Bundles.Make("sh", "-c", "while true; do echo tick; sleep 0.2; done");
+        _dirs.Add(bundle);
+        string configPath = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["process"]!["terminal"] = true;
+        File.WriteAllText(configPath, config.ToJsonString());
+        string image = Path.Combine(TempDir(), "image");
+        using var console = new ConsoleSink(Path.Combine(_runsc.Root, "forge-console.sock"));
+        _runsc.Run("create", "--bundle", bundle, "--console-socket", console.Path, "forge-tty").AssertSuccess();
+        _runsc.Run("start", "forge-tty").AssertSuccess();
+        Thread.Sleep(500);
+        _runsc.Run("checkpoint", "--image-path", image, "forge-tty").AssertSuccess();
+        _runsc.Run("delete", "--force", "forge-tty").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+        RefuseEach(good, bundle, ["--console-socket", console.Path],
+            ("termios", g => g.Console!.Termios = new byte[3], "the console record is malformed"),
+            ("winsize", g => g.Console!.WindowSize = new byte[4000], "the console record is malformed"),
+            ("session", g => g.Console!.Session = 4242, "controlling terminal of session 4242, which is not in the image"),
+            ("negative-session", g => g.Console!.Session = -1, "controlling terminal of session -1"),
+            ("foreground", g => g.Console!.ForegroundProcessGroup = -9, "foreground process group -9 is invalid"),
+            ("no-record", g => g.Console = null, "saved without a terminal"));
+        _runsc.Run("restore", "--image-path", image, "--bundle", bundle, "--console-socket", console.Path, "--detach", "forge-tty2").AssertSuccess();
+        _runsc.Run("delete", "--force", "forge-tty2").AssertSuccess();
+    }
+}
