@@ -232,7 +232,7 @@ internal sealed class SandboxSaver
     /// <summary>True if <paramref name="h"/> is a description of the container's console (same host terminal).</summary>
     private unsafe bool IsConsole(HostFileDescription h)
     {
-        LinuxStatBuffer a, b;
+        LinuxStat a, b;
         return _consoleFd >= 0 && h.RawHostFd >= 0 && HostFiles.fstat(h.RawHostFd, &a) == 0 && HostFiles.fstat(_consoleFd, &b) == 0
             && a.Rdev == b.Rdev && a.Dev == b.Dev && a.Ino == b.Ino;
     }
