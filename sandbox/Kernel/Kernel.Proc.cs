@@ -40,8 +40,10 @@ internal sealed partial class Kernel
         {
             leader = g.Leader;
             threads = g.Tasks.ToArray();
-            // A task reading /proc about itself is running (as Linux shows it), not sleeping in the call.
-            state = g.Zombie ? 'Z' : g.Stopped ? 'T' : threads.Any(t => t.IsRunningUserCode || t == RunscNet.Sentry.Vfs.Proc.ProcFileSystem.CallerTask) ? 'R' : 'S';
+            // Running: in user code, or at work in the Sentry (a thread in the kernel, on Linux) —
+            // which includes a task reading /proc about itself. Sleeping: every live thread waits.
+            state = g.Zombie ? 'Z' : g.Stopped ? 'T'
+                : threads.Any(t => !t.Exited && (t.IsRunningUserCode || !t.IsBlocked) || t == RunscNet.Sentry.Vfs.Proc.ProcFileSystem.CallerTask) ? 'R' : 'S';
         }
         var argv = new List<string>();
         var env = new List<string>();

@@ -19,6 +19,14 @@ internal sealed partial class Task
     public Waiter Waiter { get; } = new();
 
     private volatile bool _interrupted;
+    private volatile bool _blocked;
+
+    /// <summary>
+    /// True while the task sleeps in a wait (<see cref="Block(Func{bool}, ReadOnlySpan{WaitQueue}, TimeSpan?)"/>,
+    /// a vfork parent waiting for its child): /proc shows it sleeping. A task working in the
+    /// Sentry is running, as a thread in the kernel is on Linux.
+    /// </summary>
+    public bool IsBlocked => _blocked;
 
     /// <summary>
     /// True while something (a deliverable signal, group exit, a stop) needs this task to leave a
@@ -46,6 +54,7 @@ internal sealed partial class Task
     {
         if (ready()) return BlockResult.Ready;
         foreach (var q in queues) q.Add(Waiter);
+        _blocked = true;
         try
         {
             long start = Stopwatch.GetTimestamp();
@@ -65,6 +74,7 @@ internal sealed partial class Task
         }
         finally
         {
+            _blocked = false;
             foreach (var q in queues) q.Remove(Waiter);
         }
     }

@@ -128,7 +128,12 @@ internal sealed partial class Task
             if ((flags & CLONE_CHILD_SETTID) != 0) c.Memory.CopyOutStruct(childTidAddr, seenTid);
             return 0;
         }, null);
-        done?.Wait();
+        if (done != null)
+        {
+            _blocked = true;   // as Linux's vfork parent, asleep until the child execs or exits
+            try { done.Wait(); }
+            finally { _blocked = false; }
+        }
         return seenTid;
     }
 
