@@ -24,47 +24,11 @@ public sealed class CheckpointTerminalTests : IDisposable
         foreach (string d in _dirs) Directory.Delete(d, recursive: true);
     }
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern nint read(int fd, byte[] buffer, nint count);
+    private static nint read(int fd, byte[] buffer, nint count) => TerminalIo.Read(fd, buffer, count);
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern nint write(int fd, byte[] buffer, nint count);
+    private static nint write(int fd, byte[] buffer, nint count) => TerminalIo.Write(fd, buffer, count);
 
-    [DllImport("libc")]
-    private static extern int close(int fd);
-
-    /// <summary>Listens on a console socket and receives the one master fd the runtime sends.</summary>
-    private sealed class ConsoleSocket : IDisposable
-    {
-        private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        private readonly System.Threading.Tasks.Task<int> _received;
-
-        public ConsoleSocket(string path)
-        {
-            Path = path;
-            _listener.Bind(new UnixDomainSocketEndPoint(path));
-            _listener.Listen(1);
-            _received = System.Threading.Tasks.Task.Run(() =>
-            {
-                using var connection = _listener.Accept();
-                var buffer = new byte[4096];
-                var fds = new int[4];
-                long n = PacketSocket.Receive((int)connection.Handle, buffer, fds, out int fdCount, out _);
-                if (n <= 0 || fdCount < 1) throw new InvalidOperationException($"no terminal received ({n}, {fdCount} fds)");
-                return fds[0];
-            });
-        }
-
-        public string Path { get; }
-
-        public int Master()
-        {
-            Assert.True(_received.Wait(TimeSpan.FromSeconds(60)), "nothing arrived on the console socket");
-            return _received.Result;
-        }
-
-        public void Dispose() => _listener.Dispose();
-    }
+    private static int close(int fd) => TerminalIo.Close(fd);
 
     /// <summary>What a terminal shows, read on a thread of its own until the slave side is gone (EIO).</summary>
     private sealed class Screen

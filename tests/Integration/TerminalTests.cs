@@ -24,47 +24,9 @@ public sealed class TerminalTests : IDisposable
         foreach (string d in _dirs) Directory.Delete(d, recursive: true);
     }
 
-    /// <summary>read(2) into a managed buffer (the master fd is a raw number from the console socket).</summary>
-    private static unsafe nint read(int fd, byte[] buffer, nint count)
-    {
-        fixed (byte* p = buffer) return (nint)(long)Tmds.Linux.LibC.read(fd, p, (Tmds.Linux.size_t)(ulong)count);
-    }
+    private static nint read(int fd, byte[] buffer, nint count) => TerminalIo.Read(fd, buffer, count);
 
-    private static int close(int fd) => Tmds.Linux.LibC.close(fd);
-
-    /// <summary>A console socket: listens, takes one connection and receives the master fd from it.</summary>
-    private sealed class ConsoleSocket : IDisposable
-    {
-        private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        private readonly System.Threading.Tasks.Task<(int Fd, string Name)> _received;
-
-        public ConsoleSocket(string path)
-        {
-            Path = path;
-            _listener.Bind(new UnixDomainSocketEndPoint(path));
-            _listener.Listen(1);
-            _received = System.Threading.Tasks.Task.Run(() =>
-            {
-                using var connection = _listener.Accept();
-                var buffer = new byte[4096];
-                var fds = new int[4];
-                long n = PacketSocket.Receive((int)connection.Handle, buffer, fds, out int fdCount, out _);
-                if (n <= 0 || fdCount < 1) throw new InvalidOperationException($"no terminal received ({n}, {fdCount} fds)");
-                return (fds[0], Encoding.UTF8.GetString(buffer, 0, (int)n));
-            });
-        }
-
-        public string Path { get; }
-
-        /// <summary>The master fd and the pty name the runtime sent.</summary>
-        public (int Fd, string Name) Received()
-        {
-            Assert.True(_received.Wait(TimeSpan.FromSeconds(60)), "nothing arrived on the console socket");
-            return _received.Result;
-        }
-
-        public void Dispose() => _listener.Dispose();
-    }
+    private static int close(int fd) => TerminalIo.Close(fd);
 
     /// <summary>Everything the terminal shows until the last holder of the slave side closes it (read gives EIO).</summary>
     private static string ReadAll(int master, Action? beforeClose = null)
@@ -116,10 +78,7 @@ public sealed class TerminalTests : IDisposable
         _runsc.Run("delete", "term-run").AssertSuccess();
     }
 
-    private static unsafe nint write(int fd, byte[] buffer, nint count)
-    {
-        fixed (byte* p = buffer) return (nint)(long)Tmds.Linux.LibC.write(fd, p, (Tmds.Linux.size_t)(ulong)count);
-    }
+    private static nint write(int fd, byte[] buffer, nint count) => TerminalIo.Write(fd, buffer, count);
 
     /// <summary>
     /// ^C typed on the console interrupts the container's foreground processes, also when the

@@ -152,8 +152,7 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
         _runsc.Run("delete", "--force", "forge-scm2").AssertSuccess();
     }
 
-    [DllImport("libc")]
-    private static extern int close(int fd);
+    private static int close(int fd) => RunscNet.Tests.Integration.TerminalIo.Close(fd);
 
     /// <summary>A console socket that takes every connection and keeps the master fds it gets open (a closed master hangs the console up) until disposed.</summary>
     private sealed class ConsoleSink : IDisposable
