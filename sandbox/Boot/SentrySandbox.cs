@@ -95,6 +95,7 @@ internal sealed partial class SentrySandbox : ISandboxControl
             // joined, or new and thus a copy of its parent's), as runc's container sees.
             Hostname = string.IsNullOrEmpty(spec.Hostname) ? HostUtsName() : spec.Hostname,
             Domainname = string.IsNullOrEmpty(spec.Domainname) ? "(none)" : spec.Domainname,
+            UtsShared = spec.Linux?.Namespaces?.FirstOrDefault(n => n.Type == "uts") is not { Path: null },
         };
         // The console is terminal 0 of the sandbox's devpts (before /dev is built: it gets /dev/console).
         if (consoleFd >= 0) DevptsFileSystem.Instance.Register(consoleFd, persistent: true);

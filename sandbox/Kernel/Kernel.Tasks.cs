@@ -60,6 +60,13 @@ internal sealed partial class Kernel
     /// <summary>The UTS domain name.</summary>
     public string Domainname { get; set; } = "(none)";
 
+    /// <summary>
+    /// True when the spec's UTS namespace is the caller's or one joined by path: its names belong
+    /// to host processes too, and the Sentry (without CAP_SYS_ADMIN over it) cannot change them
+    /// there, so sethostname and setdomainname fail with EPERM instead of changing a private copy.
+    /// </summary>
+    public bool UtsShared { get; set; }
+
     /// <summary>When the sandbox's kernel started (for uptime and process start times).</summary>
     public long BootTimestamp { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
 

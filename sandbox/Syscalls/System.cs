@@ -68,6 +68,8 @@ internal static partial class SystemSyscalls
         int len = (int)a.A1;
         if (len < 0 || len > 64) return -Errno.EINVAL;
         if (!t.Credentials.HasCapability(21)) return -Errno.EPERM;   // CAP_SYS_ADMIN
+        // A UTS namespace shared with host processes is not the Sentry's to rename.
+        if (t.Kernel.UtsShared) return -Errno.EPERM;
         var b = new byte[len];
         if (t.Memory.CopyIn(a.A0, b) != 0) return -Errno.EFAULT;
         int nul = Array.IndexOf(b, (byte)0);

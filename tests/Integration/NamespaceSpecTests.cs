@@ -58,17 +58,36 @@ public sealed class NamespaceSpecTests : IDisposable
         return p.Id;
     }
 
+    /// <summary>
+    /// A joined UTS namespace shows its names; renaming it would have to reach the host processes
+    /// there, which the Sentry cannot, so even with CAP_SYS_ADMIN sethostname fails with EPERM
+    /// (as for any caller without CAP_SYS_ADMIN over that namespace) instead of renaming a private
+    /// copy. In a UTS namespace of the container's own it works.
+    /// </summary>
     [IntegrationFact(needsRootfs: true, needsTools: "unshare")]
     public void UtsGivenByPathIsJoined()
     {
         int pid = Helper();
-        string b = Bundle("readlink /proc/self/ns/uts; hostname", c =>
+        const string Script = "readlink /proc/self/ns/uts; hostname; hostname renamed 2>&1 | grep -o 'not permitted'; hostname";
+        string b = Bundle(Script, c =>
         {
             SetNamespace(c, "uts", $"/proc/{pid}/ns/uts");
             c.AsObject().Remove("hostname");
+            WithSysAdmin(c);
         });
         var r = _runsc.Run("run", "--bundle", b, "ns-join").AssertSuccess();
-        Assert.Equal($"{Link($"/proc/{pid}/ns/uts")}\njoined-uts\n", r.Stdout);
+        Assert.Equal($"{Link($"/proc/{pid}/ns/uts")}\njoined-uts\nnot permitted\njoined-uts\n", r.Stdout);
+
+        string own = Bundle("hostname renamed && hostname", WithSysAdmin);
+        Assert.Equal("renamed\n", _runsc.Run("run", "--bundle", own, "ns-own-uts").AssertSuccess().Stdout);
+    }
+
+    private static void WithSysAdmin(JsonNode config)
+    {
+        var caps = new JsonObject();
+        foreach (string set in new[] { "bounding", "effective", "permitted" })
+            caps[set] = new JsonArray("CAP_SYS_ADMIN");
+        config["process"]!["capabilities"] = caps;
     }
 
     /// <summary>
