@@ -69,8 +69,9 @@ public sealed class SentryConfinementTests : IDisposable
     [IntegrationFact(needsRootfs: true)]
     public void TheSentryAndItsStubsRunUnprivilegedConfinedAndTheContainerStillWorks()
     {
-        // Two application processes (sh and sleep): two stubs besides boot.
-        string bundle = Bundle("sh", "-c", "echo started > /dev/shm/up; cat /etc/passwd > /dev/null; sleep 100; true");
+        // Two application processes (sh and sleep): two stubs besides boot. "up" is written once
+        // sleep has been forked, so the exec below returns after both exist.
+        string bundle = Bundle("sh", "-c", "cat /etc/passwd > /dev/null; sleep 100 & echo started > /dev/shm/up; wait; true");
         _runsc.Run("run", "--detach", "--bundle", bundle, "confined").AssertSuccess();
         int pid = JsonDocument.Parse(_runsc.Run("state", "confined").AssertSuccess().Stdout).RootElement.GetProperty("pid").GetInt32();
         Assert.Equal("started\n", _runsc.Run("exec", "confined", "sh", "-c", "while [ ! -e /dev/shm/up ]; do sleep 0.05; done; cat /dev/shm/up").AssertSuccess().Stdout);
@@ -111,7 +112,13 @@ public sealed class SentryConfinementTests : IDisposable
             Assert.False(Directory.Exists(fd), $"boot holds directory {new FileInfo(fd).LinkTarget} as fd {Path.GetFileName(fd)}");
 
         // The stubs: children of boot, same unprivileged ids, no capabilities at all, both filters.
+        // The forked child becomes sleep by execve, which replaces its stub: wait out that moment.
         var stubs = ChildrenOf(pid);
+        for (int i = 0; i < 300 && stubs.Count < 2; i++)
+        {
+            Thread.Sleep(100);
+            stubs = ChildrenOf(pid);
+        }
         Assert.True(stubs.Count >= 2, $"stubs of boot: {stubs.Count}");
         foreach (int stub in stubs)
         {
