@@ -298,6 +298,12 @@ internal sealed class SandboxRestorer
             case FileKind.UnixSocket:
                 file = SocketFor(t, f.Socket);
                 break;
+            case FileKind.HostSocket:
+                if (f.HostSocket is not { } hostSocket) throw Fail($"pid {t.Pid}: host socket {index} has no record");
+                if (HostSocket.Restore(t, hostSocket, status, out var restoredSocket) is { } why)
+                    throw Fail($"pid {t.Pid}: host socket {index} {why}");
+                file = restoredSocket!;
+                break;
             case FileKind.EventFd:
                 if (f.EventCount > 0xfffffffffffffffe) throw Fail($"pid {t.Pid}: eventfd {index} has an invalid counter");
                 file = new EventFdFile(f.EventCount, f.Semaphore, status & OpenFlags.O_NONBLOCK);

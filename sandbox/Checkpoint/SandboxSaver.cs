@@ -199,6 +199,9 @@ internal sealed class SandboxSaver
                 foreach (var passed in inFlight)
                     Classify(pid, -1, passed, depth + 1, $"{what} (unix socket) has a file in flight (SCM_RIGHTS), which");
                 return FileKind.UnixSocket;
+            case HostSocket hs:
+                if (hs.CheckpointRefusal() is { } refused) throw Refuse(pid, $"{what} ({refused}) cannot be saved yet");
+                return FileKind.HostSocket;
             case EventFdFile:
                 return FileKind.EventFd;
             case TimerFdFile:
@@ -401,6 +404,9 @@ internal sealed class SandboxSaver
                 break;
             case FileKind.UnixSocket:
                 image.Socket = SocketIndex((UnixSocket)f);
+                break;
+            case FileKind.HostSocket:
+                image.HostSocket = ((HostSocket)f).SaveCheckpoint();
                 break;
             case FileKind.EventFd:
                 (image.EventCount, image.Semaphore) = ((EventFdFile)f).State;

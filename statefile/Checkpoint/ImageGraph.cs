@@ -285,6 +285,8 @@ public static class FileKind
     public const int Memfd = 10;
     /// <summary>The container's console (process.terminal); the new sandbox's console on restore.</summary>
     public const int Console = 11;
+    /// <summary>A host inet/inet6/netlink socket (<see cref="FileImage.HostSocket"/>).</summary>
+    public const int HostSocket = 12;
 }
 
 /// <summary>One open file description (shared by every fd that refers to it).</summary>
@@ -332,6 +334,8 @@ public sealed class FileImage
     [ProtoMember(22)] public uint Gid { get; set; }
     [ProtoMember(23)] public int Seals { get; set; }
     [ProtoMember(24)] public long FirstPage { get; set; }
+    /// <summary>The host socket (HostSocket kind).</summary>
+    [ProtoMember(25)] public HostSocketImage? HostSocket { get; set; }
 }
 
 /// <summary>A record lock: F_RDLCK (0) or F_WRLCK (1) over [Start, End) (End long.MaxValue: to the end of the file).</summary>

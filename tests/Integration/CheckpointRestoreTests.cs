@@ -415,6 +415,25 @@ public sealed class CheckpointRestoreTests : IDisposable
         Assert.Equal(expected, actual);
     }
 
+    /// <summary>
+    /// Host sockets (issue 11): a TCP listener (watched by epoll) and a bound UDP socket listen
+    /// and receive again after restore, with their options; a connected UDP socket sends to its
+    /// peer again; a connected TCP pair comes back reset, and what poll, read, write, send,
+    /// SO_ERROR, getpeername and shutdown give then is what Linux gives after a peer's RST
+    /// (the uninterrupted run resets the pair itself with SO_LINGER 0 + close).
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void HostSocketsListenAgainAndAConnectionComesBackResetAsLinuxGives()
+    {
+        var (expected, actual) = AcrossCheckpoint(() => ProbeBundle("ckptinet", "rst"), "ckpt-inet");
+        Assert.StartsWith("ready v6 ", expected);
+        Assert.Contains("poll 1 -\nrevents 0x201d\nread -1 ECONNRESET\nread 0 -\nrevents 0x2015\nwrite -1 EPIPE\nsend -1 EPIPE\n"
+            + "so_error 0\ngetpeername -1 ENOTCONN\nshutdown -1 ENOTCONN\noptions reuseaddr 1 nodelay 1 acceptconn 1 ", expected);
+        Assert.EndsWith("connect 0 -\nepoll 1 data 71\nwrite ping 4 -\nread 4 -\ngot ping\nudp send 5 -\nepoll 1 data 72\n"
+            + "udp recv 5 -\ngot dgram\nudp peer port 7072\ndone\n", expected);
+        Assert.Equal(expected, actual);
+    }
+
     /// <summary>memfds come back with their name, bytes, size, offset, mode, seals and close-on-exec flag, and the seals still hold.</summary>
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void MemfdsKeepTheirBytesOffsetAndSeals()

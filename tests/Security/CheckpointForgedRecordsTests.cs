@@ -152,6 +152,47 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
         _runsc.Run("delete", "--force", "forge-scm2").AssertSuccess();
     }
 
+    private static HostSocketImage HostSocket(SandboxImage g, int state) =>
+        g.Files.First(f => f.Kind == FileKind.HostSocket && f.HostSocket!.State == state).HostSocket!;
+
+    private static byte[] Inet(byte a, byte b, byte c, byte d, int port) => [2, 0, (byte)(port >> 8), (byte)port, a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    /// <summary>
+    /// Host socket records: a family or type socket(2) does not make, a state that does not fit
+    /// the type, malformed addresses, a bad backlog, options not on the allow-list, given twice
+    /// or of the wrong size, an address not of the new network namespace: one line each.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ForgedHostSocketRecordsAreRefused()
+    {
+        string bundle = ProbeBundle("ckptinet"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-inet").AssertSuccess();
+        WaitForText(output, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, "forge-inet").AssertSuccess();
+        _runsc.Run("delete", "forge-inet").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+        RefuseEach(good, bundle, [],
+            ("sock-unix", g => HostSocket(g, HostSocketState.Listening).Family = 1, "has family 1, which is not a host socket family"),
+            ("sock-packet", g => HostSocket(g, HostSocketState.Bound).Family = 17, "has family 17, which is not a host socket family"),
+            ("sock-seqpacket", g => HostSocket(g, HostSocketState.Listening).Type = 5, "which socket(2) does not make"),
+            ("sock-netlink-proto", g => { var h = HostSocket(g, HostSocketState.Bound); h.Family = 16; h.Protocol = 9; }, "which socket(2) does not make"),
+            ("sock-udp-listening", g => HostSocket(g, HostSocketState.Bound).State = HostSocketState.Listening, "which does not fit"),
+            ("sock-state", g => HostSocket(g, HostSocketState.Bound).State = 99, "has state 99"),
+            ("sock-backlog", g => HostSocket(g, HostSocketState.Listening).Backlog = -5, "which does not fit"),
+            ("sock-address-short", g => HostSocket(g, HostSocketState.Listening).Local = new byte[3], "malformed bound address"),
+            ("sock-address-family", g => HostSocket(g, HostSocketState.Bound).Local[0] = 10, "malformed bound address"),
+            ("sock-peer", g => HostSocket(g, HostSocketState.Connected).Peer = new byte[200], "malformed peer address"),
+            ("sock-option-filter", g => HostSocket(g, HostSocketState.Listening).Options.Add(new SocketOptionImage { Level = 1, Name = 26, Value = new byte[4] }), "which is not restored"),
+            ("sock-option-twice", g => { var o = HostSocket(g, HostSocketState.Listening).Options; o.Add(o[0]); }, "which is not restored"),
+            ("sock-option-size", g => HostSocket(g, HostSocketState.Listening).Options[0].Value = new byte[16], "which is not restored"),
+            ("sock-options-many", g => HostSocket(g, HostSocketState.Bound).Options.AddRange(Enumerable.Range(0, 65).Select(_ => new SocketOptionImage { Level = 1, Name = 2, Value = new byte[4] })), "too many socket options"),
+            ("sock-foreign-address", g => HostSocket(g, HostSocketState.Bound).Local = Inet(8, 8, 8, 8, 7072), "cannot be bound to 8.8.8.8:7072 again: errno 99"),
+            ("sock-no-record", g => g.Files.First(f => f.Kind == FileKind.HostSocket).HostSocket = null, "has no record"));
+        _runsc.RunTo(Path.Combine(work, "restored"), Path.Combine(work, "restored.err"), TimeSpan.FromMinutes(1),
+            "restore", "--image-path", image, "--bundle", bundle, "--detach", "forge-inet2").AssertSuccess();
+        _runsc.Run("delete", "--force", "forge-inet2").AssertSuccess();
+    }
+
     [DllImport("libc")]
     private static extern int close(int fd);
 
