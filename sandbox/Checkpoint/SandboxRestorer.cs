@@ -121,7 +121,8 @@ internal sealed class SandboxRestorer
         ThreadGroup? parent = null;
         if (p.ParentPid != 0 && !groups.TryGetValue(p.ParentPid, out parent))
             throw Fail($"pid {p.Pid}: its parent {p.ParentPid} is not in the image before it");
-        if (p.Pid != 1 && parent == null && !p.Zombie) throw Fail($"pid {p.Pid} has no parent");
+        if (p.Pid != 1 && parent == null && !p.Zombie && !p.Exec) throw Fail($"pid {p.Pid} has no parent");
+        if (p.Exec && (p.Pid == 1 || parent != null || p.Zombie)) throw Fail($"pid {p.Pid} is marked as started by exec but has a parent, is init or a zombie");
         if (!Signal.IsValid(p.ExitSignal) && p.ExitSignal != 0) throw Fail($"pid {p.Pid}: invalid exit signal {p.ExitSignal}");
         var limits = new Rlimits();
         foreach (var l in p.Limits)
@@ -136,6 +137,7 @@ internal sealed class SandboxRestorer
             OomScoreAdj = Math.Clamp(p.OomScoreAdj, -1000, 1000),
             OomScoreAdjMin = Math.Clamp(p.OomScoreAdjMin, -1000, 1000),
             IsSubreaper = p.IsSubreaper,
+            ReleaseOnExit = p.Exec,
             Dumpable = p.Dumpable is 0 or 1 or 2 ? p.Dumpable : 1,
         };
         if (!_sessions.TryGetValue(p.Session, out var session)) _sessions[p.Session] = session = new Session(p.Session);

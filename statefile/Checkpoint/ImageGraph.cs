@@ -119,6 +119,8 @@ public sealed class ProcessImage
     [ProtoMember(29)] public long CpuNanos { get; set; }
     /// <summary>CPU time (ns) of its reaped children (times(2), RUSAGE_CHILDREN).</summary>
     [ProtoMember(30)] public long ChildrenCpuNanos { get; set; }
+    /// <summary>Started by `runsc-net exec` (no parent; nobody waits for it after restore).</summary>
+    [ProtoMember(31)] public bool Exec { get; set; }
 }
 
 /// <summary>One POSIX timer: its id, clock, notification, and the time to its next expiry.</summary>

@@ -323,16 +323,32 @@ public sealed class CheckpointRestoreTests : IDisposable
         Kill(id);
     }
 
+    /// <summary>
+    /// A daemon started by `exec --detach` is saved like any process: after restore it goes on
+    /// (counting in /dev/shm), its stdio, which were the exec caller's, now /dev/null (writing to
+    /// them does not fail), and it is no one's child: it is released when it exits.
+    /// </summary>
     [IntegrationFact(needsRootfs: true)]
-    public void AProcessStartedByExecIsRefusedByPid()
+    public void AProcessStartedByExecGoesOnAfterRestore()
     {
-        string bundle = Bundle(Counter), work = TempDir(), output = Path.Combine(work, "out");
+        string bundle = Bundle(Counter), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
         RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-exec").AssertSuccess();
         WaitForNumbers(output, 2);
-        _runsc.Run("exec", "--detach", "ckpt-exec", "sleep", "1000").AssertSuccess();
-        string error = _runsc.Run("checkpoint", "--image-path", Path.Combine(work, "image"), "ckpt-exec").AssertOneLineError();
-        Assert.Matches(@"checkpoint: pid \d+ was started by `exec`; such processes cannot be saved yet", error);
-        Assert.Equal("running", Status("ckpt-exec"));
+        _runsc.Run("exec", "--detach", "ckpt-exec", "sh", "-c",
+            "i=0; while true; do i=$((i+1)); echo $i > /dev/shm/n.tmp; mv /dev/shm/n.tmp /dev/shm/n; echo tick $i; echo tock $i >&2; echo $(readlink /proc/$$/fd/1) $(readlink /proc/$$/fd/2) > /dev/shm/fds; sleep 0.1; done").AssertSuccess();
+        int Count() => int.TryParse(_runsc.Run("exec", "ckpt-exec", "cat", "/dev/shm/n").Stdout.Trim(), out int n) ? n : -1;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (Count() < 2 && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        _runsc.Run("checkpoint", "--image-path", image, "ckpt-exec").AssertSuccess();
+        _runsc.Run("delete", "ckpt-exec").AssertSuccess();
+        RunTo(Path.Combine(work, "after"), "restore", "--image-path", image, "--bundle", bundle, "--detach", "ckpt-exec").AssertSuccess();
+        int first = Count();
+        Assert.True(first >= 2, $"the exec'd daemon's count is {first} after restore");
+        deadline = DateTime.UtcNow.AddSeconds(20);
+        while (Count() < first + 3 && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        Assert.True(Count() >= first + 3, "the exec'd daemon did not go on counting after restore");
+        Assert.Contains("sh -c i=0", _runsc.Run("ps", "ckpt-exec").AssertSuccess().Stdout);
+        Assert.Equal("/dev/null /dev/null\n", _runsc.Run("exec", "ckpt-exec", "cat", "/dev/shm/fds").AssertSuccess().Stdout);
         Kill("ckpt-exec");
     }
 

@@ -187,7 +187,8 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
             ("sock-option-size", g => HostSocket(g, HostSocketState.Listening).Options[0].Value = new byte[16], "which is not restored"),
             ("sock-options-many", g => HostSocket(g, HostSocketState.Bound).Options.AddRange(Enumerable.Range(0, 65).Select(_ => new SocketOptionImage { Level = 1, Name = 2, Value = new byte[4] })), "too many socket options"),
             ("sock-foreign-address", g => HostSocket(g, HostSocketState.Bound).Local = Inet(8, 8, 8, 8, 7072), "cannot be bound to 8.8.8.8:7072 again: errno 99"),
-            ("sock-no-record", g => g.Files.First(f => f.Kind == FileKind.HostSocket).HostSocket = null, "has no record"));
+            ("sock-no-record", g => g.Files.First(f => f.Kind == FileKind.HostSocket).HostSocket = null, "has no record"),
+            ("exec-init", g => g.Processes.First(p => p.Pid == 1).Exec = true, "pid 1 is marked as started by exec"));
         _runsc.RunTo(Path.Combine(work, "restored"), Path.Combine(work, "restored.err"), TimeSpan.FromMinutes(1),
             "restore", "--image-path", image, "--bundle", bundle, "--detach", "forge-inet2").AssertSuccess();
         _runsc.Run("delete", "--force", "forge-inet2").AssertSuccess();
