@@ -169,6 +169,18 @@ internal sealed class SandboxSaver
         return path;
     }
 
+    /// <summary>The path an inotify watch is added again by; refuses a watch on any other file.</summary>
+    private string WatchPathOf(int pid, string what, Vfs.Inotify.InotifyWatch w)
+    {
+        string where = w.At is { } a ? _kernel.Vfs.PathOf(a, _kernel.Vfs.RootPath) : "a file";
+        if (w.At is not { } at || (w.Inode is not GoferInode && w.Inode is not Vfs.Overlay.OverlayInode
+                && !(TmpfsContents.IsTmpfs(w.Inode) && (_tmpfs ??= TmpfsContents.Mounted(_kernel.Vfs)).Contains(w.Inode.FileSystem))))
+            throw Refuse(pid, $"{what} (inotify) watches {where}, which cannot be saved yet: only watches on files of the container's root, bind mounts and tmpfs mounts can");
+        if (at.Dentry.Dead || !ReferenceEquals(at.Dentry.Inode, w.Inode)) throw Refuse(pid, $"{what} (inotify) watches {where}, a file deleted or replaced since, which cannot be saved yet");
+        if (!where.StartsWith('/')) throw Refuse(pid, $"{what} (inotify) watches {where}, outside the container's root");
+        return where;
+    }
+
     private string Describe(FileDescription f) =>
         f.Location is { } loc ? _kernel.Vfs.PathOf(loc, _kernel.Vfs.RootPath) : f.AnonymousName;
 
@@ -205,6 +217,9 @@ internal sealed class SandboxSaver
             case HostSocket hs:
                 if (hs.CheckpointRefusal() is { } refused) throw Refuse(pid, $"{what} ({refused}) cannot be saved yet");
                 return FileKind.HostSocket;
+            case Vfs.Inotify.InotifyFile inotify:
+                foreach (var w in inotify.CheckpointState().Watches) WatchPathOf(pid, what, w);
+                return FileKind.Inotify;
             case EventFdFile:
                 return FileKind.EventFd;
             case TimerFdFile:
@@ -411,6 +426,12 @@ internal sealed class SandboxSaver
                 break;
             case FileKind.HostSocket:
                 image.HostSocket = ((HostSocket)f).SaveCheckpoint();
+                break;
+            case FileKind.Inotify:
+                var (watches, events, nextWd) = ((Vfs.Inotify.InotifyFile)f).CheckpointState();
+                image.Inotify = new InotifyImage { Events = events, NextWd = nextWd };
+                foreach (var w in watches)
+                    image.Inotify.Watches.Add(new InotifyWatchImage { Wd = w.Descriptor, Path = WatchPathOf(pid, $"fd {fd}", w), Mask = w.Mask });
                 break;
             case FileKind.EventFd:
                 (image.EventCount, image.Semaphore) = ((EventFdFile)f).State;

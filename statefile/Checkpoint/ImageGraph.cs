@@ -289,6 +289,8 @@ public static class FileKind
     public const int Console = 11;
     /// <summary>A host inet/inet6/netlink socket (<see cref="FileImage.HostSocket"/>).</summary>
     public const int HostSocket = 12;
+    /// <summary>An inotify instance (<see cref="FileImage.Inotify"/>).</summary>
+    public const int Inotify = 13;
 }
 
 /// <summary>One open file description (shared by every fd that refers to it).</summary>
@@ -338,6 +340,8 @@ public sealed class FileImage
     [ProtoMember(24)] public long FirstPage { get; set; }
     /// <summary>The host socket (HostSocket kind).</summary>
     [ProtoMember(25)] public HostSocketImage? HostSocket { get; set; }
+    /// <summary>The inotify instance (Inotify kind).</summary>
+    [ProtoMember(26)] public InotifyImage? Inotify { get; set; }
 }
 
 /// <summary>A record lock: F_RDLCK (0) or F_WRLCK (1) over [Start, End) (End long.MaxValue: to the end of the file).</summary>

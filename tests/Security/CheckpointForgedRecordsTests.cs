@@ -194,6 +194,36 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
         _runsc.Run("delete", "--force", "forge-inet2").AssertSuccess();
     }
 
+    private static InotifyImage Inotify(SandboxImage g) => g.Files.First(f => f.Kind == FileKind.Inotify).Inotify!;
+
+    /// <summary>inotify records: bad wds, masks, paths, a watch twice, malformed queued events, a bad next wd: one line each.</summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ForgedInotifyRecordsAreRefused()
+    {
+        string bundle = ProbeBundle("ckptinotifyq"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-inotify").AssertSuccess();
+        WaitForText(output, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, "forge-inotify").AssertSuccess();
+        _runsc.Run("delete", "forge-inotify").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+        RefuseEach(good, bundle, [],
+            ("inotify-wd", g => Inotify(g).Watches[0].Wd = 0, "has an invalid watch 0"),
+            ("inotify-mask", g => Inotify(g).Watches[0].Mask = 0x10000002, "has an invalid watch"),
+            ("inotify-no-events", g => Inotify(g).Watches[0].Mask = 0x80000000, "has an invalid watch"),
+            ("inotify-path", g => Inotify(g).Watches[0].Path = "dev/shm", "watches an invalid path"),
+            ("inotify-gone", g => Inotify(g).Watches[0].Path = "/no/such/file", "file /no/such/file (watched by inotify in pid 1) no longer exists"),
+            ("inotify-twice", g => { var w = Inotify(g).Watches; w.Add(new InotifyWatchImage { Wd = 9, Path = w[0].Path, Mask = 0x100 }); }, "twice"),
+            ("inotify-event-short", g => Inotify(g).Events.Add(new byte[5]), "malformed queued events"),
+            ("inotify-event-len", g => Inotify(g).Events.Add(U32(1, 0x100, 0, 64)), "malformed queued events"),
+            ("inotify-event-mask", g => Inotify(g).Events.Add(U32(1, 0x01000000, 0, 0)), "malformed queued events"),
+            ("inotify-events-many", g => Inotify(g).Events.AddRange(Enumerable.Range(0, 16400).Select(_ => U32(1, 0x100, 0, 0))), "malformed queued events"),
+            ("inotify-next-wd", g => Inotify(g).NextWd = -3, "malformed queued events"),
+            ("inotify-no-record", g => g.Files.First(f => f.Kind == FileKind.Inotify).Inotify = null, "has no record"));
+        _runsc.RunTo(Path.Combine(work, "restored"), Path.Combine(work, "restored.err"), TimeSpan.FromMinutes(1),
+            "restore", "--image-path", image, "--bundle", bundle, "--detach", "forge-inotify2").AssertSuccess();
+        _runsc.Run("delete", "--force", "forge-inotify2").AssertSuccess();
+    }
+
     [DllImport("libc")]
     private static extern int close(int fd);
 
