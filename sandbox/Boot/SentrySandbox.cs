@@ -334,6 +334,9 @@ internal sealed partial class SentrySandbox : ISandboxControl
         t.Seccomp = seccomp;   // runc exec applies the container's profile too
         if (request.Terminal && request.StdioFds.Length > 0) DevptsFileSystem.Instance.Register(request.StdioFds[0]);
         SetUpFiles(t, request.StdioFds, request.Cwd, null, root);
+        if (!request.Terminal)
+            for (int i = 0; i < 3; i++)
+                if (t.Fds.Get(i) is HostFileDescription stdio) stdio.ExecStdio = true;
         InstallPreserved(t, request.StdioFds.Skip(3).ToArray());
         // exec --tty: the process leads its own session, whose controlling terminal is its pty.
         if (request.Terminal && t.Fds.Get(0) is HostFileDescription { IsTty: true } tty) tty.MakeControllingTerminal(t.Pid, t.Pid);

@@ -100,6 +100,7 @@ internal sealed class SandboxRestorer
             _kernel.SetLastPid(Math.Max(g.LastPid, groups.Keys.Max()));
             if (g.Console != null)
                 ConsoleState.Restore(_consoleFd, g.Console, g.Processes.ToDictionary(p => p.Pid, p => (p.Session, p.ProcessGroup)));
+            RestoreInotifyWatches();
             StartAll(built);
         }
         catch
@@ -121,7 +122,8 @@ internal sealed class SandboxRestorer
         ThreadGroup? parent = null;
         if (p.ParentPid != 0 && !groups.TryGetValue(p.ParentPid, out parent))
             throw Fail($"pid {p.Pid}: its parent {p.ParentPid} is not in the image before it");
-        if (p.Pid != 1 && parent == null && !p.Zombie) throw Fail($"pid {p.Pid} has no parent");
+        if (p.Pid != 1 && parent == null && !p.Zombie && !p.Exec) throw Fail($"pid {p.Pid} has no parent");
+        if (p.Exec && (p.Pid == 1 || parent != null || p.Zombie)) throw Fail($"pid {p.Pid} is marked as started by exec but has a parent, is init or a zombie");
         if (!Signal.IsValid(p.ExitSignal) && p.ExitSignal != 0) throw Fail($"pid {p.Pid}: invalid exit signal {p.ExitSignal}");
         var limits = new Rlimits();
         foreach (var l in p.Limits)
@@ -136,6 +138,7 @@ internal sealed class SandboxRestorer
             OomScoreAdj = Math.Clamp(p.OomScoreAdj, -1000, 1000),
             OomScoreAdjMin = Math.Clamp(p.OomScoreAdjMin, -1000, 1000),
             IsSubreaper = p.IsSubreaper,
+            ReleaseOnExit = p.Exec,
             Dumpable = p.Dumpable is 0 or 1 or 2 ? p.Dumpable : 1,
         };
         if (!_sessions.TryGetValue(p.Session, out var session)) _sessions[p.Session] = session = new Session(p.Session);
@@ -298,6 +301,15 @@ internal sealed class SandboxRestorer
             case FileKind.UnixSocket:
                 file = SocketFor(t, f.Socket);
                 break;
+            case FileKind.HostSocket:
+                if (f.HostSocket is not { } hostSocket) throw Fail($"pid {t.Pid}: host socket {index} has no record");
+                if (HostSocket.Restore(t, hostSocket, status, out var restoredSocket) is { } why)
+                    throw Fail($"pid {t.Pid}: host socket {index} {why}");
+                file = restoredSocket!;
+                break;
+            case FileKind.Inotify:
+                file = RestoreInotify(t, index, f, status);
+                break;
             case FileKind.EventFd:
                 if (f.EventCount > 0xfffffffffffffffe) throw Fail($"pid {t.Pid}: eventfd {index} has an invalid counter");
                 file = new EventFdFile(f.EventCount, f.Semaphore, status & OpenFlags.O_NONBLOCK);
@@ -344,6 +356,45 @@ internal sealed class SandboxRestorer
         _files[index] = file;
         _created.Add(file);
         return file;
+    }
+
+    /// <summary>An inotify instance with its watches added again by path (checked as inotify_add_watch checks them) and its queued events.</summary>
+    private FileDescription RestoreInotify(Task t, int index, FileImage f, int status)
+    {
+        if (f.Inotify is not { } image) throw Fail($"pid {t.Pid}: inotify {index} has no record");
+        if (image.Watches.Count > 65536) throw Fail($"pid {t.Pid}: inotify {index} has too many watches");
+        var inotify = new Vfs.Inotify.InotifyFile(status & OpenFlags.O_NONBLOCK);
+        // Watches go on once every process is rebuilt: reopening files and mappings on the way
+        // must not queue events (an uninterrupted run had none).
+        _inotifyPending.Add((t, index, image, inotify));
+        return inotify;
+    }
+
+    private readonly List<(Task Task, int Index, InotifyImage Image, Vfs.Inotify.InotifyFile File)> _inotifyPending = new();
+
+    /// <summary>Adds the saved watches and events to the rebuilt inotify instances.</summary>
+    private void RestoreInotifyWatches()
+    {
+        foreach (var (t, index, image, inotify) in _inotifyPending) RestoreInotifyWatches(t, index, image, inotify);
+    }
+
+    private void RestoreInotifyWatches(Task t, int index, InotifyImage image, Vfs.Inotify.InotifyFile inotify)
+    {
+        const uint stored = Vfs.Inotify.InotifyMask.AllEvents | Vfs.Inotify.InotifyMask.IN_EXCL_UNLINK | Vfs.Inotify.InotifyMask.IN_ONESHOT | Vfs.Inotify.InotifyMask.IN_ISDIR;
+        {
+            foreach (var w in image.Watches)
+            {
+                if (w.Wd < 1 || (w.Mask & ~stored) != 0 || (w.Mask & Vfs.Inotify.InotifyMask.AllEvents) == 0)
+                    throw Fail($"pid {t.Pid}: inotify {index} has an invalid watch {w.Wd}");
+                if (!w.Path.StartsWith('/') || w.Path.Length > 4096 || w.Path.Contains('\0')) throw Fail($"pid {t.Pid}: inotify {index} watches an invalid path");
+                int err = _kernel.Vfs.ResolveAt(t, -100, w.Path, followFinal: false, allowEmpty: false, out var at);
+                if (err == -Errno.ENOENT) throw Fail($"file {w.Path} (watched by inotify in pid {t.Pid}) no longer exists");
+                if (err == 0) err = Permissions.Check(t.Credentials, at.Inode.Attr, Permissions.MayRead);
+                if (err != 0) throw Fail($"watching {w.Path} again for pid {t.Pid}: errno {-err}");
+                if (!inotify.RestoreWatch(w.Wd, at.Inode, w.Mask, at)) throw Fail($"pid {t.Pid}: inotify {index} has watch {w.Wd} or file {w.Path} twice");
+            }
+            if (!inotify.RestoreQueue(image.Events, image.NextWd)) throw Fail($"pid {t.Pid}: inotify {index} has malformed queued events");
+        }
     }
 
     /// <summary>A memfd with its bytes (read from the page stream, each chunk checked), seals, offset and flags.</summary>
@@ -648,6 +699,8 @@ internal sealed class SandboxRestorer
         else
         {
             if (v.Offset % page != 0) throw Fail($"pid {pid}: mapping {v.Start:x}-{v.End:x} has an unaligned file offset");
+            // The Sentry's own open, read and close of the mapped file: no inotify events.
+            Vfs.Inotify.FsNotify.Quiet = true;
             var file = Reopen(t, new FileImage { Path = v.FilePath, Size = v.FileSize }, OpenFlags.O_RDONLY);
             try
             {
@@ -657,6 +710,7 @@ internal sealed class SandboxRestorer
             finally
             {
                 file.DecRef();
+                Vfs.Inotify.FsNotify.Quiet = false;
             }
         }
         if (r < 0) throw Fail($"pid {pid}: mapping {v.Start:x}-{v.End:x} ({name ?? v.FilePath}) failed: errno {-r}");

@@ -53,16 +53,19 @@ internal sealed class SandboxSaver
     public SandboxImage Save(ImageWriter writer)
     {
         _writer = writer;
-        var groups = _kernel.ThreadGroups();
+        var all = _kernel.ThreadGroups();
         // Refusals first, so nothing is read or written for an image that cannot be made.
         // SysV shared memory attachments are MAP_SHARED mappings of a segment's memfd.
         lock (_kernel.Ipc.Lock)
             foreach (var seg in _kernel.Ipc.SharedMemory.All) _segmentsByFile[seg.File] = seg;
+        // An exec'd process that exited was the exec caller's to collect, and the caller is gone
+        // after a restore: not saved.
+        var groups = all.Where(g => !(g.Zombie && g.Parent == null && !g.IsInit)).ToList();
         foreach (var g in groups) CheckSavable(g);
         if (_consoleFd >= 0) _image.Console = ConsoleState.Save(_consoleFd);
         var reader = groups.First(g => !g.Zombie && g.Tasks.Count > 0).Tasks[0];
         _image.Ipc = IpcContents.Save(_kernel, reader, writer, out _segmentIndex);
-        _image.LastPid = groups.Count == 0 ? 1 : groups.Max(g => g.Tgid);
+        _image.LastPid = all.Count == 0 ? 1 : all.Max(g => g.Tgid);
         if (groups.FirstOrDefault(g => !g.Zombie && g.Tasks.Count > 0) is { } live)
             _image.Tmpfs = TmpfsContents.Save(_kernel, live.Tasks[0], writer);
         try
@@ -123,7 +126,6 @@ internal sealed class SandboxSaver
     {
         int pid = g.Tgid;
         if (g.Zombie) return;
-        if (g.Parent == null && !g.IsInit) throw Refuse(pid, "was started by `exec`; such processes cannot be saved yet");
         if (g.Tasks.Count == 0) throw Refuse(pid, "has no threads left but is not a zombie yet");
         if (g.Tasks[0].Tid != pid) throw Refuse(pid, "has threads but its main thread has exited, which cannot be saved yet");
         if (g.Tasks.Count > 1 && _kernel.Platform is PtracePlatform) throw Refuse(pid, "has threads, which the ptrace platform cannot restore");
@@ -167,6 +169,18 @@ internal sealed class SandboxSaver
         return path;
     }
 
+    /// <summary>The path an inotify watch is added again by; refuses a watch on any other file.</summary>
+    private string WatchPathOf(int pid, string what, Vfs.Inotify.InotifyWatch w)
+    {
+        string where = w.At is { } a ? _kernel.Vfs.PathOf(a, _kernel.Vfs.RootPath) : "a file";
+        if (w.At is not { } at || (w.Inode is not GoferInode && w.Inode is not Vfs.Overlay.OverlayInode
+                && !(TmpfsContents.IsTmpfs(w.Inode) && (_tmpfs ??= TmpfsContents.Mounted(_kernel.Vfs)).Contains(w.Inode.FileSystem))))
+            throw Refuse(pid, $"{what} (inotify) watches {where}, which cannot be saved yet: only watches on files of the container's root, bind mounts and tmpfs mounts can");
+        if (at.Dentry.Dead || !ReferenceEquals(at.Dentry.Inode, w.Inode)) throw Refuse(pid, $"{what} (inotify) watches {where}, a file deleted or replaced since, which cannot be saved yet");
+        if (!where.StartsWith('/')) throw Refuse(pid, $"{what} (inotify) watches {where}, outside the container's root");
+        return where;
+    }
+
     private string Describe(FileDescription f) =>
         f.Location is { } loc ? _kernel.Vfs.PathOf(loc, _kernel.Vfs.RootPath) : f.AnonymousName;
 
@@ -185,6 +199,7 @@ internal sealed class SandboxSaver
             case HostFileDescription console when IsConsole(console):
                 return FileKind.Console;
             case HostFileDescription h:
+                if (StdioIndexOf(h, fd) < 0 && h.ExecStdio && !h.IsTty) return FileKind.Path;   // /dev/null after restore
                 if (StdioIndexOf(h, fd) < 0) throw Refuse(pid, $"{what} ({(h.IsTty ? $"terminal {h.AnonymousName}" : "a host file")} that is not the container's {(h.IsTty ? "console" : "stdio")}) cannot be saved yet");
                 if (h.IsTty) throw Refuse(pid, $"{what} (a terminal) cannot be saved yet");
                 return FileKind.Stdio;
@@ -199,6 +214,12 @@ internal sealed class SandboxSaver
                 foreach (var passed in inFlight)
                     Classify(pid, -1, passed, depth + 1, $"{what} (unix socket) has a file in flight (SCM_RIGHTS), which");
                 return FileKind.UnixSocket;
+            case HostSocket hs:
+                if (hs.CheckpointRefusal() is { } refused) throw Refuse(pid, $"{what} ({refused}) cannot be saved yet");
+                return FileKind.HostSocket;
+            case Vfs.Inotify.InotifyFile inotify:
+                foreach (var w in inotify.CheckpointState().Watches) WatchPathOf(pid, what, w);
+                return FileKind.Inotify;
             case EventFdFile:
                 return FileKind.EventFd;
             case TimerFdFile:
@@ -267,6 +288,7 @@ internal sealed class SandboxSaver
             OomScoreAdj = g.OomScoreAdj,
             OomScoreAdjMin = g.OomScoreAdjMin,
             IsSubreaper = g.IsSubreaper,
+            Exec = g.Parent == null && !g.IsInit,
             Dumpable = g.Dumpable,
             Comm = g.Leader.Name,
         };
@@ -402,6 +424,15 @@ internal sealed class SandboxSaver
             case FileKind.UnixSocket:
                 image.Socket = SocketIndex((UnixSocket)f);
                 break;
+            case FileKind.HostSocket:
+                image.HostSocket = ((HostSocket)f).SaveCheckpoint();
+                break;
+            case FileKind.Inotify:
+                var (watches, events, nextWd) = ((Vfs.Inotify.InotifyFile)f).CheckpointState();
+                image.Inotify = new InotifyImage { Events = events, NextWd = nextWd };
+                foreach (var w in watches)
+                    image.Inotify.Watches.Add(new InotifyWatchImage { Wd = w.Descriptor, Path = WatchPathOf(pid, $"fd {fd}", w), Mask = w.Mask });
+                break;
             case FileKind.EventFd:
                 (image.EventCount, image.Semaphore) = ((EventFdFile)f).State;
                 break;
@@ -428,7 +459,7 @@ internal sealed class SandboxSaver
                     });
                 break;
             default:
-                image.Path = f is HostRegularFile ? FilePathOf(pid, f, $"fd {fd}") : Describe(f);
+                image.Path = f is HostRegularFile ? FilePathOf(pid, f, $"fd {fd}") : f is HostFileDescription { ExecStdio: true } ? "/dev/null" : Describe(f);
                 if (f is HostRegularFile)
                 {
                     long offset = f.Seek(t, 0, 1 /* SEEK_CUR */);

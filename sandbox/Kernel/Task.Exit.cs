@@ -153,6 +153,7 @@ internal sealed partial class Task
                 tg.VforkDone?.Set();
                 tg.ExitedEvent.Set();
                 tg.ExitEvents.Notify();
+                if (parent == null && tg.ReleaseOnExit && !tg.IsInit) Kernel.UnregisterGroupLocked(tg);
                 foreach (var (child, sig) in deathSignals)
                     Kernel.SendSignalLocked(child, null, SignalInfo.FromKernel(sig), SignalSource.Kernel);
             }

@@ -92,6 +92,12 @@ internal sealed class ThreadGroup
     /// <summary>PR_SET_CHILD_SUBREAPER.</summary>
     public bool IsSubreaper { get; set; }
 
+    /// <summary>
+    /// A parentless process whose exec caller is gone (an exec'd process restored from a
+    /// checkpoint): nobody will collect it, so it is released when it exits.
+    /// </summary>
+    public bool ReleaseOnExit { get; set; }
+
     /// <summary>/proc/PID/oom_score_adj (-1000..1000), inherited by fork; and the floor below which only CAP_SYS_RESOURCE may lower it.</summary>
     public int OomScoreAdj { get; set; }
 

@@ -51,7 +51,7 @@ internal static class InotifySyscalls
             if ((mask & InotifyMask.IN_ONLYDIR) != 0 && !loc.Inode.IsDirectory) return -Errno.ENOTDIR;
             err = Permissions.Check(t.Credentials, loc.Inode.Attr, Permissions.MayRead);
             if (err != 0) return err;
-            return inotify.AddWatch(loc.Inode, mask);
+            return inotify.AddWatch(loc.Inode, mask, loc);
         }
         finally
         {

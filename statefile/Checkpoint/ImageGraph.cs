@@ -119,6 +119,8 @@ public sealed class ProcessImage
     [ProtoMember(29)] public long CpuNanos { get; set; }
     /// <summary>CPU time (ns) of its reaped children (times(2), RUSAGE_CHILDREN).</summary>
     [ProtoMember(30)] public long ChildrenCpuNanos { get; set; }
+    /// <summary>Started by `runsc-net exec` (no parent; nobody waits for it after restore).</summary>
+    [ProtoMember(31)] public bool Exec { get; set; }
 }
 
 /// <summary>One POSIX timer: its id, clock, notification, and the time to its next expiry.</summary>
@@ -285,6 +287,10 @@ public static class FileKind
     public const int Memfd = 10;
     /// <summary>The container's console (process.terminal); the new sandbox's console on restore.</summary>
     public const int Console = 11;
+    /// <summary>A host inet/inet6/netlink socket (<see cref="FileImage.HostSocket"/>).</summary>
+    public const int HostSocket = 12;
+    /// <summary>An inotify instance (<see cref="FileImage.Inotify"/>).</summary>
+    public const int Inotify = 13;
 }
 
 /// <summary>One open file description (shared by every fd that refers to it).</summary>
@@ -332,6 +338,10 @@ public sealed class FileImage
     [ProtoMember(22)] public uint Gid { get; set; }
     [ProtoMember(23)] public int Seals { get; set; }
     [ProtoMember(24)] public long FirstPage { get; set; }
+    /// <summary>The host socket (HostSocket kind).</summary>
+    [ProtoMember(25)] public HostSocketImage? HostSocket { get; set; }
+    /// <summary>The inotify instance (Inotify kind).</summary>
+    [ProtoMember(26)] public InotifyImage? Inotify { get; set; }
 }
 
 /// <summary>A record lock: F_RDLCK (0) or F_WRLCK (1) over [Start, End) (End long.MaxValue: to the end of the file).</summary>

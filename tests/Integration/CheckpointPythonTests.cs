@@ -164,6 +164,45 @@ public sealed class CheckpointPythonTests : IDisposable
         Assert.True(status == "stopped", $"container {id} is still {status} after a minute");
     }
 
+    private const string HttpServerProgram = """
+        import http.server, os
+        os.chdir("/ctl")
+        with open("/ctl/hello.txt", "w") as f:
+            f.write("hello from before the checkpoint\n")
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 8000), http.server.SimpleHTTPRequestHandler)
+        print("serving", flush=True)
+        srv.serve_forever()
+        """;
+
+    /// <summary>
+    /// A python3 http.server listening on 127.0.0.1:8000 is checkpointed, deleted and restored;
+    /// its listening socket is made again, so a new connection from inside the container (exec)
+    /// is answered.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsPythonRootfs: true)]
+    public void AnHttpServerAnswersANewConnectionAfterRestore()
+    {
+        string ctl = TempDir(), bundle = PythonBundle(_dirs, ctl, HttpServerProgram);
+        string before = Path.Combine(ctl, "before.out"), after = Path.Combine(ctl, "after.out"), image = Path.Combine(ctl, "image");
+        const string id = "ckpt-http";
+        string[] fetch = ["exec", id, "python3", "-I", "-c",
+            "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000/hello.txt', timeout=20).read().decode(), end='')"];
+        _runsc.RunTo(before, before + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, id).AssertSuccess();
+        try
+        {
+            WaitFor(before, s => s.Contains("serving"), "the server did not start");
+            Assert.Equal("hello from before the checkpoint\n", _runsc.Run(fetch).AssertSuccess().Stdout);
+            _runsc.Run("checkpoint", "--image-path", image, id).AssertSuccess();
+            _runsc.Run("delete", id).AssertSuccess();
+            _runsc.RunTo(after, after + ".err", TimeSpan.FromMinutes(1), "restore", "--image-path", image, "--bundle", bundle, "--detach", id).AssertSuccess();
+            Assert.Equal("hello from before the checkpoint\n", _runsc.Run(fetch).AssertSuccess().Stdout);
+        }
+        finally
+        {
+            _runsc.Run("delete", "--force", id);
+        }
+    }
+
     [IntegrationFact(needsRootfs: true, needsPythonRootfs: true)]
     public void PythonThreadsPipeFileTimerChildAndSocketpairContinueAsIfUninterrupted()
     {

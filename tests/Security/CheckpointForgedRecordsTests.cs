@@ -152,6 +152,78 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
         _runsc.Run("delete", "--force", "forge-scm2").AssertSuccess();
     }
 
+    private static HostSocketImage HostSocket(SandboxImage g, int state) =>
+        g.Files.First(f => f.Kind == FileKind.HostSocket && f.HostSocket!.State == state).HostSocket!;
+
+    private static byte[] Inet(byte a, byte b, byte c, byte d, int port) => [2, 0, (byte)(port >> 8), (byte)port, a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    /// <summary>
+    /// Host socket records: a family or type socket(2) does not make, a state that does not fit
+    /// the type, malformed addresses, a bad backlog, options not on the allow-list, given twice
+    /// or of the wrong size, an address not of the new network namespace: one line each.
+    /// </summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ForgedHostSocketRecordsAreRefused()
+    {
+        string bundle = ProbeBundle("ckptinet"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-inet").AssertSuccess();
+        WaitForText(output, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, "forge-inet").AssertSuccess();
+        _runsc.Run("delete", "forge-inet").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+        RefuseEach(good, bundle, [],
+            ("sock-unix", g => HostSocket(g, HostSocketState.Listening).Family = 1, "has family 1, which is not a host socket family"),
+            ("sock-packet", g => HostSocket(g, HostSocketState.Bound).Family = 17, "has family 17, which is not a host socket family"),
+            ("sock-seqpacket", g => HostSocket(g, HostSocketState.Listening).Type = 5, "which socket(2) does not make"),
+            ("sock-netlink-proto", g => { var h = HostSocket(g, HostSocketState.Bound); h.Family = 16; h.Protocol = 9; }, "which socket(2) does not make"),
+            ("sock-udp-listening", g => HostSocket(g, HostSocketState.Bound).State = HostSocketState.Listening, "which does not fit"),
+            ("sock-state", g => HostSocket(g, HostSocketState.Bound).State = 99, "has state 99"),
+            ("sock-backlog", g => HostSocket(g, HostSocketState.Listening).Backlog = -5, "which does not fit"),
+            ("sock-address-short", g => HostSocket(g, HostSocketState.Listening).Local = new byte[3], "malformed bound address"),
+            ("sock-address-family", g => HostSocket(g, HostSocketState.Bound).Local[0] = 10, "malformed bound address"),
+            ("sock-peer", g => HostSocket(g, HostSocketState.Connected).Peer = new byte[200], "malformed peer address"),
+            ("sock-option-filter", g => HostSocket(g, HostSocketState.Listening).Options.Add(new SocketOptionImage { Level = 1, Name = 26, Value = new byte[4] }), "which is not restored"),
+            ("sock-option-twice", g => { var o = HostSocket(g, HostSocketState.Listening).Options; o.Add(o[0]); }, "which is not restored"),
+            ("sock-option-size", g => HostSocket(g, HostSocketState.Listening).Options[0].Value = new byte[16], "which is not restored"),
+            ("sock-options-many", g => HostSocket(g, HostSocketState.Bound).Options.AddRange(Enumerable.Range(0, 65).Select(_ => new SocketOptionImage { Level = 1, Name = 2, Value = new byte[4] })), "too many socket options"),
+            ("sock-foreign-address", g => HostSocket(g, HostSocketState.Bound).Local = Inet(8, 8, 8, 8, 7072), "cannot be bound to 8.8.8.8:7072 again: errno 99"),
+            ("sock-no-record", g => g.Files.First(f => f.Kind == FileKind.HostSocket).HostSocket = null, "has no record"),
+            ("exec-init", g => g.Processes.First(p => p.Pid == 1).Exec = true, "pid 1 is marked as started by exec"));
+        _runsc.RunTo(Path.Combine(work, "restored"), Path.Combine(work, "restored.err"), TimeSpan.FromMinutes(1),
+            "restore", "--image-path", image, "--bundle", bundle, "--detach", "forge-inet2").AssertSuccess();
+        _runsc.Run("delete", "--force", "forge-inet2").AssertSuccess();
+    }
+
+    private static InotifyImage Inotify(SandboxImage g) => g.Files.First(f => f.Kind == FileKind.Inotify).Inotify!;
+
+    /// <summary>inotify records: bad wds, masks, paths, a watch twice, malformed queued events, a bad next wd: one line each.</summary>
+    [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
+    public void ForgedInotifyRecordsAreRefused()
+    {
+        string bundle = ProbeBundle("ckptinotifyq"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
+        _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-inotify").AssertSuccess();
+        WaitForText(output, "ready");
+        _runsc.Run("checkpoint", "--image-path", image, "forge-inotify").AssertSuccess();
+        _runsc.Run("delete", "forge-inotify").AssertSuccess();
+        byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
+        RefuseEach(good, bundle, [],
+            ("inotify-wd", g => Inotify(g).Watches[0].Wd = 0, "has an invalid watch 0"),
+            ("inotify-mask", g => Inotify(g).Watches[0].Mask = 0x10000002, "has an invalid watch"),
+            ("inotify-no-events", g => Inotify(g).Watches[0].Mask = 0x80000000, "has an invalid watch"),
+            ("inotify-path", g => Inotify(g).Watches[0].Path = "dev/shm", "watches an invalid path"),
+            ("inotify-gone", g => Inotify(g).Watches[0].Path = "/no/such/file", "file /no/such/file (watched by inotify in pid 1) no longer exists"),
+            ("inotify-twice", g => { var w = Inotify(g).Watches; w.Add(new InotifyWatchImage { Wd = 9, Path = w[0].Path, Mask = 0x100 }); }, "twice"),
+            ("inotify-event-short", g => Inotify(g).Events.Add(new byte[5]), "malformed queued events"),
+            ("inotify-event-len", g => Inotify(g).Events.Add(U32(1, 0x100, 0, 64)), "malformed queued events"),
+            ("inotify-event-mask", g => Inotify(g).Events.Add(U32(1, 0x01000000, 0, 0)), "malformed queued events"),
+            ("inotify-events-many", g => Inotify(g).Events.AddRange(Enumerable.Range(0, 16400).Select(_ => U32(1, 0x100, 0, 0))), "malformed queued events"),
+            ("inotify-next-wd", g => Inotify(g).NextWd = -3, "malformed queued events"),
+            ("inotify-no-record", g => g.Files.First(f => f.Kind == FileKind.Inotify).Inotify = null, "has no record"));
+        _runsc.RunTo(Path.Combine(work, "restored"), Path.Combine(work, "restored.err"), TimeSpan.FromMinutes(1),
+            "restore", "--image-path", image, "--bundle", bundle, "--detach", "forge-inotify2").AssertSuccess();
+        _runsc.Run("delete", "--force", "forge-inotify2").AssertSuccess();
+    }
+
     private static int close(int fd) => RunscNet.Tests.Integration.TerminalIo.Close(fd);
 
     /// <summary>A console socket that takes every connection and keeps the master fds it gets open (a closed master hangs the console up) until disposed.</summary>

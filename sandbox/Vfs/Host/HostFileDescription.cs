@@ -74,6 +74,12 @@ internal sealed class HostFileDescription : FileDescription
     /// <summary>True if the host fd is a terminal.</summary>
     public bool IsTty => _isTty;
 
+    /// <summary>
+    /// One of the stdio of a process started by `runsc-net exec` (the exec caller's host file):
+    /// a checkpoint saves it as /dev/null, since the caller is gone after a restore.
+    /// </summary>
+    public bool ExecStdio { get; set; }
+
     /// <summary>The host fd this description wraps (-1 once released), for a checkpoint to identify the stdio it is.</summary>
     internal int RawHostFd => Volatile.Read(ref _fd);
 

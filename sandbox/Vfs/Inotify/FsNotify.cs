@@ -88,24 +88,32 @@ internal static class FsNotify
         return inode.Stat(out var a) != 0 || a.Nlink == 0;
     }
 
+    [ThreadStatic] private static bool t_quiet;
+
+    /// <summary>
+    /// Set while this thread opens, reads and closes files for the Sentry itself (a restore
+    /// reopening a mapped file): no application did, so no event is queued.
+    /// </summary>
+    public static bool Quiet { get => t_quiet; set => t_quiet = value; }
+
     /// <summary>open(2) succeeded: IN_OPEN (not for O_PATH).</summary>
     public static void Opened(FileDescription file)
     {
-        if (!Watched || file is PathFile || file.Location is not { } loc) return;
+        if (!Watched || t_quiet || file is PathFile || file.Location is not { } loc) return;
         OnChild(loc.Dentry, InotifyMask.IN_OPEN);
     }
 
     /// <summary>The last reference to an open file went: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE.</summary>
     public static void Closed(FileDescription file)
     {
-        if (!Watched || file is PathFile || file.Location is not { } loc) return;
+        if (!Watched || t_quiet || file is PathFile || file.Location is not { } loc) return;
         OnChild(loc.Dentry, file.Writable ? InotifyMask.IN_CLOSE_WRITE : InotifyMask.IN_CLOSE_NOWRITE);
     }
 
     /// <summary>A read returned data: IN_ACCESS.</summary>
     public static void Accessed(FileDescription file)
     {
-        if (!Watched || file.Location is not { } loc) return;
+        if (!Watched || t_quiet || file.Location is not { } loc) return;
         OnChild(loc.Dentry, InotifyMask.IN_ACCESS);
     }
 

@@ -24,8 +24,9 @@ internal static class InotifyMask
 /// <summary>One watch: an inotify instance's interest in one inode.</summary>
 internal sealed class InotifyWatch
 {
-    internal InotifyWatch(InotifyFile owner, int wd, Inode inode, uint mask)
+    internal InotifyWatch(InotifyFile owner, int wd, Inode inode, uint mask, VfsPath? at)
     {
+        At = at;
         Owner = owner;
         Descriptor = wd;
         Inode = inode;
@@ -37,6 +38,9 @@ internal sealed class InotifyWatch
 
     /// <summary>The watch descriptor (wd) the application sees.</summary>
     public int Descriptor { get; }
+
+    /// <summary>Where the watch was added (a checkpoint saves the watch by this path).</summary>
+    public VfsPath? At { get; }
 
     /// <summary>The watched inode.</summary>
     public Inode Inode { get; }
@@ -51,7 +55,7 @@ internal sealed class InotifyWatch
 /// multiple of 16 bytes); an event equal to the last queued one is merged into it, and past
 /// 16384 queued events one IN_Q_OVERFLOW is queued instead, as Linux does.
 /// </summary>
-internal sealed class InotifyFile : FileDescription
+internal sealed partial class InotifyFile : FileDescription
 {
     /// <summary>/proc/sys/fs/inotify/max_queued_events.</summary>
     public const int MaxQueuedEvents = 16384;
@@ -79,7 +83,7 @@ internal sealed class InotifyFile : FileDescription
     /// inotify_add_watch: adds or updates the watch on <paramref name="inode"/>. An existing watch
     /// gets the new mask (ORed in with IN_MASK_ADD; EEXIST with IN_MASK_CREATE). Returns the wd.
     /// </summary>
-    public int AddWatch(Inode inode, uint mask)
+    public int AddWatch(Inode inode, uint mask, VfsPath? at = null)
     {
         uint stored = mask & ~(InotifyMask.IN_MASK_ADD | InotifyMask.IN_MASK_CREATE | InotifyMask.IN_ONLYDIR | InotifyMask.IN_DONT_FOLLOW);
         lock (_lock)
@@ -94,7 +98,7 @@ internal sealed class InotifyFile : FileDescription
             int wd = _nextWd;
             while (_watches.ContainsKey(wd)) wd = wd == int.MaxValue ? 1 : wd + 1;
             _nextWd = wd == int.MaxValue ? 1 : wd + 1;
-            var watch = new InotifyWatch(this, wd, inode, stored);
+            var watch = new InotifyWatch(this, wd, inode, stored, at);
             _watches[wd] = watch;
             InotifyRegistry.Add(watch);
             return wd;

@@ -105,6 +105,7 @@ internal sealed partial class HostSocket : SocketFile
     /// <inheritdoc/>
     public override unsafe int Bind(Task task, byte[] address)
     {
+        if (_reset) return -Errno.EINVAL;
         if (_family == SocketPrivileges.AF_NETLINK && address.Length >= 12 && BitConverter.ToUInt16(address, 0) == SocketPrivileges.AF_NETLINK
             && SocketPrivileges.NetlinkGroupMaskNeedsAdmin(BitConverter.ToUInt32(address, 8))
             && !task.Credentials.HasCapability(SocketPrivileges.CAP_NET_ADMIN))
@@ -151,12 +152,23 @@ internal sealed partial class HostSocket : SocketFile
     }
 
     /// <inheritdoc/>
-    public override int Listen(Task task, int backlog) => HostSockets.listen(_fd, backlog) < 0 ? HostFiles.Neg() : 0;
+    public override int Listen(Task task, int backlog)
+    {
+        if (_reset) return -Errno.EINVAL;
+        if (HostSockets.listen(_fd, backlog) < 0) return HostFiles.Neg();
+        _backlog = backlog;   // for checkpoint: the host cannot tell it back
+        return 0;
+    }
 
     /// <inheritdoc/>
     public override unsafe int Accept(Task task, bool nonBlocking, out SocketFile? accepted, out byte[] peer)
     {
         accepted = null;
+        if (_reset)
+        {
+            peer = [];
+            return -Errno.EINVAL;
+        }
         var addr = new byte[128];
         int len = addr.Length;
         long r = Blocking(task, nonBlocking, PollEvents.POLLIN, () =>
@@ -178,6 +190,7 @@ internal sealed partial class HostSocket : SocketFile
     /// <inheritdoc/>
     public override unsafe int Connect(Task task, byte[] address)
     {
+        if (_reset) return -Errno.EISCONN;
         if (_family == SocketPrivileges.AF_NETLINK)
         {
             int denied = NetlinkConnectCheck(task, address);
@@ -199,6 +212,11 @@ internal sealed partial class HostSocket : SocketFile
     /// <inheritdoc/>
     public override unsafe int GetSockName(out byte[] address)
     {
+        if (_reset && _resetLocal.Length > 0)
+        {
+            address = (byte[])_resetLocal.Clone();
+            return 0;
+        }
         var b = new byte[128];
         int len = b.Length;
         int r;
@@ -221,6 +239,7 @@ internal sealed partial class HostSocket : SocketFile
     /// <inheritdoc/>
     public override unsafe long Send(Task task, ReadOnlySpan<byte> data, SocketMessage message, int flags)
     {
+        if (_reset) return ResetSend(task, flags);
         bool nb = NonBlocking || (flags & MSG_DONTWAIT) != 0;
         byte[] copy = data.ToArray();
         byte[]? addr = message.Address;
@@ -258,6 +277,7 @@ internal sealed partial class HostSocket : SocketFile
     /// <inheritdoc/>
     public override unsafe long Receive(Task task, Span<byte> buffer, SocketMessage result, int flags)
     {
+        if (_reset) return ResetReceive();
         bool nb = NonBlocking || (flags & MSG_DONTWAIT) != 0;
         var tmp = new byte[buffer.Length];
         var addr = new byte[128];
@@ -364,6 +384,11 @@ internal sealed partial class HostSocket : SocketFile
     /// <inheritdoc/>
     public override unsafe int GetOption(Task task, int level, int name, out byte[] value)
     {
+        if (_reset && level == SocketPrivileges.SOL_SOCKET && name == 4 /* SO_ERROR */)
+        {
+            value = IntOption(-TakeResetError());
+            return 0;
+        }
         var b = new byte[256];
         int len = b.Length;
         int r;
@@ -375,6 +400,7 @@ internal sealed partial class HostSocket : SocketFile
     /// <inheritdoc/>
     public override short Readiness(short mask)
     {
+        if (_reset) return ResetReadiness(mask);
         int ready = HostFdPoller.PollNow(_fd, mask);
         if (HasNetlinkReplies) ready |= PollEvents.POLLIN;
         return (short)(ready & (mask | PollEvents.POLLERR | PollEvents.POLLHUP));
