@@ -275,16 +275,8 @@ public sealed class CheckpointRestoreTests : IDisposable
     /// <summary>A bundle running probe <paramref name="name"/> (compiled from Probes/NAME.c), the probe directory bound at /probe.</summary>
     private string ProbeBundle(string name, params string[] args)
     {
-        string probes = SyscallProbe.Compile(name);
-        string bundle = Bundles.Make(["/probe/" + name, .. args]);
+        string bundle = SyscallProbe.Bundle(name, args);
         _dirs.Add(bundle);
-        string configPath = Path.Combine(bundle, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
-        config["mounts"]!.AsArray().Add(new JsonObject
-        {
-            ["destination"] = "/probe", ["type"] = "bind", ["source"] = probes, ["options"] = new JsonArray("rbind", "ro"),
-        });
-        File.WriteAllText(configPath, config.ToJsonString());
         return bundle;
     }
 
@@ -314,7 +306,7 @@ public sealed class CheckpointRestoreTests : IDisposable
         string bundle = ProbeBundle("ckptrefuse", what), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
         string id = "ckpt-refuse-" + what;
         RunTo(output, "run", "--detach", "--bundle", bundle, id).AssertSuccess();
-        WaitForText(output, "ready");
+        SyscallProbe.WaitForText(output, "ready");
         string error = _runsc.Run("checkpoint", "--image-path", image, id).AssertOneLineError();
         Assert.Contains(start, error);
         Assert.Contains(names, error);
@@ -366,12 +358,12 @@ public sealed class CheckpointRestoreTests : IDisposable
         string work = TempDir(), plain = Path.Combine(work, "plain"), before = Path.Combine(work, "before"), after = Path.Combine(work, "after");
         string image = Path.Combine(work, "image");
         RunTo(plain, "run", "--detach", "--bundle", makeBundle(), id + "-plain").AssertSuccess();
-        WaitForText(plain, "ready");
+        SyscallProbe.WaitForText(plain, "ready");
         _runsc.Run("kill", id + "-plain", "USR1").AssertSuccess();
         WaitForStopped(id + "-plain");
         string bundle = makeBundle();
         RunTo(before, "run", "--detach", "--bundle", bundle, id).AssertSuccess();
-        WaitForText(before, "ready");
+        SyscallProbe.WaitForText(before, "ready");
         _runsc.Run("checkpoint", "--image-path", image, id).AssertSuccess();
         _runsc.Run("delete", id).AssertSuccess();
         RunTo(after, "restore", "--image-path", image, "--bundle", bundle, "--detach", id).AssertSuccess();
@@ -380,12 +372,6 @@ public sealed class CheckpointRestoreTests : IDisposable
         return (File.ReadAllText(plain), File.ReadAllText(before) + File.ReadAllText(after));
     }
 
-    private static void WaitForText(string file, string text)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!(File.Exists(file) && File.ReadAllText(file).Contains(text)) && DateTime.UtcNow < deadline) Thread.Sleep(50);
-        Assert.True(File.Exists(file) && File.ReadAllText(file).Contains(text), $"{file} never showed \"{text}\": {(File.Exists(file) ? File.ReadAllText(file) : "")}");
-    }
 
     private void WaitForStopped(string id)
     {
@@ -487,7 +473,7 @@ public sealed class CheckpointRestoreTests : IDisposable
     {
         string bundle = ProbeBundle("ckptmemfd"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
         RunTo(output, "run", "--detach", "--bundle", bundle, "ckpt-forge").AssertSuccess();
-        WaitForText(output, "ready");
+        SyscallProbe.WaitForText(output, "ready");
         _runsc.Run("checkpoint", "--image-path", image, "ckpt-forge").AssertSuccess();
         _runsc.Run("delete", "ckpt-forge").AssertSuccess();
         byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));

@@ -49,16 +49,8 @@ public sealed class IntrospectionCommandTests : IDisposable
     [IntegrationFact(needsRootfs: true, needsTools: "gcc")]
     public void DebugShowsUnimplementedCallsPerProgramAndEachTasksCall()
     {
-        string probes = SyscallProbe.Compile("unimplemented");
-        string bundle = Bundles.Make("/probe/unimplemented");
+        string bundle = SyscallProbe.Bundle("unimplemented");
         _dirs.Add(bundle);
-        string configPath = Path.Combine(bundle, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
-        config["mounts"]!.AsArray().Add(new JsonObject
-        {
-            ["destination"] = "/probe", ["type"] = "bind", ["source"] = probes, ["options"] = new JsonArray("rbind", "ro"),
-        });
-        File.WriteAllText(configPath, config.ToJsonString());
         string outFile = Path.Combine(bundle, "out"), errFile = Path.Combine(bundle, "err");
         _runsc.RunTo(outFile, errFile, TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "dbg").AssertSuccess();
         var deadline = DateTime.UtcNow.AddSeconds(20);

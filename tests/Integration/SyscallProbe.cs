@@ -24,6 +24,32 @@ public sealed class SyscallProbe : IDisposable
     public static string SourceDir([CallerFilePath] string thisFile = "") =>
         Path.Combine(Path.GetDirectoryName(thisFile)!, "Probes");
 
+    /// <summary>
+    /// A bundle (the caller deletes it) running probe <paramref name="name"/> with <paramref name="args"/>,
+    /// the compiled probes bound read-only at /probe and nothing else changed.
+    /// </summary>
+    public static string Bundle(string name, params string[] args)
+    {
+        string probes = Compile(name);
+        string bundle = Bundles.Make(["/probe/" + name, .. args]);
+        string configPath = Path.Combine(bundle, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["mounts"]!.AsArray().Add(new JsonObject
+        {
+            ["destination"] = "/probe", ["type"] = "bind", ["source"] = probes, ["options"] = new JsonArray("rbind", "ro"),
+        });
+        File.WriteAllText(configPath, config.ToJsonString());
+        return bundle;
+    }
+
+    /// <summary>Waits (30 s at most) until <paramref name="file"/> holds <paramref name="text"/>, else fails with what it holds.</summary>
+    public static void WaitForText(string file, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(File.Exists(file) && File.ReadAllText(file).Contains(text)) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.True(File.Exists(file) && File.ReadAllText(file).Contains(text), $"{file} never showed \"{text}\": {(File.Exists(file) ? File.ReadAllText(file) : "")}");
+    }
+
     /// <summary>Compiles Probes/<paramref name="name"/>.c once per test run; returns the binary's directory.</summary>
     public static string Compile(string name)
     {

@@ -36,25 +36,11 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
 
     private string ProbeBundle(string name)
     {
-        string probes = SyscallProbe.Compile(name);
-        string bundle = Bundles.Make("/probe/" + name);
+        string bundle = SyscallProbe.Bundle(name);
         _dirs.Add(bundle);
-        string configPath = Path.Combine(bundle, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
-        config["mounts"]!.AsArray().Add(new JsonObject
-        {
-            ["destination"] = "/probe", ["type"] = "bind", ["source"] = probes, ["options"] = new JsonArray("rbind", "ro"),
-        });
-        File.WriteAllText(configPath, config.ToJsonString());
         return bundle;
     }
 
-    private static void WaitForText(string file, string text)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!(File.Exists(file) && File.ReadAllText(file).Contains(text)) && DateTime.UtcNow < deadline) Thread.Sleep(50);
-        Assert.True(File.Exists(file) && File.ReadAllText(file).Contains(text), $"{file} never showed \"{text}\"");
-    }
 
     /// <summary>Restores each forged image (<paramref name="extra"/> flags added) and expects its one-line error and nothing left.</summary>
     private void RefuseEach(byte[] good, string bundle, string[] extra, params (string Name, Action<SandboxImage> Edit, string Expect)[] cases)
@@ -86,7 +72,7 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
     {
         string bundle = ProbeBundle("ckptsysv"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
         _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-src").AssertSuccess();
-        WaitForText(output, "ready");
+        SyscallProbe.WaitForText(output, "ready");
         _runsc.Run("checkpoint", "--image-path", image, "forge-src").AssertSuccess();
         _runsc.Run("delete", "forge-src").AssertSuccess();
         byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
@@ -138,7 +124,7 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
     {
         string bundle = ProbeBundle("ckptscm"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
         _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-scm").AssertSuccess();
-        WaitForText(output, "ready");
+        SyscallProbe.WaitForText(output, "ready");
         _runsc.Run("checkpoint", "--image-path", image, "forge-scm").AssertSuccess();
         _runsc.Run("delete", "forge-scm").AssertSuccess();
         byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
@@ -167,7 +153,7 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
     {
         string bundle = ProbeBundle("ckptinet"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
         _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-inet").AssertSuccess();
-        WaitForText(output, "ready");
+        SyscallProbe.WaitForText(output, "ready");
         _runsc.Run("checkpoint", "--image-path", image, "forge-inet").AssertSuccess();
         _runsc.Run("delete", "forge-inet").AssertSuccess();
         byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
@@ -202,7 +188,7 @@ public sealed class CheckpointForgedRecordsTests : IDisposable
     {
         string bundle = ProbeBundle("ckptinotifyq"), work = TempDir(), output = Path.Combine(work, "out"), image = Path.Combine(work, "image");
         _runsc.RunTo(output, output + ".err", TimeSpan.FromMinutes(1), "run", "--detach", "--bundle", bundle, "forge-inotify").AssertSuccess();
-        WaitForText(output, "ready");
+        SyscallProbe.WaitForText(output, "ready");
         _runsc.Run("checkpoint", "--image-path", image, "forge-inotify").AssertSuccess();
         _runsc.Run("delete", "forge-inotify").AssertSuccess();
         byte[] good = File.ReadAllBytes(Path.Combine(image, "checkpoint.img"));
